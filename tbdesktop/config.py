@@ -1,0 +1,124 @@
+"""Settings: a JSON file in the user config dir, overridden by TB_* environment variables."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+APP_NAME = "TherapyBridge"
+APP_AUTHOR = "TherapyBridge"
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir(APP_NAME, APP_AUTHOR))
+
+
+def default_config_dir() -> Path:
+    return Path(platformdirs.user_config_dir(APP_NAME, APP_AUTHOR))
+
+
+def default_cache_dir() -> Path:
+    return Path(platformdirs.user_cache_dir(APP_NAME, APP_AUTHOR))
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = field(default_factory=default_data_dir)
+    cache_dir: Path = field(default_factory=default_cache_dir)
+    database_url: str = ""
+    asr_backend: str = "local"
+    asr_model: str = "base"
+    asr_device: str = "auto"
+    asr_compute_type: str = "auto"
+    asr_language: str = ""
+    diarization_backend: str = "local"
+    pyannote_model_dir: str = ""
+    notes_backend: str = "local"
+    openai_base_url: str = ""
+    openai_model: str = ""
+    max_duration_min: float = 240.0
+    workers: int = 1
+
+    @property
+    def recordings_dir(self) -> Path:
+        return self.data_dir / "recordings"
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'tbdesktop.sqlite3').as_posix()}"
+
+    @property
+    def max_duration_s(self) -> float:
+        return float(self.max_duration_min) * 60.0
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["data_dir"] = str(self.data_dir)
+        out["cache_dir"] = str(self.cache_dir)
+        return out
+
+
+_ENV_PREFIX = "TB_"
+
+
+def _coerce(name: str, raw: Any, template: Settings) -> Any:
+    current = getattr(template, name)
+    if isinstance(current, Path):
+        return Path(str(raw)).expanduser()
+    if isinstance(current, bool):
+        return str(raw).strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(current, int):
+        return int(raw)
+    if isinstance(current, float):
+        return float(raw)
+    return str(raw)
+
+
+def settings_file(config_dir: Path | None = None) -> Path:
+    return (config_dir or default_config_dir()) / "settings.json"
+
+
+def load_settings(
+    *,
+    data_dir: Path | None = None,
+    config_dir: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> Settings:
+    """Defaults < settings file < environment < explicit arguments."""
+    env = dict(os.environ) if env is None else env
+    base = Settings()
+    values: dict[str, Any] = {}
+    path = settings_file(config_dir)
+    if path.is_file():
+        try:
+            stored = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            stored = {}
+        if isinstance(stored, dict):
+            for f in fields(Settings):
+                if f.name in stored and stored[f.name] not in (None, ""):
+                    values[f.name] = _coerce(f.name, stored[f.name], base)
+    for f in fields(Settings):
+        key = _ENV_PREFIX + f.name.upper()
+        if env.get(key):
+            values[f.name] = _coerce(f.name, env[key], base)
+    if data_dir is not None:
+        values["data_dir"] = Path(data_dir).expanduser()
+    return replace(base, **values)
+
+
+def save_settings(settings: Settings, config_dir: Path | None = None) -> Path:
+    path = settings_file(config_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = settings.to_json()
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    os.replace(tmp, path)
+    return path

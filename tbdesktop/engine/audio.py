@@ -1,0 +1,269 @@
+"""Probe and decode recordings with PyAV: strict validation, 16 kHz mono float32 output."""
+
+from __future__ import annotations
+
+import logging
+import re
+import struct
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from tbdesktop.engine.errors import AudioDecodeError, AudioTooLongError, Cancelled, EngineError
+from tbdesktop.engine.types import AudioInfo, CancelCheck
+
+log = logging.getLogger(__name__)
+
+MIN_SAMPLE_RATE = 4000
+MAX_SAMPLE_RATE = 384000
+MAX_CHANNELS = 32
+TARGET_SAMPLE_RATE = 16000
+
+# Demuxers that reference other files or URLs; a recording must be self-contained.
+_REFERENCING_FORMATS = frozenset({"hls", "applehttp", "concat", "ffconcat", "image2", "tee", "lavfi", "dash"})
+# Raw elementary streams whose header duration is only a bitrate estimate.
+_ESTIMATED_DURATION_FORMATS = frozenset({"mp3", "aac", "ac3", "eac3", "adts"})
+_URL_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
+
+TARGET_RMS = 0.1  # about -20 dBFS, a comfortable level for the speech models
+MAX_GAIN = 10.0  # at most +20 dB so room noise is not blown up
+SILENCE_RMS = 1e-3  # about -60 dBFS: treat as silence and leave untouched
+PEAK_CEILING = 0.99
+
+
+def probe(path: Path, *, max_duration_s: float | None = None, timeout_s: float = 120) -> AudioInfo:
+    """Validate ``path`` as a local, fully decodable audio recording and describe it.
+
+    The returned duration is the one measured by decoding every audio frame, not the header's claim.
+    """
+    path = _local_file(path)
+    started = time.monotonic()
+    with _open_container(path) as container:
+        stream = _audio_stream(container)
+        codec_ctx = stream.codec_context
+        channels = int(codec_ctx.channels or 0)
+        sample_rate = int(codec_ctx.sample_rate or 0)
+        if not 1 <= channels <= MAX_CHANNELS:
+            raise AudioDecodeError(f"The recording has an unsupported number of audio channels ({channels}).")
+        if not MIN_SAMPLE_RATE <= sample_rate <= MAX_SAMPLE_RATE:
+            raise AudioDecodeError(f"The recording has an unsupported sample rate ({sample_rate} Hz).")
+        container_name = str(container.format.name)
+        codec_name = str(codec_ctx.name)
+
+        header_duration = _header_duration(container, stream)
+        if max_duration_s is not None and header_duration is not None and header_duration > max_duration_s:
+            raise AudioTooLongError(header_duration, max_duration_s)
+
+        decoded_s = 0.0
+        try:
+            for frame in container.decode(stream):
+                rate = int(frame.sample_rate or sample_rate)
+                decoded_s += frame.samples / rate
+                if time.monotonic() - started > timeout_s:
+                    raise AudioDecodeError(
+                        f"Checking the recording took longer than {timeout_s:.0f} seconds, so it was stopped."
+                    )
+                if max_duration_s is not None and decoded_s > max_duration_s:
+                    raise AudioTooLongError(decoded_s, max_duration_s)
+        except EngineError:
+            raise
+        except Exception as exc:
+            log.info("audio verification failed", extra={"error_type": type(exc).__name__})
+            raise AudioDecodeError("The recording is damaged and could not be decoded completely.") from exc
+
+    if decoded_s <= 0:
+        raise AudioDecodeError("The recording contains no audio.")
+
+    declared = _declared_wav_duration(path) if container_name == "wav" else None
+    if declared is None and container_name not in _ESTIMATED_DURATION_FORMATS:
+        declared = header_duration
+    if declared is not None and declared - decoded_s > max(1.0, 0.05 * declared):
+        raise AudioDecodeError(
+            f"The recording is truncated or incomplete (only {decoded_s:.1f} s of the "
+            f"{declared:.1f} s it declares could be read)."
+        )
+
+    log.debug(
+        "probed audio",
+        extra={"duration_s": round(decoded_s, 3), "codec": codec_name, "container": container_name},
+    )
+    return AudioInfo(
+        duration_s=decoded_s,
+        channels=channels,
+        sample_rate=sample_rate,
+        codec=codec_name,
+        container=container_name,
+    )
+
+
+def decode(
+    path: Path,
+    sample_rate: int = TARGET_SAMPLE_RATE,
+    *,
+    normalize: bool = True,
+    should_cancel: CancelCheck | None = None,
+) -> npt.NDArray[np.float32]:
+    """Decode the first audio stream of ``path`` to mono float32 at ``sample_rate``, loudness-normalised."""
+    import av
+
+    path = _local_file(path)
+    with _open_container(path) as container:
+        stream = _audio_stream(container)
+        estimate = _header_duration(container, stream)
+        buffer = _GrowableBuffer(int((estimate or 60.0) * sample_rate * 1.02) + sample_rate)
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
+        try:
+            for index, frame in enumerate(container.decode(stream)):
+                if should_cancel is not None and index % 256 == 0 and should_cancel():
+                    raise Cancelled()
+                for out in resampler.resample(frame):
+                    buffer.append(out.to_ndarray().reshape(-1))
+            for out in resampler.resample(None):
+                buffer.append(out.to_ndarray().reshape(-1))
+        except EngineError:
+            raise
+        except Exception as exc:
+            log.info("audio decode failed", extra={"error_type": type(exc).__name__})
+            raise AudioDecodeError("The recording is damaged and could not be decoded.") from exc
+
+    audio = buffer.result()
+    if audio.size == 0:
+        raise AudioDecodeError("The recording contains no audio.")
+    if normalize:
+        normalize_loudness(audio)
+    return audio
+
+
+def normalize_loudness(audio: npt.NDArray[np.float32]) -> float:
+    """Scale ``audio`` in place towards a speech-friendly level; returns the gain applied.
+
+    Gain is bounded by the peak (no clipping) and by ``MAX_GAIN``; near-silent audio is left alone so
+    background hiss is not amplified into something a speech model would try to transcribe.
+    """
+    if audio.size == 0:
+        return 1.0
+    peak = float(np.max(np.abs(audio)))
+    rms = float(np.sqrt(np.mean(np.square(audio, dtype=np.float64))))
+    if not np.isfinite(peak) or not np.isfinite(rms):
+        np.nan_to_num(audio, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+        return normalize_loudness(audio)
+    if rms < SILENCE_RMS or peak <= 0.0:
+        return 1.0
+    gain = min(TARGET_RMS / rms, PEAK_CEILING / peak, MAX_GAIN)
+    if abs(gain - 1.0) > 1e-3:
+        audio *= np.float32(gain)
+    return gain
+
+
+class _GrowableBuffer:
+    """A float32 buffer filled frame by frame; grows geometrically so there is no list of chunks to join."""
+
+    def __init__(self, capacity: int) -> None:
+        self._data = np.empty(max(capacity, 1024), dtype=np.float32)
+        self._size = 0
+
+    def append(self, chunk: npt.NDArray[Any]) -> None:
+        needed = self._size + chunk.size
+        if needed > self._data.size:
+            grown = np.empty(max(needed, int(self._data.size * 1.5)), dtype=np.float32)
+            grown[: self._size] = self._data[: self._size]
+            self._data = grown
+        self._data[self._size : needed] = chunk
+        self._size = needed
+
+    def result(self) -> npt.NDArray[np.float32]:
+        if self._data.size - self._size > 1024:
+            # Trim the spare capacity; one copy at the end instead of keeping the slack for the whole job.
+            return self._data[: self._size].copy()
+        return self._data[: self._size]
+
+
+def _local_file(path: Path) -> Path:
+    raw = str(path)
+    if _URL_RE.match(raw) and not Path(raw).exists():
+        raise AudioDecodeError("Only recordings stored on this computer can be imported.")
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise AudioDecodeError("The recording file could not be found.")
+    if not path.is_file():
+        raise AudioDecodeError("The selected item is not a file.")
+    if path.stat().st_size == 0:
+        raise AudioDecodeError("The recording file is empty.")
+    return path.resolve()
+
+
+@contextmanager
+def _open_container(path: Path) -> Iterator[Any]:
+    import av
+
+    try:
+        # The "file:" prefix plus the whitelist stop FFmpeg from treating the name as a URL or protocol.
+        container = av.open(
+            "file:" + str(path),
+            mode="r",
+            container_options={"protocol_whitelist": "file"},
+            timeout=30.0,
+        )
+    except Exception as exc:
+        log.info("audio open failed", extra={"error_type": type(exc).__name__})
+        raise AudioDecodeError("The file is not a recording this app can read (not an audio file).") from exc
+    try:
+        if str(container.format.name) in _REFERENCING_FORMATS:
+            raise AudioDecodeError("Playlists and linked media are not supported; import the audio file.")
+        yield container
+    finally:
+        container.close()
+
+
+def _audio_stream(container: Any) -> Any:
+    streams = list(container.streams.audio)
+    if not streams:
+        raise AudioDecodeError("The file has no audio track.")
+    stream = streams[0]
+    stream.thread_type = "AUTO"
+    return stream
+
+
+def _header_duration(container: Any, stream: Any) -> float | None:
+    if stream.duration is not None and stream.time_base is not None:
+        value = float(stream.duration * stream.time_base)
+        if value > 0:
+            return value
+    if container.duration is not None and container.duration > 0:
+        return float(container.duration) / 1_000_000
+    return None
+
+
+def _declared_wav_duration(path: Path) -> float | None:
+    """Duration a RIFF/WAVE header claims, read directly (FFmpeg clamps it to the file size)."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(12)
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+                return None
+            byte_rate: int | None = None
+            for _ in range(64):
+                chunk = fh.read(8)
+                if len(chunk) < 8:
+                    return None
+                chunk_id, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+                if chunk_id == b"fmt ":
+                    fmt = fh.read(size + (size & 1))
+                    if len(fmt) < 16:
+                        return None
+                    byte_rate = struct.unpack("<I", fmt[8:12])[0]
+                elif chunk_id == b"data":
+                    # 0 and 0xFFFFFFFF mark streaming writers that never filled the size in.
+                    if byte_rate is None or byte_rate <= 0 or size in (0, 0xFFFFFFFF):
+                        return None
+                    return float(size) / float(byte_rate)
+                else:
+                    fh.seek(size + (size & 1), 1)
+    except OSError:
+        return None
+    return None

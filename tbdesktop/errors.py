@@ -1,0 +1,23 @@
+"""One error family: every error a user can see carries a message written for them."""
+
+from __future__ import annotations
+
+
+class TBError(Exception):
+    """An error with a user-facing message (shown in a toast, dialog or CLI error line)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFoundError(TBError):
+    pass
+
+
+class ValidationError(TBError):
+    pass
+
+
+class PermissionDeniedError(TBError):
+    pass

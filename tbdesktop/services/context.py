@@ -1,0 +1,66 @@
+"""The application context: settings, database and workstation identity, wired once per process."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from dataclasses import dataclass
+from typing import Any
+
+from tbdesktop.config import Settings
+from tbdesktop.errors import TBError
+from tbdesktop.store import migrate
+from tbdesktop.store.db import Database
+
+log = logging.getLogger(__name__)
+
+
+def workstation_name() -> str:
+    return socket.gethostname() or "workstation"
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    db: Database
+    workstation: str
+
+    @classmethod
+    def open(cls, settings: Settings, *, run_migrations: bool = True) -> AppContext:
+        try:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            settings.recordings_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise TBError(f"Cannot use the data folder {settings.data_dir}: {exc.strerror}.") from exc
+        if os.name == "posix":
+            # Recordings are PHI: keep the data folder private to this account.
+            for path in (settings.data_dir, settings.recordings_dir):
+                try:
+                    path.chmod(0o700)
+                except OSError:
+                    pass
+        db = Database(settings.effective_database_url)
+        if run_migrations:
+            try:
+                migrate.upgrade(db.engine)
+            except Exception as exc:
+                db.dispose()
+                raise TBError(f"The database could not be prepared: {type(exc).__name__}.") from exc
+        log.info("database ready", extra={"dialect": db.dialect})
+        return cls(settings=settings, db=db, workstation=workstation_name())
+
+    def close(self) -> None:
+        self.db.dispose()
+
+    def pipeline_options(self) -> dict[str, Any]:
+        """What the worker process needs to build its engine pipeline (plain data: it crosses processes)."""
+        s = self.settings
+        return {
+            "cache_dir": str(s.cache_dir),
+            "model": s.asr_model,
+            "device": s.asr_device,
+            "compute_type": s.asr_compute_type,
+            "language": s.asr_language or None,
+            "max_duration_s": s.max_duration_s,
+        }

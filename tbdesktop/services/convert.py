@@ -1,0 +1,77 @@
+"""ORM rows → DTOs. Kept in one place so every caller shows the same thing."""
+
+from __future__ import annotations
+
+from tbdesktop.services.dto import ClientInfo, SegmentInfo, SessionInfo, StatusInfo, UserInfo, WordInfo
+from tbdesktop.store.models import Client, TherapySession, TranscriptSegment, User
+
+
+def user_info(user: User) -> UserInfo:
+    return UserInfo(
+        id=user.id,
+        display_name=user.display_name,
+        email=user.email,
+        role=user.role,
+        created_at=user.created_at,
+    )
+
+
+def client_info(client: Client) -> ClientInfo:
+    return ClientInfo(id=client.id, name=client.name, pronouns=client.pronouns, created_at=client.created_at)
+
+
+def session_info(row: TherapySession, *, owner_name: str, client_name: str | None) -> SessionInfo:
+    return SessionInfo(
+        id=row.id,
+        owner_id=row.owner_id,
+        owner_name=owner_name,
+        client_id=row.client_id,
+        client_name=None if row.is_anonymous else client_name,
+        session_date=row.session_date,
+        duration_mins=row.duration_mins,
+        status=str(row.processing_status.value),
+        progress=int(row.processing_progress or 0),
+        stage_detail=row.processing_stage_detail,
+        error=row.processing_error,
+        eta_seconds=row.eta_seconds,
+        is_anonymous=bool(row.is_anonymous),
+        ai_summary=row.ai_summary,
+        recording_available=bool(row.recording_path) and row.recording_deleted_at is None,
+        recording_deleted_at=row.recording_deleted_at,
+        transcript_deleted_at=row.transcript_deleted_at,
+        consent_method=row.consent_method,
+        consent_obtained_at=row.consent_obtained_at,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def status_info(row: TherapySession) -> StatusInfo:
+    return StatusInfo(
+        session_id=row.id,
+        status=str(row.processing_status.value),
+        progress=int(row.processing_progress or 0),
+        stage_detail=row.processing_stage_detail,
+        eta_seconds=row.eta_seconds,
+        error=row.processing_error,
+    )
+
+
+def segment_info(seg: TranscriptSegment) -> SegmentInfo:
+    return SegmentInfo(
+        idx=seg.idx,
+        start_s=seg.start_s,
+        end_s=seg.end_s,
+        speaker=seg.speaker,
+        role=seg.role,
+        text=seg.text,
+        words=[
+            WordInfo(
+                start=float(w.get("start", 0.0)),
+                end=float(w.get("end", 0.0)),
+                word=str(w.get("word", "")),
+                probability=float(w.get("probability", 0.0)),
+            )
+            for w in (seg.words or [])
+        ],
+    )

@@ -1,0 +1,121 @@
+"""Typed results the services hand to the GUI and the CLI (never ORM objects)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+ANONYMOUS_CLIENT = "Anonymous individual"
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+class JsonMixin:
+    def to_json(self) -> dict[str, Any]:
+        return _jsonable(asdict(self))  # type: ignore[call-overload,no-any-return]
+
+
+@dataclass(frozen=True)
+class UserInfo(JsonMixin):
+    id: uuid.UUID
+    display_name: str
+    email: str | None
+    role: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ClientInfo(JsonMixin):
+    id: uuid.UUID
+    name: str
+    pronouns: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class SessionInfo(JsonMixin):
+    id: uuid.UUID
+    owner_id: uuid.UUID
+    owner_name: str
+    client_id: uuid.UUID | None
+    client_name: str | None
+    session_date: date
+    duration_mins: float | None
+    status: str
+    progress: int
+    stage_detail: str | None
+    error: str | None
+    eta_seconds: int | None
+    is_anonymous: bool
+    ai_summary: str | None
+    recording_available: bool
+    recording_deleted_at: datetime | None
+    transcript_deleted_at: datetime | None
+    consent_method: str | None
+    consent_obtained_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def display_client(self) -> str:
+        if self.is_anonymous:
+            return ANONYMOUS_CLIENT
+        return self.client_name or "No client"
+
+
+@dataclass(frozen=True)
+class WordInfo(JsonMixin):
+    start: float
+    end: float
+    word: str
+    probability: float
+
+
+@dataclass(frozen=True)
+class SegmentInfo(JsonMixin):
+    idx: int
+    start_s: float
+    end_s: float
+    speaker: str
+    role: str | None
+    text: str
+    words: list[WordInfo] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class StatusInfo(JsonMixin):
+    session_id: uuid.UUID
+    status: str
+    progress: int
+    stage_detail: str | None
+    eta_seconds: int | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class ProgressEvent(JsonMixin):
+    """Emitted by the processing runner for every state change and progress step of a session."""
+
+    session_id: uuid.UUID
+    job_id: uuid.UUID | None
+    status: str
+    progress: int
+    stage_detail: str | None
+    eta_seconds: int | None
+    error: str | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in {"completed", "failed", "cancelled"}

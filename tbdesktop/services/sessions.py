@@ -1,0 +1,238 @@
+"""Sessions: import a recording, list, show, status and transcript — all scoped to the signed-in user."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from tbdesktop.engine.errors import AudioTooLongError, EngineError
+from tbdesktop.errors import NotFoundError, TBError, ValidationError
+from tbdesktop.services.context import AppContext
+from tbdesktop.services.convert import client_info, segment_info, session_info, status_info
+from tbdesktop.services.dto import ClientInfo, SegmentInfo, SessionInfo, StatusInfo, UserInfo
+from tbdesktop.store.models import JobKind, ProcessingStatus, TherapySession, utcnow
+from tbdesktop.store.repositories import (
+    AuditRepository,
+    ClientRepository,
+    JobRepository,
+    SessionRepository,
+)
+
+log = logging.getLogger(__name__)
+
+AUDIO_EXTENSIONS = (".wav", ".mp3", ".m4a", ".ogg", ".webm", ".flac", ".opus", ".aac", ".mp4")
+CONSENT_METHODS = ("verbal", "written", "electronic")
+CopyProgress = Callable[[int, int], None]
+_CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ImportRequest:
+    source: Path
+    client_name: str | None = None
+    client_id: uuid.UUID | None = None
+    session_date: date | None = None
+    consent_method: str | None = None
+
+
+def _parse_id(value: uuid.UUID | str) -> uuid.UUID:
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value).strip())
+    except ValueError as exc:
+        raise NotFoundError(f"'{value}' is not a session id.") from exc
+
+
+class SessionService:
+    def __init__(self, ctx: AppContext, user: UserInfo) -> None:
+        self.ctx = ctx
+        self.user = user
+
+    # -- import -------------------------------------------------------------------------------------------
+
+    async def import_recording(self, req: ImportRequest, on_copy: CopyProgress | None = None) -> SessionInfo:
+        return await asyncio.to_thread(self.import_recording_sync, req, on_copy)
+
+    def import_recording_sync(self, req: ImportRequest, on_copy: CopyProgress | None = None) -> SessionInfo:
+        from tbdesktop.engine.audio import probe
+
+        source = Path(req.source).expanduser()
+        if not source.is_file():
+            raise ValidationError(f"The file '{source.name}' does not exist or is not a file.")
+        size = source.stat().st_size
+        if size == 0:
+            raise ValidationError(f"'{source.name}' is empty: it holds no audio.")
+        if req.consent_method is not None and req.consent_method not in CONSENT_METHODS:
+            raise ValidationError("Consent method must be verbal, written or electronic.")
+        if req.client_name is not None and len(req.client_name.strip()) > 200:
+            raise ValidationError("The client name is too long (200 characters at most).")
+        try:
+            info = probe(source, max_duration_s=self.ctx.settings.max_duration_s)
+        except AudioTooLongError as exc:
+            raise ValidationError(
+                f"'{source.name}' is {exc.duration_s / 60:.0f} minutes long; the limit is "
+                f"{exc.limit_s / 60:.0f} minutes (TB_MAX_DURATION_MIN)."
+            ) from exc
+        except EngineError as exc:
+            raise ValidationError(f"'{source.name}' cannot be imported: {exc.message}") from exc
+
+        dest_dir = self.ctx.settings.recordings_dir
+        dest_dir.mkdir(parents=True, exist_ok=True)
+        suffix = source.suffix.lower() if source.suffix.lower() in AUDIO_EXTENSIONS else ".audio"
+        stored_name = f"{uuid.uuid4().hex}{suffix}"
+        dest = dest_dir / stored_name
+        sha256 = self._copy(source, dest, size, on_copy)
+        try:
+            with self.ctx.db.unit_of_work() as s:
+                client_id = self._resolve_client(s, req)
+                row = SessionRepository(s, self.user.id).add(
+                    TherapySession(
+                        client_id=client_id,
+                        session_date=req.session_date or date.today(),
+                        duration_mins=round(info.duration_s / 60.0, 2),
+                        recording_path=stored_name,
+                        recording_sha256=sha256,
+                        recording_bytes=size,
+                        processing_status=ProcessingStatus.QUEUED,
+                        processing_progress=0,
+                        processing_stage_detail="Waiting to start",
+                        consent_method=req.consent_method,
+                        consent_obtained_at=utcnow() if req.consent_method else None,
+                        speakers={},
+                    )
+                )
+                JobRepository(s).enqueue(row.id, JobKind.PROCESS.value)
+                AuditRepository(s, self.user.id, self.ctx.workstation).record(
+                    "session.import", "therapy_session", row.id
+                )
+                result = self._info(s, row)
+        except BaseException:
+            dest.unlink(missing_ok=True)
+            raise
+        log.info("session imported", extra={"session_id": str(result.id), "bytes": size})
+        return result
+
+    @staticmethod
+    def _copy(source: Path, dest: Path, size: int, on_copy: CopyProgress | None) -> str:
+        digest = hashlib.sha256()
+        tmp = dest.with_suffix(dest.suffix + ".part")
+        done = 0
+        try:
+            with source.open("rb") as src, tmp.open("wb") as out:
+                while chunk := src.read(_CHUNK):
+                    digest.update(chunk)
+                    out.write(chunk)
+                    done += len(chunk)
+                    if on_copy is not None:
+                        on_copy(done, size)
+                out.flush()
+                os.fsync(out.fileno())
+            if os.name == "posix":
+                tmp.chmod(0o600)
+            os.replace(tmp, dest)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise TBError(f"The recording could not be copied into the data folder: {exc.strerror}.") from exc
+        return digest.hexdigest()
+
+    def _resolve_client(self, s: Session, req: ImportRequest) -> uuid.UUID | None:
+        clients = ClientRepository(s, self.user.id)
+        if req.client_id is not None:
+            return clients.get(req.client_id).id
+        name = (req.client_name or "").strip()
+        if not name:
+            return None
+        existing = clients.find_by_name(name)
+        return (existing or clients.add(name)).id
+
+    # -- queries ------------------------------------------------------------------------------------------
+
+    def _info(self, s: Session, row: TherapySession) -> SessionInfo:
+        names = SessionRepository(s, self.user.id).client_names({row.client_id} if row.client_id else set())
+        return session_info(
+            row,
+            owner_name=self.user.display_name,
+            client_name=names.get(row.client_id) if row.client_id else None,
+        )
+
+    def list_sessions_sync(self, client_id: uuid.UUID | None = None) -> list[SessionInfo]:
+        with self.ctx.db.unit_of_work() as s:
+            repo = SessionRepository(s, self.user.id)
+            rows = repo.list(client_id=client_id)
+            names = repo.client_names({r.client_id for r in rows if r.client_id})
+            return [
+                session_info(
+                    r,
+                    owner_name=self.user.display_name,
+                    client_name=names.get(r.client_id) if r.client_id else None,
+                )
+                for r in rows
+            ]
+
+    async def list_sessions(self, client_id: uuid.UUID | None = None) -> list[SessionInfo]:
+        return await asyncio.to_thread(self.list_sessions_sync, client_id)
+
+    def get_sync(self, session_id: uuid.UUID | str) -> SessionInfo:
+        sid = _parse_id(session_id)
+        with self.ctx.db.unit_of_work() as s:
+            row = SessionRepository(s, self.user.id).get(sid)
+            AuditRepository(s, self.user.id, self.ctx.workstation).record("session.view", "therapy_session", sid)
+            return self._info(s, row)
+
+    async def get(self, session_id: uuid.UUID | str) -> SessionInfo:
+        return await asyncio.to_thread(self.get_sync, session_id)
+
+    def status_sync(self, session_id: uuid.UUID | str) -> StatusInfo:
+        sid = _parse_id(session_id)
+        with self.ctx.db.unit_of_work() as s:
+            return status_info(SessionRepository(s, self.user.id).get(sid))
+
+    async def status(self, session_id: uuid.UUID | str) -> StatusInfo:
+        return await asyncio.to_thread(self.status_sync, session_id)
+
+    def transcript_sync(self, session_id: uuid.UUID | str) -> list[SegmentInfo]:
+        sid = _parse_id(session_id)
+        with self.ctx.db.unit_of_work() as s:
+            segments = SessionRepository(s, self.user.id).segments(sid)
+            AuditRepository(s, self.user.id, self.ctx.workstation).record(
+                "transcript.view", "therapy_session", sid
+            )
+            return [segment_info(seg) for seg in segments]
+
+    async def transcript(self, session_id: uuid.UUID | str) -> list[SegmentInfo]:
+        return await asyncio.to_thread(self.transcript_sync, session_id)
+
+    # -- clients ------------------------------------------------------------------------------------------
+
+    def list_clients_sync(self) -> list[ClientInfo]:
+        with self.ctx.db.unit_of_work() as s:
+            return [client_info(c) for c in ClientRepository(s, self.user.id).list()]
+
+    async def list_clients(self) -> list[ClientInfo]:
+        return await asyncio.to_thread(self.list_clients_sync)
+
+    def create_client_sync(self, name: str, pronouns: str | None = None) -> ClientInfo:
+        clean = (name or "").strip()
+        if not clean:
+            raise ValidationError("Please enter the client's name.")
+        if len(clean) > 200:
+            raise ValidationError("The client name is too long (200 characters at most).")
+        with self.ctx.db.unit_of_work() as s:
+            repo = ClientRepository(s, self.user.id)
+            client = repo.find_by_name(clean) or repo.add(clean, pronouns)
+            AuditRepository(s, self.user.id, self.ctx.workstation).record("client.create", "client", client.id)
+            return client_info(client)
+
+    async def create_client(self, name: str, pronouns: str | None = None) -> ClientInfo:
+        return await asyncio.to_thread(self.create_client_sync, name, pronouns)
+

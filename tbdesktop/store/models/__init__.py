@@ -1,0 +1,34 @@
+"""All tables; importing this package registers them on Base.metadata."""
+
+from tbdesktop.store.models.audit import AuditEvent
+from tbdesktop.store.models.base import Base, utcnow
+from tbdesktop.store.models.clients import Client
+from tbdesktop.store.models.jobs import JobKind, JobStatus, ProcessingJob
+from tbdesktop.store.models.notes import Note, NoteTemplate, RiskFlag
+from tbdesktop.store.models.sessions import (
+    ACTIVE_STATUSES,
+    ProcessingStatus,
+    TherapySession,
+    TranscriptSegment,
+)
+from tbdesktop.store.models.users import DEFAULT_USER_SETTINGS, Role, User
+
+__all__ = [
+    "ACTIVE_STATUSES",
+    "DEFAULT_USER_SETTINGS",
+    "AuditEvent",
+    "Base",
+    "Client",
+    "JobKind",
+    "JobStatus",
+    "Note",
+    "NoteTemplate",
+    "ProcessingJob",
+    "ProcessingStatus",
+    "RiskFlag",
+    "Role",
+    "TherapySession",
+    "TranscriptSegment",
+    "User",
+    "utcnow",
+]

@@ -1,0 +1,105 @@
+"""Progress heartbeat and prompt cancellation of the local transcriber, with a stand-in model."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tbdesktop.engine.asr import local
+from tbdesktop.engine.errors import Cancelled, ModelError
+
+
+class _SlowModel:
+    """Yields one segment per ``delay`` seconds, like a slow CPU working through 30 s windows."""
+
+    def __init__(self, segments: int, delay: float) -> None:
+        self.segments = segments
+        self.delay = delay
+        self.finished = threading.Event()
+
+    def transcribe(self, audio: Any, **kwargs: Any) -> tuple[Iterator[Any], Any]:
+        assert kwargs["vad_filter"] is True
+        assert kwargs["word_timestamps"] is True
+        info = SimpleNamespace(language="en", language_probability=0.9, duration_after_vad=10.0)
+
+        def generate() -> Iterator[Any]:
+            try:
+                for i in range(self.segments):
+                    time.sleep(self.delay)
+                    word = SimpleNamespace(start=i * 2.0, end=i * 2.0 + 1.0, word=" word", probability=0.9)
+                    yield SimpleNamespace(start=i * 2.0, end=i * 2.0 + 1.5, text=" word", words=[word])
+            finally:
+                self.finished.set()
+
+        return generate(), info
+
+
+def _transcriber(model: _SlowModel) -> local.LocalTranscriber:
+    transcriber = object.__new__(local.LocalTranscriber)
+    transcriber._model = model
+    return transcriber
+
+
+def test_heartbeat_reports_while_the_model_works(monkeypatch: Any) -> None:
+    monkeypatch.setattr(local, "HEARTBEAT_S", 0.05)
+    events: list[tuple[str, float, float | None]] = []
+    result = _transcriber(_SlowModel(segments=3, delay=0.3)).transcribe(
+        np.zeros(16000 * 8, dtype=np.float32), on_progress=lambda s, f, e: events.append((s, f, e))
+    )
+    assert len(result.segments) == 3
+    fractions = [f for _, f, _ in events]
+    assert fractions == sorted(fractions)
+    assert fractions[-1] == 1.0
+    # Several reports per segment: the caller hears from the engine even between segments.
+    assert len(events) >= 3 * 3
+    etas = [e for _, f, e in events if 0 < f < 1]
+    assert all(e is not None and e >= 0 for e in etas)
+
+
+def test_cancel_returns_before_the_model_finishes() -> None:
+    model = _SlowModel(segments=20, delay=0.2)
+    flag = threading.Event()
+    threading.Timer(0.3, flag.set).start()
+    with pytest.raises(Cancelled):
+        _transcriber(model).transcribe(np.zeros(16000 * 40, dtype=np.float32), should_cancel=flag.is_set)
+    assert not model.finished.is_set()  # returned while the stand-in was still working
+    assert model.finished.wait(2.0)  # and the helper stopped at the next segment boundary
+
+
+def test_model_errors_reach_the_caller() -> None:
+    class Broken:
+        def transcribe(self, audio: Any, **kwargs: Any) -> Any:
+            raise RuntimeError("device lost")
+
+    transcriber = object.__new__(local.LocalTranscriber)
+    transcriber._model = Broken()
+    transcriber.device = "cpu"
+    with pytest.raises(ModelError, match="failed while transcribing") as info:
+        transcriber.transcribe(np.zeros(16000, dtype=np.float32))
+    assert isinstance(info.value.__cause__, RuntimeError)
+
+
+def test_device_and_compute_type_resolution() -> None:
+    assert local.resolve_compute_type("auto", "cuda") == "float16"
+    assert local.resolve_compute_type("auto", "cpu") == "int8"
+    assert local.resolve_compute_type("int8_float16", "cuda") == "int8_float16"
+    assert local.resolve_device("cpu") == "cpu"
+    assert local.resolve_device("auto") in {"cpu", "cuda"}
+
+
+def test_importing_the_engine_stays_light() -> None:
+    code = (
+        "import sys, tbdesktop.engine.pipeline, tbdesktop.engine.audio, tbdesktop.engine.models, "
+        "tbdesktop.engine.asr.local; "
+        "heavy = {'faster_whisper', 'ctranslate2', 'av', 'PySide6', 'sqlalchemy'} & set(sys.modules); "
+        "assert not heavy, heavy"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
