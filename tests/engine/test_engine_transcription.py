@@ -132,9 +132,7 @@ def test_pipeline_rejects_bad_audio(pipeline: Any, speech_fixtures: Any) -> None
         pipeline.run(speech_fixtures["truncated"])
 
 
-def test_pipeline_wraps_unexpected_decode_failures(
-    pipeline: Any, speech_fixtures: Any, monkeypatch: Any
-) -> None:
+def test_pipeline_wraps_unexpected_decode_failures(pipeline: Any, speech_fixtures: Any, monkeypatch: Any) -> None:
     def boom(*args: Any, **kwargs: Any) -> Any:
         raise MemoryError("simulated")
 

@@ -1,0 +1,139 @@
+"""Build the one-folder bundle dist/TherapyBridge/ from packaging/tbdesktop.spec.
+
+Usage: python packaging/build.py [--force]
+
+A fresh build (the console executable newer than every source file) is reused unless --force is given.
+Exit status 0 on success; non-zero when PyInstaller fails or the bundle is incomplete.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SPEC = ROOT / "packaging" / "tbdesktop.spec"
+DIST_DIR = ROOT / "dist"
+WORK_DIR = ROOT / "build"
+BUNDLE_DIR = DIST_DIR / "TherapyBridge"
+EXE_SUFFIX = ".exe" if sys.platform == "win32" else ""
+CONSOLE_EXE = BUNDLE_DIR / f"tbdesktop{EXE_SUFFIX}"
+GUI_EXE = BUNDLE_DIR / f"TherapyBridge{EXE_SUFFIX}"
+# What a build depends on; a change in any of these makes the bundle stale.
+SOURCES = ("tbdesktop", "alembic", "resources", "packaging", "main.py", "pyproject.toml")
+_SKIP_DIRS = {"__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    bundle_dir: Path
+    console_exe: Path
+    gui_exe: Path
+    reused: bool
+    seconds: float
+    size_bytes: int
+
+
+class BuildError(RuntimeError):
+    pass
+
+
+def _files(paths: Iterable[Path]) -> Iterable[Path]:
+    for path in paths:
+        if path.is_file():
+            yield path
+        elif path.is_dir():
+            for dirpath, dirnames, filenames in os.walk(path):
+                dirnames[:] = [d for d in dirnames if d not in _SKIP_DIRS]
+                for name in filenames:
+                    if not name.endswith((".pyc", ".pyo")):
+                        yield Path(dirpath) / name
+
+
+def newest_source_mtime(root: Path = ROOT) -> float:
+    return max((p.stat().st_mtime for p in _files(root / s for s in SOURCES)), default=0.0)
+
+
+def is_fresh(root: Path = ROOT) -> bool:
+    """True when the console executable exists and is newer than every file the build depends on."""
+    exe = root / "dist" / "TherapyBridge" / f"tbdesktop{EXE_SUFFIX}"
+    gui = root / "dist" / "TherapyBridge" / f"TherapyBridge{EXE_SUFFIX}"
+    if not exe.is_file() or not gui.is_file():
+        return False
+    return exe.stat().st_mtime > newest_source_mtime(root)
+
+
+def bundle_size(path: Path = BUNDLE_DIR) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def _check_bundle() -> None:
+    missing = [p for p in (CONSOLE_EXE, GUI_EXE) if not p.is_file()]
+    if missing:
+        raise BuildError("PyInstaller finished but the bundle lacks " + ", ".join(str(p) for p in missing))
+
+
+def build(force: bool = False, *, quiet: bool = False) -> BuildResult:
+    """Build the bundle (or reuse a fresh one) and return where it is, how long it took and its size."""
+    started = time.monotonic()
+    started_wall = time.time()
+    if not force and is_fresh():
+        return BuildResult(BUNDLE_DIR, CONSOLE_EXE, GUI_EXE, True, 0.0, bundle_size())
+    cmd = [
+        sys.executable,
+        "-m",
+        "PyInstaller",
+        str(SPEC),
+        "--noconfirm",
+        "--clean",
+        "--distpath",
+        str(DIST_DIR),
+        "--workpath",
+        str(WORK_DIR),
+        "--log-level",
+        "WARN",
+    ]
+    env = dict(os.environ)
+    # Analysis imports packages in helper processes; keep them headless and offline.
+    env.setdefault("QT_QPA_PLATFORM", "offscreen")
+    env.setdefault("HF_HUB_OFFLINE", "1")
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=quiet, text=True, check=False)
+    if proc.returncode != 0:
+        tail = (proc.stderr or "")[-4000:] if quiet else ""
+        raise BuildError(f"PyInstaller failed with exit status {proc.returncode}\n{tail}".rstrip())
+    _check_bundle()
+    # Date the executable at the start of the build: a source edited while PyInstaller ran makes it stale.
+    os.utime(CONSOLE_EXE, (started_wall, started_wall))
+    return BuildResult(BUNDLE_DIR, CONSOLE_EXE, GUI_EXE, False, time.monotonic() - started, bundle_size())
+
+
+def _mib(n: int) -> str:
+    return f"{n / (1 << 20):.0f} MiB"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Build the TherapyBridge one-folder bundle in dist/TherapyBridge/.")
+    parser.add_argument("--force", action="store_true", help="rebuild even when the bundle is fresh")
+    args = parser.parse_args(argv)
+    try:
+        result = build(force=args.force)
+    except BuildError as exc:
+        print(f"build failed: {exc}", file=sys.stderr)
+        return 1
+    if result.reused:
+        print(f"Bundle is up to date: {result.bundle_dir} ({_mib(result.size_bytes)}); use --force to rebuild.")
+    else:
+        print(f"Built {result.bundle_dir} in {result.seconds:.0f} s ({_mib(result.size_bytes)}).")
+    print(f"  console: {result.console_exe}")
+    print(f"  app:     {result.gui_exe}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

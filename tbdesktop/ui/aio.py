@@ -1,0 +1,78 @@
+"""Running service coroutines from widgets on the qasync loop, with errors routed to the user."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+from PySide6.QtWidgets import QDialog
+
+from tbdesktop.errors import TBError
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+ErrorSink = Callable[[str], None]
+
+UNEXPECTED = "Something went wrong. Please try again; if it keeps happening, contact your IT support."
+
+# Tasks are kept referenced until they finish (the loop holds only weak references).
+_TASKS: set[asyncio.Task[Any]] = set()
+
+
+def _loop() -> asyncio.AbstractEventLoop:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.get_event_loop_policy().get_event_loop()
+
+
+def user_message(exc: BaseException) -> str:
+    if isinstance(exc, TBError):
+        return exc.message
+    return UNEXPECTED
+
+
+def spawn(
+    coro: Coroutine[Any, Any, T],
+    on_error: ErrorSink | None = None,
+    on_done: Callable[[T], None] | None = None,
+) -> asyncio.Task[T]:
+    """Schedule `coro` on the GUI loop; a TBError's message (or a generic one) goes to `on_error`."""
+    task = _loop().create_task(coro)
+    _TASKS.add(task)
+
+    def finished(t: asyncio.Task[T]) -> None:
+        _TASKS.discard(t)
+        if t.cancelled():
+            return
+        exc = t.exception()
+        if exc is not None:
+            if not isinstance(exc, TBError):
+                log.error("background task failed", exc_info=exc)
+            if on_error is not None:
+                on_error(user_message(exc))
+            return
+        if on_done is not None:
+            on_done(t.result())
+
+    task.add_done_callback(finished)
+    return task
+
+
+async def run_dialog(dialog: QDialog) -> int:
+    """Show a dialog window-modally and wait for its result without a nested event loop."""
+    future: asyncio.Future[int] = _loop().create_future()
+
+    def done(result: int) -> None:
+        if not future.done():
+            future.set_result(result)
+
+    dialog.finished.connect(done)
+    dialog.open()
+    try:
+        return await future
+    finally:
+        dialog.finished.disconnect(done)

@@ -1,0 +1,136 @@
+"""First run on a workstation: create the local therapist profile (name, optional email)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from tbdesktop.services.dto import UserInfo
+from tbdesktop.ui.aio import spawn
+from tbdesktop.ui.resources import icon
+
+CreateProfile = Callable[[str, str | None], Awaitable[UserInfo]]
+
+
+class FirstRunDialog(QDialog):
+    """Asks for the therapist's name and email; `create` persists the profile, errors show inline."""
+
+    def __init__(self, create: CreateProfile, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("firstRunDialog")
+        self.setWindowTitle("Welcome to TherapyBridge")
+        self.setWindowIcon(icon("app"))
+        self.setMinimumWidth(440)
+        self._create = create
+        self.profile: UserInfo | None = None
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(28, 24, 28, 20)
+        layout.setSpacing(10)
+
+        head = QHBoxLayout()
+        logo = QLabel()
+        logo.setPixmap(icon("app").pixmap(44, 44))
+        head.addWidget(logo, 0, Qt.AlignmentFlag.AlignTop)
+        titles = QVBoxLayout()
+        title = QLabel("Welcome to TherapyBridge")
+        title.setObjectName("dialogTitle")
+        hint = QLabel("Set up your profile on this workstation. Your sessions stay on this computer.")
+        hint.setObjectName("dialogHint")
+        hint.setWordWrap(True)
+        titles.addWidget(title)
+        titles.addWidget(hint)
+        head.addLayout(titles, 1)
+        layout.addLayout(head)
+        layout.addSpacing(8)
+
+        name_label = QLabel("Your name")
+        name_label.setObjectName("fieldLabel")
+        self.name_edit = QLineEdit()
+        self.name_edit.setObjectName("nameEdit")
+        self.name_edit.setPlaceholderText("e.g. Dr. Alex Morgan")
+        self.name_edit.setMaxLength(200)
+        name_label.setBuddy(self.name_edit)
+        layout.addWidget(name_label)
+        layout.addWidget(self.name_edit)
+
+        email_label = QLabel("Email (optional)")
+        email_label.setObjectName("fieldLabel")
+        self.email_edit = QLineEdit()
+        self.email_edit.setObjectName("emailEdit")
+        self.email_edit.setPlaceholderText("name@clinic.org")
+        email_label.setBuddy(self.email_edit)
+        layout.addWidget(email_label)
+        layout.addWidget(self.email_edit)
+
+        self.error_label = QLabel()
+        self.error_label.setObjectName("formError")
+        self.error_label.setWordWrap(True)
+        self.error_label.hide()
+        layout.addWidget(self.error_label)
+        layout.addSpacing(6)
+
+        buttons = QDialogButtonBox()
+        self.continue_button = QPushButton("Continue")
+        self.continue_button.setObjectName("continueButton")
+        self.continue_button.setProperty("primary", True)
+        self.continue_button.setDefault(True)
+        quit_button = QPushButton("Quit")
+        quit_button.setObjectName("quitButton")
+        buttons.addButton(self.continue_button, QDialogButtonBox.ButtonRole.AcceptRole)
+        buttons.addButton(quit_button, QDialogButtonBox.ButtonRole.RejectRole)
+        self.continue_button.clicked.connect(self.submit)
+        quit_button.clicked.connect(self.reject)
+        layout.addWidget(buttons)
+
+        self.name_edit.textChanged.connect(self._update_enabled)
+        self.name_edit.returnPressed.connect(self.submit)
+        self.email_edit.returnPressed.connect(self.submit)
+        self._busy = False
+        self._update_enabled()
+
+    def _update_enabled(self) -> None:
+        self.continue_button.setEnabled(bool(self.name_edit.text().strip()) and not self._busy)
+
+    def show_error(self, message: str) -> None:
+        self.error_label.setText(message)
+        self.error_label.setVisible(bool(message))
+
+    def submit(self) -> None:
+        if self._busy:
+            return
+        name = self.name_edit.text().strip()
+        if not name:
+            self.show_error("Please enter your name.")
+            self.name_edit.setFocus()
+            return
+        email = self.email_edit.text().strip() or None
+        self._set_busy(True)
+        self.show_error("")
+        spawn(self._create(name, email), on_error=self._failed, on_done=self._created)
+
+    def _set_busy(self, busy: bool) -> None:
+        self._busy = busy
+        self.name_edit.setEnabled(not busy)
+        self.email_edit.setEnabled(not busy)
+        self._update_enabled()
+
+    def _failed(self, message: str) -> None:
+        self._set_busy(False)
+        self.show_error(message)
+
+    def _created(self, profile: UserInfo) -> None:
+        self.profile = profile
+        self._set_busy(False)
+        self.accept()

@@ -1,0 +1,172 @@
+"""One session: a header (client, date, duration, status) and the transcript, one row per segment."""
+
+from __future__ import annotations
+
+import html
+import uuid
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QTextBrowser,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from tbdesktop.services.dto import SegmentInfo, SessionInfo
+from tbdesktop.ui.formatting import duration_badge, long_date, status_words, timestamp
+from tbdesktop.ui.resources import icon
+
+# Speaker chips: (text, background) pairs, calm and distinguishable.
+SPEAKER_COLOURS = (
+    ("#1f5f63", "#e1f0ef"),
+    ("#6a3d8f", "#efe7f6"),
+    ("#8a5a12", "#f8eedb"),
+    ("#27548a", "#e3ecf8"),
+    ("#8c2f4f", "#f7e4eb"),
+    ("#3f6b2a", "#e8f2e1"),
+)
+
+
+def speaker_label(segment: SegmentInfo) -> str:
+    return segment.speaker or "SPEAKER"
+
+
+def segment_row(segment: SegmentInfo, *, with_hours: bool = False) -> str:
+    """The plain-text form of a transcript row: `01:23  SPEAKER_00  text`."""
+    return f"{timestamp(segment.start_s, with_hours=with_hours)}  {speaker_label(segment)}  {segment.text}"
+
+
+class SessionView(QWidget):
+    backRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("sessionView")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self._info: SessionInfo | None = None
+        self._segments: list[SegmentInfo] = []
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(32, 16, 32, 24)
+        layout.setSpacing(12)
+
+        self.back_button = QToolButton()
+        self.back_button.setObjectName("backButton")
+        self.back_button.setText("Sessions")
+        self.back_button.setIcon(icon("back"))
+        self.back_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.back_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.back_button.clicked.connect(self.backRequested)
+        layout.addWidget(self.back_button, 0, Qt.AlignmentFlag.AlignLeft)
+
+        header = QFrame()
+        header.setObjectName("sessionHeader")
+        header_layout = QHBoxLayout(header)
+        header_layout.setContentsMargins(20, 16, 20, 16)
+        titles = QVBoxLayout()
+        titles.setSpacing(4)
+        self.title_label = QLabel()
+        self.title_label.setObjectName("sessionTitle")
+        self.meta_label = QLabel()
+        self.meta_label.setObjectName("sessionMeta")
+        titles.addWidget(self.title_label)
+        titles.addWidget(self.meta_label)
+        header_layout.addLayout(titles, 1)
+        self.duration_label = QLabel()
+        self.duration_label.setObjectName("durationBadge")
+        header_layout.addWidget(self.duration_label, 0, Qt.AlignmentFlag.AlignVCenter)
+        self.status_label = QLabel()
+        self.status_label.setObjectName("statusLabel")
+        header_layout.addWidget(self.status_label, 0, Qt.AlignmentFlag.AlignVCenter)
+        layout.addWidget(header)
+
+        transcript_card = QFrame()
+        transcript_card.setObjectName("transcriptCard")
+        card_layout = QVBoxLayout(transcript_card)
+        card_layout.setContentsMargins(20, 14, 12, 12)
+        card_layout.setSpacing(8)
+        section_row = QHBoxLayout()
+        section_title = QLabel("Transcript")
+        section_title.setObjectName("sectionTitle")
+        self.segment_count_label = QLabel()
+        self.segment_count_label.setObjectName("muted")
+        section_row.addWidget(section_title)
+        section_row.addStretch(1)
+        section_row.addWidget(self.segment_count_label)
+        card_layout.addLayout(section_row)
+        self.transcript = QTextBrowser()
+        self.transcript.setObjectName("transcriptView")
+        self.transcript.setOpenLinks(False)
+        self.transcript.setFrameShape(QFrame.Shape.NoFrame)
+        self.transcript.setLineWrapMode(QTextBrowser.LineWrapMode.WidgetWidth)
+        card_layout.addWidget(self.transcript, 1)
+        layout.addWidget(transcript_card, 1)
+
+    # -- content --------------------------------------------------------------------------------------
+
+    @property
+    def session_id(self) -> uuid.UUID | None:
+        return self._info.id if self._info is not None else None
+
+    def set_content(self, info: SessionInfo, segments: list[SegmentInfo]) -> None:
+        self._info = info
+        self._segments = list(segments)
+        self.title_label.setText(info.display_client)
+        self.meta_label.setText(f"{long_date(info.session_date)} · {info.owner_name}")
+        self.duration_label.setText(duration_badge(info.duration_mins))
+        self.status_label.setText(status_words(info.status))
+        self.status_label.setProperty("state", info.status)
+        self.status_label.style().unpolish(self.status_label)
+        self.status_label.style().polish(self.status_label)
+        count = len(self._segments)
+        self.segment_count_label.setText(f"{count} segment" + ("" if count == 1 else "s") if count else "")
+        self.transcript.setHtml(self._render(info))
+
+    def _with_hours(self) -> bool:
+        return any(s.start_s >= 3600 for s in self._segments)
+
+    def rows(self) -> list[str]:
+        with_hours = self._with_hours()
+        return [segment_row(s, with_hours=with_hours) for s in self._segments]
+
+    def _render(self, info: SessionInfo) -> str:
+        if info.transcript_deleted_at is not None:
+            return self._notice(f"The transcript was deleted on {info.transcript_deleted_at:%d %b %Y}.")
+        if not self._segments:
+            if info.status == "completed":
+                return self._notice("No speech was found in this recording.")
+            if info.status == "failed":
+                return self._notice(html.escape(info.error or "Processing failed; there is no transcript."))
+            return self._notice("The transcript appears here when processing has finished.")
+        colours: dict[str, tuple[str, str]] = {}
+        with_hours = self._with_hours()
+        rows = []
+        for seg in self._segments:
+            label = speaker_label(seg)
+            fg, bg = colours.setdefault(label, SPEAKER_COLOURS[len(colours) % len(SPEAKER_COLOURS)])
+            role = f"<br><span style='color:#5b6b73; font-size:9pt;'>{html.escape(seg.role.title())}</span>" if (
+                seg.role
+            ) else ""
+            rows.append(
+                "<tr>"
+                f"<td width='64' style='color:#5b6b73; font-family:monospace; padding:6px 8px 6px 0;'>"
+                f"{timestamp(seg.start_s, with_hours=with_hours)}</td>"
+                f"<td width='120' style='padding:6px 10px 6px 0;'>"
+                f"<span style='color:{fg}; background-color:{bg}; font-weight:600; font-size:9pt;'>"
+                f"&nbsp;{html.escape(label)}&nbsp;</span>{role}</td>"
+                f"<td style='padding:6px 0;'>{html.escape(seg.text)}</td>"
+                "</tr>"
+            )
+        return (
+            "<table width='100%' cellspacing='0' cellpadding='0' style='border-collapse:collapse;'>"
+            + "".join(rows)
+            + "</table>"
+        )
+
+    @staticmethod
+    def _notice(text: str) -> str:
+        return f"<p style='color:#5b6b73; margin-top:24px;' align='center'>{text}</p>"

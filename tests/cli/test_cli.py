@@ -1,0 +1,129 @@
+"""The CLI as a user runs it: real processes, a real data folder, the real model."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def cli(tmp_path: Path, model_cache: Path) -> Any:
+    data_dir = tmp_path / "data"
+    script = shutil.which("tbdesktop", path=str(Path(sys.executable).parent))
+    assert script, "the console script `tbdesktop` is not installed in the venv"
+
+    def run(*args: str, use_main: bool = False, check: bool = True) -> subprocess.CompletedProcess[str]:
+        cmd = [sys.executable, str(REPO_ROOT / "main.py")] if use_main else [script]
+        env = dict(os.environ, TB_CACHE_DIR=str(model_cache))
+        result = subprocess.run(
+            [*cmd, "--data-dir", str(data_dir), *args], capture_output=True, text=True, env=env, timeout=300
+        )
+        if check:
+            assert result.returncode == 0, result.stderr + result.stdout
+        return result
+
+    return run
+
+
+def test_process_json_engine_only(cli: Any, two_speaker: Any, tmp_path: Path) -> None:
+    wav, _, keywords = two_speaker
+    out = cli("process", str(wav), "--json")
+    data = json.loads(out.stdout)
+    assert set(data) >= {"duration_s", "language", "segments", "timings"}
+    assert data["language"] == "en"
+    assert 20 < data["duration_s"] < 30
+    seg = data["segments"][0]
+    assert set(seg) >= {"start", "end", "speaker", "text", "words"}
+    assert set(seg["words"][0]) >= {"start", "end", "word"}
+    text = " ".join(s["text"] for s in data["segments"]).lower()
+    assert sum(k in text for k in keywords) >= len(keywords) * 0.7
+    assert not (tmp_path / "data" / "tbdesktop.sqlite3").exists()  # no database touched
+
+
+def test_user_session_flow(cli: Any, two_speaker: Any) -> None:
+    wav = two_speaker[0]
+    refused = cli("session", "list", check=False)
+    assert refused.returncode == 1 and "user add" in refused.stderr
+
+    user = json.loads(cli("user", "add", "Dana Reyes", "--email", "dana@example.org", "--json").stdout)
+    assert user["display_name"] == "Dana Reyes"
+    assert "Dana Reyes" in cli("user", "list").stdout
+
+    imported = json.loads(
+        cli(
+            "session", "import", str(wav), "--client", "Alex Kim", "--date", "2026-11-20",
+            "--consent", "verbal", "--wait", "--json",
+        ).stdout
+    )  # fmt: skip
+    sid = imported["id"]
+    assert imported["status"] == "completed"
+    assert imported["client_name"] == "Alex Kim"
+    assert imported["session_date"] == "2026-11-20"
+
+    listed = json.loads(cli("session", "list", "--json").stdout)
+    assert [s["id"] for s in listed] == [sid]
+    assert sid in cli("session", "list").stdout
+
+    shown = json.loads(cli("session", "show", sid, "--json").stdout)
+    assert shown["client_display"] == "Alex Kim" and shown["duration_mins"] > 0
+    assert "Alex Kim" in cli("session", "show", sid).stdout
+
+    status = json.loads(cli("session", "status", sid, "--json").stdout)
+    assert status["status"] == "completed" and status["progress"] == 100
+
+    segments = json.loads(cli("session", "transcript", sid, "--json").stdout)
+    assert segments and all({"start_s", "speaker", "text"} <= set(s) for s in segments)
+    human = cli("session", "transcript", sid).stdout
+    assert "[00:0" in human and "SPEAKER_00" in human and "sleep" in human.lower()
+
+    # python main.py <command> is the same CLI
+    assert sid in cli("session", "list", use_main=True).stdout
+
+
+def test_import_without_wait_then_bad_input(cli: Any, two_speaker: Any, audio_files: dict[str, Path]) -> None:
+    cli("user", "add", "T")
+    out = cli("session", "import", str(two_speaker[0]))
+    assert "Imported session" in out.stdout and "queued" in out.stdout
+
+    bad = cli("session", "import", str(audio_files["not_audio"]), check=False)
+    assert bad.returncode == 1
+    assert bad.stderr.startswith("error: ") and "Traceback" not in bad.stderr
+
+    unknown = cli("session", "show", "not-a-session-id", check=False)
+    assert unknown.returncode == 1 and "error:" in unknown.stderr
+
+    bad_date = cli("session", "import", str(two_speaker[0]), "--date", "yesterday", check=False)
+    assert bad_date.returncode == 1 and "YYYY-MM-DD" in bad_date.stderr
+
+
+def test_migrate_and_selftest(cli: Any) -> None:
+    assert json.loads(cli("migrate", "--json").stdout)["revision"]
+    result = cli("selftest", "--json", check=False)
+    data = json.loads(result.stdout)
+    by_name = {c["check"]: c for c in data["checks"]}
+    assert by_name["engine"]["ok"] and by_name["database"]["ok"] and by_name["model"]["ok"]
+    assert "audio devices" in by_name
+    assert data["ok"] is True and result.returncode == 0
+
+
+def test_selftest_fails_when_model_missing(cli: Any, tmp_path: Path) -> None:
+    result = cli("selftest", check=False)
+    assert result.returncode == 0
+    env_fail = subprocess.run(
+        [shutil.which("tbdesktop", path=str(Path(sys.executable).parent)) or "tbdesktop", "--data-dir",
+         str(tmp_path / "d2"), "selftest", "--json"],
+        capture_output=True, text=True, env=dict(os.environ, TB_ASR_MODEL="large-v3-not-installed"),
+        timeout=120,
+    )  # fmt: skip
+    assert env_fail.returncode == 1
+    checks = {c["check"]: c for c in json.loads(env_fail.stdout)["checks"]}
+    assert checks["model"]["ok"] is False and "not installed" in checks["model"]["detail"]

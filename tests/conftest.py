@@ -1,0 +1,153 @@
+"""Shared test fixtures: generated speech, the offline model cache, SQLite and PostgreSQL databases."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CACHE_ROOT = REPO_ROOT / ".cache"
+MODEL_CACHE = CACHE_ROOT / "model-cache"
+ARTIFACTS = REPO_ROOT / "test-artifacts"
+PG_ADMIN_URL = os.environ.get("TB_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+# Set before any test imports Qt or spawns a worker: headless Qt, offline models, one shared model cache.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TB_CACHE_DIR"] = str(MODEL_CACHE)
+for _key in ("TB_DATA_DIR", "TB_DATABASE_URL", "TB_USER"):
+    os.environ.pop(_key, None)
+
+
+def _load_script(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"tb_{name}", REPO_ROOT / "scripts" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def audio_files() -> dict[str, Path]:
+    """Generated fixtures (cached under .cache/fixtures): the two-voice session and edge cases."""
+    return dict(_load_script("make_fixtures").make_all(CACHE_ROOT / "fixtures"))
+
+
+@pytest.fixture(scope="session")
+def two_speaker() -> tuple[Path, list[dict[str, Any]], tuple[str, ...]]:
+    module = _load_script("make_fixtures")
+    wav, turns = module.make_two_speaker_session(CACHE_ROOT / "fixtures")
+    return wav, turns, tuple(module.KEYWORDS)
+
+
+@pytest.fixture(scope="session")
+def model_cache() -> Path:
+    from tbdesktop.engine.models import resolve_model
+
+    resolve_model("base", MODEL_CACHE)
+    return MODEL_CACHE
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    path = ARTIFACTS
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+# -- databases ----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> str:
+    """The PostgreSQL server, started when it is not running."""
+    from sqlalchemy import create_engine, text
+
+    def ping() -> bool:
+        try:
+            engine = create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            engine.dispose()
+            return True
+        except Exception:
+            return False
+
+    if not ping():
+        subprocess.run(["bash", str(REPO_ROOT / "scripts" / "ensure-postgres.sh")], check=False)
+    assert ping(), "PostgreSQL is not reachable at 127.0.0.1:5432"
+    return PG_ADMIN_URL
+
+
+@pytest.fixture
+def pg_url(pg_server: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test."""
+    from sqlalchemy import create_engine, text
+
+    name = f"tbtest_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(pg_server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = pg_server.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{(tmp_path / 'db' / 'tbdesktop.sqlite3').as_posix()}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest) -> str:
+    """Runs a test on both databases."""
+    if request.param == "sqlite":
+        return str(request.getfixturevalue("sqlite_url"))
+    return str(request.getfixturevalue("pg_url"))
+
+
+# -- application context ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> Any:
+    from tbdesktop.config import Settings
+
+    def factory(database_url: str = "", **overrides: Any) -> Settings:
+        return Settings(
+            data_dir=overrides.pop("data_dir", tmp_path / "data"),
+            cache_dir=MODEL_CACHE,
+            database_url=database_url,
+            **overrides,
+        )
+
+    return factory
+
+
+@pytest.fixture
+def ctx(make_settings: Any) -> Iterator[Any]:
+    """An opened (migrated) app context on a fresh SQLite database."""
+    from tbdesktop.services.context import AppContext
+
+    context = AppContext.open(make_settings())
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def therapist(ctx: Any) -> Any:
+    from tbdesktop.services.profiles import ProfileService
+
+    return ProfileService(ctx).create_profile_sync("Dana Reyes", "dana@example.org")

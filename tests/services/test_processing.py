@@ -1,0 +1,241 @@
+"""The persistent job queue end to end: real worker process, real model, real audio."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import wave
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from tbdesktop.services.context import AppContext
+from tbdesktop.services.dto import ProgressEvent
+from tbdesktop.services.processing import ProcessingRunner
+from tbdesktop.services.sessions import ImportRequest, SessionService
+from tbdesktop.store.models import ProcessingJob, TherapySession, TranscriptSegment
+
+pytestmark = pytest.mark.slow
+
+
+def _words(text: str) -> set[str]:
+    return {w.strip(".,?!").lower() for w in text.split()}
+
+
+def _long_session(src: Path, dest: Path, repeats: int) -> Path:
+    if dest.is_file():
+        return dest
+    with wave.open(str(src), "rb") as w:
+        params, frames = w.getparams(), w.readframes(w.getnframes())
+    with wave.open(str(dest), "wb") as out:
+        out.setparams(params)
+        for _ in range(repeats):
+            out.writeframes(frames)
+    return dest
+
+
+def test_queue_transcribes_real_recording(
+    ctx: AppContext, therapist: Any, two_speaker: Any, model_cache: Path
+) -> None:
+    wav, _, keywords = two_speaker
+    service = SessionService(ctx, therapist)
+    info = service.import_recording_sync(ImportRequest(source=wav, client_name="Alex"))
+    runner = ProcessingRunner(ctx, owner_ids=[therapist.id])
+    events: list[ProgressEvent] = []
+    runner.add_listener(events.append)
+
+    async def go() -> None:
+        try:
+            assert await runner.run_until_idle() == 1
+        finally:
+            await runner.stop()
+
+    asyncio.run(go())
+
+    done = service.get_sync(info.id)
+    assert done.status == "completed", done.error
+    assert done.progress == 100
+    segments = service.transcript_sync(info.id)
+    assert segments, "no transcript"
+    said = set().union(*(_words(s.text) for s in segments))
+    found = [k for k in keywords if k in said]
+    assert len(found) >= len(keywords) * 0.7, (found, keywords)
+    assert all(s.speaker for s in segments)
+    starts = [s.start_s for s in segments]
+    assert starts == sorted(starts)
+    assert all(w.start <= w.end for s in segments for w in s.words)
+
+    statuses = [e.status for e in events]
+    assert "preprocessing" in statuses and "transcribing" in statuses and statuses[-1] == "completed"
+    progress = [e.progress for e in events if e.status == "transcribing"]
+    assert progress == sorted(progress)
+    with ctx.db.unit_of_work() as s:
+        job = s.scalars(select(ProcessingJob).where(ProcessingJob.session_id == info.id)).one()
+        assert job.status == "completed" and job.finished_at is not None and job.lease_owner is None
+
+
+def test_rerun_replaces_transcript(ctx: AppContext, therapist: Any, two_speaker: Any, model_cache: Path) -> None:
+    from tbdesktop.store.repositories import JobRepository
+
+    service = SessionService(ctx, therapist)
+    info = service.import_recording_sync(ImportRequest(source=two_speaker[0]))
+    runner = ProcessingRunner(ctx, owner_ids=[therapist.id])
+
+    async def go() -> None:
+        await runner.run_until_idle()
+        with ctx.db.unit_of_work() as s:
+            JobRepository(s).enqueue(info.id, "process")
+        await runner.run_until_idle()
+        await runner.stop()
+
+    asyncio.run(go())
+    with ctx.db.unit_of_work() as s:
+        rows = s.scalars(select(TranscriptSegment).where(TranscriptSegment.session_id == info.id)).all()
+    assert len(rows) == len(service.transcript_sync(info.id)) > 0
+    assert sorted(r.idx for r in rows) == list(range(len(rows)))
+
+
+def test_undecodable_recording_fails_and_queue_moves_on(
+    ctx: AppContext, therapist: Any, two_speaker: Any, model_cache: Path
+) -> None:
+    service = SessionService(ctx, therapist)
+    broken = service.import_recording_sync(ImportRequest(source=two_speaker[0], client_name="Broken"))
+    good = service.import_recording_sync(ImportRequest(source=two_speaker[0], client_name="Good"))
+    with ctx.db.unit_of_work() as s:
+        row = s.get(TherapySession, broken.id)
+        assert row is not None and row.recording_path
+        (ctx.settings.recordings_dir / row.recording_path).write_bytes(b"\x00garbage" * 500)
+
+    runner = ProcessingRunner(ctx, owner_ids=[therapist.id])
+
+    async def go() -> int:
+        try:
+            return await runner.run_until_idle()
+        finally:
+            await runner.stop()
+
+    assert asyncio.run(go()) == 2
+    failed = service.get_sync(broken.id)
+    assert failed.status == "failed"
+    assert failed.error and "Traceback" not in failed.error and len(failed.error) < 300
+    assert service.get_sync(good.id).status == "completed"
+
+
+def test_missing_recording_fails_readably(ctx: AppContext, therapist: Any, two_speaker: Any) -> None:
+    service = SessionService(ctx, therapist)
+    info = service.import_recording_sync(ImportRequest(source=two_speaker[0]))
+    for f in ctx.settings.recordings_dir.iterdir():
+        f.unlink()
+    runner = ProcessingRunner(ctx, owner_ids=[therapist.id])
+    asyncio.run(runner.run_until_idle())
+    failed = service.get_sync(info.id)
+    assert failed.status == "failed" and failed.error == "The recording file is missing from the data folder."
+
+
+def test_cancel_running_job(
+    ctx: AppContext, therapist: Any, two_speaker: Any, model_cache: Path, tmp_path: Path
+) -> None:
+    long_wav = _long_session(two_speaker[0], tmp_path / "long.wav", 8)
+    service = SessionService(ctx, therapist)
+    info = service.import_recording_sync(ImportRequest(source=long_wav))
+    runner = ProcessingRunner(ctx, owner_ids=[therapist.id])
+    seen: list[ProgressEvent] = []
+    runner.add_listener(seen.append)
+
+    async def go() -> None:
+        task = asyncio.ensure_future(runner.run_next())
+        for _ in range(600):
+            if any(e.status == "transcribing" for e in seen):
+                break
+            await asyncio.sleep(0.1)
+        worker_pid = runner.worker_pid
+        assert await runner.cancel(info.id)
+        await task
+        assert worker_pid is not None
+        await asyncio.sleep(0.2)
+        with pytest.raises(ProcessLookupError):
+            os.kill(worker_pid, 0)
+        await runner.stop()
+
+    asyncio.run(go())
+    after = service.get_sync(info.id)
+    assert after.status == "cancelled"
+    assert service.transcript_sync(info.id) == []
+
+
+def test_job_left_transcribing_completes_after_restart(
+    ctx: AppContext, therapist: Any, two_speaker: Any, model_cache: Path, tmp_path: Path
+) -> None:
+    """Kill the app (a CLI process running the job) mid-transcription; a new runner resumes and finishes it."""
+    long_wav = _long_session(two_speaker[0], tmp_path / "long.wav", 6)
+    service = SessionService(ctx, therapist)
+    info = service.import_recording_sync(ImportRequest(source=long_wav, client_name="Resume"))
+
+    env = dict(os.environ, TB_DATA_DIR=str(ctx.settings.data_dir), TB_CACHE_DIR=str(model_cache))
+    script = (
+        "import asyncio, sys\n"
+        "from tbdesktop.config import load_settings\n"
+        "from tbdesktop.services.context import AppContext\n"
+        "from tbdesktop.services.processing import ProcessingRunner\n"
+        "ctx = AppContext.open(load_settings())\n"
+        "asyncio.run(ProcessingRunner(ctx).run_until_idle())\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], env=env, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if service.status_sync(info.id).status == "transcribing":
+                break
+            assert proc.poll() is None, "the processing app exited early"
+            time.sleep(0.2)
+        assert service.status_sync(info.id).status == "transcribing"
+        os.killpg(proc.pid, signal.SIGKILL)  # the app and its worker die without cleaning up
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+    with ctx.db.unit_of_work() as s:
+        job = s.scalars(select(ProcessingJob).where(ProcessingJob.session_id == info.id)).one()
+        assert job.status == "running"  # left behind by the dead process
+    assert service.status_sync(info.id).status == "transcribing"
+
+    runner = ProcessingRunner(ctx, owner_ids=[therapist.id])
+
+    async def restart() -> None:
+        assert await runner.resume_abandoned() == 1
+        await runner.run_until_idle()
+        await runner.stop()
+
+    asyncio.run(restart())
+    done = service.get_sync(info.id)
+    assert done.status == "completed", done.error
+    assert len(service.transcript_sync(info.id)) > 5
+    with ctx.db.unit_of_work() as s:
+        job = s.scalars(select(ProcessingJob).where(ProcessingJob.session_id == info.id)).one()
+        assert job.status == "completed" and job.attempts == 2
+
+
+def test_live_lease_of_another_workstation_is_not_stolen(ctx: AppContext, therapist: Any, two_speaker: Any) -> None:
+    from datetime import timedelta
+
+    from tbdesktop.store.models import utcnow
+
+    info = SessionService(ctx, therapist).import_recording_sync(ImportRequest(source=two_speaker[0]))
+    with ctx.db.unit_of_work() as s:
+        job = s.scalars(select(ProcessingJob).where(ProcessingJob.session_id == info.id)).one()
+        job.status = "running"
+        job.lease_owner = "other-host:123:abc"
+        job.lease_expires_at = utcnow() + timedelta(minutes=5)
+    runner = ProcessingRunner(ctx, owner_ids=[therapist.id])
+    assert asyncio.run(runner.resume_abandoned()) == 0
+    with ctx.db.unit_of_work() as s:
+        job = s.scalars(select(ProcessingJob).where(ProcessingJob.session_id == info.id)).one()
+        job.lease_expires_at = utcnow() - timedelta(seconds=1)
+    assert asyncio.run(runner.resume_abandoned()) == 1
