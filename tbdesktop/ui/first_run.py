@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -20,7 +21,7 @@ from tbdesktop.services.dto import UserInfo
 from tbdesktop.ui.aio import spawn
 from tbdesktop.ui.resources import icon
 
-CreateProfile = Callable[[str, str | None], Awaitable[UserInfo]]
+CreateProfile = Callable[[str, str | None], Coroutine[Any, Any, UserInfo]]
 
 
 class FirstRunDialog(QDialog):

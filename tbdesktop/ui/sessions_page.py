@@ -97,11 +97,11 @@ class SessionsPage(QWidget):
         empty.addStretch(3)
 
         # list of cards
-        self.scroll = QScrollArea()
-        self.scroll.setObjectName("sessionList")
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list_scroll = QScrollArea()
+        self.list_scroll.setObjectName("sessionList")
+        self.list_scroll.setWidgetResizable(True)
+        self.list_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.list_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         content = QWidget()
         content.setObjectName("sessionListContent")
         content.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
@@ -109,7 +109,7 @@ class SessionsPage(QWidget):
         self.list_layout.setContentsMargins(0, 0, 4, 24)
         self.list_layout.setSpacing(12)
         self.list_layout.addStretch(1)
-        self.scroll.setWidget(content)
+        self.list_scroll.setWidget(content)
 
         self.loading = QLabel("Loading sessions…")
         self.loading.setObjectName("muted")
@@ -117,7 +117,7 @@ class SessionsPage(QWidget):
 
         self.stack.addWidget(self.loading)
         self.stack.addWidget(self.empty_state)
-        self.stack.addWidget(self.scroll)
+        self.stack.addWidget(self.list_scroll)
         self.stack.setCurrentWidget(self.loading)
 
         self._refresh_timer = QTimer(self)
@@ -129,8 +129,8 @@ class SessionsPage(QWidget):
     # -- data -----------------------------------------------------------------------------------------
 
     def cards(self) -> list[SessionCard]:
-        items = (self.list_layout.itemAt(i).widget() for i in range(self.list_layout.count()))
-        return [w for w in items if isinstance(w, SessionCard)]
+        items = (self.list_layout.itemAt(i) for i in range(self.list_layout.count()))
+        return [w for item in items if item is not None and isinstance(w := item.widget(), SessionCard)]
 
     def card(self, session_id: uuid.UUID) -> SessionCard | None:
         return self._cards.get(session_id)
@@ -162,7 +162,7 @@ class SessionsPage(QWidget):
                 self.list_layout.removeWidget(card)
             self.list_layout.insertWidget(position, card)
         self._update_header(sessions)
-        self.stack.setCurrentWidget(self.scroll if sessions else self.empty_state)
+        self.stack.setCurrentWidget(self.list_scroll if sessions else self.empty_state)
         self.refreshed.emit()
 
     def _update_header(self, sessions: list[SessionInfo]) -> None:

@@ -59,8 +59,8 @@ class ToastOverlay(QWidget):
         self.hide()
 
     def toasts(self) -> list[Toast]:
-        items = (self._layout.itemAt(i).widget() for i in range(self._layout.count()))
-        return [w for w in items if isinstance(w, Toast)]
+        items = (self._layout.itemAt(i) for i in range(self._layout.count()))
+        return [w for item in items if item is not None and isinstance(w := item.widget(), Toast)]
 
     def show_error(self, text: str) -> Toast:
         return self.show_message(text, "error", ERROR_TIMEOUT_MS)

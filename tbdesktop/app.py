@@ -1,0 +1,106 @@
+"""GUI bootstrap: QApplication on a qasync event loop, database start-up, profile, main window, runner."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+
+import qasync
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
+
+from tbdesktop.config import APP_NAME, Settings
+from tbdesktop.errors import TBError
+from tbdesktop.services.context import AppContext
+from tbdesktop.services.dto import UserInfo
+from tbdesktop.services.processing.runner import ProcessingRunner
+from tbdesktop.services.profiles import ProfileService
+from tbdesktop.services.sessions import SessionService
+from tbdesktop.ui.aio import run_dialog
+from tbdesktop.ui.first_run import FirstRunDialog
+from tbdesktop.ui.main_window import MainWindow
+from tbdesktop.ui.resources import icon, style_sheet
+
+log = logging.getLogger(__name__)
+
+
+def create_application() -> QApplication:
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
+    app.setApplicationName(APP_NAME)
+    app.setApplicationDisplayName(APP_NAME)
+    app.setOrganizationName(APP_NAME)
+    app.setWindowIcon(icon("app"))
+    app.setStyleSheet(style_sheet())
+    # The main coroutine decides when to quit, after the runner and database are shut down.
+    app.setQuitOnLastWindowClosed(False)
+    return app
+
+
+async def show_fatal(message: str) -> None:
+    box = QMessageBox(QMessageBox.Icon.Critical, APP_NAME, message, QMessageBox.StandardButton.Close)
+    box.setObjectName("fatalErrorDialog")
+    box.setWindowModality(Qt.WindowModality.ApplicationModal)
+    await run_dialog(box)
+
+
+async def ensure_profile(profiles: ProfileService) -> UserInfo | None:
+    """The local therapist profile; asks for one on the first run. None when the user quits."""
+    user = await profiles.local_profile()
+    if user is not None:
+        return user
+    dialog = FirstRunDialog(profiles.create_profile)
+    result = await run_dialog(dialog)
+    profile = dialog.profile
+    dialog.deleteLater()
+    return profile if result == QDialog.DialogCode.Accepted else None
+
+
+async def main_coroutine(settings: Settings) -> int:
+    try:
+        ctx = await asyncio.to_thread(AppContext.open, settings)
+    except TBError as exc:
+        await show_fatal(exc.message)
+        return 1
+    runner: ProcessingRunner | None = None
+    try:
+        user = await ensure_profile(ProfileService(ctx))
+        if user is None:
+            return 0
+        runner = ProcessingRunner(ctx, owner_ids=[user.id])
+        window = MainWindow(user, SessionService(ctx, user), runner)
+        closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def on_closed() -> None:
+            if not closed.done():
+                closed.set_result(None)
+
+        window.closed.connect(on_closed)
+        window.show()
+        await runner.start()
+        try:
+            await window.refresh()
+        except TBError as exc:
+            window.show_error(exc.message)
+        await closed
+        return 0
+    except TBError as exc:
+        await show_fatal(exc.message)
+        return 1
+    finally:
+        if runner is not None:
+            await runner.stop()
+        await asyncio.to_thread(ctx.close)
+
+
+def run_gui(settings: Settings) -> int:
+    """Run the desktop app until its window closes; the exit code for the process."""
+    app = create_application()
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    try:
+        with loop:
+            return int(loop.run_until_complete(main_coroutine(settings)))
+    finally:
+        asyncio.set_event_loop(None)

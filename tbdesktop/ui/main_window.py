@@ -1,0 +1,230 @@
+"""The main window: header with the signed-in therapist, the Sessions page and the session view."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from typing import Protocol
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QDialog,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from tbdesktop.errors import TBError
+from tbdesktop.services.dto import ProgressEvent, SessionInfo, UserInfo
+from tbdesktop.services.sessions import ImportRequest, SessionService
+from tbdesktop.ui.aio import run_dialog, spawn
+from tbdesktop.ui.bridge import ProgressBridge
+from tbdesktop.ui.formatting import initials
+from tbdesktop.ui.import_dialog import ImportDialog
+from tbdesktop.ui.processing_dialog import ProcessingDialog
+from tbdesktop.ui.resources import icon
+from tbdesktop.ui.session_view import SessionView
+from tbdesktop.ui.sessions_page import SessionsPage
+from tbdesktop.ui.toasts import ToastOverlay
+
+
+class Processing(Protocol):
+    """What the window needs from the processing runner."""
+
+    def add_listener(self, listener: Callable[[ProgressEvent], None]) -> Callable[[], None]: ...
+
+    def wake(self) -> None: ...
+
+    async def cancel(self, session_id: uuid.UUID) -> bool: ...
+
+
+class MainWindow(QMainWindow):
+    closed = Signal()
+
+    def __init__(
+        self,
+        user: UserInfo,
+        sessions: SessionService,
+        processing: Processing,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("mainWindow")
+        self.setWindowTitle("TherapyBridge")
+        self.setWindowIcon(icon("app"))
+        self.resize(1040, 720)
+        self.setMinimumSize(720, 480)
+        self.user = user
+        self.sessions = sessions
+        self.processing = processing
+        self.bridge = ProgressBridge(self)
+        self.bridge.attach(processing.add_listener)
+        self.import_dialog: ImportDialog | None = None
+        self.processing_dialog: ProcessingDialog | None = None
+
+        central = QWidget()
+        central.setObjectName("centralWidget")
+        central.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        root = QVBoxLayout(central)
+        root.setContentsMargins(0, 0, 0, 0)
+        root.setSpacing(0)
+        self.setCentralWidget(central)
+
+        self.import_action = QAction(icon("import"), "Import recording…", self)
+        self.import_action.setObjectName("importAction")
+        self.import_action.setShortcut(QKeySequence("Ctrl+I"))
+        self.import_action.triggered.connect(self.start_import)
+        self.addAction(self.import_action)
+
+        root.addWidget(self._build_header())
+
+        self.stack = QStackedWidget()
+        self.stack.setObjectName("pages")
+        self.sessions_page = SessionsPage(sessions, self.bridge)
+        self.sessions_page.importRequested.connect(self.start_import)
+        self.sessions_page.openRequested.connect(self.open_session_later)
+        self.sessions_page.cancelRequested.connect(self.cancel_processing)
+        self.sessions_page.errorOccurred.connect(self.show_error)
+        self.session_view = SessionView()
+        self.session_view.backRequested.connect(self.show_sessions)
+        self.stack.addWidget(self.sessions_page)
+        self.stack.addWidget(self.session_view)
+        root.addWidget(self.stack, 1)
+
+        self.toasts = ToastOverlay(self)
+
+    def _build_header(self) -> QFrame:
+        header = QFrame()
+        header.setObjectName("header")
+        header.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        layout = QHBoxLayout(header)
+        layout.setContentsMargins(24, 12, 24, 12)
+        layout.setSpacing(10)
+        logo = QLabel()
+        logo.setPixmap(icon("app").pixmap(30, 30))
+        layout.addWidget(logo)
+        name = QLabel("TherapyBridge")
+        name.setObjectName("appName")
+        layout.addWidget(name)
+        layout.addStretch(1)
+        self.import_button = QPushButton(icon("import"), "  Import recording")
+        self.import_button.setObjectName("importButton")
+        self.import_button.setProperty("primary", True)
+        self.import_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.import_button.setToolTip("Import an audio recording of a session (Ctrl+I)")
+        self.import_button.clicked.connect(self.start_import)
+        layout.addWidget(self.import_button)
+        layout.addSpacing(12)
+        avatar = QLabel(initials(self.user.display_name))
+        avatar.setObjectName("avatar")
+        avatar.setFixedSize(32, 32)
+        avatar.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout.addWidget(avatar)
+        self.therapist_label = QLabel(self.user.display_name)
+        self.therapist_label.setObjectName("therapistName")
+        self.therapist_label.setToolTip(f"Signed in as {self.user.display_name}")
+        layout.addWidget(self.therapist_label)
+        return header
+
+    # -- feedback -------------------------------------------------------------------------------------
+
+    def show_error(self, message: str) -> None:
+        self.toasts.show_error(message)
+
+    def show_success(self, message: str) -> None:
+        self.toasts.show_success(message)
+
+    # -- navigation -----------------------------------------------------------------------------------
+
+    async def refresh(self) -> None:
+        await self.sessions_page.refresh()
+
+    def show_sessions(self) -> None:
+        self.stack.setCurrentWidget(self.sessions_page)
+
+    def open_session_later(self, session_id: object) -> None:
+        if isinstance(session_id, uuid.UUID):
+            spawn(self.open_session(session_id), on_error=self.show_error)
+
+    async def open_session(self, session_id: uuid.UUID) -> None:
+        info = await self.sessions.get(session_id)
+        segments = await self.sessions.transcript(session_id)
+        self.session_view.set_content(info, segments)
+        self.stack.setCurrentWidget(self.session_view)
+
+    # -- import and processing ------------------------------------------------------------------------
+
+    def start_import(self) -> None:
+        if self.import_dialog is not None:
+            self.import_dialog.raise_()
+            self.import_dialog.activateWindow()
+            return
+        spawn(self.import_recording(), on_error=self.show_error)
+
+    async def import_recording(self) -> SessionInfo | None:
+        """Ask for a recording (ImportDialog), then import it with a ProcessingDialog showing progress."""
+        clients = await self.sessions.list_clients()
+        dialog = ImportDialog(clients, parent=self)
+        self.import_dialog = dialog
+        try:
+            result = await run_dialog(dialog)
+            request = dialog.request()
+        finally:
+            self.import_dialog = None
+            dialog.deleteLater()
+        if result != QDialog.DialogCode.Accepted or request is None:
+            return None
+        return await self.run_import(request)
+
+    async def run_import(self, request: ImportRequest) -> SessionInfo | None:
+        dialog = ProcessingDialog(request.source.name, parent=self)
+        if self.processing_dialog is not None:
+            self.processing_dialog.close()
+        self.processing_dialog = dialog
+        self.bridge.progress.connect(dialog.apply_event)
+        dialog.cancelRequested.connect(self.cancel_processing)
+        dialog.openRequested.connect(self.open_session_later)
+        dialog.show()
+        loop = asyncio.get_running_loop()
+
+        def on_copy(done: int, total: int) -> None:  # called on the import thread
+            loop.call_soon_threadsafe(dialog.set_copy_progress, done, total)
+
+        try:
+            info = await self.sessions.import_recording(request, on_copy)
+        except TBError as exc:
+            dialog.set_failed(exc.message)
+            self.show_error(exc.message)
+            return None
+        dialog.bind_session(info)
+        self.processing.wake()
+        self.show_sessions()
+        await self.sessions_page.refresh()
+        return info
+
+    def cancel_processing(self, session_id: object) -> None:
+        if not isinstance(session_id, uuid.UUID):
+            return
+
+        def done(cancelled: bool) -> None:
+            if not cancelled:
+                self.show_error("That session is no longer processing.")
+
+        spawn(self.processing.cancel(session_id), on_error=self.show_error, on_done=done)
+
+    # -- lifecycle ------------------------------------------------------------------------------------
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        for dialog in (self.processing_dialog, self.import_dialog):
+            if dialog is not None:
+                dialog.close()
+        self.bridge.detach()
+        super().closeEvent(event)
+        self.closed.emit()
