@@ -5,9 +5,7 @@ from __future__ import annotations
 import math
 from datetime import date
 
-ACTIVE_STATUSES = frozenset(
-    {"uploading", "queued", "preprocessing", "transcribing", "diarizing", "generating_notes"}
-)
+ACTIVE_STATUSES = frozenset({"uploading", "queued", "preprocessing", "transcribing", "diarizing", "generating_notes"})
 FINISHED_STATUSES = frozenset({"completed", "failed", "cancelled"})
 
 STATUS_WORDS = {
@@ -68,8 +66,11 @@ def short_date(value: date) -> str:
     return f"{value:%a} {value.day} {value:%b %Y}"
 
 
+_TITLES = {"dr", "mr", "mrs", "ms", "mx", "prof"}
+
+
 def initials(name: str) -> str:
-    parts = [p for p in name.split() if p]
+    parts = [p for p in name.split() if p and p.rstrip(".").lower() not in _TITLES]
     if not parts:
         return "?"
     if len(parts) == 1:

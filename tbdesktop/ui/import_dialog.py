@@ -44,9 +44,7 @@ def _mark_invalid(widget: QWidget, invalid: bool) -> None:
 class ImportDialog(QDialog):
     """Collects an ImportRequest; `request()` is valid once the dialog was accepted."""
 
-    def __init__(
-        self, clients: list[ClientInfo], start_dir: Path | None = None, parent: QWidget | None = None
-    ) -> None:
+    def __init__(self, clients: list[ClientInfo], start_dir: Path | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("importDialog")
         self.setWindowTitle("Import recording")

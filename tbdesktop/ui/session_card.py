@@ -135,9 +135,7 @@ class SessionCard(QFrame):
             return
         self._show_state(event.status, event.progress, event.stage_detail, event.eta_seconds, event.error)
 
-    def _show_state(
-        self, status: str, progress: int, detail: str | None, eta: int | None, error: str | None
-    ) -> None:
+    def _show_state(self, status: str, progress: int, detail: str | None, eta: int | None, error: str | None) -> None:
         self._status = status
         active = status in ACTIVE_STATUSES
         if status == "completed":

@@ -148,9 +148,11 @@ class SessionView(QWidget):
         for seg in self._segments:
             label = speaker_label(seg)
             fg, bg = colours.setdefault(label, SPEAKER_COLOURS[len(colours) % len(SPEAKER_COLOURS)])
-            role = f"<br><span style='color:#5b6b73; font-size:9pt;'>{html.escape(seg.role.title())}</span>" if (
-                seg.role
-            ) else ""
+            role = (
+                f"<br><span style='color:#5b6b73; font-size:9pt;'>{html.escape(seg.role.title())}</span>"
+                if seg.role
+                else ""
+            )
             rows.append(
                 "<tr>"
                 f"<td width='64' style='color:#5b6b73; font-family:monospace; padding:6px 8px 6px 0;'>"

@@ -77,8 +77,7 @@ class SessionsPage(QWidget):
         empty_title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         empty.addWidget(empty_title)
         empty_text = QLabel(
-            "Import a session recording to transcribe it on this workstation.\n"
-            "Audio never leaves this computer."
+            "Import a session recording to transcribe it on this workstation.\nAudio never leaves this computer."
         )
         empty_text.setObjectName("emptyStateText")
         empty_text.setAlignment(Qt.AlignmentFlag.AlignCenter)

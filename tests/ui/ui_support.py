@@ -1,0 +1,33 @@
+"""Helpers shared by the UI tests (a module of its own so test files can import it by a unique name)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ARTIFACT_DIR = REPO_ROOT / "test-artifacts"
+SCREENSHOT_DIR = ARTIFACT_DIR / "screenshots"
+
+
+class AsyncDriver:
+    """Runs coroutines on the qasync loop; the Qt event loop turns while they wait."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float = 60.0) -> T:
+        return self.loop.run_until_complete(asyncio.wait_for(coro, timeout))
+
+    @staticmethod
+    async def until(predicate: Callable[[], object], timeout: float = 30.0, message: str = "") -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out after {timeout:.0f} s waiting for {message or predicate}")
+            await asyncio.sleep(0.02)
