@@ -239,3 +239,24 @@ def test_live_lease_of_another_workstation_is_not_stolen(ctx: AppContext, therap
         job = s.scalars(select(ProcessingJob).where(ProcessingJob.session_id == info.id)).one()
         job.lease_expires_at = utcnow() - timedelta(seconds=1)
     assert asyncio.run(runner.resume_abandoned()) == 1
+
+
+def test_queue_on_postgresql(make_settings: Any, pg_url: str, two_speaker: Any, model_cache: Path) -> None:
+    from tbdesktop.services.profiles import ProfileService
+
+    context = AppContext.open(make_settings(database_url=pg_url))
+    try:
+        user = ProfileService(context).create_profile_sync("PG Therapist", "pgt@example.org")
+        service = SessionService(context, user)
+        info = service.import_recording_sync(ImportRequest(source=two_speaker[0], client_name="Alex"))
+        runner = ProcessingRunner(context, owner_ids=[user.id])
+
+        async def go() -> None:
+            await runner.run_until_idle()
+            await runner.stop()
+
+        asyncio.run(go())
+        assert service.get_sync(info.id).status == "completed"
+        assert any("sleep" in s.text.lower() for s in service.transcript_sync(info.id))
+    finally:
+        context.close()
