@@ -13,9 +13,11 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "packaging" / "tbdesktop.spec"
@@ -79,8 +81,62 @@ def _check_bundle() -> None:
         raise BuildError("PyInstaller finished but the bundle lacks " + ", ".join(str(p) for p in missing))
 
 
+class BundleLease:
+    """A shared hold on the bundle: while any lease is open, no other build replaces dist/TherapyBridge/."""
+
+    def __init__(self, handle: IO[str] | None) -> None:
+        self._handle = handle
+
+    def release(self) -> None:
+        if self._handle is not None:
+            self._handle.close()  # closing the file drops the lock
+            self._handle = None
+
+    def __enter__(self) -> BundleLease:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def _lock(handle: IO[str], shared: bool) -> None:
+    try:
+        import fcntl
+    except ImportError:  # Windows: builds and test runs are not concurrent there
+        return
+    fcntl.flock(handle, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+
+
+@contextmanager
+def _exclusive() -> Iterator[IO[str]]:
+    """One build at a time per checkout, and none while a lease is held; a second caller waits."""
+    WORK_DIR.mkdir(parents=True, exist_ok=True)
+    handle = open(WORK_DIR / ".build.lock", "a+", encoding="utf-8")  # closed here, by build() or by a lease
+    try:
+        _lock(handle, shared=False)
+        yield handle
+    except BaseException:
+        handle.close()
+        raise
+
+
 def build(force: bool = False, *, quiet: bool = False) -> BuildResult:
     """Build the bundle (or reuse a fresh one) and return where it is, how long it took and its size."""
+    with _exclusive() as handle:
+        result = _build(force, quiet)
+    handle.close()
+    return result
+
+
+def build_and_lease(force: bool = False, *, quiet: bool = False) -> tuple[BuildResult, BundleLease]:
+    """Like build(), then keep the bundle from being rebuilt by others until the lease is released."""
+    with _exclusive() as handle:
+        result = _build(force, quiet)
+    _lock(handle, shared=True)  # downgrade: other users may share, builders wait
+    return result, BundleLease(handle)
+
+
+def _build(force: bool, quiet: bool) -> BuildResult:
     started = time.monotonic()
     started_wall = time.time()
     if not force and is_fresh():

@@ -121,7 +121,7 @@ class ImportDialog(QDialog):
         cancel.clicked.connect(self.reject)
         layout.addWidget(buttons)
 
-        self.path_edit.textChanged.connect(lambda _t: self._set_error(self.path_error, self.path_edit, ""))
+        self.path_edit.textChanged.connect(self._clear_path_error)
         self._update_client_hint(self.client_combo.currentText())
 
     def _error_label(self, name: str) -> QLabel:
@@ -130,6 +130,9 @@ class ImportDialog(QDialog):
         label.setWordWrap(True)
         label.hide()
         return label
+
+    def _clear_path_error(self) -> None:
+        self._set_error(self.path_error, self.path_edit, "")
 
     @staticmethod
     def _set_error(label: QLabel, field: QWidget, message: str) -> None:

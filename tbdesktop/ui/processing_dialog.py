@@ -170,7 +170,7 @@ class ProcessingDialog(QDialog):
         # The copy itself cannot be interrupted; cancelling becomes possible once the job exists.
         self.cancel_button.setEnabled(active and self._session_id is not None)
         self.background_button.setVisible(active or self._state == "copying")
-        self.close_button.setVisible(self._state in ("failed", "cancelled"))
+        self.close_button.setVisible(self._state in ("failed", "cancelled", "completed"))
         self.open_button.setVisible(self._state == "completed")
         if self._state == "completed":
             self.open_button.setDefault(True)

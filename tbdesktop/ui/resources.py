@@ -28,8 +28,10 @@ def icon(name: str) -> QIcon:
 
 
 def style_sheet() -> str:
-    path = resources_dir() / "style.qss"
+    """The application style sheet, with `@RESOURCES@` pointing at the resources folder (for image urls)."""
+    root = resources_dir()
     try:
-        return path.read_text(encoding="utf-8")
+        text = (root / "style.qss").read_text(encoding="utf-8")
     except OSError:
         return ""
+    return text.replace("@RESOURCES@", root.as_posix())

@@ -64,13 +64,13 @@ class SessionCard(QFrame):
         self.cancel_button.setObjectName("cancelButton")
         self.cancel_button.setProperty("flat", True)
         self.cancel_button.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.cancel_button.clicked.connect(lambda: self.cancelRequested.emit(self.session_id))
+        self.cancel_button.clicked.connect(self._request_cancel)
         top.addWidget(self.cancel_button)
         self.open_button = QPushButton("Open")
         self.open_button.setObjectName("openButton")
         self.open_button.setProperty("primary", True)
         self.open_button.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.open_button.clicked.connect(lambda: self.openRequested.emit(self.session_id))
+        self.open_button.clicked.connect(self._request_open)
         top.addWidget(self.open_button)
         outer.addLayout(top)
 
@@ -162,6 +162,12 @@ class SessionCard(QFrame):
         self.open_button.setVisible(status == "completed")
         self.cancel_button.setVisible(active)
         self.setCursor(Qt.CursorShape.PointingHandCursor if status == "completed" else Qt.CursorShape.ArrowCursor)
+
+    def _request_open(self) -> None:
+        self.openRequested.emit(self.session_id)
+
+    def _request_cancel(self) -> None:
+        self.cancelRequested.emit(self.session_id)
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         if self._status == "completed":

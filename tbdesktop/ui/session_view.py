@@ -67,6 +67,7 @@ class SessionView(QWidget):
         header.setObjectName("sessionHeader")
         header_layout = QHBoxLayout(header)
         header_layout.setContentsMargins(20, 16, 20, 16)
+        header_layout.setSpacing(12)
         titles = QVBoxLayout()
         titles.setSpacing(4)
         self.title_label = QLabel()

@@ -160,16 +160,17 @@ class SessionsPage(QWidget):
                 card.update_info(info)
                 self.list_layout.removeWidget(card)
             self.list_layout.insertWidget(position, card)
-        self._update_header(sessions)
+        self._update_header()
         self.stack.setCurrentWidget(self.list_scroll if sessions else self.empty_state)
         self.refreshed.emit()
 
-    def _update_header(self, sessions: list[SessionInfo]) -> None:
-        if not sessions:
+    def _update_header(self) -> None:
+        cards = list(self._cards.values())
+        if not cards:
             self.subtitle.setText("Your imported and recorded sessions appear here.")
             return
-        active = sum(1 for s in sessions if s.status in ACTIVE_STATUSES)
-        text = f"{len(sessions)} session" + ("" if len(sessions) == 1 else "s")
+        active = sum(1 for c in cards if c.status in ACTIVE_STATUSES)
+        text = f"{len(cards)} session" + ("" if len(cards) == 1 else "s")
         if active:
             text += f" · {active} processing"
         self.subtitle.setText(text)
@@ -184,3 +185,4 @@ class SessionsPage(QWidget):
                 self._refresh_timer.start()
         if card is not None:
             card.apply_event(event)
+            self._update_header()

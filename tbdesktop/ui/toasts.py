@@ -37,6 +37,13 @@ class Toast(QFrame):
     def text(self) -> str:
         return self.label.text()
 
+    def expire(self) -> None:
+        overlay = self.parentWidget()
+        if isinstance(overlay, ToastOverlay):
+            overlay.remove(self)
+        else:
+            self.dismiss()
+
     def dismiss(self) -> None:
         self.hide()
         self.deleteLater()
@@ -74,15 +81,19 @@ class ToastOverlay(QWidget):
     def show_message(self, text: str, kind: str = "info", timeout_ms: int = INFO_TIMEOUT_MS) -> Toast:
         live = self.toasts()
         for old in live[: max(0, len(live) - MAX_VISIBLE + 1)]:
-            self._remove(old)
+            self.remove(old)
         toast = Toast(text, kind, self)
         self._layout.addWidget(toast, 0, Qt.AlignmentFlag.AlignRight)
         toast.destroyed.connect(self._after_change)
-        QTimer.singleShot(timeout_ms, toast, lambda: self._remove(toast))
+        # The toast owns its timer, so a toast closed early takes the pending expiry with it.
+        timer = QTimer(toast)
+        timer.setSingleShot(True)
+        timer.timeout.connect(toast.expire)
+        timer.start(timeout_ms)
         self._after_change()
         return toast
 
-    def _remove(self, toast: Toast) -> None:
+    def remove(self, toast: Toast) -> None:
         self._layout.removeWidget(toast)
         toast.dismiss()
         self._after_change()

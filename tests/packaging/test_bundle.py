@@ -122,13 +122,15 @@ def _clean_env(scratch: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def frozen(build_module: ModuleType, tmp_path_factory: pytest.TempPathFactory) -> Frozen:
+def frozen(build_module: ModuleType, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Frozen]:
+    """The bundle, rebuilt only when stale; a concurrent test run cannot replace it while these tests use it."""
     try:
-        result = build_module.build(quiet=True)
+        result, lease = build_module.build_and_lease(quiet=True)
     except build_module.BuildError as exc:
         pytest.fail(f"the bundle did not build: {exc}")
     scratch = tmp_path_factory.mktemp("frozen")
-    return Frozen(result.bundle_dir, result.console_exe, result.gui_exe, scratch, _clean_env(scratch))
+    with lease:
+        yield Frozen(result.bundle_dir, result.console_exe, result.gui_exe, scratch, _clean_env(scratch))
 
 
 @pytest.fixture(scope="module")
@@ -195,6 +197,26 @@ def test_frozen_selftest(frozen: Frozen) -> None:
     # Migrations ran from the bundled alembic/ folder.
     assert "revision" in checks["database"]["detail"]
     assert (frozen.scratch / "cache" / "models" / "faster-whisper-base" / "model.bin").is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_frozen_clinic_database(frozen: Frozen, pg_url: str) -> None:
+    """The bundled psycopg driver, PostgreSQL dialect and Alembic PostgreSQL support migrate a clinic database."""
+    env = dict(frozen.env, TB_DATABASE_URL=pg_url)
+    proc = subprocess.run(
+        [str(frozen.console), "selftest", "--json", "--data-dir", str(frozen.scratch / "pg-data")],
+        cwd=frozen.scratch,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.stdout, proc.stderr[-3000:]
+    checks = {c["check"]: c for c in json.loads(proc.stdout)["checks"]}
+    assert checks["database"]["ok"], checks["database"]["detail"]
+    assert checks["database"]["detail"].startswith("postgresql at revision")
 
 
 @pytest.mark.slow

@@ -8,6 +8,7 @@ import os
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
 import asyncio
+import gc
 import importlib.util
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,6 +29,8 @@ from tbdesktop.ui.resources import style_sheet
 @pytest.fixture
 def styled_app(qapp: QApplication) -> QApplication:
     qapp.setStyleSheet(style_sheet())
+    # As in the app: closing a window must not stop the loop that a test is still running.
+    qapp.setQuitOnLastWindowClosed(False)
     return qapp
 
 
@@ -45,6 +48,8 @@ def aio(styled_app: QApplication) -> Iterator[AsyncDriver]:
             loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         loop.close()
         asyncio.set_event_loop(None)
+        # Collect Qt wrappers here, on the GUI thread, rather than in whichever thread next triggers the GC.
+        gc.collect()
 
 
 def _load_fixture_script() -> Any:

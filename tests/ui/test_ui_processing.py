@@ -9,10 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ARTIFACT_DIR
 from PySide6.QtCore import Qt, QTimer
 from pytestqt.qtbot import QtBot
-from ui_support import AsyncDriver
+from ui_support import ARTIFACT_DIR, AsyncDriver
 
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.dto import ProgressEvent, UserInfo
@@ -97,6 +96,7 @@ def test_import_progress_and_transcript_with_real_worker(
         await aio.until(lambda: card.status == "completed", timeout=JOB_TIMEOUT_S, message="processing to finish")
         await aio.until(lambda: progress_dialog.open_button.isVisible())
         await aio.until(lambda: card.open_button.isVisible())
+        assert "processing" not in page.subtitle.text()
         screenshot(progress_dialog, "processing-dialog-done")
         screenshot(window, "sessions-list")
 

@@ -89,7 +89,9 @@ def test_resources_are_found() -> None:
     assert (resources_dir() / "style.qss").is_file()
     for name in ("app", "import", "mic", "more-vertical"):
         assert icon_path(name).is_file(), name
-    assert "QFrame#sessionCard" in style_sheet()
+    sheet = style_sheet()
+    assert "QFrame#sessionCard" in sheet and "@RESOURCES@" not in sheet
+    assert (resources_dir() / "icons" / "chevron-down.svg").as_posix() in sheet
 
 
 def test_create_application_sets_name_icon_and_style(qapp: Any) -> None:
@@ -116,7 +118,7 @@ def test_formatting() -> None:
 # -- first run ---------------------------------------------------------------------------------------------
 
 
-def test_first_run_dialog_creates_profile(qtbot: QtBot, aio: AsyncDriver, ui_ctx: AppContext) -> None:
+def test_first_run_dialog_creates_profile(qtbot: QtBot, aio: AsyncDriver, ui_ctx: AppContext, screenshot: Any) -> None:
     profiles = ProfileService(ui_ctx)
     dialog = FirstRunDialog(profiles.create_profile)
     qtbot.addWidget(dialog)
@@ -130,6 +132,7 @@ def test_first_run_dialog_creates_profile(qtbot: QtBot, aio: AsyncDriver, ui_ctx
         qtbot.mouseClick(dialog.continue_button, Qt.MouseButton.LeftButton)
         await aio.until(lambda: dialog.error_label.isVisible(), message="inline validation error")
         assert "email" in dialog.error_label.text().lower()
+        screenshot(dialog, "first-run-dialog")
         assert dialog.result() != QDialog.DialogCode.Accepted
 
         dialog.email_edit.setText("alex.morgan@clinic.test")
@@ -257,7 +260,7 @@ def test_empty_state_shows_import_button(
     assert page.stack.currentWidget() is page.empty_state
 
 
-def test_import_dialog_validates_inline(qtbot: QtBot, tmp_path: Path) -> None:
+def test_import_dialog_validates_inline(qtbot: QtBot, styled_app: Any, tmp_path: Path, screenshot: Any) -> None:
     client = ClientInfo(id=uuid.uuid4(), name="Jordan Lee", pronouns=None, created_at=NOW)
     dialog = ImportDialog([client])
     qtbot.addWidget(dialog)
@@ -294,6 +297,7 @@ def test_import_dialog_validates_inline(qtbot: QtBot, tmp_path: Path) -> None:
 
     dialog.set_client_text("Casey Brooks")
     assert "new client" in dialog.client_hint.text()
+    screenshot(dialog, "import-dialog")
     dialog.date_edit.setDate(QDate(2025, 3, 2))
     dialog.submit()
     assert dialog.result() == QDialog.DialogCode.Accepted
@@ -420,6 +424,12 @@ def test_errors_are_shown_as_toasts(qtbot: QtBot, aio: AsyncDriver, idle_window:
     assert texts[0] == "That recording is too long."
     assert "internal detail" not in texts[1] and "Something went wrong" in texts[1]
     assert window.toasts.isVisible()
+
+    async def expiry() -> None:
+        window.toasts.show_message("Saved.", "success", 50)
+        await aio.until(lambda: "Saved." not in [t.text for t in window.toasts.toasts()], message="toast expiry")
+
+    aio.run(expiry())
 
 
 def test_cancel_from_card_calls_runner(
