@@ -87,6 +87,8 @@ class FirstRunDialog(QDialog):
         self.continue_button.setDefault(True)
         quit_button = QPushButton("Quit")
         quit_button.setObjectName("quitButton")
+        # Enter must never fall through to Quit (an auto-default button takes Enter when it has focus).
+        quit_button.setAutoDefault(False)
         buttons.addButton(self.continue_button, QDialogButtonBox.ButtonRole.AcceptRole)
         buttons.addButton(quit_button, QDialogButtonBox.ButtonRole.RejectRole)
         self.continue_button.clicked.connect(self.submit)
@@ -94,8 +96,6 @@ class FirstRunDialog(QDialog):
         layout.addWidget(buttons)
 
         self.name_edit.textChanged.connect(self._update_enabled)
-        self.name_edit.returnPressed.connect(self.submit)
-        self.email_edit.returnPressed.connect(self.submit)
         self._busy = False
         self._update_enabled()
 
@@ -121,8 +121,9 @@ class FirstRunDialog(QDialog):
 
     def _set_busy(self, busy: bool) -> None:
         self._busy = busy
-        self.name_edit.setEnabled(not busy)
-        self.email_edit.setEnabled(not busy)
+        # Read-only rather than disabled: disabling the focused field would move focus (and Enter) elsewhere.
+        self.name_edit.setReadOnly(busy)
+        self.email_edit.setReadOnly(busy)
         self._update_enabled()
 
     def _failed(self, message: str) -> None:

@@ -148,6 +148,24 @@ def test_first_run_dialog_creates_profile(qtbot: QtBot, aio: AsyncDriver, ui_ctx
     assert stored.email == "alex.morgan@clinic.test"
 
 
+def test_first_run_enter_key_submits_and_never_quits(qtbot: QtBot, aio: AsyncDriver, ui_ctx: AppContext) -> None:
+    """Typing the name and pressing Enter creates the profile (the keyboard path a real user takes)."""
+    profiles = ProfileService(ui_ctx)
+    dialog = FirstRunDialog(profiles.create_profile)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.name_edit.setFocus()
+
+    async def scenario() -> None:
+        qtbot.keyClicks(dialog.name_edit, "Dr. Sam Rivera")
+        qtbot.keyClick(dialog.name_edit, Qt.Key.Key_Return)
+        await aio.until(lambda: dialog.result() == QDialog.DialogCode.Accepted, message="accepted by Enter")
+
+    aio.run(scenario())
+    stored = profiles.local_profile_sync()
+    assert stored is not None and stored.display_name == "Dr. Sam Rivera"
+
+
 def test_ensure_profile_skips_dialog_when_profile_exists(
     aio: AsyncDriver, ui_ctx: AppContext, therapist: UserInfo
 ) -> None:
