@@ -8,7 +8,8 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,18 @@ def _open(args: argparse.Namespace) -> Any:
     from tbdesktop.services.context import AppContext
 
     return AppContext.open(_settings(args))
+
+
+@contextmanager
+def _session_service(args: argparse.Namespace) -> Iterator[Any]:
+    """The signed-in user's SessionService over an opened context, closed afterwards."""
+    from tbdesktop.services.sessions import SessionService
+
+    ctx = _open(args)
+    try:
+        yield SessionService(ctx, _acting_user(ctx, args))
+    finally:
+        ctx.close()
 
 
 def _acting_user(ctx: Any, args: argparse.Namespace) -> Any:
@@ -229,13 +242,8 @@ def cmd_session_import(args: argparse.Namespace) -> int:
 
 
 def cmd_session_list(args: argparse.Namespace) -> int:
-    from tbdesktop.services.sessions import SessionService
-
-    ctx = _open(args)
-    try:
-        sessions = SessionService(ctx, _acting_user(ctx, args)).list_sessions_sync()
-    finally:
-        ctx.close()
+    with _session_service(args) as service:
+        sessions = service.list_sessions_sync()
 
     def human() -> None:
         if not sessions:
@@ -248,13 +256,8 @@ def cmd_session_list(args: argparse.Namespace) -> int:
 
 
 def cmd_session_show(args: argparse.Namespace) -> int:
-    from tbdesktop.services.sessions import SessionService
-
-    ctx = _open(args)
-    try:
-        info = SessionService(ctx, _acting_user(ctx, args)).get_sync(args.id)
-    finally:
-        ctx.close()
+    with _session_service(args) as service:
+        info = service.get_sync(args.id)
     data = info.to_json()
     data["client_display"] = info.display_client
 
@@ -274,13 +277,8 @@ def cmd_session_show(args: argparse.Namespace) -> int:
 
 
 def cmd_session_status(args: argparse.Namespace) -> int:
-    from tbdesktop.services.sessions import SessionService
-
-    ctx = _open(args)
-    try:
-        st = SessionService(ctx, _acting_user(ctx, args)).status_sync(args.id)
-    finally:
-        ctx.close()
+    with _session_service(args) as service:
+        st = service.status_sync(args.id)
 
     def human() -> None:
         eta = f", about {st.eta_seconds} s left" if st.eta_seconds else ""
@@ -293,13 +291,8 @@ def cmd_session_status(args: argparse.Namespace) -> int:
 
 
 def cmd_session_transcript(args: argparse.Namespace) -> int:
-    from tbdesktop.services.sessions import SessionService
-
-    ctx = _open(args)
-    try:
-        segments = SessionService(ctx, _acting_user(ctx, args)).transcript_sync(args.id)
-    finally:
-        ctx.close()
+    with _session_service(args) as service:
+        segments = service.transcript_sync(args.id)
 
     def human() -> None:
         if not segments:

@@ -48,13 +48,9 @@ def speech_fixtures(tmp_path_factory: pytest.TempPathFactory, fixture_script: Mo
 
 
 @pytest.fixture(scope="session")
-def model_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A cache dir with the base model installed once for the whole session."""
-    from tbdesktop.engine.models import install_base_model
-
-    cache = tmp_path_factory.mktemp("model_cache")
-    install_base_model(cache)
-    return cache
+def model_cache_dir(model_cache: Path) -> Path:
+    """The shared model cache (tests/conftest.py) with the offline `base` model joined once per run."""
+    return model_cache
 
 
 @pytest.fixture(scope="session")

@@ -61,13 +61,9 @@ def _load_fixture_script() -> Any:
 
 
 @pytest.fixture(scope="session")
-def base_model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A model cache with the offline `base` model joined once for all UI tests."""
-    from tbdesktop.engine.models import install_base_model
-
-    cache = tmp_path_factory.mktemp("ui_model_cache")
-    install_base_model(cache)
-    return cache
+def base_model_cache(model_cache: Path) -> Path:
+    """The shared model cache (tests/conftest.py) with the offline `base` model joined once per run."""
+    return model_cache
 
 
 @pytest.fixture(scope="session")

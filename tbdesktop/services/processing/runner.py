@@ -8,20 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
 import os
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.dto import ProgressEvent
-from tbdesktop.services.processing.worker import worker_main
+from tbdesktop.services.processing.handle import WorkerCrashed, WorkerHandle
 from tbdesktop.store.models import JobStatus, ProcessingJob, ProcessingStatus, TranscriptSegment, utcnow
 from tbdesktop.store.repositories import JobRepository, ProcessingStateRepository, SegmentWriter
 
@@ -40,76 +37,6 @@ STAGES: dict[str, tuple[ProcessingStatus, int, int, str]] = {
 FINISHED = {ProcessingStatus.COMPLETED, ProcessingStatus.FAILED, ProcessingStatus.CANCELLED}
 MAX_ATTEMPTS = 2
 CRASH_MESSAGE = "The processing worker stopped unexpectedly; the recording could not be processed."
-
-
-class WorkerCrashed(Exception):
-    pass
-
-
-class WorkerHandle:
-    """A spawned worker process kept warm between jobs (models load once per process)."""
-
-    def __init__(self, options: dict[str, Any]) -> None:
-        self.options = options
-        self._proc: BaseProcess | None = None
-        self._conn: Connection | None = None
-
-    @property
-    def alive(self) -> bool:
-        return self._proc is not None and self._proc.is_alive()
-
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None else None
-
-    def start(self) -> None:
-        ctx = multiprocessing.get_context("spawn")
-        parent, child = ctx.Pipe(duplex=True)
-        proc = ctx.Process(target=worker_main, args=(child, self.options), name="tbdesktop-worker", daemon=True)
-        proc.start()
-        child.close()
-        self._proc, self._conn = proc, parent
-
-    def send(self, msg: dict[str, Any]) -> None:
-        assert self._conn is not None
-        try:
-            self._conn.send(msg)
-        except (OSError, EOFError) as exc:
-            raise WorkerCrashed(str(exc)) from exc
-
-    def recv(self, timeout: float) -> dict[str, Any] | None:
-        """Blocking: call from a thread. None on timeout; WorkerCrashed when the process is gone."""
-        conn, proc = self._conn, self._proc
-        if conn is None or proc is None:
-            raise WorkerCrashed("not started")
-        try:
-            if conn.poll(timeout):
-                msg = conn.recv()
-                return msg if isinstance(msg, dict) else None
-        except (EOFError, OSError) as exc:
-            raise WorkerCrashed(str(exc)) from exc
-        if not proc.is_alive():
-            raise WorkerCrashed(f"exit code {proc.exitcode}")
-        return None
-
-    def kill(self) -> None:
-        proc, self._proc = self._proc, None
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-        if proc is not None and proc.is_alive():
-            proc.kill()
-            proc.join(5)
-
-    def shutdown(self) -> None:
-        if self._conn is not None and self.alive:
-            try:
-                self._conn.send({"type": "shutdown"})
-            except (OSError, EOFError):
-                pass
-            assert self._proc is not None
-            self._proc.join(5)
-        self.kill()
 
 
 @dataclass
