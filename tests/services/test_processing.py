@@ -260,3 +260,31 @@ def test_queue_on_postgresql(make_settings: Any, pg_url: str, two_speaker: Any, 
         assert any("sleep" in s.text.lower() for s in service.transcript_sync(info.id))
     finally:
         context.close()
+
+
+def test_started_runner_warms_worker_and_picks_up_new_jobs(
+    ctx: AppContext, therapist: Any, two_speaker: Any, model_cache: Path
+) -> None:
+    """The app's runner: a warm worker before any job, woken by an import, finishing it in the background."""
+    service = SessionService(ctx, therapist)
+    runner = ProcessingRunner(ctx, owner_ids=[therapist.id], poll_interval_s=30)
+    finished: list[ProgressEvent] = []
+    runner.add_listener(lambda e: finished.append(e) if e.finished else None)
+
+    async def go() -> Any:
+        await runner.start()
+        warm_pid = runner.worker_pid
+        assert warm_pid is not None
+        info = await service.import_recording(ImportRequest(source=two_speaker[0]))
+        runner.wake()
+        for _ in range(1200):
+            if finished:
+                break
+            await asyncio.sleep(0.1)
+        assert runner.worker_pid == warm_pid  # the same warm process ran the job
+        await runner.stop()
+        return info
+
+    info = asyncio.run(go())
+    assert [e.status for e in finished] == ["completed"]
+    assert service.get_sync(info.id).status == "completed"

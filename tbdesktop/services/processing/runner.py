@@ -99,10 +99,19 @@ class ProcessingRunner:
 
     # -- lifecycle ----------------------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Resume abandoned jobs, then keep processing in the background until stop()."""
+    async def start(self, *, warm_up: bool = True) -> None:
+        """Resume abandoned jobs, then keep processing in the background until stop().
+
+        With warm_up, the worker process starts and loads its models now rather than with the first job.
+        """
         self._wake = asyncio.Event()
         await self.resume_abandoned()
+        if warm_up:
+            try:
+                worker = await asyncio.to_thread(self._ensure_worker)
+                worker.send({"type": "warmup"})
+            except WorkerCrashed:
+                log.warning("worker warm-up failed; it will start with the first job")
         self._task = asyncio.ensure_future(self._loop())
 
     async def stop(self) -> None:

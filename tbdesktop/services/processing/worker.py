@@ -1,8 +1,8 @@
 """The worker process: loads the engine pipeline once and runs jobs sent over a pipe.
 
 Messages are plain dicts (structured, never parsed text):
-  parent → worker: {"type": "run", "job_id", "audio_path"} | {"type": "shutdown"}
-  worker → parent: {"type": "ready"} | {"type": "progress", "job_id", "stage", "fraction", "eta"}
+  parent → worker: {"type": "run", "job_id", "audio_path"} | {"type": "warmup"} | {"type": "shutdown"}
+  worker → parent: {"type": "ready"} | {"type": "warm"} | {"type": "progress", "job_id", "stage", "fraction", "eta"}
                  | {"type": "result", "job_id", "result"} | {"type": "error", "job_id", "error_type", "message"}
 This module imports only the engine, so the spawned child stays light. The pipeline issue swaps what
 `_build_pipeline` returns; the protocol stays.
@@ -56,6 +56,15 @@ def worker_main(conn: Connection, options: dict[str, Any]) -> None:
             return
         if not isinstance(msg, dict) or msg.get("type") == "shutdown":
             return
+        if msg.get("type") == "warmup":
+            # Load the models before the first job arrives, so the first session starts at once.
+            try:
+                if pipeline is None:
+                    pipeline = _build_pipeline(options)
+                conn.send({"type": "warm"})
+            except EngineError as exc:
+                conn.send({"type": "warm", "error": exc.message})
+            continue
         if msg.get("type") != "run":
             continue
         job_id = msg["job_id"]
