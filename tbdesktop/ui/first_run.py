@@ -8,17 +8,16 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QDialog,
-    QDialogButtonBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
 from tbdesktop.services.dto import UserInfo
 from tbdesktop.ui.aio import spawn
+from tbdesktop.ui.buttons import dialog_buttons, primary_button
 from tbdesktop.ui.resources import icon
 
 CreateProfile = Callable[[str, str | None], Coroutine[Any, Any, UserInfo]]
@@ -80,19 +79,8 @@ class FirstRunDialog(QDialog):
         layout.addWidget(self.error_label)
         layout.addSpacing(6)
 
-        buttons = QDialogButtonBox()
-        self.continue_button = QPushButton("Continue")
-        self.continue_button.setObjectName("continueButton")
-        self.continue_button.setProperty("primary", True)
-        self.continue_button.setDefault(True)
-        quit_button = QPushButton("Quit")
-        quit_button.setObjectName("quitButton")
-        # Enter must never fall through to Quit (an auto-default button takes Enter when it has focus).
-        quit_button.setAutoDefault(False)
-        buttons.addButton(self.continue_button, QDialogButtonBox.ButtonRole.AcceptRole)
-        buttons.addButton(quit_button, QDialogButtonBox.ButtonRole.RejectRole)
-        self.continue_button.clicked.connect(self.submit)
-        quit_button.clicked.connect(self.reject)
+        self.continue_button = primary_button("Continue", "continueButton")
+        buttons, _quit = dialog_buttons(self.continue_button, "Quit", "quitButton", self.submit, self.reject)
         layout.addWidget(buttons)
 
         self.name_edit.textChanged.connect(self._update_enabled)

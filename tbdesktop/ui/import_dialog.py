@@ -10,7 +10,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
     QDialog,
-    QDialogButtonBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -22,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from tbdesktop.services.dto import ClientInfo
 from tbdesktop.services.sessions import ImportRequest
+from tbdesktop.ui.buttons import dialog_buttons, primary_button
 from tbdesktop.ui.resources import icon
 
 IMPORT_EXTENSIONS = (".wav", ".mp3", ".m4a", ".ogg", ".webm", ".flac")
@@ -108,17 +108,8 @@ class ImportDialog(QDialog):
         layout.addWidget(self.date_edit)
         layout.addSpacing(12)
 
-        buttons = QDialogButtonBox()
-        self.import_button = QPushButton(icon("import"), "  Import")
-        self.import_button.setObjectName("importConfirmButton")
-        self.import_button.setProperty("primary", True)
-        self.import_button.setDefault(True)
-        cancel = QPushButton("Cancel")
-        cancel.setObjectName("importCancelButton")
-        buttons.addButton(self.import_button, QDialogButtonBox.ButtonRole.AcceptRole)
-        buttons.addButton(cancel, QDialogButtonBox.ButtonRole.RejectRole)
-        self.import_button.clicked.connect(self.submit)
-        cancel.clicked.connect(self.reject)
+        self.import_button = primary_button("  Import", "importConfirmButton", icon("import"))
+        buttons, _cancel = dialog_buttons(self.import_button, "Cancel", "importCancelButton", self.submit, self.reject)
         layout.addWidget(buttons)
 
         self.path_edit.textChanged.connect(self._clear_path_error)
