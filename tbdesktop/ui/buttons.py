@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QDialogButtonBox, QPushButton
 
@@ -33,4 +34,12 @@ def dialog_buttons(
 def primary_button(text: str, name: str, button_icon: QIcon | None = None) -> QPushButton:
     button = QPushButton(button_icon, text) if button_icon is not None else QPushButton(text)
     button.setObjectName(name)
+    return button
+
+
+def action_button(text: str, name: str, button_icon: QIcon | None = None) -> QPushButton:
+    """A primary call-to-action outside dialogs (e.g. "Import recording" in the header and empty state)."""
+    button = primary_button(text, name, button_icon)
+    button.setProperty("primary", True)
+    button.setCursor(Qt.CursorShape.PointingHandCursor)
     return button

@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMainWindow,
-    QPushButton,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -26,6 +25,7 @@ from tbdesktop.services.dto import ProgressEvent, SessionInfo, UserInfo
 from tbdesktop.services.sessions import ImportRequest, SessionService
 from tbdesktop.ui.aio import run_dialog, spawn
 from tbdesktop.ui.bridge import ProgressBridge
+from tbdesktop.ui.buttons import action_button
 from tbdesktop.ui.formatting import initials
 from tbdesktop.ui.import_dialog import ImportDialog
 from tbdesktop.ui.processing_dialog import ProcessingDialog
@@ -114,10 +114,7 @@ class MainWindow(QMainWindow):
         name.setObjectName("appName")
         layout.addWidget(name)
         layout.addStretch(1)
-        self.import_button = QPushButton(icon("import"), "  Import recording")
-        self.import_button.setObjectName("importButton")
-        self.import_button.setProperty("primary", True)
-        self.import_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.import_button = action_button("  Import recording", "importButton", icon("import"))
         self.import_button.setToolTip("Import an audio recording of a session (Ctrl+I)")
         self.import_button.clicked.connect(self.start_import)
         layout.addWidget(self.import_button)

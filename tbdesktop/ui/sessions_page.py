@@ -9,7 +9,6 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
-    QPushButton,
     QScrollArea,
     QStackedWidget,
     QVBoxLayout,
@@ -20,6 +19,7 @@ from tbdesktop.services.dto import ProgressEvent, SessionInfo
 from tbdesktop.services.sessions import SessionService
 from tbdesktop.ui.aio import spawn
 from tbdesktop.ui.bridge import ProgressBridge
+from tbdesktop.ui.buttons import action_button
 from tbdesktop.ui.formatting import ACTIVE_STATUSES
 from tbdesktop.ui.resources import icon
 from tbdesktop.ui.session_card import SessionCard
@@ -83,10 +83,7 @@ class SessionsPage(QWidget):
         empty_text.setAlignment(Qt.AlignmentFlag.AlignCenter)
         empty.addWidget(empty_text)
         empty.addSpacing(12)
-        self.empty_import_button = QPushButton(icon("import"), "  Import recording")
-        self.empty_import_button.setObjectName("emptyStateImportButton")
-        self.empty_import_button.setProperty("primary", True)
-        self.empty_import_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.empty_import_button = action_button("  Import recording", "emptyStateImportButton", icon("import"))
         self.empty_import_button.clicked.connect(self.importRequested)
         button_row = QHBoxLayout()
         button_row.addStretch(1)
