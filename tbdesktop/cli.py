@@ -93,16 +93,19 @@ def _acting_user(ctx: Any, args: argparse.Namespace) -> Any:
 def cmd_process(args: argparse.Namespace) -> int:
     from tbdesktop.engine.errors import EngineError
     from tbdesktop.engine.pipeline import PipelineOptions, run
+    from tbdesktop.services.context import engine_options
 
     settings = _settings(args)
-    options = PipelineOptions(
-        cache_dir=settings.cache_dir,
-        model=args.model or settings.asr_model,
-        device=settings.asr_device,
-        compute_type=settings.asr_compute_type,
-        language=args.language or settings.asr_language or None,
-        max_duration_s=settings.max_duration_s,
+    values = engine_options(
+        settings,
+        model=args.model,
+        language=args.language,
+        speakers_hint=args.speakers_hint,
+        num_speakers=args.num_speakers,
+        diarization_backend=args.diarization,
     )
+    values["cache_dir"] = Path(values["cache_dir"])
+    options = PipelineOptions(**values)
     last = [-1]
 
     def on_progress(stage: str, fraction: float, eta: float | None) -> None:
@@ -119,8 +122,15 @@ def cmd_process(args: argparse.Namespace) -> int:
 
     def human() -> None:
         for seg in data["segments"]:
-            _print(f"[{_fmt_ts(seg['start'])}] {seg['speaker']}: {seg['text']}")
-        _print(f"-- {data['duration_s']:.1f} s of audio, language {data['language']}")
+            who = seg.get("role") or seg["speaker"]
+            _print(f"[{_fmt_ts(seg['start'])}] {who} ({seg['speaker']}): {seg['text']}")
+        roles = ", ".join(f"{s['id']} = {s['role'] or 'unknown'}" for s in data["speakers"])
+        t = data["timings"]
+        _print(f"-- {data['duration_s']:.1f} s of audio, language {data['language']}; speakers: {roles or 'none'}")
+        _print(
+            f"-- {t.get('total', 0):.1f} s in all (transcription {t.get('asr', 0):.1f} s, speakers "
+            f"{t.get('diarization', 0):.1f} s, {t.get('overlap', 0):.1f} s of it in parallel)"
+        )
 
     _emit(args, data, human)
     return EXIT_OK
@@ -200,6 +210,7 @@ def cmd_session_import(args: argparse.Namespace) -> int:
                 client_name=args.client,
                 session_date=session_date,
                 consent_method=args.consent,
+                session_type=args.type,
             )
         )
         if not args.json:
@@ -305,6 +316,7 @@ def cmd_session_transcript(args: argparse.Namespace) -> int:
 
 
 def cmd_model_install(args: argparse.Namespace) -> int:
+    from tbdesktop.engine.diarization.encoder import install_encoder
     from tbdesktop.engine.errors import EngineError
     from tbdesktop.engine.models import resolve_model
 
@@ -312,9 +324,15 @@ def cmd_model_install(args: argparse.Namespace) -> int:
     name = args.name or settings.asr_model
     try:
         path = resolve_model(name, settings.cache_dir)
+        encoder = install_encoder(settings.cache_dir)
     except EngineError as exc:
         raise TBError(exc.message) from exc
-    _emit(args, {"model": name, "path": str(path)}, lambda: _print(f"Model '{name}' ready at {path}"))
+
+    def human() -> None:
+        _print(f"Model '{name}' ready at {path}")
+        _print(f"Speaker model ready at {encoder}")
+
+    _emit(args, {"model": name, "path": str(path), "speaker_model": str(encoder)}, human)
     return EXIT_OK
 
 
@@ -359,6 +377,13 @@ def cmd_selftest(args: argparse.Namespace) -> int:
         os.environ["HF_HUB_OFFLINE"] = "1"
         return str(resolve_model(settings.asr_model, settings.cache_dir))
 
+    def speaker_model() -> str:
+        from tbdesktop.engine.diarization.encoder import SpeakerEncoder, install_encoder
+
+        path = install_encoder(settings.cache_dir)
+        SpeakerEncoder(path)
+        return str(path)
+
     def devices() -> str:
         try:
             import sounddevice
@@ -370,6 +395,7 @@ def cmd_selftest(args: argparse.Namespace) -> int:
     check("engine", engine)
     check("database", database)
     check("model", model)
+    check("speaker model", speaker_model)
     check("audio devices", devices, required=False)
     ok = all(c["ok"] for c in checks if c["required"])
 
@@ -416,6 +442,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("audio")
     p.add_argument("--model", default=None, help="model name or path (default: settings, 'base')")
     p.add_argument("--language", default=None, help="language code, e.g. en (default: detect)")
+    p.add_argument(
+        "--speakers-hint", type=int, default=None, help="voices to expect: 2 individual, 3 couples (a hint)"
+    )
+    p.add_argument("--num-speakers", type=int, default=None, help="exact number of voices, when known")
+    p.add_argument(
+        "--diarization", choices=["local", "pyannote", "none"], default=None, help="speaker backend (default: settings)"
+    )
     p.set_defaults(func=cmd_process)
 
     p = sub.add_parser("migrate", parents=[common], help="apply database migrations")
@@ -448,6 +481,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--client", default=None, help="client name (created if new)")
     p.add_argument("--date", default=None, help="session date, YYYY-MM-DD (default: today)")
     p.add_argument("--consent", default=None, choices=["verbal", "written", "electronic"])
+    p.add_argument(
+        "--type", default="individual", choices=["individual", "couples", "family", "group"], help="session type"
+    )
     p.add_argument("--wait", action="store_true", help="process now and wait until done")
     p.set_defaults(func=cmd_session_import)
     p = ssub.add_parser("list", parents=[common], help="list my sessions")

@@ -36,6 +36,7 @@ class Settings:
     asr_device: str = "auto"
     asr_compute_type: str = "auto"
     asr_language: str = ""
+    asr_threads: int = 0
     diarization_backend: str = "local"
     pyannote_model_dir: str = ""
     notes_backend: str = "local"

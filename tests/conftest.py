@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 import os
 import subprocess
 import uuid
@@ -31,6 +32,7 @@ def _load_script(name: str) -> ModuleType:
     spec = importlib.util.spec_from_file_location(f"tb_{name}", REPO_ROOT / "scripts" / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses in the script look their module up by name
     spec.loader.exec_module(module)
     return module
 

@@ -45,19 +45,9 @@ def probe(path: Path, *, max_duration_s: float | None = None, timeout_s: float =
     started = time.monotonic()
     with _open_container(path) as container:
         stream = _audio_stream(container)
-        codec_ctx = stream.codec_context
-        channels = int(codec_ctx.channels or 0)
-        sample_rate = int(codec_ctx.sample_rate or 0)
-        if not 1 <= channels <= MAX_CHANNELS:
-            raise AudioDecodeError(f"The recording has an unsupported number of audio channels ({channels}).")
-        if not MIN_SAMPLE_RATE <= sample_rate <= MAX_SAMPLE_RATE:
-            raise AudioDecodeError(f"The recording has an unsupported sample rate ({sample_rate} Hz).")
+        channels, sample_rate, header_duration = _check_stream(container, stream, max_duration_s)
         container_name = str(container.format.name)
-        codec_name = str(codec_ctx.name)
-
-        header_duration = _header_duration(container, stream)
-        if max_duration_s is not None and header_duration is not None and header_duration > max_duration_s:
-            raise AudioTooLongError(header_duration, max_duration_s)
+        codec_name = str(stream.codec_context.name)
 
         decoded_s = 0.0
         try:
@@ -78,15 +68,7 @@ def probe(path: Path, *, max_duration_s: float | None = None, timeout_s: float =
 
     if decoded_s <= 0:
         raise AudioDecodeError("The recording contains no audio.")
-
-    declared = _declared_wav_duration(path) if container_name == "wav" else None
-    if declared is None and container_name not in _ESTIMATED_DURATION_FORMATS:
-        declared = header_duration
-    if declared is not None and declared - decoded_s > max(1.0, 0.05 * declared):
-        raise AudioDecodeError(
-            f"The recording is truncated or incomplete (only {decoded_s:.1f} s of the "
-            f"{declared:.1f} s it declares could be read)."
-        )
+    _check_complete(path, container_name, header_duration, decoded_s)
 
     log.debug(
         "probed audio",
@@ -99,6 +81,95 @@ def probe(path: Path, *, max_duration_s: float | None = None, timeout_s: float =
         codec=codec_name,
         container=container_name,
     )
+
+
+def load(
+    path: Path,
+    *,
+    max_duration_s: float | None = None,
+    timeout_s: float = 600,
+    normalize: bool = True,
+    should_cancel: CancelCheck | None = None,
+) -> tuple[AudioInfo, npt.NDArray[np.float32]]:
+    """Validate and decode in one pass: 16 kHz mono float32, loudness-normalised, with its description.
+
+    The same checks as ``probe`` (channels, sample rate, length limit, damage, truncation), under a
+    wall-clock limit, holding one growing buffer of the output and never the decoded source.
+    """
+    import av
+
+    path = _local_file(path)
+    started = time.monotonic()
+    with _open_container(path) as container:
+        stream = _audio_stream(container)
+        channels, sample_rate, header_duration = _check_stream(container, stream, max_duration_s)
+        container_name = str(container.format.name)
+        codec_name = str(stream.codec_context.name)
+        limit_samples = None if max_duration_s is None else int(max_duration_s * TARGET_SAMPLE_RATE) + 1
+        buffer = _GrowableBuffer(int((header_duration or 60.0) * TARGET_SAMPLE_RATE * 1.02) + TARGET_SAMPLE_RATE)
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=TARGET_SAMPLE_RATE)
+        try:
+            for index, frame in enumerate(container.decode(stream)):
+                if index % 256 == 0:
+                    if should_cancel is not None and should_cancel():
+                        raise Cancelled()
+                    if time.monotonic() - started > timeout_s:
+                        raise AudioDecodeError(
+                            f"Reading the recording took longer than {timeout_s:.0f} seconds, so it was stopped."
+                        )
+                for out in resampler.resample(frame):
+                    buffer.append(out.to_ndarray().reshape(-1))
+                if limit_samples is not None and buffer.size > limit_samples:
+                    assert max_duration_s is not None
+                    raise AudioTooLongError(buffer.size / TARGET_SAMPLE_RATE, max_duration_s)
+            for out in resampler.resample(None):
+                buffer.append(out.to_ndarray().reshape(-1))
+        except EngineError:
+            raise
+        except Exception as exc:
+            log.info("audio decode failed", extra={"error_type": type(exc).__name__})
+            raise AudioDecodeError("The recording is damaged and could not be decoded completely.") from exc
+
+    audio = buffer.result()
+    if audio.size == 0:
+        raise AudioDecodeError("The recording contains no audio.")
+    decoded_s = audio.size / TARGET_SAMPLE_RATE
+    _check_complete(path, container_name, header_duration, decoded_s)
+    if normalize:
+        normalize_loudness(audio)
+    info = AudioInfo(
+        duration_s=decoded_s,
+        channels=channels,
+        sample_rate=sample_rate,
+        codec=codec_name,
+        container=container_name,
+    )
+    return info, audio
+
+
+def _check_stream(container: Any, stream: Any, max_duration_s: float | None) -> tuple[int, int, float | None]:
+    codec_ctx = stream.codec_context
+    channels = int(codec_ctx.channels or 0)
+    sample_rate = int(codec_ctx.sample_rate or 0)
+    if not 1 <= channels <= MAX_CHANNELS:
+        raise AudioDecodeError(f"The recording has an unsupported number of audio channels ({channels}).")
+    if not MIN_SAMPLE_RATE <= sample_rate <= MAX_SAMPLE_RATE:
+        raise AudioDecodeError(f"The recording has an unsupported sample rate ({sample_rate} Hz).")
+    header_duration = _header_duration(container, stream)
+    if max_duration_s is not None and header_duration is not None and header_duration > max_duration_s:
+        raise AudioTooLongError(header_duration, max_duration_s)
+    return channels, sample_rate, header_duration
+
+
+def _check_complete(path: Path, container_name: str, header_duration: float | None, decoded_s: float) -> None:
+    declared = _declared_wav_duration(path) if container_name == "wav" else None
+    if declared is None and container_name not in _ESTIMATED_DURATION_FORMATS:
+        declared = header_duration
+    if declared is not None and declared - decoded_s > max(1.0, 0.05 * declared):
+        raise AudioDecodeError(
+            f"The recording is truncated or incomplete (only {decoded_s:.1f} s of the "
+            f"{declared:.1f} s it declares could be read)."
+        )
 
 
 def decode(
@@ -175,6 +246,10 @@ class _GrowableBuffer:
             self._data = grown
         self._data[self._size : needed] = chunk
         self._size = needed
+
+    @property
+    def size(self) -> int:
+        return self._size
 
     def result(self) -> npt.NDArray[np.float32]:
         if self._data.size - self._size > 1024:

@@ -47,3 +47,11 @@ def _fmt_duration(seconds: float) -> str:
     if minutes:
         return f"{minutes} min {secs:02d} s"
     return f"{seconds:.1f} s"
+
+
+class RemoteServiceError(EngineError):
+    """An OpenAI-compatible service could not be reached, refused the request, or kept failing."""
+
+    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code

@@ -1,20 +1,55 @@
-"""The processing pipeline: preprocess a recording, then transcribe it, with progress and cancellation."""
+"""The processing pipeline: decode → VAD → (transcription ∥ diarization) → merge → roles.
+
+``Pipeline`` is the coordinator. It decodes the recording once and finds speech once, then hands the same
+audio (a private memory-mapped scratch file) to two spawned worker processes — transcription and
+diarization — and awaits both together with ``asyncio.gather``. Models load once per worker process and
+stay warm between recordings. Progress is ``(stage, fraction, eta_seconds)`` at least every second; a
+cancelled run kills the workers (they restart with the next recording) and leaves nothing behind.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import os
+import re
 import time
-from dataclasses import dataclass
+import uuid
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 from tbdesktop.engine import audio as audio_mod
-from tbdesktop.engine.errors import AudioDecodeError, Cancelled, EngineError
-from tbdesktop.engine.types import CancelCheck, PipelineResult, ProgressCallback
+from tbdesktop.engine import merge, roles, vad
+from tbdesktop.engine.errors import AudioDecodeError, Cancelled, EngineError, ModelError
+from tbdesktop.engine.types import (
+    CancelCheck,
+    DiarizationResult,
+    PipelineResult,
+    ProgressCallback,
+    Segment,
+    SpeakerInfo,
+    SpeakerTurn,
+)
+from tbdesktop.engine.workers import ASR, DIARIZATION, EngineWorker, WorkerFailed, peak_rss_mb
 
 log = logging.getLogger(__name__)
 
 STAGE_PREPROCESSING = "preprocessing"
 STAGE_TRANSCRIBING = "transcribing"
+STAGE_DIARIZING = "diarizing"
+STAGE_MERGING = "merging"
+HEARTBEAT_S = 1.0
+# Wall seconds per second of speech before this process has measured its own speed (2-core CPU, base int8).
+PRIOR_SECONDS_PER_SPEECH_SECOND = {ASR: 0.06, DIARIZATION: 0.02}
+ASR_SHARE = 0.85  # while both run, the transcription's progress weighs this much of the combined figure
+SCRATCH_PREFIX = "tb-audio-"
+_SCRATCH_RE = re.compile(rf"^{SCRATCH_PREFIX}(\d+)-[0-9a-f]+\.f32$")
 
 
 @dataclass(frozen=True)
@@ -25,38 +60,195 @@ class PipelineOptions:
     compute_type: str = "auto"
     language: str | None = None
     cpu_threads: int = 0
+    batch_size: int = 8
     max_duration_s: float | None = None
+    decode_timeout_s: float = 600.0
+    asr_backend: str = "local"
+    openai_base_url: str = ""
+    openai_model: str = ""
+    openai_api_key: str | None = None
+    diarization_backend: str = "local"  # local | pyannote | none
+    pyannote_model_dir: str = ""
+    diarization_threads: int = 1
+    speakers_hint: int | None = None
+    num_speakers: int | None = None
+    min_speakers: int = 1
+    max_speakers: int = 6
+    scratch_dir: Path | None = None
+
+    def worker_options(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["cache_dir"] = str(self.cache_dir)
+        out["scratch_dir"] = str(self.scratch_dir) if self.scratch_dir else None
+        return out
+
+    def __repr__(self) -> str:  # never print the API key
+        backends = f"asr={self.asr_backend!r}, diarization={self.diarization_backend!r}"
+        return f"PipelineOptions(model={self.model!r}, {backends})"
+
+
+class _Part:
+    """One worker's progress; before it reports, the fraction and ETA come from the expected duration."""
+
+    def __init__(self, expected_s: float) -> None:
+        self.expected_s = max(expected_s, 0.1)
+        self.started = time.monotonic()
+        self.fraction = 0.0
+        self.eta: float | None = None
+        self.done = False
+
+    def estimate(self, now: float) -> tuple[float, float]:
+        if self.done:
+            return 1.0, 0.0
+        elapsed = now - self.started
+        total = self.expected_s
+        if 0 < self.fraction < 1 and self.eta is not None:
+            total = elapsed + self.eta  # measured speed replaces the prior as soon as there is one
+        elif self.fraction > 0:
+            total = elapsed / self.fraction
+        fraction = max(self.fraction, min(elapsed / total, 0.97) if total > 0 else 0.0)
+        return fraction, max(total - elapsed, 0.0)
+
+
+class _Progress:
+    """Combines the two workers' progress into one figure with an ETA; emits at least every second."""
+
+    def __init__(self, on_progress: ProgressCallback | None, asr_expected_s: float, diar_expected_s: float | None):
+        self.on_progress = on_progress
+        self.asr = _Part(asr_expected_s)
+        self.diar = _Part(diar_expected_s) if diar_expected_s is not None else None
+        self.last_emit = 0.0
+        self._high: dict[str, float] = {}
+
+    def update(self, which: str, fraction: float, eta: float | None) -> None:
+        part = self.asr if which == ASR else self.diar
+        if part is not None:
+            part.fraction = max(part.fraction, min(max(fraction, 0.0), 1.0))
+            part.eta = eta
+        self.emit()
+
+    def finish(self, which: str) -> None:
+        part = self.asr if which == ASR else self.diar
+        if part is not None:
+            part.done, part.fraction, part.eta = True, 1.0, 0.0
+        self.emit(force=True)
+
+    def emit(self, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self.last_emit < 0.2:
+            return
+        self.last_emit = now
+        if self.on_progress is None:
+            return
+        asr_f, asr_eta = self.asr.estimate(now)
+        if self.diar is None:
+            stage, fraction, eta = STAGE_TRANSCRIBING, asr_f, asr_eta
+        else:
+            diar_f, diar_eta = self.diar.estimate(now)
+            if self.asr.done and not self.diar.done:
+                stage, fraction, eta = STAGE_DIARIZING, diar_f, diar_eta
+            else:
+                stage = STAGE_TRANSCRIBING
+                fraction = ASR_SHARE * asr_f + (1 - ASR_SHARE) * diar_f
+                eta = max(asr_eta, diar_eta)
+        fraction = max(min(fraction, 0.999), self._high.get(stage, 0.0))  # never goes back
+        self._high[stage] = fraction
+        self.on_progress(stage, fraction, eta)
 
 
 class Pipeline:
-    """Loads the models once; ``run`` may then be called for many recordings in the same process."""
+    """Keeps the two worker processes (and their models) warm; ``run`` may be called for many recordings."""
 
     def __init__(self, options: PipelineOptions) -> None:
-        from tbdesktop.engine.asr.local import LocalTranscriber
-        from tbdesktop.engine.models import resolve_model
-
         self.options = options
-        started = time.perf_counter()
-        model_path = resolve_model(options.model, Path(options.cache_dir))
-        self.transcriber = LocalTranscriber(
-            model_path,
-            device=options.device,
-            compute_type=options.compute_type,
-            cpu_threads=options.cpu_threads,
-        )
-        self.model_load_seconds = time.perf_counter() - started
+        self._vad: vad.SileroVad | None = None
+        worker_options = options.worker_options()
+        self.asr_worker = EngineWorker(ASR, worker_options, threads=options.cpu_threads or None)
+        self.diar_worker: EngineWorker | None = None
+        if options.diarization_backend != "none":
+            self.diar_worker = EngineWorker(DIARIZATION, worker_options, threads=options.diarization_threads)
         self._load_reported = False
+        self.model_load_seconds = 0.0
+        self._rates = dict(PRIOR_SECONDS_PER_SPEECH_SECOND)
+        _remove_stale_scratch(self.scratch_dir())
+
+    def _learn_rate(self, kind: str, seconds: float, speech_s: float) -> None:
+        """Measured speed of this workstation, for the next recording's first ETA."""
+        if speech_s >= 5.0 and seconds > 0:
+            self._rates[kind] = 0.5 * self._rates[kind] + 0.5 * seconds / speech_s
+
+    # -- lifecycle ------------------------------------------------------------------------------------------
+
+    def warm_up(self) -> None:
+        """Start both workers and load their models (in parallel); raises ModelError when one cannot load."""
+        asyncio.run(self._warm_up())
+
+    async def _warm_up(self) -> None:
+        started = time.perf_counter()
+        workers = [w for w in (self.asr_worker, self.diar_worker) if w is not None]
+        errors = await asyncio.gather(*(asyncio.to_thread(w.warm_up) for w in workers), return_exceptions=True)
+        for worker, error in zip(workers, errors, strict=True):
+            if isinstance(error, BaseException):
+                raise ModelError(f"The {worker.kind} worker could not start ({type(error).__name__}).")
+            if error:
+                raise ModelError(str(error))
+        if self._vad is None:
+            self._vad = vad.SileroVad()
+        self.model_load_seconds = time.perf_counter() - started
+
+    def close(self) -> None:
+        for worker in (self.asr_worker, self.diar_worker):
+            if worker is not None:
+                worker.shutdown()
+
+    def kill(self) -> None:
+        for worker in (self.asr_worker, self.diar_worker):
+            if worker is not None:
+                worker.kill()
+
+    def __enter__(self) -> Pipeline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def worker_pids(self) -> list[int]:
+        return [w.pid for w in (self.asr_worker, self.diar_worker) if w is not None and w.pid is not None]
+
+    def scratch_dir(self) -> Path:
+        if self.options.scratch_dir is not None:
+            return Path(self.options.scratch_dir)
+        shm = Path("/dev/shm")
+        if shm.is_dir() and os.access(shm, os.W_OK):
+            return shm  # memory-backed: decoded audio never reaches the disk
+        return Path(self.options.cache_dir) / "scratch"
+
+    # -- running --------------------------------------------------------------------------------------------
 
     def run(
         self,
         audio_path: Path,
         on_progress: ProgressCallback | None = None,
         should_cancel: CancelCheck | None = None,
+        *,
+        speakers_hint: int | None = None,
     ) -> PipelineResult:
+        return asyncio.run(
+            self.run_async(
+                audio_path, on_progress=on_progress, should_cancel=should_cancel, speakers_hint=speakers_hint
+            )
+        )
+
+    async def run_async(
+        self,
+        audio_path: Path,
+        on_progress: ProgressCallback | None = None,
+        should_cancel: CancelCheck | None = None,
+        *,
+        speakers_hint: int | None = None,
+    ) -> PipelineResult:
+        total_started = time.perf_counter()
         timings: dict[str, float] = {}
-        # Loading is paid once per process; it is charged to the first recording only.
-        timings["model_load"] = 0.0 if self._load_reported else round(self.model_load_seconds, 4)
-        self._load_reported = True
 
         def report(stage: str, fraction: float, eta: float | None) -> None:
             if on_progress is not None:
@@ -67,37 +259,255 @@ class Pipeline:
                 raise Cancelled()
 
         check()
-        started = time.perf_counter()
+        # Start (or reuse) both workers while this process decodes: model loading overlaps decoding.
+        warm = asyncio.ensure_future(self._warm_up())
         report(STAGE_PREPROCESSING, 0.0, None)
+        started = time.perf_counter()
         try:
-            info = audio_mod.probe(Path(audio_path), max_duration_s=self.options.max_duration_s)
-            check()
-            report(STAGE_PREPROCESSING, 0.3, None)
-            samples = audio_mod.decode(Path(audio_path), should_cancel=should_cancel)
+            info, samples = await asyncio.to_thread(
+                audio_mod.load,
+                Path(audio_path),
+                max_duration_s=self.options.max_duration_s,
+                timeout_s=self.options.decode_timeout_s,
+                should_cancel=should_cancel,
+            )
         except EngineError:
+            await _settle(warm)
             raise
         except Exception as exc:
+            await _settle(warm)
             log.warning("preprocessing failed", extra={"error_type": type(exc).__name__})
             raise AudioDecodeError("The recording could not be read as audio.") from exc
-        timings[STAGE_PREPROCESSING] = round(time.perf_counter() - started, 4)
-        report(STAGE_PREPROCESSING, 1.0, 0.0)
+        timings["decode"] = round(time.perf_counter() - started, 4)
+        report(STAGE_PREPROCESSING, 0.5, None)
         check()
 
         started = time.perf_counter()
-        transcript = self.transcriber.transcribe(
+        if self._vad is None:
+            self._vad = vad.SileroVad()
+        vad_model = self._vad
+        probs = await asyncio.to_thread(
+            vad_model.probabilities,
             samples,
-            language=self.options.language,
-            on_progress=report,
+            on_fraction=lambda f: report(STAGE_PREPROCESSING, 0.5 + 0.5 * f, None),
             should_cancel=should_cancel,
         )
-        timings[STAGE_TRANSCRIBING] = round(time.perf_counter() - started, 4)
-        log.info("pipeline finished", extra={"duration_s": round(info.duration_s, 2), "timings": timings})
+        asr_regions = vad.speech_regions(probs, samples.shape[0], vad.ASR_PARAMS)
+        diar_regions = vad.speech_regions(probs, samples.shape[0], vad.DIARIZATION_PARAMS)
+        del probs
+        timings["vad"] = round(time.perf_counter() - started, 4)
+        report(STAGE_PREPROCESSING, 1.0, 0.0)
+
+        load_started = time.perf_counter()
+        await warm  # raises ModelError when a model cannot load
+        timings["model_load"] = 0.0 if self._load_reported else round(self.model_load_seconds, 4)
+        timings["model_wait"] = round(time.perf_counter() - load_started, 4)
+        self._load_reported = True
+        check()
+
+        hint = speakers_hint if speakers_hint is not None else self.options.speakers_hint
+        n_samples = int(samples.shape[0])
+        with _scratch_audio(self.scratch_dir(), samples) as scratch:
+            del samples  # the workers read the scratch copy; this process keeps none
+            result = await self._parallel(
+                scratch, n_samples, asr_regions, diar_regions, hint, report, should_cancel, timings
+            )
+        transcript, diarization, resources = result
+
+        started = time.perf_counter()
+        report(STAGE_MERGING, 0.0, None)
+        segments = [Segment.from_dict(s) for s in transcript["segments"]]
+        warnings: list[str] = []
+        if diarization is None:
+            turns: tuple[SpeakerTurn, ...] = ()
+        else:
+            turns = diarization.turns
+        if turns:
+            segments = merge.assign_speakers(segments, turns)
+        role_map = roles.assign_roles(segments, speakers_hint=hint)
+        segments = roles.apply_roles(segments, role_map)
+        speakers = _speaker_infos(segments, turns, role_map)
+        timings["merge"] = round(time.perf_counter() - started, 4)
+        timings["total"] = round(time.perf_counter() - total_started, 4)
+        resources["main"] = round(peak_rss_mb(), 1)
+        report(STAGE_MERGING, 1.0, 0.0)
+        log.info(
+            "pipeline finished",
+            extra={"duration_s": round(info.duration_s, 2), "speakers": len(speakers), "timings": timings},
+        )
         return PipelineResult(
             duration_s=info.duration_s,
-            language=transcript.language,
-            segments=transcript.segments,
+            language=str(transcript.get("language") or ""),
+            segments=tuple(segments),
             timings=timings,
+            speakers=tuple(speakers),
+            turns=turns,
+            peak_rss_mb=resources,
+            warnings=tuple(warnings),
         )
+
+    async def _parallel(
+        self,
+        scratch: Path,
+        n_samples: int,
+        asr_regions: list[tuple[float, float]],
+        diar_regions: list[tuple[float, float]],
+        hint: int | None,
+        report: ProgressCallback,
+        should_cancel: CancelCheck | None,
+        timings: dict[str, float],
+    ) -> tuple[dict[str, Any], DiarizationResult | None, dict[str, float]]:
+        job = uuid.uuid4().hex
+        asr_speech = vad.speech_seconds(asr_regions)
+        diar_speech = vad.speech_seconds(diar_regions)
+        progress = _Progress(
+            report,
+            asr_speech * self._rates[ASR],
+            diar_speech * self._rates[DIARIZATION] if self.diar_worker is not None else None,
+        )
+        common = {"type": "run", "job": job, "audio": str(scratch), "samples": n_samples}
+        asr_msg = {**common, "regions": asr_regions, "params": {"language": self.options.language}}
+        diar_msg = {
+            **common,
+            "regions": diar_regions,
+            "params": {
+                "num_speakers": self.options.num_speakers,
+                "min_speakers": self.options.min_speakers,
+                "max_speakers": self.options.max_speakers,
+                "speakers_hint": hint,
+            },
+        }
+
+        async def one(worker: EngineWorker, msg: dict[str, Any]) -> dict[str, Any]:
+            reply = await worker.run(msg, lambda _stage, f, eta: progress.update(worker.kind, f, eta))
+            if reply.get("type") == "result":
+                progress.finish(worker.kind)
+            return reply
+
+        tasks = [asyncio.ensure_future(one(self.asr_worker, asr_msg))]
+        if self.diar_worker is not None:
+            tasks.append(asyncio.ensure_future(one(self.diar_worker, diar_msg)))
+        gathered = asyncio.gather(*tasks)
+        try:
+            while not gathered.done():
+                if should_cancel is not None and should_cancel():
+                    raise Cancelled()
+                progress.emit(force=time.monotonic() - progress.last_emit >= HEARTBEAT_S)
+                await asyncio.wait({gathered}, timeout=0.2)
+            replies = gathered.result()
+        except WorkerFailed as exc:
+            self.kill()
+            raise ModelError("A processing worker stopped unexpectedly.") from exc
+        except BaseException:
+            # Cancelled (or the caller went away): stop both workers now; they restart with the next recording.
+            gathered.cancel()
+            self.kill()
+            with contextlib.suppress(BaseException):
+                await gathered
+            raise
+
+        asr_reply = replies[0]
+        if asr_reply["type"] == "error":
+            if self.diar_worker is not None:
+                self.diar_worker.send({"type": "cancel", "job": job})
+            raise _error_from(asr_reply)
+        diarization: DiarizationResult | None = None
+        resources: dict[str, float] = {ASR: round(float(asr_reply.get("peak_rss_mb") or 0.0), 1)}
+        timings["asr"] = round(float(asr_reply["finished"]) - float(asr_reply["started"]), 4)
+        self._learn_rate(ASR, timings["asr"], asr_speech)
+        if len(replies) > 1:
+            diar_reply = replies[1]
+            if diar_reply["type"] == "error":
+                raise _error_from(diar_reply)
+            diarization = DiarizationResult.from_dict(diar_reply["data"])
+            timings["diarization"] = round(float(diar_reply["finished"]) - float(diar_reply["started"]), 4)
+            self._learn_rate(DIARIZATION, timings["diarization"], diar_speech)
+            overlap = min(float(asr_reply["finished"]), float(diar_reply["finished"])) - max(
+                float(asr_reply["started"]), float(diar_reply["started"])
+            )
+            timings["overlap"] = round(max(overlap, 0.0), 4)
+            resources[DIARIZATION] = round(float(diar_reply.get("peak_rss_mb") or 0.0), 1)
+        else:
+            timings["diarization"] = 0.0
+            timings["overlap"] = 0.0
+        return dict(asr_reply["data"]), diarization, resources
+
+
+def _error_from(reply: dict[str, Any]) -> EngineError:
+    message = str(reply.get("message") or "Processing failed.")
+    if reply.get("error_type") == "Cancelled":
+        return Cancelled(message)
+    if reply.get("error_type") == "ModelError":
+        return ModelError(message)
+    return EngineError(message)
+
+
+async def _settle(task: asyncio.Future[Any]) -> None:
+    with contextlib.suppress(BaseException):
+        await task
+
+
+def _speaker_infos(
+    segments: list[Segment], turns: tuple[SpeakerTurn, ...], role_map: dict[str, str]
+) -> list[SpeakerInfo]:
+    talk: dict[str, float] = {}
+    for turn in turns:
+        talk[turn.speaker] = talk.get(turn.speaker, 0.0) + (turn.end - turn.start)
+    words: dict[str, int] = {}
+    for seg in segments:
+        words[seg.speaker] = words.get(seg.speaker, 0) + (len(seg.words) or len(seg.text.split()))
+        if not turns:
+            talk[seg.speaker] = talk.get(seg.speaker, 0.0) + (seg.end - seg.start)
+    order = list(dict.fromkeys([t.speaker for t in turns] + [s.speaker for s in segments]))
+    return [
+        SpeakerInfo(
+            id=speaker,
+            role=role_map.get(speaker),
+            talk_time_s=round(talk.get(speaker, 0.0), 2),
+            words=words.get(speaker, 0),
+        )
+        for speaker in order
+    ]
+
+
+@contextlib.contextmanager
+def _scratch_audio(directory: Path, samples: npt.NDArray[np.float32]) -> Iterator[Path]:
+    """The decoded audio in a private file (0600) the workers memory-map; removed afterwards, always."""
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = directory / f"{SCRATCH_PREFIX}{os.getpid()}-{uuid.uuid4().hex}.f32"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(np.ascontiguousarray(samples, dtype=np.float32).tobytes())
+        yield path
+    finally:
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
+def _remove_stale_scratch(directory: Path) -> None:
+    """Scratch audio left by a coordinator that was killed is removed at the next start."""
+    if not directory.is_dir():
+        return
+    with contextlib.suppress(OSError):
+        for entry in directory.iterdir():
+            match = _SCRATCH_RE.match(entry.name)
+            if match is None or _pid_alive(int(match.group(1))):
+                continue
+            with contextlib.suppress(OSError):
+                entry.unlink()
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid() or os.name != "posix":
+        return True  # elsewhere, only this process's own files are removed (on exit)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
 
 
 def run(
@@ -106,5 +516,9 @@ def run(
     on_progress: ProgressCallback | None = None,
     should_cancel: CancelCheck | None = None,
 ) -> PipelineResult:
-    """One-shot convenience: load the models, process one recording."""
-    return Pipeline(options).run(audio_path, on_progress=on_progress, should_cancel=should_cancel)
+    """One-shot: start the workers, process one recording, stop them."""
+    with Pipeline(options) as pipeline:
+        return pipeline.run(audio_path, on_progress=on_progress, should_cancel=should_cancel)
+
+
+__all__ = ["Pipeline", "PipelineOptions", "run"]

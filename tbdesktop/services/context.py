@@ -16,6 +16,37 @@ from tbdesktop.store.db import Database
 log = logging.getLogger(__name__)
 
 
+def engine_options(settings: Settings, **overrides: Any) -> dict[str, Any]:
+    """Keyword arguments of ``engine.pipeline.PipelineOptions`` from the settings (plain data).
+
+    The API key of a remote transcription service comes from the keyring, never from a settings file.
+    """
+    s = settings
+    options: dict[str, Any] = {
+        "cache_dir": str(s.cache_dir),
+        "model": s.asr_model,
+        "device": s.asr_device,
+        "compute_type": s.asr_compute_type,
+        "language": s.asr_language or None,
+        "cpu_threads": s.asr_threads,
+        "max_duration_s": s.max_duration_s,
+        "asr_backend": s.asr_backend,
+        "diarization_backend": s.diarization_backend,
+        "pyannote_model_dir": s.pyannote_model_dir,
+    }
+    if s.asr_backend == "openai":
+        from tbdesktop.services.secrets import get_secret
+
+        options["openai_base_url"] = s.openai_base_url
+        options["openai_model"] = s.openai_model
+        options["openai_api_key"] = get_secret(OPENAI_KEY_NAME)
+    options.update({k: v for k, v in overrides.items() if v is not None})
+    return options
+
+
+OPENAI_KEY_NAME = "openai_api_key"
+
+
 def workstation_name() -> str:
     return socket.gethostname() or "workstation"
 
@@ -55,12 +86,4 @@ class AppContext:
 
     def pipeline_options(self) -> dict[str, Any]:
         """What the worker process needs to build its engine pipeline (plain data: it crosses processes)."""
-        s = self.settings
-        return {
-            "cache_dir": str(s.cache_dir),
-            "model": s.asr_model,
-            "device": s.asr_device,
-            "compute_type": s.asr_compute_type,
-            "language": s.asr_language or None,
-            "max_duration_s": s.max_duration_s,
-        }
+        return engine_options(self.settings)

@@ -43,6 +43,8 @@ def session_info(row: TherapySession, *, owner_name: str, client_name: str | Non
         consent_obtained_at=row.consent_obtained_at,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        session_type=row.session_type or "individual",
+        speakers=dict(row.speakers or {}),
     )
 
 

@@ -67,6 +67,8 @@ class SessionInfo(JsonMixin):
     consent_obtained_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    session_type: str = "individual"
+    speakers: dict[str, Any] = field(default_factory=dict)
 
     @property
     def display_client(self) -> str:

@@ -19,7 +19,7 @@ from tbdesktop.errors import NotFoundError, TBError, ValidationError
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.convert import client_info, segment_info, session_info, status_info
 from tbdesktop.services.dto import ClientInfo, SegmentInfo, SessionInfo, StatusInfo, UserInfo
-from tbdesktop.store.models import JobKind, ProcessingStatus, TherapySession, utcnow
+from tbdesktop.store.models import SESSION_TYPES, JobKind, ProcessingStatus, TherapySession, utcnow
 from tbdesktop.store.repositories import (
     AuditRepository,
     ClientRepository,
@@ -42,6 +42,7 @@ class ImportRequest:
     client_id: uuid.UUID | None = None
     session_date: date | None = None
     consent_method: str | None = None
+    session_type: str = "individual"
 
 
 def _parse_id(value: uuid.UUID | str) -> uuid.UUID:
@@ -72,6 +73,8 @@ class SessionService:
         size = source.stat().st_size
         if size == 0:
             raise ValidationError(f"'{source.name}' is empty: it holds no audio.")
+        if req.session_type not in SESSION_TYPES:
+            raise ValidationError("Session type must be individual, couples, family or group.")
         if req.consent_method is not None and req.consent_method not in CONSENT_METHODS:
             raise ValidationError("Consent method must be verbal, written or electronic.")
         if req.client_name is not None and len(req.client_name.strip()) > 200:
@@ -107,6 +110,7 @@ class SessionService:
                         processing_progress=0,
                         processing_stage_detail="Waiting to start",
                         consent_method=req.consent_method,
+                        session_type=req.session_type,
                         consent_obtained_at=utcnow() if req.consent_method else None,
                         speakers={},
                     )

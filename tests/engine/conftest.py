@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
@@ -19,6 +21,7 @@ def _load_fixture_script() -> ModuleType:
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses in the script look their module up by name
     spec.loader.exec_module(module)
     return module
 
@@ -54,7 +57,8 @@ def model_cache_dir(model_cache: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def pipeline(model_cache_dir: Path) -> Any:
+def pipeline(model_cache_dir: Path) -> Iterator[Any]:
     from tbdesktop.engine.pipeline import Pipeline, PipelineOptions
 
-    return Pipeline(PipelineOptions(cache_dir=model_cache_dir, device="cpu"))
+    with Pipeline(PipelineOptions(cache_dir=model_cache_dir, device="cpu")) as p:
+        yield p

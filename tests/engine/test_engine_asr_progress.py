@@ -26,7 +26,7 @@ class _SlowModel:
         self.finished = threading.Event()
 
     def transcribe(self, audio: Any, **kwargs: Any) -> tuple[Iterator[Any], Any]:
-        assert kwargs["vad_filter"] is True
+        assert kwargs["clip_timestamps"]  # only the speech windows the caller packed
         assert kwargs["word_timestamps"] is True
         info = SimpleNamespace(language="en", language_probability=0.9, duration_after_vad=10.0)
 
@@ -44,7 +44,8 @@ class _SlowModel:
 
 def _transcriber(model: _SlowModel) -> local.LocalTranscriber:
     transcriber = object.__new__(local.LocalTranscriber)
-    transcriber._model = model
+    transcriber._batched = model
+    transcriber.batch_size = 8
     return transcriber
 
 
@@ -52,7 +53,9 @@ def test_heartbeat_reports_while_the_model_works(monkeypatch: Any) -> None:
     monkeypatch.setattr(local, "HEARTBEAT_S", 0.05)
     events: list[tuple[str, float, float | None]] = []
     result = _transcriber(_SlowModel(segments=3, delay=0.3)).transcribe(
-        np.zeros(16000 * 8, dtype=np.float32), on_progress=lambda s, f, e: events.append((s, f, e))
+        np.zeros(16000 * 8, dtype=np.float32),
+        regions=[(0.0, 8.0)],
+        on_progress=lambda s, f, e: events.append((s, f, e)),
     )
     assert len(result.segments) == 3
     fractions = [f for _, f, _ in events]
@@ -69,7 +72,9 @@ def test_cancel_returns_before_the_model_finishes() -> None:
     flag = threading.Event()
     threading.Timer(0.3, flag.set).start()
     with pytest.raises(Cancelled):
-        _transcriber(model).transcribe(np.zeros(16000 * 40, dtype=np.float32), should_cancel=flag.is_set)
+        _transcriber(model).transcribe(
+            np.zeros(16000 * 40, dtype=np.float32), regions=[(0.0, 30.0)], should_cancel=flag.is_set
+        )
     assert not model.finished.is_set()  # returned while the stand-in was still working
     assert model.finished.wait(2.0)  # and the helper stopped at the next segment boundary
 
@@ -80,10 +85,11 @@ def test_model_errors_reach_the_caller() -> None:
             raise RuntimeError("device lost")
 
     transcriber = object.__new__(local.LocalTranscriber)
-    transcriber._model = Broken()
+    transcriber._batched = Broken()
+    transcriber.batch_size = 8
     transcriber.device = "cpu"
     with pytest.raises(ModelError, match="failed while transcribing") as info:
-        transcriber.transcribe(np.zeros(16000, dtype=np.float32))
+        transcriber.transcribe(np.zeros(16000, dtype=np.float32), regions=[(0.0, 1.0)])
     assert isinstance(info.value.__cause__, RuntimeError)
 
 
@@ -98,7 +104,7 @@ def test_device_and_compute_type_resolution() -> None:
 def test_importing_the_engine_stays_light() -> None:
     code = (
         "import sys, tbdesktop.engine.pipeline, tbdesktop.engine.audio, tbdesktop.engine.models, "
-        "tbdesktop.engine.asr.local; "
+        "tbdesktop.engine.asr.local, tbdesktop.engine.diarization.local, tbdesktop.engine.merge; "
         "heavy = {'faster_whisper', 'ctranslate2', 'av', 'PySide6', 'sqlalchemy'} & set(sys.modules); "
         "assert not heavy, heavy"
     )

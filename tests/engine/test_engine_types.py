@@ -6,7 +6,7 @@ import json
 import pytest
 
 from tbdesktop.engine.errors import AudioDecodeError, AudioTooLongError, Cancelled, EngineError, ModelError
-from tbdesktop.engine.types import PipelineResult, Segment, Word
+from tbdesktop.engine.types import PipelineResult, Segment, SpeakerInfo, SpeakerTurn, Word
 
 
 def _result() -> PipelineResult:
@@ -18,18 +18,32 @@ def _result() -> PipelineResult:
             Segment(0.1, 0.9, "Hello there.", "SPEAKER_00", words),
             Segment(1.0, 2.0, "Hi.", "SPEAKER_01", (Word(1.0, 2.0, " Hi.", 0.5),), role="client"),
         ),
-        timings={"model_load": 0.5, "preprocessing": 0.1, "transcribing": 2.0},
+        timings={"model_load": 0.5, "decode": 0.1, "asr": 2.0, "diarization": 0.4, "overlap": 0.4, "total": 2.2},
+        speakers=(SpeakerInfo("SPEAKER_00", "therapist", 0.8, 2), SpeakerInfo("SPEAKER_01", "client", 1.0, 1)),
+        turns=(SpeakerTurn(0.1, 0.9, "SPEAKER_00"), SpeakerTurn(1.0, 2.0, "SPEAKER_01")),
+        peak_rss_mb={"main": 120.0, "asr": 400.0, "diarization": 90.0},
     )
 
 
 def test_to_dict_has_the_agreed_shape() -> None:
     data = _result().to_dict()
-    assert set(data) == {"duration_s", "language", "segments", "timings"}
+    assert set(data) == {
+        "duration_s",
+        "language",
+        "speakers",
+        "turns",
+        "segments",
+        "timings",
+        "resources",
+        "warnings",
+    }
     first, second = data["segments"]
-    assert set(first) == {"start", "end", "speaker", "text", "words"}
-    assert set(second) == {"start", "end", "speaker", "text", "words", "role"}
+    assert set(first) == {"start", "end", "speaker", "role", "text", "words"}
     assert set(first["words"][0]) == {"start", "end", "word", "probability"}
-    assert second["role"] == "client"
+    assert (first["role"], second["role"]) == (None, "client")
+    assert data["speakers"][0] == {"id": "SPEAKER_00", "role": "therapist", "talk_time_s": 0.8, "words": 2}
+    assert data["turns"][1] == {"start": 1.0, "end": 2.0, "speaker": "SPEAKER_01"}
+    assert data["resources"] == {"peak_rss_mb": {"main": 120.0, "asr": 400.0, "diarization": 90.0}}
     json.dumps(data)  # crosses process boundaries and is stored: must be plain JSON
 
 

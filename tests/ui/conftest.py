@@ -10,6 +10,7 @@ os.environ["QT_QPA_PLATFORM"] = "offscreen"
 import asyncio
 import gc
 import importlib.util
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,7 @@ def _load_fixture_script() -> Any:
     spec = importlib.util.spec_from_file_location("tb_make_fixtures_ui", REPO_ROOT / "scripts" / "make_fixtures.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses in the script look their module up by name
     spec.loader.exec_module(module)
     return module
 

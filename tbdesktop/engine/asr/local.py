@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import bisect
 import logging
 import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,9 @@ log = logging.getLogger(__name__)
 STAGE = "transcribing"
 HEARTBEAT_S = 2.0  # progress is reported at least this often, even inside a long window
 SAMPLE_RATE = 16000
+MAX_WINDOW_S = 30.0  # Whisper's window
+GROUP_WINDOWS = 32  # windows per model call: bounds memory for long recordings and keeps progress moving
+DEFAULT_BATCH_SIZE = 8
 
 
 def resolve_device(device: str) -> str:
@@ -52,6 +57,7 @@ class LocalTranscriber:
         device: str = "auto",
         compute_type: str = "auto",
         cpu_threads: int = 0,
+        batch_size: int = DEFAULT_BATCH_SIZE,
     ) -> None:
         # Never reach for the network: the model folder is local and complete.
         os.environ["HF_HUB_OFFLINE"] = "1"
@@ -77,6 +83,10 @@ class LocalTranscriber:
             raise ModelError(
                 f"The speech model could not be loaded on {self.device.upper()} ({type(exc).__name__})."
             ) from exc
+        from faster_whisper import BatchedInferencePipeline
+
+        self._batched: Any = BatchedInferencePipeline(model=self._model)
+        self.batch_size = max(1, int(batch_size))
         self.load_seconds = time.perf_counter() - started
         log.info(
             "model loaded",
@@ -87,66 +97,186 @@ class LocalTranscriber:
         self,
         audio: npt.NDArray[np.float32],
         *,
+        regions: Sequence[tuple[float, float]] | None = None,
         language: str | None = None,
         on_progress: ProgressCallback | None = None,
         should_cancel: CancelCheck | None = None,
     ) -> TranscriptResult:
-        audio = np.ascontiguousarray(audio, dtype=np.float32).reshape(-1)
+        audio = np.asarray(audio, dtype=np.float32).reshape(-1)
         duration = audio.shape[0] / SAMPLE_RATE
         _check_cancel(should_cancel)
         _report(on_progress, 0.0, None)
         started = time.perf_counter()
+        if regions is None:
+            from tbdesktop.engine import vad
 
-        def produce(emit: Callable[[str, Any], None], stop: threading.Event) -> None:
-            raw_segments, info = self._model.transcribe(
-                audio,
-                language=language,
-                vad_filter=True,
-                word_timestamps=True,
-                beam_size=1,
-                condition_on_previous_text=False,
-            )
-            emit("info", info)
-            try:
+            probs = vad.SileroVad().probabilities(audio, should_cancel=should_cancel)
+            regions = vad.speech_regions(probs, audio.shape[0], vad.ASR_PARAMS)
+        windows = pack_windows(regions, duration)
+        speech_s = sum(w.length for w in windows)
+        if not windows:
+            _report(on_progress, 1.0, 0.0)
+            return TranscriptResult(language=language or "", language_probability=0.0, segments=())
+
+        tracker = _ProgressTracker(speech_s, started, on_progress)
+        segments: list[Segment] = []
+        detected: str | None = language
+        probability = 1.0 if language else 0.0
+        done_s = 0.0
+        for group_start in range(0, len(windows), GROUP_WINDOWS):
+            group = windows[group_start : group_start + GROUP_WINDOWS]
+            packed, clips, pieces = _pack_group(audio, group)
+            group_lang = detected
+
+            def produce(
+                emit: Callable[[str, Any], None],
+                stop: threading.Event,
+                _packed: npt.NDArray[np.float32] = packed,
+                _clips: list[dict[str, float]] = clips,
+                _lang: str | None = group_lang,
+            ) -> None:
+                raw_segments, info = self._batched.transcribe(
+                    _packed,
+                    language=_lang,
+                    clip_timestamps=_clips,
+                    batch_size=self.batch_size,
+                    beam_size=1,
+                    word_timestamps=True,
+                    without_timestamps=True,
+                )
+                emit("info", info)
                 for raw in raw_segments:
                     emit("segment", raw)
                     if stop.is_set():
                         return
-            finally:
-                raw_segments.close()
 
-        info: Any = None
-        segments: list[Segment] = []
-        tracker = _ProgressTracker(duration, started, on_progress)
-        try:
-            for kind, payload in _run_in_background(produce, should_cancel, tracker.heartbeat):
-                if kind == "info":
-                    info = payload
-                else:
-                    segment = _convert(payload, duration)
+            try:
+                for kind, payload in _run_in_background(produce, should_cancel, tracker.heartbeat):
+                    if kind == "info":
+                        if detected is None:
+                            detected = str(payload.language)
+                            probability = float(payload.language_probability)
+                        continue
+                    segment = _convert(payload, pieces, duration)
                     if segment is not None:
                         segments.append(segment)
-                        tracker.advance(segment.end)
-        except EngineError:
-            raise
-        except Exception as exc:
-            log.error("transcription failed", extra={"device": self.device, "error_type": type(exc).__name__})
-            raise ModelError(f"The speech model failed while transcribing ({type(exc).__name__}).") from exc
+                    tracker.advance(done_s + min(float(payload.end), pieces.total))
+            except EngineError:
+                raise
+            except Exception as exc:
+                log.error("transcription failed", extra={"device": self.device, "error_type": type(exc).__name__})
+                raise ModelError(f"The speech model failed while transcribing ({type(exc).__name__}).") from exc
+            done_s += pieces.total
+            tracker.advance(done_s)
+        segments.sort(key=lambda seg: (seg.start, seg.end))
         _report(on_progress, 1.0, 0.0)
         log.info(
             "transcribed",
             extra={
                 "audio_s": round(duration, 2),
-                "speech_s": round(float(info.duration_after_vad), 2),
+                "speech_s": round(speech_s, 2),
+                "windows": len(windows),
                 "segments": len(segments),
                 "seconds": round(time.perf_counter() - started, 2),
             },
         )
         return TranscriptResult(
-            language=str(info.language),
-            language_probability=float(info.language_probability) if segments else 0.0,
+            language=detected or "",
+            language_probability=probability if segments else 0.0,
             segments=tuple(segments),
         )
+
+
+@dataclass(frozen=True)
+class Window:
+    """Speech pieces (start_s, end_s) of the recording decoded together as one ≤ 30 s model window."""
+
+    pieces: tuple[tuple[float, float], ...]
+
+    @property
+    def length(self) -> float:
+        return sum(end - start for start, end in self.pieces)
+
+
+def pack_windows(
+    regions: Sequence[tuple[float, float]], duration: float, max_window_s: float = MAX_WINDOW_S
+) -> list[Window]:
+    """Pack speech regions, in order and without the silence between them, into windows of ≤ 30 s."""
+    windows: list[Window] = []
+    current: list[tuple[float, float]] = []
+    total = 0.0
+    for raw_start, raw_end in sorted(regions):
+        start, end = max(0.0, float(raw_start)), min(float(raw_end), duration)
+        if end - start <= 0.01:
+            continue
+        # a region longer than a window is cut into equal pieces (the VAD keeps regions under 30 s anyway)
+        count = int(np.ceil((end - start) / max_window_s))
+        step = (end - start) / count
+        for i in range(count):
+            piece = (start + i * step, end if i == count - 1 else start + (i + 1) * step)
+            length = piece[1] - piece[0]
+            if current and total + length > max_window_s:
+                windows.append(Window(tuple(current)))
+                current, total = [], 0.0
+            current.append(piece)
+            total += length
+    if current:
+        windows.append(Window(tuple(current)))
+    return windows
+
+
+class _PieceMap:
+    """Maps times in the packed (silence-free) audio back to times in the recording."""
+
+    def __init__(self) -> None:
+        self.packed_starts: list[float] = []
+        self.origins: list[float] = []
+        self.lengths: list[float] = []
+        self.total = 0.0
+
+    def add(self, origin: float, length: float) -> None:
+        self.packed_starts.append(self.total)
+        self.origins.append(origin)
+        self.lengths.append(length)
+        self.total += length
+
+    def to_original(self, t: float, *, is_end: bool = False) -> float:
+        if not self.packed_starts:
+            return t
+        if is_end:  # an end exactly on a boundary belongs to the piece before it
+            index = bisect.bisect_left(self.packed_starts, t) - 1
+        else:
+            index = bisect.bisect_right(self.packed_starts, t) - 1
+        index = min(max(index, 0), len(self.packed_starts) - 1)
+        offset = min(max(t - self.packed_starts[index], 0.0), self.lengths[index])
+        return self.origins[index] + offset
+
+
+def _pack_group(
+    audio: npt.NDArray[np.float32], group: list[Window]
+) -> tuple[npt.NDArray[np.float32], list[dict[str, float]], _PieceMap]:
+    pieces = _PieceMap()
+    sample_spans: list[tuple[int, int]] = []
+    clips: list[dict[str, float]] = []
+    cursor = 0
+    for window in group:
+        window_start = cursor
+        for start, end in window.pieces:
+            a, b = int(round(start * SAMPLE_RATE)), int(round(end * SAMPLE_RATE))
+            b = min(b, audio.shape[0])
+            if b <= a:
+                continue
+            sample_spans.append((a, b))
+            pieces.add(a / SAMPLE_RATE, (b - a) / SAMPLE_RATE)
+            cursor += b - a
+        if cursor > window_start:
+            clips.append({"start": window_start / SAMPLE_RATE, "end": cursor / SAMPLE_RATE})
+    packed = np.empty(cursor, dtype=np.float32)
+    position = 0
+    for a, b in sample_spans:
+        packed[position : position + b - a] = audio[a:b]
+        position += b - a
+    return packed, clips, pieces
 
 
 class _ProgressTracker:
@@ -221,19 +351,21 @@ def _run_in_background(
         stop.set()
 
 
-def _convert(raw: Any, duration: float) -> Segment | None:
+def _convert(raw: Any, pieces: _PieceMap, duration: float) -> Segment | None:
     text = str(raw.text).strip()
     if not text:
         return None
-    start = _clamp(float(raw.start), 0.0, duration)
-    end = _clamp(float(raw.end), start, duration)
+    start = _clamp(pieces.to_original(float(raw.start)), 0.0, duration)
+    end = _clamp(pieces.to_original(float(raw.end), is_end=True), start, duration)
     words: list[Word] = []
     previous_start = start
     for w in raw.words or ():
-        w_start = _clamp(float(w.start), previous_start, end)
-        w_end = _clamp(float(w.end), w_start, end)
+        w_start = _clamp(pieces.to_original(float(w.start)), previous_start, end)
+        w_end = _clamp(pieces.to_original(float(w.end), is_end=True), w_start, end)
         words.append(Word(start=w_start, end=w_end, word=str(w.word), probability=float(w.probability)))
         previous_start = w_start
+    if words:
+        start, end = min(start, words[0].start), max(end, words[-1].end)
     return Segment(start=start, end=end, text=text, speaker=DEFAULT_SPEAKER, words=tuple(words))
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import os
+import signal
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
@@ -33,7 +36,8 @@ class WorkerHandle:
     def start(self) -> None:
         ctx = multiprocessing.get_context("spawn")
         parent, child = ctx.Pipe(duplex=True)
-        proc = ctx.Process(target=worker_main, args=(child, self.options), name="tbdesktop-worker", daemon=True)
+        # Not a daemon: it starts the engine's own worker processes. It exits when this pipe closes.
+        proc = ctx.Process(target=worker_main, args=(child, self.options), name="tbdesktop-worker", daemon=False)
         proc.start()
         child.close()
         self._proc, self._conn = proc, parent
@@ -61,13 +65,19 @@ class WorkerHandle:
         return None
 
     def kill(self) -> None:
+        """Kill the worker and the engine processes it started (its process group on POSIX)."""
         proc, self._proc = self._proc, None
         if self._conn is not None:
             self._conn.close()
             self._conn = None
-        if proc is not None and proc.is_alive():
+        if proc is None:
+            return
+        if hasattr(os, "killpg") and proc.pid is not None:
+            with contextlib.suppress(OSError):
+                os.killpg(proc.pid, signal.SIGKILL)  # the group may outlive its leader: always try
+        if proc.is_alive():
             proc.kill()
-            proc.join(5)
+        proc.join(5)
 
     def shutdown(self) -> None:
         if self._conn is not None and self.alive:

@@ -19,7 +19,14 @@ from typing import Any
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.dto import ProgressEvent
 from tbdesktop.services.processing.handle import WorkerCrashed, WorkerHandle
-from tbdesktop.store.models import JobStatus, ProcessingJob, ProcessingStatus, TranscriptSegment, utcnow
+from tbdesktop.store.models import (
+    SPEAKERS_HINT,
+    JobStatus,
+    ProcessingJob,
+    ProcessingStatus,
+    TranscriptSegment,
+    utcnow,
+)
 from tbdesktop.store.repositories import JobRepository, ProcessingStateRepository, SegmentWriter
 
 log = logging.getLogger(__name__)
@@ -30,8 +37,9 @@ Listener = Callable[[ProgressEvent], None]
 STAGES: dict[str, tuple[ProcessingStatus, int, int, str]] = {
     "loading_model": (ProcessingStatus.PREPROCESSING, 0, 2, "Loading speech model…"),
     "preprocessing": (ProcessingStatus.PREPROCESSING, 2, 8, "Preparing audio…"),
-    "transcribing": (ProcessingStatus.TRANSCRIBING, 8, 97, "Transcribing audio…"),
-    "diarizing": (ProcessingStatus.DIARIZING, 97, 99, "Identifying speakers…"),
+    "transcribing": (ProcessingStatus.TRANSCRIBING, 8, 95, "Transcribing and identifying speakers…"),
+    "diarizing": (ProcessingStatus.DIARIZING, 95, 98, "Identifying speakers…"),
+    "merging": (ProcessingStatus.DIARIZING, 98, 99, "Labelling therapist and client…"),
     "generating_notes": (ProcessingStatus.GENERATING_NOTES, 99, 100, "Writing notes…"),
 }
 FINISHED = {ProcessingStatus.COMPLETED, ProcessingStatus.FAILED, ProcessingStatus.CANCELLED}
@@ -232,15 +240,15 @@ class ProcessingRunner:
             claimed = await asyncio.to_thread(self._claim_sync)
             if claimed is None:
                 return False
-            job_id, session_id, audio_path, attempts = claimed
+            job_id, session_id, audio_path, attempts, hint = claimed
             self._running = _Running(job_id, session_id)
             try:
-                await self._run_job(job_id, session_id, audio_path, attempts)
+                await self._run_job(job_id, session_id, audio_path, attempts, hint)
             finally:
                 self._running = None
             return True
 
-    def _claim_sync(self) -> tuple[uuid.UUID, uuid.UUID, Path | None, int] | None:
+    def _claim_sync(self) -> tuple[uuid.UUID, uuid.UUID, Path | None, int, int | None] | None:
         with self.ctx.db.unit_of_work() as s:
             jobs = JobRepository(s)
             for _ in range(5):
@@ -251,9 +259,12 @@ class ProcessingRunner:
                     continue
                 row = ProcessingStateRepository(s).get(job.session_id)
                 path = None
-                if row is not None and row.recording_path:
-                    path = self.ctx.settings.recordings_dir / row.recording_path
-                return job.id, job.session_id, path, job.attempts + 1
+                hint = None
+                if row is not None:
+                    if row.recording_path:
+                        path = self.ctx.settings.recordings_dir / row.recording_path
+                    hint = SPEAKERS_HINT.get(row.session_type or "individual")
+                return job.id, job.session_id, path, job.attempts + 1, hint
         return None
 
     def _ensure_worker(self) -> WorkerHandle:
@@ -264,7 +275,9 @@ class ProcessingRunner:
             self._worker.start()
         return self._worker
 
-    async def _run_job(self, job_id: uuid.UUID, session_id: uuid.UUID, audio: Path | None, attempts: int) -> None:
+    async def _run_job(
+        self, job_id: uuid.UUID, session_id: uuid.UUID, audio: Path | None, attempts: int, hint: int | None = None
+    ) -> None:
         log.info("job started", extra={"job_id": str(job_id), "session_id": str(session_id)})
         started = time.monotonic()
         if audio is None or not audio.is_file():
@@ -273,7 +286,7 @@ class ProcessingRunner:
         await self._progress(job_id, session_id, "loading_model", 0.0, None, force=True)
         try:
             worker = await asyncio.to_thread(self._ensure_worker)
-            worker.send({"type": "run", "job_id": str(job_id), "audio_path": str(audio)})
+            worker.send({"type": "run", "job_id": str(job_id), "audio_path": str(audio), "speakers_hint": hint})
             while True:
                 msg = await asyncio.to_thread(worker.recv, 0.5)
                 if msg is None or msg.get("job_id") not in (None, str(job_id)):
@@ -350,6 +363,13 @@ class ProcessingRunner:
     def _store_result_sync(self, job_id: uuid.UUID, session_id: uuid.UUID, result: dict[str, Any]) -> None:
         segments = []
         speakers: dict[str, Any] = {}
+        for info in result.get("speakers", []):
+            speakers[str(info["id"])] = {
+                "role": info.get("role"),
+                "name": None,
+                "talk_time_s": info.get("talk_time_s"),
+                "words": info.get("words"),
+            }
         for idx, seg in enumerate(result.get("segments", [])):
             speaker = str(seg.get("speaker") or "SPEAKER_00")
             speakers.setdefault(speaker, {"role": seg.get("role"), "name": None})

@@ -1,11 +1,13 @@
-"""The worker process: loads the engine pipeline once and runs jobs sent over a pipe.
+"""The worker process: coordinates the engine pipeline (which keeps its own transcription and diarization
+worker processes warm) and runs jobs sent over a pipe. It leads its own process group, so killing the group
+stops the coordinator and both engine workers at once.
 
 Messages are plain dicts (structured, never parsed text):
   parent → worker: {"type": "run", "job_id", "audio_path"} | {"type": "warmup"} | {"type": "shutdown"}
   worker → parent: {"type": "ready"} | {"type": "warm"} | {"type": "progress", "job_id", "stage", "fraction", "eta"}
                  | {"type": "result", "job_id", "result"} | {"type": "error", "job_id", "error_type", "message"}
-This module imports only the engine, so the spawned child stays light. The pipeline issue swaps what
-`_build_pipeline` returns; the protocol stays.
+A run message may carry "speakers_hint" (2 for an individual session, 3 for couples, …). This module imports
+only the engine, so the spawned child stays light.
 """
 
 from __future__ import annotations
@@ -23,23 +25,21 @@ PROGRESS_INTERVAL_S = 0.25
 
 
 class _Runnable(Protocol):
-    def run(self, audio_path: Path, on_progress: Any = None, should_cancel: Any = None) -> Any: ...
+    def run(
+        self, audio_path: Path, on_progress: Any = None, should_cancel: Any = None, *, speakers_hint: Any = None
+    ) -> Any: ...
+
+    def warm_up(self) -> None: ...
 
 
 def _build_pipeline(options: dict[str, Any]) -> _Runnable:
     from tbdesktop.engine.pipeline import Pipeline, PipelineOptions
 
-    return Pipeline(
-        PipelineOptions(
-            cache_dir=Path(options["cache_dir"]),
-            model=options.get("model", "base"),
-            device=options.get("device", "auto"),
-            compute_type=options.get("compute_type", "auto"),
-            language=options.get("language"),
-            cpu_threads=int(options.get("cpu_threads", 0)),
-            max_duration_s=options.get("max_duration_s"),
-        )
-    )
+    values = dict(options)
+    values["cache_dir"] = Path(values["cache_dir"])
+    if values.get("scratch_dir"):
+        values["scratch_dir"] = Path(values["scratch_dir"])
+    return Pipeline(PipelineOptions(**values))
 
 
 def worker_main(conn: Connection, options: dict[str, Any]) -> None:
@@ -47,64 +47,81 @@ def worker_main(conn: Connection, options: dict[str, Any]) -> None:
     from tbdesktop.engine.errors import EngineError
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if hasattr(os, "setpgrp"):
+        os.setpgrp()  # this process and the engine workers it starts form one group, killed together
     pipeline: _Runnable | None = None
+    parent = os.getppid()
+
+    def orphaned() -> bool:
+        return os.getppid() != parent  # the app is gone: stop working for nobody
+
     conn.send({"type": "ready", "pid": os.getpid()})
-    while True:
-        try:
-            msg = conn.recv()
-        except (EOFError, OSError):
-            return
-        if not isinstance(msg, dict) or msg.get("type") == "shutdown":
-            return
-        if msg.get("type") == "warmup":
-            # Load the models before the first job arrives, so the first session starts at once.
+    try:
+        while True:
+            try:
+                msg = conn.recv()
+            except (EOFError, OSError):
+                return
+            if not isinstance(msg, dict) or msg.get("type") == "shutdown":
+                return
+            if msg.get("type") == "warmup":
+                # Load the models before the first job arrives, so the first session starts at once.
+                try:
+                    if pipeline is None:
+                        pipeline = _build_pipeline(options)
+                    pipeline.warm_up()
+                    conn.send({"type": "warm"})
+                except EngineError as exc:
+                    conn.send({"type": "warm", "error": exc.message})
+                continue
+            if msg.get("type") != "run":
+                continue
+            job_id = msg["job_id"]
+            last_sent = 0.0
+            last_stage = ""
+
+            def on_progress(stage: str, fraction: float, eta: float | None, _job: str = job_id) -> None:
+                nonlocal last_sent, last_stage
+                now = time.monotonic()
+                if stage == last_stage and now - last_sent < PROGRESS_INTERVAL_S and fraction < 1.0:
+                    return
+                last_sent, last_stage = now, stage
+                conn.send({"type": "progress", "job_id": _job, "stage": stage, "fraction": fraction, "eta": eta})
+
             try:
                 if pipeline is None:
+                    on_progress("loading_model", 0.0, None)
                     pipeline = _build_pipeline(options)
-                conn.send({"type": "warm"})
+                result = pipeline.run(
+                    Path(msg["audio_path"]),
+                    on_progress=on_progress,
+                    should_cancel=orphaned,
+                    speakers_hint=msg.get("speakers_hint"),
+                )
+                conn.send({"type": "result", "job_id": job_id, "result": result.to_dict()})
             except EngineError as exc:
-                conn.send({"type": "warm", "error": exc.message})
-            continue
-        if msg.get("type") != "run":
-            continue
-        job_id = msg["job_id"]
-        last_sent = 0.0
-        last_stage = ""
-
-        def on_progress(stage: str, fraction: float, eta: float | None, _job: str = job_id) -> None:
-            nonlocal last_sent, last_stage
-            now = time.monotonic()
-            if stage == last_stage and now - last_sent < PROGRESS_INTERVAL_S and fraction < 1.0:
-                return
-            last_sent, last_stage = now, stage
-            conn.send({"type": "progress", "job_id": _job, "stage": stage, "fraction": fraction, "eta": eta})
-
-        try:
-            if pipeline is None:
-                on_progress("loading_model", 0.0, None)
-                pipeline = _build_pipeline(options)
-            result = pipeline.run(Path(msg["audio_path"]), on_progress=on_progress)
-            conn.send({"type": "result", "job_id": job_id, "result": result.to_dict()})
-        except EngineError as exc:
-            conn.send(
-                {"type": "error", "job_id": job_id, "error_type": type(exc).__name__, "message": exc.message}
-            )
-        except MemoryError:
-            conn.send(
-                {
-                    "type": "error",
-                    "job_id": job_id,
-                    "error_type": "MemoryError",
-                    "message": "The workstation ran out of memory while processing this recording.",
-                }
-            )
-        except Exception as exc:  # the queue must move on: report, never die silently
-            log.exception("worker job failed", extra={"job_id": job_id})
-            conn.send(
-                {
-                    "type": "error",
-                    "job_id": job_id,
-                    "error_type": type(exc).__name__,
-                    "message": f"Processing failed unexpectedly ({type(exc).__name__}).",
-                }
-            )
+                conn.send(
+                    {"type": "error", "job_id": job_id, "error_type": type(exc).__name__, "message": exc.message}
+                )
+            except MemoryError:
+                conn.send(
+                    {
+                        "type": "error",
+                        "job_id": job_id,
+                        "error_type": "MemoryError",
+                        "message": "The workstation ran out of memory while processing this recording.",
+                    }
+                )
+            except Exception as exc:  # the queue must move on: report, never die silently
+                log.exception("worker job failed", extra={"job_id": job_id})
+                conn.send(
+                    {
+                        "type": "error",
+                        "job_id": job_id,
+                        "error_type": type(exc).__name__,
+                        "message": f"Processing failed unexpectedly ({type(exc).__name__}).",
+                    }
+                )
+    finally:
+        if pipeline is not None and hasattr(pipeline, "close"):
+            pipeline.close()  # stops the engine workers with this process

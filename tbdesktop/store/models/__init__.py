@@ -7,6 +7,8 @@ from tbdesktop.store.models.jobs import JobKind, JobStatus, ProcessingJob
 from tbdesktop.store.models.notes import Note, NoteTemplate, RiskFlag
 from tbdesktop.store.models.sessions import (
     ACTIVE_STATUSES,
+    SESSION_TYPES,
+    SPEAKERS_HINT,
     ProcessingStatus,
     TherapySession,
     TranscriptSegment,
@@ -15,6 +17,8 @@ from tbdesktop.store.models.users import DEFAULT_USER_SETTINGS, Role, User
 
 __all__ = [
     "ACTIVE_STATUSES",
+    "SESSION_TYPES",
+    "SPEAKERS_HINT",
     "DEFAULT_USER_SETTINGS",
     "AuditEvent",
     "Base",

@@ -56,6 +56,11 @@ processing_status_enum = Enum(
 )
 
 
+SESSION_TYPES = ("individual", "couples", "family", "group")
+# How many voices to expect: a hint for diarization, never a limit.
+SPEAKERS_HINT = {"individual": 2, "couples": 3, "family": 4, "group": None}
+
+
 class TherapySession(Base):
     __tablename__ = "therapy_sessions"
     __table_args__ = (
@@ -76,6 +81,7 @@ class TherapySession(Base):
     recording_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     transcript_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     is_anonymous: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    session_type: Mapped[str] = mapped_column(String(16), default="individual", server_default="individual")
     ai_summary: Mapped[str | None] = mapped_column(Text)
     processing_status: Mapped[ProcessingStatus] = mapped_column(
         processing_status_enum, default=ProcessingStatus.UPLOADING

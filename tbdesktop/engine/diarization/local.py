@@ -1,0 +1,175 @@
+"""Offline diarization: speaker embeddings over speech regions, spectral clustering, exclusive turns."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from tbdesktop.engine.diarization import MAX_SPEAKERS, MIN_SPEAKERS, STAGE, Region
+from tbdesktop.engine.diarization.cluster import cluster
+from tbdesktop.engine.diarization.encoder import HOP, PARTIAL_FRAMES, SAMPLE_RATE, SpeakerEncoder, mel_frames
+from tbdesktop.engine.errors import Cancelled
+from tbdesktop.engine.types import CancelCheck, DiarizationResult, ProgressCallback, SpeakerTurn
+
+log = logging.getLogger(__name__)
+
+WINDOW_S = PARTIAL_FRAMES * HOP / SAMPLE_RATE  # 1.6 s
+STEP_S = 0.75  # one embedding every 0.75 s of speech
+BATCH = 48  # windows per encoder call: progress and cancellation between calls
+MERGE_GAP_S = 0.5  # same-speaker turns closer than this are one turn
+FRAME_S = HOP / SAMPLE_RATE
+
+
+def speaker_name(index: int) -> str:
+    return f"SPEAKER_{index:02d}"
+
+
+def plan_windows(regions: Sequence[Region], duration: float) -> list[tuple[float, int]]:
+    """Start times of the 1.6 s embedding windows, each with the index of the region it describes."""
+    windows: list[tuple[float, int]] = []
+    for index, (start, end) in enumerate(regions):
+        length = end - start
+        if length <= WINDOW_S:
+            centre = (start + end) / 2
+            first = min(max(centre - WINDOW_S / 2, 0.0), max(duration - WINDOW_S, 0.0))
+            windows.append((first, index))
+            continue
+        count = int(np.ceil((length - WINDOW_S) / STEP_S)) + 1
+        step = (length - WINDOW_S) / (count - 1) if count > 1 else 0.0
+        windows.extend((start + i * step, index) for i in range(count))
+    return windows
+
+
+class LocalDiarizer:
+    """Resemblyzer's voice encoder (numpy) plus spectral clustering; model loaded once per process."""
+
+    def __init__(self, weights_path: Path) -> None:
+        started = time.perf_counter()
+        self.encoder = SpeakerEncoder(weights_path)
+        self.load_seconds = time.perf_counter() - started
+
+    def diarize(
+        self,
+        audio: npt.NDArray[np.float32],
+        *,
+        regions: Sequence[Region] | None = None,
+        num_speakers: int | None = None,
+        min_speakers: int = MIN_SPEAKERS,
+        max_speakers: int = MAX_SPEAKERS,
+        speakers_hint: int | None = None,
+        on_progress: ProgressCallback | None = None,
+        should_cancel: CancelCheck | None = None,
+    ) -> DiarizationResult:
+        started = time.perf_counter()
+        duration = audio.shape[0] / SAMPLE_RATE
+        if regions is None:
+            regions = [(0.0, duration)] if duration > 0 else []
+        regions = [(max(0.0, s), min(duration, e)) for s, e in regions if min(duration, e) - max(0.0, s) > 0.05]
+        _report(on_progress, 0.0, None)
+        windows = plan_windows(regions, duration)
+        if not windows:
+            _report(on_progress, 1.0, 0.0)
+            return DiarizationResult(turns=(), speakers=())
+
+        embeddings = np.empty((len(windows), 256), dtype=np.float32)
+        mels = self._window_mels(audio, windows)
+        last_report = time.monotonic()
+        for first in range(0, len(windows), BATCH):
+            if should_cancel is not None and should_cancel():
+                raise Cancelled()
+            last = min(first + BATCH, len(windows))
+            embeddings[first:last] = self.encoder.embed(mels[first:last])
+            now = time.monotonic()
+            if now - last_report >= 0.5 or last == len(windows):
+                done = last / len(windows)
+                elapsed = time.perf_counter() - started
+                _report(on_progress, 0.95 * done, elapsed / done * (1 - done) if done > 0 else None)
+                last_report = now
+        del mels
+
+        labels = cluster(
+            embeddings,
+            num_speakers=num_speakers,
+            min_speakers=min_speakers,
+            max_speakers=max_speakers,
+            speakers_hint=speakers_hint,
+        )
+        turns = _renumber(_turns(regions, windows, labels))
+        speakers = tuple(dict.fromkeys(t.speaker for t in turns))
+        _report(on_progress, 1.0, 0.0)
+        log.info(
+            "diarized",
+            extra={"windows": len(windows), "speakers": len(speakers), "s": round(time.perf_counter() - started, 2)},
+        )
+        return DiarizationResult(turns=tuple(turns), speakers=speakers)
+
+    @staticmethod
+    def _window_mels(audio: npt.NDArray[np.float32], windows: list[tuple[float, int]]) -> npt.NDArray[np.float32]:
+        """Mel frames of every window; each window is computed from its own slice (no whole-file spectrogram)."""
+        out = np.empty((len(windows), PARTIAL_FRAMES, 40), dtype=np.float32)
+        n_samples = PARTIAL_FRAMES * HOP
+        for i, (start, _region) in enumerate(windows):
+            first = int(round(start * SAMPLE_RATE))
+            piece = np.asarray(audio[first : first + n_samples], dtype=np.float32)
+            if piece.shape[0] < n_samples:
+                piece = np.pad(piece, (0, n_samples - piece.shape[0]))
+            out[i] = mel_frames(piece)[:PARTIAL_FRAMES]
+        return out
+
+
+def _turns(
+    regions: Sequence[Region], windows: list[tuple[float, int]], labels: npt.NDArray[np.int64]
+) -> list[SpeakerTurn]:
+    labels = _smooth(windows, labels)
+    turns: list[SpeakerTurn] = []
+    by_region: dict[int, list[tuple[float, int]]] = {}
+    for (start, region), label in zip(windows, labels.tolist(), strict=True):
+        by_region.setdefault(region, []).append((start + WINDOW_S / 2, int(label)))
+    for index, (r_start, r_end) in enumerate(regions):
+        items = by_region.get(index)
+        if not items:
+            continue
+        cursor = r_start
+        for j, (centre, label) in enumerate(items):
+            if j + 1 < len(items) and items[j + 1][1] == label:
+                continue
+            end = r_end if j + 1 == len(items) else min(max((centre + items[j + 1][0]) / 2, cursor), r_end)
+            if end > cursor:
+                _append(turns, SpeakerTurn(cursor, end, speaker_name(label)))
+            cursor = end
+    return turns
+
+
+def _renumber(turns: list[SpeakerTurn]) -> list[SpeakerTurn]:
+    """SPEAKER_00, SPEAKER_01, … in order of first appearance, with no numbers skipped."""
+    names: dict[str, str] = {}
+    for turn in turns:
+        names.setdefault(turn.speaker, speaker_name(len(names)))
+    return [SpeakerTurn(t.start, t.end, names[t.speaker]) for t in turns]
+
+
+def _smooth(windows: list[tuple[float, int]], labels: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """A single window that disagrees with both neighbours in the same region takes their label."""
+    out = labels.copy()
+    for i in range(1, len(windows) - 1):
+        same_region = windows[i - 1][1] == windows[i][1] == windows[i + 1][1]
+        if same_region and labels[i - 1] == labels[i + 1] != labels[i]:
+            out[i] = labels[i - 1]
+    return out
+
+
+def _append(turns: list[SpeakerTurn], turn: SpeakerTurn) -> None:
+    if turns and turns[-1].speaker == turn.speaker and turn.start - turns[-1].end <= MERGE_GAP_S:
+        turns[-1] = SpeakerTurn(turns[-1].start, turn.end, turn.speaker)
+    else:
+        turns.append(turn)
+
+
+def _report(on_progress: ProgressCallback | None, fraction: float, eta: float | None) -> None:
+    if on_progress is not None:
+        on_progress(STAGE, fraction, eta)
