@@ -26,6 +26,7 @@ run: install model
 test-deps: install
 	@bash scripts/system-deps.sh test
 	@bash scripts/ensure-postgres.sh
+	@bash scripts/pyannote-test-env.sh $(BIN)
 
 test: test-deps model
 	$(BIN)/python -m pytest

@@ -282,8 +282,20 @@ def cmd_session_show(args: argparse.Namespace) -> int:
             _print(f"Reason    {info.error}")
         if info.consent_method:
             _print(f"Consent   {info.consent_method}")
+        _print(f"Type      {info.session_type}")
+        for speaker, entry in sorted(info.speakers.items()):
+            talk = entry.get("talk_time_s")
+            share = f", {talk / 60:.1f} min" if isinstance(talk, (int, float)) else ""
+            _print(f"Speaker   {speaker}: {entry.get('role') or 'unknown'}{share}")
 
     _emit(args, data, human)
+    return EXIT_OK
+
+
+def cmd_session_set_role(args: argparse.Namespace) -> int:
+    with _session_service(args) as service:
+        info = service.set_speaker_role_sync(args.id, args.speaker, args.role)
+    _emit(args, info.to_json(), lambda: _print(f"{args.speaker} is now the {args.role}."))
     return EXIT_OK
 
 
@@ -309,7 +321,8 @@ def cmd_session_transcript(args: argparse.Namespace) -> int:
         if not segments:
             _print("No transcript (yet).")
         for seg in segments:
-            _print(f"[{_fmt_ts(seg.start_s)}] {seg.speaker}: {seg.text}")
+            who = f"{seg.role.title()} ({seg.speaker})" if seg.role else seg.speaker
+            _print(f"[{_fmt_ts(seg.start_s)}] {who}: {seg.text}")
 
     _emit(args, [s.to_json() for s in segments], human)
     return EXIT_OK
@@ -496,6 +509,11 @@ def build_parser() -> argparse.ArgumentParser:
         p = ssub.add_parser(name, parents=[common], help=text)
         p.add_argument("id")
         p.set_defaults(func=fn)
+    p = ssub.add_parser("set-role", parents=[common], help="correct a speaker's role (therapist, client, …)")
+    p.add_argument("id")
+    p.add_argument("speaker", help="speaker label, e.g. SPEAKER_01")
+    p.add_argument("role", choices=["therapist", "client", "partner", "participant", "other"])
+    p.set_defaults(func=cmd_session_set_role)
     return parser
 
 

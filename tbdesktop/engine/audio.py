@@ -218,8 +218,13 @@ def normalize_loudness(audio: npt.NDArray[np.float32]) -> float:
     """
     if audio.size == 0:
         return 1.0
-    peak = float(np.max(np.abs(audio)))
-    rms = float(np.sqrt(np.mean(np.square(audio, dtype=np.float64))))
+    # In blocks, so an hour of audio never has a float64 (or even a float32) twin in memory.
+    peak, squares = 0.0, 0.0
+    for first in range(0, audio.size, _BLOCK):
+        block = audio[first : first + _BLOCK]
+        peak = max(peak, float(np.max(np.abs(block))))
+        squares += float(np.dot(block.astype(np.float64), block.astype(np.float64)))
+    rms = float(np.sqrt(squares / audio.size))
     if not np.isfinite(peak) or not np.isfinite(rms):
         np.nan_to_num(audio, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
         return normalize_loudness(audio)
@@ -227,8 +232,12 @@ def normalize_loudness(audio: npt.NDArray[np.float32]) -> float:
         return 1.0
     gain = min(TARGET_RMS / rms, PEAK_CEILING / peak, MAX_GAIN)
     if abs(gain - 1.0) > 1e-3:
-        audio *= np.float32(gain)
+        for first in range(0, audio.size, _BLOCK):
+            audio[first : first + _BLOCK] *= np.float32(gain)
     return gain
+
+
+_BLOCK = 1 << 20
 
 
 class _GrowableBuffer:
@@ -252,9 +261,10 @@ class _GrowableBuffer:
         return self._size
 
     def result(self) -> npt.NDArray[np.float32]:
-        if self._data.size - self._size > 1024:
-            # Trim the spare capacity; one copy at the end instead of keeping the slack for the whole job.
+        if self._data.size - self._size > max(self._size // 4, 1 << 20):
+            # Far too much spare capacity (the header lied): trim it with one copy.
             return self._data[: self._size].copy()
+        # A little slack that was never written costs no memory (its pages are never touched).
         return self._data[: self._size]
 
 

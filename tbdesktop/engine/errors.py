@@ -31,6 +31,13 @@ class ModelError(EngineError):
     """A speech model is missing, corrupt, or cannot be loaded."""
 
 
+class WorkerCrashedError(EngineError):
+    """A transcription or diarization worker process died mid-recording (the job may be retried)."""
+
+    def __init__(self, message: str = "A processing worker stopped unexpectedly.") -> None:
+        super().__init__(message)
+
+
 class Cancelled(EngineError):
     """Processing was cancelled by the user."""
 

@@ -14,6 +14,8 @@ import contextlib
 import logging
 import os
 import re
+import shutil
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -26,7 +28,7 @@ import numpy.typing as npt
 
 from tbdesktop.engine import audio as audio_mod
 from tbdesktop.engine import merge, roles, vad
-from tbdesktop.engine.errors import AudioDecodeError, Cancelled, EngineError, ModelError
+from tbdesktop.engine.errors import AudioDecodeError, Cancelled, EngineError, ModelError, WorkerCrashedError
 from tbdesktop.engine.types import (
     CancelCheck,
     DiarizationResult,
@@ -36,7 +38,7 @@ from tbdesktop.engine.types import (
     SpeakerInfo,
     SpeakerTurn,
 )
-from tbdesktop.engine.workers import ASR, DIARIZATION, EngineWorker, WorkerFailed, peak_rss_mb
+from tbdesktop.engine.workers import ASR, DIARIZATION, EngineWorker, WorkerFailed, peak_rss_mb, reset_peak_rss
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +172,8 @@ class Pipeline:
         self._load_reported = False
         self.model_load_seconds = 0.0
         self._rates = dict(PRIOR_SECONDS_PER_SPEECH_SECOND)
-        _remove_stale_scratch(self.scratch_dir())
+        for directory in {self.scratch_dir(), Path(options.cache_dir) / "scratch"}:
+            _remove_stale_scratch(directory)
 
     def _learn_rate(self, kind: str, seconds: float, speech_s: float) -> None:
         """Measured speed of this workstation, for the next recording's first ETA."""
@@ -215,12 +218,17 @@ class Pipeline:
     def worker_pids(self) -> list[int]:
         return [w.pid for w in (self.asr_worker, self.diar_worker) if w is not None and w.pid is not None]
 
-    def scratch_dir(self) -> Path:
+    def scratch_dir(self, needed_bytes: int = 0) -> Path:
+        """Where the decoded audio is shared with the workers: memory-backed when there is room."""
         if self.options.scratch_dir is not None:
             return Path(self.options.scratch_dir)
         shm = Path("/dev/shm")
         if shm.is_dir() and os.access(shm, os.W_OK):
-            return shm  # memory-backed: decoded audio never reaches the disk
+            try:
+                if shutil.disk_usage(shm).free > 2 * needed_bytes + (64 << 20):
+                    return shm  # decoded audio never reaches the disk
+            except OSError:
+                pass
         return Path(self.options.cache_dir) / "scratch"
 
     # -- running --------------------------------------------------------------------------------------------
@@ -249,16 +257,48 @@ class Pipeline:
     ) -> PipelineResult:
         total_started = time.perf_counter()
         timings: dict[str, float] = {}
+        lock = threading.Lock()
+        last: list[Any] = [0.0, None]  # when, (stage, fraction, eta)
 
         def report(stage: str, fraction: float, eta: float | None) -> None:
-            if on_progress is not None:
-                on_progress(stage, min(max(fraction, 0.0), 1.0), eta)
+            # Called from this loop and from decoding/VAD threads: one report at a time.
+            with lock:
+                last[0], last[1] = time.monotonic(), (stage, min(max(fraction, 0.0), 1.0), eta)
+                if on_progress is not None:
+                    on_progress(*last[1])
+
+        async def heartbeat() -> None:
+            # Slow steps (decoding a long file, loading models) still report at least every second.
+            while True:
+                await asyncio.sleep(HEARTBEAT_S / 2)
+                waited = time.monotonic() - last[0]
+                if last[1] is not None and waited >= HEARTBEAT_S:
+                    stage, fraction, eta = last[1]
+                    report(stage, fraction, None if eta is None else max(eta - waited, 0.0))
+
+        beat = asyncio.ensure_future(heartbeat())
+        try:
+            return await self._run(audio_path, report, should_cancel, speakers_hint, total_started, timings)
+        finally:
+            beat.cancel()
+            await _settle(beat)
+
+    async def _run(
+        self,
+        audio_path: Path,
+        report: ProgressCallback,
+        should_cancel: CancelCheck | None,
+        speakers_hint: int | None,
+        total_started: float,
+        timings: dict[str, float],
+    ) -> PipelineResult:
 
         def check() -> None:
             if should_cancel is not None and should_cancel():
                 raise Cancelled()
 
         check()
+        reset_peak_rss()
         # Start (or reuse) both workers while this process decodes: model loading overlaps decoding.
         warm = asyncio.ensure_future(self._warm_up())
         report(STAGE_PREPROCESSING, 0.0, None)
@@ -291,6 +331,7 @@ class Pipeline:
             samples,
             on_fraction=lambda f: report(STAGE_PREPROCESSING, 0.5 + 0.5 * f, None),
             should_cancel=should_cancel,
+            threads=min(os.cpu_count() or 1, 2),
         )
         asr_regions = vad.speech_regions(probs, samples.shape[0], vad.ASR_PARAMS)
         diar_regions = vad.speech_regions(probs, samples.shape[0], vad.DIARIZATION_PARAMS)
@@ -307,7 +348,7 @@ class Pipeline:
 
         hint = speakers_hint if speakers_hint is not None else self.options.speakers_hint
         n_samples = int(samples.shape[0])
-        with _scratch_audio(self.scratch_dir(), samples) as scratch:
+        with _scratch_audio(self.scratch_dir(samples.nbytes), samples) as scratch:
             del samples  # the workers read the scratch copy; this process keeps none
             result = await self._parallel(
                 scratch, n_samples, asr_regions, diar_regions, hint, report, should_cancel, timings
@@ -397,7 +438,8 @@ class Pipeline:
             replies = gathered.result()
         except WorkerFailed as exc:
             self.kill()
-            raise ModelError("A processing worker stopped unexpectedly.") from exc
+            log.warning("engine worker died", extra={"error": str(exc)[:80]})
+            raise WorkerCrashedError() from exc
         except BaseException:
             # Cancelled (or the caller went away): stop both workers now; they restart with the next recording.
             gathered.cancel()
@@ -478,7 +520,7 @@ def _scratch_audio(directory: Path, samples: npt.NDArray[np.float32]) -> Iterato
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(np.ascontiguousarray(samples, dtype=np.float32).tobytes())
+            np.ascontiguousarray(samples, dtype=np.float32).tofile(fh)  # no copy for the usual float32 array
         yield path
     finally:
         with contextlib.suppress(OSError):

@@ -70,18 +70,59 @@ class SileroVad:
         *,
         on_fraction: Callable[[float], None] | None = None,
         should_cancel: CancelCheck | None = None,
+        threads: int = 1,
     ) -> npt.NDArray[np.float32]:
-        """Speech probability for every 32 ms window of ``audio``."""
+        """Speech probability for every 32 ms window of ``audio``.
+
+        With ``threads`` > 1 a long recording is cut into that many parts (at block boundaries) whose
+        model state starts fresh; the model settles within a few windows, far from any speech boundary.
+        """
         n = int(audio.shape[0])
         n_windows = n // WINDOW + 1
         probs = np.empty(n_windows, dtype=np.float32)
+        blocks = list(range(0, n_windows, BLOCK_WINDOWS))
+        parts = max(1, min(threads, len(blocks) // 2))
+        if parts == 1:
+            self._run(audio, probs, 0, n_windows, on_fraction, should_cancel)
+            return probs
+        from concurrent.futures import ThreadPoolExecutor
+
+        bounds = [blocks[i * len(blocks) // parts] for i in range(parts)] + [n_windows]
+        done = [0] * parts
+
+        def part(i: int) -> None:
+            def fraction(f: float, _i: int = i) -> None:
+                done[_i] = int(f * (bounds[_i + 1] - bounds[_i]))
+                if on_fraction is not None and _i == 0:
+                    on_fraction(sum(done) / n_windows)
+
+            self._run(audio, probs, bounds[i], bounds[i + 1], fraction, should_cancel)
+
+        with ThreadPoolExecutor(parts, thread_name_prefix="vad") as pool:
+            for future in [pool.submit(part, i) for i in range(parts)]:
+                future.result()
+        if on_fraction is not None:
+            on_fraction(1.0)
+        return probs
+
+    def _run(
+        self,
+        audio: npt.NDArray[np.float32],
+        probs: npt.NDArray[np.float32],
+        start_window: int,
+        end_window: int,
+        on_fraction: Callable[[float], None] | None,
+        should_cancel: CancelCheck | None,
+    ) -> None:
         h = np.zeros((1, 1, 128), dtype=np.float32)
         c = np.zeros((1, 1, 128), dtype=np.float32)
         previous_tail = np.zeros(CONTEXT, dtype=np.float32)
-        for first in range(0, n_windows, BLOCK_WINDOWS):
+        if start_window > 0:
+            previous_tail = np.asarray(audio[start_window * WINDOW - CONTEXT : start_window * WINDOW], np.float32)
+        for first in range(start_window, end_window, BLOCK_WINDOWS):
             if should_cancel is not None and should_cancel():
                 raise Cancelled()
-            last = min(first + BLOCK_WINDOWS, n_windows)
+            last = min(first + BLOCK_WINDOWS, end_window)
             block = np.zeros((last - first) * WINDOW, dtype=np.float32)
             piece = audio[first * WINDOW : last * WINDOW]
             block[: piece.shape[0]] = piece
@@ -94,8 +135,7 @@ class SileroVad:
             out, h, c = self._session.run(None, {"input": batch, "h": h, "c": c})
             probs[first:last] = np.asarray(out, dtype=np.float32).reshape(-1)[: last - first]
             if on_fraction is not None:
-                on_fraction(last / n_windows)
-        return probs
+                on_fraction((last - start_window) / (end_window - start_window))
 
 
 def speech_regions(probs: npt.NDArray[np.float32], n_samples: int, params: VadParams) -> list[Region]:

@@ -42,7 +42,24 @@ class WorkerFailed(Exception):
 # -- inside the worker process ------------------------------------------------------------------------------
 
 
+def reset_peak_rss() -> None:
+    """Start a new peak-memory measurement for this process (Linux; elsewhere the lifetime peak is kept)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+    except OSError:
+        pass
+
+
 def peak_rss_mb() -> float:
+    """Peak resident memory of this process since the last reset, in MiB."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return float(line.split()[1]) / 1024
+    except OSError:
+        pass
     try:
         import resource
     except ImportError:  # Windows
@@ -181,6 +198,7 @@ def worker_main(conn: Connection, kind: str, options: dict[str, Any]) -> None:
         try:
             started = time.monotonic()
             active = ensure_model()
+            reset_peak_rss()  # the model is resident already; measure what this recording costs on top
             audio = np.memmap(msg["audio"], dtype=np.float32, mode="r", shape=(int(msg["samples"]),))
             data = _run(active, kind, audio, msg, report, cancelled)
             del audio

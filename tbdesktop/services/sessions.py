@@ -12,14 +12,23 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from tbdesktop.engine.errors import AudioTooLongError, EngineError
+from tbdesktop.engine.roles import ROLES
 from tbdesktop.errors import NotFoundError, TBError, ValidationError
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.convert import client_info, segment_info, session_info, status_info
 from tbdesktop.services.dto import ClientInfo, SegmentInfo, SessionInfo, StatusInfo, UserInfo
-from tbdesktop.store.models import SESSION_TYPES, JobKind, ProcessingStatus, TherapySession, utcnow
+from tbdesktop.store.models import (
+    SESSION_TYPES,
+    JobKind,
+    ProcessingStatus,
+    TherapySession,
+    TranscriptSegment,
+    utcnow,
+)
 from tbdesktop.store.repositories import (
     AuditRepository,
     ClientRepository,
@@ -31,6 +40,7 @@ log = logging.getLogger(__name__)
 
 AUDIO_EXTENSIONS = (".wav", ".mp3", ".m4a", ".ogg", ".webm", ".flac", ".opus", ".aac", ".mp4")
 CONSENT_METHODS = ("verbal", "written", "electronic")
+SPEAKER_ROLES = ROLES
 CopyProgress = Callable[[int, int], None]
 _CHUNK = 1024 * 1024
 
@@ -215,6 +225,38 @@ class SessionService:
 
     async def transcript(self, session_id: uuid.UUID | str) -> list[SegmentInfo]:
         return await asyncio.to_thread(self.transcript_sync, session_id)
+
+    # -- speakers -----------------------------------------------------------------------------------------
+
+    def set_speaker_role_sync(self, session_id: uuid.UUID | str, speaker: str, role: str) -> SessionInfo:
+        """Correct who is who: the role of one diarized speaker, on the session and every transcript row."""
+        sid = _parse_id(session_id)
+        if role not in SPEAKER_ROLES:
+            raise ValidationError("Role must be therapist, client, partner, participant or other.")
+        with self.ctx.db.unit_of_work() as s:
+            repo = SessionRepository(s, self.user.id)
+            row = repo.get(sid, for_update=True)
+            speakers = {k: dict(v) for k, v in (row.speakers or {}).items()}
+            known = set(speakers) | {seg.speaker for seg in repo.segments(sid)}
+            if speaker not in known:
+                raise NotFoundError(f"This session has no speaker '{speaker}'.")
+            entry = speakers.setdefault(speaker, {"name": None})
+            entry["role"] = role
+            entry["role_source"] = "user"
+            row.speakers = speakers
+            s.execute(
+                update(TranscriptSegment)
+                .where(TranscriptSegment.session_id == sid, TranscriptSegment.speaker == speaker)
+                .values(role=role)
+            )
+            row.updated_at = utcnow()
+            AuditRepository(s, self.user.id, self.ctx.workstation).record(
+                "session.speaker_role", "therapy_session", sid
+            )
+            return self._info(s, row)
+
+    async def set_speaker_role(self, session_id: uuid.UUID | str, speaker: str, role: str) -> SessionInfo:
+        return await asyncio.to_thread(self.set_speaker_role_sync, session_id, speaker, role)
 
     # -- clients ------------------------------------------------------------------------------------------
 

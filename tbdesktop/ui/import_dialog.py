@@ -29,6 +29,14 @@ FILE_FILTER = "Audio recordings (" + " ".join(f"*{e}" for e in IMPORT_EXTENSIONS
 NO_CLIENT = "No client"
 
 
+SESSION_TYPE_CHOICES = (
+    ("individual", "Individual (therapist and client)"),
+    ("couples", "Couples (therapist and two clients)"),
+    ("family", "Family"),
+    ("group", "Group"),
+)
+
+
 def _field_label(text: str) -> QLabel:
     label = QLabel(text)
     label.setObjectName("fieldLabel")
@@ -105,7 +113,18 @@ class ImportDialog(QDialog):
         self.date_edit.setCalendarPopup(True)
         self.date_edit.setDisplayFormat("ddd d MMM yyyy")
         self.date_edit.setMaximumDate(QDate.currentDate().addDays(1))
-        layout.addWidget(self.date_edit)
+        date_row = QHBoxLayout()
+        date_row.setSpacing(12)
+        date_row.addWidget(self.date_edit, 1)
+        layout.addLayout(date_row)
+
+        layout.addWidget(_field_label("Session type"))
+        self.type_combo = QComboBox()
+        self.type_combo.setObjectName("sessionTypeCombo")
+        for value, text in SESSION_TYPE_CHOICES:
+            self.type_combo.addItem(text, value)
+        self.type_combo.setToolTip("How many voices to expect on the recording; speakers are still detected.")
+        layout.addWidget(self.type_combo)
         layout.addSpacing(12)
 
         self.import_button = primary_button("  Import", "importConfirmButton", icon("import"))
@@ -198,6 +217,7 @@ class ImportDialog(QDialog):
             client_id=client_id,
             client_name=client_name,
             session_date=qdate.toPython(),  # type: ignore[arg-type]
+            session_type=str(self.type_combo.currentData() or "individual"),
         )
 
     def submit(self) -> None:

@@ -94,6 +94,7 @@ class MainWindow(QMainWindow):
         self.sessions_page.errorOccurred.connect(self.show_error)
         self.session_view = SessionView()
         self.session_view.backRequested.connect(self.show_sessions)
+        self.session_view.speakerRoleChanged.connect(self.change_speaker_role)
         self.stack.addWidget(self.sessions_page)
         self.stack.addWidget(self.session_view)
         root.addWidget(self.stack, 1)
@@ -157,6 +158,18 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentWidget(self.session_view)
 
     # -- import and processing ------------------------------------------------------------------------
+
+    def change_speaker_role(self, speaker: str, role: str) -> None:
+        session_id = self.session_view.session_id
+        if session_id is None:
+            return
+        spawn(self._change_speaker_role(session_id, speaker, role), on_error=self.show_error)
+
+    async def _change_speaker_role(self, session_id: uuid.UUID, speaker: str, role: str) -> None:
+        await self.sessions.set_speaker_role(session_id, speaker, role)
+        if self.session_view.session_id == session_id:
+            await self.open_session(session_id)
+        self.show_success("Speaker role updated.")
 
     def start_import(self) -> None:
         if self.import_dialog is not None:

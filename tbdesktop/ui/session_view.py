@@ -7,6 +7,7 @@ import uuid
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QComboBox,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -31,17 +32,94 @@ SPEAKER_COLOURS = (
 )
 
 
+ROLE_CHOICES = (
+    ("therapist", "Therapist"),
+    ("client", "Client"),
+    ("partner", "Partner"),
+    ("participant", "Participant"),
+    ("other", "Other"),
+)
+
+
+def speaker_number(speaker: str) -> str:
+    """`SPEAKER_01` → `Speaker 2`: what a therapist reads."""
+    tail = speaker.rsplit("_", 1)[-1]
+    return f"Speaker {int(tail) + 1}" if tail.isdigit() else speaker
+
+
 def speaker_label(segment: SegmentInfo) -> str:
-    return segment.speaker or "SPEAKER"
+    """The role when known (`Therapist`), else the speaker's number."""
+    if segment.role:
+        return dict(ROLE_CHOICES).get(segment.role, segment.role.title())
+    return speaker_number(segment.speaker or "SPEAKER")
 
 
 def segment_row(segment: SegmentInfo, *, with_hours: bool = False) -> str:
-    """The plain-text form of a transcript row: `01:23  SPEAKER_00  text`."""
+    """The plain-text form of a transcript row: `01:23  Therapist  text`."""
     return f"{timestamp(segment.start_s, with_hours=with_hours)}  {speaker_label(segment)}  {segment.text}"
+
+
+class SpeakersBar(QFrame):
+    """One entry per detected speaker: colour chip, number, talk time, and a role the user can correct."""
+
+    roleChanged = Signal(str, str)  # speaker, role
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("speakersBar")
+        self._layout = QHBoxLayout(self)
+        self._layout.setContentsMargins(20, 10, 20, 10)
+        self._layout.setSpacing(16)
+        self.combos: dict[str, QComboBox] = {}
+
+    def set_speakers(self, speakers: dict[str, dict[str, object]], colours: dict[str, tuple[str, str]]) -> None:
+        while self._layout.count():
+            item = self._layout.takeAt(0)
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
+        self.combos = {}
+        title = QLabel("Speakers")
+        title.setObjectName("sectionTitle")
+        self._layout.addWidget(title)
+        for speaker in sorted(speakers):
+            entry = speakers[speaker]
+            fg, bg = colours.get(speaker, SPEAKER_COLOURS[len(self.combos) % len(SPEAKER_COLOURS)])
+            chip = QLabel(speaker_number(speaker))
+            chip.setObjectName("speakerChip")
+            chip.setStyleSheet(f"color:{fg}; background:{bg}; font-weight:600; padding:2px 8px; border-radius:8px;")
+            self._layout.addWidget(chip)
+            combo = QComboBox()
+            combo.setObjectName(f"roleCombo_{speaker}")
+            combo.setAccessibleName(f"Role of {speaker_number(speaker)}")
+            for value, text in ROLE_CHOICES:
+                combo.addItem(text, value)
+            role = str(entry.get("role") or "")
+            index = combo.findData(role)
+            if index < 0:
+                combo.insertItem(0, "Unknown", "")
+                index = 0
+            combo.setCurrentIndex(index)
+            combo.activated.connect(lambda _i, s=speaker, c=combo: self._chosen(s, c))
+            self._layout.addWidget(combo)
+            talk = entry.get("talk_time_s")
+            if isinstance(talk, (int, float)) and talk > 0:
+                minutes = QLabel(f"{talk / 60:.1f} min" if talk >= 60 else f"{talk:.0f} s")
+                minutes.setObjectName("muted")
+                self._layout.addWidget(minutes)
+            self.combos[speaker] = combo
+        self._layout.addStretch(1)
+        self.setVisible(bool(speakers))
+
+    def _chosen(self, speaker: str, combo: QComboBox) -> None:
+        role = str(combo.currentData() or "")
+        if role:
+            self.roleChanged.emit(speaker, role)
 
 
 class SessionView(QWidget):
     backRequested = Signal()
+    speakerRoleChanged = Signal(str, str)  # speaker, role
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -85,6 +163,11 @@ class SessionView(QWidget):
         header_layout.addWidget(self.status_label, 0, Qt.AlignmentFlag.AlignVCenter)
         layout.addWidget(header)
 
+        self.speakers_bar = SpeakersBar()
+        self.speakers_bar.roleChanged.connect(self.speakerRoleChanged)
+        self.speakers_bar.setVisible(False)
+        layout.addWidget(self.speakers_bar)
+
         transcript_card = QFrame()
         transcript_card.setObjectName("transcriptCard")
         card_layout = QVBoxLayout(transcript_card)
@@ -125,7 +208,19 @@ class SessionView(QWidget):
         self.status_label.style().polish(self.status_label)
         count = len(self._segments)
         self.segment_count_label.setText(f"{count} segment" + ("" if count == 1 else "s") if count else "")
+        speakers = dict(info.speakers) if self._segments else {}
+        self.speakers_bar.set_speakers(speakers, self._colours())
         self.transcript.setHtml(self._render(info))
+
+    def _colours(self) -> dict[str, tuple[str, str]]:
+        """One colour per speaker, in order of first appearance; the same in the bar and the transcript."""
+        colours: dict[str, tuple[str, str]] = {}
+        for seg in self._segments:
+            if seg.speaker not in colours:
+                colours[seg.speaker] = SPEAKER_COLOURS[len(colours) % len(SPEAKER_COLOURS)]
+        for speaker in sorted(self._info.speakers if self._info else {}):
+            colours.setdefault(speaker, SPEAKER_COLOURS[len(colours) % len(SPEAKER_COLOURS)])
+        return colours
 
     def _with_hours(self) -> bool:
         return any(s.start_s >= 3600 for s in self._segments)
@@ -143,14 +238,14 @@ class SessionView(QWidget):
             if info.status == "failed":
                 return self._notice(html.escape(info.error or "Processing failed; there is no transcript."))
             return self._notice("The transcript appears here when processing has finished.")
-        colours: dict[str, tuple[str, str]] = {}
+        colours = self._colours()
         with_hours = self._with_hours()
         rows = []
         for seg in self._segments:
             label = speaker_label(seg)
-            fg, bg = colours.setdefault(label, SPEAKER_COLOURS[len(colours) % len(SPEAKER_COLOURS)])
+            fg, bg = colours[seg.speaker]
             role = (
-                f"<br><span style='color:#5b6b73; font-size:9pt;'>{html.escape(seg.role.title())}</span>"
+                f"<br><span style='color:#5b6b73; font-size:9pt;'>{html.escape(speaker_number(seg.speaker))}</span>"
                 if seg.role
                 else ""
             )

@@ -288,3 +288,62 @@ def test_started_runner_warms_worker_and_picks_up_new_jobs(
     info = asyncio.run(go())
     assert [e.status for e in finished] == ["completed"]
     assert service.get_sync(info.id).status == "completed"
+
+
+def _children(pid: int) -> list[tuple[int, str]]:
+    """(pid, name) of the live child processes of ``pid``, read from /proc."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if int(fields[1]) == pid and fields[0] != "Z":
+            out.append((int(entry.name), cmdline))
+    return out
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process table from /proc")
+def test_killed_engine_worker_is_retried_and_the_job_completes_once(
+    ctx: AppContext, therapist: Any, two_speaker: Any, model_cache: Path, tmp_path: Path
+) -> None:
+    """SIGKILL the transcription worker mid-job: the job is retried once and the transcript stored once."""
+    long_wav = _long_session(two_speaker[0], tmp_path / "long.wav", 6)
+    service = SessionService(ctx, therapist)
+    info = service.import_recording_sync(ImportRequest(source=long_wav, client_name="Crash"))
+    runner = ProcessingRunner(ctx, owner_ids=[therapist.id])
+    seen: list[ProgressEvent] = []
+    runner.add_listener(seen.append)
+    killed: list[int] = []
+
+    async def go() -> None:
+        task = asyncio.ensure_future(runner.run_until_idle())
+        for _ in range(1200):
+            if any(e.status == "transcribing" for e in seen) and runner.worker_pid:
+                engine = _children(runner.worker_pid)
+                if len(engine) >= 2:
+                    break
+            await asyncio.sleep(0.1)
+        engine = _children(runner.worker_pid or -1)
+        assert len(engine) >= 2, "the coordinator runs a transcription and a diarization worker"
+        pid = min(p for p, _ in engine)  # the transcription worker starts first
+        os.kill(pid, signal.SIGKILL)
+        killed.append(pid)
+        assert await task == 2  # the failed attempt and the retry
+        await runner.stop()
+
+    asyncio.run(go())
+    done = service.get_sync(info.id)
+    assert done.status == "completed", done.error
+    segments = service.transcript_sync(info.id)
+    assert segments and [s.start_s for s in segments] == sorted(s.start_s for s in segments)
+    with ctx.db.unit_of_work() as s:
+        jobs = s.scalars(select(ProcessingJob).where(ProcessingJob.session_id == info.id)).all()
+        assert len(jobs) == 1 and jobs[0].status == "completed" and jobs[0].attempts == 2
+        rows = s.scalars(select(TranscriptSegment).where(TranscriptSegment.session_id == info.id)).all()
+        assert len(rows) == len(segments)  # written exactly once
+    assert killed and not any(p == killed[0] for p, _ in _children(os.getpid()))

@@ -121,12 +121,31 @@ def test_import_progress_and_transcript_with_real_worker(
     for row in rows:
         stamp, speaker, text = row.split("  ", 2)
         assert stamp[-3] == ":" and stamp.replace(":", "").isdigit(), row
-        assert speaker.startswith("SPEAKER") and text, row
+        assert speaker in {"Therapist", "Client"} and text, row
+    first = [r for r in rows if "morning" in r.lower()]
+    assert first and first[0].split("  ")[1] == "Therapist", rows
     assert "morning" in view.transcript.toPlainText().lower()
     assert view.title_label.text() == "Jordan Lee"
     assert len(turns) >= 2
     window.resize(1040, 720)
     screenshot(window, "session-view")
+
+    # Correct a role in the speakers bar: stored on the session and on every transcript row of that speaker.
+    bar = view.speakers_bar
+    assert {s: c.currentData() for s, c in bar.combos.items()} == {"SPEAKER_00": "therapist", "SPEAKER_01": "client"}
+    combo = bar.combos["SPEAKER_01"]
+    combo.setCurrentIndex(combo.findData("partner"))
+    combo.activated.emit(combo.currentIndex())
+
+    async def relabelled() -> None:
+        await aio.until(lambda: any("  Partner  " in r for r in view.rows()), message="the new role to show")
+
+    aio.run(relabelled(), timeout=30)
+    stored = SessionService(ui_ctx, therapist)
+    session = stored.get_sync(view.session_id)
+    assert session.speakers["SPEAKER_01"]["role"] == "partner"
+    assert {s.role for s in stored.transcript_sync(view.session_id) if s.speaker == "SPEAKER_01"} == {"partner"}
+    screenshot(window, "session-view-role-changed")
 
 
 def test_event_loop_stays_responsive_while_processing(

@@ -312,17 +312,20 @@ def test_import_dialog_validates_inline(qtbot: QtBot, styled_app: Any, tmp_path:
     assert request is not None
     assert request.client_id == client.id and request.client_name is None
     assert request.session_date == date.today()
+    assert request.session_type == "individual"
 
     dialog.set_client_text("Casey Brooks")
     assert "new client" in dialog.client_hint.text()
     screenshot(dialog, "import-dialog")
     dialog.date_edit.setDate(QDate(2025, 3, 2))
+    dialog.type_combo.setCurrentIndex(dialog.type_combo.findData("couples"))
     dialog.submit()
     assert dialog.result() == QDialog.DialogCode.Accepted
     accepted = dialog.request()
     assert accepted is not None
     assert accepted.client_name == "Casey Brooks" and accepted.client_id is None
     assert accepted.session_date == date(2025, 3, 2)
+    assert accepted.session_type == "couples"
     assert accepted.source == audio
 
 
@@ -402,10 +405,25 @@ def test_session_view_rows(qtbot: QtBot, styled_app: Any) -> None:
         SegmentInfo(0, 0.5, 3.0, "SPEAKER_00", None, "Good morning."),
         SegmentInfo(1, 83.2, 90.0, "SPEAKER_01", "client", "I slept <badly> & woke up."),
     ]
-    view.set_content(make_info(client_name="Jordan Lee"), segments)
-    assert view.rows() == ["00:00  SPEAKER_00  Good morning.", "01:23  SPEAKER_01  I slept <badly> & woke up."]
+    speakers = {
+        "SPEAKER_00": {"role": None, "talk_time_s": 2.5},
+        "SPEAKER_01": {"role": "client", "talk_time_s": 95.0},
+    }
+    view.set_content(make_info(client_name="Jordan Lee", speakers=speakers), segments)
+    assert view.rows() == ["00:00  Speaker 1  Good morning.", "01:23  Client  I slept <badly> & woke up."]
     text = view.transcript.toPlainText()
-    assert "I slept <badly> & woke up." in text and "SPEAKER_01" in text and "01:23" in text
+    assert "I slept <badly> & woke up." in text and "Speaker 2" in text and "01:23" in text
+    # the speakers bar: one role chooser per speaker; an unknown role reads "Unknown"
+    bar = view.speakers_bar
+    assert not bar.isHidden() and set(bar.combos) == {"SPEAKER_00", "SPEAKER_01"}
+    assert bar.combos["SPEAKER_00"].currentText() == "Unknown"
+    assert bar.combos["SPEAKER_01"].currentData() == "client"
+    changed: list[tuple[str, str]] = []
+    view.speakerRoleChanged.connect(lambda s, r: changed.append((s, r)))
+    combo = bar.combos["SPEAKER_00"]
+    combo.setCurrentIndex(combo.findData("therapist"))
+    combo.activated.emit(combo.currentIndex())
+    assert changed == [("SPEAKER_00", "therapist")]
     assert view.title_label.text() == "Jordan Lee"
     assert view.duration_label.text() == "50 mins"
 

@@ -110,7 +110,7 @@ class LocalTranscriber:
         if regions is None:
             from tbdesktop.engine import vad
 
-            probs = vad.SileroVad().probabilities(audio, should_cancel=should_cancel)
+            probs = vad.SileroVad().probabilities(audio, should_cancel=should_cancel, threads=2)
             regions = vad.speech_regions(probs, audio.shape[0], vad.ASR_PARAMS)
         windows = pack_windows(regions, duration)
         speech_s = sum(w.length for w in windows)

@@ -304,6 +304,8 @@ class ProcessingRunner:
                         extra={"job_id": str(job_id), "seconds": round(time.monotonic() - started, 2)},
                     )
                     return
+                elif kind == "error" and msg.get("error_type") == "WorkerCrashedError":
+                    raise WorkerCrashed("an engine worker died")  # retried like a crash of the worker itself
                 elif kind == "error":
                     await self._fail(job_id, session_id, str(msg.get("message") or "Processing failed."))
                     return
