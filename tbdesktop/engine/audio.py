@@ -49,22 +49,10 @@ def probe(path: Path, *, max_duration_s: float | None = None, timeout_s: float =
         container_name = str(container.format.name)
         codec_name = str(stream.codec_context.name)
 
-        decoded_s = 0.0
-        try:
-            for frame in container.decode(stream):
-                rate = int(frame.sample_rate or sample_rate)
-                decoded_s += frame.samples / rate
-                if time.monotonic() - started > timeout_s:
-                    raise AudioDecodeError(
-                        f"Checking the recording took longer than {timeout_s:.0f} seconds, so it was stopped."
-                    )
-                if max_duration_s is not None and decoded_s > max_duration_s:
-                    raise AudioTooLongError(decoded_s, max_duration_s)
-        except EngineError:
-            raise
-        except Exception as exc:
-            log.info("audio verification failed", extra={"error_type": type(exc).__name__})
-            raise AudioDecodeError("The recording is damaged and could not be decoded completely.") from exc
+        decoded = [0.0]
+        for _frame in _frames(container, stream, started, timeout_s, max_duration_s, None, decoded, "Checking"):
+            pass
+        decoded_s = decoded[0]
 
     if decoded_s <= 0:
         raise AudioDecodeError("The recording contains no audio.")
@@ -105,30 +93,12 @@ def load(
         channels, sample_rate, header_duration = _check_stream(container, stream, max_duration_s)
         container_name = str(container.format.name)
         codec_name = str(stream.codec_context.name)
-        limit_samples = None if max_duration_s is None else int(max_duration_s * TARGET_SAMPLE_RATE) + 1
         buffer = _GrowableBuffer(int((header_duration or 60.0) * TARGET_SAMPLE_RATE * 1.02) + TARGET_SAMPLE_RATE)
         resampler = av.AudioResampler(format="flt", layout="mono", rate=TARGET_SAMPLE_RATE)
-        try:
-            for index, frame in enumerate(container.decode(stream)):
-                if index % 256 == 0:
-                    if should_cancel is not None and should_cancel():
-                        raise Cancelled()
-                    if time.monotonic() - started > timeout_s:
-                        raise AudioDecodeError(
-                            f"Reading the recording took longer than {timeout_s:.0f} seconds, so it was stopped."
-                        )
-                for out in resampler.resample(frame):
-                    buffer.append(out.to_ndarray().reshape(-1))
-                if limit_samples is not None and buffer.size > limit_samples:
-                    assert max_duration_s is not None
-                    raise AudioTooLongError(buffer.size / TARGET_SAMPLE_RATE, max_duration_s)
-            for out in resampler.resample(None):
+        frames = _frames(container, stream, started, timeout_s, max_duration_s, should_cancel, [0.0], "Reading")
+        for frame in _flush_marker(frames):
+            for out in resampler.resample(frame):
                 buffer.append(out.to_ndarray().reshape(-1))
-        except EngineError:
-            raise
-        except Exception as exc:
-            log.info("audio decode failed", extra={"error_type": type(exc).__name__})
-            raise AudioDecodeError("The recording is damaged and could not be decoded completely.") from exc
 
     audio = buffer.result()
     if audio.size == 0:
@@ -145,6 +115,43 @@ def load(
         container=container_name,
     )
     return info, audio
+
+
+def _frames(
+    container: Any,
+    stream: Any,
+    started: float,
+    timeout_s: float,
+    max_duration_s: float | None,
+    should_cancel: CancelCheck | None,
+    decoded: list[float],
+    verb: str,
+) -> Iterator[Any]:
+    """Every decoded frame, under the wall-clock and length limits; ``decoded[0]`` counts the seconds."""
+    try:
+        for index, frame in enumerate(container.decode(stream)):
+            decoded[0] += frame.samples / int(frame.sample_rate or stream.codec_context.sample_rate)
+            if index % 64 == 0:
+                if should_cancel is not None and should_cancel():
+                    raise Cancelled()
+                if time.monotonic() - started > timeout_s:
+                    raise AudioDecodeError(
+                        f"{verb} the recording took longer than {timeout_s:.0f} seconds, so it was stopped."
+                    )
+            if max_duration_s is not None and decoded[0] > max_duration_s:
+                raise AudioTooLongError(decoded[0], max_duration_s)
+            yield frame
+    except EngineError:
+        raise
+    except Exception as exc:
+        log.info("audio decode failed", extra={"error_type": type(exc).__name__})
+        raise AudioDecodeError("The recording is damaged and could not be decoded completely.") from exc
+
+
+def _flush_marker(frames: Iterator[Any]) -> Iterator[Any]:
+    """The frames, then ``None``: the resampler's signal to flush what it holds."""
+    yield from frames
+    yield None
 
 
 def _check_stream(container: Any, stream: Any, max_duration_s: float | None) -> tuple[int, int, float | None]:

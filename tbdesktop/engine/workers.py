@@ -257,17 +257,16 @@ def _child_environment(overrides: dict[str, str]) -> Iterator[None]:
                     os.environ[key] = value
 
 
-class EngineWorker:
-    """A spawned worker kept warm between jobs."""
+class ProcessHandle:
+    """A spawned process and the parent's end of its pipe: start, exchange dict messages, kill."""
 
-    def __init__(self, kind: str, options: dict[str, Any], threads: int | None = None) -> None:
-        self.kind = kind
-        self.options = options
-        self.threads = threads
+    def __init__(self, target: Callable[..., None], args: tuple[Any, ...], name: str, *, daemon: bool) -> None:
+        self._target = target
+        self._args = args
+        self._name = name
+        self._daemon = daemon
         self._proc: BaseProcess | None = None
         self._conn: Connection | None = None
-        self.warm = False
-        self.load_s = 0.0
 
     @property
     def alive(self) -> bool:
@@ -277,28 +276,14 @@ class EngineWorker:
     def pid(self) -> int | None:
         return self._proc.pid if self._proc is not None else None
 
-    def start(self) -> None:
-        if self.alive:
-            return
-        self.kill()
+    def spawn(self, env: dict[str, str] | None = None) -> None:
         ctx = multiprocessing.get_context("spawn")
         parent, child = ctx.Pipe(duplex=True)
-        env: dict[str, str] = {}
-        if self.threads:
-            value = str(self.threads)
-            env = {"OMP_NUM_THREADS": value, "OPENBLAS_NUM_THREADS": value, "MKL_NUM_THREADS": value}
-        proc = ctx.Process(
-            target=worker_main, args=(child, self.kind, self.options), name=f"tbdesktop-{self.kind}", daemon=True
-        )
-        with _child_environment(env):
+        proc = ctx.Process(target=self._target, args=(child, *self._args), name=self._name, daemon=self._daemon)
+        with _child_environment(env or {}):
             proc.start()
         child.close()
         self._proc, self._conn = proc, parent
-        self.warm = False
-        ready = self.recv(60.0)
-        if ready is None or ready.get("type") != "ready":
-            self.kill()
-            raise WorkerFailed(f"the {self.kind} worker did not start")
 
     def send(self, msg: dict[str, Any]) -> None:
         if self._conn is None:
@@ -322,6 +307,56 @@ class EngineWorker:
         if not proc.is_alive():
             raise WorkerFailed(f"exit code {proc.exitcode}")
         return None
+
+    def _terminate(self, proc: BaseProcess) -> None:
+        if proc.is_alive():
+            proc.kill()
+        proc.join(5)
+
+    def kill(self) -> None:
+        proc, self._proc = self._proc, None
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        if proc is not None:
+            self._terminate(proc)
+
+    def shutdown(self) -> None:
+        if self._conn is not None and self.alive:
+            try:
+                self._conn.send({"type": "shutdown"})
+            except (OSError, EOFError, ValueError):
+                pass
+            assert self._proc is not None
+            self._proc.join(5)
+        self.kill()
+
+
+class EngineWorker(ProcessHandle):
+    """A spawned engine worker kept warm between jobs."""
+
+    def __init__(self, kind: str, options: dict[str, Any], threads: int | None = None) -> None:
+        super().__init__(worker_main, (kind, options), f"tbdesktop-{kind}", daemon=True)
+        self.kind = kind
+        self.options = options
+        self.threads = threads
+        self.warm = False
+        self.load_s = 0.0
+
+    def start(self) -> None:
+        if self.alive:
+            return
+        self.kill()
+        env: dict[str, str] = {}
+        if self.threads:
+            value = str(self.threads)
+            env = {"OMP_NUM_THREADS": value, "OPENBLAS_NUM_THREADS": value, "MKL_NUM_THREADS": value}
+        self.spawn(env)
+        self.warm = False
+        ready = self.recv(60.0)
+        if ready is None or ready.get("type") != "ready":
+            self.kill()
+            raise WorkerFailed(f"the {self.kind} worker did not start")
 
     def warm_up(self, timeout: float = 600.0) -> str | None:
         """Start the process and load the model now; returns an error message or None."""
@@ -357,21 +392,5 @@ class EngineWorker:
                 return reply
 
     def kill(self) -> None:
-        proc, self._proc = self._proc, None
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        super().kill()
         self.warm = False
-        if proc is not None and proc.is_alive():
-            proc.kill()
-            proc.join(5)
-
-    def shutdown(self) -> None:
-        if self._conn is not None and self.alive:
-            try:
-                self._conn.send({"type": "shutdown"})
-            except (OSError, EOFError, ValueError):
-                pass
-            assert self._proc is not None
-            self._proc.join(5)
-        self.kill()

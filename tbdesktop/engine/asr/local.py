@@ -17,12 +17,15 @@ import numpy as np
 import numpy.typing as npt
 
 from tbdesktop.engine.asr import DEFAULT_SPEAKER
-from tbdesktop.engine.errors import Cancelled, EngineError, ModelError
+from tbdesktop.engine.errors import EngineError, ModelError
+from tbdesktop.engine.progress import check_cancel as _check_cancel
+from tbdesktop.engine.progress import reporter
 from tbdesktop.engine.types import CancelCheck, ProgressCallback, Segment, TranscriptResult, Word
 
 log = logging.getLogger(__name__)
 
 STAGE = "transcribing"
+_report = reporter(STAGE)
 HEARTBEAT_S = 2.0  # progress is reported at least this often, even inside a long window
 SAMPLE_RATE = 16000
 MAX_WINDOW_S = 30.0  # Whisper's window
@@ -371,13 +374,3 @@ def _convert(raw: Any, pieces: _PieceMap, duration: float) -> Segment | None:
 
 def _clamp(value: float, low: float, high: float) -> float:
     return max(low, min(value, high))
-
-
-def _check_cancel(should_cancel: CancelCheck | None) -> None:
-    if should_cancel is not None and should_cancel():
-        raise Cancelled()
-
-
-def _report(on_progress: ProgressCallback | None, fraction: float, eta: float | None) -> None:
-    if on_progress is not None:
-        on_progress(STAGE, fraction, eta)

@@ -14,9 +14,11 @@ from tbdesktop.engine.diarization import MAX_SPEAKERS, MIN_SPEAKERS, STAGE, Regi
 from tbdesktop.engine.diarization.cluster import cluster
 from tbdesktop.engine.diarization.encoder import HOP, PARTIAL_FRAMES, SAMPLE_RATE, SpeakerEncoder, mel_frames
 from tbdesktop.engine.errors import Cancelled
+from tbdesktop.engine.progress import reporter
 from tbdesktop.engine.types import CancelCheck, DiarizationResult, ProgressCallback, SpeakerTurn
 
 log = logging.getLogger(__name__)
+_report = reporter(STAGE)
 
 WINDOW_S = PARTIAL_FRAMES * HOP / SAMPLE_RATE  # 1.6 s
 STEP_S = 0.75  # one embedding every 0.75 s of speech
@@ -168,8 +170,3 @@ def _append(turns: list[SpeakerTurn], turn: SpeakerTurn) -> None:
         turns[-1] = SpeakerTurn(turns[-1].start, turn.end, turn.speaker)
     else:
         turns.append(turn)
-
-
-def _report(on_progress: ProgressCallback | None, fraction: float, eta: float | None) -> None:
-    if on_progress is not None:
-        on_progress(STAGE, fraction, eta)

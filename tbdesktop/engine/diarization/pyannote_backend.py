@@ -24,9 +24,12 @@ import numpy.typing as npt
 
 from tbdesktop.engine.diarization import MAX_SPEAKERS, MIN_SPEAKERS, STAGE, Region
 from tbdesktop.engine.errors import Cancelled, EngineError, ModelError
+from tbdesktop.engine.progress import check_cancel as _check_cancel
+from tbdesktop.engine.progress import reporter
 from tbdesktop.engine.types import CancelCheck, DiarizationResult, ProgressCallback, SpeakerTurn
 
 log = logging.getLogger(__name__)
+_report = reporter(STAGE)
 
 ENV_VAR = "TB_PYANNOTE_MODEL_DIR"
 CONFIG_NAME = "config.yaml"
@@ -431,14 +434,6 @@ def _short(exc: BaseException, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _check_cancel(should_cancel: CancelCheck | None) -> None:
-    if should_cancel is not None and should_cancel():
-        raise Cancelled()
-
-
-def _report(on_progress: ProgressCallback | None, fraction: float, eta: float | None) -> None:
-    if on_progress is not None:
-        on_progress(STAGE, fraction, eta)
 
 
 __all__ = ["ENV_VAR", "PyannoteDiarizer", "check_model_dir", "merge_regions", "resolve_config", "to_result"]

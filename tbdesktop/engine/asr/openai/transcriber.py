@@ -21,11 +21,14 @@ import numpy.typing as npt
 from tbdesktop.engine.asr.openai.chunks import SAMPLE_RATE, WAV_HEADER_BYTES, Chunk, encode_wav, plan_chunks
 from tbdesktop.engine.asr.openai.response import clamp, language_code, number, segments_from_response
 from tbdesktop.engine.errors import Cancelled, EngineError, RemoteServiceError
+from tbdesktop.engine.progress import check_cancel as _check_cancel
+from tbdesktop.engine.progress import reporter
 from tbdesktop.engine.types import CancelCheck, ProgressCallback, Segment, TranscriptResult
 
 log = logging.getLogger(__name__)
 
 STAGE = "transcribing"
+_report = reporter(STAGE)
 HEARTBEAT_S = 2.0  # progress is reported at least this often while requests are out
 POLL_S = 0.2  # cancellation is checked at least this often
 MULTIPART_OVERHEAD_BYTES = 4096  # boundaries and form fields around the WAV in the request body
@@ -376,13 +379,3 @@ class _ProgressTracker:
             elapsed = time.perf_counter() - self._started
             eta = max(elapsed / self._done_s * (self.total_s - self._done_s), 0.0)
         _report(self._on_progress, fraction, eta)
-
-
-def _check_cancel(should_cancel: CancelCheck | None) -> None:
-    if should_cancel is not None and should_cancel():
-        raise Cancelled()
-
-
-def _report(on_progress: ProgressCallback | None, fraction: float, eta: float | None) -> None:
-    if on_progress is not None:
-        on_progress(STAGE, fraction, eta)
