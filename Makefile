@@ -38,11 +38,11 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-bench: install model
-	$(BIN)/python scripts/bench.py
+bench: test-deps model
+	$(BIN)/python scripts/bench.py $(ARGS)
 
-eval: install model
-	$(BIN)/python scripts/eval.py
+eval: test-deps model
+	$(BIN)/python scripts/eval.py $(ARGS)
 
 package: install
 	$(BIN)/python packaging/build.py

@@ -1,7 +1,25 @@
-"""`make bench`: processing speed against a plain faster-whisper baseline measured in the same run.
+"""`make bench`: speed and memory of the processing pipeline against plain faster-whisper, in one run.
 
-Workload: an AnnoMI counselling dialogue synthesised with two espeak-ng voices (about 5 minutes), or the
-repository's own two-voice fixture repeated when the AnnoMI file is absent. Wall times include model loading.
+Workload: a two-speaker recording of AnnoMI counselling dialogues synthesised with two espeak-ng voices and
+concatenated (scripts/eval_fixtures.py; cached in .cache/bench/). ``--minutes 60`` repeats that material with
+silences in between for an hour.
+
+Each configuration runs in its own fresh child process and is timed inside it from before its imports to the
+last word, model loading included:
+
+- faster-whisper alone: the same ``base`` model folder, int8 on CPU, ``cpu_threads = os.cpu_count()``, VAD on,
+  beam 1, word timestamps (``WhisperModel.transcribe`` as documented);
+- our pipeline: ``Pipeline(PipelineOptions(...))`` and ``run`` — cold (spawning both workers and loading the
+  models counts) and then a second, warm run on the same ``Pipeline``.
+
+Memory: the whole process tree (this bench process, the child and the pipeline's workers) is sampled from /proc
+every 0.1 s; the peak of the summed RSS is reported with each process's peak, next to the pipeline's own
+``resources.peak_rss_mb``.
+
+Targets (met / not met; the exit status reflects errors only): end-to-end ≥ 20× realtime on the 10-minute
+file; pipeline wall ≤ 1.15 × faster-whisper-alone wall; peak tree RSS ≤ 1.5 GB on the 60-minute file.
+
+Usage: python scripts/bench.py [--minutes 10] [--json out.json] [--warm-runs 1] [--app]
 """
 
 from __future__ import annotations
@@ -11,6 +29,7 @@ import asyncio
 import json
 import os
 import platform
+import subprocess
 import sys
 import tempfile
 import time
@@ -18,29 +37,21 @@ import wave
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT / "scripts"))
+SCRIPTS = Path(__file__).resolve().parent
+REPO_ROOT = SCRIPTS.parent
+sys.path.insert(0, str(SCRIPTS))
 
-import annomi_audio  # noqa: E402
+import eval_fixtures  # noqa: E402
+import rss  # noqa: E402
+
+TARGET_REALTIME = 20.0
+TARGET_WALL_RATIO = 1.15
+TARGET_PEAK_MB = 1536.0
+STAGES = ("model_load", "model_wait", "decode", "vad", "asr", "diarization", "merge", "total", "overlap")
 
 
-def workload(seconds: float) -> Path:
-    out = REPO_ROOT / ".cache" / "bench"
-    if annomi_audio.ANNOMI_CSV.is_file():
-        dialogues = annomi_audio.load_dialogues()
-        longest = max(dialogues, key=lambda k: len(dialogues[k]))
-        return annomi_audio.synthesise(longest, dialogues[longest], out, seconds)
-    import make_fixtures
-
-    wav, _ = make_fixtures.make_two_speaker_session(out)
-    dest = out / f"repeated_{int(seconds)}s.wav"
-    with wave.open(str(wav), "rb") as w:
-        params, frames, dur = w.getparams(), w.readframes(w.getnframes()), w.getnframes() / w.getframerate()
-    with wave.open(str(dest), "wb") as o:
-        o.setparams(params)
-        for _ in range(max(1, int(seconds / dur))):
-            o.writeframes(frames)
-    return dest
+def workload(minutes: float) -> eval_fixtures.Session:
+    return eval_fixtures.build_bench_recording(minutes)
 
 
 def duration_of(path: Path) -> float:
@@ -48,24 +59,59 @@ def duration_of(path: Path) -> float:
         return w.getnframes() / w.getframerate()
 
 
-def baseline(path: Path, model_dir: Path, threads: int) -> float:
+# --- children: each configuration in a fresh process ---------------------------------------------------------
+
+
+def child_faster_whisper(audio: Path, model_dir: Path, threads: int, language: str | None) -> dict[str, Any]:
     """Plain faster-whisper as documented: VAD on, beam 1, word timestamps, int8 on CPU."""
+    t0 = time.perf_counter()
     from faster_whisper import WhisperModel
 
-    t0 = time.perf_counter()
     model = WhisperModel(str(model_dir), device="cpu", compute_type="int8", cpu_threads=threads)
-    segments, _ = model.transcribe(str(path), beam_size=1, vad_filter=True, word_timestamps=True)
-    for _ in segments:
-        pass
-    return time.perf_counter() - t0
+    loaded = time.perf_counter()
+    segments, info = model.transcribe(str(audio), beam_size=1, vad_filter=True, word_timestamps=True, language=language)
+    texts = [s.text for s in segments]
+    done = time.perf_counter()
+    return {
+        "wall_s": done - t0,
+        "load_s": loaded - t0,
+        "transcribe_s": done - loaded,
+        "language": info.language,
+        "text": " ".join(texts),
+    }
 
 
-def engine(path: Path, cache: Path) -> tuple[float, dict[str, float]]:
-    from tbdesktop.engine.pipeline import PipelineOptions, run
-
+def child_pipeline(audio: Path, cache: Path, warm_runs: int, language: str | None) -> dict[str, Any]:
+    """A new Pipeline (cold: worker start and model load count), then ``warm_runs`` more runs on it."""
     t0 = time.perf_counter()
-    result = run(path, PipelineOptions(cache_dir=cache))
-    return time.perf_counter() - t0, result.timings
+    from tbdesktop.engine.pipeline import Pipeline, PipelineOptions
+
+    pipeline = Pipeline(PipelineOptions(cache_dir=cache, speakers_hint=2, language=language))
+    runs: list[dict[str, Any]] = []
+    try:
+        started = t0
+        for index in range(1 + warm_runs):
+            result = pipeline.run(audio).to_dict()
+            finished = time.perf_counter()
+            runs.append({"wall_s": finished - started, "cold": index == 0, "result": result})
+            started = finished
+        pids = pipeline.worker_pids() if hasattr(pipeline, "worker_pids") else []
+    finally:
+        pipeline.close()
+    return {"runs": runs, "worker_pids": pids, "options": repr(pipeline.options)}
+
+
+def run_child(kind: str, out: Path, extra: list[str]) -> dict[str, Any]:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", kind, "--out", str(out), *extra]
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd)
+    code = proc.wait()
+    if code != 0:
+        raise RuntimeError(f"the {kind} run failed (exit {code})")
+    data = dict(json.loads(out.read_text(encoding="utf-8")))
+    data["process_wall_s"] = time.perf_counter() - started  # incl. interpreter start, for reference
+    data["pid"] = proc.pid
+    return data
 
 
 def app_queue(path: Path, cache: Path) -> float:
@@ -93,39 +139,264 @@ def app_queue(path: Path, cache: Path) -> float:
         return elapsed
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=float, default=300.0, help="length of the workload")
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
+# --- report ------------------------------------------------------------------------------------------------------
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "NOT MET"
+
+
+def _label(memory: dict[str, Any], child: str, child_pid: int, worker_pids: list[int]) -> None:
+    names = dict(zip(worker_pids, ("asr worker", "diarization worker"), strict=False))
+    names[child_pid] = child
+    for entry in memory["per_process_peak_rss_mb"]:
+        if entry["pid"] in names:
+            entry["name"] = names[entry["pid"]]
+        elif entry["pid"] == os.getpid():
+            entry["name"] = "bench (this process)"
+        else:
+            entry["name"] = entry["name"][:28]
+
+
+def accuracy(truth: dict[str, Any], result: dict[str, Any], fw_text: str | None) -> dict[str, Any]:
+    import eval_metrics as em
+
+    score = em.score_session(truth, result).to_dict()
+    out = {
+        "wer": score["wer"]["wer"],
+        "der": score["der"]["der"],
+        "der_collar_0.25": score["der_collar"]["der"],
+        "speakers_found": score["speakers_found"],
+        "role_speaker_accuracy": score["roles"]["speaker_accuracy"],
+        "role_word_accuracy": score["roles"]["word_accuracy"],
+    }
+    if fw_text is not None:
+        out["faster_whisper_wer"] = em.word_errors([t["text"] for t in truth["turns"]], fw_text).wer
+    return out
+
+
+def print_report(r: dict[str, Any]) -> None:
+    audio_s = r["audio_s"]
+    print(f"\nWorkload: {audio_s:.0f} s ({audio_s / 60:.1f} min) two-voice speech, {r['workload']['turns']} turns")
+    print(f"Machine: {r['machine']}; faster-whisper threads {r['threads']}")
+    head = (
+        f"{'configuration':52} {'wall s':>8} {'× realtime':>11} {'vs fw':>7} {'peak tree RSS':>14} {'other load':>10}"
+    )
+    print(head)
+    print("-" * len(head))
+    fw = r.get("faster_whisper")
+    for row in r["table"]:
+        ratio = f"{row['wall_s'] / fw['wall_s']:6.2f}×" if fw else "     —"
+        mem = f"{row['peak_tree_rss_mb']:10.0f} MB" if row.get("peak_tree_rss_mb") is not None else ""
+        load = f"{row['other_load']:9.2f}" if row.get("other_load") is not None else ""
+        print(f"{row['name']:52} {row['wall_s']:8.1f} {audio_s / row['wall_s']:10.1f}× {ratio} {mem:>14} {load:>10}")
+    print(
+        "  other load: average CPU cores busy with processes outside this benchmark during that configuration "
+        f"(of {r['threads']}); above ~0.2 the timings are disturbed"
+    )
+    if fw:
+        print(f"  (faster-whisper alone: model load {fw['load_s']:.1f} s, transcription {fw['transcribe_s']:.1f} s)")
+    p = r.get("pipeline")
+    if p:
+        print("\nPipeline stage timings (s):")
+        print(f"  {'run':6}" + "".join(f"{k:>12}" for k in STAGES))
+        for run in p["runs"]:
+            t = run["timings"]
+            label = "cold" if run["cold"] else "warm"
+            print(f"  {label:6}" + "".join(f"{t[k]:12.2f}" if k in t else f"{'—':>12}" for k in STAGES))
+        cold = p["runs"][0]["timings"]
+        if cold.get("asr") and "overlap" in cold:
+            print(
+                f"  overlap: ASR and diarization ran together for {cold['overlap']:.1f} s "
+                f"({100 * cold['overlap'] / max(cold.get('diarization') or 1e-9, 1e-9):.0f} % of diarization)"
+            )
+        mem = p["memory"]
+        print(
+            f"\nPeak memory during the pipeline ({'cold + warm' if len(p['runs']) > 1 else 'cold'}), whole tree "
+            f"sampled every {mem['interval_s']} s: "
+            f"RSS {mem['peak_tree_rss_mb']:.0f} MB"
+            + (f", PSS {mem['peak_tree_pss_mb']:.0f} MB" if mem.get("peak_tree_pss_mb") else "")
+        )
+        for entry in mem["per_process_peak_rss_mb"][:6]:
+            print(f"  {entry['name']:28} pid {entry['pid']:>7}  {entry['mb']:8.0f} MB")
+        print(
+            "  pipeline resources.peak_rss_mb (each process's exact high-water mark; the sampler can miss a spike "
+            f"shorter than 0.1 s): {p['runs'][-1]['resources']}"
+        )
+        if r.get("faster_whisper_memory"):
+            print(f"  faster-whisper alone, whole tree: {r['faster_whisper_memory']['peak_tree_rss_mb']:.0f} MB")
+        acc = p.get("accuracy")
+        if acc:
+            fw_wer = acc.get("faster_whisper_wer")
+            print(
+                f"\nAccuracy on this workload (cold run): WER {100 * acc['wer']:.1f} %"
+                + (f" (faster-whisper alone {100 * fw_wer:.1f} %)" if fw_wer is not None else "")
+                + f", DER {100 * acc['der']:.1f} % (collar 0.25: {100 * acc['der_collar_0.25']:.1f} %), "
+                f"speakers {acc['speakers_found']}/2, role accuracy {100 * acc['role_speaker_accuracy']:.0f} %"
+            )
+    print("\nTargets")
+    for t in r["targets"]:
+        print(f"  {t['name']:58} {t['value']:>22}   {_met(t['met']) if t['met'] is not None else t.get('note', '')}")
+
+
+def targets(r: dict[str, Any], minutes: float) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    p, fw = r.get("pipeline"), r.get("faster_whisper")
+    if not p:
+        return out
+    cold = p["runs"][0]["wall_s"]
+    rt = r["audio_s"] / cold
+    ten = abs(minutes - 10) < 0.5
+    out.append(
+        {
+            "name": "end-to-end ≥ 20× realtime (10-min file, cold)",
+            "value": f"{rt:.1f}×",
+            "met": rt >= TARGET_REALTIME if ten else None,
+            "note": "" if ten else f"n/a: {minutes:g}-min file",
+        }
+    )
+    if fw:
+        ratio = cold / fw["wall_s"]
+        out.append(
+            {
+                "name": "pipeline wall ≤ 1.15 × faster-whisper alone (both cold)",
+                "value": f"{ratio:.2f}×",
+                "met": ratio <= TARGET_WALL_RATIO,
+            }
+        )
+    peak = p["memory"]["peak_tree_rss_mb"]
+    sixty = minutes >= 60
+    out.append(
+        {
+            "name": "peak tree RSS ≤ 1.5 GB (60-min file)",
+            "value": f"{peak:.0f} MB",
+            "met": peak <= TARGET_PEAK_MB if sixty else None,
+            "note": "" if sixty else f"n/a: {minutes:g}-min file (run --minutes 60)",
+        }
+    )
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--minutes", type=float, default=10.0, help="length of the workload (default 10)")
+    parser.add_argument("--json", nargs="?", const="-", help="write the report as JSON to this file ('-': stdout)")
+    parser.add_argument("--warm-runs", type=int, default=1, help="runs after the cold one on the same Pipeline")
+    parser.add_argument("--language", default="auto", help="language for both systems (default: detect)")
+    parser.add_argument("--skip-baseline", action="store_true", help="skip faster-whisper alone")
+    parser.add_argument("--app", action="store_true", help="also time import + job queue + worker (the app path)")
+    parser.add_argument("--child", choices=("fw", "pipeline"), help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--audio", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--model-dir", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--cache", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--threads", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
     os.environ["HF_HUB_OFFLINE"] = "1"
+    language = None if args.language == "auto" else args.language
+
+    if args.child:
+        if args.child == "fw":
+            data = child_faster_whisper(args.audio, args.model_dir, args.threads, language)
+        else:
+            data = child_pipeline(args.audio, args.cache, args.warm_runs, language)
+        args.out.write_text(json.dumps(data), encoding="utf-8")
+        return 0
+
     from tbdesktop.config import load_settings
     from tbdesktop.engine.models import resolve_model
 
     cache = load_settings().cache_dir
     model_dir = resolve_model("base", cache)
-    path = workload(args.seconds)
-    audio_s = duration_of(path)
+    print(f"building (or reusing) the {args.minutes:g}-minute workload in {eval_fixtures.BENCH_DIR} …", flush=True)
+    session = workload(args.minutes)
+    audio_s = duration_of(session.wav)
     threads = os.cpu_count() or 2
-
-    results: dict[str, Any] = {"audio_s": round(audio_s, 1), "machine": f"{platform.machine()}, {threads} cores"}
-    base = baseline(path, model_dir, threads)
-    eng, timings = engine(path, cache)
-    queue = app_queue(path, cache)
-    results["runs"] = {
-        "baseline faster-whisper (beam 1, VAD, words)": base,
-        "engine pipeline (tbdesktop process)": eng,
-        "app: import + queue + worker process": queue,
+    report: dict[str, Any] = {
+        "audio_s": round(audio_s, 2),
+        "minutes": args.minutes,
+        "workload": {"wav": str(session.wav), "turns": len(session.truth["turns"]), "source": session.truth["source"]},
+        "machine": f"{platform.machine()}, {threads} cores, Python {platform.python_version()}",
+        "threads": threads,
+        "language": args.language,
+        "table": [],
     }
-    results["engine_timings"] = timings
-    if args.json:
-        print(json.dumps(results, indent=2))
+    common = ["--audio", str(session.wav), "--language", args.language]
+    with tempfile.TemporaryDirectory() as tmp:
+        if not args.skip_baseline:
+            print("faster-whisper alone …", flush=True)
+            with rss.TreeSampler() as sampler, rss.CpuWatch() as cpu:
+                fw = run_child(
+                    "fw",
+                    Path(tmp) / "fw.json",
+                    [*common, "--model-dir", str(model_dir), "--threads", str(threads)],
+                )
+            report["faster_whisper"] = fw
+            report["faster_whisper"]["cpu"] = cpu.report()
+            report["faster_whisper_memory"] = sampler.report()
+            _label(report["faster_whisper_memory"], "faster-whisper child", fw["pid"], [])
+            report["table"].append(
+                {
+                    "name": "faster-whisper alone (int8, beam 1, VAD, words)",
+                    "wall_s": fw["wall_s"],
+                    "peak_tree_rss_mb": sampler.report()["peak_tree_rss_mb"],
+                    "other_load": cpu.report()["other_load"],
+                }
+            )
+        print(f"pipeline: cold run + {args.warm_runs} warm …", flush=True)
+        with rss.TreeSampler() as sampler, rss.CpuWatch() as cpu:
+            pl = run_child(
+                "pipeline",
+                Path(tmp) / "pipeline.json",
+                [*common, "--cache", str(cache), "--warm-runs", str(args.warm_runs)],
+            )
+        memory = sampler.report()
+        _label(memory, "pipeline main (child)", pl["pid"], list(pl.get("worker_pids") or []))
+        runs = [
+            {
+                "cold": run["cold"],
+                "wall_s": run["wall_s"],
+                "timings": run["result"].get("timings", {}),
+                "resources": (run["result"].get("resources") or {}).get("peak_rss_mb"),
+                "speakers": [
+                    {k: s.get(k) for k in ("id", "role", "talk_time_s", "words")}
+                    for s in run["result"].get("speakers", ())
+                ],
+            }
+            for run in pl["runs"]
+        ]
+        report["pipeline"] = {"runs": runs, "memory": memory, "options": pl.get("options"), "cpu": cpu.report()}
+        try:
+            fw_text = report.get("faster_whisper", {}).get("text")
+            report["pipeline"]["accuracy"] = accuracy(session.truth, pl["runs"][0]["result"], fw_text)
+        except Exception as exc:  # accuracy is extra information here; `make eval` owns it
+            report["pipeline"]["accuracy_error"] = f"{type(exc).__name__}: {exc}"
+        for run in runs:
+            report["table"].append(
+                {
+                    "name": "pipeline, cold (new Pipeline: workers + models + run)"
+                    if run["cold"]
+                    else "pipeline, warm (same Pipeline, second run)",
+                    "wall_s": run["wall_s"],
+                    "peak_tree_rss_mb": memory["peak_tree_rss_mb"] if run["cold"] else None,
+                    "other_load": cpu.report()["other_load"],
+                }
+            )
+    if args.app:
+        print("app: import + queue + worker …", flush=True)
+        report["table"].append(
+            {"name": "app: import + queue + worker process", "wall_s": app_queue(session.wav, cache)}
+        )
+    report["targets"] = targets(report, args.minutes)
+    if report.get("faster_whisper"):
+        report["faster_whisper"].pop("text", None)
+    if args.json == "-":
+        print(json.dumps(report, indent=1))
         return 0
-    print(f"Workload: {audio_s:.0f} s of two-voice speech; {results['machine']}")
-    print(f"{'configuration':48} {'wall s':>8} {'× realtime':>11} {'vs baseline':>12}")
-    for name, wall in results["runs"].items():
-        print(f"{name:48} {wall:8.1f} {audio_s / wall:10.1f}× {wall / base:11.2f}×")
-    print("engine stage timings:", {k: round(v, 2) for k, v in timings.items()})
+    print_report(report)
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=1), encoding="utf-8")
+        print(f"\nwrote {args.json}")
     return 0
 
 

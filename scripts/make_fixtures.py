@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import wave
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -202,6 +203,78 @@ def make_all(out_dir: Path) -> dict[str, Path]:
     for ext in ("mp3", "ogg", "flac", "m4a"):
         files[ext] = convert(session, out_dir / f"session_two_speakers.{ext}")
     return files
+
+
+@dataclass(frozen=True)
+class Voice:
+    """An espeak-ng voice: a voice/variant name (``en-us``, ``en+f3``, ``en+klatt4``), pitch 0–99 and words/min."""
+
+    name: str
+    pitch: int = 50
+    speed: int = 165
+
+    def args(self) -> list[str]:
+        return ["-v", self.name, "-p", str(self.pitch), "-s", str(self.speed)]
+
+    def __str__(self) -> str:
+        return f"{self.name} -p {self.pitch} -s {self.speed}"
+
+
+SILENCE_AMPLITUDE = 64  # |sample| at or below this (about -54 dBFS) counts as silence when trimming
+
+
+def speak(text: str, voice: Voice) -> npt.NDArray[np.int16]:
+    """espeak-ng speech of ``text`` as 16 kHz mono int16, trimmed to its first and last audible sample."""
+    if shutil.which("espeak-ng") is None:
+        raise RuntimeError("espeak-ng is required to generate speech fixtures (apt install espeak-ng)")
+    with tempfile.TemporaryDirectory() as tmp:
+        wav_path = Path(tmp) / "speech.wav"
+        # Text goes through stdin so a line starting with '-' is never read as an option.
+        subprocess.run(
+            ["espeak-ng", *voice.args(), "-w", str(wav_path), "--stdin"],
+            input=text.encode("utf-8"),
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        with wave.open(str(wav_path), "rb") as wf:
+            rate, channels = wf.getframerate(), wf.getnchannels()
+            data = np.frombuffer(wf.readframes(wf.getnframes()), dtype=np.int16)
+    if channels > 1:
+        data = data.reshape(-1, channels).mean(axis=1).astype(np.int16)
+    audio = _resample(data, rate, SAMPLE_RATE)
+    start, end = speech_extent(audio)
+    return audio[start:end].copy()
+
+
+def speech_extent(samples: npt.NDArray[np.int16], threshold: int = SILENCE_AMPLITUDE) -> tuple[int, int]:
+    """``(first, last + 1)`` sample index above ``threshold``; ``(0, 0)`` for silence."""
+    loud = np.flatnonzero(np.abs(samples.astype(np.int32)) > threshold)
+    if loud.size == 0:
+        return 0, 0
+    return int(loud[0]), int(loud[-1]) + 1
+
+
+def frame_levels_db(samples: npt.NDArray[np.int16], frame_s: float = 0.01) -> npt.NDArray[np.float64]:
+    """RMS level of each ``frame_s`` frame in dBFS (full scale = 32768)."""
+    frame = max(1, int(frame_s * SAMPLE_RATE))
+    usable = len(samples) // frame * frame
+    frames = samples[:usable].astype(np.float64).reshape(-1, frame) / 32768.0
+    rms = np.sqrt(np.mean(frames**2, axis=1))
+    return np.asarray(20.0 * np.log10(np.maximum(rms, 1e-10)), dtype=np.float64)
+
+
+def read_wav(path: Path) -> npt.NDArray[np.int16]:
+    """A 16-bit mono WAV's samples."""
+    with wave.open(str(path), "rb") as wf:
+        if wf.getnchannels() != 1 or wf.getsampwidth() != 2:
+            raise ValueError(f"{path} is not 16-bit mono")
+        return np.frombuffer(wf.readframes(wf.getnframes()), dtype=np.int16)
+
+
+def write_wav(path: Path, samples: npt.NDArray[np.int16]) -> None:
+    """Write 16 kHz mono int16 atomically (a ``.part`` file renamed into place)."""
+    _write_wav(path, samples)
 
 
 def _speak(text: str, voice: str, wav_path: Path) -> npt.NDArray[np.int16]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import struct
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -245,6 +246,44 @@ def normalize_loudness(audio: npt.NDArray[np.float32]) -> float:
 
 
 _BLOCK = 1 << 20
+
+
+class SampleFile:
+    """Raw float32 samples in a file, read slice by slice: ``x[a:b]`` copies just that stretch.
+
+    The engine workers read the coordinator's scratch audio this way, so a worker holds only the part it is
+    working on, never the whole recording (a memory map would keep every page it touched resident).
+    """
+
+    dtype = np.dtype(np.float32)
+    ndim = 1
+
+    def __init__(self, path: Path, samples: int) -> None:
+        self.path = Path(path)
+        self.size = int(samples)
+        self.shape = (self.size,)
+        self._fh = open(self.path, "rb")  # noqa: SIM115 - closed by close()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, key: slice) -> npt.NDArray[np.float32]:
+        if not isinstance(key, slice) or key.step not in (None, 1):
+            raise TypeError("SampleFile supports contiguous slices only")
+        start, stop, _ = key.indices(self.size)
+        count = max(stop - start, 0)
+        with self._lock:  # seek + read (os.pread is POSIX-only)
+            self._fh.seek(start * 4)
+            data = self._fh.read(count * 4)
+        return np.frombuffer(data, dtype=np.float32).copy()
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> npt.NDArray[Any]:
+        whole = self[0 : self.size]
+        return whole if dtype is None else whole.astype(dtype)
+
+    def close(self) -> None:
+        self._fh.close()
 
 
 class _GrowableBuffer:

@@ -62,7 +62,8 @@ class PipelineOptions:
     compute_type: str = "auto"
     language: str | None = None
     cpu_threads: int = 0
-    batch_size: int = 8
+    batch_size: int = 3
+    beam_size: int = 2
     max_duration_s: float | None = None
     decode_timeout_s: float = 600.0
     asr_backend: str = "local"
@@ -521,6 +522,7 @@ def _scratch_audio(directory: Path, samples: npt.NDArray[np.float32]) -> Iterato
     try:
         with os.fdopen(fd, "wb") as fh:
             np.ascontiguousarray(samples, dtype=np.float32).tofile(fh)  # no copy for the usual float32 array
+        del samples  # this generator's frame lives as long as the job: it must not keep the audio alive
         yield path
     finally:
         with contextlib.suppress(OSError):

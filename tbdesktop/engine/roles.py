@@ -4,8 +4,12 @@ Each speaker gets a therapist score from three cues, each scaled to 0..1 across 
 
 * **questions asked** (weight 3): the share of a speaker's sentences that are questions — ending in "?" or
   opening with a question word ("how", "what", "do you", "can you", …). Therapists ask; clients answer.
+* **who the words are about** (weight 2): therapists say "you" and "your" (reflecting, asking); clients say
+  "I", "me" and "my" (telling their story). The cue is ten times the difference of the two rates per word.
 * **who opens** (weight 1): the first speaker of the session usually is the therapist greeting the client.
 * **talk share** (weight 1): a therapist usually talks less than the client, so less talk scores higher.
+
+The cues are used as measured, not rescaled between speakers, so a small difference stays a small one.
 
 The highest score is the therapist. Of the others, the one who talks most is the client; in a couples
 session (three speakers, or a hint of three) the next is the partner; anyone else is a participant.
@@ -28,6 +32,7 @@ OTHER = "other"
 ROLES = (THERAPIST, CLIENT, PARTNER, PARTICIPANT, OTHER)
 
 WEIGHT_QUESTIONS = 3.0
+WEIGHT_ADDRESS = 2.0
 WEIGHT_OPENS = 1.0
 WEIGHT_TALK = 1.0
 MIN_WORDS = 3
@@ -38,6 +43,9 @@ _QUESTION_START = re.compile(
     re.IGNORECASE,
 )
 _SENTENCES = re.compile(r"[^.?!…]+[.?!…]*")
+_WORDS = re.compile(r"[a-z']+")
+_SECOND_PERSON = frozenset({"you", "your", "yours", "yourself", "you're", "you've", "you'd", "you'll"})
+_FIRST_PERSON = frozenset({"i", "me", "my", "mine", "myself", "i'm", "i've", "i'd", "i'll"})
 
 
 @dataclass(frozen=True)
@@ -48,18 +56,29 @@ class SpeakerStats:
     sentences: int
     questions: int
     first_start: float
+    second_person: int = 0
+    first_person: int = 0
 
     @property
     def question_rate(self) -> float:
         return self.questions / self.sentences if self.sentences else 0.0
+
+    @property
+    def address(self) -> float:
+        """How much more this speaker says "you" than "I", per word."""
+        return (self.second_person - self.first_person) / self.words if self.words else 0.0
 
 
 def speaker_stats(segments: Sequence[Segment]) -> dict[str, SpeakerStats]:
     acc: dict[str, dict[str, float]] = {}
     for seg in segments:
         entry = acc.setdefault(
-            seg.speaker, {"talk": 0.0, "words": 0, "sentences": 0, "questions": 0, "first": seg.start}
+            seg.speaker,
+            {"talk": 0.0, "words": 0, "sentences": 0, "questions": 0, "first": seg.start, "you": 0, "i": 0},
         )
+        for word in _WORDS.findall(seg.text.lower().replace("’", "'")):
+            entry["you"] += word in _SECOND_PERSON
+            entry["i"] += word in _FIRST_PERSON
         entry["talk"] += max(seg.end - seg.start, 0.0)
         entry["words"] += len(seg.words) if seg.words else len(seg.text.split())
         entry["first"] = min(entry["first"], seg.start)
@@ -78,26 +97,22 @@ def speaker_stats(segments: Sequence[Segment]) -> dict[str, SpeakerStats]:
             sentences=int(v["sentences"]),
             questions=int(v["questions"]),
             first_start=float(v["first"]),
+            second_person=int(v["you"]),
+            first_person=int(v["i"]),
         )
         for speaker, v in acc.items()
     }
 
 
-def _scaled(values: dict[str, float]) -> dict[str, float]:
-    low, high = min(values.values()), max(values.values())
-    if high - low < 1e-9:
-        return {k: 0.0 for k in values}
-    return {k: (v - low) / (high - low) for k, v in values.items()}
-
-
 def therapist_scores(stats: dict[str, SpeakerStats]) -> dict[str, float]:
     total_talk = sum(s.talk_time_s for s in stats.values()) or 1.0
-    questions = _scaled({k: s.question_rate for k, s in stats.items()})
-    quiet = _scaled({k: 1.0 - s.talk_time_s / total_talk for k, s in stats.items()})
     opener = min(stats.values(), key=lambda s: s.first_start).speaker
     return {
-        k: WEIGHT_QUESTIONS * questions[k] + WEIGHT_OPENS * (1.0 if k == opener else 0.0) + WEIGHT_TALK * quiet[k]
-        for k in stats
+        k: WEIGHT_QUESTIONS * s.question_rate
+        + WEIGHT_ADDRESS * max(-1.0, min(1.0, 10.0 * s.address))
+        + WEIGHT_OPENS * (1.0 if k == opener else 0.0)
+        + WEIGHT_TALK * (1.0 - s.talk_time_s / total_talk)
+        for k, s in stats.items()
     }
 
 

@@ -38,8 +38,8 @@ class VadParams:
 
 # What faster-whisper's batched transcription uses: ≤ 30 s pieces that pack into 30 s windows.
 ASR_PARAMS = VadParams(max_speech_s=30.0, min_silence_ms=160, speech_pad_ms=400)
-# Tight regions for speaker embeddings: short pauses split turns, little padding into silence.
-DIARIZATION_PARAMS = VadParams(min_silence_ms=250, speech_pad_ms=60, min_speech_ms=150)
+# Tight regions for speaker embeddings: a 0.1 s pause splits turns, little padding into silence.
+DIARIZATION_PARAMS = VadParams(min_silence_ms=100, speech_pad_ms=30, min_speech_ms=150)
 
 
 class SileroVad:

@@ -27,6 +27,8 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
+from tbdesktop.engine.audio import SampleFile
+
 log = logging.getLogger(__name__)
 
 ASR = "asr"
@@ -84,7 +86,8 @@ def _build_asr(options: dict[str, Any]) -> Any:
         device=options.get("device", "auto"),
         compute_type=options.get("compute_type", "auto"),
         cpu_threads=int(options.get("cpu_threads", 0)),
-        batch_size=int(options.get("batch_size", 8)),
+        batch_size=int(options.get("batch_size", 3)),
+        beam_size=int(options.get("beam_size", 2)),
     )
 
 
@@ -98,6 +101,16 @@ def _build_diarizer(options: dict[str, Any]) -> Any:
     from tbdesktop.engine.diarization.local import LocalDiarizer
 
     return LocalDiarizer(install_encoder(Path(options["cache_dir"])))
+
+
+def _open_audio(options: dict[str, Any], kind: str, path: Path, samples: int) -> Any:
+    """The built-in backends read the scratch audio piece by piece; others get a read-only memory map."""
+    import numpy as np
+
+    backend = options.get("asr_backend" if kind == ASR else "diarization_backend", "local")
+    if backend == "local":
+        return SampleFile(path, samples)
+    return np.memmap(path, dtype=np.float32, mode="r", shape=(samples,))
 
 
 def _run(model: Any, kind: str, audio: Any, msg: dict[str, Any], report: Any, cancelled: Any) -> dict[str, Any]:
@@ -128,7 +141,6 @@ def _run(model: Any, kind: str, audio: Any, msg: dict[str, Any], report: Any, ca
 
 def worker_main(conn: Connection, kind: str, options: dict[str, Any]) -> None:
     """Entry point of a spawned engine worker."""
-    import numpy as np
 
     from tbdesktop.engine.errors import Cancelled, EngineError
 
@@ -199,9 +211,13 @@ def worker_main(conn: Connection, kind: str, options: dict[str, Any]) -> None:
             started = time.monotonic()
             active = ensure_model()
             reset_peak_rss()  # the model is resident already; measure what this recording costs on top
-            audio = np.memmap(msg["audio"], dtype=np.float32, mode="r", shape=(int(msg["samples"]),))
-            data = _run(active, kind, audio, msg, report, cancelled)
-            del audio
+            audio = _open_audio(options, kind, Path(msg["audio"]), int(msg["samples"]))
+            try:
+                data = _run(active, kind, audio, msg, report, cancelled)
+            finally:
+                if isinstance(audio, SampleFile):
+                    audio.close()
+                del audio
             send(
                 {
                     "type": "result",

@@ -155,10 +155,12 @@ def test_eigengap_hint_breaks_close_calls() -> None:
 
 def test_windows_cover_every_region() -> None:
     windows = plan_windows([(0.0, 1.0), (2.0, 6.0)], 10.0)
-    assert {region for _, region in windows} == {0, 1}
-    starts = [s for s, r in windows if r == 1]
-    assert starts[0] == 2.0
-    assert starts[-1] + 1.6 == pytest.approx(6.0)
+    assert {region for _, _, region in windows} == {0, 1}
+    assert windows[0] == (0.0, 1.0, 0)  # a short region is one window of its own audio
+    inside = [(s, e) for s, e, r in windows if r == 1]
+    assert inside[0][0] == 2.0
+    assert inside[-1][1] == pytest.approx(6.0)
+    assert all(e - s == pytest.approx(1.6) for s, e in inside)
 
 
 # -- diarizing real voices ----------------------------------------------------------------------------------
@@ -242,10 +244,11 @@ def test_words_take_the_turn_they_overlap_most_and_segments_split() -> None:
 def test_one_word_flip_is_smoothed_but_a_real_reply_is_kept() -> None:
     words = [(0.0, 0.5, " I"), (0.5, 1.0, " was"), (1.0, 1.5, " really"), (1.5, 2.0, " tired")]
     # "really" lies mostly outside the other speaker's short turn: a diarization flicker
-    flicker = [SpeakerTurn(0.0, 1.2, "SPEAKER_00"), SpeakerTurn(1.2, 1.4, "SPEAKER_01"), SpeakerTurn(1.4, 3, "SPEAKER_00")]
+    a, b = "SPEAKER_00", "SPEAKER_01"
+    flicker = [SpeakerTurn(0.0, 1.2, a), SpeakerTurn(1.2, 1.4, b), SpeakerTurn(1.4, 3, a)]
     assert [s.speaker for s in merge.assign_speakers([_segment(words)], flicker)] == ["SPEAKER_00"]
     # a word wholly inside the other speaker's turn is a real interjection
-    reply = [SpeakerTurn(0.0, 1.0, "SPEAKER_00"), SpeakerTurn(1.0, 1.5, "SPEAKER_01"), SpeakerTurn(1.5, 3, "SPEAKER_00")]
+    reply = [SpeakerTurn(0.0, 1.0, a), SpeakerTurn(1.0, 1.5, b), SpeakerTurn(1.5, 3, a)]
     assert [s.speaker for s in merge.assign_speakers([_segment(words)], reply)] == [
         "SPEAKER_00",
         "SPEAKER_01",
@@ -296,3 +299,12 @@ def test_couples_roles_and_quiet_speakers() -> None:
     assert roles.assign_roles([_said("SPEAKER_00", 0, "Today I want to talk about my week at work.")]) == {
         "SPEAKER_00": "client"
     }
+
+
+def test_long_sessions_cluster_a_sample_and_assign_the_rest(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cluster_mod, "MAX_SPECTRAL", 60)
+    x, truth = _blobs([90, 70, 40])
+    labels = cluster_mod.cluster(x)
+    assert len(set(labels.tolist())) == 3
+    for i in range(3):
+        assert len(set(labels[truth == i].tolist())) == 1

@@ -15,6 +15,7 @@ SAME_SPEAKER_COSINE = 0.86  # centroids closer than this are one voice (Resembly
 KEEP_FRACTION = 0.25
 MIN_KEEP = 8  # short recordings: enough links that one voice's utterances stay one connected block
 HINT_TOLERANCE = 0.6  # a hinted count wins when its eigengap is at least this share of the largest
+MAX_SPECTRAL = 1200  # beyond this many windows, cluster an even sample and give the rest the nearest centroid
 
 
 def cosine_affinity(embeddings: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
@@ -95,6 +96,23 @@ def cluster(
         return np.zeros(0, dtype=np.int64)
     if n == 1 or num_speakers == 1:
         return np.zeros(n, dtype=np.int64)
+    if n > MAX_SPECTRAL:
+        # An hour gives ~4,800 windows: an n×n eigenproblem would cost a gigabyte and minutes. An even
+        # sample across the whole session sees every voice; every window then joins its nearest voice.
+        sample = np.linspace(0, n - 1, MAX_SPECTRAL).round().astype(np.int64)
+        sample_labels = cluster(
+            embeddings[sample],
+            num_speakers=num_speakers,
+            min_speakers=min_speakers,
+            max_speakers=max_speakers,
+            speakers_hint=speakers_hint,
+        )
+        ids = sorted(set(sample_labels.tolist()))
+        centroids = np.array([embeddings[sample][sample_labels == i].mean(axis=0) for i in ids], dtype=np.float64)
+        centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-9)
+        labels = np.asarray(ids, dtype=np.int64)[np.argmax(embeddings.astype(np.float64) @ centroids.T, axis=1)]
+        labels[sample] = sample_labels
+        return _relabel_by_appearance(labels)
     max_k = max(1, min(max_speakers, n - 1))
     min_k = max(1, min(min_speakers, max_k))
     affinity = cosine_affinity(embeddings)

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 _report = reporter(STAGE)
 
 WINDOW_S = PARTIAL_FRAMES * HOP / SAMPLE_RATE  # 1.6 s
-STEP_S = 0.75  # one embedding every 0.75 s of speech
+STEP_S = 1.0  # one embedding per second of speech inside a region (turns mostly change at pauses)
 BATCH = 48  # windows per encoder call: progress and cancellation between calls
 MERGE_GAP_S = 0.5  # same-speaker turns closer than this are one turn
 FRAME_S = HOP / SAMPLE_RATE
@@ -31,19 +31,25 @@ def speaker_name(index: int) -> str:
     return f"SPEAKER_{index:02d}"
 
 
-def plan_windows(regions: Sequence[Region], duration: float) -> list[tuple[float, int]]:
-    """Start times of the 1.6 s embedding windows, each with the index of the region it describes."""
-    windows: list[tuple[float, int]] = []
+Window = tuple[float, float, int]
+"""An embedding window: start and end in seconds, and the index of the speech region it describes."""
+
+
+def plan_windows(regions: Sequence[Region], duration: float) -> list[Window]:
+    """The embedding windows: 1.6 s every ``STEP_S`` inside each region; a shorter region is one window of
+    its own audio (never its neighbours': in a quick exchange they are the other speaker)."""
+    windows: list[Window] = []
     for index, (start, end) in enumerate(regions):
+        end = min(end, duration)
         length = end - start
+        if length <= 0:
+            continue
         if length <= WINDOW_S:
-            centre = (start + end) / 2
-            first = min(max(centre - WINDOW_S / 2, 0.0), max(duration - WINDOW_S, 0.0))
-            windows.append((first, index))
+            windows.append((start, end, index))
             continue
         count = int(np.ceil((length - WINDOW_S) / STEP_S)) + 1
         step = (length - WINDOW_S) / (count - 1) if count > 1 else 0.0
-        windows.extend((start + i * step, index) for i in range(count))
+        windows.extend((start + i * step, start + i * step + WINDOW_S, index) for i in range(count))
     return windows
 
 
@@ -79,20 +85,18 @@ class LocalDiarizer:
             return DiarizationResult(turns=(), speakers=())
 
         embeddings = np.empty((len(windows), 256), dtype=np.float32)
-        mels = self._window_mels(audio, windows)
         last_report = time.monotonic()
         for first in range(0, len(windows), BATCH):
             if should_cancel is not None and should_cancel():
                 raise Cancelled()
             last = min(first + BATCH, len(windows))
-            embeddings[first:last] = self.encoder.embed(mels[first:last])
+            embeddings[first:last] = self.encoder.embed(self._window_mels(audio, windows[first:last]))
             now = time.monotonic()
             if now - last_report >= 0.5 or last == len(windows):
                 done = last / len(windows)
                 elapsed = time.perf_counter() - started
                 _report(on_progress, 0.95 * done, elapsed / done * (1 - done) if done > 0 else None)
                 last_report = now
-        del mels
 
         labels = cluster(
             embeddings,
@@ -111,27 +115,31 @@ class LocalDiarizer:
         return DiarizationResult(turns=tuple(turns), speakers=speakers)
 
     @staticmethod
-    def _window_mels(audio: npt.NDArray[np.float32], windows: list[tuple[float, int]]) -> npt.NDArray[np.float32]:
-        """Mel frames of every window; each window is computed from its own slice (no whole-file spectrogram)."""
+    def _window_mels(audio: npt.NDArray[np.float32], windows: list[Window]) -> npt.NDArray[np.float32]:
+        """Mel frames of every window; each window is computed from its own slice (no whole-file spectrogram).
+
+        A window shorter than 1.6 s repeats its own audio to fill the encoder's input.
+        """
         out = np.empty((len(windows), PARTIAL_FRAMES, 40), dtype=np.float32)
         n_samples = PARTIAL_FRAMES * HOP
-        for i, (start, _region) in enumerate(windows):
+        for i, (start, end, _region) in enumerate(windows):
             first = int(round(start * SAMPLE_RATE))
-            piece = np.asarray(audio[first : first + n_samples], dtype=np.float32)
-            if piece.shape[0] < n_samples:
-                piece = np.pad(piece, (0, n_samples - piece.shape[0]))
+            last = min(int(round(end * SAMPLE_RATE)), first + n_samples)
+            piece = np.asarray(audio[first:last], dtype=np.float32)
+            if 0 < piece.shape[0] < n_samples:
+                piece = np.resize(piece, n_samples)  # cyclic repeat
+            elif piece.shape[0] == 0:
+                piece = np.zeros(n_samples, dtype=np.float32)
             out[i] = mel_frames(piece)[:PARTIAL_FRAMES]
         return out
 
 
-def _turns(
-    regions: Sequence[Region], windows: list[tuple[float, int]], labels: npt.NDArray[np.int64]
-) -> list[SpeakerTurn]:
+def _turns(regions: Sequence[Region], windows: list[Window], labels: npt.NDArray[np.int64]) -> list[SpeakerTurn]:
     labels = _smooth(windows, labels)
     turns: list[SpeakerTurn] = []
     by_region: dict[int, list[tuple[float, int]]] = {}
-    for (start, region), label in zip(windows, labels.tolist(), strict=True):
-        by_region.setdefault(region, []).append((start + WINDOW_S / 2, int(label)))
+    for (start, end, region), label in zip(windows, labels.tolist(), strict=True):
+        by_region.setdefault(region, []).append(((start + end) / 2, int(label)))
     for index, (r_start, r_end) in enumerate(regions):
         items = by_region.get(index)
         if not items:
@@ -155,11 +163,11 @@ def _renumber(turns: list[SpeakerTurn]) -> list[SpeakerTurn]:
     return [SpeakerTurn(t.start, t.end, names[t.speaker]) for t in turns]
 
 
-def _smooth(windows: list[tuple[float, int]], labels: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+def _smooth(windows: list[Window], labels: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     """A single window that disagrees with both neighbours in the same region takes their label."""
     out = labels.copy()
     for i in range(1, len(windows) - 1):
-        same_region = windows[i - 1][1] == windows[i][1] == windows[i + 1][1]
+        same_region = windows[i - 1][2] == windows[i][2] == windows[i + 1][2]
         if same_region and labels[i - 1] == labels[i + 1] != labels[i]:
             out[i] = labels[i - 1]
     return out
