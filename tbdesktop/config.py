@@ -37,6 +37,7 @@ class Settings:
     asr_compute_type: str = "auto"
     asr_language: str = ""
     asr_threads: int = 0
+    asr_beam_size: int = 0
     diarization_backend: str = "local"
     pyannote_model_dir: str = ""
     notes_backend: str = "local"

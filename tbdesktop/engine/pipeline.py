@@ -63,7 +63,7 @@ class PipelineOptions:
     language: str | None = None
     cpu_threads: int = 0
     batch_size: int = 3
-    beam_size: int = 2
+    beam_size: int = 0  # 0: 5 on a GPU, 2 on a CPU
     max_duration_s: float | None = None
     decode_timeout_s: float = 600.0
     asr_backend: str = "local"

@@ -87,7 +87,7 @@ def _build_asr(options: dict[str, Any]) -> Any:
         compute_type=options.get("compute_type", "auto"),
         cpu_threads=int(options.get("cpu_threads", 0)),
         batch_size=int(options.get("batch_size", 3)),
-        beam_size=int(options.get("beam_size", 2)),
+        beam_size=int(options.get("beam_size", 0)),
     )
 
 

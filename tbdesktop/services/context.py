@@ -29,6 +29,7 @@ def engine_options(settings: Settings, **overrides: Any) -> dict[str, Any]:
         "compute_type": s.asr_compute_type,
         "language": s.asr_language or None,
         "cpu_threads": s.asr_threads,
+        "beam_size": s.asr_beam_size,
         "max_duration_s": s.max_duration_s,
         "asr_backend": s.asr_backend,
         "diarization_backend": s.diarization_backend,

@@ -14,7 +14,7 @@ import pytest
 from tbdesktop.engine import merge, roles, vad
 from tbdesktop.engine.diarization import cluster as cluster_mod
 from tbdesktop.engine.diarization import encoder as enc
-from tbdesktop.engine.diarization.local import LocalDiarizer, plan_windows
+from tbdesktop.engine.diarization.local import WINDOW_S, LocalDiarizer, plan_windows
 from tbdesktop.engine.errors import Cancelled, ModelError
 from tbdesktop.engine.types import Segment, SpeakerTurn, Word
 
@@ -160,7 +160,7 @@ def test_windows_cover_every_region() -> None:
     inside = [(s, e) for s, e, r in windows if r == 1]
     assert inside[0][0] == 2.0
     assert inside[-1][1] == pytest.approx(6.0)
-    assert all(e - s == pytest.approx(1.6) for s, e in inside)
+    assert all(e - s == pytest.approx(WINDOW_S) for s, e in inside)
 
 
 # -- diarizing real voices ----------------------------------------------------------------------------------

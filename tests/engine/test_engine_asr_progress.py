@@ -46,6 +46,9 @@ def _transcriber(model: _SlowModel) -> local.LocalTranscriber:
     transcriber = object.__new__(local.LocalTranscriber)
     transcriber._batched = model
     transcriber.batch_size = 8
+    transcriber.beam_size = 2
+    transcriber.parallel = 1
+    transcriber.device = "cpu"
     return transcriber
 
 
@@ -55,6 +58,7 @@ def test_heartbeat_reports_while_the_model_works(monkeypatch: Any) -> None:
     result = _transcriber(_SlowModel(segments=3, delay=0.3)).transcribe(
         np.zeros(16000 * 8, dtype=np.float32),
         regions=[(0.0, 8.0)],
+        language="en",
         on_progress=lambda s, f, e: events.append((s, f, e)),
     )
     assert len(result.segments) == 3
@@ -73,7 +77,7 @@ def test_cancel_returns_before_the_model_finishes() -> None:
     threading.Timer(0.3, flag.set).start()
     with pytest.raises(Cancelled):
         _transcriber(model).transcribe(
-            np.zeros(16000 * 40, dtype=np.float32), regions=[(0.0, 30.0)], should_cancel=flag.is_set
+            np.zeros(16000 * 40, dtype=np.float32), regions=[(0.0, 30.0)], language="en", should_cancel=flag.is_set
         )
     assert not model.finished.is_set()  # returned while the stand-in was still working
     assert model.finished.wait(2.0)  # and the helper stopped at the next segment boundary
@@ -87,9 +91,11 @@ def test_model_errors_reach_the_caller() -> None:
     transcriber = object.__new__(local.LocalTranscriber)
     transcriber._batched = Broken()
     transcriber.batch_size = 8
+    transcriber.beam_size = 2
+    transcriber.parallel = 1
     transcriber.device = "cpu"
     with pytest.raises(ModelError, match="failed while transcribing") as info:
-        transcriber.transcribe(np.zeros(16000, dtype=np.float32), regions=[(0.0, 1.0)])
+        transcriber.transcribe(np.zeros(16000, dtype=np.float32), regions=[(0.0, 1.0)], language="en")
     assert isinstance(info.value.__cause__, RuntimeError)
 
 
