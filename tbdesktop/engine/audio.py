@@ -75,12 +75,13 @@ def probe(path: Path, *, max_duration_s: float | None = None, timeout_s: float =
 def load(
     path: Path,
     *,
+    sample_rate: int = TARGET_SAMPLE_RATE,
     max_duration_s: float | None = None,
     timeout_s: float = 600,
     normalize: bool = True,
     should_cancel: CancelCheck | None = None,
 ) -> tuple[AudioInfo, npt.NDArray[np.float32]]:
-    """Validate and decode in one pass: 16 kHz mono float32, loudness-normalised, with its description.
+    """Validate and decode in one pass: mono float32 at ``sample_rate`` (16 kHz), loudness-normalised.
 
     The same checks as ``probe`` (channels, sample rate, length limit, damage, truncation), under a
     wall-clock limit, holding one growing buffer of the output and never the decoded source.
@@ -91,11 +92,11 @@ def load(
     started = time.monotonic()
     with _open_container(path) as container:
         stream = _audio_stream(container)
-        channels, sample_rate, header_duration = _check_stream(container, stream, max_duration_s)
+        channels, source_rate, header_duration = _check_stream(container, stream, max_duration_s)
         container_name = str(container.format.name)
         codec_name = str(stream.codec_context.name)
-        buffer = _GrowableBuffer(int((header_duration or 60.0) * TARGET_SAMPLE_RATE * 1.02) + TARGET_SAMPLE_RATE)
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=TARGET_SAMPLE_RATE)
+        buffer = _GrowableBuffer(int((header_duration or 60.0) * sample_rate * 1.02) + sample_rate)
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
         frames = _frames(container, stream, started, timeout_s, max_duration_s, should_cancel, [0.0], "Reading")
         for frame in _flush_marker(frames):
             for out in resampler.resample(frame):
@@ -104,14 +105,14 @@ def load(
     audio = buffer.result()
     if audio.size == 0:
         raise AudioDecodeError("The recording contains no audio.")
-    decoded_s = audio.size / TARGET_SAMPLE_RATE
+    decoded_s = audio.size / sample_rate
     _check_complete(path, container_name, header_duration, decoded_s)
     if normalize:
         normalize_loudness(audio)
     info = AudioInfo(
         duration_s=decoded_s,
         channels=channels,
-        sample_rate=sample_rate,
+        sample_rate=source_rate,
         codec=codec_name,
         container=container_name,
     )
@@ -188,34 +189,7 @@ def decode(
     should_cancel: CancelCheck | None = None,
 ) -> npt.NDArray[np.float32]:
     """Decode the first audio stream of ``path`` to mono float32 at ``sample_rate``, loudness-normalised."""
-    import av
-
-    path = _local_file(path)
-    with _open_container(path) as container:
-        stream = _audio_stream(container)
-        estimate = _header_duration(container, stream)
-        buffer = _GrowableBuffer(int((estimate or 60.0) * sample_rate * 1.02) + sample_rate)
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
-        try:
-            for index, frame in enumerate(container.decode(stream)):
-                if should_cancel is not None and index % 256 == 0 and should_cancel():
-                    raise Cancelled()
-                for out in resampler.resample(frame):
-                    buffer.append(out.to_ndarray().reshape(-1))
-            for out in resampler.resample(None):
-                buffer.append(out.to_ndarray().reshape(-1))
-        except EngineError:
-            raise
-        except Exception as exc:
-            log.info("audio decode failed", extra={"error_type": type(exc).__name__})
-            raise AudioDecodeError("The recording is damaged and could not be decoded.") from exc
-
-    audio = buffer.result()
-    if audio.size == 0:
-        raise AudioDecodeError("The recording contains no audio.")
-    if normalize:
-        normalize_loudness(audio)
-    return audio
+    return load(path, sample_rate=sample_rate, normalize=normalize, should_cancel=should_cancel)[1]
 
 
 def normalize_loudness(audio: npt.NDArray[np.float32]) -> float:

@@ -62,8 +62,8 @@ class PipelineOptions:
     compute_type: str = "auto"
     language: str | None = None
     cpu_threads: int = 0
-    batch_size: int = 3
-    beam_size: int = 0  # 0: 5 on a GPU, 2 on a CPU
+    batch_size: int = 0  # 0: 1 per model replica on a CPU, 8 on a GPU
+    beam_size: int = 0  # 0: 5
     max_duration_s: float | None = None
     decode_timeout_s: float = 600.0
     asr_backend: str = "local"

@@ -86,7 +86,7 @@ def _build_asr(options: dict[str, Any]) -> Any:
         device=options.get("device", "auto"),
         compute_type=options.get("compute_type", "auto"),
         cpu_threads=int(options.get("cpu_threads", 0)),
-        batch_size=int(options.get("batch_size", 3)),
+        batch_size=int(options.get("batch_size", 0)),
         beam_size=int(options.get("beam_size", 0)),
     )
 

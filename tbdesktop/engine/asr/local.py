@@ -30,11 +30,13 @@ HEARTBEAT_S = 2.0  # progress is reported at least this often, even inside a lon
 SAMPLE_RATE = 16000
 MAX_WINDOW_S = 30.0  # Whisper's window
 GROUP_WINDOWS = 32  # windows per model call: bounds memory for long recordings and keeps progress moving
-DEFAULT_BATCH_SIZE = 3  # per model replica: as fast as 8 on a 2-core CPU, with a third of the memory
-# Beam 0 = automatic: 5 on a GPU (accuracy is cheap there); 2 on a CPU, where beam 5 would cost ~15 % more
-# time for ~1 point of WER (ADR 0005; `make eval`).
-DEFAULT_BEAM_SIZE = 0
+# Batch 0 = automatic: 8 windows per call on a GPU; 1 per model replica on a CPU, where the beam already fills
+# the cores and each extra window in a batch costs ~180 MB of cross-attention cache at beam 5 while being no
+# faster (ADR 0005; `make bench`).
+DEFAULT_BATCH_SIZE = 0
+DEFAULT_BEAM_SIZE = 5
 MAX_PARALLEL = 4
+COMPRESSION_RATIO_LIMIT = 2.4  # above it a window's text is a repetition loop and is decoded again
 
 
 def resolve_device(device: str) -> str:
@@ -101,8 +103,8 @@ class LocalTranscriber:
         from faster_whisper import BatchedInferencePipeline
 
         self._batched: Any = BatchedInferencePipeline(model=self._model)
-        self.batch_size = max(1, int(batch_size))
-        self.beam_size = int(beam_size) if beam_size > 0 else (5 if self.device == "cuda" else 2)
+        self.batch_size = int(batch_size) if batch_size > 0 else (8 if self.device == "cuda" else 1)
+        self.beam_size = int(beam_size) if beam_size > 0 else DEFAULT_BEAM_SIZE
         self.load_seconds = time.perf_counter() - started
         log.info(
             "model loaded",
@@ -201,11 +203,56 @@ class LocalTranscriber:
                 without_timestamps=True,
             )
             for raw in raw_segments:
-                emit(index, raw)
+                if _degenerate(raw):
+                    # A repetition loop ("no no no …"): decode that window again on its own, as faster-whisper
+                    # does sequentially, with timestamps and the temperature fallback that breaks such loops.
+                    for fixed in self._redecode(packed, clips, raw, language):
+                        emit(index, fixed)
+                else:
+                    emit(index, raw)
                 if stop.is_set():
                     return
 
         return produce
+
+    def _redecode(
+        self, packed: npt.NDArray[np.float32], clips: list[dict[str, float]], raw: Any, language: str | None
+    ) -> list[Any]:
+        """The window that produced ``raw``, decoded again alone; times stay in the packed audio's clock."""
+        import dataclasses
+
+        offset = float(raw.seek) / 100.0  # faster-whisper's seek counts 10 ms frames from the window start
+        clip = min(clips, key=lambda c: abs(c["start"] - offset))
+        first, last = int(round(clip["start"] * SAMPLE_RATE)), int(round(clip["end"] * SAMPLE_RATE))
+        segments, _info = self._model.transcribe(
+            packed[first:last],
+            language=language,
+            beam_size=self.beam_size,
+            word_timestamps=True,
+            condition_on_previous_text=False,
+            vad_filter=False,
+            compression_ratio_threshold=COMPRESSION_RATIO_LIMIT,
+        )
+        shift = clip["start"]
+        out = []
+        for segment in segments:
+            if _degenerate(segment):  # still looping after every temperature: drop rather than invent
+                log.info("dropped a repeating window", extra={"seconds": round(clip["end"] - clip["start"], 1)})
+                continue
+            words = [dataclasses.replace(w, start=w.start + shift, end=w.end + shift) for w in segment.words or ()]
+            out.append(dataclasses.replace(segment, start=segment.start + shift, end=segment.end + shift, words=words))
+        log.info("re-decoded a repeating window", extra={"segments": len(out)})
+        return out
+
+
+def _degenerate(raw: Any) -> bool:
+    """Whisper's repetition loop: text that compresses too well (faster-whisper's own 2.4 threshold)."""
+    ratio = getattr(raw, "compression_ratio", None)
+    if ratio is None:
+        from faster_whisper.transcribe import get_compression_ratio
+
+        ratio = get_compression_ratio(str(raw.text))
+    return float(ratio) > COMPRESSION_RATIO_LIMIT
 
 
 def _split(windows: list[Window], parts: int) -> list[list[Window]]:
