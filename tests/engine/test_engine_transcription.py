@@ -180,6 +180,41 @@ def test_transcriber_directly_with_its_own_vad(model_cache_dir: Path, speech_fix
     assert "breathing" in _words(" ".join(s.text for s in result.segments))
 
 
+def test_a_repetition_loop_is_decoded_again(model_cache_dir: Path, speech_fixtures: Any, monkeypatch: Any) -> None:
+    """Whisper sometimes loops ("no no no …") on a window; that window is decoded again on its own."""
+    import dataclasses
+
+    samples = audio.decode(speech_fixtures["session"])
+    transcriber = LocalTranscriber(resolve_model("base", model_cache_dir), device="cpu")
+    honest = transcriber.transcribe(samples, language="en")
+    real_batched = transcriber._batched.transcribe
+    looped: list[str] = []
+
+    def looping(*args: Any, **kwargs: Any) -> Any:
+        segments, info = real_batched(*args, **kwargs)
+
+        def loop_first() -> Any:
+            for n, segment in enumerate(segments):
+                if n == 0:
+                    text = " no" * 80
+                    looped.append(segment.text)
+                    segment = dataclasses.replace(segment, text=text, compression_ratio=12.0, words=[])
+                yield segment
+
+        return loop_first(), info
+
+    monkeypatch.setattr(transcriber._batched, "transcribe", looping)
+    result = transcriber.transcribe(samples, language="en")
+    assert looped, "the model produced no window"
+    text = " ".join(s.text for s in result.segments)
+    assert "no no no" not in text
+    assert _words(looped[0]) & _words(text) >= {w for w in _words(looped[0]) if len(w) > 5}
+    # the re-decoded window keeps the recording's clock: it lines up with the honest first segment
+    assert result.segments[0].start == pytest.approx(honest.segments[0].start, abs=1.0)
+    for segment in result.segments:
+        assert all(segment.start - 0.01 <= w.start <= w.end <= segment.end + 0.01 for w in segment.words)
+
+
 def test_pipeline_rejects_bad_audio(pipeline: Any, speech_fixtures: Any) -> None:
     with pytest.raises(AudioDecodeError, match="not an audio file"):
         pipeline.run(speech_fixtures["not_audio"])
