@@ -193,7 +193,6 @@ def _session_line(info: Any) -> str:
 
 
 def cmd_session_import(args: argparse.Namespace) -> int:
-    from tbdesktop.services.processing import ProcessingRunner
     from tbdesktop.services.sessions import ImportRequest, SessionService
 
     try:
@@ -221,27 +220,7 @@ def cmd_session_import(args: argparse.Namespace) -> int:
                 _print(json.dumps(info.to_json(), indent=2))
             return EXIT_OK
 
-        runner = ProcessingRunner(ctx, owner_ids=[user.id])
-        if not args.json:
-            last = [""]
-
-            def show(ev: Any) -> None:
-                line = f"{ev.stage_detail or ev.status} {ev.progress}%"
-                if ev.session_id == info.id and line != last[0] and (ev.progress % 5 == 0 or ev.finished):
-                    last[0] = line
-                    eta = f" (about {ev.eta_seconds} s left)" if ev.eta_seconds else ""
-                    _err(line + eta)
-
-            runner.add_listener(show)
-
-        async def wait() -> Any:
-            await runner.resume_abandoned()
-            try:
-                return await runner.wait_for_session(info.id)
-            finally:
-                await runner.stop()
-
-        final = asyncio.run(wait())
+        final = wait_for_session(ctx, user, info.id, quiet=args.json)
         info = service.get_sync(info.id)
         if args.json:
             _print(json.dumps(info.to_json(), indent=2))
@@ -250,6 +229,33 @@ def cmd_session_import(args: argparse.Namespace) -> int:
         return EXIT_OK if final.status == "completed" else EXIT_ERROR
     finally:
         ctx.close()
+
+
+def wait_for_session(ctx: Any, user: Any, session_id: Any, *, quiet: bool) -> Any:
+    """Process queued jobs here until the session's processing has finished; progress lines on stderr."""
+    from tbdesktop.services.processing import ProcessingRunner
+
+    runner = ProcessingRunner(ctx, owner_ids=[user.id])
+    if not quiet:
+        last = [""]
+
+        def show(ev: Any) -> None:
+            line = f"{ev.stage_detail or ev.status} {ev.progress}%"
+            if ev.session_id == session_id and line != last[0] and (ev.progress % 5 == 0 or ev.finished):
+                last[0] = line
+                eta = f" (about {ev.eta_seconds} s left)" if ev.eta_seconds else ""
+                _err(line + eta)
+
+        runner.add_listener(show)
+
+    async def wait() -> Any:
+        await runner.resume_abandoned()
+        try:
+            return await runner.wait_for_session(session_id)
+        finally:
+            await runner.stop()
+
+    return asyncio.run(wait())
 
 
 def cmd_session_list(args: argparse.Namespace) -> int:
@@ -267,10 +273,14 @@ def cmd_session_list(args: argparse.Namespace) -> int:
 
 
 def cmd_session_show(args: argparse.Namespace) -> int:
+    from tbdesktop.services.notes import NoteService
+
     with _session_service(args) as service:
         info = service.get_sync(args.id)
+        flags = NoteService(service.ctx, service.user).risk_flags_sync(info.id)
     data = info.to_json()
     data["client_display"] = info.display_client
+    data["risk_flags"] = [f.to_json() for f in flags]
 
     def human() -> None:
         _print(f"Session   {info.id}")
@@ -287,6 +297,11 @@ def cmd_session_show(args: argparse.Namespace) -> int:
             talk = entry.get("talk_time_s")
             share = f", {talk / 60:.1f} min" if isinstance(talk, (int, float)) else ""
             _print(f"Speaker   {speaker}: {entry.get('role') or 'unknown'}{share}")
+        if info.ai_summary:
+            _print(f"Summary   {info.ai_summary}")
+        for flag in flags:
+            where = f" (line {flag.segment_idx})" if flag.segment_idx is not None else ""
+            _print(f"Risk      {flag.kind.replace('_', ' ')}, {flag.severity}{where}: “{flag.quote}”")
 
     _emit(args, data, human)
     return EXIT_OK
@@ -514,6 +529,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("speaker", help="speaker label, e.g. SPEAKER_01")
     p.add_argument("role", choices=["therapist", "client", "partner", "participant", "other"])
     p.set_defaults(func=cmd_session_set_role)
+
+    from tbdesktop.cli_notes import add_note_commands
+
+    add_note_commands(sub, ssub, common)
     return parser
 
 

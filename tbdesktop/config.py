@@ -41,6 +41,8 @@ class Settings:
     diarization_backend: str = "local"
     pyannote_model_dir: str = ""
     notes_backend: str = "local"
+    notes_base_url: str = ""  # an OpenAI-compatible chat server; empty: openai_base_url
+    notes_model: str = ""
     openai_base_url: str = ""
     openai_model: str = ""
     max_duration_min: float = 240.0

@@ -46,6 +46,23 @@ def engine_options(settings: Settings, **overrides: Any) -> dict[str, Any]:
 
 
 OPENAI_KEY_NAME = "openai_api_key"
+NOTES_KEY_NAME = "notes_api_key"
+
+
+def notes_options(settings: Settings) -> dict[str, Any]:
+    """How the worker writes notes: ``local`` (offline draft) or an OpenAI-compatible chat server.
+
+    The key is read from the keyring (``notes_api_key``, else ``openai_api_key``) and only sent to the worker."""
+    if settings.notes_backend != "openai":
+        return {"backend": "local"}
+    from tbdesktop.services.secrets import get_secret
+
+    return {
+        "backend": "openai",
+        "base_url": settings.notes_base_url or settings.openai_base_url,
+        "model": settings.notes_model,
+        "api_key": get_secret(NOTES_KEY_NAME) or get_secret(OPENAI_KEY_NAME),
+    }
 
 
 def workstation_name() -> str:

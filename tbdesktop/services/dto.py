@@ -121,3 +121,79 @@ class ProgressEvent(JsonMixin):
     @property
     def finished(self) -> bool:
         return self.status in {"completed", "failed", "cancelled"}
+
+
+@dataclass(frozen=True)
+class TemplateSectionInfo(JsonMixin):
+    key: str
+    title: str
+    instructions: str
+    max_words: int | None = None
+
+
+@dataclass(frozen=True)
+class TemplateInfo(JsonMixin):
+    id: uuid.UUID
+    name: str
+    scope: str  # "builtin", "clinic" (clinic-wide) or "mine"
+    sections: list[TemplateSectionInfo]
+    is_default: bool  # my default (or the clinic's, when I have not chosen one)
+    editable: bool  # whether the signed-in user may change or delete it
+    created_at: datetime
+    updated_at: datetime
+
+    def content(self) -> dict[str, Any]:
+        return {"sections": [_jsonable(asdict(s)) for s in self.sections]}
+
+
+@dataclass(frozen=True)
+class NoteSentenceInfo(JsonMixin):
+    text: str
+    evidence: list[int]
+
+
+@dataclass(frozen=True)
+class NoteSectionInfo(JsonMixin):
+    key: str
+    title: str
+    text: str
+    evidence: list[int]
+    sentences: list[NoteSentenceInfo]
+    edited: bool = False
+
+
+@dataclass(frozen=True)
+class AddendumInfo(JsonMixin):
+    id: uuid.UUID
+    text: str
+    author_name: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class RiskFlagInfo(JsonMixin):
+    kind: str
+    severity: str
+    quote: str
+    segment_idx: int | None
+
+
+@dataclass(frozen=True)
+class NoteInfo(JsonMixin):
+    id: uuid.UUID
+    session_id: uuid.UUID
+    version: int
+    template_id: uuid.UUID | None
+    template_name: str | None
+    generator: str
+    status: str  # draft | signed
+    sections: list[NoteSectionInfo]
+    created_at: datetime
+    updated_at: datetime | None
+    signed_at: datetime | None
+    addenda: list[AddendumInfo] = field(default_factory=list)
+    versions: list[int] = field(default_factory=list)
+
+    @property
+    def is_local_draft(self) -> bool:
+        return self.generator == "local"

@@ -55,7 +55,7 @@ class ImportRequest:
     session_type: str = "individual"
 
 
-def _parse_id(value: uuid.UUID | str) -> uuid.UUID:
+def parse_session_id(value: uuid.UUID | str) -> uuid.UUID:
     if isinstance(value, uuid.UUID):
         return value
     try:
@@ -197,7 +197,7 @@ class SessionService:
         return await asyncio.to_thread(self.list_sessions_sync, client_id)
 
     def get_sync(self, session_id: uuid.UUID | str) -> SessionInfo:
-        sid = _parse_id(session_id)
+        sid = parse_session_id(session_id)
         with self.ctx.db.unit_of_work() as s:
             row = SessionRepository(s, self.user.id).get(sid)
             AuditRepository(s, self.user.id, self.ctx.workstation).record("session.view", "therapy_session", sid)
@@ -207,7 +207,7 @@ class SessionService:
         return await asyncio.to_thread(self.get_sync, session_id)
 
     def status_sync(self, session_id: uuid.UUID | str) -> StatusInfo:
-        sid = _parse_id(session_id)
+        sid = parse_session_id(session_id)
         with self.ctx.db.unit_of_work() as s:
             return status_info(SessionRepository(s, self.user.id).get(sid))
 
@@ -215,7 +215,7 @@ class SessionService:
         return await asyncio.to_thread(self.status_sync, session_id)
 
     def transcript_sync(self, session_id: uuid.UUID | str) -> list[SegmentInfo]:
-        sid = _parse_id(session_id)
+        sid = parse_session_id(session_id)
         with self.ctx.db.unit_of_work() as s:
             segments = SessionRepository(s, self.user.id).segments(sid)
             AuditRepository(s, self.user.id, self.ctx.workstation).record(
@@ -230,7 +230,7 @@ class SessionService:
 
     def set_speaker_role_sync(self, session_id: uuid.UUID | str, speaker: str, role: str) -> SessionInfo:
         """Correct who is who: the role of one diarized speaker, on the session and every transcript row."""
-        sid = _parse_id(session_id)
+        sid = parse_session_id(session_id)
         if role not in SPEAKER_ROLES:
             raise ValidationError("Role must be therapist, client, partner, participant or other.")
         with self.ctx.db.unit_of_work() as s:

@@ -29,6 +29,15 @@ def _loop() -> asyncio.AbstractEventLoop:
         return asyncio.get_event_loop_policy().get_event_loop()
 
 
+def loop_available() -> bool:
+    """Whether a GUI loop exists to run coroutines on (not while the app is shutting down)."""
+    try:
+        _loop()
+    except RuntimeError:
+        return False
+    return True
+
+
 def user_message(exc: BaseException) -> str:
     if isinstance(exc, TBError):
         return exc.message

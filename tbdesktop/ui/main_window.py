@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -22,12 +22,15 @@ from PySide6.QtWidgets import (
 
 from tbdesktop.errors import TBError
 from tbdesktop.services.dto import ProgressEvent, SessionInfo, UserInfo
+from tbdesktop.services.notes import NoteService
 from tbdesktop.services.sessions import ImportRequest, SessionService
+from tbdesktop.services.templates import TemplateService
 from tbdesktop.ui.aio import run_dialog, spawn
 from tbdesktop.ui.bridge import ProgressBridge
 from tbdesktop.ui.buttons import action_button
 from tbdesktop.ui.formatting import initials
 from tbdesktop.ui.import_dialog import ImportDialog
+from tbdesktop.ui.notes_panel import NoteEditDialog
 from tbdesktop.ui.processing_dialog import ProcessingDialog
 from tbdesktop.ui.resources import icon
 from tbdesktop.ui.session_view import SessionView
@@ -64,6 +67,8 @@ class MainWindow(QMainWindow):
         self.user = user
         self.sessions = sessions
         self.processing = processing
+        self.notes = NoteService(sessions.ctx, user)
+        self.templates = TemplateService(sessions.ctx, user)
         self.bridge = ProgressBridge(self)
         self.bridge.attach(processing.add_listener)
         self.import_dialog: ImportDialog | None = None
@@ -95,6 +100,13 @@ class MainWindow(QMainWindow):
         self.session_view = SessionView()
         self.session_view.backRequested.connect(self.show_sessions)
         self.session_view.speakerRoleChanged.connect(self.change_speaker_role)
+        panel = self.session_view.notes_panel
+        panel.regenerateRequested.connect(self.regenerate_notes)
+        panel.versionRequested.connect(self.show_note_version)
+        panel.signRequested.connect(self.sign_note)
+        panel.editRequested.connect(lambda: self.edit_note(addendum=False))
+        panel.addendumRequested.connect(lambda: self.edit_note(addendum=True))
+        self.bridge.progress.connect(self._session_progress)
         self.stack.addWidget(self.sessions_page)
         self.stack.addWidget(self.session_view)
         root.addWidget(self.stack, 1)
@@ -151,11 +163,83 @@ class MainWindow(QMainWindow):
         if isinstance(session_id, uuid.UUID):
             spawn(self.open_session(session_id), on_error=self.show_error)
 
-    async def open_session(self, session_id: uuid.UUID) -> None:
+    async def open_session(self, session_id: uuid.UUID, version: int | None = None) -> None:
         info = await self.sessions.get(session_id)
         segments = await self.sessions.transcript(session_id)
-        self.session_view.set_content(info, segments)
+        note = await asyncio.to_thread(self._note_or_none, session_id, version)
+        flags = await self.notes.risk_flags(session_id)
+        templates = await self.templates.list_templates()
+        self.session_view.set_content(info, segments, note, flags, templates)
+        self.session_view.notes_panel.set_busy(info.status == "generating_notes" or info.status == "queued")
         self.stack.setCurrentWidget(self.session_view)
+
+    def _note_or_none(self, session_id: uuid.UUID, version: int | None) -> Any:
+        if version is None:
+            return self.notes.latest_or_none_sync(session_id)
+        return self.notes.get_sync(session_id, version)
+
+    # -- notes ----------------------------------------------------------------------------------------
+
+    def _session_progress(self, event: object) -> None:
+        if not isinstance(event, ProgressEvent) or event.session_id != self.session_view.session_id:
+            return
+        panel = self.session_view.notes_panel
+        if event.status in ("generating_notes", "queued"):
+            panel.set_busy(True, event.progress, event.stage_detail or "Writing notes…")
+        elif event.finished:
+            panel.set_busy(False)
+            if event.error:
+                self.show_error(event.error)
+            spawn(self.open_session(event.session_id), on_error=self.show_error)
+
+    def regenerate_notes(self, template_id: object) -> None:
+        session_id = self.session_view.session_id
+        if session_id is None or not isinstance(template_id, uuid.UUID):
+            return
+        spawn(self._regenerate(session_id, template_id), on_error=self.show_error)
+
+    async def _regenerate(self, session_id: uuid.UUID, template_id: uuid.UUID) -> None:
+        self.session_view.notes_panel.set_busy(True, 0, "Waiting to write notes…")
+        try:
+            await self.notes.regenerate(session_id, template_id)
+        except TBError:
+            self.session_view.notes_panel.set_busy(False)
+            raise
+        self.processing.wake()
+
+    def show_note_version(self, version: int) -> None:
+        session_id = self.session_view.session_id
+        if session_id is not None:
+            spawn(self.open_session(session_id, version), on_error=self.show_error)
+
+    def sign_note(self) -> None:
+        session_id = self.session_view.session_id
+        if session_id is not None:
+            spawn(self._sign(session_id), on_error=self.show_error)
+
+    async def _sign(self, session_id: uuid.UUID) -> None:
+        await self.notes.sign(session_id)
+        await self.open_session(session_id)
+        self.show_success("Note signed.")
+
+    def edit_note(self, *, addendum: bool) -> None:
+        note = self.session_view.notes_panel.note
+        if note is not None:
+            spawn(self._edit_note(note.session_id, note, addendum), on_error=self.show_error)
+
+    async def _edit_note(self, session_id: uuid.UUID, note: Any, addendum: bool) -> None:
+        dialog = NoteEditDialog(note, addendum=addendum, parent=self)
+        try:
+            if await run_dialog(dialog) != QDialog.DialogCode.Accepted:
+                return
+            if addendum:
+                await self.notes.add_addendum(session_id, dialog.text)
+            else:
+                await self.notes.update_section(session_id, dialog.section_key, dialog.text)
+        finally:
+            dialog.deleteLater()
+        await self.open_session(session_id)
+        self.show_success("Addendum added." if addendum else "Note updated.")
 
     # -- import and processing ------------------------------------------------------------------------
 

@@ -1,20 +1,15 @@
-"""Where the bundled resources (icons, style sheet) live, in a source checkout and in a frozen build."""
+"""Icons and the style sheet from the bundled resources folder."""
 
 from __future__ import annotations
 
-import sys
 from functools import cache
 from pathlib import Path
 
 from PySide6.QtGui import QIcon
 
+from tbdesktop.paths import resources_dir
 
-def resources_dir() -> Path:
-    """`resources/` next to the package in a checkout; under `sys._MEIPASS` in a PyInstaller build."""
-    frozen_root = getattr(sys, "_MEIPASS", None)
-    if getattr(sys, "frozen", False) and frozen_root:
-        return Path(frozen_root) / "resources"
-    return Path(__file__).resolve().parents[2] / "resources"
+__all__ = ["icon", "icon_path", "resources_dir", "style_sheet"]
 
 
 def icon_path(name: str) -> Path:

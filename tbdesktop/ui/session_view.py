@@ -11,14 +11,16 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QSplitter,
     QTextBrowser,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from tbdesktop.services.dto import SegmentInfo, SessionInfo
+from tbdesktop.services.dto import NoteInfo, RiskFlagInfo, SegmentInfo, SessionInfo, TemplateInfo
 from tbdesktop.ui.formatting import duration_badge, long_date, status_words, timestamp
+from tbdesktop.ui.notes_panel import NotesPanel
 from tbdesktop.ui.resources import icon
 
 # Speaker chips: (text, background) pairs, calm and distinguishable.
@@ -152,8 +154,12 @@ class SessionView(QWidget):
         self.title_label.setObjectName("sessionTitle")
         self.meta_label = QLabel()
         self.meta_label.setObjectName("sessionMeta")
+        self.summary_label = QLabel()
+        self.summary_label.setObjectName("sessionSummary")
+        self.summary_label.setWordWrap(True)
         titles.addWidget(self.title_label)
         titles.addWidget(self.meta_label)
+        titles.addWidget(self.summary_label)
         header_layout.addLayout(titles, 1)
         self.duration_label = QLabel()
         self.duration_label.setObjectName("durationBadge")
@@ -188,7 +194,17 @@ class SessionView(QWidget):
         self.transcript.setFrameShape(QFrame.Shape.NoFrame)
         self.transcript.setLineWrapMode(QTextBrowser.LineWrapMode.WidgetWidth)
         card_layout.addWidget(self.transcript, 1)
-        layout.addWidget(transcript_card, 1)
+        self.notes_panel = NotesPanel()
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("sessionSplitter")
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.addWidget(transcript_card)
+        self.splitter.addWidget(self.notes_panel)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.notes_panel.evidenceRequested.connect(self.show_evidence)
+        layout.addWidget(self.splitter, 1)
+        self._highlighted: set[int] = set()
 
     # -- content --------------------------------------------------------------------------------------
 
@@ -196,9 +212,23 @@ class SessionView(QWidget):
     def session_id(self) -> uuid.UUID | None:
         return self._info.id if self._info is not None else None
 
-    def set_content(self, info: SessionInfo, segments: list[SegmentInfo]) -> None:
+    def set_content(
+        self,
+        info: SessionInfo,
+        segments: list[SegmentInfo],
+        note: NoteInfo | None = None,
+        flags: list[RiskFlagInfo] | None = None,
+        templates: list[TemplateInfo] | None = None,
+    ) -> None:
         self._info = info
         self._segments = list(segments)
+        self._highlighted = set()
+        self.summary_label.setText(info.ai_summary or "")
+        self.summary_label.setVisible(bool(info.ai_summary))
+        if templates is not None:
+            self.notes_panel.set_templates(templates, note.template_id if note is not None else None)
+        can_regenerate = bool(self._segments) and info.transcript_deleted_at is None
+        self.notes_panel.set_note(note, list(flags or []), can_regenerate=can_regenerate)
         self.title_label.setText(info.display_client)
         self.meta_label.setText(f"{long_date(info.session_date)} · {info.owner_name}")
         self.duration_label.setText(duration_badge(info.duration_mins))
@@ -211,6 +241,19 @@ class SessionView(QWidget):
         speakers = dict(info.speakers) if self._segments else {}
         self.speakers_bar.set_speakers(speakers, self._colours())
         self.transcript.setHtml(self._render(info))
+
+    def show_evidence(self, indexes: list[int]) -> None:
+        """Highlight the transcript lines a note sentence (or risk flag) rests on, and scroll to the first."""
+        known = {s.idx for s in self._segments}
+        self._highlighted = {i for i in indexes if i in known}
+        if self._info is None or not self._highlighted:
+            return
+        self.transcript.setHtml(self._render(self._info))
+        self.transcript.scrollToAnchor(f"seg-{min(self._highlighted)}")
+
+    @property
+    def highlighted(self) -> set[int]:
+        return set(self._highlighted)
 
     def _colours(self) -> dict[str, tuple[str, str]]:
         """One colour per speaker, in order of first appearance; the same in the bar and the transcript."""
@@ -249,10 +292,11 @@ class SessionView(QWidget):
                 if seg.role
                 else ""
             )
+            marked = " bgcolor='#fff4c2'" if seg.idx in self._highlighted else ""
             rows.append(
-                "<tr>"
+                f"<tr{marked}>"
                 f"<td width='64' style='color:#5b6b73; font-family:monospace; padding:6px 8px 6px 0;'>"
-                f"{timestamp(seg.start_s, with_hours=with_hours)}</td>"
+                f"<a name='seg-{seg.idx}'></a>{timestamp(seg.start_s, with_hours=with_hours)}</td>"
                 f"<td width='120' style='padding:6px 10px 6px 0;'>"
                 f"<span style='color:{fg}; background-color:{bg}; font-weight:600; font-size:9pt;'>"
                 f"&nbsp;{html.escape(label)}&nbsp;</span>{role}</td>"

@@ -147,6 +147,48 @@ def test_import_progress_and_transcript_with_real_worker(
     assert {s.role for s in stored.transcript_sync(view.session_id) if s.speaker == "SPEAKER_01"} == {"partner"}
     screenshot(window, "session-view-role-changed")
 
+    # The notes panel: the note written with processing, evidence links, regenerate with another template, sign.
+    panel = view.notes_panel
+    note = panel.note
+    assert note is not None and note.template_name == "SOAP" and note.version == 1
+    assert panel.template_combo.currentText().startswith("SOAP")  # the picker starts at the note's template
+    assert panel.draft_badge.isVisible() and panel.sign_button.isEnabled()
+    cited = [i for s in note.sections for x in s.sentences for i in x.evidence]
+    assert cited, [s.text for s in note.sections]
+    panel.evidenceRequested.emit([cited[0]])
+    assert view.highlighted == {cited[0]}
+    assert view.summary_label.text() == stored.get_sync(view.session_id).ai_summary != ""
+    screenshot(window, "session-view-notes")
+
+    panel.template_combo.setCurrentIndex(panel.template_combo.findText("DAP"))
+    qtbot.mouseClick(panel.regenerate_button, Qt.MouseButton.LeftButton)
+
+    async def regenerated() -> None:
+        await aio.until(lambda: panel.progress.isVisible(), message="notes progress", timeout=30)
+        await aio.until(
+            lambda: panel.note is not None and panel.note.version == 2, timeout=JOB_TIMEOUT_S, message="version 2"
+        )
+
+    aio.run(runner.start())
+    try:
+        aio.run(regenerated(), timeout=JOB_TIMEOUT_S + 30)
+    finally:
+        aio.run(runner.stop())
+    assert panel.note is not None and panel.note.template_name == "DAP"
+    assert [s.key for s in panel.note.sections] == ["data", "assessment", "plan"]
+    assert not panel.progress.isVisible() and panel.version_combo.isVisible()
+    assert panel.version_combo.count() == 2
+
+    qtbot.mouseClick(panel.sign_button, Qt.MouseButton.LeftButton)
+
+    async def signed() -> None:
+        await aio.until(lambda: panel.note is not None and panel.note.status == "signed", message="signing")
+
+    aio.run(signed(), timeout=30)
+    assert panel.edit_button.text() == "Add addendum" and not panel.sign_button.isEnabled()
+    assert "signed" in panel.body.toPlainText()
+    screenshot(window, "session-view-note-signed")
+
 
 def test_event_loop_stays_responsive_while_processing(
     qtbot: QtBot,

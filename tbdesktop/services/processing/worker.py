@@ -4,6 +4,7 @@ stops the coordinator and both engine workers at once.
 
 Messages are plain dicts (structured, never parsed text):
   parent → worker: {"type": "run", "job_id", "audio_path"} | {"type": "warmup"} | {"type": "shutdown"}
+                 | {"type": "notes", "job_id", "lines", "template": {"name", "content"}, "notes": options}
   worker → parent: {"type": "ready"} | {"type": "warm"} | {"type": "progress", "job_id", "stage", "fraction", "eta"}
                  | {"type": "result", "job_id", "result"} | {"type": "error", "job_id", "error_type", "message"}
 A run message may carry "speakers_hint" (2 for an individual session, 3 for couples, …). This module imports
@@ -42,6 +43,18 @@ def _build_pipeline(options: dict[str, Any]) -> _Runnable:
     return Pipeline(PipelineOptions(**values))
 
 
+def _write_notes(msg: dict[str, Any], on_progress: Any, should_cancel: Any) -> dict[str, Any]:
+    """A progress note from transcript lines with a template (the generating_notes stage)."""
+    from tbdesktop.engine.notes import NoteTemplateSpec, TranscriptLine
+    from tbdesktop.engine.notes.factory import make_generator
+
+    template = NoteTemplateSpec.from_content(msg["template"]["name"], msg["template"]["content"])
+    lines = [TranscriptLine(**line) for line in msg["lines"]]
+    generator = make_generator(dict(msg.get("notes") or {}))
+    note = generator.generate(lines, template, on_progress=on_progress, should_cancel=should_cancel)
+    return note.to_dict()
+
+
 def worker_main(conn: Connection, options: dict[str, Any]) -> None:
     """Entry point of the spawned process."""
     from tbdesktop.engine.errors import EngineError
@@ -74,7 +87,7 @@ def worker_main(conn: Connection, options: dict[str, Any]) -> None:
                 except EngineError as exc:
                     conn.send({"type": "warm", "error": exc.message})
                 continue
-            if msg.get("type") != "run":
+            if msg.get("type") not in ("run", "notes"):
                 continue
             job_id = msg["job_id"]
             last_sent = 0.0
@@ -89,6 +102,10 @@ def worker_main(conn: Connection, options: dict[str, Any]) -> None:
                 conn.send({"type": "progress", "job_id": _job, "stage": stage, "fraction": fraction, "eta": eta})
 
             try:
+                if msg["type"] == "notes":
+                    note = _write_notes(msg, on_progress, orphaned)
+                    conn.send({"type": "result", "job_id": job_id, "result": note})
+                    continue
                 if pipeline is None:
                     on_progress("loading_model", 0.0, None)
                     pipeline = _build_pipeline(options)

@@ -4,7 +4,7 @@ from tbdesktop.store.models.audit import AuditEvent
 from tbdesktop.store.models.base import Base, utcnow
 from tbdesktop.store.models.clients import Client
 from tbdesktop.store.models.jobs import JobKind, JobStatus, ProcessingJob
-from tbdesktop.store.models.notes import Note, NoteTemplate, RiskFlag
+from tbdesktop.store.models.notes import Note, NoteAddendum, NoteTemplate, RiskFlag
 from tbdesktop.store.models.sessions import (
     ACTIVE_STATUSES,
     SESSION_TYPES,
@@ -26,6 +26,7 @@ __all__ = [
     "JobKind",
     "JobStatus",
     "Note",
+    "NoteAddendum",
     "NoteTemplate",
     "ProcessingJob",
     "ProcessingStatus",

@@ -29,6 +29,8 @@ class NoteTemplate(Base):
     name: Mapped[str] = mapped_column(String(200))
     template_content: Mapped[dict[str, Any]] = mapped_column(JSONType)
     is_default: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # Shipped with the app (resources/templates), seeded by migration, read-only.
+    builtin: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -52,6 +54,21 @@ class Note(Base):
     status: Mapped[str] = mapped_column(String(16), default="draft")
     signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     generator: Mapped[str] = mapped_column(String(120), default="local")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    signed_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class NoteAddendum(Base):
+    """A change to a signed note: its own text, author and time; the signed note itself never changes."""
+
+    __tablename__ = "note_addenda"
+    __table_args__ = (Index("ix_note_addenda_note_id", "note_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    note_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("notes.id", ondelete="CASCADE"))
+    author_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

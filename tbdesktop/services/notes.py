@@ -1,0 +1,254 @@
+"""Progress notes: versions, edits while draft, signing, addenda, regeneration, risk flags — owner-only, audited."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+from tbdesktop.engine.notes import NOT_DISCUSSED, TranscriptLine
+from tbdesktop.errors import NotFoundError, ValidationError
+from tbdesktop.services.context import AppContext
+from tbdesktop.services.dto import (
+    AddendumInfo,
+    NoteInfo,
+    NoteSectionInfo,
+    NoteSentenceInfo,
+    RiskFlagInfo,
+    UserInfo,
+)
+from tbdesktop.services.sessions import parse_session_id
+from tbdesktop.services.templates import TemplateService
+from tbdesktop.store.models import (
+    ACTIVE_STATUSES,
+    JobKind,
+    Note,
+    NoteAddendum,
+    NoteTemplate,
+    ProcessingStatus,
+    TranscriptSegment,
+    User,
+    utcnow,
+)
+from tbdesktop.store.note_repositories import NoteRepository
+from tbdesktop.store.repositories import AuditRepository, JobRepository, SessionRepository
+
+MAX_SECTION_TEXT = 20_000
+MAX_ADDENDUM_TEXT = 20_000
+
+
+def stored_sections(result: dict[str, Any]) -> dict[str, Any]:
+    """A generated note (``GeneratedNote.to_dict()``) as stored: key → title, position, text, sentences."""
+    out: dict[str, Any] = {}
+    for position, section in enumerate(result.get("sections", [])):
+        sentences: list[dict[str, Any]] = [
+            {"text": str(x["text"]), "evidence": [int(i) for i in x.get("evidence", [])]}
+            for x in section.get("sentences", [])
+        ]
+        out[str(section["key"])] = {
+            "title": str(section.get("title") or section["key"]),
+            "position": position,
+            "text": " ".join(x["text"] for x in sentences) if sentences else NOT_DISCUSSED,
+            "evidence": sorted({i for x in sentences for i in x["evidence"]}),
+            "sentences": sentences,
+            "edited": False,
+        }
+    return out
+
+
+def transcript_lines(segments: list[TranscriptSegment], speakers: dict[str, Any]) -> list[TranscriptLine]:
+    """The stored transcript as the note generators read it (roles as corrected by the user)."""
+    lines = []
+    for seg in segments:
+        role = (speakers.get(seg.speaker) or {}).get("role") or seg.role
+        lines.append(TranscriptLine(seg.idx, seg.start_s, seg.end_s, seg.speaker, role, seg.text))
+    return lines
+
+
+class NoteService:
+    def __init__(self, ctx: AppContext, user: UserInfo) -> None:
+        self.ctx = ctx
+        self.user = user
+
+    def _audit(self, s: Any, action: str, object_id: uuid.UUID) -> None:
+        AuditRepository(s, self.user.id, self.ctx.workstation).record(action, "note", object_id)
+
+    # -- reading ------------------------------------------------------------------------------------------
+
+    async def get(self, session_id: uuid.UUID | str, version: int | None = None) -> NoteInfo:
+        return await asyncio.to_thread(self.get_sync, session_id, version)
+
+    def get_sync(self, session_id: uuid.UUID | str, version: int | None = None) -> NoteInfo:
+        """The latest note of a session (or the given version), with its addenda and the list of versions."""
+        session_id = parse_session_id(session_id)
+        with self.ctx.db.unit_of_work() as s:
+            repo = NoteRepository(s, self.user.id)
+            note = repo.get(session_id, version)
+            info = self._info(s, repo, note)
+            self._audit(s, "note.view", note.id)
+            return info
+
+    def session_id(self, ref: uuid.UUID | str) -> uuid.UUID:
+        return parse_session_id(ref)
+
+    def latest_or_none_sync(self, session_id: uuid.UUID | str) -> NoteInfo | None:
+        try:
+            return self.get_sync(session_id)
+        except NotFoundError as exc:
+            if "no note" in exc.message:
+                return None
+            raise
+
+    async def risk_flags(self, session_id: uuid.UUID | str) -> list[RiskFlagInfo]:
+        return await asyncio.to_thread(self.risk_flags_sync, session_id)
+
+    def risk_flags_sync(self, session_id: uuid.UUID | str) -> list[RiskFlagInfo]:
+        session_id = parse_session_id(session_id)
+        with self.ctx.db.unit_of_work() as s:
+            return [
+                RiskFlagInfo(kind=f.kind, severity=f.severity, quote=f.quote, segment_idx=f.segment_idx)
+                for f in NoteRepository(s, self.user.id).risk_flags(session_id)
+            ]
+
+    # -- editing and signing ------------------------------------------------------------------------------
+
+    async def update_section(self, session_id: uuid.UUID | str, key: str, text: str) -> NoteInfo:
+        return await asyncio.to_thread(self.update_section_sync, session_id, key, text)
+
+    def update_section_sync(self, session_id: uuid.UUID | str, key: str, text: str) -> NoteInfo:
+        """Edit one section of the latest note while it is a draft; a signed note takes an addendum instead."""
+        session_id = parse_session_id(session_id)
+        text = (text or "").strip()
+        if not text:
+            raise ValidationError("A section cannot be empty; write “Not discussed in this session.” instead.")
+        if len(text) > MAX_SECTION_TEXT:
+            raise ValidationError(f"A section can hold at most {MAX_SECTION_TEXT} characters.")
+        with self.ctx.db.unit_of_work() as s:
+            repo = NoteRepository(s, self.user.id)
+            note = repo.get(session_id)
+            if note.status == "signed":
+                raise ValidationError("This note is signed and cannot be changed; add an addendum instead.")
+            sections = dict(note.sections or {})
+            if key not in sections:
+                raise NotFoundError(f"This note has no section '{key}'.")
+            section = dict(sections[key])
+            if section.get("text") != text:
+                # The therapist's own words: kept with the evidence the draft had, marked as edited.
+                section.update(
+                    text=text,
+                    sentences=[{"text": text, "evidence": list(section.get("evidence", []))}],
+                    edited=True,
+                )
+                sections[key] = section
+                note.sections = sections
+                note.updated_at = utcnow()
+                s.flush()
+                self._audit(s, "note.edit", note.id)
+            return self._info(s, repo, note)
+
+    async def sign(self, session_id: uuid.UUID | str) -> NoteInfo:
+        return await asyncio.to_thread(self.sign_sync, session_id)
+
+    def sign_sync(self, session_id: uuid.UUID | str) -> NoteInfo:
+        session_id = parse_session_id(session_id)
+        with self.ctx.db.unit_of_work() as s:
+            repo = NoteRepository(s, self.user.id)
+            note = repo.get(session_id)
+            if note.status == "signed":
+                raise ValidationError("This note is already signed.")
+            note.status = "signed"
+            note.signed_at = utcnow()
+            note.signed_by = self.user.id
+            s.flush()
+            self._audit(s, "note.sign", note.id)
+            return self._info(s, repo, note)
+
+    async def add_addendum(self, session_id: uuid.UUID | str, text: str) -> NoteInfo:
+        return await asyncio.to_thread(self.add_addendum_sync, session_id, text)
+
+    def add_addendum_sync(self, session_id: uuid.UUID | str, text: str) -> NoteInfo:
+        session_id = parse_session_id(session_id)
+        text = (text or "").strip()
+        if not text:
+            raise ValidationError("An addendum needs some text.")
+        if len(text) > MAX_ADDENDUM_TEXT:
+            raise ValidationError(f"An addendum can hold at most {MAX_ADDENDUM_TEXT} characters.")
+        with self.ctx.db.unit_of_work() as s:
+            repo = NoteRepository(s, self.user.id)
+            note = repo.get(session_id)
+            if note.status != "signed":
+                raise ValidationError("This note is still a draft: edit it directly; addenda are for signed notes.")
+            s.add(NoteAddendum(note_id=note.id, author_id=self.user.id, text=text))
+            s.flush()
+            self._audit(s, "note.addendum", note.id)
+            return self._info(s, repo, note)
+
+    # -- regeneration -------------------------------------------------------------------------------------
+
+    async def regenerate(self, session_id: uuid.UUID | str, template: uuid.UUID | str | None = None) -> uuid.UUID:
+        return await asyncio.to_thread(self.regenerate_sync, session_id, template)
+
+    def regenerate_sync(self, session_id: uuid.UUID | str, template: uuid.UUID | str | None = None) -> uuid.UUID:
+        """Queue a new note version written from the stored transcript with ``template`` (my default if None).
+
+        Earlier versions stay. Returns the job id."""
+        session_id = parse_session_id(session_id)
+        templates = TemplateService(self.ctx, self.user)
+        chosen = templates.get_sync(template) if template is not None else templates.default_sync()
+        with self.ctx.db.unit_of_work() as s:
+            row = SessionRepository(s, self.user.id).get(session_id, for_update=True)
+            if row.transcript_deleted_at is not None:
+                raise ValidationError("The transcript of this session was deleted, so its notes cannot be regenerated.")
+            if row.processing_status in ACTIVE_STATUSES:
+                raise ValidationError("This session is still being processed; try again when it has finished.")
+            has_text = s.query(TranscriptSegment.idx).filter(TranscriptSegment.session_id == session_id).first()
+            if has_text is None:
+                raise ValidationError("This session has no transcript yet, so there is nothing to write notes from.")
+            job = JobRepository(s).enqueue(session_id, JobKind.REGENERATE_NOTES.value, {"template_id": str(chosen.id)})
+            row.processing_status = ProcessingStatus.QUEUED
+            row.processing_progress = 0
+            row.processing_stage_detail = "Waiting to write notes"
+            row.processing_error = None
+            row.eta_seconds = None
+            AuditRepository(s, self.user.id, self.ctx.workstation).record("note.regenerate", "session", session_id)
+            return job.id
+
+    # -- helpers ------------------------------------------------------------------------------------------
+
+    def _info(self, s: Any, repo: NoteRepository, note: Note) -> NoteInfo:
+        template = s.get(NoteTemplate, note.template_id) if note.template_id else None
+        ordered = sorted((note.sections or {}).items(), key=lambda kv: int(kv[1].get("position", 0)))
+        sections = [
+            NoteSectionInfo(
+                key=key,
+                title=str(value.get("title") or key),
+                text=str(value.get("text") or NOT_DISCUSSED),
+                evidence=[int(i) for i in value.get("evidence", [])],
+                sentences=[
+                    NoteSentenceInfo(text=str(x.get("text", "")), evidence=[int(i) for i in x.get("evidence", [])])
+                    for x in value.get("sentences", [])
+                ],
+                edited=bool(value.get("edited")),
+            )
+            for key, value in ordered
+        ]
+        addenda = []
+        for a in repo.addenda(note.id):
+            author = s.get(User, a.author_id) if a.author_id else None
+            addenda.append(AddendumInfo(a.id, a.text, author.display_name if author else None, a.created_at))
+        versions = [n.version for n in repo.versions(note.session_id)]
+        return NoteInfo(
+            id=note.id,
+            session_id=note.session_id,
+            version=note.version,
+            template_id=note.template_id,
+            template_name=template.name if template is not None else None,
+            generator=note.generator,
+            status=note.status,
+            sections=sections,
+            created_at=note.created_at,
+            updated_at=note.updated_at,
+            signed_at=note.signed_at,
+            addenda=addenda,
+            versions=versions,
+        )

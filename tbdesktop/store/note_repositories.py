@@ -1,0 +1,133 @@
+"""Templates and notes. Templates a user can see: built-ins, clinic-wide ones and their own. Notes are reached
+only through a session the user owns."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Select, delete, func, or_, select
+from sqlalchemy.orm import Session
+
+from tbdesktop.errors import NotFoundError
+from tbdesktop.store.models import Note, NoteAddendum, NoteTemplate, RiskFlag, TherapySession
+
+
+class TemplateRepository:
+    def __init__(self, session: Session, user_id: uuid.UUID) -> None:
+        self.s = session
+        self.user_id = user_id
+
+    def _visible(self) -> Select[NoteTemplate]:
+        return select(NoteTemplate).where(or_(NoteTemplate.user_id.is_(None), NoteTemplate.user_id == self.user_id))
+
+    def list(self) -> Sequence[NoteTemplate]:
+        return self.s.scalars(
+            self._visible().order_by(
+                NoteTemplate.builtin.desc(), NoteTemplate.user_id.is_not(None), func.lower(NoteTemplate.name)
+            )
+        ).all()
+
+    def get(self, template_id: uuid.UUID) -> NoteTemplate:
+        found = self.s.scalar(self._visible().where(NoteTemplate.id == template_id))
+        if found is None:
+            raise NotFoundError("That template does not exist or belongs to someone else.")
+        return found
+
+    def find_by_name(self, name: str) -> NoteTemplate | None:
+        """Mine first, then clinic-wide, then built-in."""
+        rows = self.s.scalars(self._visible().where(func.lower(NoteTemplate.name) == name.strip().lower())).all()
+        rows = sorted(rows, key=lambda t: (t.user_id is None, t.builtin, t.created_at))
+        return rows[0] if rows else None
+
+    def clinic_default(self) -> NoteTemplate | None:
+        rows = self.s.scalars(
+            select(NoteTemplate).where(NoteTemplate.user_id.is_(None), NoteTemplate.is_default.is_(True))
+        ).all()
+        rows = sorted(rows, key=lambda t: (t.builtin, t.created_at))  # a clinic's own default beats the built-in
+        return rows[0] if rows else None
+
+    def add(self, template: NoteTemplate) -> NoteTemplate:
+        self.s.add(template)
+        self.s.flush()
+        return template
+
+    def delete(self, template: NoteTemplate) -> None:
+        self.s.delete(template)
+        self.s.flush()
+
+
+class NoteRepository:
+    def __init__(self, session: Session, user_id: uuid.UUID) -> None:
+        self.s = session
+        self.user_id = user_id
+
+    def _owned_session(self, session_id: uuid.UUID) -> TherapySession:
+        found = self.s.scalar(
+            select(TherapySession).where(TherapySession.id == session_id, TherapySession.owner_id == self.user_id)
+        )
+        if found is None:
+            raise NotFoundError("That session does not exist or belongs to someone else.")
+        return found
+
+    def versions(self, session_id: uuid.UUID) -> Sequence[Note]:
+        self._owned_session(session_id)
+        return self.s.scalars(select(Note).where(Note.session_id == session_id).order_by(Note.version)).all()
+
+    def get(self, session_id: uuid.UUID, version: int | None = None) -> Note:
+        self._owned_session(session_id)
+        q = select(Note).where(Note.session_id == session_id)
+        q = q.where(Note.version == version) if version is not None else q.order_by(Note.version.desc()).limit(1)
+        found = self.s.scalar(q)
+        if found is None:
+            if version is None:
+                raise NotFoundError("This session has no note yet.")
+            raise NotFoundError(f"This session has no note version {version}.")
+        return found
+
+    def addenda(self, note_id: uuid.UUID) -> Sequence[NoteAddendum]:
+        return self.s.scalars(
+            select(NoteAddendum).where(NoteAddendum.note_id == note_id).order_by(NoteAddendum.created_at)
+        ).all()
+
+    def risk_flags(self, session_id: uuid.UUID) -> Sequence[RiskFlag]:
+        self._owned_session(session_id)
+        return self.s.scalars(select(RiskFlag).where(RiskFlag.session_id == session_id).order_by(RiskFlag.id)).all()
+
+
+class NoteWriter:
+    """Writes a generated note as a new version, with its risk flags (system-level: the processing runner)."""
+
+    def __init__(self, session: Session) -> None:
+        self.s = session
+
+    def add_version(
+        self, session_id: uuid.UUID, template_id: uuid.UUID | None, sections: dict[str, Any], generator: str
+    ) -> Note:
+        latest = self.s.scalar(select(func.max(Note.version)).where(Note.session_id == session_id))
+        note = Note(
+            session_id=session_id,
+            template_id=template_id,
+            version=int(latest or 0) + 1,
+            sections=sections,
+            status="draft",
+            generator=generator,
+        )
+        self.s.add(note)
+        self.s.flush()
+        return note
+
+    def replace_flags(self, session_id: uuid.UUID, flags: Sequence[dict[str, Any]]) -> None:
+        self.s.execute(delete(RiskFlag).where(RiskFlag.session_id == session_id))
+        for flag in flags:
+            self.s.add(
+                RiskFlag(
+                    session_id=session_id,
+                    kind=str(flag["kind"]),
+                    severity=str(flag["severity"]),
+                    quote=str(flag["quote"]),
+                    segment_idx=flag.get("segment_idx"),
+                )
+            )
+        self.s.flush()

@@ -1,0 +1,283 @@
+"""The notes panel of a session: the progress note with its evidence, risk flags, versions, regenerate, edit, sign."""
+
+from __future__ import annotations
+
+import html
+import uuid
+
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from tbdesktop.services.dto import NoteInfo, RiskFlagInfo, TemplateInfo
+
+RISK_WORDS = {
+    "suicidal_ideation": "Suicidal ideation",
+    "self_harm": "Self-harm",
+    "harm_to_others": "Harm to others",
+    "abuse_neglect": "Abuse or neglect",
+    "substance_use": "Substance use",
+}
+SEVERITY_COLOURS = {"high": "#a4262c", "moderate": "#b45309", "low": "#5b6b73", "denied": "#3f6b2a"}
+
+
+def risk_text(flag: RiskFlagInfo) -> str:
+    kind = RISK_WORDS.get(flag.kind, flag.kind.replace("_", " ").capitalize())
+    return f"{kind} — denied" if flag.severity == "denied" else f"{kind} ({flag.severity})"
+
+
+class NoteEditDialog(QDialog):
+    """Edit one section of a draft note, or write an addendum to a signed one."""
+
+    def __init__(self, note: NoteInfo, *, addendum: bool, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("noteEditDialog")
+        self.setWindowTitle("Add an addendum" if addendum else "Edit note")
+        self.resize(560, 360)
+        self.note = note
+        self.addendum = addendum
+        layout = QVBoxLayout(self)
+        self.section_combo = QComboBox()
+        self.section_combo.setObjectName("sectionCombo")
+        for section in note.sections:
+            self.section_combo.addItem(section.title, section.key)
+        self.section_combo.setVisible(not addendum)
+        self.section_combo.currentIndexChanged.connect(self._load)
+        hint = QLabel(
+            "The signed note stays as it is; the addendum is added with today's date."
+            if addendum
+            else "Your words replace the draft's for this section."
+        )
+        hint.setObjectName("muted")
+        hint.setWordWrap(True)
+        self.editor = QPlainTextEdit()
+        self.editor.setObjectName("noteEditor")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(self.section_combo)
+        layout.addWidget(hint)
+        layout.addWidget(self.editor, 1)
+        layout.addWidget(buttons)
+        self._load()
+
+    def _load(self) -> None:
+        if self.addendum:
+            return
+        key = self.section_combo.currentData()
+        section = next((s for s in self.note.sections if s.key == key), None)
+        self.editor.setPlainText(section.text if section is not None else "")
+
+    @property
+    def section_key(self) -> str:
+        return str(self.section_combo.currentData() or "")
+
+    @property
+    def text(self) -> str:
+        return self.editor.toPlainText().strip()
+
+
+class NotesPanel(QFrame):
+    regenerateRequested = Signal(object)  # template id
+    versionRequested = Signal(int)
+    signRequested = Signal()
+    editRequested = Signal()
+    addendumRequested = Signal()
+    evidenceRequested = Signal(list)  # segment indexes
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("notesPanel")
+        self.note: NoteInfo | None = None
+        self.flags: list[RiskFlagInfo] = []
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(20, 14, 20, 14)
+        layout.setSpacing(8)
+
+        top = QHBoxLayout()
+        title = QLabel("Progress note")
+        title.setObjectName("sectionTitle")
+        top.addWidget(title)
+        self.draft_badge = QLabel("Transcript-based draft")
+        self.draft_badge.setObjectName("draftBadge")
+        self.draft_badge.setToolTip(
+            "Written on this computer from the transcript itself: each line quotes what was said. "
+            "Review before signing."
+        )
+        top.addWidget(self.draft_badge)
+        top.addStretch(1)
+        self.version_combo = QComboBox()
+        self.version_combo.setObjectName("versionCombo")
+        self.version_combo.setAccessibleName("Note version")
+        self.version_combo.activated.connect(self._version_chosen)
+        top.addWidget(self.version_combo)
+        layout.addLayout(top)
+
+        actions = QHBoxLayout()
+        self.template_combo = QComboBox()
+        self.template_combo.setObjectName("templateCombo")
+        self.template_combo.setAccessibleName("Note template")
+        actions.addWidget(self.template_combo, 1)
+        self.regenerate_button = QPushButton("Regenerate")
+        self.regenerate_button.setObjectName("regenerateButton")
+        self.regenerate_button.setToolTip("Write a new version of the note with the chosen template")
+        self.regenerate_button.clicked.connect(self._regenerate)
+        actions.addWidget(self.regenerate_button)
+        self.edit_button = QPushButton("Edit")
+        self.edit_button.setObjectName("editNoteButton")
+        self.edit_button.clicked.connect(self._edit)
+        actions.addWidget(self.edit_button)
+        self.sign_button = QPushButton("Sign")
+        self.sign_button.setObjectName("signNoteButton")
+        self.sign_button.setToolTip("Sign the note: it can no longer be changed, only added to")
+        self.sign_button.clicked.connect(self.signRequested)
+        actions.addWidget(self.sign_button)
+        layout.addLayout(actions)
+
+        self.progress = QProgressBar()
+        self.progress.setObjectName("notesProgress")
+        self.progress.setRange(0, 100)
+        self.progress.setVisible(False)
+        layout.addWidget(self.progress)
+
+        self.flags_label = QLabel()
+        self.flags_label.setObjectName("riskFlags")
+        self.flags_label.setWordWrap(True)
+        self.flags_label.setTextFormat(Qt.TextFormat.RichText)
+        self.flags_label.linkActivated.connect(self._link)
+        layout.addWidget(self.flags_label)
+
+        self.body = QTextBrowser()
+        self.body.setObjectName("noteView")
+        self.body.setOpenLinks(False)
+        self.body.setFrameShape(QFrame.Shape.NoFrame)
+        self.body.anchorClicked.connect(lambda url: self._link(url.toString()))
+        layout.addWidget(self.body, 1)
+        self.set_note(None, [])
+
+    # -- content --------------------------------------------------------------------------------------
+
+    def set_templates(self, templates: list[TemplateInfo], selected: uuid.UUID | None = None) -> None:
+        self.template_combo.clear()
+        for t in templates:
+            label = t.name + ("  (default)" if t.is_default else "")
+            self.template_combo.addItem(label, str(t.id))
+        wanted = selected or next((t.id for t in templates if t.is_default), None)
+        index = self.template_combo.findData(str(wanted)) if wanted is not None else -1
+        if index >= 0:
+            self.template_combo.setCurrentIndex(index)
+
+    def set_busy(self, busy: bool, percent: int = 0, words: str = "") -> None:
+        self.progress.setVisible(busy)
+        self.progress.setValue(percent)
+        self.progress.setFormat(f"{words} {percent}%".strip())
+        self.regenerate_button.setEnabled(not busy and self.template_combo.count() > 0)
+
+    def set_note(self, note: NoteInfo | None, flags: list[RiskFlagInfo], *, can_regenerate: bool = True) -> None:
+        self.note = note
+        self.flags = list(flags)
+        signed = note is not None and note.status == "signed"
+        self.draft_badge.setVisible(note is not None and note.is_local_draft and not signed)
+        self.edit_button.setEnabled(note is not None)
+        self.edit_button.setText("Add addendum" if signed else "Edit")
+        self.sign_button.setEnabled(note is not None and not signed)
+        self.regenerate_button.setEnabled(can_regenerate and self.template_combo.count() > 0)
+        self.regenerate_button.setToolTip(
+            "Write a new version of the note with the chosen template"
+            if can_regenerate
+            else "Notes can be written once the session has a transcript"
+        )
+        self.version_combo.clear()
+        if note is not None:
+            for v in note.versions:
+                self.version_combo.addItem(f"Version {v}" + (" (latest)" if v == note.versions[-1] else ""), v)
+            self.version_combo.setCurrentIndex(max(self.version_combo.findData(note.version), 0))
+        self.version_combo.setVisible(note is not None and len(note.versions) > 1)
+        self.flags_label.setText(self._flags_html())
+        self.flags_label.setVisible(bool(self.flags))
+        self.body.setHtml(self._note_html())
+
+    def _flags_html(self) -> str:
+        parts = []
+        for flag in self.flags:
+            colour = SEVERITY_COLOURS.get(flag.severity, "#5b6b73")
+            link = f"ev:{flag.segment_idx}" if flag.segment_idx is not None else ""
+            quote = html.escape(flag.quote)
+            parts.append(
+                f"<a href='{link}' style='color:{colour}; text-decoration:none;'>"
+                f"<b>⚠ {html.escape(risk_text(flag))}</b></a>"
+                f" <span style='color:#5b6b73;'>“{quote}”</span>"
+            )
+        return "<br>".join(parts)
+
+    def _note_html(self) -> str:
+        note = self.note
+        if note is None:
+            return "<p style='color:#5b6b73;'>No note yet. It is written when processing finishes.</p>"
+        out = []
+        meta = f"{html.escape(note.template_name or 'Note')} · version {note.version}"
+        if note.signed_at is not None:
+            meta += f" · signed {note.signed_at:%d %b %Y %H:%M}"
+        out.append(f"<p style='color:#5b6b73;'>{meta}</p>")
+        for section in note.sections:
+            edited = " <span style='color:#5b6b73; font-weight:normal;'>(edited)</span>" if section.edited else ""
+            out.append(f"<h4 style='margin-bottom:2px;'>{html.escape(section.title)}{edited}</h4>")
+            if not section.sentences:
+                out.append(f"<p style='color:#5b6b73;'>{html.escape(section.text)}</p>")
+                continue
+            sentences = []
+            for sentence in section.sentences:
+                refs = ",".join(str(i) for i in sentence.evidence)
+                text = html.escape(sentence.text)
+                sentences.append(
+                    f"<a href='ev:{refs}' style='color:#1d2a30; text-decoration:none;' title='Show in transcript'>"
+                    f"{text}</a>"
+                    if refs
+                    else text
+                )
+            out.append("<p>" + " ".join(sentences) + "</p>")
+        for addendum in note.addenda:
+            who = html.escape(addendum.author_name or "")
+            out.append(f"<h4>Addendum — {addendum.created_at:%d %b %Y %H:%M} {who}</h4>")
+            out.append(f"<p>{html.escape(addendum.text)}</p>")
+        return "".join(out)
+
+    # -- actions --------------------------------------------------------------------------------------
+
+    def _link(self, target: str | QUrl) -> None:
+        text = target.toString() if isinstance(target, QUrl) else str(target)
+        if not text.startswith("ev:"):
+            return
+        indexes = [int(x) for x in text[3:].split(",") if x.strip().isdigit()]
+        if indexes:
+            self.evidenceRequested.emit(indexes)
+
+    def _regenerate(self) -> None:
+        template_id = self.template_combo.currentData()
+        if template_id:
+            self.regenerateRequested.emit(uuid.UUID(str(template_id)))
+
+    def _version_chosen(self, _index: int) -> None:
+        version = self.version_combo.currentData()
+        if isinstance(version, int):
+            self.versionRequested.emit(version)
+
+    def _edit(self) -> None:
+        if self.note is None:
+            return
+        if self.note.status == "signed":
+            self.addendumRequested.emit()
+        else:
+            self.editRequested.emit()

@@ -1,0 +1,229 @@
+"""Risk flags from what the client says: cues, severity, denials and answers to screening questions."""
+
+from __future__ import annotations
+
+import pytest
+
+from tbdesktop.engine.notes import RISK_KINDS, RISK_SEVERITIES, TranscriptLine
+from tbdesktop.engine.notes.risk import MAX_QUOTE_CHARS, detect_risks
+
+T, C = "therapist", "client"
+
+SUICIDAL_PLAN = [
+    (T, "How have you been feeling since our last session?"),
+    (C, "Pretty hopeless, honestly. I stopped going to work and I barely get out of bed."),
+    (T, "Have you had any thoughts of killing yourself?"),
+    (C, "Yes. I keep thinking about ending my life."),
+    (T, "Do you have a plan for how you would do it?"),
+    (C, "I have a plan. I've been saving my sleeping pills and I was going to take them all this weekend."),
+    (T, "Thank you for telling me. Let's make a safety plan together right now."),
+    (C, "Okay. I can call my sister and stay with her tonight."),
+]
+DENIAL = [
+    (T, "How was your week?"),
+    (C, "Better than last week. I went for walks most mornings and I've been sleeping a bit more."),
+    (T, "I ask everyone this. Have you had any thoughts of killing yourself or hurting yourself?"),
+    (C, "No, never. I would never kill myself, I have my kids to think about."),
+    (T, "And any thoughts of hurting anyone else?"),
+    (C, "No."),
+    (T, "Good. For next week, keep up the morning walks and write down three things that went well each day."),
+]
+BENIGN = [
+    (T, "What would you like to focus on today?"),
+    (C, "Mostly work. My new manager keeps changing deadlines and my anxiety was high all week."),
+    (T, "What do you notice in your body when that happens?"),
+    (C, "My shoulders get tense and I drink a lot of coffee to keep going. I was so stressed I could barely focus."),
+    (T, "Let's practise a grounding exercise. Name five things you can see right now."),
+    (C, "That actually helps. I feel calmer already."),
+    (T, "For homework, use the grounding exercise when you notice the tension, and we will review it next week."),
+    (C, "Okay, I will try it at work. I've been using the breathing app too, and I quit smoking in high school."),
+]
+
+
+def lines_of(dialogue: list[tuple[str | None, str]]) -> list[TranscriptLine]:
+    return [
+        TranscriptLine(i, i * 6.0, i * 6.0 + 5.0, "SPEAKER_00" if role == T else "SPEAKER_01", role, text)
+        for i, (role, text) in enumerate(dialogue)
+    ]
+
+
+def single(role: str | None, text: str) -> list[tuple[str, str, int]]:
+    return [(f.kind, f.severity, f.segment_idx) for f in detect_risks(lines_of([(role, text)]))]
+
+
+def test_a_stated_plan_makes_suicidal_ideation_high_with_the_clients_words() -> None:
+    lines = lines_of(SUICIDAL_PLAN)
+    flags = detect_risks(lines)
+    assert {f.kind for f in flags} == {"suicidal_ideation"}
+    assert [(f.segment_idx, f.severity) for f in flags] == [(3, "moderate"), (5, "high")]
+    ideation, plan = flags
+    assert ideation.quote == "I keep thinking about ending my life."
+    assert plan.quote == "I have a plan."
+    for flag in flags:
+        assert flag.quote in lines[flag.segment_idx].text
+
+
+def test_plan_in_the_same_sentence_is_high() -> None:
+    text = "Yes. I have been thinking about ending my life and I have a plan to take the pills tonight."
+    lines = lines_of([(T, "Have you had any thoughts of killing yourself?"), (C, text)])
+    (flag,) = detect_risks(lines)
+    assert (flag.kind, flag.severity, flag.segment_idx) == ("suicidal_ideation", "high", 1)
+    assert "plan" in flag.quote and flag.quote in text
+
+
+def test_an_explicit_denial_gives_only_denied_flags() -> None:
+    flags = detect_risks(lines_of(DENIAL))
+    assert [(f.kind, f.severity, f.segment_idx) for f in flags] == [
+        ("suicidal_ideation", "denied", 3),
+        ("harm_to_others", "denied", 5),
+    ]
+    assert flags[0].quote == "I would never kill myself, I have my kids to think about."
+    assert flags[1].quote == "No."
+
+
+def test_a_session_with_nothing_risky_has_no_flags() -> None:
+    assert detect_risks(lines_of(BENIGN)) == ()
+
+
+@pytest.mark.parametrize("role", [T, None])
+def test_a_screening_question_alone_is_not_a_flag(role: str | None) -> None:
+    asked = [(role, "Have you had any thoughts of killing yourself? Are you suicidal?")]
+    assert detect_risks(lines_of(asked)) == ()
+    unrelated = [*asked, (C, "I've mostly been worried about my exams, to be honest.")]
+    assert detect_risks(lines_of(unrelated)) == ()
+
+
+@pytest.mark.parametrize(
+    ("answer", "severity"),
+    [("Yes.", "moderate"), ("Sometimes, yeah.", "moderate"), ("No.", "denied"), ("Never.", "denied")],
+)
+def test_a_short_answer_to_a_screening_question(answer: str, severity: str) -> None:
+    lines = lines_of([(T, "Have you had thoughts of hurting yourself?"), (C, answer)])
+    assert [(f.kind, f.severity, f.quote, f.segment_idx) for f in detect_risks(lines)] == [
+        ("self_harm", severity, answer, 1)
+    ]
+
+
+def test_yes_to_a_question_about_a_plan_is_high() -> None:
+    lines = lines_of(
+        [
+            (T, "Have you had thoughts of killing yourself?"),
+            (C, "Sometimes."),
+            (T, "Do you have a plan?"),
+            (C, "Yeah. I've been saving up my pills."),
+        ]
+    )
+    flags = detect_risks(lines)
+    assert [(f.severity, f.segment_idx) for f in flags] == [("moderate", 1), ("high", 3)]
+    assert flags[1].quote == "Yeah. I've been saving up my pills."
+
+
+def test_a_question_about_a_plan_without_a_risk_topic_is_not_a_flag() -> None:
+    lines = lines_of([(T, "What's the plan for the weekend?"), (C, "Yes, a trip to the lake with friends.")])
+    assert detect_risks(lines) == ()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I have no thoughts of hurting myself.",
+        "I would never kill myself.",
+        "No, I don't want to hurt myself.",
+        "I would never, ever kill myself.",
+        "I'm not suicidal.",
+    ],
+)
+def test_denials_are_denied_not_risk(text: str) -> None:
+    flags = single(C, text)
+    assert len(flags) == 1 and flags[0][1] == "denied"
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "severity"),
+    [
+        ("Sometimes I wish I could just disappear.", "suicidal_ideation", "low"),
+        ("I don't want to be alive anymore.", "suicidal_ideation", "moderate"),
+        ("No one would care if I killed myself.", "suicidal_ideation", "moderate"),
+        ("I'm going to kill myself tonight.", "suicidal_ideation", "high"),
+        ("I tried to kill myself last month.", "suicidal_ideation", "high"),
+        ("I tried to kill myself when I was fifteen.", "suicidal_ideation", "low"),
+        ("I used to cut myself when I was in high school.", "self_harm", "low"),
+        ("I cut myself again last night.", "self_harm", "moderate"),
+        ("I burned myself on purpose and needed to go to the hospital.", "self_harm", "high"),
+        ("Honestly I sometimes want to hit him.", "harm_to_others", "moderate"),
+        ("I keep a knife in the car and I'm going to hurt him.", "harm_to_others", "high"),
+        ("He hits me when he's drunk.", "abuse_neglect", "moderate"),
+        ("He threatened to kill me last night.", "abuse_neglect", "high"),
+        ("There was no food at home most weekends.", "abuse_neglect", "moderate"),
+        ("I have a glass of wine with dinner.", "substance_use", "low"),
+        ("I've been drinking every night, like six or seven beers.", "substance_use", "moderate"),
+        ("I had four or five drinks on Saturday.", "substance_use", "moderate"),
+        ("I started using cocaine again.", "substance_use", "moderate"),
+        ("I don't drink.", "substance_use", "denied"),
+    ],
+)
+def test_cues_and_severity(text: str, kind: str, severity: str) -> None:
+    assert single(C, text) == [(kind, severity, 0)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My brother was drinking again.",
+        "I'm worried my son is drinking.",
+        "My uncle died by suicide.",
+        "I drink a lot of coffee.",
+        "My anxiety was high all week.",
+        "I've been using the breathing exercises.",
+        "What you said really touched me.",
+        "She beat me at chess.",
+    ],
+)
+def test_look_alikes_are_not_flags(text: str) -> None:
+    assert single(C, text) == []
+
+
+def test_the_therapist_saying_the_words_is_not_a_flag() -> None:
+    said = "Some clients tell me they want to kill themselves, or that they drink every night."
+    assert single(T, said) == []
+    assert single(T, "You mentioned you would never kill yourself.") == []
+
+
+def test_unlabelled_speakers_count_as_possible_clients() -> None:
+    flags = detect_risks(
+        lines_of([(None, "Have you had thoughts of suicide?"), (None, "Yes. I want to die most days.")])
+    )
+    assert [(f.kind, f.severity, f.segment_idx) for f in flags] == [("suicidal_ideation", "moderate", 1)]
+    assert flags[0].quote == "I want to die most days."
+
+
+def test_one_flag_per_kind_and_segment_the_most_severe_in_transcript_order() -> None:
+    lines = lines_of(
+        [
+            (C, "I drink most nights. Sometimes I wish I were dead. I'm going to kill myself tonight."),
+            (T, "Thank you for telling me."),
+            (C, "I cut myself last week. I used to cut myself a lot."),
+        ]
+    )
+    flags = detect_risks(lines)
+    assert [(f.kind, f.severity, f.segment_idx) for f in flags] == [
+        ("suicidal_ideation", "high", 0),
+        ("substance_use", "moderate", 0),
+        ("self_harm", "moderate", 2),
+    ]
+    assert flags[0].quote == "I'm going to kill myself tonight."
+    assert all(f.kind in RISK_KINDS and f.severity in RISK_SEVERITIES for f in flags)
+
+
+def test_a_long_sentence_is_quoted_verbatim_within_the_limit() -> None:
+    before = "and then I went to the store and came back home and sat in the car for a very long time " * 3
+    text = f"So {before}thinking that I want to kill myself because {before}nothing changes."
+    (flag,) = detect_risks(lines_of([(C, text)]))
+    assert len(flag.quote) <= MAX_QUOTE_CHARS
+    assert "kill myself" in flag.quote and flag.quote in text
+
+
+def test_curly_apostrophes_and_empty_lines() -> None:
+    assert single(C, "I don’t want to be alive.") == [("suicidal_ideation", "moderate", 0)]
+    assert detect_risks([]) == ()
+    assert detect_risks(lines_of([(C, "   ")])) == ()

@@ -1,0 +1,246 @@
+"""Progress notes end to end: written by the worker process as the generating_notes stage and again on request,
+versioned, editable while draft, signed, with addenda and risk flags — from the services and the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+
+from tbdesktop.errors import NotFoundError, ValidationError
+from tbdesktop.services.context import AppContext
+from tbdesktop.services.dto import ProgressEvent
+from tbdesktop.services.notes import NoteService, stored_sections
+from tbdesktop.services.processing import ProcessingRunner
+from tbdesktop.services.profiles import ProfileService
+from tbdesktop.services.sessions import ImportRequest, SessionService
+from tbdesktop.store.models import ProcessingJob, ProcessingStatus, TherapySession, TranscriptSegment
+from tbdesktop.store.note_repositories import NoteWriter
+from tbdesktop.store.repositories import SegmentWriter
+
+CRISIS = [
+    ("therapist", "How have things been since we last met?"),
+    ("client", "Honestly really bad. I have not been sleeping and I stopped going to work."),
+    ("therapist", "Have you had any thoughts of killing yourself?"),
+    ("client", "Yes. I have been thinking about ending my life and I have a plan to take the pills tonight."),
+    ("therapist", "Thank you for telling me. Let's make a safety plan together right now."),
+    ("client", "Okay. I can call my sister and stay with her."),
+    ("therapist", "Next week we will meet on Monday and you will call the crisis line if the thoughts come back."),
+]
+DENIAL = [
+    ("therapist", "How has your week been?"),
+    ("client", "Busy at work, but I have been sleeping better since I started the breathing exercise."),
+    ("therapist", "Have you had any thoughts of hurting yourself?"),
+    ("client", "No, I have no thoughts of hurting myself."),
+    ("therapist", "For homework, practise the breathing exercise every night before bed."),
+]
+
+
+def _run(runner: ProcessingRunner) -> int:
+    async def go() -> int:
+        try:
+            return await runner.run_until_idle()
+        finally:
+            await runner.stop()
+
+    return asyncio.run(go())
+
+
+def _session_with_transcript(ctx: AppContext, user: Any, wav: Any, lines: list[tuple[str, str]]) -> Any:
+    """An imported session whose transcript is the given lines (as if processing had produced them)."""
+    service = SessionService(ctx, user)
+    info = service.import_recording_sync(ImportRequest(source=wav, client_name="Jordan"))
+    with ctx.db.unit_of_work() as s:
+        for job in s.query(ProcessingJob).filter(ProcessingJob.session_id == info.id):
+            job.status = "completed"
+        speakers = {"SPEAKER_00": {"role": "therapist"}, "SPEAKER_01": {"role": "client"}}
+        segments = [
+            TranscriptSegment(
+                session_id=info.id,
+                idx=i,
+                start_s=i * 5.0,
+                end_s=i * 5.0 + 4.5,
+                speaker="SPEAKER_00" if role == "therapist" else "SPEAKER_01",
+                role=role,
+                text=text,
+                words=[],
+            )
+            for i, (role, text) in enumerate(lines)
+        ]
+        SegmentWriter(s).replace(info.id, segments)
+        row = s.get(TherapySession, info.id)
+        assert row is not None
+        row.processing_status = ProcessingStatus.COMPLETED
+        row.speakers = speakers
+    return info
+
+
+@pytest.mark.slow
+def test_notes_are_written_with_processing_and_regenerated(
+    ctx: AppContext, therapist: Any, two_speaker: Any, model_cache: Any
+) -> None:
+    service = SessionService(ctx, therapist)
+    notes = NoteService(ctx, therapist)
+    info = service.import_recording_sync(ImportRequest(source=two_speaker[0], client_name="Alex"))
+    runner = ProcessingRunner(ctx, owner_ids=[therapist.id])
+    events: list[ProgressEvent] = []
+    runner.add_listener(events.append)
+    assert _run(runner) == 1
+
+    done = service.get_sync(info.id)
+    assert done.status == "completed", done.error
+    assert done.ai_summary and len(done.ai_summary) <= 240
+    statuses = [e.status for e in events]
+    assert statuses.index("transcribing") < statuses.index("generating_notes") < len(statuses) - 1
+    assert statuses[-1] == "completed"
+    first = notes.get_sync(info.id)
+    assert (first.version, first.template_name, first.status, first.generator) == (1, "SOAP", "draft", "local")
+    assert [s.key for s in first.sections] == ["subjective", "objective", "assessment", "plan"]
+    segments = {s.idx: s.text for s in service.transcript_sync(info.id)}
+    cited = [i for section in first.sections for sentence in section.sentences for i in sentence.evidence]
+    assert cited and all(i in segments for i in cited)
+
+    job_id = notes.regenerate_sync(info.id, "DAP")
+    assert job_id
+    assert service.status_sync(info.id).status == "queued"
+    events.clear()
+    runner = ProcessingRunner(ctx, owner_ids=[therapist.id])
+    runner.add_listener(events.append)
+    assert _run(runner) == 1
+    second = notes.get_sync(info.id)
+    assert (second.version, second.template_name, second.versions) == (2, "DAP", [1, 2])
+    assert [s.key for s in second.sections] == ["data", "assessment", "plan"]
+    assert notes.get_sync(info.id, 1).template_name == "SOAP"  # the earlier version is kept
+    assert [e.status for e in events][-1] == "completed"
+    assert any(e.status == "generating_notes" for e in events)
+    assert service.get_sync(info.id).status == "completed"
+
+
+@pytest.mark.slow
+def test_risk_flags_and_summary_from_the_transcript(ctx: AppContext, therapist: Any, two_speaker: Any) -> None:
+    crisis = _session_with_transcript(ctx, therapist, two_speaker[0], CRISIS)
+    calm = _session_with_transcript(ctx, therapist, two_speaker[0], DENIAL)
+    notes = NoteService(ctx, therapist)
+    notes.regenerate_sync(crisis.id, "Progress note")
+    notes.regenerate_sync(calm.id)
+    assert _run(ProcessingRunner(ctx, owner_ids=[therapist.id])) == 2
+
+    flags = notes.risk_flags_sync(crisis.id)
+    suicidal = [f for f in flags if f.kind == "suicidal_ideation"]
+    assert suicidal and suicidal[0].severity == "high" and suicidal[0].segment_idx == 3
+    assert "plan" in suicidal[0].quote and suicidal[0].quote.lower() in CRISIS[3][1].lower()
+    note = notes.get_sync(crisis.id)
+    risk = next(s for s in note.sections if s.key == "risk")
+    assert 3 in risk.evidence
+    summary = SessionService(ctx, therapist).get_sync(crisis.id).ai_summary
+    assert summary and "suicidal" in summary.lower()
+
+    calm_flags = notes.risk_flags_sync(calm.id)
+    assert calm_flags and all(f.severity == "denied" for f in calm_flags)
+    assert calm_flags[0].segment_idx == 3
+
+
+def test_edit_sign_and_addendum(ctx: AppContext, therapist: Any, two_speaker: Any) -> None:
+    from tbdesktop.engine.notes import NoteTemplateSpec, TranscriptLine
+    from tbdesktop.engine.notes.local import LocalNoteGenerator
+    from tbdesktop.services.templates import TemplateService
+
+    info = _session_with_transcript(ctx, therapist, two_speaker[0], DENIAL)
+    soap = TemplateService(ctx, therapist).get_sync("SOAP")
+    lines = [TranscriptLine(i, i * 5.0, i * 5.0 + 4.5, "S", role, text) for i, (role, text) in enumerate(DENIAL)]
+    generated = LocalNoteGenerator().generate(lines, NoteTemplateSpec.from_content("SOAP", soap.content()))
+    with ctx.db.unit_of_work() as s:
+        NoteWriter(s).add_version(info.id, soap.id, stored_sections(generated.to_dict()), generated.generator)
+
+    notes = NoteService(ctx, therapist)
+    edited = notes.update_section_sync(info.id, "objective", "Client was calm and engaged.")
+    objective = next(x for x in edited.sections if x.key == "objective")
+    assert objective.text == "Client was calm and engaged." and objective.edited
+    with pytest.raises(ValidationError, match="still a draft"):
+        notes.add_addendum_sync(info.id, "Too early.")
+    signed = notes.sign_sync(info.id)
+    assert signed.status == "signed" and signed.signed_at is not None
+    with pytest.raises(ValidationError, match="signed"):
+        notes.update_section_sync(info.id, "plan", "Changed after signing.")
+    with pytest.raises(ValidationError, match="already signed"):
+        notes.sign_sync(info.id)
+    after = notes.add_addendum_sync(info.id, "Client phoned on Tuesday to confirm the next appointment.")
+    assert [a.text for a in after.addenda] == ["Client phoned on Tuesday to confirm the next appointment."]
+    assert after.addenda[0].created_at >= signed.signed_at
+    assert next(x for x in after.sections if x.key == "objective").text == "Client was calm and engaged."
+
+    other = ProfileService(ctx).create_profile_sync("Sam Okafor", "sam@example.org")
+    with pytest.raises(NotFoundError):
+        NoteService(ctx, other).get_sync(info.id)
+    with pytest.raises(NotFoundError):
+        NoteService(ctx, other).regenerate_sync(info.id)
+
+
+def test_regenerate_refuses_without_a_transcript(ctx: AppContext, therapist: Any, two_speaker: Any) -> None:
+    notes = NoteService(ctx, therapist)
+    fresh = SessionService(ctx, therapist).import_recording_sync(ImportRequest(source=two_speaker[0]))
+    with pytest.raises(ValidationError, match="still being processed"):
+        notes.regenerate_sync(fresh.id)
+    info = _session_with_transcript(ctx, therapist, two_speaker[0], DENIAL)
+    with ctx.db.unit_of_work() as s:
+        row = s.get(TherapySession, info.id)
+        assert row is not None
+        row.delete_transcript()
+    with pytest.raises(ValidationError, match="transcript of this session was deleted"):
+        notes.regenerate_sync(info.id)
+    with pytest.raises(NotFoundError, match="template"):
+        notes.regenerate_sync(fresh.id, "No such template")
+
+
+@pytest.mark.slow
+def test_notes_server_failure_keeps_the_transcript(make_settings: Any, two_speaker: Any) -> None:
+    """With an unreachable note server the session still completes with its transcript and says why."""
+    import socket
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()  # nothing listens here
+    settings = make_settings(notes_backend="openai", notes_base_url=f"http://127.0.0.1:{port}/v1", notes_model="m")
+    ctx = AppContext.open(settings)
+    try:
+        user = ProfileService(ctx).create_profile_sync("Dana Reyes")
+        info = _session_with_transcript(ctx, user, two_speaker[0], DENIAL)
+        NoteService(ctx, user).regenerate_sync(info.id)
+        _run(ProcessingRunner(ctx, owner_ids=[user.id]))
+        after = SessionService(ctx, user).get_sync(info.id)
+        assert after.status == "completed"
+        assert after.error and "Traceback" not in after.error
+        assert len(SessionService(ctx, user).transcript_sync(info.id)) == len(DENIAL)
+        assert NoteService(ctx, user).latest_or_none_sync(info.id) is None
+    finally:
+        ctx.close()
+
+
+@pytest.mark.slow
+def test_cli_notes_regenerate_and_show(ctx: AppContext, therapist: Any, two_speaker: Any, capsys: Any) -> None:
+    from tbdesktop import cli
+
+    info = _session_with_transcript(ctx, therapist, two_speaker[0], CRISIS)
+    data_dir = str(ctx.settings.data_dir)
+    assert cli.main(["session", "notes", str(info.id), "--data-dir", data_dir]) == 1
+    assert "no note yet" in capsys.readouterr().err
+    args = ["session", "regenerate-notes", str(info.id), "--template", "BIRP", "--wait", "--data-dir", data_dir]
+    assert cli.main([*args, "--json"]) == 0
+    note = json.loads(capsys.readouterr().out)
+    assert note["template_name"] == "BIRP" and note["version"] == 1
+    assert [s["key"] for s in note["sections"]] == ["behavior", "intervention", "response", "plan"]
+    assert cli.main(["session", "notes", str(info.id), "--data-dir", data_dir]) == 0
+    text = capsys.readouterr().out
+    assert "BEHAVIOR" in text and "transcript-based draft" in text and "[lines" in text
+    assert cli.main(["session", "show", str(info.id), "--json", "--data-dir", data_dir]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["ai_summary"]
+    assert any(f["kind"] == "suicidal_ideation" and f["segment_idx"] == 3 and f["quote"] for f in shown["risk_flags"])
+    assert cli.main(["session", "sign-note", str(info.id), "--data-dir", data_dir]) == 0
+    assert cli.main(["session", "edit-note", str(info.id), "plan", "New plan", "--data-dir", data_dir]) == 1
+    assert "signed" in capsys.readouterr().err
+    assert cli.main(["session", "addendum", str(info.id), "Called client.", "--data-dir", data_dir]) == 0
+    assert "ADDENDUM" in capsys.readouterr().out
