@@ -10,7 +10,7 @@ from typing import Any
 
 from tbdesktop.config import Settings
 from tbdesktop.errors import TBError
-from tbdesktop.store import migrate
+from tbdesktop.store import builtin_templates, migrate
 from tbdesktop.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -93,6 +93,8 @@ class AppContext:
         if run_migrations:
             try:
                 migrate.upgrade(db.engine)
+                with db.unit_of_work() as s:
+                    builtin_templates.sync(s)  # a new release may reword a built-in template
             except Exception as exc:
                 db.dispose()
                 raise TBError(f"The database could not be prepared: {type(exc).__name__}.") from exc

@@ -160,3 +160,25 @@ def test_cli_template_commands(ctx: AppContext, tmp_path: Any, capsys: Any, monk
     assert cli.main(["template", "add", str(path), "--data-dir", data_dir]) == 1
     assert "at least one section" in capsys.readouterr().err
     assert cli.main(["template", "delete", added["id"], "--data-dir", data_dir]) == 0
+
+
+def test_builtins_are_restored_at_start(make_settings: Any) -> None:
+    """A built-in changed in the database (by hand, or by an older release) is put back at the next start."""
+    from tbdesktop.store.builtin_templates import builtin_id
+    from tbdesktop.store.models import NoteTemplate
+
+    settings = make_settings()
+    ctx = AppContext.open(settings)
+    with ctx.db.unit_of_work() as s:
+        row = s.get(NoteTemplate, builtin_id("soap"))
+        assert row is not None
+        row.template_content = {"sections": [{"key": "x", "title": "X", "instructions": "Tampered."}]}
+        row.name = "Tampered"
+    ctx.close()
+    ctx = AppContext.open(settings)
+    try:
+        user = ProfileService(ctx).create_profile_sync("Dana Reyes")
+        soap = TemplateService(ctx, user).get_sync(builtin_id("soap"))
+        assert soap.name == "SOAP" and [s.key for s in soap.sections][0] == "subjective"
+    finally:
+        ctx.close()

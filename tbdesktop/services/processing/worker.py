@@ -117,9 +117,7 @@ def worker_main(conn: Connection, options: dict[str, Any]) -> None:
                 )
                 conn.send({"type": "result", "job_id": job_id, "result": result.to_dict()})
             except EngineError as exc:
-                conn.send(
-                    {"type": "error", "job_id": job_id, "error_type": type(exc).__name__, "message": exc.message}
-                )
+                conn.send({"type": "error", "job_id": job_id, "error_type": type(exc).__name__, "message": exc.message})
             except MemoryError:
                 conn.send(
                     {
