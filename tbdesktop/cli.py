@@ -531,8 +531,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_session_set_role)
 
     from tbdesktop.cli_notes import add_note_commands
+    from tbdesktop.cli_sessions import add_session_commands
 
     add_note_commands(sub, ssub, common)
+    add_session_commands(ssub, common)
     return parser
 
 

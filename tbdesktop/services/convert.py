@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
+
 from tbdesktop.services.dto import ClientInfo, SegmentInfo, SessionInfo, StatusInfo, UserInfo, WordInfo
 from tbdesktop.store.models import Client, TherapySession, TranscriptSegment, User
 
@@ -35,7 +38,7 @@ def session_info(row: TherapySession, *, owner_name: str, client_name: str | Non
         error=row.processing_error,
         eta_seconds=row.eta_seconds,
         is_anonymous=bool(row.is_anonymous),
-        ai_summary=row.ai_summary,
+        ai_summary=mask_name(row.ai_summary or "", client_name) or None if row.is_anonymous else row.ai_summary,
         recording_available=bool(row.recording_path) and row.recording_deleted_at is None,
         recording_deleted_at=row.recording_deleted_at,
         transcript_deleted_at=row.transcript_deleted_at,
@@ -76,4 +79,28 @@ def segment_info(seg: TranscriptSegment) -> SegmentInfo:
             )
             for w in (seg.words or [])
         ],
+    )
+
+
+MASK = "[client]"
+
+
+def mask_name(text: str, name: str | None) -> str:
+    """``text`` with the client's name — in full, and each part of it of 3+ letters — replaced by "[client]"."""
+    if not name or not text:
+        return text
+    parts = [name.strip(), *(p for p in re.split(r"\s+", name.strip()) if len(p) >= 3)]
+    pattern = "|".join(re.escape(p) for p in sorted(set(parts), key=len, reverse=True) if p)
+    if not pattern:
+        return text
+    return re.sub(rf"(?<!\w)(?:{pattern})(?!\w)", MASK, text, flags=re.IGNORECASE)
+
+
+def masked_segment(info: SegmentInfo, name: str | None) -> SegmentInfo:
+    if not name:
+        return info
+    return dataclasses.replace(
+        info,
+        text=mask_name(info.text, name),
+        words=[dataclasses.replace(w, word=mask_name(w.word, name)) for w in info.words],
     )

@@ -9,6 +9,7 @@ from typing import Any
 from tbdesktop.engine.notes import NOT_DISCUSSED, TranscriptLine
 from tbdesktop.errors import NotFoundError, ValidationError
 from tbdesktop.services.context import AppContext
+from tbdesktop.services.convert import mask_name
 from tbdesktop.services.dto import (
     AddendumInfo,
     NoteInfo,
@@ -17,7 +18,7 @@ from tbdesktop.services.dto import (
     RiskFlagInfo,
     UserInfo,
 )
-from tbdesktop.services.sessions import parse_session_id
+from tbdesktop.services.ids import parse_session_id
 from tbdesktop.services.templates import TemplateService
 from tbdesktop.store.models import (
     ACTIVE_STATUSES,
@@ -105,8 +106,11 @@ class NoteService:
     def risk_flags_sync(self, session_id: uuid.UUID | str) -> list[RiskFlagInfo]:
         session_id = parse_session_id(session_id)
         with self.ctx.db.unit_of_work() as s:
+            hidden = self._hidden_name(s, session_id)
             return [
-                RiskFlagInfo(kind=f.kind, severity=f.severity, quote=f.quote, segment_idx=f.segment_idx)
+                RiskFlagInfo(
+                    kind=f.kind, severity=f.severity, quote=mask_name(f.quote, hidden), segment_idx=f.segment_idx
+                )
                 for f in NoteRepository(s, self.user.id).risk_flags(session_id)
             ]
 
@@ -215,17 +219,28 @@ class NoteService:
 
     # -- helpers ------------------------------------------------------------------------------------------
 
+    def _hidden_name(self, s: Any, session_id: uuid.UUID) -> str | None:
+        from tbdesktop.services.sessions import SessionService
+
+        row = SessionRepository(s, self.user.id).get(session_id)
+        return SessionService(self.ctx, self.user).hidden_name(s, row)
+
     def _info(self, s: Any, repo: NoteRepository, note: Note) -> NoteInfo:
+        hidden = self._hidden_name(s, note.session_id)
+
+        def m(text: str) -> str:
+            return mask_name(text, hidden)
+
         template = s.get(NoteTemplate, note.template_id) if note.template_id else None
         ordered = sorted((note.sections or {}).items(), key=lambda kv: int(kv[1].get("position", 0)))
         sections = [
             NoteSectionInfo(
                 key=key,
                 title=str(value.get("title") or key),
-                text=str(value.get("text") or NOT_DISCUSSED),
+                text=m(str(value.get("text") or NOT_DISCUSSED)),
                 evidence=[int(i) for i in value.get("evidence", [])],
                 sentences=[
-                    NoteSentenceInfo(text=str(x.get("text", "")), evidence=[int(i) for i in x.get("evidence", [])])
+                    NoteSentenceInfo(text=m(str(x.get("text", ""))), evidence=[int(i) for i in x.get("evidence", [])])
                     for x in value.get("sentences", [])
                 ],
                 edited=bool(value.get("edited")),
@@ -235,7 +250,7 @@ class NoteService:
         addenda = []
         for a in repo.addenda(note.id):
             author = s.get(User, a.author_id) if a.author_id else None
-            addenda.append(AddendumInfo(a.id, a.text, author.display_name if author else None, a.created_at))
+            addenda.append(AddendumInfo(a.id, m(a.text), author.display_name if author else None, a.created_at))
         versions = [n.version for n in repo.versions(note.session_id)]
         return NoteInfo(
             id=note.id,

@@ -19,8 +19,10 @@ from tbdesktop.engine.errors import AudioTooLongError, EngineError
 from tbdesktop.engine.roles import ROLES
 from tbdesktop.errors import NotFoundError, TBError, ValidationError
 from tbdesktop.services.context import AppContext
-from tbdesktop.services.convert import client_info, segment_info, session_info, status_info
+from tbdesktop.services.convert import client_info, masked_segment, segment_info, session_info, status_info
 from tbdesktop.services.dto import ClientInfo, SegmentInfo, SessionInfo, StatusInfo, UserInfo
+from tbdesktop.services.ids import parse_session_id
+from tbdesktop.services.session_lifecycle import SessionLifecycle
 from tbdesktop.store.models import (
     SESSION_TYPES,
     JobKind,
@@ -55,16 +57,7 @@ class ImportRequest:
     session_type: str = "individual"
 
 
-def parse_session_id(value: uuid.UUID | str) -> uuid.UUID:
-    if isinstance(value, uuid.UUID):
-        return value
-    try:
-        return uuid.UUID(str(value).strip())
-    except ValueError as exc:
-        raise NotFoundError(f"'{value}' is not a session id.") from exc
-
-
-class SessionService:
+class SessionService(SessionLifecycle):
     def __init__(self, ctx: AppContext, user: UserInfo) -> None:
         self.ctx = ctx
         self.user = user
@@ -217,11 +210,17 @@ class SessionService:
     def transcript_sync(self, session_id: uuid.UUID | str) -> list[SegmentInfo]:
         sid = parse_session_id(session_id)
         with self.ctx.db.unit_of_work() as s:
-            segments = SessionRepository(s, self.user.id).segments(sid)
-            AuditRepository(s, self.user.id, self.ctx.workstation).record(
-                "transcript.view", "therapy_session", sid
-            )
-            return [segment_info(seg) for seg in segments]
+            repo = SessionRepository(s, self.user.id)
+            segments = repo.segments(sid)
+            hidden = self.hidden_name(s, repo.get(sid))
+            AuditRepository(s, self.user.id, self.ctx.workstation).record("transcript.view", "therapy_session", sid)
+            return [masked_segment(segment_info(seg), hidden) for seg in segments]
+
+    def hidden_name(self, s: Session, row: TherapySession) -> str | None:
+        """The client's name when the session is anonymous (it is masked wherever it appears), else None."""
+        if not row.is_anonymous or row.client_id is None:
+            return None
+        return SessionRepository(s, self.user.id).client_names({row.client_id}).get(row.client_id)
 
     async def transcript(self, session_id: uuid.UUID | str) -> list[SegmentInfo]:
         return await asyncio.to_thread(self.transcript_sync, session_id)
@@ -281,4 +280,3 @@ class SessionService:
 
     async def create_client(self, name: str, pronouns: str | None = None) -> ClientInfo:
         return await asyncio.to_thread(self.create_client_sync, name, pronouns)
-

@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 import pytest
+from tests_support import session_with_transcript
 
 from tbdesktop.errors import NotFoundError, ValidationError
 from tbdesktop.services.context import AppContext
@@ -16,9 +17,8 @@ from tbdesktop.services.notes import NoteService, stored_sections
 from tbdesktop.services.processing import ProcessingRunner
 from tbdesktop.services.profiles import ProfileService
 from tbdesktop.services.sessions import ImportRequest, SessionService
-from tbdesktop.store.models import ProcessingJob, ProcessingStatus, TherapySession, TranscriptSegment
+from tbdesktop.store.models import TherapySession
 from tbdesktop.store.note_repositories import NoteWriter
-from tbdesktop.store.repositories import SegmentWriter
 
 CRISIS = [
     ("therapist", "How have things been since we last met?"),
@@ -46,35 +46,6 @@ def _run(runner: ProcessingRunner) -> int:
             await runner.stop()
 
     return asyncio.run(go())
-
-
-def _session_with_transcript(ctx: AppContext, user: Any, wav: Any, lines: list[tuple[str, str]]) -> Any:
-    """An imported session whose transcript is the given lines (as if processing had produced them)."""
-    service = SessionService(ctx, user)
-    info = service.import_recording_sync(ImportRequest(source=wav, client_name="Jordan"))
-    with ctx.db.unit_of_work() as s:
-        for job in s.query(ProcessingJob).filter(ProcessingJob.session_id == info.id):
-            job.status = "completed"
-        speakers = {"SPEAKER_00": {"role": "therapist"}, "SPEAKER_01": {"role": "client"}}
-        segments = [
-            TranscriptSegment(
-                session_id=info.id,
-                idx=i,
-                start_s=i * 5.0,
-                end_s=i * 5.0 + 4.5,
-                speaker="SPEAKER_00" if role == "therapist" else "SPEAKER_01",
-                role=role,
-                text=text,
-                words=[],
-            )
-            for i, (role, text) in enumerate(lines)
-        ]
-        SegmentWriter(s).replace(info.id, segments)
-        row = s.get(TherapySession, info.id)
-        assert row is not None
-        row.processing_status = ProcessingStatus.COMPLETED
-        row.speakers = speakers
-    return info
 
 
 @pytest.mark.slow
@@ -120,8 +91,8 @@ def test_notes_are_written_with_processing_and_regenerated(
 
 @pytest.mark.slow
 def test_risk_flags_and_summary_from_the_transcript(ctx: AppContext, therapist: Any, two_speaker: Any) -> None:
-    crisis = _session_with_transcript(ctx, therapist, two_speaker[0], CRISIS)
-    calm = _session_with_transcript(ctx, therapist, two_speaker[0], DENIAL)
+    crisis = session_with_transcript(ctx, therapist, two_speaker[0], CRISIS)
+    calm = session_with_transcript(ctx, therapist, two_speaker[0], DENIAL)
     notes = NoteService(ctx, therapist)
     notes.regenerate_sync(crisis.id, "Progress note")
     notes.regenerate_sync(calm.id)
@@ -147,7 +118,7 @@ def test_edit_sign_and_addendum(ctx: AppContext, therapist: Any, two_speaker: An
     from tbdesktop.engine.notes.local import LocalNoteGenerator
     from tbdesktop.services.templates import TemplateService
 
-    info = _session_with_transcript(ctx, therapist, two_speaker[0], DENIAL)
+    info = session_with_transcript(ctx, therapist, two_speaker[0], DENIAL)
     soap = TemplateService(ctx, therapist).get_sync("SOAP")
     lines = [TranscriptLine(i, i * 5.0, i * 5.0 + 4.5, "S", role, text) for i, (role, text) in enumerate(DENIAL)]
     generated = LocalNoteGenerator().generate(lines, NoteTemplateSpec.from_content("SOAP", soap.content()))
@@ -183,7 +154,7 @@ def test_regenerate_refuses_without_a_transcript(ctx: AppContext, therapist: Any
     fresh = SessionService(ctx, therapist).import_recording_sync(ImportRequest(source=two_speaker[0]))
     with pytest.raises(ValidationError, match="still being processed"):
         notes.regenerate_sync(fresh.id)
-    info = _session_with_transcript(ctx, therapist, two_speaker[0], DENIAL)
+    info = session_with_transcript(ctx, therapist, two_speaker[0], DENIAL)
     with ctx.db.unit_of_work() as s:
         row = s.get(TherapySession, info.id)
         assert row is not None
@@ -207,7 +178,7 @@ def test_notes_server_failure_keeps_the_transcript(make_settings: Any, two_speak
     ctx = AppContext.open(settings)
     try:
         user = ProfileService(ctx).create_profile_sync("Dana Reyes")
-        info = _session_with_transcript(ctx, user, two_speaker[0], DENIAL)
+        info = session_with_transcript(ctx, user, two_speaker[0], DENIAL)
         NoteService(ctx, user).regenerate_sync(info.id)
         _run(ProcessingRunner(ctx, owner_ids=[user.id]))
         after = SessionService(ctx, user).get_sync(info.id)
@@ -223,7 +194,7 @@ def test_notes_server_failure_keeps_the_transcript(make_settings: Any, two_speak
 def test_cli_notes_regenerate_and_show(ctx: AppContext, therapist: Any, two_speaker: Any, capsys: Any) -> None:
     from tbdesktop import cli
 
-    info = _session_with_transcript(ctx, therapist, two_speaker[0], CRISIS)
+    info = session_with_transcript(ctx, therapist, two_speaker[0], CRISIS)
     data_dir = str(ctx.settings.data_dir)
     assert cli.main(["session", "notes", str(info.id), "--data-dir", data_dir]) == 1
     assert "no note yet" in capsys.readouterr().err
@@ -244,3 +215,117 @@ def test_cli_notes_regenerate_and_show(ctx: AppContext, therapist: Any, two_spea
     assert "signed" in capsys.readouterr().err
     assert cli.main(["session", "addendum", str(info.id), "Called client.", "--data-dir", data_dir]) == 0
     assert "ADDENDUM" in capsys.readouterr().out
+
+
+class _MemoryKeyring:
+    """A keyring backend for tests (this machine has no OS keyring); the app reads keys only through keyring."""
+
+    @staticmethod
+    def install() -> Any:
+        import keyring
+        from keyring.backend import KeyringBackend
+
+        class Memory(KeyringBackend):
+            priority = 1  # type: ignore[assignment]
+
+            def __init__(self) -> None:
+                super().__init__()
+                self.store: dict[tuple[str, str], str] = {}
+
+            def get_password(self, service: str, username: str) -> str | None:
+                return self.store.get((service, username))
+
+            def set_password(self, service: str, username: str, password: str) -> None:
+                self.store[(service, username)] = password
+
+            def delete_password(self, service: str, username: str) -> None:
+                self.store.pop((service, username), None)
+
+        previous = keyring.get_keyring()
+        keyring.set_keyring(Memory())
+        return previous
+
+
+def test_openai_notes_through_the_worker(make_settings: Any, two_speaker: Any) -> None:
+    """The openai backend end to end: key from the keyring, the worker process calls a local chat server."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import keyring
+
+    from tbdesktop.services.secrets import set_secret
+
+    seen: list[dict[str, Any]] = []
+
+    class Chat(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            seen.append({"path": self.path, "auth": self.headers.get("Authorization"), "body": body})
+            schema = body["response_format"]["json_schema"]["schema"]
+            note: dict[str, Any] = {}
+            for key in schema["properties"]:
+                if key == "summary":
+                    note[key] = "Client reported better sleep with the breathing exercise."
+                elif key == "risk_flags":
+                    note[key] = [
+                        {
+                            "kind": "self_harm",
+                            "severity": "denied",
+                            "quote": "no thoughts of hurting myself",
+                            "segment_idx": 3,
+                        },
+                        {"kind": "substance_use", "severity": "high", "quote": "drinks every night", "segment_idx": 1},
+                    ]
+                else:
+                    note[key] = {
+                        "sentences": [
+                            {"text": "Client sleeps better since starting the breathing exercise.", "evidence": [1]},
+                            {"text": "An invented claim.", "evidence": [42]},
+                        ]
+                    }
+            reply = {
+                "id": "c1",
+                "object": "chat.completion",
+                "created": 0,
+                "model": body["model"],
+                "choices": [
+                    {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": json.dumps(note)}}
+                ],
+            }
+            data = json.dumps(reply).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Chat)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    previous = _MemoryKeyring.install()
+    url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    ctx = AppContext.open(make_settings(notes_backend="openai", notes_base_url=url, notes_model="clinic-notes"))
+    try:
+        set_secret("notes_api_key", "sk-clinic-123")
+        user = ProfileService(ctx).create_profile_sync("Dana Reyes")
+        info = session_with_transcript(ctx, user, two_speaker[0], DENIAL)
+        NoteService(ctx, user).regenerate_sync(info.id, "SOAP")
+        assert _run(ProcessingRunner(ctx, owner_ids=[user.id])) == 1
+        note = NoteService(ctx, user).get_sync(info.id)
+        flags = NoteService(ctx, user).risk_flags_sync(info.id)
+        summary = SessionService(ctx, user).get_sync(info.id).ai_summary
+    finally:
+        ctx.close()
+        server.shutdown()
+        keyring.set_keyring(previous)
+    assert seen and seen[0]["path"] == "/v1/chat/completions" and seen[0]["auth"] == "Bearer sk-clinic-123"
+    assert seen[0]["body"]["model"] == "clinic-notes"
+    assert "no thoughts of hurting myself" in json.dumps(seen[0]["body"]["messages"])
+    assert note.generator == "openai:clinic-notes" and not note.is_local_draft
+    for section in note.sections:  # the sentence citing line 42 (there is none) was dropped
+        assert [s.evidence for s in section.sentences] == [[1]]
+    # the flag whose quote is not in its line is dropped; the denial said in line 3 stays
+    assert [(f.kind, f.severity, f.segment_idx) for f in flags] == [("self_harm", "denied", 3)]
+    assert summary == "Client reported better sleep with the breathing exercise."

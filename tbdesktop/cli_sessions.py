@@ -1,0 +1,131 @@
+"""CLI commands that change or delete what a session keeps (the same service methods the GUI uses)."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date
+from typing import Any
+
+from tbdesktop.errors import TBError
+
+
+def _cli() -> Any:
+    from tbdesktop import cli
+
+    return cli
+
+
+def _run(args: argparse.Namespace, action: Any) -> Any:
+    cli = _cli()
+    with cli._session_service(args) as service:
+        return action(service)
+
+
+def _show(args: argparse.Namespace, info: Any, message: str) -> int:
+    cli = _cli()
+    cli._emit(args, info.to_json(), lambda: cli._print(message))
+    return 0
+
+
+def cmd_delete_recording(args: argparse.Namespace) -> int:
+    info = _run(args, lambda s: s.delete_recording_sync(args.id))
+    return _show(args, info, "Recording deleted. The transcript and notes are kept.")
+
+
+def cmd_delete_transcript(args: argparse.Namespace) -> int:
+    info = _run(args, lambda s: s.delete_transcript_sync(args.id))
+    return _show(args, info, "Transcript deleted. The notes are kept; they can no longer be regenerated.")
+
+
+def cmd_delete_session(args: argparse.Namespace) -> int:
+    if not args.yes:
+        raise TBError("Deleting a session removes its recording, transcript and notes for good; add --yes to confirm.")
+    _run(args, lambda s: s.delete_session_sync(args.id))
+    cli = _cli()
+    cli._emit(args, {"deleted": args.id}, lambda: cli._print("Session deleted."))
+    return 0
+
+
+def cmd_anonymous(args: argparse.Namespace) -> int:
+    on = args.state == "on"
+    info = _run(args, lambda s: s.set_anonymous_sync(args.id, on))
+    return _show(
+        args, info, "The client's name is now hidden for this session." if on else "The client's name is shown."
+    )
+
+
+def cmd_reassign(args: argparse.Namespace) -> int:
+    info = _run(args, lambda s: s.reassign_sync(args.id, client_name=args.client))
+    return _show(args, info, f"Session moved to {info.display_client}.")
+
+
+def cmd_update(args: argparse.Namespace) -> int:
+    try:
+        session_date = date.fromisoformat(args.date) if args.date else None
+    except ValueError as exc:
+        raise TBError(f"'{args.date}' is not a date (use YYYY-MM-DD).") from exc
+    names: dict[str, str | None] = {}
+    for item in args.speaker_name or []:
+        speaker, sep, name = item.partition("=")
+        if not sep or not speaker.strip():
+            raise TBError(f"'{item}' should look like SPEAKER_00=Name.")
+        names[speaker.strip()] = name.strip() or None
+    if session_date is None and args.consent is None and not names:
+        raise TBError("Nothing to change: give --date, --consent or --speaker-name.")
+    info = _run(
+        args,
+        lambda s: s.update_sync(
+            args.id, session_date=session_date, consent_method=args.consent, speaker_names=names or None
+        ),
+    )
+    return _show(args, info, "Session updated.")
+
+
+def cmd_fix_segment(args: argparse.Namespace) -> int:
+    segment = _run(args, lambda s: s.fix_segment_sync(args.id, args.index, text=args.text, speaker=args.speaker))
+    cli = _cli()
+    cli._emit(args, segment.to_json(), lambda: cli._print(f"Line {segment.idx} corrected."))
+    return 0
+
+
+def cmd_cancel(args: argparse.Namespace) -> int:
+    cancelled = _run(args, lambda s: s.cancel_sync(args.id))
+    cli = _cli()
+    message = "Processing cancelled." if cancelled else "Nothing was waiting to be processed for this session."
+    cli._emit(args, {"cancelled": cancelled}, lambda: cli._print(message))
+    return 0 if cancelled else 1
+
+
+def add_session_commands(ssub: Any, common: argparse.ArgumentParser) -> None:
+    for name, func, text in (
+        ("delete-recording", cmd_delete_recording, "delete the audio file (transcript and notes stay)"),
+        ("delete-transcript", cmd_delete_transcript, "delete the transcript (notes stay)"),
+        ("cancel", cmd_cancel, "cancel processing that has not started"),
+    ):
+        p = ssub.add_parser(name, parents=[common], help=text)
+        p.add_argument("id")
+        p.set_defaults(func=func)
+    p = ssub.add_parser("delete", parents=[common], help="delete a session and everything of it")
+    p.add_argument("id")
+    p.add_argument("--yes", action="store_true", help="confirm")
+    p.set_defaults(func=cmd_delete_session)
+    p = ssub.add_parser("anonymous", parents=[common], help="hide (on) or show (off) the client's name")
+    p.add_argument("id")
+    p.add_argument("state", choices=["on", "off"])
+    p.set_defaults(func=cmd_anonymous)
+    p = ssub.add_parser("reassign", parents=[common], help="move a session to another client")
+    p.add_argument("id")
+    p.add_argument("client", help="client name (created if new)")
+    p.set_defaults(func=cmd_reassign)
+    p = ssub.add_parser("update", parents=[common], help="change the date, record consent, name speakers")
+    p.add_argument("id")
+    p.add_argument("--date", default=None, help="YYYY-MM-DD")
+    p.add_argument("--consent", default=None, choices=["verbal", "written", "electronic"])
+    p.add_argument("--speaker-name", action="append", metavar="SPEAKER=NAME", help="may be repeated")
+    p.set_defaults(func=cmd_update)
+    p = ssub.add_parser("fix-segment", parents=[common], help="correct one transcript line")
+    p.add_argument("id")
+    p.add_argument("index", type=int, help="line number (as in --json output's idx)")
+    p.add_argument("--text", default=None)
+    p.add_argument("--speaker", default=None, help="speaker label, e.g. SPEAKER_01")
+    p.set_defaults(func=cmd_fix_segment)

@@ -1,0 +1,273 @@
+"""What a therapist keeps and changes: delete the recording, the transcript or the whole session; anonymous mode;
+reassign, edit details, fix transcript lines. Owner-only (the repositories filter by user) and audited."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, select
+
+from tbdesktop.errors import NotFoundError, ValidationError
+from tbdesktop.services.dto import SegmentInfo, SessionInfo
+from tbdesktop.services.ids import parse_session_id
+from tbdesktop.store.models import (
+    ACTIVE_STATUSES,
+    Note,
+    RiskFlag,
+    TherapySession,
+    TranscriptSegment,
+    utcnow,
+)
+from tbdesktop.store.repositories import AuditRepository, ClientRepository, JobRepository, SessionRepository
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from tbdesktop.services.context import AppContext
+    from tbdesktop.services.dto import UserInfo
+
+log = logging.getLogger(__name__)
+
+CONSENT_METHODS = ("verbal", "written", "electronic")
+MAX_SEGMENT_TEXT = 5000
+MAX_SPEAKER_NAME = 100
+
+
+def _when(moment: Any) -> str:
+    return f"{moment:%d %b %Y}" if moment is not None else "earlier"
+
+
+class SessionLifecycle:
+    """Mixed into SessionService (which provides ``ctx``, ``user`` and ``_info``)."""
+
+    ctx: AppContext
+    user: UserInfo
+
+    if TYPE_CHECKING:
+
+        def _info(self, s: Session, row: TherapySession) -> SessionInfo: ...
+
+    def _audit(self, s: Session, action: str, session_id: uuid.UUID) -> None:
+        AuditRepository(s, self.user.id, self.ctx.workstation).record(action, "therapy_session", session_id)
+
+    def _remove_file(self, stored_name: str | None) -> None:
+        """The recording file and any partial copy of it; a missing file is already what we want."""
+        if not stored_name:
+            return
+        path = self.ctx.settings.recordings_dir / Path(stored_name).name
+        for candidate in (path, path.with_suffix(path.suffix + ".part")):
+            try:
+                candidate.unlink(missing_ok=True)
+            except OSError as exc:
+                log.warning("recording file not removed", extra={"error_type": type(exc).__name__})
+
+    @staticmethod
+    def _not_while_processing(row: TherapySession, what: str) -> None:
+        if row.processing_status in ACTIVE_STATUSES:
+            raise ValidationError(f"This session is still being processed; cancel it before deleting {what}.")
+
+    # -- deletion -----------------------------------------------------------------------------------------
+
+    def delete_recording_sync(self, session_id: uuid.UUID | str) -> SessionInfo:
+        """Remove the audio file; the transcript and notes stay."""
+        session_id = parse_session_id(session_id)
+        with self.ctx.db.unit_of_work() as s:
+            row = SessionRepository(s, self.user.id).get(session_id, for_update=True)
+            if row.recording_deleted_at is not None:
+                raise ValidationError(f"The recording was already deleted on {_when(row.recording_deleted_at)}.")
+            self._not_while_processing(row, "its recording")
+            stored = row.delete_recording()
+            self._audit(s, "recording.delete", row.id)
+            info = self._info(s, row)
+        self._remove_file(stored)
+        log.info("recording deleted", extra={"session_id": str(session_id)})
+        return info
+
+    async def delete_recording(self, session_id: uuid.UUID | str) -> SessionInfo:
+        return await asyncio.to_thread(self.delete_recording_sync, session_id)
+
+    def delete_transcript_sync(self, session_id: uuid.UUID | str) -> SessionInfo:
+        """Purge the transcript's text and word timings; the notes stay (they can no longer be regenerated)."""
+        session_id = parse_session_id(session_id)
+        with self.ctx.db.unit_of_work() as s:
+            row = SessionRepository(s, self.user.id).get(session_id, for_update=True)
+            if row.transcript_deleted_at is not None:
+                raise ValidationError(f"The transcript was already deleted on {_when(row.transcript_deleted_at)}.")
+            self._not_while_processing(row, "its transcript")
+            s.execute(delete(TranscriptSegment).where(TranscriptSegment.session_id == row.id))
+            s.expire(row, ["segments"])
+            row.transcript_deleted_at = utcnow()
+            # What the speakers said is gone too; their roles stay so the notes still read right.
+            row.speakers = {k: {"role": v.get("role"), "name": v.get("name")} for k, v in (row.speakers or {}).items()}
+            self._audit(s, "transcript.delete", row.id)
+            info = self._info(s, row)
+        log.info("transcript deleted", extra={"session_id": str(session_id)})
+        return info
+
+    async def delete_transcript(self, session_id: uuid.UUID | str) -> SessionInfo:
+        return await asyncio.to_thread(self.delete_transcript_sync, session_id)
+
+    def delete_session_sync(self, session_id: uuid.UUID | str) -> None:
+        """Everything of the session: segments, notes, flags, jobs and the file. Open jobs are cancelled first."""
+        session_id = parse_session_id(session_id)
+        with self.ctx.db.unit_of_work() as s:
+            row = SessionRepository(s, self.user.id).get(session_id, for_update=True)
+            JobRepository(s).cancel_open_for_session(row.id)
+            stored = row.recording_path
+            s.execute(delete(RiskFlag).where(RiskFlag.session_id == row.id))
+            s.execute(delete(Note).where(Note.session_id == row.id))
+            s.execute(delete(TranscriptSegment).where(TranscriptSegment.session_id == row.id))
+            s.delete(row)
+            self._audit(s, "session.delete", session_id)
+        self._remove_file(stored)
+        log.info("session deleted", extra={"session_id": str(session_id)})
+
+    async def delete_session(self, session_id: uuid.UUID | str) -> None:
+        await asyncio.to_thread(self.delete_session_sync, session_id)
+
+    # -- changes ------------------------------------------------------------------------------------------
+
+    def set_anonymous_sync(self, session_id: uuid.UUID | str, anonymous: bool) -> SessionInfo:
+        session_id = parse_session_id(session_id)
+        with self.ctx.db.unit_of_work() as s:
+            row = SessionRepository(s, self.user.id).get(session_id, for_update=True)
+            row.mark_anonymous(bool(anonymous))
+            row.updated_at = utcnow()
+            self._audit(s, "session.anonymous_on" if anonymous else "session.anonymous_off", row.id)
+            return self._info(s, row)
+
+    async def set_anonymous(self, session_id: uuid.UUID | str, anonymous: bool) -> SessionInfo:
+        return await asyncio.to_thread(self.set_anonymous_sync, session_id, anonymous)
+
+    def reassign_sync(
+        self, session_id: uuid.UUID | str, *, client_id: uuid.UUID | None = None, client_name: str | None = None
+    ) -> SessionInfo:
+        """Move the session to another of my clients (by id, or by name: created when new)."""
+        session_id = parse_session_id(session_id)
+        name = (client_name or "").strip()
+        if client_id is None and not name:
+            raise ValidationError("Choose the client to move this session to.")
+        if len(name) > 200:
+            raise ValidationError("The client name is too long (200 characters at most).")
+        with self.ctx.db.unit_of_work() as s:
+            row = SessionRepository(s, self.user.id).get(session_id, for_update=True)
+            clients = ClientRepository(s, self.user.id)
+            if client_id is not None:
+                client = clients.get(client_id)
+            else:
+                client = clients.find_by_name(name) or clients.add(name)
+            row.client_id = client.id
+            row.updated_at = utcnow()
+            self._audit(s, "session.reassign", row.id)
+            return self._info(s, row)
+
+    async def reassign(
+        self, session_id: uuid.UUID | str, *, client_id: uuid.UUID | None = None, client_name: str | None = None
+    ) -> SessionInfo:
+        return await asyncio.to_thread(self.reassign_sync, session_id, client_id=client_id, client_name=client_name)
+
+    def update_sync(
+        self,
+        session_id: uuid.UUID | str,
+        *,
+        session_date: date | None = None,
+        consent_method: str | None = None,
+        speaker_names: dict[str, str | None] | None = None,
+    ) -> SessionInfo:
+        """Change the date, record consent (method and time), or name the speakers."""
+        session_id = parse_session_id(session_id)
+        if consent_method is not None and consent_method not in CONSENT_METHODS:
+            raise ValidationError("Consent method must be verbal, written or electronic.")
+        with self.ctx.db.unit_of_work() as s:
+            row = SessionRepository(s, self.user.id).get(session_id, for_update=True)
+            if session_date is not None:
+                if session_date > date.today():
+                    raise ValidationError("The session date cannot be in the future.")
+                row.session_date = session_date
+            if consent_method is not None:
+                row.consent_method = consent_method
+                row.consent_obtained_at = utcnow()
+            if speaker_names:
+                speakers = {k: dict(v) for k, v in (row.speakers or {}).items()}
+                known = set(speakers) | set(
+                    s.scalars(select(TranscriptSegment.speaker).where(TranscriptSegment.session_id == row.id))
+                )
+                for speaker, label in speaker_names.items():
+                    if speaker not in known:
+                        raise NotFoundError(f"This session has no speaker '{speaker}'.")
+                    clean = (label or "").strip() or None
+                    if clean is not None and len(clean) > MAX_SPEAKER_NAME:
+                        raise ValidationError(f"A speaker name can be at most {MAX_SPEAKER_NAME} characters.")
+                    speakers.setdefault(speaker, {"role": None})["name"] = clean
+                row.speakers = speakers
+            row.updated_at = utcnow()
+            self._audit(s, "session.update", row.id)
+            return self._info(s, row)
+
+    async def update(self, session_id: uuid.UUID | str, **changes: Any) -> SessionInfo:
+        return await asyncio.to_thread(lambda: self.update_sync(session_id, **changes))
+
+    def fix_segment_sync(
+        self, session_id: uuid.UUID | str, idx: int, *, text: str | None = None, speaker: str | None = None
+    ) -> SegmentInfo:
+        """Correct one transcript line's words or speaker (the notes can then be regenerated)."""
+        session_id = parse_session_id(session_id)
+        from tbdesktop.services.convert import segment_info
+
+        if text is None and speaker is None:
+            raise ValidationError("Give the corrected text or speaker for the line.")
+        with self.ctx.db.unit_of_work() as s:
+            row = SessionRepository(s, self.user.id).get(session_id, for_update=True)
+            if row.transcript_deleted_at is not None:
+                raise ValidationError("The transcript of this session was deleted.")
+            segment = s.get(TranscriptSegment, (row.id, int(idx)))
+            if segment is None:
+                raise NotFoundError(f"This transcript has no line {idx}.")
+            if text is not None:
+                clean = " ".join(text.split())
+                if not clean:
+                    raise ValidationError("A transcript line cannot be empty.")
+                if len(clean) > MAX_SEGMENT_TEXT:
+                    raise ValidationError(f"A transcript line can hold at most {MAX_SEGMENT_TEXT} characters.")
+                if clean != segment.text:
+                    segment.text = clean
+                    segment.words = []  # the old word timings no longer match the words
+            if speaker is not None:
+                speakers = dict(row.speakers or {})
+                known = set(speakers) | set(
+                    s.scalars(select(TranscriptSegment.speaker).where(TranscriptSegment.session_id == row.id))
+                )
+                if speaker not in known:
+                    raise NotFoundError(f"This session has no speaker '{speaker}'.")
+                segment.speaker = speaker
+                segment.role = (speakers.get(speaker) or {}).get("role")
+            row.updated_at = utcnow()
+            self._audit(s, "transcript.fix", row.id)
+            s.flush()
+            return segment_info(segment)
+
+    async def fix_segment(
+        self, session_id: uuid.UUID | str, idx: int, *, text: str | None = None, speaker: str | None = None
+    ) -> SegmentInfo:
+        return await asyncio.to_thread(lambda: self.fix_segment_sync(session_id, idx, text=text, speaker=speaker))
+
+    def cancel_sync(self, session_id: uuid.UUID | str) -> bool:
+        """Cancel queued processing of my session (a running job is stopped by the app's runner)."""
+        session_id = parse_session_id(session_id)
+        from tbdesktop.store.models import ProcessingStatus
+        from tbdesktop.store.repositories import ProcessingStateRepository
+
+        with self.ctx.db.unit_of_work() as s:
+            row = SessionRepository(s, self.user.id).get(session_id, for_update=True)
+            count = JobRepository(s).cancel_open_for_session(row.id)
+            if count:
+                ProcessingStateRepository(s).update_state(
+                    row.id, processing_status=ProcessingStatus.CANCELLED, processing_stage_detail="Cancelled"
+                )
+                self._audit(s, "session.cancel", row.id)
+            return bool(count)
