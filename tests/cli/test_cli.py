@@ -127,3 +127,33 @@ def test_selftest_fails_when_model_missing(cli: Any, tmp_path: Path) -> None:
     assert env_fail.returncode == 1
     checks = {c["check"]: c for c in json.loads(env_fail.stdout)["checks"]}
     assert checks["model"]["ok"] is False and "not installed" in checks["model"]["detail"]
+
+
+def test_no_phi_in_logs_or_file_names(cli: Any, two_speaker: Any, tmp_path: Path) -> None:
+    """An import processed end to end with every log line on: no client name or transcript word is logged."""
+    import re
+
+    cli("user", "add", "Dana Reyes")
+    done = cli("session", "import", str(two_speaker[0]), "--client", "Marisol Quintero", "--wait", "-v")
+    logged = done.stderr
+    assert "job completed" in logged or "INFO" in logged, logged[-2000:]  # the log really was on
+    session_id = done.stdout.split()[2]
+    segments = json.loads(cli("session", "transcript", session_id, "--json", "-v").stdout)
+    notes = cli("session", "notes", session_id, "-v")
+    logged += notes.stderr
+    spoken = {w.lower() for s in segments for w in re.findall(r"[A-Za-z]{6,}", s["text"])}
+    assert spoken, "no transcript to check against"
+    lowered = logged.lower()
+    # Words the program itself writes (its messages and field names) are not leaks: "session", "seconds", …
+    source_words = {
+        w.lower()
+        for path in (REPO_ROOT / "tbdesktop").rglob("*.py")
+        for w in re.findall(r"[A-Za-z]+", path.read_text())
+    }
+    leaked = sorted(w for w in spoken - source_words if re.search(rf"\b{w}\b", lowered))
+    assert len(spoken - source_words) >= 3, "too few transcript words left to check"
+    assert leaked == [], leaked
+    assert "marisol" not in lowered and "quintero" not in lowered
+    names = [p.name.lower() for p in (tmp_path / "data").rglob("*")]
+    assert not any("marisol" in n or "quintero" in n for n in names)
+    assert not [n for n in names if n.endswith(".part") or n.endswith(".f32")]  # no temporary files left
