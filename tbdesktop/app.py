@@ -16,6 +16,7 @@ from tbdesktop.services.context import AppContext
 from tbdesktop.services.dto import UserInfo
 from tbdesktop.services.processing.runner import ProcessingRunner
 from tbdesktop.services.profiles import ProfileService
+from tbdesktop.services.retention import RetentionService
 from tbdesktop.services.sessions import SessionService
 from tbdesktop.ui.aio import run_dialog
 from tbdesktop.ui.first_run import FirstRunDialog
@@ -64,6 +65,7 @@ async def main_coroutine(settings: Settings) -> int:
         await show_fatal(exc.message)
         return 1
     runner: ProcessingRunner | None = None
+    retention: asyncio.Task[None] | None = None
     try:
         user = await ensure_profile(ProfileService(ctx))
         if user is None:
@@ -78,6 +80,7 @@ async def main_coroutine(settings: Settings) -> int:
 
         window.closed.connect(on_closed)
         window.show()
+        retention = asyncio.ensure_future(RetentionService(ctx).run_periodically())
         await runner.start()
         try:
             await window.refresh()
@@ -89,6 +92,8 @@ async def main_coroutine(settings: Settings) -> int:
         await show_fatal(exc.message)
         return 1
     finally:
+        if retention is not None:
+            retention.cancel()
         if runner is not None:
             await runner.stop()
         await asyncio.to_thread(ctx.close)

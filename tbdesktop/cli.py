@@ -534,7 +534,7 @@ def build_parser() -> argparse.ArgumentParser:
     from tbdesktop.cli_sessions import add_session_commands
 
     add_note_commands(sub, ssub, common)
-    add_session_commands(ssub, common)
+    add_session_commands(ssub, common, sub)
     return parser
 
 

@@ -96,7 +96,52 @@ def cmd_cancel(args: argparse.Namespace) -> int:
     return 0 if cancelled else 1
 
 
-def add_session_commands(ssub: Any, common: argparse.ArgumentParser) -> None:
+def cmd_retention_apply(args: argparse.Namespace) -> int:
+    from tbdesktop.services.retention import RetentionService
+
+    cli = _cli()
+    ctx = cli._open(args)
+    try:
+        report = RetentionService(ctx).apply_sync()
+    finally:
+        ctx.close()
+    data = {"recordings_deleted": report.recordings_deleted, "transcripts_deleted": report.transcripts_deleted}
+    cli._emit(
+        args,
+        data,
+        lambda: cli._print(
+            f"Deleted {report.recordings_deleted} recording(s) and {report.transcripts_deleted} transcript(s)."
+        ),
+    )
+    return 0
+
+
+def cmd_retention_set(args: argparse.Namespace) -> int:
+    from tbdesktop.services.retention import RetentionService
+
+    def days(value: str) -> int | None:
+        if value in ("", "keep"):
+            return None
+        try:
+            return int(value)
+        except ValueError as exc:
+            raise TBError(f"'{value}' is not a number of days (or 'keep').") from exc
+
+    cli = _cli()
+    ctx = cli._open(args)
+    try:
+        user = cli._acting_user(ctx, args)
+        settings = RetentionService(ctx).set_retention_sync(
+            user.id, recording_days=days(args.recordings), transcript_days=days(args.transcripts)
+        )
+    finally:
+        ctx.close()
+    keys = ("retention_recording_days", "retention_transcript_days")
+    cli._emit(args, {k: settings.get(k) for k in keys}, lambda: cli._print("Retention settings saved."))
+    return 0
+
+
+def add_session_commands(ssub: Any, common: argparse.ArgumentParser, sub: Any = None) -> None:
     for name, func, text in (
         ("delete-recording", cmd_delete_recording, "delete the audio file (transcript and notes stay)"),
         ("delete-transcript", cmd_delete_transcript, "delete the transcript (notes stay)"),
@@ -129,3 +174,12 @@ def add_session_commands(ssub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--text", default=None)
     p.add_argument("--speaker", default=None, help="speaker label, e.g. SPEAKER_01")
     p.set_defaults(func=cmd_fix_segment)
+    if sub is not None:
+        retention = sub.add_parser("retention", help="how long recordings and transcripts are kept")
+        rsub = retention.add_subparsers(dest="retention_command", metavar="ACTION", required=True)
+        p = rsub.add_parser("apply", parents=[common], help="delete what is past its retention now")
+        p.set_defaults(func=cmd_retention_apply)
+        p = rsub.add_parser("set", parents=[common], help="my retention settings")
+        p.add_argument("--recordings", required=True, help="days after processing (0 = at once), or 'keep'")
+        p.add_argument("--transcripts", required=True, help="days after the note is signed, or 'keep'")
+        p.set_defaults(func=cmd_retention_set)

@@ -73,7 +73,9 @@ class SessionLifecycle:
 
     # -- deletion -----------------------------------------------------------------------------------------
 
-    def delete_recording_sync(self, session_id: uuid.UUID | str) -> SessionInfo:
+    def delete_recording_sync(
+        self, session_id: uuid.UUID | str, *, audit_action: str = "recording.delete"
+    ) -> SessionInfo:
         """Remove the audio file; the transcript and notes stay."""
         session_id = parse_session_id(session_id)
         with self.ctx.db.unit_of_work() as s:
@@ -82,7 +84,7 @@ class SessionLifecycle:
                 raise ValidationError(f"The recording was already deleted on {_when(row.recording_deleted_at)}.")
             self._not_while_processing(row, "its recording")
             stored = row.delete_recording()
-            self._audit(s, "recording.delete", row.id)
+            self._audit(s, audit_action, row.id)
             info = self._info(s, row)
         self._remove_file(stored)
         log.info("recording deleted", extra={"session_id": str(session_id)})
@@ -91,7 +93,9 @@ class SessionLifecycle:
     async def delete_recording(self, session_id: uuid.UUID | str) -> SessionInfo:
         return await asyncio.to_thread(self.delete_recording_sync, session_id)
 
-    def delete_transcript_sync(self, session_id: uuid.UUID | str) -> SessionInfo:
+    def delete_transcript_sync(
+        self, session_id: uuid.UUID | str, *, audit_action: str = "transcript.delete"
+    ) -> SessionInfo:
         """Purge the transcript's text and word timings; the notes stay (they can no longer be regenerated)."""
         session_id = parse_session_id(session_id)
         with self.ctx.db.unit_of_work() as s:
@@ -104,7 +108,7 @@ class SessionLifecycle:
             row.transcript_deleted_at = utcnow()
             # What the speakers said is gone too; their roles stay so the notes still read right.
             row.speakers = {k: {"role": v.get("role"), "name": v.get("name")} for k, v in (row.speakers or {}).items()}
-            self._audit(s, "transcript.delete", row.id)
+            self._audit(s, audit_action, row.id)
             info = self._info(s, row)
         log.info("transcript deleted", extra={"session_id": str(session_id)})
         return info

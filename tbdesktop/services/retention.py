@@ -1,0 +1,161 @@
+"""Retention: each therapist's settings say how long recordings and transcripts are kept.
+
+- ``retention_recording_days``: a recording is deleted N days after its processing completed (0 = right after
+  processing; empty = kept).
+- ``retention_transcript_days``: a transcript is deleted N days after the session's note was signed (empty = kept).
+
+Applied at start-up and periodically by the app (and by ``tbdesktop retention apply``), with audit events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from tbdesktop.errors import ValidationError
+from tbdesktop.services.context import AppContext
+from tbdesktop.services.convert import user_info
+from tbdesktop.services.sessions import SessionService
+from tbdesktop.store.models import (
+    JobKind,
+    JobStatus,
+    Note,
+    ProcessingJob,
+    ProcessingStatus,
+    TherapySession,
+    User,
+    utcnow,
+)
+from tbdesktop.store.repositories import AuditRepository, UserRepository
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+MAX_DAYS = 3650
+INTERVAL_S = 3600.0
+
+
+@dataclass(frozen=True)
+class RetentionReport:
+    recordings_deleted: int
+    transcripts_deleted: int
+
+
+def _days(value: Any) -> int | None:
+    if value is None or value == "":
+        return None
+    return int(value)
+
+
+class RetentionService:
+    def __init__(self, ctx: AppContext, clock: Clock = utcnow) -> None:
+        self.ctx = ctx
+        self.clock = clock
+
+    # -- settings -----------------------------------------------------------------------------------------
+
+    def set_retention_sync(
+        self, user_id: uuid.UUID, *, recording_days: int | None, transcript_days: int | None
+    ) -> dict[str, Any]:
+        for label, value in (("recordings", recording_days), ("transcripts", transcript_days)):
+            if value is not None and not 0 <= int(value) <= MAX_DAYS:
+                raise ValidationError(f"Keep {label} between 0 and {MAX_DAYS} days, or leave it empty to keep them.")
+        with self.ctx.db.unit_of_work() as s:
+            user = UserRepository(s).get(user_id)
+            user.settings = {
+                **(user.settings or {}),
+                "retention_recording_days": recording_days,
+                "retention_transcript_days": transcript_days,
+            }
+            AuditRepository(s, user.id, self.ctx.workstation).record("settings.retention", "user", user.id)
+            return dict(user.settings)
+
+    # -- applying -----------------------------------------------------------------------------------------
+
+    def due_sync(self, now: datetime | None = None) -> list[tuple[User, uuid.UUID, str]]:
+        """(owner, session id, "recording" | "transcript") for everything past its retention."""
+        now = now or self.clock()
+        due: list[tuple[User, uuid.UUID, str]] = []
+        with self.ctx.db.unit_of_work() as s:
+            users = list(UserRepository(s).all())
+            for user in users:
+                settings = user.settings or {}
+                recording_days = _days(settings.get("retention_recording_days"))
+                transcript_days = _days(settings.get("retention_transcript_days"))
+                if recording_days is not None:
+                    completed = (
+                        select(ProcessingJob.session_id, func.max(ProcessingJob.finished_at).label("done"))
+                        .where(
+                            ProcessingJob.kind == JobKind.PROCESS.value,
+                            ProcessingJob.status == JobStatus.COMPLETED.value,
+                        )
+                        .group_by(ProcessingJob.session_id)
+                        .subquery()
+                    )
+                    rows = s.execute(
+                        select(TherapySession.id, completed.c.done)
+                        .join(completed, completed.c.session_id == TherapySession.id)
+                        .where(
+                            TherapySession.owner_id == user.id,
+                            TherapySession.recording_path.is_not(None),
+                            TherapySession.recording_deleted_at.is_(None),
+                            TherapySession.processing_status == ProcessingStatus.COMPLETED,
+                        )
+                    ).all()
+                    limit = timedelta(days=recording_days)
+                    due += [(user, sid, "recording") for sid, done in rows if done is not None and done + limit <= now]
+                if transcript_days is not None:
+                    signed = (
+                        select(Note.session_id, func.max(Note.signed_at).label("signed"))
+                        .where(Note.status == "signed")
+                        .group_by(Note.session_id)
+                        .subquery()
+                    )
+                    rows = s.execute(
+                        select(TherapySession.id, signed.c.signed)
+                        .join(signed, signed.c.session_id == TherapySession.id)
+                        .where(
+                            TherapySession.owner_id == user.id,
+                            TherapySession.transcript_deleted_at.is_(None),
+                        )
+                    ).all()
+                    limit = timedelta(days=transcript_days)
+                    due += [(user, sid, "transcript") for sid, at in rows if at is not None and at + limit <= now]
+            s.expunge_all()
+        return due
+
+    def apply_sync(self, now: datetime | None = None) -> RetentionReport:
+        recordings = transcripts = 0
+        for user, session_id, what in self.due_sync(now):
+            service = SessionService(self.ctx, user_info(user))
+            try:
+                if what == "recording":
+                    service.delete_recording_sync(session_id, audit_action="retention.recording_delete")
+                    recordings += 1
+                else:
+                    service.delete_transcript_sync(session_id, audit_action="retention.transcript_delete")
+                    transcripts += 1
+            except ValidationError as exc:  # e.g. reprocessing started meanwhile: try again next time
+                log.info("retention skipped a session", extra={"session_id": str(session_id), "reason": exc.message})
+        if recordings or transcripts:
+            log.info("retention applied", extra={"recordings": recordings, "transcripts": transcripts})
+        return RetentionReport(recordings, transcripts)
+
+    async def apply(self, now: datetime | None = None) -> RetentionReport:
+        return await asyncio.to_thread(self.apply_sync, now)
+
+    async def run_periodically(self, interval_s: float = INTERVAL_S) -> None:
+        """At start-up and then every ``interval_s`` until cancelled (the app's lifetime)."""
+        while True:
+            try:
+                await self.apply()
+            except Exception:
+                log.exception("retention run failed")
+            await asyncio.sleep(interval_s)
