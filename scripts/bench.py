@@ -126,7 +126,7 @@ def app_queue(path: Path, cache: Path) -> float:
         ctx = AppContext.open(Settings(data_dir=Path(tmp), cache_dir=cache))
         user = ProfileService(ctx).create_profile_sync("Bench")
         t0 = time.perf_counter()
-        SessionService(ctx, user).import_recording_sync(ImportRequest(source=path))
+        SessionService(ctx, user).import_recording_sync(ImportRequest(source=path, consent_method="verbal"))
         runner = ProcessingRunner(ctx, owner_ids=[user.id])
 
         async def go() -> None:

@@ -17,6 +17,7 @@ from tbdesktop.services.dto import SegmentInfo, SessionInfo
 from tbdesktop.services.ids import parse_session_id
 from tbdesktop.store.models import (
     ACTIVE_STATUSES,
+    JobKind,
     Note,
     RiskFlag,
     TherapySession,
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CONSENT_METHODS = ("verbal", "written", "electronic")
+AWAITING_CONSENT = "Waiting for the client's consent"
 MAX_SEGMENT_TEXT = 5000
 MAX_SPEAKER_NAME = 100
 
@@ -196,6 +198,10 @@ class SessionLifecycle:
             if consent_method is not None:
                 row.consent_method = consent_method
                 row.consent_obtained_at = utcnow()
+                if row.processing_stage_detail == AWAITING_CONSENT and row.recording_path:
+                    # The consent gate opens: the session is processed like any import.
+                    JobRepository(s).enqueue(row.id, JobKind.PROCESS.value)
+                    row.processing_stage_detail = "Waiting to start"
             if speaker_names:
                 speakers = {k: dict(v) for k, v in (row.speakers or {}).items()}
                 known = set(speakers) | set(

@@ -22,7 +22,7 @@ from tbdesktop.services.context import AppContext
 from tbdesktop.services.convert import client_info, masked_segment, segment_info, session_info, status_info
 from tbdesktop.services.dto import ClientInfo, SegmentInfo, SessionInfo, StatusInfo, UserInfo
 from tbdesktop.services.ids import parse_session_id
-from tbdesktop.services.session_lifecycle import SessionLifecycle
+from tbdesktop.services.session_lifecycle import AWAITING_CONSENT, CONSENT_METHODS, SessionLifecycle
 from tbdesktop.store.models import (
     SESSION_TYPES,
     JobKind,
@@ -36,12 +36,13 @@ from tbdesktop.store.repositories import (
     ClientRepository,
     JobRepository,
     SessionRepository,
+    UserRepository,
 )
 
 log = logging.getLogger(__name__)
 
 AUDIO_EXTENSIONS = (".wav", ".mp3", ".m4a", ".ogg", ".webm", ".flac", ".opus", ".aac", ".mp4")
-CONSENT_METHODS = ("verbal", "written", "electronic")
+
 SPEAKER_ROLES = ROLES
 CopyProgress = Callable[[int, int], None]
 _CHUNK = 1024 * 1024
@@ -118,7 +119,11 @@ class SessionService(SessionLifecycle):
                         speakers={},
                     )
                 )
-                JobRepository(s).enqueue(row.id, JobKind.PROCESS.value)
+                if req.consent_method is None and self._consent_required(s):
+                    # Kept, not processed, until the client's consent is recorded (``update(consent_method=…)``).
+                    row.processing_stage_detail = AWAITING_CONSENT
+                else:
+                    JobRepository(s).enqueue(row.id, JobKind.PROCESS.value)
                 AuditRepository(s, self.user.id, self.ctx.workstation).record(
                     "session.import", "therapy_session", row.id
                 )
@@ -151,6 +156,17 @@ class SessionService(SessionLifecycle):
             tmp.unlink(missing_ok=True)
             raise TBError(f"The recording could not be copied into the data folder: {exc.strerror}.") from exc
         return digest.hexdigest()
+
+    def _consent_required(self, s: Session) -> bool:
+        user = UserRepository(s).get(self.user.id)
+        return bool((user.settings or {}).get("consent_required", True))
+
+    def set_consent_required_sync(self, required: bool) -> None:
+        """My setting: whether a session needs recorded consent before it is processed (on by default)."""
+        with self.ctx.db.unit_of_work() as s:
+            user = UserRepository(s).get(self.user.id)
+            user.settings = {**(user.settings or {}), "consent_required": bool(required)}
+            AuditRepository(s, self.user.id, self.ctx.workstation).record("settings.consent", "user", user.id)
 
     def _resolve_client(self, s: Session, req: ImportRequest) -> uuid.UUID | None:
         clients = ClientRepository(s, self.user.id)

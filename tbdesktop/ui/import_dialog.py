@@ -49,6 +49,14 @@ def _mark_invalid(widget: QWidget, invalid: bool) -> None:
     widget.style().polish(widget)
 
 
+CONSENT_CHOICES = (
+    ("", "Not recorded yet"),
+    ("verbal", "Verbal"),
+    ("written", "Written"),
+    ("electronic", "Electronic"),
+)
+
+
 class ImportDialog(QDialog):
     """Collects an ImportRequest; `request()` is valid once the dialog was accepted."""
 
@@ -125,6 +133,16 @@ class ImportDialog(QDialog):
             self.type_combo.addItem(text, value)
         self.type_combo.setToolTip("How many voices to expect on the recording; speakers are still detected.")
         layout.addWidget(self.type_combo)
+
+        layout.addWidget(_field_label("Client's consent to record"))
+        self.consent_combo = QComboBox()
+        self.consent_combo.setObjectName("consentCombo")
+        for value, text in CONSENT_CHOICES:
+            self.consent_combo.addItem(text, value)
+        self.consent_combo.setToolTip(
+            "How the client agreed to the recording. Without recorded consent the session is kept but not processed."
+        )
+        layout.addWidget(self.consent_combo)
         layout.addSpacing(12)
 
         self.import_button = primary_button("  Import", "importConfirmButton", icon("import"))
@@ -218,7 +236,12 @@ class ImportDialog(QDialog):
             client_name=client_name,
             session_date=qdate.toPython(),  # type: ignore[arg-type]
             session_type=str(self.type_combo.currentData() or "individual"),
+            consent_method=str(self.consent_combo.currentData() or "") or None,
         )
+
+    def set_consent(self, method: str | None) -> None:
+        index = self.consent_combo.findData(method or "")
+        self.consent_combo.setCurrentIndex(max(index, 0))
 
     def submit(self) -> None:
         request = self.validate()

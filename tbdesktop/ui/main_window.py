@@ -100,6 +100,7 @@ class MainWindow(QMainWindow):
         self.session_view = SessionView()
         self.session_view.backRequested.connect(self.show_sessions)
         self.session_view.speakerRoleChanged.connect(self.change_speaker_role)
+        self.session_view.consentRecorded.connect(self.record_consent)
         panel = self.session_view.notes_panel
         panel.regenerateRequested.connect(self.regenerate_notes)
         panel.versionRequested.connect(self.show_note_version)
@@ -254,6 +255,18 @@ class MainWindow(QMainWindow):
         if self.session_view.session_id == session_id:
             await self.open_session(session_id)
         self.show_success("Speaker role updated.")
+
+    def record_consent(self, method: str) -> None:
+        session_id = self.session_view.session_id
+        if session_id is not None:
+            spawn(self._record_consent(session_id, method), on_error=self.show_error)
+
+    async def _record_consent(self, session_id: uuid.UUID, method: str) -> None:
+        await self.sessions.update(session_id, consent_method=method)
+        self.processing.wake()
+        await self.open_session(session_id)
+        await self.sessions_page.refresh()
+        self.show_success("Consent recorded; the session is being processed.")
 
     def start_import(self) -> None:
         if self.import_dialog is not None:

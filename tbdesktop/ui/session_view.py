@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from tbdesktop.services.dto import NoteInfo, RiskFlagInfo, SegmentInfo, SessionInfo, TemplateInfo
+from tbdesktop.services.session_lifecycle import AWAITING_CONSENT
 from tbdesktop.ui.formatting import duration_badge, long_date, status_words, timestamp
 from tbdesktop.ui.notes_panel import NotesPanel
 from tbdesktop.ui.resources import icon
@@ -119,9 +120,33 @@ class SpeakersBar(QFrame):
             self.roleChanged.emit(speaker, role)
 
 
+class ConsentBar(QFrame):
+    """Shown while a session waits for the client's consent: record it here and processing starts."""
+
+    consentRecorded = Signal(str)  # verbal | written | electronic
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("consentBar")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(20, 10, 20, 10)
+        label = QLabel("This session waits for the client's consent to be recorded before it is processed.")
+        label.setWordWrap(True)
+        layout.addWidget(label, 1)
+        self.buttons: dict[str, QToolButton] = {}
+        for method in ("verbal", "written", "electronic"):
+            button = QToolButton()
+            button.setObjectName(f"consent_{method}")
+            button.setText(f"{method.title()} consent")
+            button.clicked.connect(lambda _=False, m=method: self.consentRecorded.emit(m))
+            layout.addWidget(button)
+            self.buttons[method] = button
+
+
 class SessionView(QWidget):
     backRequested = Signal()
     speakerRoleChanged = Signal(str, str)  # speaker, role
+    consentRecorded = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -168,6 +193,11 @@ class SessionView(QWidget):
         self.status_label.setObjectName("statusLabel")
         header_layout.addWidget(self.status_label, 0, Qt.AlignmentFlag.AlignVCenter)
         layout.addWidget(header)
+
+        self.consent_bar = ConsentBar()
+        self.consent_bar.consentRecorded.connect(self.consentRecorded)
+        self.consent_bar.setVisible(False)
+        layout.addWidget(self.consent_bar)
 
         self.speakers_bar = SpeakersBar()
         self.speakers_bar.roleChanged.connect(self.speakerRoleChanged)
@@ -223,6 +253,7 @@ class SessionView(QWidget):
         self._info = info
         self._segments = list(segments)
         self._highlighted = set()
+        self.consent_bar.setVisible(info.consent_obtained_at is None and info.stage_detail == AWAITING_CONSENT)
         self.summary_label.setText(info.ai_summary or "")
         self.summary_label.setVisible(bool(info.ai_summary))
         if templates is not None:

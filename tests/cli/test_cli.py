@@ -93,6 +93,10 @@ def test_import_without_wait_then_bad_input(cli: Any, two_speaker: Any, audio_fi
     cli("user", "add", "T")
     out = cli("session", "import", str(two_speaker[0]))
     assert "Imported session" in out.stdout and "queued" in out.stdout
+    # no consent recorded: kept, not processed, and the status says why
+    sid = out.stdout.split()[2]
+    status = json.loads(cli("session", "status", sid, "--json").stdout)
+    assert status["status"] == "queued" and "consent" in status["stage_detail"]
 
     bad = cli("session", "import", str(audio_files["not_audio"]), check=False)
     assert bad.returncode == 1
@@ -134,7 +138,9 @@ def test_no_phi_in_logs_or_file_names(cli: Any, two_speaker: Any, tmp_path: Path
     import re
 
     cli("user", "add", "Dana Reyes")
-    done = cli("session", "import", str(two_speaker[0]), "--client", "Marisol Quintero", "--wait", "-v")
+    done = cli(
+        "session", "import", str(two_speaker[0]), "--client", "Marisol Quintero", "--consent", "verbal", "--wait", "-v"
+    )
     logged = done.stderr
     assert "job completed" in logged or "INFO" in logged, logged[-2000:]  # the log really was on
     session_id = done.stdout.split()[2]

@@ -241,7 +241,9 @@ def test_frozen_import_and_wait(frozen: Frozen, session_audio: tuple[Path, tuple
     data_dir = str(frozen.scratch / "import-data")
     user = frozen.run_json("user", "add", "Dr Bundle", "--email", "bundle@example.org", "--data-dir", data_dir)
     assert user["display_name"] == "Dr Bundle"
-    info = frozen.run_json("session", "import", str(wav), "--client", "Client B", "--wait", "--data-dir", data_dir)
+    info = frozen.run_json(
+        "session", "import", str(wav), "--client", "Client B", "--consent", "verbal", "--wait", "--data-dir", data_dir
+    )
     assert info["status"] == "completed", info
     segments = frozen.run_json("session", "transcript", info["id"], "--data-dir", data_dir)
     _assert_heard(" ".join(seg["text"] for seg in segments), keywords)
@@ -271,7 +273,9 @@ def test_frozen_gui_runs_headless(
     wav, _keywords = session_audio
     data_dir = str(frozen.scratch / "gui-data")
     frozen.run_json("user", "add", "Dr Window", "--data-dir", data_dir)
-    queued = frozen.run_json("session", "import", str(wav), "--client", "Client C", "--data-dir", data_dir)
+    queued = frozen.run_json(
+        "session", "import", str(wav), "--client", "Client C", "--consent", "written", "--data-dir", data_dir
+    )
     assert queued["status"] not in {"completed", "failed"}
 
     log_path = frozen.scratch / "gui.log"

@@ -53,8 +53,8 @@ def test_import_copies_hashes_and_queues(ctx: AppContext, therapist: Any, two_sp
 def test_existing_client_is_reused(ctx: AppContext, therapist: Any, two_speaker: Any) -> None:
     wav, _, _ = two_speaker
     service = SessionService(ctx, therapist)
-    first = service.import_recording_sync(ImportRequest(source=wav, client_name="Alex Kim"))
-    second = service.import_recording_sync(ImportRequest(source=wav, client_name="alex kim"))
+    first = service.import_recording_sync(ImportRequest(source=wav, client_name="Alex Kim", consent_method="verbal"))
+    second = service.import_recording_sync(ImportRequest(source=wav, client_name="alex kim", consent_method="verbal"))
     assert first.client_id == second.client_id
     assert [c.name for c in service.list_clients_sync()] == ["Alex Kim"]
 
@@ -72,7 +72,9 @@ def test_bad_files_are_refused_and_nothing_is_kept(
     ctx: AppContext, therapist: Any, audio_files: dict[str, Path], fixture: str, message: str
 ) -> None:
     with pytest.raises(ValidationError) as err:
-        SessionService(ctx, therapist).import_recording_sync(ImportRequest(source=audio_files[fixture]))
+        SessionService(ctx, therapist).import_recording_sync(
+            ImportRequest(source=audio_files[fixture], consent_method="verbal")
+        )
     assert message in err.value.message
     assert "Traceback" not in err.value.message
     assert _count(ctx, TherapySession) == 0
@@ -87,7 +89,9 @@ def test_over_long_audio_is_refused(make_settings: Any, audio_files: dict[str, P
     try:
         user = ProfileService(context).create_profile_sync("T")
         with pytest.raises(ValidationError) as err:
-            SessionService(context, user).import_recording_sync(ImportRequest(source=audio_files["long"]))
+            SessionService(context, user).import_recording_sync(
+                ImportRequest(source=audio_files["long"], consent_method="verbal")
+            )
         assert "limit" in err.value.message and "TB_MAX_DURATION_MIN" in err.value.message
         assert _count(context, TherapySession) == 0
     finally:
@@ -97,14 +101,16 @@ def test_over_long_audio_is_refused(make_settings: Any, audio_files: dict[str, P
 def test_missing_file_and_bad_consent(ctx: AppContext, therapist: Any, two_speaker: Any, tmp_path: Path) -> None:
     service = SessionService(ctx, therapist)
     with pytest.raises(TBError, match="does not exist"):
-        service.import_recording_sync(ImportRequest(source=tmp_path / "nope.wav"))
+        service.import_recording_sync(ImportRequest(source=tmp_path / "nope.wav", consent_method="verbal"))
     with pytest.raises(TBError, match="Consent"):
         service.import_recording_sync(ImportRequest(source=two_speaker[0], consent_method="telepathy"))
 
 
 @pytest.mark.parametrize("fmt", ["mp3", "ogg", "flac", "m4a"])
 def test_common_formats_import(ctx: AppContext, therapist: Any, audio_files: dict[str, Path], fmt: str) -> None:
-    info = SessionService(ctx, therapist).import_recording_sync(ImportRequest(source=audio_files[fmt]))
+    info = SessionService(ctx, therapist).import_recording_sync(
+        ImportRequest(source=audio_files[fmt], consent_method="verbal")
+    )
     assert info.status == "queued"
     assert info.duration_mins is not None and info.duration_mins > 0.2
 
@@ -113,7 +119,9 @@ def test_other_user_cannot_see_imported_session(ctx: AppContext, therapist: Any,
     from tbdesktop.errors import NotFoundError
     from tbdesktop.services.profiles import ProfileService
 
-    info = SessionService(ctx, therapist).import_recording_sync(ImportRequest(source=two_speaker[0]))
+    info = SessionService(ctx, therapist).import_recording_sync(
+        ImportRequest(source=two_speaker[0], consent_method="verbal")
+    )
     other = ProfileService(ctx).create_profile_sync("Sam Other", "sam@example.org")
     other_service = SessionService(ctx, other)
     assert other_service.list_sessions_sync() == []

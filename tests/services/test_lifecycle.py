@@ -92,7 +92,9 @@ def test_delete_session_removes_everything(ctx: AppContext, therapist: Any, two_
     keep = session_with_transcript(ctx, therapist, two_speaker[0], LINES)
     gone = session_with_transcript(ctx, therapist, two_speaker[0], LINES)
     _with_note(ctx, gone.id)
-    queued = service.import_recording_sync(ImportRequest(source=two_speaker[0]))  # a job still waiting
+    queued = service.import_recording_sync(
+        ImportRequest(source=two_speaker[0], consent_method="verbal")
+    )  # a job still waiting
     service.delete_session_sync(gone.id)
     service.delete_session_sync(queued.id)
     assert len(_recording_files(ctx)) == 1
@@ -109,7 +111,7 @@ def test_delete_session_removes_everything(ctx: AppContext, therapist: Any, two_
 
 def test_processing_sessions_are_not_half_deleted(ctx: AppContext, therapist: Any, two_speaker: Any) -> None:
     service = SessionService(ctx, therapist)
-    queued = service.import_recording_sync(ImportRequest(source=two_speaker[0]))
+    queued = service.import_recording_sync(ImportRequest(source=two_speaker[0], consent_method="verbal"))
     with pytest.raises(ValidationError, match="still being processed"):
         service.delete_recording_sync(queued.id)
     assert len(_recording_files(ctx)) == 1
@@ -258,3 +260,32 @@ def test_cli_lifecycle_commands(ctx: AppContext, therapist: Any, two_speaker: An
     assert cli.main(["session", "delete", sid, "--yes", *d]) == 0
     assert cli.main(["session", "show", sid, *d]) == 1
     assert _recording_files(ctx) == []
+
+
+def test_consent_gate(ctx: AppContext, therapist: Any, two_speaker: Any) -> None:
+    """Without recorded consent a session is kept but not processed; recording consent releases it."""
+    import asyncio
+
+    from tbdesktop.services.processing import ProcessingRunner
+
+    service = SessionService(ctx, therapist)
+    held = service.import_recording_sync(ImportRequest(source=two_speaker[0], client_name="Jordan"))
+    assert held.status == "queued" and held.stage_detail == "Waiting for the client's consent"
+    assert held.consent_obtained_at is None
+    with ctx.db.unit_of_work() as s:
+        assert s.scalars(select(ProcessingJob).where(ProcessingJob.session_id == held.id)).all() == []
+    assert asyncio.run(ProcessingRunner(ctx, owner_ids=[therapist.id]).run_until_idle()) == 0
+    assert service.get_sync(held.id).status == "queued"
+
+    released = service.update_sync(held.id, consent_method="written")
+    assert released.consent_method == "written" and released.consent_obtained_at is not None
+    assert released.stage_detail == "Waiting to start"
+    with ctx.db.unit_of_work() as s:
+        jobs = s.scalars(select(ProcessingJob).where(ProcessingJob.session_id == held.id)).all()
+        assert [j.status for j in jobs] == ["queued"]
+
+    service.set_consent_required_sync(False)
+    free = service.import_recording_sync(ImportRequest(source=two_speaker[0]))
+    assert free.stage_detail == "Waiting to start"
+    with ctx.db.unit_of_work() as s:
+        assert len(s.scalars(select(ProcessingJob).where(ProcessingJob.session_id == free.id)).all()) == 1

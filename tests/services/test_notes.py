@@ -54,7 +54,9 @@ def test_notes_are_written_with_processing_and_regenerated(
 ) -> None:
     service = SessionService(ctx, therapist)
     notes = NoteService(ctx, therapist)
-    info = service.import_recording_sync(ImportRequest(source=two_speaker[0], client_name="Alex"))
+    info = service.import_recording_sync(
+        ImportRequest(source=two_speaker[0], client_name="Alex", consent_method="verbal")
+    )
     runner = ProcessingRunner(ctx, owner_ids=[therapist.id])
     events: list[ProgressEvent] = []
     runner.add_listener(events.append)
@@ -151,7 +153,9 @@ def test_edit_sign_and_addendum(ctx: AppContext, therapist: Any, two_speaker: An
 
 def test_regenerate_refuses_without_a_transcript(ctx: AppContext, therapist: Any, two_speaker: Any) -> None:
     notes = NoteService(ctx, therapist)
-    fresh = SessionService(ctx, therapist).import_recording_sync(ImportRequest(source=two_speaker[0]))
+    fresh = SessionService(ctx, therapist).import_recording_sync(
+        ImportRequest(source=two_speaker[0], consent_method="verbal")
+    )
     with pytest.raises(ValidationError, match="still being processed"):
         notes.regenerate_sync(fresh.id)
     info = session_with_transcript(ctx, therapist, two_speaker[0], DENIAL)

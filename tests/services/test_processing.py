@@ -40,12 +40,10 @@ def _long_session(src: Path, dest: Path, repeats: int) -> Path:
     return dest
 
 
-def test_queue_transcribes_real_recording(
-    ctx: AppContext, therapist: Any, two_speaker: Any, model_cache: Path
-) -> None:
+def test_queue_transcribes_real_recording(ctx: AppContext, therapist: Any, two_speaker: Any, model_cache: Path) -> None:
     wav, _, keywords = two_speaker
     service = SessionService(ctx, therapist)
-    info = service.import_recording_sync(ImportRequest(source=wav, client_name="Alex"))
+    info = service.import_recording_sync(ImportRequest(source=wav, client_name="Alex", consent_method="verbal"))
     runner = ProcessingRunner(ctx, owner_ids=[therapist.id])
     events: list[ProgressEvent] = []
     runner.add_listener(events.append)
@@ -84,7 +82,7 @@ def test_rerun_replaces_transcript(ctx: AppContext, therapist: Any, two_speaker:
     from tbdesktop.store.repositories import JobRepository
 
     service = SessionService(ctx, therapist)
-    info = service.import_recording_sync(ImportRequest(source=two_speaker[0]))
+    info = service.import_recording_sync(ImportRequest(source=two_speaker[0], consent_method="verbal"))
     runner = ProcessingRunner(ctx, owner_ids=[therapist.id])
 
     async def go() -> None:
@@ -105,8 +103,12 @@ def test_undecodable_recording_fails_and_queue_moves_on(
     ctx: AppContext, therapist: Any, two_speaker: Any, model_cache: Path
 ) -> None:
     service = SessionService(ctx, therapist)
-    broken = service.import_recording_sync(ImportRequest(source=two_speaker[0], client_name="Broken"))
-    good = service.import_recording_sync(ImportRequest(source=two_speaker[0], client_name="Good"))
+    broken = service.import_recording_sync(
+        ImportRequest(source=two_speaker[0], client_name="Broken", consent_method="verbal")
+    )
+    good = service.import_recording_sync(
+        ImportRequest(source=two_speaker[0], client_name="Good", consent_method="verbal")
+    )
     with ctx.db.unit_of_work() as s:
         row = s.get(TherapySession, broken.id)
         assert row is not None and row.recording_path
@@ -129,7 +131,7 @@ def test_undecodable_recording_fails_and_queue_moves_on(
 
 def test_missing_recording_fails_readably(ctx: AppContext, therapist: Any, two_speaker: Any) -> None:
     service = SessionService(ctx, therapist)
-    info = service.import_recording_sync(ImportRequest(source=two_speaker[0]))
+    info = service.import_recording_sync(ImportRequest(source=two_speaker[0], consent_method="verbal"))
     for f in ctx.settings.recordings_dir.iterdir():
         f.unlink()
     runner = ProcessingRunner(ctx, owner_ids=[therapist.id])
@@ -143,7 +145,7 @@ def test_cancel_running_job(
 ) -> None:
     long_wav = _long_session(two_speaker[0], tmp_path / "long.wav", 8)
     service = SessionService(ctx, therapist)
-    info = service.import_recording_sync(ImportRequest(source=long_wav))
+    info = service.import_recording_sync(ImportRequest(source=long_wav, consent_method="verbal"))
     runner = ProcessingRunner(ctx, owner_ids=[therapist.id])
     seen: list[ProgressEvent] = []
     runner.add_listener(seen.append)
@@ -175,7 +177,7 @@ def test_job_left_transcribing_completes_after_restart(
     """Kill the app (a CLI process running the job) mid-transcription; a new runner resumes and finishes it."""
     long_wav = _long_session(two_speaker[0], tmp_path / "long.wav", 6)
     service = SessionService(ctx, therapist)
-    info = service.import_recording_sync(ImportRequest(source=long_wav, client_name="Resume"))
+    info = service.import_recording_sync(ImportRequest(source=long_wav, client_name="Resume", consent_method="verbal"))
 
     env = dict(os.environ, TB_DATA_DIR=str(ctx.settings.data_dir), TB_CACHE_DIR=str(model_cache))
     script = (
@@ -227,7 +229,9 @@ def test_live_lease_of_another_workstation_is_not_stolen(ctx: AppContext, therap
 
     from tbdesktop.store.models import utcnow
 
-    info = SessionService(ctx, therapist).import_recording_sync(ImportRequest(source=two_speaker[0]))
+    info = SessionService(ctx, therapist).import_recording_sync(
+        ImportRequest(source=two_speaker[0], consent_method="verbal")
+    )
     with ctx.db.unit_of_work() as s:
         job = s.scalars(select(ProcessingJob).where(ProcessingJob.session_id == info.id)).one()
         job.status = "running"
@@ -248,7 +252,9 @@ def test_queue_on_postgresql(make_settings: Any, pg_url: str, two_speaker: Any, 
     try:
         user = ProfileService(context).create_profile_sync("PG Therapist", "pgt@example.org")
         service = SessionService(context, user)
-        info = service.import_recording_sync(ImportRequest(source=two_speaker[0], client_name="Alex"))
+        info = service.import_recording_sync(
+            ImportRequest(source=two_speaker[0], client_name="Alex", consent_method="verbal")
+        )
         runner = ProcessingRunner(context, owner_ids=[user.id])
 
         async def go() -> None:
@@ -275,7 +281,7 @@ def test_started_runner_warms_worker_and_picks_up_new_jobs(
         await runner.start()
         warm_pid = runner.worker_pid
         assert warm_pid is not None
-        info = await service.import_recording(ImportRequest(source=two_speaker[0]))
+        info = await service.import_recording(ImportRequest(source=two_speaker[0], consent_method="verbal"))
         runner.wake()
         for _ in range(1200):
             if finished:
@@ -314,7 +320,7 @@ def test_killed_engine_worker_is_retried_and_the_job_completes_once(
     """SIGKILL the transcription worker mid-job: the job is retried once and the transcript stored once."""
     long_wav = _long_session(two_speaker[0], tmp_path / "long.wav", 6)
     service = SessionService(ctx, therapist)
-    info = service.import_recording_sync(ImportRequest(source=long_wav, client_name="Crash"))
+    info = service.import_recording_sync(ImportRequest(source=long_wav, client_name="Crash", consent_method="verbal"))
     runner = ProcessingRunner(ctx, owner_ids=[therapist.id])
     seen: list[ProgressEvent] = []
     runner.add_listener(seen.append)

@@ -67,6 +67,7 @@ def test_import_progress_and_transcript_with_real_worker(
         assert dialog is not None
         dialog.set_file_path(wav)
         dialog.set_client_text("Jordan Lee")
+        dialog.set_consent("verbal")
         qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
 
         await aio.until(
@@ -223,7 +224,7 @@ def test_event_loop_stays_responsive_while_processing(
         await window.refresh()
         last[0] = time.perf_counter()
         timer.start()
-        info = await window.run_import(ImportRequest(source=wav, client_name="Casey Brooks"))
+        info = await window.run_import(ImportRequest(source=wav, client_name="Casey Brooks", consent_method="verbal"))
         assert info is not None
 
         def finished() -> bool:

@@ -488,3 +488,16 @@ def test_processing_runner_is_a_valid_window_dependency(ui_ctx: AppContext, ther
     # The real runner satisfies what MainWindow needs (checked by mypy too).
     runner = ProcessingRunner(ui_ctx, owner_ids=[therapist.id])
     assert callable(runner.add_listener) and callable(runner.wake) and callable(runner.cancel)
+
+
+def test_session_view_consent_bar(qtbot: QtBot, styled_app: Any) -> None:
+    view = SessionView()
+    qtbot.addWidget(view)
+    view.set_content(make_info(status="queued", stage_detail="Waiting for the client's consent"), [])
+    assert not view.consent_bar.isHidden()
+    recorded: list[str] = []
+    view.consentRecorded.connect(recorded.append)
+    qtbot.mouseClick(view.consent_bar.buttons["written"], Qt.MouseButton.LeftButton)
+    assert recorded == ["written"]
+    view.set_content(make_info(consent_method="written", consent_obtained_at=NOW), [])
+    assert view.consent_bar.isHidden()
