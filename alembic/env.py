@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from alembic import context
 from sqlalchemy import Engine
 
+from alembic import context
 from tbdesktop.store.db import make_engine
 from tbdesktop.store.models import Base
+from tbdesktop.store.search_repository import is_search_index_object
 
 config = context.config
 target_metadata = Base.metadata
@@ -42,6 +43,8 @@ def run_migrations_online() -> None:
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            # full-text indexes exist only in the database (migration 0004), never in the models
+            include_name=lambda name, type_, parent: not is_search_index_object(name),
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -288,6 +288,8 @@ def cmd_session_show(args: argparse.Namespace) -> int:
         _print(f"Date      {info.session_date.isoformat()}")
         _print(f"Duration  {info.duration_mins:.1f} min" if info.duration_mins is not None else "Duration  -")
         _print(f"Status    {info.status} ({info.progress}%)")
+        if info.stage_detail and info.status not in ("completed", "failed"):
+            _print(f"Stage     {info.stage_detail}")
         if info.error:
             _print(f"Reason    {info.error}")
         if info.consent_method:
@@ -531,10 +533,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_session_set_role)
 
     from tbdesktop.cli_notes import add_note_commands
+    from tbdesktop.cli_search import add_search_commands
     from tbdesktop.cli_sessions import add_session_commands
 
     add_note_commands(sub, ssub, common)
     add_session_commands(ssub, common, sub)
+    add_search_commands(sub, common)
     return parser
 
 

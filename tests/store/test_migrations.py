@@ -9,6 +9,7 @@ from sqlalchemy import inspect
 from tbdesktop.store import migrate
 from tbdesktop.store.db import Database
 from tbdesktop.store.models import Base
+from tbdesktop.store.search_repository import is_search_index_object
 
 TABLES = {
     "users",
@@ -25,7 +26,13 @@ TABLES = {
 
 def _diff(db: Database) -> list[object]:
     with db.engine.connect() as conn:
-        mc = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": False})
+        # The full-text indexes live only in the database (FTS5 tables, GIN expression indexes), not in the models.
+        opts = {
+            "compare_type": True,
+            "compare_server_default": False,
+            "include_name": lambda name, type_, parent: not is_search_index_object(name),
+        }
+        mc = MigrationContext.configure(conn, opts=opts)
         return list(compare_metadata(mc, Base.metadata))
 
 
