@@ -72,6 +72,16 @@ def _session_service(args: argparse.Namespace) -> Iterator[Any]:
         ctx.close()
 
 
+def context_and_user(args: argparse.Namespace) -> tuple[Any, Any]:
+    """An opened context and the acting profile; the caller closes the context."""
+    ctx = _open(args)
+    try:
+        return ctx, _acting_user(ctx, args)
+    except BaseException:
+        ctx.close()
+        raise
+
+
 def _acting_user(ctx: Any, args: argparse.Namespace) -> Any:
     from tbdesktop.services.profiles import ProfileService
 

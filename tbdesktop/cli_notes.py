@@ -30,14 +30,7 @@ def _read_template_file(path: str) -> tuple[str | None, dict[str, Any]]:
 
 
 def _with_services(args: argparse.Namespace) -> Any:
-    cli = _cli()
-    ctx = cli._open(args)
-    try:
-        user = cli._acting_user(ctx, args)
-    except BaseException:
-        ctx.close()
-        raise
-    return ctx, user
+    return _cli().context_and_user(args)
 
 
 # -- templates ----------------------------------------------------------------------------------------------

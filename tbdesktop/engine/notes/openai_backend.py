@@ -51,6 +51,7 @@ from tbdesktop.engine.notes.types import (
 )
 from tbdesktop.engine.progress import check_cancel, reporter
 from tbdesktop.engine.types import CancelCheck, ProgressCallback
+from tbdesktop.engine.urls import http_base
 
 if TYPE_CHECKING:
     import openai
@@ -332,13 +333,8 @@ class OpenAINoteGenerator:
 
 def api_base(base_url: str) -> str:
     """``http://host``, ``http://host/v1`` and a full endpoint address all name ``http://host/v1``."""
-    base = base_url.strip().rstrip("/")
-    parts = urlsplit(base)
-    try:
-        valid = parts.scheme in ("http", "https") and bool(parts.hostname) and (parts.port or 1) > 0
-    except ValueError:  # a port that is not a number
-        valid = False
-    if not valid:
+    base = http_base(base_url)
+    if base is None:
         raise NotesError("The note server address is not an http:// or https:// URL.")
     for suffix in ("/chat/completions", "/audio/transcriptions"):
         base = base.removesuffix(suffix)

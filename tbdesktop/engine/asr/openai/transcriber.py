@@ -24,6 +24,7 @@ from tbdesktop.engine.errors import Cancelled, EngineError, RemoteServiceError
 from tbdesktop.engine.progress import check_cancel as _check_cancel
 from tbdesktop.engine.progress import reporter
 from tbdesktop.engine.types import CancelCheck, ProgressCallback, Segment, TranscriptResult
+from tbdesktop.engine.urls import http_base
 
 log = logging.getLogger(__name__)
 
@@ -287,13 +288,8 @@ class OpenAITranscriber:
 
 def transcriptions_url(base_url: str) -> str:
     """``http://host``, ``http://host/v1`` and the full endpoint all name the same endpoint."""
-    base = base_url.strip().rstrip("/")
-    parts = urlsplit(base)
-    try:
-        valid = parts.scheme in ("http", "https") and bool(parts.hostname) and (parts.port or 1) > 0
-    except ValueError:  # a port that is not a number
-        valid = False
-    if not valid:
+    base = http_base(base_url)
+    if base is None:
         raise RemoteServiceError("The transcription service address is not an http:// or https:// URL.")
     if base.endswith("/audio/transcriptions"):
         return base
