@@ -164,12 +164,44 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def passcode_from(args: argparse.Namespace, *, required: bool = False) -> str | None:
+    """TB_PASSCODE when set (headless use); else asked for twice on a terminal; else none."""
+    value = os.environ.get("TB_PASSCODE")
+    if value:
+        return value
+    if not sys.stdin.isatty():
+        if required:
+            raise TBError("Set TB_PASSCODE or run this in a terminal to type the passcode.")
+        return None
+    import getpass
+
+    first = getpass.getpass("Passcode (unlocks the app when it locks itself): ")
+    if not first and not required:
+        return None
+    if getpass.getpass("Passcode again: ") != first:
+        raise TBError("The two passcodes differ.")
+    return first
+
+
+def cmd_user_passcode(args: argparse.Namespace) -> int:
+    from tbdesktop.services.profiles import ProfileService
+
+    ctx = _open(args)
+    try:
+        user = _acting_user(ctx, args)
+        ProfileService(ctx).set_passcode_sync(user.id, passcode_from(args, required=True) or "")
+    finally:
+        ctx.close()
+    _emit(args, {"passcode_set": True}, lambda: _print("Passcode saved."))
+    return EXIT_OK
+
+
 def cmd_user_add(args: argparse.Namespace) -> int:
     from tbdesktop.services.profiles import ProfileService
 
     ctx = _open(args)
     try:
-        user = ProfileService(ctx).create_profile_sync(args.name, args.email, args.role)
+        user = ProfileService(ctx).create_profile_sync(args.name, args.email, args.role, passcode_from(args))
     finally:
         ctx.close()
     _emit(args, user.to_json(), lambda: _print(f"Created profile {user.display_name} ({user.role}) {user.id}"))
@@ -513,6 +545,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_user_add)
     p = usub.add_parser("list", parents=[common], help="list profiles")
     p.set_defaults(func=cmd_user_list)
+    p = usub.add_parser("passcode", parents=[common], help="set or change my passcode (TB_PASSCODE or a prompt)")
+    p.set_defaults(func=cmd_user_passcode)
 
     session = sub.add_parser("session", help="therapy sessions")
     ssub = session.add_subparsers(dest="session_command", metavar="ACTION", required=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+import uuid
+from typing import Any
 
 from tbdesktop.errors import ValidationError
 from tbdesktop.services.context import AppContext
@@ -13,6 +15,21 @@ from tbdesktop.store.models import DEFAULT_USER_SETTINGS, Role, User
 from tbdesktop.store.repositories import AuditRepository, UserRepository
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MIN_PASSCODE = 6
+MAX_PASSCODE = 128
+DEFAULT_IDLE_LOCK_MINUTES = 15
+
+
+def _hasher() -> Any:
+    from argon2 import PasswordHasher
+
+    return PasswordHasher()
+
+
+def check_passcode(passcode: str) -> str:
+    if not MIN_PASSCODE <= len(passcode or "") <= MAX_PASSCODE:
+        raise ValidationError(f"A passcode needs {MIN_PASSCODE} to {MAX_PASSCODE} characters.")
+    return passcode
 
 
 class ProfileService:
@@ -34,7 +51,11 @@ class ProfileService:
         return await asyncio.to_thread(self.local_profile_sync)
 
     def create_profile_sync(
-        self, display_name: str, email: str | None = None, role: str = Role.THERAPIST.value
+        self,
+        display_name: str,
+        email: str | None = None,
+        role: str = Role.THERAPIST.value,
+        passcode: str | None = None,
     ) -> UserInfo:
         name = (display_name or "").strip()
         if not name:
@@ -46,12 +67,19 @@ class ProfileService:
             raise ValidationError("That email address does not look right.")
         if role not in {r.value for r in Role}:
             raise ValidationError(f"Unknown role '{role}'.")
+        hashed = _hasher().hash(check_passcode(passcode)) if passcode is not None else None
         with self.ctx.db.unit_of_work() as s:
             users = UserRepository(s)
             if mail is not None and users.by_email(mail) is not None:
                 raise ValidationError("A profile with that email address already exists.")
             user = users.add(
-                User(display_name=name, email=mail, role=role, settings=dict(DEFAULT_USER_SETTINGS))
+                User(
+                    display_name=name,
+                    email=mail,
+                    role=role,
+                    password_hash=hashed,
+                    settings=dict(DEFAULT_USER_SETTINGS),
+                )
             )
             AuditRepository(s, user.id, self.ctx.workstation).record("profile.create", "user", user.id)
             return user_info(user)
@@ -66,3 +94,51 @@ class ProfileService:
 
         with self.ctx.db.unit_of_work() as s:
             return user_info(UserRepository(s).get(uuid.UUID(str(user_id))))
+
+    # -- passcode and lock --------------------------------------------------------------------------------
+
+    def set_passcode_sync(self, user_id: uuid.UUID, passcode: str) -> None:
+        """Set or change the profile's passcode (it unlocks the idle lock); stored as an argon2id hash."""
+        hashed = _hasher().hash(check_passcode(passcode))
+        with self.ctx.db.unit_of_work() as s:
+            user = UserRepository(s).get(user_id)
+            user.password_hash = hashed
+            AuditRepository(s, user.id, self.ctx.workstation).record("profile.passcode", "user", user.id)
+
+    def has_passcode_sync(self, user_id: uuid.UUID) -> bool:
+        with self.ctx.db.unit_of_work() as s:
+            return bool(UserRepository(s).get(user_id).password_hash)
+
+    def verify_passcode_sync(self, user_id: uuid.UUID, passcode: str) -> bool:
+        from argon2.exceptions import VerificationError
+
+        with self.ctx.db.unit_of_work() as s:
+            user = UserRepository(s).get(user_id)
+            stored = user.password_hash
+            ok = False
+            if stored and passcode:
+                try:
+                    ok = bool(_hasher().verify(stored, passcode))
+                except VerificationError:
+                    ok = False
+            AuditRepository(s, user.id, self.ctx.workstation).record(
+                "profile.unlock" if ok else "profile.unlock_failed", "user", user.id
+            )
+            return ok
+
+    async def verify_passcode(self, user_id: uuid.UUID, passcode: str) -> bool:
+        return await asyncio.to_thread(self.verify_passcode_sync, user_id, passcode)
+
+    def idle_lock_minutes_sync(self, user_id: uuid.UUID) -> int:
+        """Minutes of inactivity before the window locks (0 = never)."""
+        with self.ctx.db.unit_of_work() as s:
+            value = (UserRepository(s).get(user_id).settings or {}).get("idle_lock_minutes")
+        return DEFAULT_IDLE_LOCK_MINUTES if value is None else max(0, int(value))
+
+    def set_idle_lock_minutes_sync(self, user_id: uuid.UUID, minutes: int) -> None:
+        if not 0 <= int(minutes) <= 24 * 60:
+            raise ValidationError("The idle lock takes 0 (never) to 1440 minutes.")
+        with self.ctx.db.unit_of_work() as s:
+            user = UserRepository(s).get(user_id)
+            user.settings = {**(user.settings or {}), "idle_lock_minutes": int(minutes)}
+            AuditRepository(s, user.id, self.ctx.workstation).record("settings.idle_lock", "user", user.id)

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from tbdesktop.errors import TBError
 from tbdesktop.services.dto import ProgressEvent, SessionInfo, UserInfo
 from tbdesktop.services.notes import NoteService
+from tbdesktop.services.profiles import ProfileService
 from tbdesktop.services.sessions import ImportRequest, SessionService
 from tbdesktop.services.templates import TemplateService
 from tbdesktop.ui.aio import run_dialog, spawn
@@ -30,6 +31,7 @@ from tbdesktop.ui.bridge import ProgressBridge
 from tbdesktop.ui.buttons import action_button
 from tbdesktop.ui.formatting import initials
 from tbdesktop.ui.import_dialog import ImportDialog
+from tbdesktop.ui.lock import IdleWatcher, LockScreen
 from tbdesktop.ui.notes_panel import NoteEditDialog
 from tbdesktop.ui.processing_dialog import ProcessingDialog
 from tbdesktop.ui.resources import icon
@@ -68,6 +70,7 @@ class MainWindow(QMainWindow):
         self.sessions = sessions
         self.processing = processing
         self.notes = NoteService(sessions.ctx, user)
+        self.profiles = ProfileService(sessions.ctx)
         self.templates = TemplateService(sessions.ctx, user)
         self.bridge = ProgressBridge(self)
         self.bridge.attach(processing.add_listener)
@@ -110,7 +113,15 @@ class MainWindow(QMainWindow):
         self.bridge.progress.connect(self._session_progress)
         self.stack.addWidget(self.sessions_page)
         self.stack.addWidget(self.session_view)
+        self.lock_screen = LockScreen(user.display_name)
+        self.lock_screen.unlockRequested.connect(self.unlock)
+        self.lock_screen.passcodeChosen.connect(self.choose_passcode_and_unlock)
+        self.stack.addWidget(self.lock_screen)
         root.addWidget(self.stack, 1)
+        self._page_before_lock: QWidget | None = None
+        self.idle_watcher = IdleWatcher(self)
+        self.idle_watcher.idle.connect(self.lock)
+        self.set_idle_lock_minutes(self.profiles.idle_lock_minutes_sync(user.id))
 
         self.toasts = ToastOverlay(self)
 
@@ -144,6 +155,53 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.therapist_label)
         return header
 
+    # -- idle lock ------------------------------------------------------------------------------------
+
+    def set_idle_lock_minutes(self, minutes: float) -> None:
+        self.idle_watcher.set_interval_ms(int(minutes * 60_000))
+
+    @property
+    def locked(self) -> bool:
+        return self.stack.currentWidget() is self.lock_screen
+
+    def lock(self) -> None:
+        """Hide every session behind the lock screen until the passcode is given."""
+        if self.locked:
+            return
+        self._page_before_lock = self.stack.currentWidget()
+        if self.import_dialog is not None:
+            self.import_dialog.reject()
+        if self.processing_dialog is not None:
+            self.processing_dialog.hide()  # the session card keeps showing progress
+        self.import_action.setEnabled(False)
+        self.import_button.setEnabled(False)
+        self.lock_screen.set_mode(has_passcode=self.profiles.has_passcode_sync(self.user.id))
+        self.lock_screen.reset()
+        self.stack.setCurrentWidget(self.lock_screen)
+
+    def unlock(self, passcode: str) -> None:
+        spawn(self._unlock(passcode), on_error=self.lock_screen.show_error)
+
+    async def _unlock(self, passcode: str) -> None:
+        if await self.profiles.verify_passcode(self.user.id, passcode):
+            self._resume()
+        else:
+            self.lock_screen.show_error("That passcode is not right.")
+
+    def choose_passcode_and_unlock(self, passcode: str) -> None:
+        spawn(self._choose(passcode), on_error=self.lock_screen.show_error)
+
+    async def _choose(self, passcode: str) -> None:
+        await asyncio.to_thread(self.profiles.set_passcode_sync, self.user.id, passcode)
+        self._resume()
+
+    def _resume(self) -> None:
+        self.lock_screen.reset()
+        self.stack.setCurrentWidget(self._page_before_lock or self.sessions_page)
+        self.import_action.setEnabled(True)
+        self.import_button.setEnabled(True)
+        self.idle_watcher.resume()
+
     # -- feedback -------------------------------------------------------------------------------------
 
     def show_error(self, message: str) -> None:
@@ -158,7 +216,13 @@ class MainWindow(QMainWindow):
         await self.sessions_page.refresh()
 
     def show_sessions(self) -> None:
-        self.stack.setCurrentWidget(self.sessions_page)
+        self._show_page(self.sessions_page)
+
+    def _show_page(self, page: QWidget) -> None:
+        if self.locked:  # nothing shows through the lock; the page is shown once unlocked
+            self._page_before_lock = page
+        else:
+            self.stack.setCurrentWidget(page)
 
     def open_session_later(self, session_id: object) -> None:
         if isinstance(session_id, uuid.UUID):
@@ -172,7 +236,7 @@ class MainWindow(QMainWindow):
         templates = await self.templates.list_templates()
         self.session_view.set_content(info, segments, note, flags, templates)
         self.session_view.notes_panel.set_busy(info.status == "generating_notes" or info.status == "queued")
-        self.stack.setCurrentWidget(self.session_view)
+        self._show_page(self.session_view)
 
     def _note_or_none(self, session_id: uuid.UUID, version: int | None) -> Any:
         if version is None:

@@ -163,3 +163,30 @@ def test_no_phi_in_logs_or_file_names(cli: Any, two_speaker: Any, tmp_path: Path
     names = [p.name.lower() for p in (tmp_path / "data").rglob("*")]
     assert not any("marisol" in n or "quintero" in n for n in names)
     assert not [n for n in names if n.endswith(".part") or n.endswith(".f32")]  # no temporary files left
+
+
+def test_passcode_from_the_environment(cli: Any, tmp_path: Path, monkeypatch: Any) -> None:
+    from tbdesktop.config import Settings
+    from tbdesktop.services.context import AppContext
+    from tbdesktop.services.profiles import ProfileService
+
+    monkeypatch.setenv("TB_PASSCODE", "first-passcode")
+    cli("user", "add", "Dana Reyes")
+    monkeypatch.delenv("TB_PASSCODE")
+    refused = cli("user", "passcode", check=False)  # no terminal and no TB_PASSCODE: a clear refusal
+    assert refused.returncode == 1 and "TB_PASSCODE" in refused.stderr
+    monkeypatch.setenv("TB_PASSCODE", "second-passcode")
+    cli("user", "passcode")
+    ctx = AppContext.open(Settings(data_dir=tmp_path / "data"))
+    try:
+        profiles = ProfileService(ctx)
+        user = profiles.list_profiles_sync()[0]
+        assert profiles.verify_passcode_sync(user.id, "second-passcode")
+        assert not profiles.verify_passcode_sync(user.id, "first-passcode")
+        with ctx.db.unit_of_work() as s:
+            from tbdesktop.store.models import User
+
+            stored = s.get(User, user.id)
+            assert stored is not None and stored.password_hash and "passcode" not in stored.password_hash
+    finally:
+        ctx.close()

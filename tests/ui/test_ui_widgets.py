@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -501,3 +502,74 @@ def test_session_view_consent_bar(qtbot: QtBot, styled_app: Any) -> None:
     assert recorded == ["written"]
     view.set_content(make_info(consent_method="written", consent_obtained_at=NOW), [])
     assert view.consent_bar.isHidden()
+
+
+def test_idle_lock_hides_sessions_until_the_passcode(
+    qtbot: QtBot, aio: AsyncDriver, idle_window: tuple[MainWindow, IdleRunner], ui_ctx: AppContext, screenshot: Any
+) -> None:
+    window, _ = idle_window
+    ProfileService(ui_ctx).set_passcode_sync(window.user.id, "correct horse")
+    aio.run(window.refresh())
+    window.set_idle_lock_minutes(0.2 / 60)  # 200 ms
+
+    async def locks() -> None:
+        await aio.until(lambda: window.locked, timeout=5, message="the idle lock")
+
+    aio.run(locks())
+    assert window.stack.currentWidget() is window.lock_screen and not window.import_button.isEnabled()
+    assert window.lock_screen.confirm_edit.isHidden()
+    screenshot(window, "idle-lock")
+    window.open_session_later(uuid.uuid4())  # nothing shows through the lock
+
+    async def wrong_then_right() -> None:
+        window.lock_screen.passcode_edit.setText("wrong guess")
+        qtbot.mouseClick(window.lock_screen.unlock_button, Qt.MouseButton.LeftButton)
+        await aio.until(lambda: "not right" in window.lock_screen.error_label.text(), message="refusal")
+        assert window.locked
+        window.lock_screen.passcode_edit.setText("correct horse")
+        qtbot.mouseClick(window.lock_screen.unlock_button, Qt.MouseButton.LeftButton)
+        await aio.until(lambda: not window.locked, message="unlock")
+
+    aio.run(wrong_then_right())
+    assert window.stack.currentWidget() is window.sessions_page and window.import_button.isEnabled()
+    with ui_ctx.db.unit_of_work() as s:
+        from sqlalchemy import select
+
+        from tbdesktop.store.models import AuditEvent
+
+        actions = [e.action for e in s.scalars(select(AuditEvent).where(AuditEvent.user_id == window.user.id))]
+    assert "profile.unlock_failed" in actions and "profile.unlock" in actions
+
+    # input keeps it unlocked: activity restarts the countdown
+    window.set_idle_lock_minutes(0.5 / 60)
+
+    async def busy() -> None:
+        for _ in range(8):
+            qtbot.keyClick(window.sessions_page, Qt.Key.Key_Shift)
+            await asyncio.sleep(0.1)
+        assert not window.locked
+        await aio.until(lambda: window.locked, timeout=5, message="lock after input stops")
+
+    aio.run(busy())
+    window.set_idle_lock_minutes(0)
+
+
+def test_idle_lock_without_a_passcode_asks_for_one(
+    qtbot: QtBot, aio: AsyncDriver, idle_window: tuple[MainWindow, IdleRunner], ui_ctx: AppContext
+) -> None:
+    window, _ = idle_window
+    window.lock()
+    screen = window.lock_screen
+    assert not screen.confirm_edit.isHidden() and "no passcode yet" in screen.hint.text()
+    screen.passcode_edit.setText("abcdef1")
+    screen.confirm_edit.setText("abcdef2")
+    screen.submit()
+    assert "differ" in screen.error_label.text() and window.locked
+    screen.confirm_edit.setText("abcdef1")
+
+    async def chosen() -> None:
+        screen.submit()
+        await aio.until(lambda: not window.locked, message="unlock with the new passcode")
+
+    aio.run(chosen())
+    assert ProfileService(ui_ctx).verify_passcode_sync(window.user.id, "abcdef1")

@@ -1,0 +1,133 @@
+"""The idle lock: after N minutes without keyboard or mouse input the window hides everything and asks for the
+profile's passcode (or, for a profile without one yet, asks the therapist to choose one)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import QApplication, QFrame, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
+
+INPUT_EVENTS = frozenset(
+    {
+        QEvent.Type.KeyPress,
+        QEvent.Type.MouseButtonPress,
+        QEvent.Type.MouseMove,
+        QEvent.Type.Wheel,
+        QEvent.Type.TouchBegin,
+    }
+)
+
+
+class IdleWatcher(QObject):
+    """Emits ``idle`` after ``interval_ms`` without user input anywhere in the application."""
+
+    idle = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.timer = QTimer(self)
+        self.timer.setSingleShot(True)
+        self.timer.timeout.connect(self.idle)
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self)
+
+    def set_interval_ms(self, interval_ms: int) -> None:
+        """0 turns the lock off."""
+        self.timer.stop()
+        if interval_ms > 0:
+            self.timer.setInterval(interval_ms)
+            self.timer.start()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        if event.type() in INPUT_EVENTS and self.timer.interval() > 0 and self.timer.isActive():
+            self.timer.start()  # restart the countdown
+        return False
+
+    def resume(self) -> None:
+        if self.timer.interval() > 0:
+            self.timer.start()
+
+
+class LockScreen(QFrame):
+    unlockRequested = Signal(str)  # passcode
+    passcodeChosen = Signal(str)  # a new passcode, for a profile that had none
+
+    def __init__(self, display_name: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("lockScreen")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.has_passcode = True
+        layout = QVBoxLayout(self)
+        layout.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout.setSpacing(10)
+        title = QLabel("TherapyBridge is locked")
+        title.setObjectName("sessionTitle")
+        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.hint = QLabel()
+        self.hint.setObjectName("muted")
+        self.hint.setWordWrap(True)
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.hint.setFixedWidth(440)
+        self.hint.setMinimumHeight(40)
+        self.passcode_edit = QLineEdit()
+        self.passcode_edit.setObjectName("passcodeEdit")
+        self.passcode_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.passcode_edit.setPlaceholderText("Passcode")
+        self.passcode_edit.setFixedWidth(320)
+        self.confirm_edit = QLineEdit()
+        self.confirm_edit.setObjectName("passcodeConfirmEdit")
+        self.confirm_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.confirm_edit.setPlaceholderText("The same passcode again")
+        self.confirm_edit.setFixedWidth(320)
+        self.error_label = QLabel()
+        self.error_label.setObjectName("fieldError")
+        self.error_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.unlock_button = QPushButton("Unlock")
+        self.unlock_button.setObjectName("unlockButton")
+        self.unlock_button.setDefault(True)
+        self.unlock_button.clicked.connect(self.submit)
+        self.passcode_edit.returnPressed.connect(self.submit)
+        self.confirm_edit.returnPressed.connect(self.submit)
+        for widget in (title, self.hint, self.passcode_edit, self.confirm_edit, self.error_label, self.unlock_button):
+            layout.addWidget(widget, 0, Qt.AlignmentFlag.AlignHCenter)
+        self._name = display_name
+        self.set_mode(has_passcode=True)
+
+    def set_mode(self, *, has_passcode: bool) -> None:
+        self.has_passcode = has_passcode
+        self.confirm_edit.setVisible(not has_passcode)
+        self.hint.setText(
+            f"Signed in as {self._name}. Enter your passcode to continue."
+            if has_passcode
+            else f"Signed in as {self._name}. This profile has no passcode yet: choose one (6 characters or more) "
+            "to unlock. It protects your sessions whenever this workstation is left idle."
+        )
+        self.unlock_button.setText("Unlock" if has_passcode else "Set passcode and unlock")
+
+    def reset(self) -> None:
+        self.passcode_edit.clear()
+        self.confirm_edit.clear()
+        self.error_label.clear()
+        self.unlock_button.setEnabled(True)
+        self.passcode_edit.setFocus()
+
+    def show_error(self, message: str) -> None:
+        self.error_label.setText(message)
+        self.unlock_button.setEnabled(True)
+        self.passcode_edit.selectAll()
+        self.passcode_edit.setFocus()
+
+    def submit(self) -> None:
+        passcode = self.passcode_edit.text()
+        if not passcode:
+            self.show_error("Enter your passcode.")
+            return
+        if not self.has_passcode:
+            if passcode != self.confirm_edit.text():
+                self.show_error("The two passcodes differ.")
+                return
+            self.unlock_button.setEnabled(False)
+            self.passcodeChosen.emit(passcode)
+            return
+        self.unlock_button.setEnabled(False)
+        self.unlockRequested.emit(passcode)
