@@ -6,6 +6,7 @@ Create Date: 2026-11-25 07:00:00
 """
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
@@ -42,9 +43,35 @@ def upgrade() -> None:
     )
     op.create_index("ix_note_addenda_note_id", "note_addenda", ["note_id"], unique=False)
 
-    from tbdesktop.store.builtin_templates import seed
+    # The built-ins as this revision knows the table (the app refreshes their content at every start).
+    from tbdesktop.store.builtin_templates import load_builtins
 
-    seed(op.get_bind())
+    templates = sa.table(
+        "note_templates",
+        sa.column("id", sa.Uuid()),
+        sa.column("user_id", sa.Uuid()),
+        sa.column("name", sa.String()),
+        sa.column("template_content", sa.JSON()),
+        sa.column("is_default", sa.Boolean()),
+        sa.column("builtin", sa.Boolean()),
+        sa.column("created_at", sa.DateTime(timezone=True)),
+        sa.column("updated_at", sa.DateTime(timezone=True)),
+    )
+    now = datetime.now(UTC)
+    rows = [
+        {
+            "id": b.id,
+            "user_id": None,
+            "name": b.name,
+            "template_content": b.content,
+            "is_default": b.is_default,
+            "builtin": True,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for b in load_builtins()
+    ]
+    op.bulk_insert(templates, rows)
 
 
 def downgrade() -> None:

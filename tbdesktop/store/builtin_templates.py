@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tbdesktop.paths import resources_dir
-from tbdesktop.store.models import NoteTemplate, utcnow
+from tbdesktop.store.models import NoteTemplate
 
 NAMESPACE = uuid.UUID("5d0b3a3e-6f44-4f59-9a61-3c1f0b7f2a10")
 
@@ -51,34 +51,17 @@ def load_builtins(directory: Path | None = None) -> list[Builtin]:
     return out
 
 
-def seed(conn: Connection) -> None:
-    """Insert the built-ins that are missing (migration); existing rows are left to ``sync``."""
-    table = NoteTemplate.__table__
-    assert isinstance(table, Table)
-    have = set(conn.execute(select(table.c.id).where(table.c.builtin.is_(True))).scalars())
-    now = utcnow()
-    for b in load_builtins():
-        if b.id in have:
-            continue
-        conn.execute(
-            insert(table).values(
-                id=b.id,
-                user_id=None,
-                name=b.name,
-                template_content=b.content,
-                is_default=b.is_default,
-                builtin=True,
-                created_at=now,
-                updated_at=now,
-            )
-        )
-
-
 def sync(s: Session) -> int:
-    """Bring the built-in rows in line with the shipped files; returns how many rows changed."""
+    """Insert missing built-ins and bring changed ones in line with the shipped files (one query when nothing
+    changed); used by the migration that seeds them and at every start. Returns how many rows changed."""
+    builtins = load_builtins()
+    rows = {
+        row.id: row
+        for row in s.scalars(select(NoteTemplate).where(NoteTemplate.id.in_([b.id for b in builtins])))
+    }
     changed = 0
-    for b in load_builtins():
-        row = s.get(NoteTemplate, b.id)
+    for b in builtins:
+        row = rows.get(b.id)
         if row is None:
             s.add(
                 NoteTemplate(
@@ -90,12 +73,10 @@ def sync(s: Session) -> int:
                     builtin=True,
                 )
             )
-            changed += 1
         elif row.name != b.name or row.template_content != b.content or not row.builtin:
-            s.execute(
-                update(NoteTemplate)
-                .where(NoteTemplate.id == b.id)
-                .values(name=b.name, template_content=b.content, builtin=True, updated_at=utcnow())
-            )
-            changed += 1
+            row.name, row.template_content, row.builtin = b.name, b.content, True
+        else:
+            continue
+        changed += 1
+    s.flush()
     return changed

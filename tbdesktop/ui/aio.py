@@ -29,15 +29,6 @@ def _loop() -> asyncio.AbstractEventLoop:
         return asyncio.get_event_loop_policy().get_event_loop()
 
 
-def loop_available() -> bool:
-    """Whether a GUI loop exists to run coroutines on (not while the app is shutting down)."""
-    try:
-        _loop()
-    except RuntimeError:
-        return False
-    return True
-
-
 def user_message(exc: BaseException) -> str:
     if isinstance(exc, TBError):
         return exc.message
@@ -48,9 +39,17 @@ def spawn(
     coro: Coroutine[Any, Any, T],
     on_error: ErrorSink | None = None,
     on_done: Callable[[T], None] | None = None,
-) -> asyncio.Task[T]:
-    """Schedule `coro` on the GUI loop; a TBError's message (or a generic one) goes to `on_error`."""
-    task = _loop().create_task(coro)
+) -> asyncio.Task[T] | None:
+    """Schedule `coro` on the GUI loop; a TBError's message (or a generic one) goes to `on_error`.
+
+    Returns None when there is no loop any more (a timer or signal firing while the app shuts down): the work
+    is dropped, as nobody is left to show its result to."""
+    try:
+        loop = _loop()
+    except RuntimeError:
+        coro.close()
+        return None
+    task = loop.create_task(coro)
     _TASKS.add(task)
 
     def finished(t: asyncio.Task[T]) -> None:

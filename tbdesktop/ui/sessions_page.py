@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 
 from tbdesktop.services.dto import ProgressEvent, SessionInfo
 from tbdesktop.services.sessions import SessionService
-from tbdesktop.ui.aio import loop_available, spawn
+from tbdesktop.ui.aio import spawn
 from tbdesktop.ui.bridge import ProgressBridge
 from tbdesktop.ui.buttons import action_button
 from tbdesktop.ui.formatting import ACTIVE_STATUSES
@@ -136,8 +136,7 @@ class SessionsPage(QWidget):
         self.set_sessions(sessions)
 
     def schedule_refresh(self) -> None:
-        if loop_available():  # a debounced refresh firing after the loop has gone has nobody to show it to
-            spawn(self.refresh(), on_error=self.errorOccurred.emit)
+        spawn(self.refresh(), on_error=self.errorOccurred.emit)
 
     def set_sessions(self, sessions: list[SessionInfo]) -> None:
         """Show `sessions` (already newest first), reusing the cards of sessions already shown."""

@@ -14,7 +14,6 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -50,8 +49,8 @@ from tbdesktop.engine.notes.types import (
     TranscriptLine,
 )
 from tbdesktop.engine.progress import check_cancel, reporter
+from tbdesktop.engine.remote import display_host, http_base, parse_retry_after
 from tbdesktop.engine.types import CancelCheck, ProgressCallback
-from tbdesktop.engine.urls import http_base
 
 if TYPE_CHECKING:
     import openai
@@ -96,8 +95,7 @@ class OpenAINoteGenerator:
         if timeout_s <= 0 or max_retries < 0 or context_tokens <= 0:
             raise ValueError("timeout_s and context_tokens must be > 0 and max_retries >= 0")
         self.base_url = api_base(base_url)
-        parts = urlsplit(self.base_url)  # hostname and port only: credentials in the URL must not reach a message
-        self.host = f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
+        self.host = display_host(self.base_url)
         self.model = model
         self.name = f"openai:{model}"
         self._api_key = api_key or None
@@ -347,17 +345,7 @@ def retry_after(headers: Mapping[str, str] | Any) -> float | None:
         return max(float(headers.get("retry-after-ms") or "") / 1000.0, 0.0)
     except (TypeError, ValueError):
         pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        return max(parsedate_to_datetime(value).timestamp() - time.time(), 0.0)
-    except (TypeError, ValueError):
-        return None
+    return parse_retry_after(headers.get("retry-after"))
 
 
 def _content(completion: Any) -> tuple[str, bool]:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from tbdesktop.engine.asr.openai.chunks import Chunk, encode_wav, plan_chunks
 from tbdesktop.engine.asr.openai.response import segments_from_response
-from tbdesktop.engine.asr.openai.transcriber import OpenAITranscriber, parse_retry_after, transcriptions_url
+from tbdesktop.engine.asr.openai.transcriber import OpenAITranscriber, transcriptions_url
+from tbdesktop.engine.remote import parse_retry_after
 
 __all__ = [
     "Chunk",

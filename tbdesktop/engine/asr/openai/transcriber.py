@@ -10,9 +10,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Mapping, Sequence
-from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import numpy as np
@@ -23,8 +21,8 @@ from tbdesktop.engine.asr.openai.response import clamp, language_code, number, s
 from tbdesktop.engine.errors import Cancelled, EngineError, RemoteServiceError
 from tbdesktop.engine.progress import check_cancel as _check_cancel
 from tbdesktop.engine.progress import reporter
+from tbdesktop.engine.remote import display_host, http_base, parse_retry_after
 from tbdesktop.engine.types import CancelCheck, ProgressCallback, Segment, TranscriptResult
-from tbdesktop.engine.urls import http_base
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +69,7 @@ class OpenAITranscriber:
         if not model:
             raise ValueError("a model name is required")
         self.url = transcriptions_url(base_url)
-        self.host = _display_host(self.url)
+        self.host = display_host(self.url)
         self.model = model
         self._api_key = api_key or None
         self.max_chunk_samples = max_samples
@@ -296,26 +294,6 @@ def transcriptions_url(base_url: str) -> str:
     if base.endswith("/v1"):
         return f"{base}/audio/transcriptions"
     return f"{base}/v1/audio/transcriptions"
-
-
-def _display_host(url: str) -> str:
-    parts = urlsplit(url)  # hostname and port only: credentials in the URL must not reach a message
-    return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date); None when absent or invalid."""
-    if not value:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(when.timestamp() - time.time(), 0.0)
 
 
 def _status_error(status: int, host: str, has_key: bool, attempts: int) -> RemoteServiceError:
