@@ -106,7 +106,7 @@ class NoteService:
     def risk_flags_sync(self, session_id: uuid.UUID | str) -> list[RiskFlagInfo]:
         session_id = parse_session_id(session_id)
         with self.ctx.db.unit_of_work() as s:
-            hidden = self._hidden_name(s, session_id)
+            hidden = SessionRepository(s, self.user.id).hidden_client_name(session_id)
             return [
                 RiskFlagInfo(
                     kind=f.kind, severity=f.severity, quote=mask_name(f.quote, hidden), segment_idx=f.segment_idx
@@ -219,14 +219,8 @@ class NoteService:
 
     # -- helpers ------------------------------------------------------------------------------------------
 
-    def _hidden_name(self, s: Any, session_id: uuid.UUID) -> str | None:
-        from tbdesktop.services.sessions import SessionService
-
-        row = SessionRepository(s, self.user.id).get(session_id)
-        return SessionService(self.ctx, self.user).hidden_name(s, row)
-
     def _info(self, s: Any, repo: NoteRepository, note: Note) -> NoteInfo:
-        hidden = self._hidden_name(s, note.session_id)
+        hidden = SessionRepository(s, self.user.id).hidden_client_name(note.session_id)
 
         def m(text: str) -> str:
             return mask_name(text, hidden)

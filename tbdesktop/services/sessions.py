@@ -228,15 +228,9 @@ class SessionService(SessionLifecycle):
         with self.ctx.db.unit_of_work() as s:
             repo = SessionRepository(s, self.user.id)
             segments = repo.segments(sid)
-            hidden = self.hidden_name(s, repo.get(sid))
+            hidden = repo.hidden_client_name(sid)
             AuditRepository(s, self.user.id, self.ctx.workstation).record("transcript.view", "therapy_session", sid)
             return [masked_segment(segment_info(seg), hidden) for seg in segments]
-
-    def hidden_name(self, s: Session, row: TherapySession) -> str | None:
-        """The client's name when the session is anonymous (it is masked wherever it appears), else None."""
-        if not row.is_anonymous or row.client_id is None:
-            return None
-        return SessionRepository(s, self.user.id).client_names({row.client_id}).get(row.client_id)
 
     async def transcript(self, session_id: uuid.UUID | str) -> list[SegmentInfo]:
         return await asyncio.to_thread(self.transcript_sync, session_id)

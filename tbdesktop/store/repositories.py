@@ -126,6 +126,13 @@ class SessionRepository:
             .order_by(TranscriptSegment.idx)
         ).all()
 
+    def hidden_client_name(self, session_id: uuid.UUID) -> str | None:
+        """The client's name when the session is anonymous (to be masked wherever it appears), else None."""
+        row = self.get(session_id)
+        if not row.is_anonymous or row.client_id is None:
+            return None
+        return self.client_names({row.client_id}).get(row.client_id)
+
     def client_names(self, client_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
         if not client_ids:
             return {}
