@@ -82,52 +82,50 @@ class RetentionService:
     def due_sync(self, now: datetime | None = None) -> list[tuple[User, uuid.UUID, str]]:
         """(owner, session id, "recording" | "transcript") for everything past its retention."""
         now = now or self.clock()
+        # When each session's clock started: its processing completed / its note was signed.
+        processed = (
+            select(ProcessingJob.session_id, func.max(ProcessingJob.finished_at).label("at"))
+            .where(ProcessingJob.kind == JobKind.PROCESS.value, ProcessingJob.status == JobStatus.COMPLETED.value)
+            .group_by(ProcessingJob.session_id)
+            .subquery()
+        )
+        signed = (
+            select(Note.session_id, func.max(Note.signed_at).label("at"))
+            .where(Note.status == "signed")
+            .group_by(Note.session_id)
+            .subquery()
+        )
         due: list[tuple[User, uuid.UUID, str]] = []
         with self.ctx.db.unit_of_work() as s:
-            users = list(UserRepository(s).all())
-            for user in users:
+
+            def past(user: User, started: Any, days: int, *conditions: Any) -> list[uuid.UUID]:
+                return list(
+                    s.scalars(
+                        select(TherapySession.id)
+                        .join(started, started.c.session_id == TherapySession.id)
+                        .where(
+                            TherapySession.owner_id == user.id, started.c.at <= now - timedelta(days=days), *conditions
+                        )
+                    )
+                )
+
+            for user in UserRepository(s).all():
                 settings = user.settings or {}
                 recording_days = _days(settings.get("retention_recording_days"))
                 transcript_days = _days(settings.get("retention_transcript_days"))
                 if recording_days is not None:
-                    completed = (
-                        select(ProcessingJob.session_id, func.max(ProcessingJob.finished_at).label("done"))
-                        .where(
-                            ProcessingJob.kind == JobKind.PROCESS.value,
-                            ProcessingJob.status == JobStatus.COMPLETED.value,
-                        )
-                        .group_by(ProcessingJob.session_id)
-                        .subquery()
+                    expired = past(
+                        user,
+                        processed,
+                        recording_days,
+                        TherapySession.recording_path.is_not(None),
+                        TherapySession.recording_deleted_at.is_(None),
+                        TherapySession.processing_status == ProcessingStatus.COMPLETED,
                     )
-                    rows = s.execute(
-                        select(TherapySession.id, completed.c.done)
-                        .join(completed, completed.c.session_id == TherapySession.id)
-                        .where(
-                            TherapySession.owner_id == user.id,
-                            TherapySession.recording_path.is_not(None),
-                            TherapySession.recording_deleted_at.is_(None),
-                            TherapySession.processing_status == ProcessingStatus.COMPLETED,
-                        )
-                    ).all()
-                    limit = timedelta(days=recording_days)
-                    due += [(user, sid, "recording") for sid, done in rows if done is not None and done + limit <= now]
+                    due += [(user, sid, "recording") for sid in expired]
                 if transcript_days is not None:
-                    signed = (
-                        select(Note.session_id, func.max(Note.signed_at).label("signed"))
-                        .where(Note.status == "signed")
-                        .group_by(Note.session_id)
-                        .subquery()
-                    )
-                    rows = s.execute(
-                        select(TherapySession.id, signed.c.signed)
-                        .join(signed, signed.c.session_id == TherapySession.id)
-                        .where(
-                            TherapySession.owner_id == user.id,
-                            TherapySession.transcript_deleted_at.is_(None),
-                        )
-                    ).all()
-                    limit = timedelta(days=transcript_days)
-                    due += [(user, sid, "transcript") for sid, at in rows if at is not None and at + limit <= now]
+                    expired = past(user, signed, transcript_days, TherapySession.transcript_deleted_at.is_(None))
+                    due += [(user, sid, "transcript") for sid in expired]
             s.expunge_all()
         return due
 
