@@ -578,10 +578,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     from tbdesktop.cli_notes import add_note_commands
     from tbdesktop.cli_search import add_search_commands
-    from tbdesktop.cli_sessions import add_session_commands
+    from tbdesktop.cli_sessions import add_retention_commands, add_session_commands
 
     add_note_commands(sub, ssub, common)
-    add_session_commands(ssub, common, sub)
+    add_session_commands(ssub, common)
+    add_retention_commands(sub, common)
     add_search_commands(sub, common)
     return parser
 

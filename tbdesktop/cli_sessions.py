@@ -141,7 +141,7 @@ def cmd_retention_set(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_session_commands(ssub: Any, common: argparse.ArgumentParser, sub: Any = None) -> None:
+def add_session_commands(ssub: Any, common: argparse.ArgumentParser) -> None:
     for name, func, text in (
         ("delete-recording", cmd_delete_recording, "delete the audio file (transcript and notes stay)"),
         ("delete-transcript", cmd_delete_transcript, "delete the transcript (notes stay)"),
@@ -174,12 +174,14 @@ def add_session_commands(ssub: Any, common: argparse.ArgumentParser, sub: Any = 
     p.add_argument("--text", default=None)
     p.add_argument("--speaker", default=None, help="speaker label, e.g. SPEAKER_01")
     p.set_defaults(func=cmd_fix_segment)
-    if sub is not None:
-        retention = sub.add_parser("retention", help="how long recordings and transcripts are kept")
-        rsub = retention.add_subparsers(dest="retention_command", metavar="ACTION", required=True)
-        p = rsub.add_parser("apply", parents=[common], help="delete what is past its retention now")
-        p.set_defaults(func=cmd_retention_apply)
-        p = rsub.add_parser("set", parents=[common], help="my retention settings")
-        p.add_argument("--recordings", required=True, help="days after processing (0 = at once), or 'keep'")
-        p.add_argument("--transcripts", required=True, help="days after the note is signed, or 'keep'")
-        p.set_defaults(func=cmd_retention_set)
+
+
+def add_retention_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    retention = sub.add_parser("retention", help="how long recordings and transcripts are kept")
+    rsub = retention.add_subparsers(dest="retention_command", metavar="ACTION", required=True)
+    p = rsub.add_parser("apply", parents=[common], help="delete what is past its retention now")
+    p.set_defaults(func=cmd_retention_apply)
+    p = rsub.add_parser("set", parents=[common], help="my retention settings")
+    p.add_argument("--recordings", required=True, help="days after processing (0 = at once), or 'keep'")
+    p.add_argument("--transcripts", required=True, help="days after the note is signed, or 'keep'")
+    p.set_defaults(func=cmd_retention_set)
