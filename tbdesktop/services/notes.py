@@ -93,12 +93,15 @@ class NoteService:
         return parse_session_id(ref)
 
     def latest_or_none_sync(self, session_id: uuid.UUID | str) -> NoteInfo | None:
-        try:
-            return self.get_sync(session_id)
-        except NotFoundError as exc:
-            if "no note" in exc.message:
+        """The latest note, or None while the session has none."""
+        session_id = parse_session_id(session_id)
+        with self.ctx.db.unit_of_work() as s:
+            repo = NoteRepository(s, self.user.id)
+            note = repo.find(session_id)
+            if note is None:
                 return None
-            raise
+            self._audit(s, "note.view", note.id)
+            return self._info(s, repo, note)
 
     async def risk_flags(self, session_id: uuid.UUID | str) -> list[RiskFlagInfo]:
         return await asyncio.to_thread(self.risk_flags_sync, session_id)

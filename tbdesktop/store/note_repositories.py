@@ -75,11 +75,15 @@ class NoteRepository:
         self._owned_session(session_id)
         return self.s.scalars(select(Note).where(Note.session_id == session_id).order_by(Note.version)).all()
 
-    def get(self, session_id: uuid.UUID, version: int | None = None) -> Note:
+    def find(self, session_id: uuid.UUID, version: int | None = None) -> Note | None:
+        """The latest note (or the given version); None when there is none. The session must be mine."""
         self._owned_session(session_id)
         q = select(Note).where(Note.session_id == session_id)
         q = q.where(Note.version == version) if version is not None else q.order_by(Note.version.desc()).limit(1)
-        found = self.s.scalar(q)
+        return self.s.scalar(q)
+
+    def get(self, session_id: uuid.UUID, version: int | None = None) -> Note:
+        found = self.find(session_id, version)
         if found is None:
             if version is None:
                 raise NotFoundError("This session has no note yet.")
