@@ -20,6 +20,7 @@ from tbdesktop.services.retention import RetentionService
 from tbdesktop.services.sessions import SessionService
 from tbdesktop.ui.aio import run_dialog
 from tbdesktop.ui.first_run import FirstRunDialog
+from tbdesktop.ui.lock import UnlockDialog
 from tbdesktop.ui.main_window import MainWindow
 from tbdesktop.ui.resources import icon, style_sheet
 
@@ -58,6 +59,31 @@ async def ensure_profile(profiles: ProfileService) -> UserInfo | None:
     return profile if result == QDialog.DialogCode.Accepted else None
 
 
+async def sign_in(profiles: ProfileService, user: UserInfo) -> bool:
+    """Where the profile's keys open with its passcode (no OS keyring), ask for it before anything runs.
+
+    False when the user quits instead."""
+    if not profiles.needs_unlock(user.id):
+        profiles.ctx.secrets.select(user.id)
+        return True
+    has_passcode = await asyncio.to_thread(profiles.has_passcode_sync, user.id)
+    dialog = UnlockDialog(profiles, user, has_passcode)
+    result = await run_dialog(dialog)
+    dialog.deleteLater()
+    return result == QDialog.DialogCode.Accepted
+
+
+async def prepare_recordings(service: SessionService) -> None:
+    """Plaintext left by a crash is removed; recordings stored before encryption at rest are encrypted now."""
+    from tbdesktop.services.recording_vault import remove_stale_plaintext
+
+    await asyncio.to_thread(remove_stale_plaintext)
+    try:
+        await asyncio.to_thread(service.seal_plain_recordings_sync)
+    except TBError as exc:
+        log.warning("recordings not sealed", extra={"error_type": type(exc).__name__})
+
+
 async def main_coroutine(settings: Settings) -> int:
     try:
         ctx = await asyncio.to_thread(AppContext.open, settings)
@@ -67,11 +93,14 @@ async def main_coroutine(settings: Settings) -> int:
     runner: ProcessingRunner | None = None
     retention: asyncio.Task[None] | None = None
     try:
-        user = await ensure_profile(ProfileService(ctx))
-        if user is None:
+        profiles = ProfileService(ctx)
+        user = await ensure_profile(profiles)
+        if user is None or not await sign_in(profiles, user):
             return 0
+        sessions = SessionService(ctx, user)
+        await prepare_recordings(sessions)
         runner = ProcessingRunner(ctx, owner_ids=[user.id])
-        window = MainWindow(user, SessionService(ctx, user), runner)
+        window = MainWindow(user, sessions, runner)
         closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
         def on_closed() -> None:

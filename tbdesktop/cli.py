@@ -89,12 +89,17 @@ def _acting_user(ctx: Any, args: argparse.Namespace) -> Any:
     if not profiles:
         raise TBError("There is no therapist profile yet: create one with `tbdesktop user add NAME`.")
     wanted = getattr(args, "user", None) or os.environ.get("TB_USER")
-    if not wanted:
-        return profiles[0]
-    for p in profiles:
+    chosen = profiles[0] if not wanted else None
+    for p in profiles if wanted else ():
         if wanted in {str(p.id), p.email or "", p.display_name}:
-            return p
-    raise TBError(f"No profile matches '{wanted}'.")
+            chosen = p
+            break
+    if chosen is None:
+        raise TBError(f"No profile matches '{wanted}'.")
+    from tbdesktop.cli_secrets import install_unlock
+
+    install_unlock(ctx, chosen)
+    return chosen
 
 
 # -- commands -----------------------------------------------------------------------------------------------
@@ -106,8 +111,14 @@ def cmd_process(args: argparse.Namespace) -> int:
     from tbdesktop.services.context import engine_options
 
     settings = _settings(args)
+    secrets = None
+    if settings.asr_backend == "openai":  # the API key is in the acting profile's secrets
+        ctx, user = context_and_user(args)
+        ctx.close()
+        secrets = ctx.secrets
     values = engine_options(
         settings,
+        secrets,
         model=args.model,
         language=args.language,
         speakers_hint=args.speakers_hint,
@@ -164,44 +175,16 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def passcode_from(args: argparse.Namespace, *, required: bool = False) -> str | None:
-    """TB_PASSCODE when set (headless use); else asked for twice on a terminal; else none."""
-    value = os.environ.get("TB_PASSCODE")
-    if value:
-        return value
-    if not sys.stdin.isatty():
-        if required:
-            raise TBError("Set TB_PASSCODE or run this in a terminal to type the passcode.")
-        return None
-    import getpass
-
-    first = getpass.getpass("Passcode (unlocks the app when it locks itself): ")
-    if not first and not required:
-        return None
-    if getpass.getpass("Passcode again: ") != first:
-        raise TBError("The two passcodes differ.")
-    return first
-
-
-def cmd_user_passcode(args: argparse.Namespace) -> int:
-    from tbdesktop.services.profiles import ProfileService
-
-    ctx = _open(args)
-    try:
-        user = _acting_user(ctx, args)
-        ProfileService(ctx).set_passcode_sync(user.id, passcode_from(args, required=True) or "")
-    finally:
-        ctx.close()
-    _emit(args, {"passcode_set": True}, lambda: _print("Passcode saved."))
-    return EXIT_OK
-
-
 def cmd_user_add(args: argparse.Namespace) -> int:
     from tbdesktop.services.profiles import ProfileService
 
     ctx = _open(args)
     try:
-        user = ProfileService(ctx).create_profile_sync(args.name, args.email, args.role, passcode_from(args))
+        from tbdesktop.cli_secrets import new_passcode
+
+        # Without an OS keyring the profile's keys open with its passcode, so it needs one from the start.
+        passcode = new_passcode("TB_PASSCODE", required=not ctx.secrets.uses_os_keyring)
+        user = ProfileService(ctx).create_profile_sync(args.name, args.email, args.role, passcode)
     finally:
         ctx.close()
     _emit(args, user.to_json(), lambda: _print(f"Created profile {user.display_name} ({user.role}) {user.id}"))
@@ -545,8 +528,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_user_add)
     p = usub.add_parser("list", parents=[common], help="list profiles")
     p.set_defaults(func=cmd_user_list)
-    p = usub.add_parser("passcode", parents=[common], help="set or change my passcode (TB_PASSCODE or a prompt)")
-    p.set_defaults(func=cmd_user_passcode)
 
     session = sub.add_parser("session", help="therapy sessions")
     ssub = session.add_subparsers(dest="session_command", metavar="ACTION", required=True)
@@ -578,12 +559,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     from tbdesktop.cli_notes import add_note_commands
     from tbdesktop.cli_search import add_search_commands
+    from tbdesktop.cli_secrets import add_secret_commands
     from tbdesktop.cli_sessions import add_retention_commands, add_session_commands
 
     add_note_commands(sub, ssub, common)
     add_session_commands(ssub, common)
     add_retention_commands(sub, common)
     add_search_commands(sub, common)
+    add_secret_commands(sub, usub, common)
     return parser
 
 

@@ -26,10 +26,17 @@ def default_cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir(APP_NAME, APP_AUTHOR))
 
 
+def default_secrets_dir() -> Path:
+    """The profiles' encrypted secret stores (machines without an OS keyring): beside the settings, not the data."""
+    return default_config_dir() / "secrets"
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = field(default_factory=default_data_dir)
     cache_dir: Path = field(default_factory=default_cache_dir)
+    secrets_dir: Path = field(default_factory=default_secrets_dir)
+    secret_store: str = "auto"  # auto: the OS keyring when there is one, else the passcode-encrypted store
     database_url: str = ""
     asr_backend: str = "local"
     asr_model: str = "base"
@@ -66,6 +73,7 @@ class Settings:
         out = asdict(self)
         out["data_dir"] = str(self.data_dir)
         out["cache_dir"] = str(self.cache_dir)
+        out["secrets_dir"] = str(self.secrets_dir)
         return out
 
 

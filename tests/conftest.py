@@ -24,8 +24,49 @@ PG_ADMIN_URL = os.environ.get("TB_TEST_PG_URL", "postgresql+psycopg://postgres@1
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TB_CACHE_DIR"] = str(MODEL_CACHE)
-for _key in ("TB_DATA_DIR", "TB_DATABASE_URL", "TB_USER"):
+for _key in ("TB_DATA_DIR", "TB_DATABASE_URL", "TB_USER", "TB_PASSCODE", "TB_NEW_PASSCODE", "TB_SECRET_STORE"):
     os.environ.pop(_key, None)
+
+
+class MemoryKeyring:
+    """A keyring backend held in memory. This machine has no OS keyring, so in-process tests select this one
+    explicitly; tests of the passcode-encrypted store ask for it with ``secret_store="file"``."""
+
+    @staticmethod
+    def backend() -> Any:
+        from keyring.backend import KeyringBackend
+
+        class Memory(KeyringBackend):
+            priority = 1  # type: ignore[assignment]
+
+            def __init__(self) -> None:
+                super().__init__()
+                self.store: dict[tuple[str, str], str] = {}
+
+            def get_password(self, service: str, username: str) -> str | None:
+                return self.store.get((service, username))
+
+            def set_password(self, service: str, username: str, password: str) -> None:
+                self.store[(service, username)] = password
+
+            def delete_password(self, service: str, username: str) -> None:
+                self.store.pop((service, username), None)
+
+        return Memory()
+
+
+@pytest.fixture(autouse=True)
+def memory_keyring() -> Iterator[Any]:
+    """A fresh in-memory keyring for every test (secrets never leak from one test to the next)."""
+    import keyring
+
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring.backend()
+    keyring.set_keyring(backend)
+    try:
+        yield backend
+    finally:
+        keyring.set_keyring(previous)
 
 
 def _load_script(name: str) -> ModuleType:
@@ -130,6 +171,7 @@ def make_settings(tmp_path: Path) -> Any:
     def factory(database_url: str = "", **overrides: Any) -> Settings:
         return Settings(
             data_dir=overrides.pop("data_dir", tmp_path / "data"),
+            secrets_dir=overrides.pop("secrets_dir", tmp_path / "secrets"),
             cache_dir=MODEL_CACHE,
             database_url=database_url,
             **overrides,

@@ -10,16 +10,18 @@ from typing import Any
 
 from tbdesktop.config import Settings
 from tbdesktop.errors import TBError
+from tbdesktop.services.recording_vault import RecordingVault
+from tbdesktop.services.secrets import SecretVault
 from tbdesktop.store import builtin_templates, migrate
 from tbdesktop.store.db import Database
 
 log = logging.getLogger(__name__)
 
 
-def engine_options(settings: Settings, **overrides: Any) -> dict[str, Any]:
+def engine_options(settings: Settings, secrets: SecretVault | None = None, **overrides: Any) -> dict[str, Any]:
     """Keyword arguments of ``engine.pipeline.PipelineOptions`` from the settings (plain data).
 
-    The API key of a remote transcription service comes from the keyring, never from a settings file.
+    The API key of a remote transcription service comes from the secret store, never from a settings file.
     """
     s = settings
     options: dict[str, Any] = {
@@ -36,11 +38,9 @@ def engine_options(settings: Settings, **overrides: Any) -> dict[str, Any]:
         "pyannote_model_dir": s.pyannote_model_dir,
     }
     if s.asr_backend == "openai":
-        from tbdesktop.services.secrets import get_secret
-
         options["openai_base_url"] = s.openai_base_url
         options["openai_model"] = s.openai_model
-        options["openai_api_key"] = get_secret(OPENAI_KEY_NAME)
+        options["openai_api_key"] = secrets.optional(OPENAI_KEY_NAME) if secrets is not None else None
     options.update({k: v for k, v in overrides.items() if v is not None})
     return options
 
@@ -49,19 +49,18 @@ OPENAI_KEY_NAME = "openai_api_key"
 NOTES_KEY_NAME = "notes_api_key"
 
 
-def notes_options(settings: Settings) -> dict[str, Any]:
+def notes_options(settings: Settings, secrets: SecretVault) -> dict[str, Any]:
     """How the worker writes notes: ``local`` (offline draft) or an OpenAI-compatible chat server.
 
-    The key is read from the keyring (``notes_api_key``, else ``openai_api_key``) and only sent to the worker."""
+    The key is read from the secret store (``notes_api_key``, else ``openai_api_key``) and only sent to the
+    worker."""
     if settings.notes_backend != "openai":
         return {"backend": "local"}
-    from tbdesktop.services.secrets import get_secret
-
     return {
         "backend": "openai",
         "base_url": settings.notes_base_url or settings.openai_base_url,
         "model": settings.notes_model,
-        "api_key": get_secret(NOTES_KEY_NAME) or get_secret(OPENAI_KEY_NAME),
+        "api_key": secrets.optional(NOTES_KEY_NAME) or secrets.optional(OPENAI_KEY_NAME),
     }
 
 
@@ -74,6 +73,8 @@ class AppContext:
     settings: Settings
     db: Database
     workstation: str
+    secrets: SecretVault
+    recordings: RecordingVault
 
     @classmethod
     def open(cls, settings: Settings, *, run_migrations: bool = True) -> AppContext:
@@ -89,6 +90,7 @@ class AppContext:
                     path.chmod(0o700)
                 except OSError:
                     pass
+        vault = SecretVault(settings.secrets_dir, settings.secret_store)
         db = Database(settings.effective_database_url)
         if run_migrations:
             try:
@@ -99,11 +101,17 @@ class AppContext:
                 db.dispose()
                 raise TBError(f"The database could not be prepared: {type(exc).__name__}.") from exc
         log.info("database ready", extra={"dialect": db.dialect})
-        return cls(settings=settings, db=db, workstation=workstation_name())
+        return cls(
+            settings=settings,
+            db=db,
+            workstation=workstation_name(),
+            secrets=vault,
+            recordings=RecordingVault(settings.recordings_dir, vault),
+        )
 
     def close(self) -> None:
         self.db.dispose()
 
     def pipeline_options(self) -> dict[str, Any]:
         """What the worker process needs to build its engine pipeline (plain data: it crosses processes)."""
-        return engine_options(self.settings)
+        return engine_options(self.settings, self.secrets)

@@ -7,7 +7,7 @@ import re
 import uuid
 from typing import Any
 
-from tbdesktop.errors import ValidationError
+from tbdesktop.errors import PermissionDeniedError, ValidationError
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.convert import user_info
 from tbdesktop.services.dto import UserInfo
@@ -82,12 +82,20 @@ class ProfileService:
                 )
             )
             AuditRepository(s, user.id, self.ctx.workstation).record("profile.create", "user", user.id)
-            return user_info(user)
+            info = user_info(user)
+        if passcode is not None:
+            # Without an OS keyring, the profile's secret store is created now and opens with this passcode.
+            self.ctx.secrets.change_passcode(info.id, None, passcode)
+        return info
 
     async def create_profile(
-        self, display_name: str, email: str | None = None, role: str = Role.THERAPIST.value
+        self,
+        display_name: str,
+        email: str | None = None,
+        passcode: str | None = None,
+        role: str = Role.THERAPIST.value,
     ) -> UserInfo:
-        return await asyncio.to_thread(self.create_profile_sync, display_name, email, role)
+        return await asyncio.to_thread(self.create_profile_sync, display_name, email, role, passcode)
 
     def get_sync(self, user_id: object) -> UserInfo:
         import uuid
@@ -97,13 +105,35 @@ class ProfileService:
 
     # -- passcode and lock --------------------------------------------------------------------------------
 
-    def set_passcode_sync(self, user_id: uuid.UUID, passcode: str) -> None:
-        """Set or change the profile's passcode (it unlocks the idle lock); stored as an argon2id hash."""
+    def set_passcode_sync(self, user_id: uuid.UUID, passcode: str, current: str | None = None) -> None:
+        """Set the profile's first passcode, or change it (``current`` must then be right).
+
+        Stored as an argon2id hash; it unlocks the idle lock and, without an OS keyring, the profile's secret
+        store, which is re-encrypted under the new passcode."""
         hashed = _hasher().hash(check_passcode(passcode))
+        if self.has_passcode_sync(user_id) and not self.verify_passcode_sync(user_id, current or ""):
+            raise PermissionDeniedError(
+                "The current passcode is not right." if current else "Enter the current passcode to change it."
+            )
+        self.ctx.secrets.change_passcode(user_id, current, passcode)
         with self.ctx.db.unit_of_work() as s:
             user = UserRepository(s).get(user_id)
             user.password_hash = hashed
             AuditRepository(s, user.id, self.ctx.workstation).record("profile.passcode", "user", user.id)
+
+    def unlock_secrets_sync(self, user_id: uuid.UUID, passcode: str) -> bool:
+        """Check the passcode and open the profile's secrets with it (signing in, unlocking the idle lock)."""
+        if not self.verify_passcode_sync(user_id, passcode):
+            return False
+        self.ctx.secrets.unlock(user_id, passcode)
+        return True
+
+    async def unlock_secrets(self, user_id: uuid.UUID, passcode: str) -> bool:
+        return await asyncio.to_thread(self.unlock_secrets_sync, user_id, passcode)
+
+    def needs_unlock(self, user_id: uuid.UUID) -> bool:
+        """True when this profile's secrets (its recordings' keys among them) wait for its passcode."""
+        return self.ctx.secrets.needs_passcode(user_id)
 
     def has_passcode_sync(self, user_id: uuid.UUID) -> bool:
         with self.ctx.db.unit_of_work() as s:

@@ -7,7 +7,6 @@ import asyncio
 import logging
 import uuid
 from datetime import date
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
@@ -15,6 +14,7 @@ from sqlalchemy import delete, select
 from tbdesktop.errors import NotFoundError, ValidationError
 from tbdesktop.services.dto import SegmentInfo, SessionInfo
 from tbdesktop.services.ids import parse_session_id
+from tbdesktop.services.recording_vault import PlainCopy, RecordingCryptoError, is_encrypted_file
 from tbdesktop.store.models import (
     ACTIVE_STATUSES,
     JobKind,
@@ -58,20 +58,68 @@ class SessionLifecycle:
         AuditRepository(s, self.user.id, self.ctx.workstation).record(action, "therapy_session", session_id)
 
     def _remove_file(self, stored_name: str | None) -> None:
-        """The recording file and any partial copy of it; a missing file is already what we want."""
-        if not stored_name:
-            return
-        path = self.ctx.settings.recordings_dir / Path(stored_name).name
-        for candidate in (path, path.with_suffix(path.suffix + ".part")):
-            try:
-                candidate.unlink(missing_ok=True)
-            except OSError as exc:
-                log.warning("recording file not removed", extra={"error_type": type(exc).__name__})
+        """The encrypted recording and any partial copy of it (its key is forgotten with the row's tombstone)."""
+        self.ctx.recordings.destroy(stored_name)
 
     @staticmethod
     def _not_while_processing(row: TherapySession, what: str) -> None:
         if row.processing_status in ACTIVE_STATUSES:
             raise ValidationError(f"This session is still being processed; cancel it before deleting {what}.")
+
+    # -- playback -----------------------------------------------------------------------------------------
+
+    def open_recording_sync(self, session_id: uuid.UUID | str) -> PlainCopy:
+        """The recording for playback, decrypted to a short-lived private file; the caller closes it."""
+        session_id = parse_session_id(session_id)
+        with self.ctx.db.unit_of_work() as s:
+            row = SessionRepository(s, self.user.id).get(session_id)
+            if row.recording_deleted_at is not None:
+                raise ValidationError(f"The recording was deleted on {_when(row.recording_deleted_at)}.")
+            if not row.recording_path:
+                raise ValidationError("This session has no recording.")
+            stored, wrapped, owner = row.recording_path, row.recording_key, row.owner_id
+            self._audit(s, "recording.play", row.id)
+        try:
+            return self.ctx.recordings.open_plaintext(stored, wrapped, owner)
+        except RecordingCryptoError as exc:
+            raise ValidationError(exc.message) from exc
+
+    async def open_recording(self, session_id: uuid.UUID | str) -> PlainCopy:
+        return await asyncio.to_thread(self.open_recording_sync, session_id)
+
+    def seal_plain_recordings_sync(self) -> int:
+        """Encrypt my recordings stored before encryption at rest (rows without a key); returns how many."""
+        with self.ctx.db.unit_of_work() as s:
+            pending = [
+                (row_id, name)
+                for row_id, name in s.execute(
+                    select(TherapySession.id, TherapySession.recording_path).where(
+                        TherapySession.owner_id == self.user.id,
+                        TherapySession.recording_path.is_not(None),
+                        TherapySession.recording_key.is_(None),
+                        TherapySession.processing_status.not_in(ACTIVE_STATUSES),
+                    )
+                )
+            ]
+        sealed = 0
+        for row_id, name in pending:
+            path = self.ctx.recordings.path(str(name))
+            if not path.is_file() or is_encrypted_file(path):
+                continue
+            # Encrypted under a new name, recorded, and only then is the plain file removed: a crash in between
+            # never leaves a row pointing at a file it cannot open.
+            new_name = f"{uuid.uuid4().hex}{path.suffix}"
+            _digest, wrapped = self.ctx.recordings.store(path, new_name, self.user.id, path.stat().st_size)
+            with self.ctx.db.unit_of_work() as s:
+                row = SessionRepository(s, self.user.id).get(row_id, for_update=True)
+                row.recording_path = new_name
+                row.recording_key = wrapped
+                self._audit(s, "recording.encrypt", row.id)
+            self.ctx.recordings.destroy(str(name))
+            sealed += 1
+        if sealed:
+            log.info("recordings encrypted", extra={"count": sealed})
+        return sealed
 
     # -- deletion -----------------------------------------------------------------------------------------
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
-import os
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from tbdesktop.engine.errors import AudioTooLongError, EngineError
 from tbdesktop.engine.roles import ROLES
-from tbdesktop.errors import NotFoundError, TBError, ValidationError
+from tbdesktop.errors import NotFoundError, ValidationError
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.convert import client_info, masked_segment, segment_info, session_info, status_info
 from tbdesktop.services.dto import ClientInfo, SegmentInfo, SessionInfo, StatusInfo, UserInfo
@@ -45,7 +43,6 @@ AUDIO_EXTENSIONS = (".wav", ".mp3", ".m4a", ".ogg", ".webm", ".flac", ".opus", "
 
 SPEAKER_ROLES = ROLES
 CopyProgress = Callable[[int, int], None]
-_CHUNK = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -93,12 +90,10 @@ class SessionService(SessionLifecycle):
         except EngineError as exc:
             raise ValidationError(f"'{source.name}' cannot be imported: {exc.message}") from exc
 
-        dest_dir = self.ctx.settings.recordings_dir
-        dest_dir.mkdir(parents=True, exist_ok=True)
         suffix = source.suffix.lower() if source.suffix.lower() in AUDIO_EXTENSIONS else ".audio"
         stored_name = f"{uuid.uuid4().hex}{suffix}"
-        dest = dest_dir / stored_name
-        sha256 = self._copy(source, dest, size, on_copy)
+        # Encrypted while it is copied: no plaintext byte of the recording is written into the data folder.
+        sha256, wrapped_key = self.ctx.recordings.store(source, stored_name, self.user.id, size, on_copy)
         try:
             with self.ctx.db.unit_of_work() as s:
                 client_id = self._resolve_client(s, req)
@@ -109,6 +104,7 @@ class SessionService(SessionLifecycle):
                         duration_mins=round(info.duration_s / 60.0, 2),
                         recording_path=stored_name,
                         recording_sha256=sha256,
+                        recording_key=wrapped_key,
                         recording_bytes=size,
                         processing_status=ProcessingStatus.QUEUED,
                         processing_progress=0,
@@ -129,33 +125,10 @@ class SessionService(SessionLifecycle):
                 )
                 result = self._info(s, row)
         except BaseException:
-            dest.unlink(missing_ok=True)
+            self.ctx.recordings.destroy(stored_name)
             raise
         log.info("session imported", extra={"session_id": str(result.id), "bytes": size})
         return result
-
-    @staticmethod
-    def _copy(source: Path, dest: Path, size: int, on_copy: CopyProgress | None) -> str:
-        digest = hashlib.sha256()
-        tmp = dest.with_suffix(dest.suffix + ".part")
-        done = 0
-        try:
-            with source.open("rb") as src, tmp.open("wb") as out:
-                while chunk := src.read(_CHUNK):
-                    digest.update(chunk)
-                    out.write(chunk)
-                    done += len(chunk)
-                    if on_copy is not None:
-                        on_copy(done, size)
-                out.flush()
-                os.fsync(out.fileno())
-            if os.name == "posix":
-                tmp.chmod(0o600)
-            os.replace(tmp, dest)
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            raise TBError(f"The recording could not be copied into the data folder: {exc.strerror}.") from exc
-        return digest.hexdigest()
 
     def _consent_required(self, s: Session) -> bool:
         user = UserRepository(s).get(self.user.id)

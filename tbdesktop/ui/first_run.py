@@ -1,4 +1,4 @@
-"""First run on a workstation: create the local therapist profile (name, optional email)."""
+"""First run on a workstation: create the local therapist profile (name, optional email, passcode)."""
 
 from __future__ import annotations
 
@@ -20,11 +20,15 @@ from tbdesktop.ui.aio import spawn
 from tbdesktop.ui.buttons import dialog_buttons, primary_button
 from tbdesktop.ui.resources import icon
 
-CreateProfile = Callable[[str, str | None], Coroutine[Any, Any, UserInfo]]
+CreateProfile = Callable[[str, str | None, str], Coroutine[Any, Any, UserInfo]]
+MIN_PASSCODE = 6
 
 
 class FirstRunDialog(QDialog):
-    """Asks for the therapist's name and email; `create` persists the profile, errors show inline."""
+    """Asks for the therapist's name, email and passcode; `create` persists the profile, errors show inline.
+
+    The passcode unlocks the window after it locks itself and, on a computer without an OS keyring, opens the
+    profile's encrypted keys."""
 
     def __init__(self, create: CreateProfile, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -72,6 +76,21 @@ class FirstRunDialog(QDialog):
         layout.addWidget(email_label)
         layout.addWidget(self.email_edit)
 
+        passcode_label = QLabel("Passcode (6 characters or more)")
+        passcode_label.setObjectName("fieldLabel")
+        self.passcode_edit = QLineEdit()
+        self.passcode_edit.setObjectName("passcodeEdit")
+        self.passcode_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.passcode_edit.setPlaceholderText("Unlocks TherapyBridge when it locks itself")
+        passcode_label.setBuddy(self.passcode_edit)
+        self.confirm_edit = QLineEdit()
+        self.confirm_edit.setObjectName("passcodeConfirmEdit")
+        self.confirm_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.confirm_edit.setPlaceholderText("The same passcode again")
+        layout.addWidget(passcode_label)
+        layout.addWidget(self.passcode_edit)
+        layout.addWidget(self.confirm_edit)
+
         self.error_label = QLabel()
         self.error_label.setObjectName("formError")
         self.error_label.setWordWrap(True)
@@ -103,15 +122,25 @@ class FirstRunDialog(QDialog):
             self.name_edit.setFocus()
             return
         email = self.email_edit.text().strip() or None
+        passcode = self.passcode_edit.text()
+        if len(passcode) < MIN_PASSCODE:
+            self.show_error("Choose a passcode of 6 characters or more: it protects your sessions on this computer.")
+            self.passcode_edit.setFocus()
+            return
+        if passcode != self.confirm_edit.text():
+            self.show_error("The two passcodes differ.")
+            self.confirm_edit.selectAll()
+            self.confirm_edit.setFocus()
+            return
         self._set_busy(True)
         self.show_error("")
-        spawn(self._create(name, email), on_error=self._failed, on_done=self._created)
+        spawn(self._create(name, email, passcode), on_error=self._failed, on_done=self._created)
 
     def _set_busy(self, busy: bool) -> None:
         self._busy = busy
         # Read-only rather than disabled: disabling the focused field would move focus (and Enter) elsewhere.
-        self.name_edit.setReadOnly(busy)
-        self.email_edit.setReadOnly(busy)
+        for edit in (self.name_edit, self.email_edit, self.passcode_edit, self.confirm_edit):
+            edit.setReadOnly(busy)
         self._update_enabled()
 
     def _failed(self, message: str) -> None:

@@ -4,7 +4,21 @@ profile's passcode (or, for a profile without one yet, asks the therapist to cho
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtWidgets import QApplication, QFrame, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
+    QFrame,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from tbdesktop.services.dto import UserInfo
+from tbdesktop.services.profiles import ProfileService
+from tbdesktop.ui.aio import spawn
+from tbdesktop.ui.resources import icon
 
 INPUT_EVENTS = frozenset(
     {
@@ -52,7 +66,9 @@ class LockScreen(QFrame):
     unlockRequested = Signal(str)  # passcode
     passcodeChosen = Signal(str)  # a new passcode, for a profile that had none
 
-    def __init__(self, display_name: str, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, display_name: str, parent: QWidget | None = None, *, title: str = "TherapyBridge is locked"
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("lockScreen")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
@@ -60,9 +76,9 @@ class LockScreen(QFrame):
         layout = QVBoxLayout(self)
         layout.setAlignment(Qt.AlignmentFlag.AlignCenter)
         layout.setSpacing(10)
-        title = QLabel("TherapyBridge is locked")
-        title.setObjectName("sessionTitle")
-        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        title_label = QLabel(title)
+        title_label.setObjectName("sessionTitle")
+        title_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.hint = QLabel()
         self.hint.setObjectName("muted")
         self.hint.setWordWrap(True)
@@ -88,7 +104,8 @@ class LockScreen(QFrame):
         self.unlock_button.clicked.connect(self.submit)
         self.passcode_edit.returnPressed.connect(self.submit)
         self.confirm_edit.returnPressed.connect(self.submit)
-        for widget in (title, self.hint, self.passcode_edit, self.confirm_edit, self.error_label, self.unlock_button):
+        widgets = (title_label, self.hint, self.passcode_edit, self.confirm_edit, self.error_label, self.unlock_button)
+        for widget in widgets:
             layout.addWidget(widget, 0, Qt.AlignmentFlag.AlignHCenter)
         self._name = display_name
         self.set_mode(has_passcode=True)
@@ -131,3 +148,48 @@ class LockScreen(QFrame):
             return
         self.unlock_button.setEnabled(False)
         self.unlockRequested.emit(passcode)
+
+
+class UnlockDialog(QDialog):
+    """Signing in where the profile's keys open with its passcode (a computer without an OS keyring).
+
+    A profile without a passcode yet is asked to choose one; its encrypted secret store is created with it."""
+
+    def __init__(self, profiles: ProfileService, user: UserInfo, has_passcode: bool, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("unlockDialog")
+        self.setWindowTitle("Sign in to TherapyBridge")
+        self.setWindowIcon(icon("app"))
+        self.setMinimumSize(520, 320)
+        self._profiles = profiles
+        self._user = user
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.screen_widget = LockScreen(user.display_name, self, title="Sign in")
+        self.screen_widget.set_mode(has_passcode=has_passcode)
+        if has_passcode:
+            self.screen_widget.hint.setText(
+                f"{user.display_name}: enter your passcode. It opens your keys on this computer."
+            )
+        self.screen_widget.unlockRequested.connect(self._unlock)
+        self.screen_widget.passcodeChosen.connect(self._choose)
+        layout.addWidget(self.screen_widget)
+        self.screen_widget.reset()
+
+    def _unlock(self, passcode: str) -> None:
+        spawn(self._check(passcode), on_error=self.screen_widget.show_error)
+
+    async def _check(self, passcode: str) -> None:
+        if await self._profiles.unlock_secrets(self._user.id, passcode):
+            self.accept()
+        else:
+            self.screen_widget.show_error("That passcode is not right.")
+
+    def _choose(self, passcode: str) -> None:
+        spawn(self._set(passcode), on_error=self.screen_widget.show_error)
+
+    async def _set(self, passcode: str) -> None:
+        import asyncio
+
+        await asyncio.to_thread(self._profiles.set_passcode_sync, self._user.id, passcode)
+        self.accept()

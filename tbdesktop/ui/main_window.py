@@ -183,7 +183,7 @@ class MainWindow(QMainWindow):
         spawn(self._unlock(passcode), on_error=self.lock_screen.show_error)
 
     async def _unlock(self, passcode: str) -> None:
-        if await self.profiles.verify_passcode(self.user.id, passcode):
+        if await self.profiles.unlock_secrets(self.user.id, passcode):
             self._resume()
         else:
             self.lock_screen.show_error("That passcode is not right.")

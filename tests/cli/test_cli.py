@@ -15,17 +15,41 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+PASSCODE = "cli-passcode-1"
+
+
 @pytest.fixture
 def cli(tmp_path: Path, model_cache: Path) -> Any:
+    """``tbdesktop`` as a headless user runs it. This machine has no OS keyring, so each profile's keys are in
+    its passcode-encrypted store, opened with TB_PASSCODE (``env`` overrides it; None removes a variable)."""
     data_dir = tmp_path / "data"
     script = shutil.which("tbdesktop", path=str(Path(sys.executable).parent))
     assert script, "the console script `tbdesktop` is not installed in the venv"
 
-    def run(*args: str, use_main: bool = False, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def run(
+        *args: str,
+        use_main: bool = False,
+        check: bool = True,
+        env: dict[str, str | None] | None = None,
+        stdin: str | None = None,
+    ) -> subprocess.CompletedProcess[str]:
         cmd = [sys.executable, str(REPO_ROOT / "main.py")] if use_main else [script]
-        env = dict(os.environ, TB_CACHE_DIR=str(model_cache))
+        full = dict(
+            os.environ, TB_CACHE_DIR=str(model_cache), TB_SECRETS_DIR=str(tmp_path / "secrets"), TB_PASSCODE=PASSCODE
+        )
+        for key, value in (env or {}).items():
+            if value is None:
+                full.pop(key, None)
+            else:
+                full[key] = value
         result = subprocess.run(
-            [*cmd, "--data-dir", str(data_dir), *args], capture_output=True, text=True, env=env, timeout=300
+            [*cmd, "--data-dir", str(data_dir), *args],
+            capture_output=True,
+            text=True,
+            env=full,
+            timeout=300,
+            input=stdin,
+            stdin=None if stdin is not None else subprocess.DEVNULL,
         )
         if check:
             assert result.returncode == 0, result.stderr + result.stdout
@@ -165,19 +189,21 @@ def test_no_phi_in_logs_or_file_names(cli: Any, two_speaker: Any, tmp_path: Path
     assert not [n for n in names if n.endswith(".part") or n.endswith(".f32")]  # no temporary files left
 
 
-def test_passcode_from_the_environment(cli: Any, tmp_path: Path, monkeypatch: Any) -> None:
+def test_passcode_from_the_environment(cli: Any, tmp_path: Path) -> None:
     from tbdesktop.config import Settings
     from tbdesktop.services.context import AppContext
     from tbdesktop.services.profiles import ProfileService
 
-    monkeypatch.setenv("TB_PASSCODE", "first-passcode")
-    cli("user", "add", "Dana Reyes")
-    monkeypatch.delenv("TB_PASSCODE")
-    refused = cli("user", "passcode", check=False)  # no terminal and no TB_PASSCODE: a clear refusal
+    no_passcode = {"TB_PASSCODE": None}
+    refused = cli("user", "add", "Dana Reyes", check=False, env=no_passcode)
+    assert refused.returncode == 1 and "TB_PASSCODE" in refused.stderr  # no OS keyring: a passcode is required
+    cli("user", "add", "Dana Reyes", env={"TB_PASSCODE": "first-passcode"})
+    refused = cli("user", "passcode", check=False, env=no_passcode)  # no terminal and no TB_PASSCODE
     assert refused.returncode == 1 and "TB_PASSCODE" in refused.stderr
-    monkeypatch.setenv("TB_PASSCODE", "second-passcode")
-    cli("user", "passcode")
-    ctx = AppContext.open(Settings(data_dir=tmp_path / "data"))
+    wrong = cli("user", "passcode", check=False, env={"TB_PASSCODE": "not-it", "TB_NEW_PASSCODE": "second-passcode"})
+    assert wrong.returncode == 1 and "not right" in wrong.stderr
+    cli("user", "passcode", env={"TB_PASSCODE": "first-passcode", "TB_NEW_PASSCODE": "second-passcode"})
+    ctx = AppContext.open(Settings(data_dir=tmp_path / "data", secrets_dir=tmp_path / "secrets"))
     try:
         profiles = ProfileService(ctx)
         user = profiles.list_profiles_sync()[0]

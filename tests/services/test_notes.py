@@ -221,43 +221,10 @@ def test_cli_notes_regenerate_and_show(ctx: AppContext, therapist: Any, two_spea
     assert "ADDENDUM" in capsys.readouterr().out
 
 
-class _MemoryKeyring:
-    """A keyring backend for tests (this machine has no OS keyring); the app reads keys only through keyring."""
-
-    @staticmethod
-    def install() -> Any:
-        import keyring
-        from keyring.backend import KeyringBackend
-
-        class Memory(KeyringBackend):
-            priority = 1  # type: ignore[assignment]
-
-            def __init__(self) -> None:
-                super().__init__()
-                self.store: dict[tuple[str, str], str] = {}
-
-            def get_password(self, service: str, username: str) -> str | None:
-                return self.store.get((service, username))
-
-            def set_password(self, service: str, username: str, password: str) -> None:
-                self.store[(service, username)] = password
-
-            def delete_password(self, service: str, username: str) -> None:
-                self.store.pop((service, username), None)
-
-        previous = keyring.get_keyring()
-        keyring.set_keyring(Memory())
-        return previous
-
-
 def test_openai_notes_through_the_worker(make_settings: Any, two_speaker: Any) -> None:
     """The openai backend end to end: key from the keyring, the worker process calls a local chat server."""
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-    import keyring
-
-    from tbdesktop.services.secrets import set_secret
 
     seen: list[dict[str, Any]] = []
 
@@ -308,11 +275,10 @@ def test_openai_notes_through_the_worker(make_settings: Any, two_speaker: Any) -
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Chat)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    previous = _MemoryKeyring.install()
     url = f"http://127.0.0.1:{server.server_address[1]}/v1"
     ctx = AppContext.open(make_settings(notes_backend="openai", notes_base_url=url, notes_model="clinic-notes"))
     try:
-        set_secret("notes_api_key", "sk-clinic-123")
+        ctx.secrets.set("notes_api_key", "sk-clinic-123")
         user = ProfileService(ctx).create_profile_sync("Dana Reyes")
         info = session_with_transcript(ctx, user, two_speaker[0], DENIAL)
         NoteService(ctx, user).regenerate_sync(info.id, "SOAP")
@@ -323,7 +289,6 @@ def test_openai_notes_through_the_worker(make_settings: Any, two_speaker: Any) -
     finally:
         ctx.close()
         server.shutdown()
-        keyring.set_keyring(previous)
     assert seen and seen[0]["path"] == "/v1/chat/completions" and seen[0]["auth"] == "Bearer sk-clinic-123"
     assert seen[0]["body"]["model"] == "clinic-notes"
     assert "no thoughts of hurting myself" in json.dumps(seen[0]["body"]["messages"])

@@ -18,6 +18,8 @@ from sqlalchemy import select
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.dto import ProgressEvent
 from tbdesktop.services.processing import ProcessingRunner
+from tbdesktop.services.profiles import ProfileService
+from tbdesktop.services.secrets import SecretsLockedError
 from tbdesktop.services.sessions import ImportRequest, SessionService
 from tbdesktop.store.models import ProcessingJob, TherapySession, TranscriptSegment
 
@@ -172,20 +174,37 @@ def test_cancel_running_job(
 
 
 def test_job_left_transcribing_completes_after_restart(
-    ctx: AppContext, therapist: Any, two_speaker: Any, model_cache: Path, tmp_path: Path
+    make_settings: Any, two_speaker: Any, model_cache: Path, tmp_path: Path
 ) -> None:
-    """Kill the app (a CLI process running the job) mid-transcription; a new runner resumes and finishes it."""
+    """Kill the app (a process running the job) mid-transcription; a new runner resumes and finishes it.
+
+    Both processes open the profile's keys from the passcode-encrypted store, as on a computer without an OS
+    keyring; the plaintext copy the dead process left in memory-backed storage is removed at the next start."""
+    from tbdesktop.services.recording_vault import remove_stale_plaintext
+
+    ctx = AppContext.open(make_settings(secret_store="file"))
+    therapist = ProfileService(ctx).create_profile_sync("Dana Reyes", passcode="resume-passcode")
     long_wav = _long_session(two_speaker[0], tmp_path / "long.wav", 6)
     service = SessionService(ctx, therapist)
     info = service.import_recording_sync(ImportRequest(source=long_wav, client_name="Resume", consent_method="verbal"))
 
-    env = dict(os.environ, TB_DATA_DIR=str(ctx.settings.data_dir), TB_CACHE_DIR=str(model_cache))
+    env = dict(
+        os.environ,
+        TB_DATA_DIR=str(ctx.settings.data_dir),
+        TB_CACHE_DIR=str(model_cache),
+        TB_SECRETS_DIR=str(ctx.settings.secrets_dir),
+        TB_SECRET_STORE="file",
+        TB_PASSCODE="resume-passcode",
+    )
     script = (
-        "import asyncio, sys\n"
+        "import asyncio, os\n"
         "from tbdesktop.config import load_settings\n"
         "from tbdesktop.services.context import AppContext\n"
         "from tbdesktop.services.processing import ProcessingRunner\n"
+        "from tbdesktop.services.profiles import ProfileService\n"
         "ctx = AppContext.open(load_settings())\n"
+        "for p in ProfileService(ctx).list_profiles_sync():\n"
+        "    ctx.secrets.unlock(p.id, os.environ['TB_PASSCODE'])\n"
         "asyncio.run(ProcessingRunner(ctx).run_until_idle())\n"
     )
     proc = subprocess.Popen([sys.executable, "-c", script], env=env, start_new_session=True)
@@ -208,20 +227,48 @@ def test_job_left_transcribing_completes_after_restart(
         assert job.status == "running"  # left behind by the dead process
     assert service.status_sync(info.id).status == "transcribing"
 
-    runner = ProcessingRunner(ctx, owner_ids=[therapist.id])
+    left = _plaintext_copies(proc.pid)
+    assert len(left) == 1  # the dead process had no chance to remove its decrypted copy
+    assert remove_stale_plaintext() >= 1 and not left[0].exists()
 
-    async def restart() -> None:
-        assert await runner.resume_abandoned() == 1
-        await runner.run_until_idle()
-        await runner.stop()
+    try:
+        runner = ProcessingRunner(ctx, owner_ids=[therapist.id])
+        ctx.secrets.lock()  # as at a new start: the profile's keys wait for its passcode
+        with pytest.raises(SecretsLockedError):
+            ctx.recordings.open_plaintext(*_stored(ctx, info.id))
+        assert ProfileService(ctx).unlock_secrets_sync(therapist.id, "resume-passcode")
 
-    asyncio.run(restart())
-    done = service.get_sync(info.id)
-    assert done.status == "completed", done.error
-    assert len(service.transcript_sync(info.id)) > 5
+        async def restart() -> None:
+            assert await runner.resume_abandoned() == 1
+            await runner.run_until_idle()
+            await runner.stop()
+
+        asyncio.run(restart())
+        done = service.get_sync(info.id)
+        assert done.status == "completed", done.error
+        assert len(service.transcript_sync(info.id)) > 5
+        with ctx.db.unit_of_work() as s:
+            job = s.scalars(select(ProcessingJob).where(ProcessingJob.session_id == info.id)).one()
+            assert job.status == "completed" and job.attempts == 2
+        assert _plaintext_copies(os.getpid()) == []  # removed once the job ended
+    finally:
+        ctx.close()
+
+
+def _plaintext_copies(pid: int) -> list[Path]:
+    from tbdesktop.services.recording_vault import scratch_root
+
+    folder = scratch_root() / f"tbdesktop-{os.getuid()}" / f"p{pid}"
+    return sorted(folder.glob("rec-*")) if folder.is_dir() else []
+
+
+def _stored(ctx: AppContext, session_id: Any) -> tuple[str, str | None, Any]:
+    from tbdesktop.store.models import TherapySession
+
     with ctx.db.unit_of_work() as s:
-        job = s.scalars(select(ProcessingJob).where(ProcessingJob.session_id == info.id)).one()
-        assert job.status == "completed" and job.attempts == 2
+        row = s.get(TherapySession, session_id)
+        assert row is not None and row.recording_path
+        return row.recording_path, row.recording_key, row.owner_id
 
 
 def test_live_lease_of_another_workstation_is_not_stolen(ctx: AppContext, therapist: Any, two_speaker: Any) -> None:

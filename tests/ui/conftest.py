@@ -78,7 +78,9 @@ def speech_session(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list
 
 @pytest.fixture
 def ui_settings(tmp_path: Path, base_model_cache: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", cache_dir=base_model_cache, asr_device="cpu")
+    return Settings(
+        data_dir=tmp_path / "data", secrets_dir=tmp_path / "secrets", cache_dir=base_model_cache, asr_device="cpu"
+    )
 
 
 @pytest.fixture

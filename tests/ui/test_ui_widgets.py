@@ -131,8 +131,14 @@ def test_first_run_dialog_creates_profile(qtbot: QtBot, aio: AsyncDriver, ui_ctx
         qtbot.keyClicks(dialog.name_edit, "Dr. Alex Morgan")
         assert dialog.continue_button.isEnabled()
         qtbot.mouseClick(dialog.continue_button, Qt.MouseButton.LeftButton)
-        await aio.until(lambda: dialog.error_label.isVisible(), message="inline validation error")
-        assert "email" in dialog.error_label.text().lower()
+        await aio.until(lambda: "passcode" in dialog.error_label.text().lower(), message="a passcode is needed")
+        qtbot.keyClicks(dialog.passcode_edit, "river-stone")
+        qtbot.keyClicks(dialog.confirm_edit, "river-stones")
+        qtbot.mouseClick(dialog.continue_button, Qt.MouseButton.LeftButton)
+        await aio.until(lambda: "differ" in dialog.error_label.text(), message="mismatch refused")
+        dialog.confirm_edit.setText("river-stone")
+        qtbot.mouseClick(dialog.continue_button, Qt.MouseButton.LeftButton)
+        await aio.until(lambda: "email" in dialog.error_label.text().lower(), message="inline validation error")
         screenshot(dialog, "first-run-dialog")
         assert dialog.result() != QDialog.DialogCode.Accepted
 
@@ -145,6 +151,7 @@ def test_first_run_dialog_creates_profile(qtbot: QtBot, aio: AsyncDriver, ui_ctx
     stored = profiles.local_profile_sync()
     assert stored is not None
     assert stored.id == dialog.profile.id
+    assert profiles.verify_passcode_sync(stored.id, "river-stone")
     assert stored.display_name == "Dr. Alex Morgan"
     assert stored.email == "alex.morgan@clinic.test"
 
@@ -160,6 +167,11 @@ def test_first_run_enter_key_submits_and_never_quits(qtbot: QtBot, aio: AsyncDri
     async def scenario() -> None:
         qtbot.keyClicks(dialog.name_edit, "Dr. Sam Rivera")
         qtbot.keyClick(dialog.name_edit, Qt.Key.Key_Return)
+        await aio.until(lambda: dialog.passcode_edit.hasFocus(), message="Enter moves on to the passcode")
+        assert dialog.result() != QDialog.DialogCode.Accepted and dialog.isVisible()
+        qtbot.keyClicks(dialog.passcode_edit, "sam-passcode")
+        qtbot.keyClicks(dialog.confirm_edit, "sam-passcode")
+        qtbot.keyClick(dialog.confirm_edit, Qt.Key.Key_Return)
         await aio.until(lambda: dialog.result() == QDialog.DialogCode.Accepted, message="accepted by Enter")
 
     aio.run(scenario())
@@ -185,6 +197,8 @@ def test_app_first_run_then_window_then_close(qtbot: QtBot, aio: AsyncDriver, ui
         await aio.until(lambda: top("firstRunDialog") is not None, message="first-run dialog")
         dialog = top("firstRunDialog")
         dialog.name_edit.setText("Dr. Robin Chen")
+        dialog.passcode_edit.setText("robin-passcode")
+        dialog.confirm_edit.setText("robin-passcode")
         dialog.continue_button.click()
         await aio.until(lambda: top("mainWindow") is not None, message="main window")
         window = top("mainWindow")
@@ -212,7 +226,7 @@ def test_app_start_up_failure_shows_message_and_exits_1(aio: AsyncDriver, tmp_pa
 
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("x")
-    settings = Settings(data_dir=blocker / "data", cache_dir=tmp_path / "cache")
+    settings = Settings(data_dir=blocker / "data", secrets_dir=tmp_path / "secrets", cache_dir=tmp_path / "cache")
     seen: list[str] = []
 
     async def dismiss() -> None:

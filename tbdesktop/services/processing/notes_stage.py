@@ -141,7 +141,7 @@ class NotesStage:
             message = {
                 "lines": lines,
                 "template": {"name": template.name, "content": dict(template.template_content)},
-                "notes": notes_options(self.ctx.settings),
+                "notes": notes_options(self.ctx.settings, self.ctx.secrets),
             }
             return template.id, message
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tbdesktop.errors import TBError
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.dto import ProgressEvent
 from tbdesktop.services.processing.handle import WorkerCrashed, WorkerHandle
@@ -45,6 +46,15 @@ STAGES: dict[str, tuple[ProcessingStatus, int, int, str]] = {
     "generating_notes": (ProcessingStatus.GENERATING_NOTES, 97, 100, "Writing notes…"),
 }
 FINISHED = {ProcessingStatus.COMPLETED, ProcessingStatus.FAILED, ProcessingStatus.CANCELLED}
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """Where a job's recording is and how to open it."""
+
+    name: str
+    key: str | None
+    owner_id: uuid.UUID
 
 
 @dataclass
@@ -240,20 +250,20 @@ class ProcessingRunner(NotesStage):
             claimed = await asyncio.to_thread(self._claim_sync)
             if claimed is None:
                 return False
-            job_id, session_id, audio_path, attempts, hint, kind, params = claimed
+            job_id, session_id, recording, attempts, hint, kind, params = claimed
             self._running = _Running(job_id, session_id)
             try:
                 if kind == JobKind.REGENERATE_NOTES.value:
                     await self._run_notes_job(job_id, session_id, params.get("template_id"), attempts)
                 else:
-                    await self._run_job(job_id, session_id, audio_path, attempts, hint)
+                    await self._run_job(job_id, session_id, recording, attempts, hint)
             finally:
                 self._running = None
             return True
 
     def _claim_sync(
         self,
-    ) -> tuple[uuid.UUID, uuid.UUID, Path | None, int, int | None, str, dict[str, Any]] | None:
+    ) -> tuple[uuid.UUID, uuid.UUID, _Stored | None, int, int | None, str, dict[str, Any]] | None:
         with self.ctx.db.unit_of_work() as s:
             jobs = JobRepository(s)
             for _ in range(5):
@@ -263,13 +273,13 @@ class ProcessingRunner(NotesStage):
                 if not jobs.claim(job.id, self.lease_owner, self.lease_s):
                     continue
                 row = ProcessingStateRepository(s).get(job.session_id)
-                path = None
+                recording = None
                 hint = None
                 if row is not None:
                     if row.recording_path:
-                        path = self.ctx.settings.recordings_dir / row.recording_path
+                        recording = _Stored(row.recording_path, row.recording_key, row.owner_id)
                     hint = SPEAKERS_HINT.get(row.session_type or "individual")
-                return job.id, job.session_id, path, job.attempts + 1, hint, job.kind, dict(job.params or {})
+                return job.id, job.session_id, recording, job.attempts + 1, hint, job.kind, dict(job.params or {})
         return None
 
     def _ensure_worker(self) -> WorkerHandle:
@@ -281,13 +291,34 @@ class ProcessingRunner(NotesStage):
         return self._worker
 
     async def _run_job(
-        self, job_id: uuid.UUID, session_id: uuid.UUID, audio: Path | None, attempts: int, hint: int | None = None
+        self,
+        job_id: uuid.UUID,
+        session_id: uuid.UUID,
+        recording: _Stored | None,
+        attempts: int,
+        hint: int | None = None,
     ) -> None:
         log.info("job started", extra={"job_id": str(job_id), "session_id": str(session_id)})
-        started = time.monotonic()
-        if audio is None or not audio.is_file():
+        if recording is None:
             await self._fail(job_id, session_id, "The recording file is missing from the data folder.")
             return
+        # The worker reads a short-lived decrypted copy (memory-backed storage), removed however the job ends.
+        try:
+            plain = await asyncio.to_thread(
+                self.ctx.recordings.open_plaintext, recording.name, recording.key, recording.owner_id
+            )
+        except TBError as exc:
+            await self._fail(job_id, session_id, exc.message)
+            return
+        try:
+            await self._process(job_id, session_id, plain.path, attempts, hint)
+        finally:
+            plain.close()
+
+    async def _process(
+        self, job_id: uuid.UUID, session_id: uuid.UUID, audio: Path, attempts: int, hint: int | None
+    ) -> None:
+        started = time.monotonic()
         await self._progress(job_id, session_id, "loading_model", 0.0, None, force=True)
         try:
             worker = await asyncio.to_thread(self._ensure_worker)

@@ -78,6 +78,8 @@ class TherapySession(Base):
     recording_path: Mapped[str | None] = mapped_column(String(500))
     recording_sha256: Mapped[str | None] = mapped_column(String(64))
     recording_bytes: Mapped[int | None] = mapped_column(Integer)
+    # The recording's AES-256 data key, wrapped by the owner's master key (services/recording_vault.py).
+    recording_key: Mapped[str | None] = mapped_column(String(200))
     recording_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     transcript_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     is_anonymous: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
@@ -106,9 +108,10 @@ class TherapySession(Base):
     )
 
     def delete_recording(self, now: datetime | None = None) -> str | None:
-        """Tombstone the recording; returns the stored file name the caller must remove."""
+        """Tombstone the recording and forget its key; returns the stored file name the caller must remove."""
         path = self.recording_path
         self.recording_path = None
+        self.recording_key = None
         self.recording_deleted_at = now or utcnow()
         return path
 
