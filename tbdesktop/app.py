@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 
 import qasync
@@ -65,6 +66,9 @@ async def sign_in(profiles: ProfileService, user: UserInfo) -> bool:
     False when the user quits instead."""
     if not profiles.needs_unlock(user.id):
         profiles.ctx.secrets.select(user.id)
+        return True
+    preset = os.environ.get("TB_PASSCODE")  # an unattended start (as for the command line)
+    if preset and await profiles.unlock_secrets(user.id, preset):
         return True
     has_passcode = await asyncio.to_thread(profiles.has_passcode_sync, user.id)
     dialog = UnlockDialog(profiles, user, has_passcode)

@@ -25,6 +25,7 @@ from tbdesktop.store.models import (
     utcnow,
 )
 from tbdesktop.store.repositories import AuditRepository, ClientRepository, JobRepository, SessionRepository
+from tbdesktop.store.search_repository import drop_deleted_from_index
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -137,6 +138,7 @@ class SessionLifecycle:
             self._audit(s, audit_action, row.id)
             info = self._info(s, row)
         self._remove_file(stored)
+        self.ctx.db.flush_deleted()  # the wrapped key is gone from the database files too
         log.info("recording deleted", extra={"session_id": str(session_id)})
         return info
 
@@ -159,7 +161,9 @@ class SessionLifecycle:
             # What the speakers said is gone too; their roles stay so the notes still read right.
             row.speakers = {k: {"role": v.get("role"), "name": v.get("name")} for k, v in (row.speakers or {}).items()}
             self._audit(s, audit_action, row.id)
+            drop_deleted_from_index(s)
             info = self._info(s, row)
+        self.ctx.db.flush_deleted()
         log.info("transcript deleted", extra={"session_id": str(session_id)})
         return info
 
@@ -178,7 +182,10 @@ class SessionLifecycle:
             s.execute(delete(TranscriptSegment).where(TranscriptSegment.session_id == row.id))
             s.delete(row)
             self._audit(s, "session.delete", session_id)
+            s.flush()
+            drop_deleted_from_index(s)
         self._remove_file(stored)
+        self.ctx.db.flush_deleted()
         log.info("session deleted", extra={"session_id": str(session_id)})
 
     async def delete_session(self, session_id: uuid.UUID | str) -> None:

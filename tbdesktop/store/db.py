@@ -25,6 +25,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=10000")
+    # Deleted rows (a transcript, a recording's key) are overwritten with zeros, not left in free pages.
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 
@@ -63,6 +65,14 @@ class Database:
             raise
         finally:
             session.close()
+
+    def flush_deleted(self) -> None:
+        """After PHI was deleted: empty SQLite's write-ahead log, which still holds the pages as they were before
+        the deletion, so the deleted bytes are gone from the database files. Nothing to do on PostgreSQL."""
+        if self.dialect != "sqlite":
+            return
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def dispose(self) -> None:
         self.engine.dispose()

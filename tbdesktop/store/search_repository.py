@@ -58,6 +58,19 @@ def mentions_name(terms: list[str], name: str | None) -> bool:
     return any(w.startswith(p) for w in words for p in parts if len(p) >= 3)
 
 
+SQLITE_INDEXES = ("fts_segments", "fts_notes")
+
+
+def drop_deleted_from_index(session: Session) -> None:
+    """SQLite's full-text indexes keep a deleted row's words until their segments are merged: merge them now, so
+    deleted transcripts and notes leave nothing searchable or readable in the index (PostgreSQL's GIN index has
+    no such residue once the row is vacuumed)."""
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    for table in SQLITE_INDEXES:
+        session.execute(text(f"INSERT INTO {table}({table}) VALUES('optimize')"))
+
+
 @dataclass(frozen=True)
 class SearchRow:
     """One match as the database found it (the client's name unmasked: the service decides what is shown)."""

@@ -216,3 +216,30 @@ def test_passcode_from_the_environment(cli: Any, tmp_path: Path) -> None:
             assert stored is not None and stored.password_hash and "passcode" not in stored.password_hash
     finally:
         ctx.close()
+
+
+def test_keys_live_in_the_passcode_encrypted_store(cli: Any, tmp_path: Path, two_speaker: Any) -> None:
+    """No OS keyring here: API keys and the recordings' master key are in the profile's encrypted store, which
+    opens with TB_PASSCODE; recordings are ciphertext in the data folder."""
+    cli("user", "add", "Dana Reyes")
+    assert json.loads(cli("secret", "list", "--json").stdout) == {"store": "file", "set": []}
+    saved = cli("secret", "set", "openai_api_key", stdin="sk-from-stdin-7781\n")
+    assert "encrypted store" in saved.stdout and "sk-from-stdin-7781" not in saved.stdout
+    assert json.loads(cli("secret", "list", "--json").stdout)["set"] == ["openai_api_key"]
+    wrong = cli("secret", "list", check=False, env={"TB_PASSCODE": "not-the-passcode"})
+    assert wrong.returncode == 1 and "not right" in wrong.stderr
+
+    wav = str(two_speaker[0])
+    locked = cli("session", "import", wav, "--consent", "verbal", check=False, env={"TB_PASSCODE": None})
+    assert locked.returncode == 1 and "TB_PASSCODE" in locked.stderr
+    assert not list((tmp_path / "data" / "recordings").glob("*"))
+    cli("session", "import", wav, "--consent", "verbal")
+    (stored,) = list((tmp_path / "data" / "recordings").iterdir())
+    assert stored.read_bytes()[:5] == b"TBREC"
+
+    for folder in (tmp_path / "secrets", tmp_path / "data"):
+        for path in folder.rglob("*"):
+            if path.is_file():
+                assert b"sk-from-stdin-7781" not in path.read_bytes(), f"the key is readable in {path.name}"
+    cli("secret", "delete", "openai_api_key")
+    assert json.loads(cli("secret", "list", "--json").stdout)["set"] == []

@@ -113,6 +113,8 @@ def _clean_env(scratch: Path) -> dict[str, str]:
             "XDG_DATA_HOME": str(home / ".local" / "share"),
             "XDG_CACHE_HOME": str(home / ".cache"),
             "TB_CACHE_DIR": str(scratch / "cache"),
+            # No OS keyring here: each profile's keys are in its passcode-encrypted store, opened headless by this.
+            "TB_PASSCODE": "bundle-passcode",
             "HF_HUB_OFFLINE": "1",
             "QT_QPA_PLATFORM": "offscreen",
             "LANG": "C.UTF-8",

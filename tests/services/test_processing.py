@@ -158,6 +158,7 @@ def test_cancel_running_job(
             if any(e.status == "transcribing" for e in seen):
                 break
             await asyncio.sleep(0.1)
+        assert len(_plaintext_copies(os.getpid())) == 1  # the worker reads a short-lived decrypted copy
         worker_pid = runner.worker_pid
         assert await runner.cancel(info.id)
         await task
@@ -171,6 +172,7 @@ def test_cancel_running_job(
     after = service.get_sync(info.id)
     assert after.status == "cancelled"
     assert service.transcript_sync(info.id) == []
+    assert _plaintext_copies(os.getpid()) == []  # removed on cancel too
 
 
 def test_job_left_transcribing_completes_after_restart(

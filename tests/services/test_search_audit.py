@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 
 from tbdesktop import cli_search
 from tbdesktop.errors import ValidationError
@@ -59,21 +59,24 @@ def add_session(
             s.add(client)
             s.flush()
             client_id = client.id
-        row = TherapySession(
-            owner_id=owner,
-            client_id=client_id,
-            session_date=day,
-            processing_status=ProcessingStatus.COMPLETED,
-            processing_progress=100,
-            is_anonymous=anonymous,
-            speakers={},
+        # A Core insert names only these columns, so it also works on a database at an earlier revision.
+        session_id = uuid.uuid4()
+        s.execute(
+            insert(TherapySession).values(
+                id=session_id,
+                owner_id=owner,
+                client_id=client_id,
+                session_date=day,
+                processing_status=ProcessingStatus.COMPLETED,
+                processing_progress=100,
+                is_anonymous=anonymous,
+                speakers={},
+            )
         )
-        s.add(row)
-        s.flush()
         for idx, (start, role, text) in enumerate(lines):
             s.add(
                 TranscriptSegment(
-                    session_id=row.id,
+                    session_id=session_id,
                     idx=idx,
                     start_s=start,
                     end_s=start + 4.0,
@@ -84,8 +87,9 @@ def add_session(
                 )
             )
         for version, texts in enumerate(notes or [], start=1):
-            s.add(Note(session_id=row.id, version=version, status="draft", generator="local", sections=sections(texts)))
-        return row.id
+            body = sections(texts)
+            s.add(Note(session_id=session_id, version=version, status="draft", generator="local", sections=body))
+        return session_id
 
 
 def sections(texts: dict[str, str]) -> dict[str, Any]:

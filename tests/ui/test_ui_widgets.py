@@ -221,6 +221,51 @@ def test_app_first_run_then_window_then_close(qtbot: QtBot, aio: AsyncDriver, ui
         ctx.close()
 
 
+def test_app_asks_for_the_passcode_where_there_is_no_os_keyring(
+    qtbot: QtBot, aio: AsyncDriver, ui_settings: Settings, screenshot: Any
+) -> None:
+    """The profile's keys open with its passcode: the app signs in before the window (and its runner) start."""
+    from dataclasses import replace
+
+    from PySide6.QtWidgets import QApplication
+
+    settings = replace(ui_settings, secret_store="file")
+    ctx = AppContext.open(settings)
+    try:
+        ProfileService(ctx).create_profile_sync("Dr. Robin Chen", passcode="robin-passcode")
+    finally:
+        ctx.close()
+    seen: dict[str, Any] = {}
+
+    async def drive() -> None:
+        def top(name: str) -> Any:
+            return next((w for w in QApplication.topLevelWidgets() if w.objectName() == name and w.isVisible()), None)
+
+        await aio.until(lambda: top("unlockDialog") is not None, message="sign-in dialog")
+        assert top("mainWindow") is None
+        dialog = top("unlockDialog")
+        screen = dialog.screen_widget
+        screen.passcode_edit.setText("wrong-passcode")
+        qtbot.mouseClick(screen.unlock_button, Qt.MouseButton.LeftButton)
+        await aio.until(lambda: "not right" in screen.error_label.text(), message="wrong passcode refused")
+        screenshot(dialog, "sign-in-dialog")
+        screen.passcode_edit.setText("robin-passcode")
+        qtbot.keyClick(screen.passcode_edit, Qt.Key.Key_Return)
+        await aio.until(lambda: top("mainWindow") is not None, message="main window")
+        window = top("mainWindow")
+        seen["needs_unlock"] = window.profiles.needs_unlock(window.user.id)
+        window.close()
+
+    async def scenario() -> int:
+        driver = spawn(drive())
+        code = await main_coroutine(settings)
+        await driver
+        return code
+
+    assert aio.run(scenario(), timeout=90) == 0
+    assert seen["needs_unlock"] is False
+
+
 def test_app_start_up_failure_shows_message_and_exits_1(aio: AsyncDriver, tmp_path: Path) -> None:
     from PySide6.QtWidgets import QApplication
 
