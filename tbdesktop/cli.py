@@ -447,8 +447,17 @@ def cmd_selftest(args: argparse.Namespace) -> int:
         inputs = [d for d in sounddevice.query_devices() if d.get("max_input_channels", 0) > 0]
         return f"{len(inputs)} input device(s)" + (": " + ", ".join(d["name"] for d in inputs) if inputs else "")
 
+    def secret_store() -> str:
+        from tbdesktop.services.secrets import SecretVault
+
+        vault = SecretVault(settings.secrets_dir, settings.secret_store)
+        if vault.uses_os_keyring:
+            return "OS keyring"
+        return f"no OS keyring: passcode-encrypted store per profile in {settings.secrets_dir}"
+
     check("engine", engine)
     check("database", database)
+    check("secret store", secret_store)
     check("model", model)
     check("speaker model", speaker_model)
     check("audio devices", devices, required=False)

@@ -140,6 +140,7 @@ def test_migrate_and_selftest(cli: Any) -> None:
     by_name = {c["check"]: c for c in data["checks"]}
     assert by_name["engine"]["ok"] and by_name["database"]["ok"] and by_name["model"]["ok"]
     assert "audio devices" in by_name
+    assert by_name["secret store"]["ok"] and "passcode-encrypted" in by_name["secret store"]["detail"]
     assert data["ok"] is True and result.returncode == 0
 
 
@@ -224,7 +225,7 @@ def test_keys_live_in_the_passcode_encrypted_store(cli: Any, tmp_path: Path, two
     cli("user", "add", "Dana Reyes")
     assert json.loads(cli("secret", "list", "--json").stdout) == {"store": "file", "set": []}
     saved = cli("secret", "set", "openai_api_key", stdin="sk-from-stdin-7781\n")
-    assert "encrypted store" in saved.stdout and "sk-from-stdin-7781" not in saved.stdout
+    assert "encrypted secret store" in saved.stdout and "sk-from-stdin-7781" not in saved.stdout
     assert json.loads(cli("secret", "list", "--json").stdout)["set"] == ["openai_api_key"]
     wrong = cli("secret", "list", check=False, env={"TB_PASSCODE": "not-the-passcode"})
     assert wrong.returncode == 1 and "not right" in wrong.stderr
