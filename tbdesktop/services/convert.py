@@ -23,7 +23,26 @@ def client_info(client: Client) -> ClientInfo:
     return ClientInfo(id=client.id, name=client.name, pronouns=client.pronouns, created_at=client.created_at)
 
 
-def session_info(row: TherapySession, *, owner_name: str, client_name: str | None) -> SessionInfo:
+SEVERITY_ORDER = ("low", "moderate", "high")
+
+
+def risk_badge(flags: list[tuple[str, str]]) -> tuple[str | None, tuple[str, ...]]:
+    """The highest severity among raised flags and their kinds, in order of first mention (denials left out)."""
+    raised = [(kind, severity) for kind, severity in flags if severity in SEVERITY_ORDER]
+    if not raised:
+        return None, ()
+    level = max((severity for _kind, severity in raised), key=SEVERITY_ORDER.index)
+    return level, tuple(dict.fromkeys(kind for kind, _severity in raised))
+
+
+def session_info(
+    row: TherapySession,
+    *,
+    owner_name: str,
+    client_name: str | None,
+    flags: list[tuple[str, str]] | None = None,
+) -> SessionInfo:
+    risk_level, risk_kinds = risk_badge(flags or [])
     return SessionInfo(
         id=row.id,
         owner_id=row.owner_id,
@@ -48,6 +67,8 @@ def session_info(row: TherapySession, *, owner_name: str, client_name: str | Non
         updated_at=row.updated_at,
         session_type=row.session_type or "individual",
         speakers=dict(row.speakers or {}),
+        risk_level=risk_level,
+        risk_kinds=risk_kinds,
     )
 
 

@@ -69,6 +69,9 @@ class SessionInfo(JsonMixin):
     updated_at: datetime
     session_type: str = "individual"
     speakers: dict[str, Any] = field(default_factory=dict)
+    # The most serious risk flag raised (high, moderate, low), and the kinds raised; a denial is not a risk.
+    risk_level: str | None = None
+    risk_kinds: tuple[str, ...] = ()
 
     @property
     def display_client(self) -> str:

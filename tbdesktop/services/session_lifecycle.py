@@ -55,6 +55,8 @@ class SessionLifecycle:
 
         def _info(self, s: Session, row: TherapySession) -> SessionInfo: ...
 
+        def _consent_required(self, s: Session) -> bool: ...
+
     def _audit(self, s: Session, action: str, session_id: uuid.UUID) -> None:
         AuditRepository(s, self.user.id, self.ctx.workstation).record(action, "therapy_session", session_id)
 
@@ -336,3 +338,34 @@ class SessionLifecycle:
                 )
                 self._audit(s, "session.cancel", row.id)
             return bool(count)
+
+    async def cancel(self, session_id: uuid.UUID | str) -> bool:
+        return await asyncio.to_thread(self.cancel_sync, session_id)
+
+    def retry_sync(self, session_id: uuid.UUID | str) -> SessionInfo:
+        """Process a failed or cancelled session again, from its recording."""
+        from tbdesktop.store.models import ProcessingStatus
+
+        session_id = parse_session_id(session_id)
+        with self.ctx.db.unit_of_work() as s:
+            row = SessionRepository(s, self.user.id).get(session_id, for_update=True)
+            if row.processing_status not in (ProcessingStatus.FAILED, ProcessingStatus.CANCELLED):
+                raise ValidationError("Only a session whose processing failed or was cancelled can be retried.")
+            if row.recording_deleted_at is not None or not row.recording_path:
+                raise ValidationError("The recording was deleted, so this session cannot be processed again.")
+            row.processing_status = ProcessingStatus.QUEUED
+            row.processing_progress = 0
+            row.processing_error = None
+            row.eta_seconds = None
+            if row.consent_method is None and self._consent_required(s):
+                row.processing_stage_detail = AWAITING_CONSENT
+            else:
+                row.processing_stage_detail = "Waiting to start"
+                JobRepository(s).enqueue(row.id, JobKind.PROCESS.value)
+            self._audit(s, "session.retry", row.id)
+            info = self._info(s, row)
+        log.info("session queued again", extra={"session_id": str(session_id)})
+        return info
+
+    async def retry(self, session_id: uuid.UUID | str) -> SessionInfo:
+        return await asyncio.to_thread(self.retry_sync, session_id)

@@ -154,11 +154,13 @@ class SessionService(SessionLifecycle):
     # -- queries ------------------------------------------------------------------------------------------
 
     def _info(self, s: Session, row: TherapySession) -> SessionInfo:
-        names = SessionRepository(s, self.user.id).client_names({row.client_id} if row.client_id else set())
+        repo = SessionRepository(s, self.user.id)
+        names = repo.client_names({row.client_id} if row.client_id else set())
         return session_info(
             row,
             owner_name=self.user.display_name,
             client_name=names.get(row.client_id) if row.client_id else None,
+            flags=repo.risk_summary({row.id}).get(row.id, []),
         )
 
     def list_sessions_sync(self, client_id: uuid.UUID | None = None) -> list[SessionInfo]:
@@ -166,11 +168,13 @@ class SessionService(SessionLifecycle):
             repo = SessionRepository(s, self.user.id)
             rows = repo.list(client_id=client_id)
             names = repo.client_names({r.client_id for r in rows if r.client_id})
+            flags = repo.risk_summary({r.id for r in rows})
             return [
                 session_info(
                     r,
                     owner_name=self.user.display_name,
                     client_name=names.get(r.client_id) if r.client_id else None,
+                    flags=flags.get(r.id, []),
                 )
                 for r in rows
             ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import timedelta
@@ -16,6 +17,7 @@ from tbdesktop.store.models import (
     JobStatus,
     ProcessingJob,
     ProcessingStatus,
+    RiskFlag,
     TherapySession,
     TranscriptSegment,
     User,
@@ -132,6 +134,21 @@ class SessionRepository:
         if not row.is_anonymous or row.client_id is None:
             return None
         return self.client_names({row.client_id}).get(row.client_id)
+
+    def risk_summary(self, session_ids: set[uuid.UUID]) -> dict[uuid.UUID, builtins.list[tuple[str, str]]]:
+        """(kind, severity) of the flags on my sessions, for the badges on their cards."""
+        if not session_ids:
+            return {}
+        rows = self.s.execute(
+            select(RiskFlag.session_id, RiskFlag.kind, RiskFlag.severity)
+            .join(TherapySession, TherapySession.id == RiskFlag.session_id)
+            .where(TherapySession.owner_id == self.user_id, RiskFlag.session_id.in_(list(session_ids)))
+            .order_by(RiskFlag.id)
+        ).all()
+        out: dict[uuid.UUID, builtins.list[tuple[str, str]]] = {}
+        for session_id, kind, severity in rows:
+            out.setdefault(session_id, []).append((kind, severity))
+        return out
 
     def client_names(self, client_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
         if not client_ids:

@@ -23,10 +23,13 @@ def icon(name: str) -> QIcon:
 
 
 def style_sheet() -> str:
-    """The application style sheet, with `@RESOURCES@` pointing at the resources folder (for image urls)."""
+    """The application style sheet (`style.qss`, then each page's `styles/*.qss` in name order), with
+    `@RESOURCES@` pointing at the resources folder (for image urls)."""
     root = resources_dir()
-    try:
-        text = (root / "style.qss").read_text(encoding="utf-8")
-    except OSError:
-        return ""
-    return text.replace("@RESOURCES@", root.as_posix())
+    parts: list[str] = []
+    for path in [root / "style.qss", *sorted((root / "styles").glob("*.qss"))]:
+        try:
+            parts.append(path.read_text(encoding="utf-8"))
+        except OSError:
+            continue
+    return "\n".join(parts).replace("@RESOURCES@", root.as_posix())

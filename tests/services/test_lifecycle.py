@@ -289,3 +289,61 @@ def test_consent_gate(ctx: AppContext, therapist: Any, two_speaker: Any) -> None
     assert free.stage_detail == "Waiting to start"
     with ctx.db.unit_of_work() as s:
         assert len(s.scalars(select(ProcessingJob).where(ProcessingJob.session_id == free.id)).all()) == 1
+
+
+def test_retry_queues_a_failed_session_again(ctx: AppContext, therapist: Any, two_speaker: Any) -> None:
+    from tbdesktop.store.models import ProcessingStatus
+
+    service = SessionService(ctx, therapist)
+    info = session_with_transcript(ctx, therapist, two_speaker[0], LINES)
+    with pytest.raises(ValidationError, match="failed or was cancelled"):
+        service.retry_sync(info.id)
+    with ctx.db.unit_of_work() as s:
+        row = s.get(TherapySession, info.id)
+        assert row is not None
+        row.processing_status = ProcessingStatus.FAILED
+        row.processing_error = "The worker stopped."
+    again = service.retry_sync(info.id)
+    assert again.status == "queued" and again.error is None and again.progress == 0
+    with ctx.db.unit_of_work() as s:
+        kinds = [j.status for j in s.scalars(select(ProcessingJob).where(ProcessingJob.session_id == info.id))]
+    assert kinds.count("queued") == 1
+    assert ("session.retry", str(info.id)) in _audit_actions(ctx)
+    other = ProfileService(ctx).create_profile_sync("Other Therapist")
+    with pytest.raises(NotFoundError):
+        SessionService(ctx, other).retry_sync(info.id)
+
+    with ctx.db.unit_of_work() as s:
+        row = s.get(TherapySession, info.id)
+        assert row is not None
+        row.processing_status = ProcessingStatus.CANCELLED
+        for job in s.scalars(select(ProcessingJob).where(ProcessingJob.session_id == info.id)):
+            job.status = "cancelled"
+    service.delete_recording_sync(info.id)
+    with pytest.raises(ValidationError, match="recording was deleted"):
+        service.retry_sync(info.id)
+
+
+def test_cards_carry_the_highest_raised_risk(ctx: AppContext, therapist: Any, two_speaker: Any) -> None:
+    service = SessionService(ctx, therapist)
+    flagged = session_with_transcript(ctx, therapist, two_speaker[0], LINES)
+    denied = session_with_transcript(ctx, therapist, two_speaker[0], LINES)
+    clear = session_with_transcript(ctx, therapist, two_speaker[0], LINES)
+    with ctx.db.unit_of_work() as s:
+        NoteWriter(s).replace_flags(
+            flagged.id,
+            [
+                {"kind": "substance_use", "severity": "low", "quote": "Jordan drinks", "segment_idx": 1},
+                {"kind": "suicidal_ideation", "severity": "moderate", "quote": "tired all week", "segment_idx": 1},
+                {"kind": "self_harm", "severity": "denied", "quote": "tired all week", "segment_idx": 1},
+            ],
+        )
+        NoteWriter(s).replace_flags(
+            denied.id, [{"kind": "self_harm", "severity": "denied", "quote": "tired all week", "segment_idx": 1}]
+        )
+    by_id = {i.id: i for i in service.list_sessions_sync()}
+    assert by_id[flagged.id].risk_level == "moderate"
+    assert by_id[flagged.id].risk_kinds == ("substance_use", "suicidal_ideation")
+    assert by_id[denied.id].risk_level is None and by_id[denied.id].risk_kinds == ()
+    assert by_id[clear.id].risk_level is None
+    assert service.get_sync(flagged.id).risk_level == "moderate"
