@@ -9,7 +9,7 @@ import sys
 
 import qasync
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
+from PySide6.QtWidgets import QApplication, QDialog, QMessageBox, QWidget
 
 from tbdesktop.config import APP_NAME, Settings
 from tbdesktop.errors import TBError
@@ -19,7 +19,8 @@ from tbdesktop.services.processing.runner import ProcessingRunner
 from tbdesktop.services.profiles import ProfileService
 from tbdesktop.services.retention import RetentionService
 from tbdesktop.services.sessions import SessionService
-from tbdesktop.ui.aio import run_dialog
+from tbdesktop.ui.aio import run_dialog, set_unexpected_error_handler
+from tbdesktop.ui.crash import ErrorReporter
 from tbdesktop.ui.first_run import FirstRunDialog
 from tbdesktop.ui.lock import UnlockDialog
 from tbdesktop.ui.main_window import MainWindow
@@ -132,13 +133,29 @@ async def main_coroutine(settings: Settings) -> int:
         await asyncio.to_thread(ctx.close)
 
 
+def install_error_reporter(loop: asyncio.AbstractEventLoop) -> ErrorReporter:
+    """Unexpected errors (in slots, threads and tasks) are logged without PHI and shown in a dialog."""
+
+    def window() -> QWidget | None:
+        found = [w for w in QApplication.topLevelWidgets() if w.objectName() == "mainWindow" and w.isVisible()]
+        return found[0] if found else None
+
+    reporter = ErrorReporter(window)
+    reporter.install(loop)
+    set_unexpected_error_handler(reporter.report)
+    return reporter
+
+
 def run_gui(settings: Settings) -> int:
     """Run the desktop app until its window closes; the exit code for the process."""
     app = create_application()
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
+    reporter = install_error_reporter(loop)
     try:
         with loop:
             return int(loop.run_until_complete(main_coroutine(settings)))
     finally:
+        reporter.uninstall()
+        set_unexpected_error_handler(None)
         asyncio.set_event_loop(None)

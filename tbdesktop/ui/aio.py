@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from PySide6.QtWidgets import QDialog
 
 from tbdesktop.errors import TBError
+from tbdesktop.ui.crash import safe_traceback
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +21,13 @@ UNEXPECTED = "Something went wrong. Please try again; if it keeps happening, con
 
 # Tasks are kept referenced until they finish (the loop holds only weak references).
 _TASKS: set[asyncio.Task[Any]] = set()
+# Where an unexpected error of a task nobody waits on goes (the app's ErrorReporter).
+_unexpected: Callable[[BaseException], None] | None = None
+
+
+def set_unexpected_error_handler(handler: Callable[[BaseException], None] | None) -> None:
+    global _unexpected
+    _unexpected = handler
 
 
 def _loop() -> asyncio.AbstractEventLoop:
@@ -59,7 +67,13 @@ def spawn(
         exc = t.exception()
         if exc is not None:
             if not isinstance(exc, TBError):
-                log.error("background task failed", exc_info=exc)
+                if on_error is None and _unexpected is not None:
+                    _unexpected(exc)  # logged and shown in a dialog
+                else:
+                    log.error(
+                        "background task failed",
+                        extra={"error_type": type(exc).__name__, "where": safe_traceback(exc)},
+                    )
             if on_error is not None:
                 on_error(user_message(exc))
             return
