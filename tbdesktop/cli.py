@@ -475,8 +475,11 @@ def cmd_selftest(args: argparse.Namespace) -> int:
 
 def cmd_gui(args: argparse.Namespace) -> int:
     from tbdesktop.app import run_gui
+    from tbdesktop.logs import add_log_file
 
-    return run_gui(_settings(args))
+    settings = _settings(args)
+    add_log_file(settings.data_dir / "logs")
+    return run_gui(settings)
 
 
 # -- parser -------------------------------------------------------------------------------------------------
@@ -582,10 +585,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    from tbdesktop.logs import configure
+
+    configure(bool(args.verbose))
     func = getattr(args, "func", None)
     if func is None:
         if args.command:
