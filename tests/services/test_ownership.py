@@ -61,6 +61,7 @@ def test_sessions_and_notes_of_another_user_are_not_found(ctx: AppContext, thera
     calls = [*_calls(SessionService(ctx, intruder), "session_id"), *_calls(NoteService(ctx, intruder), "session_id")]
     names = {n for n, _ in calls}
     assert {"get_sync", "delete_session_sync", "delete_recording_sync", "regenerate_sync", "sign_sync"} <= names
+    assert {"open_recording_sync", "retry_sync", "cancel_sync"} <= names
     for name, method in calls:
         with pytest.raises(NotFoundError):
             _call(method, "session_id", mine.id)
