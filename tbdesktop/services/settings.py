@@ -1,0 +1,308 @@
+"""Settings the Settings page edits: this workstation's processing backends and API keys, my privacy settings.
+
+Workstation settings live in the settings file of the user config dir (``config.save_settings``); API keys only
+in the secret store; privacy settings (consent, retention, idle lock) in my profile, through the services that
+own them. Backends are read when the processing worker starts, so processing changes apply after a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, ClassVar
+
+from tbdesktop.config import Settings, default_config_dir, load_settings, save_settings, settings_file
+from tbdesktop.engine.remote import http_base
+from tbdesktop.errors import TBError, ValidationError
+from tbdesktop.services.context import NOTES_KEY_NAME, OPENAI_KEY_NAME, AppContext
+from tbdesktop.services.dto import UserInfo
+from tbdesktop.services.profiles import DEFAULT_IDLE_LOCK_MINUTES, ProfileService
+from tbdesktop.services.retention import MAX_DAYS, RetentionService
+from tbdesktop.services.secrets import SecretStoreError
+from tbdesktop.services.sessions import SessionService
+from tbdesktop.store.repositories import AuditRepository, UserRepository
+
+BACKENDS = ("local", "openai")
+API_KEY_NAMES = (OPENAI_KEY_NAME, NOTES_KEY_NAME)
+MAX_IDLE_LOCK_MINUTES = 24 * 60
+MAX_MODEL_LEN = 200
+MAX_URL_LEN = 2000
+MAX_KEY_LEN = 4096
+ENV_PREFIX = "TB_"
+
+
+class SettingsValidationError(ValidationError):
+    """One or more fields are not right; ``errors`` maps each field name to what to fix."""
+
+    def __init__(self, errors: Mapping[str, str]) -> None:
+        super().__init__(" ".join(errors.values()))
+        self.errors = dict(errors)
+
+
+@dataclass(frozen=True)
+class ProcessingSettings:
+    """The workstation's processing backends (the worker reads them when it starts)."""
+
+    asr_backend: str = "local"
+    openai_base_url: str = ""
+    openai_model: str = ""
+    notes_backend: str = "local"
+    notes_base_url: str = ""  # empty: the transcription server's address
+    notes_model: str = ""
+
+    @classmethod
+    def of(cls, settings: Settings) -> ProcessingSettings:
+        return cls(**{f.name: getattr(settings, f.name) for f in fields(cls)})
+
+    def normalised(self) -> ProcessingSettings:
+        return ProcessingSettings(**{f.name: str(getattr(self, f.name) or "").strip() for f in fields(self)})
+
+
+@dataclass(frozen=True)
+class PrivacySettings:
+    """My own settings, kept in my profile."""
+
+    consent_required: bool = True
+    retention_recording_days: int | None = None  # after processing; 0 = right after; None = kept
+    retention_transcript_days: int | None = None  # after the note is signed; None = kept
+    idle_lock_minutes: int = DEFAULT_IDLE_LOCK_MINUTES  # 0 = never
+
+
+@dataclass(frozen=True)
+class SettingsView:
+    """What the Settings page shows; API keys only as whether one is stored, never their value."""
+
+    # Fields that take effect when TherapyBridge next starts (the processing worker reads them at start).
+    APPLIES_AFTER_RESTART: ClassVar[frozenset[str]] = frozenset(f.name for f in fields(ProcessingSettings))
+
+    processing: ProcessingSettings  # as saved for this workstation
+    running: ProcessingSettings  # what processing uses until the next start
+    next_start: ProcessingSettings  # what the next start uses: the saved settings under TB_* overrides
+    env_overrides: tuple[str, ...]  # processing fields set by TB_* environment variables (they win)
+    privacy: PrivacySettings
+    openai_key_stored: bool | None  # None: the secret store could not be read (see secrets_problem)
+    notes_key_stored: bool | None
+    secrets_problem: str | None
+    secrets_in_os_keyring: bool
+    secrets_dir: Path
+    data_dir: Path
+    settings_path: Path
+
+    @property
+    def restart_pending(self) -> bool:
+        """Saved processing changes that wait for a restart."""
+        return self.next_start != self.running
+
+    def key_stored(self, name: str) -> bool | None:
+        return self.openai_key_stored if name == OPENAI_KEY_NAME else self.notes_key_stored
+
+
+# -- validation (pure) ------------------------------------------------------------------------------------
+
+
+def validate_processing(p: ProcessingSettings) -> dict[str, str]:
+    """Field name → what to fix; empty when the settings can be saved."""
+    p = p.normalised()
+    errors: dict[str, str] = {}
+    if p.asr_backend not in BACKENDS:
+        errors["asr_backend"] = f"Unknown transcription backend '{p.asr_backend}' (local or openai)."
+    if p.notes_backend not in BACKENDS:
+        errors["notes_backend"] = f"Unknown notes backend '{p.notes_backend}' (local or openai)."
+    for name, label in (("openai_base_url", "transcription"), ("notes_base_url", "notes")):
+        value = getattr(p, name)
+        if value and (len(value) > MAX_URL_LEN or http_base(value) is None):
+            errors[name] = f"The {label} server address must be an http:// or https:// URL."
+    for name in ("openai_model", "notes_model"):
+        if len(getattr(p, name)) > MAX_MODEL_LEN:
+            errors[name] = f"A model name has at most {MAX_MODEL_LEN} characters."
+    if p.asr_backend == "openai" and not p.openai_base_url and "openai_base_url" not in errors:
+        errors["openai_base_url"] = "Enter the address of the transcription server."
+    if p.notes_backend == "openai":
+        if not (p.notes_base_url or p.openai_base_url) and "notes_base_url" not in errors:
+            errors["notes_base_url"] = "Enter the address of the notes server."
+        if not p.notes_model and "notes_model" not in errors:
+            errors["notes_model"] = "Enter the model the notes server should use."
+    return errors
+
+
+def validate_privacy(p: PrivacySettings) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for name, what in (("retention_recording_days", "recordings"), ("retention_transcript_days", "transcripts")):
+        value = getattr(p, name)
+        if value is not None and not 0 <= value <= MAX_DAYS:
+            errors[name] = f"Keep {what} between 0 and {MAX_DAYS} days, or leave it empty to keep them."
+    if not 0 <= p.idle_lock_minutes <= MAX_IDLE_LOCK_MINUTES:
+        errors["idle_lock_minutes"] = f"The idle lock takes 0 (never) to {MAX_IDLE_LOCK_MINUTES} minutes."
+    return errors
+
+
+def _days(value: Any) -> int | None:
+    if value is None or value == "":
+        return None
+    return int(value)
+
+
+class SettingsService:
+    def __init__(
+        self,
+        ctx: AppContext,
+        user: UserInfo,
+        config_dir: Path | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.ctx = ctx
+        self.user = user
+        self.config_dir = config_dir if config_dir is not None else default_config_dir()
+        self._env = env
+
+    @property
+    def env(self) -> dict[str, str]:
+        return dict(os.environ if self._env is None else self._env)
+
+    # -- reading ------------------------------------------------------------------------------------------
+
+    async def view(self) -> SettingsView:
+        return await asyncio.to_thread(self.view_sync)
+
+    def view_sync(self) -> SettingsView:
+        env = self.env
+        saved = load_settings(config_dir=self.config_dir, env={})
+        upcoming = load_settings(config_dir=self.config_dir, env=env)
+        overrides = tuple(f.name for f in fields(ProcessingSettings) if env.get(ENV_PREFIX + f.name.upper()))
+        stored: dict[str, bool | None] = {}
+        problem: str | None = None
+        for name in API_KEY_NAMES:
+            try:
+                stored[name] = self.ctx.secrets.get(name) is not None
+            except SecretStoreError as exc:
+                stored[name] = None
+                problem = exc.message
+        return SettingsView(
+            processing=ProcessingSettings.of(saved),
+            running=ProcessingSettings.of(self.ctx.settings),
+            next_start=ProcessingSettings.of(upcoming),
+            env_overrides=overrides,
+            privacy=self.privacy_sync(),
+            openai_key_stored=stored[OPENAI_KEY_NAME],
+            notes_key_stored=stored[NOTES_KEY_NAME],
+            secrets_problem=problem,
+            secrets_in_os_keyring=self.ctx.secrets.uses_os_keyring,
+            secrets_dir=self.ctx.secrets.directory,
+            data_dir=self.ctx.settings.data_dir,
+            settings_path=settings_file(self.config_dir),
+        )
+
+    def privacy_sync(self) -> PrivacySettings:
+        with self.ctx.db.unit_of_work() as s:
+            stored = dict(UserRepository(s).get(self.user.id).settings or {})
+        idle = stored.get("idle_lock_minutes")
+        return PrivacySettings(
+            consent_required=bool(stored.get("consent_required", True)),
+            retention_recording_days=_days(stored.get("retention_recording_days")),
+            retention_transcript_days=_days(stored.get("retention_transcript_days")),
+            idle_lock_minutes=DEFAULT_IDLE_LOCK_MINUTES if idle is None else max(0, int(idle)),
+        )
+
+    # -- saving -------------------------------------------------------------------------------------------
+
+    async def save(self, processing: ProcessingSettings, privacy: PrivacySettings) -> SettingsView:
+        return await asyncio.to_thread(self.save_sync, processing, privacy)
+
+    def save_sync(self, processing: ProcessingSettings, privacy: PrivacySettings) -> SettingsView:
+        """Both parts, validated together first so that a mistake in one writes neither."""
+        errors = {**validate_processing(processing), **validate_privacy(privacy)}
+        if errors:
+            raise SettingsValidationError(errors)
+        self._write_processing(processing.normalised())
+        self._write_privacy(privacy)
+        return self.view_sync()
+
+    async def save_processing(self, processing: ProcessingSettings) -> SettingsView:
+        return await asyncio.to_thread(self.save_processing_sync, processing)
+
+    def save_processing_sync(self, processing: ProcessingSettings) -> SettingsView:
+        """This workstation's backends, written to the settings file; they apply when TherapyBridge next starts."""
+        errors = validate_processing(processing)
+        if errors:
+            raise SettingsValidationError(errors)
+        self._write_processing(processing.normalised())
+        return self.view_sync()
+
+    async def save_privacy(self, privacy: PrivacySettings) -> SettingsView:
+        return await asyncio.to_thread(self.save_privacy_sync, privacy)
+
+    def save_privacy_sync(self, privacy: PrivacySettings) -> SettingsView:
+        errors = validate_privacy(privacy)
+        if errors:
+            raise SettingsValidationError(errors)
+        self._write_privacy(privacy)
+        return self.view_sync()
+
+    def _write_processing(self, processing: ProcessingSettings) -> None:
+        # The file's own values, not the running ones: TB_* overrides and start-up arguments stay out of it.
+        saved = load_settings(config_dir=self.config_dir, env={})
+        if ProcessingSettings.of(saved) == processing:
+            return
+        try:
+            save_settings(dataclasses.replace(saved, **dataclasses.asdict(processing)), self.config_dir)
+        except OSError as exc:
+            raise TBError(f"The settings file could not be written ({exc.strerror or type(exc).__name__}).") from exc
+        with self.ctx.db.unit_of_work() as s:
+            AuditRepository(s, self.user.id, self.ctx.workstation).record(
+                "settings.processing", "workstation", self.ctx.workstation
+            )
+
+    def _write_privacy(self, privacy: PrivacySettings) -> None:
+        current = self.privacy_sync()
+        if privacy.consent_required != current.consent_required:
+            SessionService(self.ctx, self.user).set_consent_required_sync(privacy.consent_required)
+        if (privacy.retention_recording_days, privacy.retention_transcript_days) != (
+            current.retention_recording_days,
+            current.retention_transcript_days,
+        ):
+            RetentionService(self.ctx).set_retention_sync(
+                self.user.id,
+                recording_days=privacy.retention_recording_days,
+                transcript_days=privacy.retention_transcript_days,
+            )
+        if privacy.idle_lock_minutes != current.idle_lock_minutes:
+            ProfileService(self.ctx).set_idle_lock_minutes_sync(self.user.id, privacy.idle_lock_minutes)
+
+    # -- API keys -----------------------------------------------------------------------------------------
+
+    async def set_api_key(self, name: str, value: str) -> SettingsView:
+        return await asyncio.to_thread(self.set_api_key_sync, name, value)
+
+    def set_api_key_sync(self, name: str, value: str) -> SettingsView:
+        """Store an API key in the secret store (never in the settings file)."""
+        self._check_key_name(name)
+        key = (value or "").strip()
+        if not key:
+            raise ValidationError("Enter the API key to store.")
+        if len(key) > MAX_KEY_LEN or any(c.isspace() for c in key):
+            raise ValidationError("That does not look like an API key (no spaces, at most 4096 characters).")
+        self.ctx.secrets.set(name, key)
+        self._audit("settings.api_key_set", name)
+        return self.view_sync()
+
+    async def clear_api_key(self, name: str) -> SettingsView:
+        return await asyncio.to_thread(self.clear_api_key_sync, name)
+
+    def clear_api_key_sync(self, name: str) -> SettingsView:
+        self._check_key_name(name)
+        self.ctx.secrets.delete(name)
+        self._audit("settings.api_key_clear", name)
+        return self.view_sync()
+
+    @staticmethod
+    def _check_key_name(name: str) -> None:
+        if name not in API_KEY_NAMES:
+            raise ValidationError(f"Unknown API key '{name}' ({' or '.join(API_KEY_NAMES)}).")
+
+    def _audit(self, action: str, key_name: str) -> None:
+        with self.ctx.db.unit_of_work() as s:
+            AuditRepository(s, self.user.id, self.ctx.workstation).record(action, "secret", key_name)
