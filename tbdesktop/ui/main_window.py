@@ -1,4 +1,5 @@
-"""The main window: header with the signed-in therapist, the Sessions page and the session view."""
+"""The main window: a header with navigation (Sessions, Templates, Settings) and the signed-in therapist; the
+pages; the session view; the idle lock; toasts."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ from typing import Any, Protocol
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QButtonGroup,
     QDialog,
     QFrame,
     QHBoxLayout,
     QLabel,
     QMainWindow,
+    QPushButton,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -25,6 +28,7 @@ from tbdesktop.services.dto import ProgressEvent, SessionInfo, UserInfo
 from tbdesktop.services.notes import NoteService
 from tbdesktop.services.profiles import ProfileService
 from tbdesktop.services.sessions import ImportRequest, SessionService
+from tbdesktop.services.settings import SettingsService
 from tbdesktop.services.templates import TemplateService
 from tbdesktop.ui.aio import run_dialog, spawn
 from tbdesktop.ui.bridge import ProgressBridge
@@ -37,6 +41,8 @@ from tbdesktop.ui.processing_dialog import ProcessingDialog
 from tbdesktop.ui.resources import icon
 from tbdesktop.ui.session_view import SessionView
 from tbdesktop.ui.sessions_page import SessionsPage
+from tbdesktop.ui.settings_page import SettingsPage
+from tbdesktop.ui.templates_page import TemplatesPage
 from tbdesktop.ui.toasts import ToastOverlay
 
 
@@ -111,8 +117,15 @@ class MainWindow(QMainWindow):
         panel.editRequested.connect(lambda: self.edit_note(addendum=False))
         panel.addendumRequested.connect(lambda: self.edit_note(addendum=True))
         self.bridge.progress.connect(self._session_progress)
+        self.templates_page = TemplatesPage(self.templates, user)
+        self.templates_page.notify.connect(self.notify)
+        self.settings_page = SettingsPage(SettingsService(sessions.ctx, user))
+        self.settings_page.notify.connect(self.notify)
         self.stack.addWidget(self.sessions_page)
         self.stack.addWidget(self.session_view)
+        self.stack.addWidget(self.templates_page)
+        self.stack.addWidget(self.settings_page)
+        self.stack.currentChanged.connect(self._sync_nav)
         self.lock_screen = LockScreen(user.display_name)
         self.lock_screen.unlockRequested.connect(self.unlock)
         self.lock_screen.passcodeChosen.connect(self.choose_passcode_and_unlock)
@@ -138,6 +151,28 @@ class MainWindow(QMainWindow):
         name = QLabel("TherapyBridge")
         name.setObjectName("appName")
         layout.addWidget(name)
+        layout.addSpacing(24)
+        self.nav_group = QButtonGroup(self)
+        self.nav_group.setExclusive(True)
+        self.nav_buttons: dict[str, QPushButton] = {}
+        for key, text, shortcut in (
+            ("sessions", "Sessions", "Ctrl+1"),
+            ("templates", "Templates", "Ctrl+2"),
+            ("settings", "Settings", "Ctrl+,"),
+        ):
+            button = QPushButton(text)
+            button.setObjectName(f"nav_{key}")
+            button.setProperty("nav", True)
+            button.setCheckable(True)
+            button.setCursor(Qt.CursorShape.PointingHandCursor)
+            button.setShortcut(QKeySequence(shortcut))
+            button.setToolTip(f"{text} ({QKeySequence(shortcut).toString(QKeySequence.SequenceFormat.NativeText)})")
+            button.setAccessibleName(f"{text} page")
+            button.clicked.connect(lambda _checked=False, k=key: self.navigate(k))
+            self.nav_group.addButton(button)
+            self.nav_buttons[key] = button
+            layout.addWidget(button)
+        self.nav_buttons["sessions"].setChecked(True)
         layout.addStretch(1)
         self.import_button = action_button("  Import recording", "importButton", icon("import"))
         self.import_button.setToolTip("Import an audio recording of a session (Ctrl+I)")
@@ -175,6 +210,8 @@ class MainWindow(QMainWindow):
             self.processing_dialog.hide()  # the session card keeps showing progress
         self.import_action.setEnabled(False)
         self.import_button.setEnabled(False)
+        for button in self.nav_buttons.values():
+            button.setEnabled(False)
         self.lock_screen.set_mode(has_passcode=self.profiles.has_passcode_sync(self.user.id))
         self.lock_screen.reset()
         self.stack.setCurrentWidget(self.lock_screen)
@@ -200,6 +237,8 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentWidget(self._page_before_lock or self.sessions_page)
         self.import_action.setEnabled(True)
         self.import_button.setEnabled(True)
+        for button in self.nav_buttons.values():
+            button.setEnabled(True)
         self.idle_watcher.resume()
 
     # -- feedback -------------------------------------------------------------------------------------
@@ -217,6 +256,34 @@ class MainWindow(QMainWindow):
 
     def show_sessions(self) -> None:
         self._show_page(self.sessions_page)
+
+    def navigate(self, key: str) -> None:
+        """Show a top-level page by its key: sessions, templates or settings."""
+        pages: dict[str, QWidget] = {
+            "sessions": self.sessions_page,
+            "templates": self.templates_page,
+            "settings": self.settings_page,
+        }
+        self._show_page(pages[key])
+
+    def _sync_nav(self, _index: int) -> None:
+        current = self.stack.currentWidget()
+        if current is None:
+            return
+        key = {
+            self.sessions_page: "sessions",
+            self.session_view: "sessions",
+            self.templates_page: "templates",
+            self.settings_page: "settings",
+        }.get(current)
+        if key is not None:
+            self.nav_buttons[key].setChecked(True)
+
+    def notify(self, kind: str, message: str) -> None:
+        if kind == "error":
+            self.show_error(message)
+        else:
+            self.show_success(message)
 
     def _show_page(self, page: QWidget) -> None:
         if self.locked:  # nothing shows through the lock; the page is shown once unlocked

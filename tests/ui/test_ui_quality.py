@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 from typing import Any
 
+import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 from ui_support import AsyncDriver
@@ -65,3 +67,152 @@ def test_safe_traceback_names_the_place_not_the_message() -> None:
     except ValueError as exc:
         text = safe_traceback(exc)
     assert text.startswith("ValueError at test_ui_quality.py:") and "pineapple" not in text
+
+
+# -- the window: navigation, keyboard, layout ----------------------------------------------------------------
+
+
+@pytest.fixture
+def window(qtbot: Any, ui_ctx: Any, therapist: Any) -> Any:
+    from tbdesktop.services.processing.runner import ProcessingRunner
+    from tbdesktop.services.sessions import SessionService
+    from tbdesktop.ui.main_window import MainWindow
+
+    win = MainWindow(therapist, SessionService(ui_ctx, therapist), ProcessingRunner(ui_ctx, owner_ids=[therapist.id]))
+    qtbot.addWidget(win)
+    win.show()
+    return win
+
+
+def test_pages_by_button_and_by_keyboard(qtbot: Any, aio: AsyncDriver, window: Any) -> None:
+    from PySide6.QtCore import Qt
+
+    async def scenario() -> None:
+        await window.refresh()
+        qtbot.mouseClick(window.nav_buttons["templates"], Qt.MouseButton.LeftButton)
+        assert window.stack.currentWidget() is window.templates_page
+        window.nav_buttons["settings"].animateClick()
+        await AsyncDriver.until(lambda: window.stack.currentWidget() is window.settings_page, message="settings")
+        for key, page in (("1", window.sessions_page), ("2", window.templates_page)):
+            qtbot.keyClick(window, key, Qt.KeyboardModifier.ControlModifier)
+            await AsyncDriver.until(lambda page=page: window.stack.currentWidget() is page, message=f"Ctrl+{key}")
+            assert window.nav_buttons["sessions" if key == "1" else "templates"].isChecked()
+        await asyncio.sleep(0.1)  # the pages finish loading
+
+    aio.run(scenario())
+    window.lock()
+    assert not any(b.isEnabled() for b in window.nav_buttons.values())
+    qtbot.keyClick(window, "1", Qt.KeyboardModifier.ControlModifier)
+    assert window.stack.currentWidget() is window.lock_screen  # nothing opens through the lock
+    for button in window.nav_buttons.values():
+        assert button.accessibleName().endswith("page")
+
+
+def _overlaps(widgets: list[Any]) -> list[tuple[str, str]]:
+    shown = [w for w in widgets if w.isVisible()]
+    out = []
+    for i, a in enumerate(shown):
+        for b in shown[i + 1 :]:
+            if a.geometry().intersects(b.geometry()):
+                out.append((a.objectName() or type(a).__name__, b.objectName() or type(b).__name__))
+    return out
+
+
+@pytest.mark.parametrize("size", [(1024, 700), (1440, 900), (2560, 1440)])
+def test_window_layout_from_small_to_large(
+    qtbot: Any, aio: AsyncDriver, window: Any, screenshot: Any, size: tuple[int, int]
+) -> None:
+    from PySide6.QtWidgets import QFrame
+
+
+    assert window.minimumSizeHint().width() <= 1024 and window.minimumSizeHint().height() <= 700
+    window.resize(*size)
+
+    async def visit(key: str) -> None:
+        window.navigate(key)
+        page = window.stack.currentWidget()
+        ready = {"sessions": "refreshed", "templates": "refreshed", "settings": "loaded"}[key]
+        seen: list[bool] = []
+        getattr(page, ready).connect(lambda: seen.append(True))
+        if key == "sessions":
+            await window.refresh()
+        else:
+            await AsyncDriver.until(lambda: bool(seen), message=f"{key} page loaded")
+        await asyncio.sleep(0.05)
+
+    for key in ("sessions", "templates", "settings"):
+        aio.run(visit(key))
+        assert (window.width(), window.height()) == size
+        header = window.findChild(QFrame, "header")
+        items = [header.layout().itemAt(i).widget() for i in range(header.layout().count())]
+        assert _overlaps([w for w in items if w is not None]) == []
+        page = window.stack.currentWidget()
+        assert page.width() <= window.width() and page.minimumSizeHint().width() <= window.width()
+        assert not window.toasts.findChildren(QFrame, "toast"), "an error was shown"
+        screenshot(window, f"window-{key}-{size[0]}x{size[1]}")
+
+
+SCALED = r"""
+import json, os, sys
+from pathlib import Path
+from PySide6.QtWidgets import QApplication, QFrame
+from tbdesktop.config import Settings
+from tbdesktop.services.context import AppContext
+from tbdesktop.services.processing.runner import ProcessingRunner
+from tbdesktop.services.profiles import ProfileService
+from tbdesktop.services.sessions import SessionService
+from tbdesktop.ui.main_window import MainWindow
+from tbdesktop.app import create_application
+
+out, data = Path(sys.argv[1]), Path(sys.argv[2])
+app = create_application()
+ctx = AppContext.open(Settings(data_dir=data / "data", secrets_dir=data / "secrets", secret_store="file"))
+user = ProfileService(ctx).create_profile_sync("Dr. Sam Rivera", passcode="scaled-passcode")
+win = MainWindow(user, SessionService(ctx, user), ProcessingRunner(ctx, owner_ids=[user.id]))
+win.resize(1024, 700)
+win.show()
+report = {"ratio": win.devicePixelRatioF(), "pages": {}}
+for key in ("sessions", "templates", "settings"):
+    win.navigate(key)
+    for _ in range(5):
+        app.processEvents()
+    header = win.findChild(QFrame, "header")
+    widgets = [header.layout().itemAt(i).widget() for i in range(header.layout().count())]
+    shown = [w for w in widgets if w is not None and w.isVisible()]
+    clash = [(a.objectName(), b.objectName()) for i, a in enumerate(shown) for b in shown[i + 1:]
+             if a.geometry().intersects(b.geometry())]
+    pixmap = win.grab()
+    pixmap.save(str(out / f"window-{key}-200pct.png"))
+    report["pages"][key] = {"overlaps": clash, "logical": [win.width(), win.height()],
+                            "pixels": [pixmap.width(), pixmap.height()]}
+win.close()
+ctx.close()
+print(json.dumps(report))
+"""
+
+
+def test_window_at_200_percent_scaling(tmp_path: Path) -> None:
+    """A separate process (the scale factor is fixed when Qt starts): the window at 2× device pixels."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from ui_support import SCREENSHOT_DIR
+
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, QT_SCALE_FACTOR="2", QT_QPA_PLATFORM="offscreen")
+    proc = subprocess.run(
+        [sys.executable, "-c", SCALED, str(SCREENSHOT_DIR), str(tmp_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report["ratio"] == 2.0
+    for key, page in report["pages"].items():
+        assert page["overlaps"] == [], key
+        assert page["logical"] == [1024, 700] and page["pixels"] == [2048, 1400], key
