@@ -96,6 +96,11 @@ class MainWindow(QMainWindow):
         self.import_action.setShortcut(QKeySequence("Ctrl+I"))
         self.import_action.triggered.connect(self.start_import)
         self.addAction(self.import_action)
+        self.search_action = QAction("Search sessions", self)
+        self.search_action.setObjectName("searchAction")
+        self.search_action.setShortcut(QKeySequence.StandardKey.Find)
+        self.search_action.triggered.connect(self.focus_search)
+        self.addAction(self.search_action)
 
         root.addWidget(self._build_header())
 
@@ -106,7 +111,12 @@ class MainWindow(QMainWindow):
         self.sessions_page.openRequested.connect(self.open_session_later)
         self.sessions_page.cancelRequested.connect(self.cancel_processing)
         self.sessions_page.errorOccurred.connect(self.show_error)
-        self.session_view = SessionView()
+        self.sessions_page.editRequested.connect(self.open_session_later)
+        self.sessions_page.notify.connect(self.notify)
+        self.sessions_page.processingQueued.connect(lambda _session_id: self.processing.wake())
+        self.session_view = SessionView(sessions)
+        self.session_view.notify.connect(self.notify)
+        self.session_view.changed.connect(lambda _session_id: self.sessions_page.schedule_refresh())
         self.session_view.backRequested.connect(self.show_sessions)
         self.session_view.speakerRoleChanged.connect(self.change_speaker_role)
         self.session_view.consentRecorded.connect(self.record_consent)
@@ -256,6 +266,13 @@ class MainWindow(QMainWindow):
 
     def show_sessions(self) -> None:
         self._show_page(self.sessions_page)
+
+    def focus_search(self) -> None:
+        """Ctrl+F: the sessions page with the cursor in its search box."""
+        if self.locked:
+            return
+        self.show_sessions()
+        self.sessions_page.focus_search()
 
     def navigate(self, key: str) -> None:
         """Show a top-level page by its key: sessions, templates or settings."""

@@ -1,11 +1,14 @@
-"""One session in the list: date, duration, client, processing status with live progress, Open."""
+"""One session in the list: client, date and time, duration, who holds it, the AI summary, a risk badge, live
+processing progress, and its actions (Edit, Retry, Cancel, the ⋮ menu)."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
+from datetime import UTC, date, datetime
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QMouseEvent
+from PySide6.QtCore import QPoint, QSize, Qt, Signal
+from PySide6.QtGui import QContextMenuEvent, QFont, QFontMetrics, QKeyEvent, QMouseEvent, QResizeEvent, QTextLayout
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -13,11 +16,13 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSizePolicy,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from tbdesktop.services.dto import ProgressEvent, SessionInfo
+from tbdesktop.services.session_lifecycle import AWAITING_CONSENT
 from tbdesktop.ui.formatting import (
     ACTIVE_STATUSES,
     duration_badge,
@@ -25,6 +30,11 @@ from tbdesktop.ui.formatting import (
     long_date,
     status_words,
 )
+from tbdesktop.ui.notes_panel import RISK_WORDS
+from tbdesktop.ui.resources import icon
+
+RISK_LEVEL_WORDS = {"high": "High risk", "moderate": "Moderate risk", "low": "Low risk"}
+SUMMARY_LINES = 2
 
 
 def _repolish(widget: QWidget) -> None:
@@ -33,54 +43,202 @@ def _repolish(widget: QWidget) -> None:
     style.polish(widget)
 
 
+def local_time(moment: datetime) -> datetime:
+    """`moment` in this computer's time zone (stored times are UTC; a naive one is taken as UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone()
+
+
+def day_month_year(moment: datetime | date) -> str:
+    """A date as tooltips and toasts say it, e.g. "3 Nov 2026"."""
+    if isinstance(moment, datetime):
+        moment = local_time(moment).date()
+    return f"{moment.day} {moment:%b %Y}"
+
+
+def needs_consent(info: SessionInfo) -> bool:
+    """Kept, not processed, until the client's consent is recorded in the session."""
+    return info.status == "queued" and info.stage_detail == AWAITING_CONSENT
+
+
+def is_processing(info: SessionInfo) -> bool:
+    """Queued or running in the processing queue (a session waiting for consent is not)."""
+    return info.status in ACTIVE_STATUSES and not needs_consent(info)
+
+
+def risk_words(kinds: tuple[str, ...]) -> str:
+    return ", ".join(RISK_WORDS.get(kind, kind.replace("_", " ").capitalize()) for kind in kinds)
+
+
+def with_event(info: SessionInfo, event: ProgressEvent) -> SessionInfo:
+    """`info` as the processing runner's event says it now stands."""
+    return replace(
+        info,
+        status=event.status,
+        progress=event.progress,
+        stage_detail=event.stage_detail,
+        eta_seconds=event.eta_seconds,
+        error=event.error,
+    )
+
+
+def _utf16_slice(text: str, start: int, length: int) -> str:
+    # QTextLayout counts UTF-16 code units; Python strings count code points.
+    units = text.encode("utf-16-le")
+    return units[start * 2 : (start + length) * 2].decode("utf-16-le", errors="ignore")
+
+
+def elide_lines(text: str, font: QFont, width: int, max_lines: int) -> list[str]:
+    """`text` wrapped at word boundaries to `width` pixels, at most `max_lines` lines, the last one elided."""
+    flat = " ".join(text.split())
+    if not flat or width <= 0:
+        return [flat] if flat else []
+    metrics = QFontMetrics(font)
+    layout = QTextLayout(flat, font)
+    lines: list[str] = []
+    layout.beginLayout()
+    try:
+        while len(lines) < max_lines:
+            line = layout.createLine()
+            if not line.isValid():
+                break
+            line.setLineWidth(width)
+            if len(lines) == max_lines - 1:
+                rest = _utf16_slice(flat, line.textStart(), len(flat.encode("utf-16-le")))
+                lines.append(metrics.elidedText(rest, Qt.TextElideMode.ElideRight, width))
+                break
+            lines.append(_utf16_slice(flat, line.textStart(), line.textLength()).rstrip())
+    finally:
+        layout.endLayout()
+    return lines
+
+
+class ElidedLabel(QLabel):
+    """Text wrapped to at most `max_lines` lines of the label's width, the last one elided with "…"; the full
+    text is kept (and shown as the tooltip)."""
+
+    def __init__(self, max_lines: int = SUMMARY_LINES, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full = ""
+        self._max_lines = max_lines
+        self.setWordWrap(False)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        # The width follows the card; only the number of lines decides the height.
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+    def full_text(self) -> str:
+        return self._full
+
+    def is_elided(self) -> bool:
+        return " ".join(self.text().split()) != " ".join(self._full.split())
+
+    def set_full_text(self, text: str) -> None:
+        self._full = text
+        self.setToolTip(text)
+        self._relayout()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._relayout()
+
+    def _relayout(self) -> None:
+        width = self.contentsRect().width()
+        if width < 40:  # not laid out yet: one line, elided to a typical card width
+            lines = elide_lines(self._full, self.font(), 640, 1)
+        else:
+            lines = elide_lines(self._full, self.font(), width, self._max_lines)
+        shown = "\n".join(lines)
+        if shown != self.text():
+            self.setText(shown)
+
+
 class SessionCard(QFrame):
-    """Shows a SessionInfo; live updates come in as ProgressEvents through `apply_event`."""
+    """Shows a SessionInfo; live updates come in as ProgressEvents through `apply_event`.
+
+    Signals carry the session id: Edit opens the session (`editRequested`), as do a double-click and Enter on
+    the card (`openRequested`); ⋮, the context-menu key and a right-click ask for the session's menu
+    (`menuRequested`, with where to show it)."""
 
     openRequested = Signal(object)  # session id
+    editRequested = Signal(object)  # session id
     cancelRequested = Signal(object)  # session id
+    retryRequested = Signal(object)  # session id
+    menuRequested = Signal(object, QPoint, bool)  # session id, global position, True: the menu's top-right corner
 
-    def __init__(self, info: SessionInfo, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, info: SessionInfo, parent: QWidget | None = None, *, current_user_id: uuid.UUID | None = None
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("sessionCard")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setFocusPolicy(Qt.FocusPolicy.TabFocus)
         self._info = info
         self._status = info.status
+        self._current_user_id = current_user_id
 
         outer = QVBoxLayout(self)
-        outer.setContentsMargins(18, 14, 18, 14)
+        outer.setContentsMargins(18, 14, 12, 14)
         outer.setSpacing(6)
 
         top = QHBoxLayout()
-        top.setSpacing(10)
+        top.setSpacing(8)
         self.client_label = QLabel()
         self.client_label.setObjectName("cardClient")
+        self.client_label.setTextFormat(Qt.TextFormat.PlainText)
         top.addWidget(self.client_label)
         self.duration_label = QLabel()
         self.duration_label.setObjectName("durationBadge")
         top.addWidget(self.duration_label, 0, Qt.AlignmentFlag.AlignVCenter)
+        self.risk_badge = QLabel()
+        self.risk_badge.setObjectName("riskBadge")
+        top.addWidget(self.risk_badge, 0, Qt.AlignmentFlag.AlignVCenter)
         top.addStretch(1)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setObjectName("cancelButton")
-        self.cancel_button.setProperty("flat", True)
-        self.cancel_button.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.cancel_button.clicked.connect(self._request_cancel)
+        self.cancel_button = self._button("Cancel", "cancelButton", self._request_cancel, flat=True)
         top.addWidget(self.cancel_button)
-        self.open_button = QPushButton("Open")
-        self.open_button.setObjectName("openButton")
-        self.open_button.setProperty("primary", True)
-        self.open_button.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.open_button.clicked.connect(self._request_open)
-        top.addWidget(self.open_button)
+        self.retry_button = self._button("Retry", "retryButton", self._request_retry)
+        top.addWidget(self.retry_button)
+        self.edit_button = self._button("Edit", "editButton", self._request_edit)
+        self.edit_button.setIcon(icon("edit"))
+        self.edit_button.setIconSize(QSize(14, 14))
+        top.addWidget(self.edit_button)
+        # The earlier name of the same button: it opens the session.
+        self.open_button = self.edit_button
+        self.more_button = QToolButton()
+        self.more_button.setObjectName("moreButton")
+        self.more_button.setIcon(icon("more-vertical"))
+        self.more_button.setIconSize(QSize(18, 18))
+        self.more_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.more_button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.more_button.setToolTip("More actions")
+        self.more_button.clicked.connect(self._request_menu_at_button)
+        top.addWidget(self.more_button)
         outer.addLayout(top)
 
+        meta = QHBoxLayout()
+        meta.setSpacing(6)
         self.date_label = QLabel()
         self.date_label.setObjectName("cardDate")
-        outer.addWidget(self.date_label)
+        meta.addWidget(self.date_label)
+        dot = QLabel("·")
+        dot.setObjectName("metaDot")
+        meta.addWidget(dot)
+        self.held_label = QLabel()
+        self.held_label.setObjectName("heldBy")
+        self.held_label.setTextFormat(Qt.TextFormat.PlainText)
+        meta.addWidget(self.held_label)
+        self.recording_chip = QLabel("Recording deleted")
+        self.recording_chip.setObjectName("stateChip")
+        meta.addWidget(self.recording_chip)
+        self.transcript_chip = QLabel("Transcript deleted")
+        self.transcript_chip.setObjectName("stateChip")
+        meta.addWidget(self.transcript_chip)
+        meta.addStretch(1)
+        outer.addLayout(meta)
 
-        self.summary_label = QLabel()
+        self.summary_label = ElidedLabel(SUMMARY_LINES)
         self.summary_label.setObjectName("summaryLabel")
-        self.summary_label.setWordWrap(True)
         outer.addWidget(self.summary_label)
 
         status_row = QHBoxLayout()
@@ -103,9 +261,20 @@ class SessionCard(QFrame):
         self.error_label = QLabel()
         self.error_label.setObjectName("errorLabel")
         self.error_label.setWordWrap(True)
+        self.error_label.setTextFormat(Qt.TextFormat.PlainText)
         outer.addWidget(self.error_label)
 
         self.update_info(info)
+
+    def _button(self, text: str, name: str, slot: object, *, flat: bool = False) -> QPushButton:
+        button = QPushButton(text)
+        button.setObjectName(name)
+        if flat:
+            button.setProperty("flat", True)
+        button.setCursor(Qt.CursorShape.PointingHandCursor)
+        button.setAutoDefault(False)
+        button.clicked.connect(slot)
+        return button
 
     # -- data -----------------------------------------------------------------------------------------
 
@@ -123,53 +292,137 @@ class SessionCard(QFrame):
 
     def update_info(self, info: SessionInfo) -> None:
         self._info = info
-        self.client_label.setText(info.display_client)
+        client = info.display_client
+        self.client_label.setText(client)
         self.duration_label.setText(duration_badge(info.duration_mins))
-        self.date_label.setText(long_date(info.session_date))
-        self.summary_label.setText(info.ai_summary or "")
-        self.summary_label.setVisible(bool(info.ai_summary))
+        self.duration_label.setAccessibleName(f"Duration {duration_badge(info.duration_mins)}")
+        self.date_label.setText(self._when(info))
+        own = self._current_user_id is not None and info.owner_id == self._current_user_id
+        self.held_label.setText("Held by You" if own else f"Held by {info.owner_name}")
+        self._show_risk(info)
+        self._show_tombstones(info)
+        self.summary_label.set_full_text(info.ai_summary or "")
+        self.setAccessibleName(f"Session with {client}, {long_date(info.session_date)}")
+        self.edit_button.setAccessibleName(f"Edit session with {client}")
+        self.edit_button.setToolTip("Open the transcript and notes")
+        self.retry_button.setAccessibleName(f"Retry processing the session with {client}")
+        self.cancel_button.setAccessibleName(f"Cancel processing the session with {client}")
+        self.more_button.setAccessibleName(f"More actions for the session with {client}")
         self._show_state(info.status, info.progress, info.stage_detail, info.eta_seconds, info.error)
+
+    @staticmethod
+    def _when(info: SessionInfo) -> str:
+        text = long_date(info.session_date)
+        created = local_time(info.created_at)
+        # The time is the import's: it belongs to the session only when both fall on the same day.
+        if created.date() == info.session_date:
+            text += f" · {created:%H:%M}"
+        return text
+
+    def _show_risk(self, info: SessionInfo) -> None:
+        level = info.risk_level
+        self.risk_badge.setVisible(level in RISK_LEVEL_WORDS)
+        if level not in RISK_LEVEL_WORDS:
+            return
+        words = RISK_LEVEL_WORDS[level]
+        self.risk_badge.setText(f"⚠ {words}")
+        self.risk_badge.setProperty("level", level)
+        kinds = risk_words(info.risk_kinds)
+        self.risk_badge.setToolTip(f"Raised in this session: {kinds}" if kinds else words)
+        self.risk_badge.setAccessibleName(f"{words}: {kinds}" if kinds else words)
+        _repolish(self.risk_badge)
+
+    def _show_tombstones(self, info: SessionInfo) -> None:
+        for chip, moment, what in (
+            (self.recording_chip, info.recording_deleted_at, "recording"),
+            (self.transcript_chip, info.transcript_deleted_at, "transcript"),
+        ):
+            chip.setVisible(moment is not None)
+            if moment is not None:
+                chip.setToolTip(f"The {what} was deleted on {day_month_year(moment)}")
 
     def apply_event(self, event: ProgressEvent) -> None:
         if event.session_id != self.session_id:
             return
+        self._info = with_event(self._info, event)
         self._show_state(event.status, event.progress, event.stage_detail, event.eta_seconds, event.error)
 
     def _show_state(self, status: str, progress: int, detail: str | None, eta: int | None, error: str | None) -> None:
         self._status = status
-        active = status in ACTIVE_STATUSES
+        consent = status == "queued" and detail == AWAITING_CONSENT
+        active = status in ACTIVE_STATUSES and not consent
+        state = "consent" if consent else status
         if status == "completed":
-            text = "✓ Transcript ready"
+            text = "✓ Transcript ready" if self._info.transcript_deleted_at is None else "✓ Notes ready"
         elif status == "failed":
             text = "Processing failed"
         elif status == "cancelled":
             text = "Processing cancelled"
+        elif consent:
+            text = "Needs consent · open the session to record it"
         elif status == "queued":
             text = f"Queued · {detail}" if detail else "Queued"
         else:
             words = (detail or status_words(status)).rstrip("…. ")
             text = f"{words} · {progress}%"
+        has_summary = bool(self._info.ai_summary)
         self.status_label.setText(text)
-        self.status_label.setProperty("state", status)
+        self.status_label.setProperty("state", state)
         _repolish(self.status_label)
+        # A finished session with a summary shows the summary; while processing, the stage takes its place.
+        self.status_label.setVisible(not (status == "completed" and has_summary))
+        self.summary_label.setVisible(has_summary and not active)
         self.progress_bar.setVisible(active)
         self.progress_bar.setValue(max(0, min(100, progress)))
+        self.progress_bar.setAccessibleName(f"Processing progress {progress}%")
         self.eta_label.setText(eta_words(eta) if active and status != "queued" else "")
         self.eta_label.setVisible(bool(self.eta_label.text()))
         failed_text = (error or "The recording could not be processed.") if status == "failed" else ""
         self.error_label.setText(failed_text)
         self.error_label.setVisible(bool(failed_text))
-        self.open_button.setVisible(status == "completed")
+        self.edit_button.setVisible(status == "completed" or consent)
         self.cancel_button.setVisible(active)
+        can_retry = status in ("failed", "cancelled") and self._info.recording_available
+        self.retry_button.setVisible(can_retry)
+        self.setAccessibleDescription(text if not failed_text else f"{text}: {failed_text}")
         self.setCursor(Qt.CursorShape.PointingHandCursor if status == "completed" else Qt.CursorShape.ArrowCursor)
 
-    def _request_open(self) -> None:
-        self.openRequested.emit(self.session_id)
+    # -- actions --------------------------------------------------------------------------------------
+
+    def _request_edit(self) -> None:
+        self.editRequested.emit(self.session_id)
 
     def _request_cancel(self) -> None:
         self.cancelRequested.emit(self.session_id)
+
+    def _request_retry(self) -> None:
+        self.retryRequested.emit(self.session_id)
+
+    def _request_menu_at_button(self) -> None:
+        button = self.more_button
+        # Under the ⋮ button, right edges aligned, as menus open from a button at the right of a row.
+        self.menuRequested.emit(self.session_id, button.mapToGlobal(QPoint(button.width(), button.height())), True)
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         if self._status == "completed":
             self.openRequested.emit(self.session_id)
         super().mouseDoubleClickEvent(event)
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        if event.reason() == QContextMenuEvent.Reason.Keyboard:
+            self._request_menu_at_button()
+        else:
+            self.menuRequested.emit(self.session_id, event.globalPos(), False)
+        event.accept()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key = event.key()
+        shift_f10 = key == Qt.Key.Key_F10 and event.modifiers() == Qt.KeyboardModifier.ShiftModifier
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self._status == "completed":
+            self.openRequested.emit(self.session_id)
+        elif key == Qt.Key.Key_Menu or shift_f10:
+            self._request_menu_at_button()
+        else:
+            super().keyPressEvent(event)
+            return
+        event.accept()

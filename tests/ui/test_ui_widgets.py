@@ -403,7 +403,7 @@ def test_session_card_states(qtbot: QtBot, styled_app: Any) -> None:
     assert card.progress_bar.isVisible() and not card.open_button.isVisible()
 
     opened: list[object] = []
-    card.openRequested.connect(opened.append)
+    card.editRequested.connect(opened.append)  # the card's Edit button opens the session
     card.apply_event(ProgressEvent(info.id, None, "transcribing", 40, "Transcribing audio…", 130))
     assert card.progress_bar.value() == 40
     assert "Transcribing audio · 40%" in card.status_label.text()
