@@ -127,6 +127,7 @@ class MainWindow(QMainWindow):
         panel.editRequested.connect(lambda: self.edit_note(addendum=False))
         panel.addendumRequested.connect(lambda: self.edit_note(addendum=True))
         self.bridge.progress.connect(self._session_progress)
+        self.bridge.progress.connect(self._announce_finished)
         self.templates_page = TemplatesPage(self.templates, user)
         self.templates_page.notify.connect(self.notify)
         self.settings_page = SettingsPage(SettingsService(sessions.ctx, user))
@@ -340,6 +341,32 @@ class MainWindow(QMainWindow):
             if event.error:
                 self.show_error(event.error)
             spawn(self.open_session(event.session_id), on_error=self.show_error)
+
+    def _announce_finished(self, event: object) -> None:
+        """A session finished processing while the therapist was elsewhere: say so, with a way to open it."""
+        if not isinstance(event, ProgressEvent) or not event.finished or event.status == "cancelled":
+            return
+        if self.session_view.session_id == event.session_id and self.stack.currentWidget() is self.session_view:
+            return  # on screen already
+        dialog = self.processing_dialog
+        if dialog is not None and dialog.isVisible() and dialog.session_id == event.session_id:
+            return  # its dialog says so
+        card = self.sessions_page.card(event.session_id)
+        named = card is not None and (card.info.client_name is not None or card.info.is_anonymous)
+        who = card.info.display_client if card is not None and named else "A session"
+        session_id = event.session_id
+        if event.status == "completed":
+            self.toasts.show_message(
+                f"{who}: transcript and note are ready.",
+                "success",
+                action=("Open session", lambda: self.open_session_later(session_id)),
+            )
+        elif event.status == "failed":
+            self.toasts.show_message(
+                f"{who}: processing failed. {event.error or ''}".strip(),
+                "error",
+                action=("Show", self.show_sessions),
+            )
 
     def regenerate_notes(self, template_id: object) -> None:
         session_id = self.session_view.session_id

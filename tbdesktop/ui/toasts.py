@@ -1,18 +1,35 @@
-"""Non-blocking toasts stacked in the bottom-right corner of a window (errors, successes, notices)."""
+"""Non-blocking toasts stacked in the bottom-right corner of a window (errors, successes, notices); they fade
+in and out, and may carry one action ("Open session")."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from collections.abc import Callable
+
+from PySide6.QtCore import QEasingCurve, QEvent, QObject, QPropertyAnimation, Qt, QTimer
+from PySide6.QtWidgets import (
+    QFrame,
+    QGraphicsOpacityEffect,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 ERROR_TIMEOUT_MS = 8000
 INFO_TIMEOUT_MS = 4000
+ACTION_TIMEOUT_MS = 10000
+FADE_MS = 220
 MAX_VISIBLE = 4
 MARGIN = 16
 
+ToastAction = tuple[str, Callable[[], None]]
+
 
 class Toast(QFrame):
-    def __init__(self, text: str, kind: str, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, text: str, kind: str, parent: QWidget | None = None, action: ToastAction | None = None
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("toast")
         self.setProperty("kind", kind)
@@ -25,6 +42,20 @@ class Toast(QFrame):
         self.label.setWordWrap(True)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.label, 1)
+        self.action_button: QPushButton | None = None
+        if action is not None:
+            label, callback = action
+            self.action_button = QPushButton(label)
+            self.action_button.setObjectName("toastAction")
+            self.action_button.setCursor(Qt.CursorShape.PointingHandCursor)
+            self.action_button.setAccessibleName(label)
+
+            def run() -> None:
+                callback()
+                self.expire()
+
+            self.action_button.clicked.connect(run)
+            layout.addWidget(self.action_button, 0, Qt.AlignmentFlag.AlignVCenter)
         close = QPushButton("✕")
         close.setObjectName("toastClose")
         close.setCursor(Qt.CursorShape.PointingHandCursor)
@@ -32,12 +63,37 @@ class Toast(QFrame):
         close.clicked.connect(self.dismiss)
         layout.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
         self.setFixedWidth(360)
+        self._effect = QGraphicsOpacityEffect(self)
+        self._effect.setOpacity(0.0)
+        self.setGraphicsEffect(self._effect)
+        self._fade = QPropertyAnimation(self._effect, b"opacity", self)
+        self._fade.setDuration(FADE_MS)
+        self._fade.setEasingCurve(QEasingCurve.Type.OutCubic)
+        self._fade.setStartValue(0.0)
+        self._fade.setEndValue(1.0)
+        self._fade.start()
+        self._leaving = False
 
     @property
     def text(self) -> str:
         return self.label.text()
 
+    @property
+    def opacity(self) -> float:
+        return float(self._effect.opacity())
+
     def expire(self) -> None:
+        """Fade out, then leave the stack."""
+        if self._leaving:
+            return
+        self._leaving = True
+        self._fade.stop()
+        self._fade.setStartValue(self._effect.opacity())
+        self._fade.setEndValue(0.0)
+        self._fade.finished.connect(self._remove)
+        self._fade.start()
+
+    def _remove(self) -> None:
         overlay = self.parentWidget()
         if isinstance(overlay, ToastOverlay):
             overlay.remove(self)
@@ -78,11 +134,19 @@ class ToastOverlay(QWidget):
     def show_info(self, text: str) -> Toast:
         return self.show_message(text, "info", INFO_TIMEOUT_MS)
 
-    def show_message(self, text: str, kind: str = "info", timeout_ms: int = INFO_TIMEOUT_MS) -> Toast:
+    def show_message(
+        self,
+        text: str,
+        kind: str = "info",
+        timeout_ms: int = INFO_TIMEOUT_MS,
+        action: ToastAction | None = None,
+    ) -> Toast:
         live = self.toasts()
         for old in live[: max(0, len(live) - MAX_VISIBLE + 1)]:
             self.remove(old)
-        toast = Toast(text, kind, self)
+        if action is not None:
+            timeout_ms = max(timeout_ms, ACTION_TIMEOUT_MS)  # time to reach the button
+        toast = Toast(text, kind, self, action)
         self._layout.addWidget(toast, 0, Qt.AlignmentFlag.AlignRight)
         toast.destroyed.connect(self._after_change)
         # The toast owns its timer, so a toast closed early takes the pending expiry with it.

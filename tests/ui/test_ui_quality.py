@@ -216,3 +216,66 @@ def test_window_at_200_percent_scaling(tmp_path: Path) -> None:
     for key, page in report["pages"].items():
         assert page["overlaps"] == [], key
         assert page["logical"] == [1024, 700] and page["pixels"] == [2048, 1400], key
+
+
+def test_finished_session_toast_fades_in_and_opens_the_session(
+    qtbot: Any, aio: AsyncDriver, window: Any, ui_ctx: Any, therapist: Any, speech_session: Any, screenshot: Any
+) -> None:
+    from PySide6.QtCore import Qt
+    from ui_support import services_support
+
+    from tbdesktop.services.dto import ProgressEvent
+
+    lines = [("therapist", "Hello."), ("client", "Hi.")]
+    info = services_support().session_with_transcript(ui_ctx, therapist, speech_session[0], lines)
+
+    async def scenario() -> None:
+        await window.refresh()
+        window.bridge.progress.emit(ProgressEvent(info.id, None, "completed", 100, "Done", None))
+        await AsyncDriver.until(lambda: bool(window.toasts.toasts()), message="a toast")
+        toast = window.toasts.toasts()[-1]
+        assert toast.text == "Jordan: transcript and note are ready."
+        assert toast.action_button is not None and toast.action_button.text() == "Open session"
+        await AsyncDriver.until(lambda: toast.opacity > 0.99, message="faded in")
+        screenshot(window, "toast-session-ready")
+        qtbot.mouseClick(toast.action_button, Qt.MouseButton.LeftButton)
+        await AsyncDriver.until(lambda: window.stack.currentWidget() is window.session_view, message="opened")
+        assert window.session_view.session_id == info.id
+        await AsyncDriver.until(lambda: not window.toasts.toasts(), message="the toast faded out")
+        # Already on screen: no toast for it.
+        window.bridge.progress.emit(ProgressEvent(info.id, None, "completed", 100, "Done", None))
+        await asyncio.sleep(0.1)
+        assert window.toasts.toasts() == []
+        for n in range(6):  # they stack, four at most
+            window.toasts.show_error(f"Problem {n}")
+        assert [t.text for t in window.toasts.toasts()] == [f"Problem {n}" for n in range(2, 6)]
+
+    aio.run(scenario())
+
+
+def test_qt_bindings_keep_python_singletons_alive(qtbot: Any) -> None:
+    """Calling Qt and emitting signals must not drop references to None/True/False (PySide6 6.12.0 does so on
+    Python 3.11, which ends the app with a fatal error after a few thousand calls)."""
+    import sys
+
+    from PySide6.QtCore import QObject, Signal
+    from PySide6.QtWidgets import QLabel, QPushButton
+
+    class Emitter(QObject):
+        fired = Signal(object)
+
+    label, button, emitter = QLabel(), QPushButton(), Emitter()
+    qtbot.addWidget(label)
+    qtbot.addWidget(button)
+    seen: list[object] = []
+    emitter.fired.connect(seen.append)
+    button.clicked.connect(lambda checked=False: seen.append(checked))
+    before = (sys.getrefcount(None), sys.getrefcount(True), sys.getrefcount(False))
+    for n in range(500):
+        label.setText(str(n))
+        button.setEnabled(True)
+        button.click()
+        emitter.fired.emit(n)
+    seen.clear()
+    after = (sys.getrefcount(None), sys.getrefcount(True), sys.getrefcount(False))
+    assert all(a >= b - 20 for a, b in zip(after, before, strict=True)), (before, after)

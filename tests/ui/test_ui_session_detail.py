@@ -5,9 +5,7 @@ deleted states."""
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import os
-import sys
 import tempfile
 import uuid
 import wave
@@ -19,7 +17,7 @@ import pytest
 from PySide6.QtCore import QEvent, Qt, QUrl
 from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
 from pytestqt.qtbot import QtBot
-from ui_support import AsyncDriver
+from ui_support import AsyncDriver, services_support
 
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.dto import ANONYMOUS_CLIENT, UserInfo
@@ -49,19 +47,9 @@ pytestmark = [
 ]
 
 
-def _services_support() -> Any:
-    """tests/services/tests_support.py (on the path only when the service tests run too)."""
-    if "tests_support" not in sys.modules:
-        path = Path(__file__).resolve().parents[1] / "services" / "tests_support.py"
-        spec = importlib.util.spec_from_file_location("tests_support", path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["tests_support"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["tests_support"]
 
 
-session_with_transcript = _services_support().session_with_transcript
+session_with_transcript = services_support().session_with_transcript
 
 
 @pytest.fixture

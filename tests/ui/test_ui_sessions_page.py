@@ -5,10 +5,8 @@ filters."""
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import math
 import struct
-import sys
 import time
 import uuid
 import wave
@@ -23,7 +21,7 @@ from PySide6.QtCore import QEvent, QPoint, Qt
 from PySide6.QtGui import QHelpEvent
 from PySide6.QtWidgets import QApplication, QToolTip, QWidget
 from pytestqt.qtbot import QtBot
-from ui_support import AsyncDriver
+from ui_support import AsyncDriver, services_support
 
 from tbdesktop.errors import NotFoundError, ValidationError
 from tbdesktop.services.context import AppContext
@@ -46,19 +44,9 @@ pytestmark = [
 SIZE = (1024, 700)
 
 
-def _services_support() -> Any:
-    """tests/services/tests_support.py (on the path only when the service tests run too)."""
-    if "tests_support" not in sys.modules:
-        path = Path(__file__).resolve().parents[1] / "services" / "tests_support.py"
-        spec = importlib.util.spec_from_file_location("tests_support", path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["tests_support"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["tests_support"]
 
 
-session_with_transcript = _services_support().session_with_transcript
+session_with_transcript = services_support().session_with_transcript
 Shot = Callable[[QWidget, str], Path]
 SUMMARY = (
     "Client described a week of better sleep after starting the wind-down routine; we reviewed the thought "

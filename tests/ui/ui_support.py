@@ -31,3 +31,18 @@ class AsyncDriver:
             if time.monotonic() > deadline:
                 raise AssertionError(f"timed out after {timeout:.0f} s waiting for {message or predicate}")
             await asyncio.sleep(0.02)
+
+
+def services_support() -> Any:
+    """tests/services/tests_support.py, loaded by file (it is on the import path only when service tests run)."""
+    import importlib.util
+    import sys
+
+    if "tests_support" not in sys.modules:
+        path = REPO_ROOT / "tests" / "services" / "tests_support.py"
+        spec = importlib.util.spec_from_file_location("tests_support", path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["tests_support"] = module
+        spec.loader.exec_module(module)
+    return sys.modules["tests_support"]

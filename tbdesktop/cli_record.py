@@ -1,0 +1,291 @@
+"""`record`: a session from a microphone, headless (the recorder panel uses the same service), its devices, and
+the recordings a crash left behind."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from typing import Any
+
+from tbdesktop.errors import TBError
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+
+
+def _cli() -> Any:
+    from tbdesktop import cli
+
+    return cli
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM stops a recording the way Ctrl+C does: cleanly, keeping the audio."""
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _progress_observer() -> Any:
+    from tbdesktop.services.recording import DeviceProblem, LevelReading, RecorderObserver
+
+    class Progress(RecorderObserver):
+        """Keeps the latest reading for the progress line (printed by the main thread)."""
+
+        def __init__(self) -> None:
+            self.reading: LevelReading | None = None
+            self.problems: list[DeviceProblem] = []
+
+        def level(self, reading: LevelReading) -> None:
+            self.reading = reading
+
+        def device_error(self, problem: DeviceProblem) -> None:
+            self.problems.append(problem)
+
+    return Progress()
+
+
+def _date(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError as exc:
+        raise TBError(f"'{text}' is not a date (use YYYY-MM-DD).") from exc
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    from tbdesktop.services.recording import NothingRecordedError, RecordingParams, RecordingService
+
+    if args.seconds is not None and args.seconds <= 0:
+        raise TBError("--seconds must be more than 0.")
+    params = RecordingParams(
+        device=args.device,
+        client_name=args.client,
+        session_date=_date(args.date),
+        session_type=args.type,
+        consent_method=args.consent,
+        sample_rate=args.sample_rate,
+        channels=args.channels,
+        stop_after_s=args.seconds,
+    )
+    ctx, user = _cli().context_and_user(args)
+    try:
+        progress = _progress_observer()
+        recorder = RecordingService(ctx, user).recorder(params, progress)
+        status, interrupted = _capture(args, recorder, progress)
+        problem = status.problem if status.problem is not None and status.problem.kind != "overflow" else None
+        try:
+            info = recorder.save_sync()
+        except NothingRecordedError:
+            raise
+        except TBError as exc:
+            raise TBError(
+                f"{exc.message} The audio is kept: `tbdesktop record recover` saves it once this is solved."
+            ) from exc
+        return _finish(args, ctx, user, info, status, interrupted, problem)
+    finally:
+        ctx.close()
+
+
+def _capture(args: argparse.Namespace, recorder: Any, progress: Any) -> tuple[Any, bool]:
+    """Records until the time is up, the device is lost, or Ctrl+C (or SIGTERM); then stops."""
+    from tbdesktop.services.recording import RecorderState
+
+    cli = _cli()
+    quiet = bool(getattr(args, "json", False))
+    tty = sys.stderr.isatty()
+    interrupted = False
+    shown = 0
+    last_second = -1
+    with _terminate_as_interrupt():
+        try:
+            status = recorder.start()
+            if not quiet:
+                until = f"for {args.seconds:g} s" if args.seconds else "until Ctrl+C"
+                cli._err(
+                    f"Recording from '{status.device}' ({status.sample_rate} Hz, {status.channels} channel(s)) "
+                    f"{until}; Ctrl+C stops and keeps the audio."
+                )
+            while recorder.state in (RecorderState.RECORDING, RecorderState.PAUSED):
+                time.sleep(0.1)
+                problems = list(progress.problems)
+                for problem in problems[shown:]:
+                    if not quiet and problem.kind == "overflow":
+                        cli._err(f"warning: {problem.message}")
+                shown = len(problems)
+                reading = progress.reading
+                if quiet or reading is None:
+                    continue
+                line = (
+                    f"{cli._fmt_ts(reading.elapsed_s)}  level {reading.rms_dbfs:6.1f} dBFS  "
+                    f"peak {reading.peak_dbfs:6.1f} dBFS"
+                )
+                if tty:
+                    sys.stderr.write("\r" + line)
+                    sys.stderr.flush()
+                elif int(reading.elapsed_s) != last_second:
+                    last_second = int(reading.elapsed_s)
+                    cli._err(line)
+        except KeyboardInterrupt:
+            if recorder.state is RecorderState.IDLE:
+                raise TBError("Interrupted before the recording started; nothing was recorded.") from None
+            interrupted = True
+    status = recorder.stop()
+    if tty and not quiet:
+        sys.stderr.write("\n")
+    return status, interrupted
+
+
+def _finish(args: argparse.Namespace, ctx: Any, user: Any, info: Any, status: Any, interrupted: bool, lost: Any) -> int:
+    from tbdesktop.services.session_lifecycle import AWAITING_CONSENT
+
+    cli = _cli()
+    quiet = bool(getattr(args, "json", False))
+    recording = {
+        "duration_s": round(status.elapsed_s, 3),
+        "device": status.device,
+        "sample_rate": status.sample_rate,
+        "channels": status.channels,
+        "overflows": status.overflows,
+        "gap_s": round(status.gap_s, 3),
+        "interrupted": interrupted,
+        "problem": lost.kind if lost is not None else None,
+    }
+    if not quiet:
+        cli._print(f"Recorded {cli._fmt_ts(status.elapsed_s)} ({status.elapsed_s:.1f} s); saved as session {info.id}")
+        cli._print(cli._session_line(info))
+    if lost is not None:
+        cli._err(f"error: {lost.message}")
+    code = EXIT_ERROR if lost is not None and lost.kind != "limit" else EXIT_OK
+    if args.wait:
+        if info.stage_detail == AWAITING_CONSENT:
+            cli._err(
+                "error: the session waits for the client's consent; record it with "
+                f"`tbdesktop session update {info.id} --consent METHOD`, or record with --consent."
+            )
+            code = EXIT_ERROR
+        else:
+            from tbdesktop.services.sessions import SessionService
+
+            final = cli.wait_for_session(ctx, user, info.id, quiet=quiet)
+            info = SessionService(ctx, user).get_sync(info.id)
+            if not quiet:
+                cli._print(cli._session_line(info))
+            if final.status != "completed":
+                code = EXIT_ERROR
+    if quiet:
+        data = info.to_json()
+        data["recording"] = recording
+        cli._print(json.dumps(data, indent=2, ensure_ascii=False))
+    return code
+
+
+def cmd_record_devices(args: argparse.Namespace) -> int:
+    from tbdesktop.services.recording import SoundDeviceBackend
+    from tbdesktop.services.recording.devices import list_inputs
+
+    cli = _cli()
+    devices = list_inputs(SoundDeviceBackend())
+
+    def human() -> None:
+        if not devices:
+            cli._print("No input device found.")
+        for d in devices:
+            mark = "*" if d.is_default else " "
+            cli._print(f"{mark} {d.index:>3}  {d.name}  ({d.channels} in, {d.default_samplerate} Hz, {d.hostapi})")
+
+    cli._emit(args, [d.to_json() for d in devices], human)
+    return EXIT_OK
+
+
+def cmd_record_recover(args: argparse.Namespace) -> int:
+    from tbdesktop.services.recording import RecordingService
+
+    cli = _cli()
+    ctx, user = cli.context_and_user(args)
+    try:
+        service = RecordingService(ctx, user)
+        if args.discard:
+            if not args.yes:
+                raise TBError("Discarding deletes the interrupted recording for good; add --yes to confirm.")
+            service.discard_sync(args.discard)
+            cli._emit(args, {"discarded": args.discard}, lambda: cli._print("Interrupted recording discarded."))
+            return EXIT_OK
+        found = service.find_interrupted_sync()
+        if args.list:
+
+            def listing() -> None:
+                if not found:
+                    cli._print("No interrupted recording.")
+                for r in found:
+                    client = r.client_name or "no client"
+                    cli._print(
+                        f"{r.id}  started {r.started_at:%Y-%m-%d %H:%M} UTC  {cli._fmt_ts(r.duration_s)}  {client}"
+                    )
+
+            cli._emit(args, [r.to_json() for r in found], listing)
+            return EXIT_OK
+        wanted = [r for r in found if args.id in (None, r.id)]
+        if args.id and not wanted:
+            raise TBError(f"No interrupted recording '{args.id}' (see `tbdesktop record recover --list`).")
+        results = []
+        for r in wanted:
+            info = service.recover_sync(r.id, consent_method=args.consent)
+            results.append({"recording": r.to_json(), "session": info.to_json()})
+            if not getattr(args, "json", False):
+                cli._print(f"Recovered {cli._fmt_ts(r.duration_s)} as session {info.id}")
+                cli._print(cli._session_line(info))
+        if getattr(args, "json", False):
+            cli._print(json.dumps(results, indent=2, ensure_ascii=False))
+        elif not results:
+            cli._print("No interrupted recording.")
+        return EXIT_OK
+    finally:
+        ctx.close()
+
+
+def add_record_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "record",
+        parents=[common],
+        help="record a session from a microphone (Ctrl+C stops and keeps it)",
+        description="Record a session from an input device; Ctrl+C (or SIGTERM) stops and keeps the audio.",
+    )
+    p.add_argument("--device", default=None, help="input device name or index (default: the last one used)")
+    p.add_argument("--seconds", type=float, default=None, help="stop after this much audio (default: Ctrl+C)")
+    p.add_argument("--client", default=None, help="client name (created if new)")
+    p.add_argument("--date", default=None, help="session date, YYYY-MM-DD (default: today)")
+    p.add_argument("--consent", default=None, choices=["verbal", "written", "electronic"])
+    p.add_argument(
+        "--type", default="individual", choices=["individual", "couples", "family", "group"], help="session type"
+    )
+    p.add_argument("--channels", type=int, choices=[1, 2], default=None, help="default: 2 on a two-channel device")
+    p.add_argument("--sample-rate", type=int, default=None, help="default: the device's rate (or 48000)")
+    p.add_argument("--wait", action="store_true", help="process the session now and wait until done")
+    p.set_defaults(func=cmd_record)
+    rsub = p.add_subparsers(dest="record_command", metavar="ACTION")
+    d = rsub.add_parser("devices", parents=[common], help="list input devices")
+    d.set_defaults(func=cmd_record_devices)
+    r = rsub.add_parser("recover", parents=[common], help="save (or discard) recordings a crash interrupted")
+    r.add_argument("id", nargs="?", default=None, help="one interrupted recording (default: all of mine)")
+    r.add_argument("--list", action="store_true", help="only list them")
+    r.add_argument("--consent", default=None, choices=["verbal", "written", "electronic"])
+    r.add_argument("--discard", default=None, metavar="ID", help="delete this interrupted recording for good")
+    r.add_argument("--yes", action="store_true", help="confirm --discard")
+    r.set_defaults(func=cmd_record_recover)

@@ -1,0 +1,475 @@
+"""The live recorder: one recording, from the device to the session it becomes.
+
+Threads. PortAudio calls the stream callback on its own thread; the callback only copies the block into a queue.
+The recorder's writer thread ("tb-recorder") takes blocks from the queue, measures them, writes them to the
+encrypted journal and watches the device. Observers are called on the writer thread (level, elapsed time, device
+errors, and the state changes it causes: device lost, time limit, storage failure) or on the thread that called
+start/pause/resume/stop/save/discard (their own state changes) — never on PortAudio's thread. A GUI forwards them
+to its UI thread (Qt: emit a signal; a queued connection crosses threads). Controls must not be called from an
+observer running on the writer thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tbdesktop.errors import TBError, ValidationError
+from tbdesktop.services.recording.capture import Block, Capture
+from tbdesktop.services.recording.devices import CaptureFormat, capture_format, pick_device
+from tbdesktop.services.recording.events import (
+    DeviceProblem,
+    RecorderObserver,
+    RecorderState,
+    RecorderStatus,
+    RecordingParams,
+)
+from tbdesktop.services.recording.feed import StreamFeed, close_stream
+from tbdesktop.services.recording.journal import JournalLock, JournalWriter, lock_path
+
+if TYPE_CHECKING:
+    from tbdesktop.services.dto import SessionInfo
+    from tbdesktop.services.recording.service import RecordingService
+
+log = logging.getLogger(__name__)
+
+_CAPTURING = (RecorderState.RECORDING, RecorderState.PAUSED)
+
+
+@dataclass
+class _Call:
+    """Journal work for the writer thread (which alone touches the journal); ``done`` is set once it ran."""
+
+    action: Callable[[JournalWriter], Any]
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+_STOP = object()
+
+
+class Recorder:
+    """Made by ``RecordingService.recorder(params)``: start, pause, resume, stop, then save (or discard)."""
+
+    def __init__(
+        self, service: RecordingService, params: RecordingParams, observers: tuple[RecorderObserver, ...] = ()
+    ) -> None:
+        self._service = service
+        self._backend = service.backend
+        self.params = params
+        self._observers: list[RecorderObserver] = list(observers)
+        self._lock = threading.RLock()
+        self._state = RecorderState.IDLE
+        self._format = CaptureFormat(0, 0)
+        self._feed = StreamFeed(self._backend)
+        self._queue = self._feed.queue
+        self._writer: threading.Thread | None = None
+        self._journal: JournalWriter | None = None
+        self._journal_lock: JournalLock | None = None
+        self._capture: Capture | None = None
+        self._problem: DeviceProblem | None = None
+        self._writer_failed = False
+        self._details: dict[str, Any] = {
+            "client_name": (params.client_name or "").strip() or None,
+            "client_id": str(params.client_id) if params.client_id else None,
+            "session_date": (params.session_date or date.today()).isoformat(),
+            "session_type": params.session_type,
+            "consent_method": params.consent_method,
+        }
+
+    # -- observers and status ---------------------------------------------------------------------------
+
+    def add_observer(self, observer: RecorderObserver) -> None:
+        self._observers.append(observer)
+
+    def remove_observer(self, observer: RecorderObserver) -> None:
+        if observer in self._observers:
+            self._observers.remove(observer)
+
+    def _emit(self, method: str, *args: Any) -> None:
+        for observer in list(self._observers):
+            try:
+                getattr(observer, method)(*args)
+            except Exception as exc:  # an observer's failure never stops the recording
+                log.warning("recorder observer failed", extra={"callback": method, "error_type": type(exc).__name__})
+
+    @property
+    def state(self) -> RecorderState:
+        return self._state
+
+    @property
+    def journal_id(self) -> str | None:
+        return self._journal.header.id if self._journal is not None else None
+
+    @property
+    def journal_path(self) -> Path | None:
+        return self._journal.path if self._journal is not None else None
+
+    @property
+    def backlog(self) -> int:
+        """Blocks captured and not yet written (near 0 unless the disk is slow)."""
+        return self._queue.qsize()
+
+    @property
+    def elapsed_s(self) -> float:
+        return self._capture.elapsed_s if self._capture is not None else 0.0
+
+    def status(self) -> RecorderStatus:
+        with self._lock:
+            rate = self._format.sample_rate
+            capture = self._capture
+            return RecorderStatus(
+                state=self._state,
+                elapsed_s=self.elapsed_s,
+                device=self._feed.device.name if self._feed.device else None,
+                sample_rate=rate,
+                channels=self._format.channels,
+                overflows=capture.overflows if capture else 0,
+                gap_s=capture.gap_frames / rate if capture and rate else 0.0,
+                journal_id=self.journal_id,
+                problem=self._problem,
+            )
+
+    def _change(self, state: RecorderState) -> RecorderStatus:
+        with self._lock:
+            self._state = state
+            status = self.status()
+        log.info("recorder state", extra={"journal_id": status.journal_id, "state": state.value})
+        self._emit("state_changed", status)
+        return status
+
+    # -- controls ---------------------------------------------------------------------------------------------
+
+    def start(self) -> RecorderStatus:
+        """Opens the device and starts the journal; raises TBError (and keeps nothing) when it cannot."""
+        with self._lock:
+            if self._state is not RecorderState.IDLE:
+                raise ValidationError("This recorder has already been used; start a new recording.")
+            device = pick_device(self._backend, self.params.device, self._service.remembered_device_sync())
+            fmt = capture_format(self._backend, device, self.params.sample_rate, self.params.channels)
+            limit_s = self._service.ctx.settings.max_duration_s
+            if self.params.stop_after_s is not None:
+                if self.params.stop_after_s <= 0:
+                    raise ValidationError("The recording length must be more than 0 seconds.")
+                limit_s = min(limit_s, self.params.stop_after_s)
+            self._service.check_free_space(fmt)
+            master = self._service.master_key()
+            journal_id = uuid.uuid4().hex
+            folder = self._service.in_progress_dir
+            folder.mkdir(parents=True, exist_ok=True)
+            # Locked before the journal exists: no other process ever takes it for an interrupted one.
+            journal_lock = JournalLock(lock_path(folder / f"{journal_id}.tbj"))
+            if not journal_lock.acquire():
+                raise TBError("The recording could not be started; try again.")
+            try:
+                journal = JournalWriter.create(
+                    folder, self._service.user.id, master, fmt.sample_rate, fmt.channels, journal_id
+                )
+                journal.details(dict(self._details))
+                journal.sync()
+            except OSError as exc:
+                journal_lock.release(remove=True)
+                raise TBError(f"The recording could not be started in the data folder: {exc.strerror}.") from exc
+            self._format, self._journal, self._journal_lock = fmt, journal, journal_lock
+            self._capture = Capture(journal, fmt, int(round(limit_s * fmt.sample_rate)))
+            self._writer = threading.Thread(target=self._run_writer, args=(journal,), name="tb-recorder", daemon=True)
+            self._writer.start()
+            try:
+                self._feed.open(device, fmt)
+            except BaseException:
+                self._finish_writer()
+                self._remove_journal()
+                raise
+            self._state = RecorderState.RECORDING
+        log.info(
+            "recording started",
+            extra={
+                "journal_id": journal_id,
+                "sample_rate": fmt.sample_rate,
+                "channels": fmt.channels,
+                "device_index": device.index,
+            },
+        )
+        self._service.remember_device_sync(device.name)
+        return self._change(RecorderState.RECORDING)
+
+    def pause(self) -> RecorderStatus:
+        """Stops keeping audio (the device stays open, so the level meter goes on); all kept so far is on disk."""
+        with self._lock:
+            if self._state is RecorderState.PAUSED:
+                return self.status()
+            if self._state is not RecorderState.RECORDING:
+                raise ValidationError("The recorder is not recording.")
+            self._feed.paused = True  # blocks captured from now on are measured, not kept
+            self._state = RecorderState.PAUSED
+        self._call(lambda j: self._event(j, "paused", sync=True), wait=True)
+        return self._change(RecorderState.PAUSED)
+
+    def resume(self, device: str | int | None = None) -> RecorderStatus:
+        """Goes on after a pause or a lost device, on the same device or on ``device``: same journal, same format
+        (a one-channel device fills both channels of a two-channel recording)."""
+        with self._lock:
+            if self._state not in (RecorderState.PAUSED, RecorderState.DEVICE_LOST):
+                raise ValidationError("Only a paused recording, or one whose device was lost, can resume.")
+            current = self._feed.device
+            same = device is None or (current is not None and str(device).strip() in (current.name, str(current.index)))
+            if self._feed.stream is None or not same:
+                wanted = device if device is not None else (current.name if current else None)
+                chosen = pick_device(self._backend, wanted)
+                old = self._feed.detach()
+                if old is not None:
+                    close_stream(old, abort=False)
+                self._feed.open(chosen, self._format)
+                index = chosen.index
+                self._call(lambda j: self._event(j, "device", device_index=index))
+            self._feed.paused = False
+            self._problem = None
+            self._state = RecorderState.RECORDING
+        self._call(lambda j: self._event(j, "resumed"))
+        return self._change(RecorderState.RECORDING)
+
+    def set_details(
+        self,
+        *,
+        client_name: str | None = None,
+        client_id: uuid.UUID | None = None,
+        session_date: date | None = None,
+        session_type: str | None = None,
+        consent_method: str | None = None,
+    ) -> None:
+        """What the session will be created with, changed while recording (sealed in the journal for a recovery)."""
+        if self._state in (RecorderState.SAVED, RecorderState.DISCARDED):
+            raise ValidationError("This recording is already saved.")
+        update: dict[str, Any] = {
+            "client_name": client_name.strip() or None if client_name is not None else None,
+            "client_id": str(client_id) if client_id is not None else None,
+            "session_date": session_date.isoformat() if session_date is not None else None,
+            "session_type": session_type,
+            "consent_method": consent_method,
+        }
+        with self._lock:
+            self._details.update({k: v for k, v in update.items() if v is not None})
+            if client_name is not None:
+                self._details["client_name"] = update["client_name"]
+            values = dict(self._details)
+        self._call(lambda j: j.details(values), wait=True)
+
+    def stop(self) -> RecorderStatus:
+        """Ends capture: everything captured is sealed and synced; ``save`` then makes it a session."""
+        if self._writer is not None and threading.current_thread() is self._writer:
+            raise ValidationError("The recorder cannot be stopped from one of its observers.")
+        with self._lock:
+            if self._state is RecorderState.IDLE:
+                raise ValidationError("The recorder was not started.")
+            if self._state in (RecorderState.SAVED, RecorderState.DISCARDED):
+                return self.status()
+            already = self._state is RecorderState.STOPPED  # by the time limit or a storage failure
+            stream = self._feed.detach()
+        if stream is not None:
+            close_stream(stream, abort=False)  # delivers the blocks still in PortAudio's buffer
+        self._finish_writer()
+        if already:
+            return self.status()
+        status = self._change(RecorderState.STOPPED)
+        log.info("recording stopped", extra={"journal_id": status.journal_id, "seconds": round(status.elapsed_s, 2)})
+        return status
+
+    def save_sync(self) -> SessionInfo:
+        """Stops if needed, then the journal becomes an encrypted recording and a queued session (the import
+        path, consent gate included); the journal is removed once the session exists, and kept if it fails."""
+        from tbdesktop.services.recording.service import NothingRecordedError
+
+        self.stop()
+        with self._lock:
+            if self._state is not RecorderState.STOPPED or self._journal is None:
+                raise ValidationError("This recording was already saved or discarded.")
+            if self._journal_lock is None:
+                raise ValidationError("This recording was closed; recover it from the interrupted recordings.")
+            path, journal_lock, details = self._journal.path, self._journal_lock, dict(self._details)
+        try:
+            info = self._service.finalize_journal(path, journal_lock, details)
+        except NothingRecordedError:
+            self._journal_lock = None
+            self._change(RecorderState.DISCARDED)
+            raise
+        self._journal_lock = None
+        self._change(RecorderState.SAVED)
+        return info
+
+    async def save(self) -> SessionInfo:
+        return await asyncio.to_thread(self.save_sync)
+
+    def discard(self) -> None:
+        """Stops if needed and deletes everything recorded (the caller has asked the user)."""
+        if self._state in (RecorderState.IDLE, RecorderState.DISCARDED):
+            return
+        self.stop()
+        with self._lock:
+            if self._state is RecorderState.SAVED:
+                raise ValidationError("This recording is already saved as a session.")
+            self._remove_journal()
+        self._service.audit_journal("recording.discard", self.journal_id)
+        self._change(RecorderState.DISCARDED)
+
+    def close(self) -> None:
+        """Lets go of an unsaved recording: capture stops and the journal stays, to be offered by
+        ``RecordingService.find_interrupted`` as after a crash. Nothing to do once saved or discarded."""
+        if self._state in (RecorderState.IDLE, RecorderState.SAVED, RecorderState.DISCARDED):
+            return
+        self.stop()
+        with self._lock:
+            if self._journal_lock is not None:
+                self._journal_lock.release()
+                self._journal_lock = None
+
+    # -- the writer thread ---------------------------------------------------------------------------------
+
+    def _event(self, journal: JournalWriter, name: str, *, sync: bool = False, **values: Any) -> None:
+        journal.event({"event": name, "frame": self._capture.frames if self._capture else 0, **values})
+        if sync:
+            journal.sync()
+
+    def _call(self, action: Callable[[JournalWriter], Any], *, wait: bool = False) -> None:
+        if self._writer is None or not self._writer.is_alive():
+            return
+        call = _Call(action)
+        self._queue.put(call)
+        if wait:
+            call.done.wait(timeout=10.0)
+
+    def _finish_writer(self) -> None:
+        if self._writer is not None and self._writer.is_alive():
+            self._queue.put(_STOP)
+            self._writer.join()
+
+    def _run_writer(self, journal: JournalWriter) -> None:
+        capture = self._capture
+        assert capture is not None
+        try:
+            while True:
+                try:
+                    item = self._queue.get(timeout=0.05)
+                except queue.Empty:
+                    item = None
+                if item is _STOP:
+                    break
+                try:
+                    if isinstance(item, _Call):
+                        try:
+                            if not self._writer_failed:
+                                item.action(journal)
+                        finally:
+                            item.done.set()
+                        continue
+                    if self._writer_failed:
+                        continue
+                    if isinstance(item, Block):
+                        self._on_block(capture, item)
+                    journal.tick(time.monotonic())
+                    self._watch_device(journal)
+                    if capture.at_limit and self._state in _CAPTURING:
+                        self._reach_limit(journal)
+                except OSError as exc:
+                    self._storage_failed(exc)
+        finally:
+            while not self._queue.empty():  # nobody waits for journal work that will never run
+                item = self._queue.get_nowait()
+                if isinstance(item, _Call):
+                    item.done.set()
+            try:
+                journal.flush()
+                journal.close()
+            except OSError as exc:
+                log.error("journal not closed cleanly", extra={"error_type": type(exc).__name__})
+
+    def _on_block(self, capture: Capture, block: Block) -> None:
+        self._feed.last_block_at = max(self._feed.last_block_at, block.arrival)
+        result = capture.add(block)
+        if result.overflow_lost is not None:
+            rate = self._format.sample_rate
+            log.info("input overflow", extra={"journal_id": self.journal_id, "lost_frames": result.overflow_lost})
+            message = (
+                f"The input device could not keep up: {result.overflow_lost / rate:.2f} s lost, marked as silence."
+            )
+            self._emit("device_error", DeviceProblem("overflow", message, capture.elapsed_s, True))
+        self._emit("level", result.level)
+        if result.recorded:
+            self._emit("elapsed", capture.elapsed_s)
+
+    def _watch_device(self, journal: JournalWriter) -> None:
+        with self._lock:
+            if self._feed.stream is None or self._state not in _CAPTURING:
+                return
+            gone, stalled = self._feed.lost()
+            if not gone:
+                return
+            stream = self._feed.detach()
+            self._state = RecorderState.DEVICE_LOST
+            self._feed.paused = False
+        journal.flush()
+        self._event(journal, "device_lost", sync=True, stalled=stalled)
+        if stream is not None:
+            close_stream(stream, abort=True)
+        name = self._feed.device.name if self._feed.device else "the input device"
+        self._problem = DeviceProblem(
+            "device_lost",
+            f"The input device '{name}' stopped (unplugged or switched off?). Everything recorded so far is kept: "
+            "resume on it or on another device, or stop to save the session.",
+            self.elapsed_s,
+            True,
+        )
+        log.warning("input device lost", extra={"journal_id": self.journal_id, "stalled": stalled})
+        self._emit("device_error", self._problem)
+        self._change(RecorderState.DEVICE_LOST)
+
+    def _reach_limit(self, journal: JournalWriter) -> None:
+        with self._lock:
+            stream = self._feed.detach()
+            self._state = RecorderState.STOPPED
+        journal.flush()
+        journal.sync()
+        if stream is not None:
+            close_stream(stream, abort=True)
+        if self.params.stop_after_s is None or self.elapsed_s < self.params.stop_after_s - 1e-6:
+            self._problem = DeviceProblem(
+                "limit",
+                "The recording reached the longest length accepted (TB_MAX_DURATION_MIN) and was stopped.",
+                self.elapsed_s,
+                False,
+            )
+            self._emit("device_error", self._problem)
+        self._change(RecorderState.STOPPED)
+
+    def _storage_failed(self, exc: OSError) -> None:
+        self._writer_failed = True
+        log.error("journal write failed", extra={"journal_id": self.journal_id, "error_type": type(exc).__name__})
+        with self._lock:
+            stream = self._feed.detach()
+            self._state = RecorderState.STOPPED
+        if stream is not None:
+            close_stream(stream, abort=True)
+        self._problem = DeviceProblem(
+            "storage",
+            f"The recording could not be written to the data folder ({exc.strerror}) and was stopped. What was "
+            "written before is kept.",
+            self.elapsed_s,
+            False,
+        )
+        self._emit("device_error", self._problem)
+        self._change(RecorderState.STOPPED)
+
+    def _remove_journal(self) -> None:
+        if self._journal is not None:
+            self._journal.close()
+            self._journal.path.unlink(missing_ok=True)
+        if self._journal_lock is not None:
+            self._journal_lock.release(remove=True)
+            self._journal_lock = None
