@@ -455,12 +455,18 @@ def cmd_selftest(args: argparse.Namespace) -> int:
             return "OS keyring"
         return f"no OS keyring: passcode-encrypted store per profile in {settings.secrets_dir}"
 
+    def playback() -> str:
+        from tbdesktop.ui.audio_player import playback_support
+
+        return playback_support()
+
     check("engine", engine)
     check("database", database)
     check("secret store", secret_store)
     check("model", model)
     check("speaker model", speaker_model)
     check("audio devices", devices, required=False)
+    check("audio playback", playback, required=False)
     ok = all(c["ok"] for c in checks if c["required"])
 
     def human() -> None:
@@ -570,6 +576,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_session_set_role)
 
     from tbdesktop.cli_notes import add_note_commands
+    from tbdesktop.cli_record import add_record_commands
     from tbdesktop.cli_search import add_search_commands
     from tbdesktop.cli_secrets import add_secret_commands
     from tbdesktop.cli_sessions import add_retention_commands, add_session_commands
@@ -579,6 +586,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_retention_commands(sub, common)
     add_search_commands(sub, common)
     add_secret_commands(sub, usub, common)
+    add_record_commands(sub, common)
     return parser
 
 

@@ -399,3 +399,12 @@ class AudioPlayer(QFrame):
             return
         log.warning("recording playback failed", extra={"error": error.name})
         self.show_message(CANNOT_PLAY)
+
+
+def playback_support() -> str:
+    """For the self-test: Qt Multimedia loads (the player's library and its FFmpeg backend are present)."""
+    from PySide6 import QtMultimedia
+    from PySide6.QtCore import qVersion
+
+    QtMultimedia.QMediaPlayer  # noqa: B018 - resolving the class loads the library
+    return f"Qt Multimedia {qVersion()}"

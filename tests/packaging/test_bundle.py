@@ -195,7 +195,7 @@ def test_bundle_layout(frozen: Frozen) -> None:
 def test_frozen_selftest(frozen: Frozen) -> None:
     data = frozen.run_json("selftest", "--data-dir", str(frozen.scratch / "selftest-data"))
     checks = {c["check"]: c for c in data["checks"]}
-    for name in ("engine", "database", "model", "speaker model"):
+    for name in ("engine", "database", "model", "speaker model", "secret store", "audio playback"):
         assert checks[name]["ok"], f"selftest check {name} failed: {checks[name]['detail']}"
     assert data["ok"] is True
     # Migrations ran from the bundled alembic/ folder.

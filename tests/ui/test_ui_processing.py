@@ -78,6 +78,15 @@ def test_import_progress_and_transcript_with_real_worker(
         assert progress_dialog is not None and progress_dialog.isVisible()
         session_id = progress_dialog.session_id
         assert session_id is not None
+        imported_at = time.perf_counter()
+        await aio.until(
+            lambda: any(e.session_id == session_id and e.status != "queued" for e in events),
+            message="the first processing step",
+        )
+        first_step_s = time.perf_counter() - imported_at
+        ARTIFACT_DIR.mkdir(parents=True, exist_ok=True)
+        (ARTIFACT_DIR / "ui-first-progress.json").write_text(json.dumps({"first_progress_ms": first_step_s * 1000}))
+        assert first_step_s < 10.0  # the goal is under 2 s; this only catches a job that never starts
         await aio.until(lambda: page.card(session_id) is not None, message="the session card")
         card = page.card(session_id)
         assert card is not None
