@@ -118,6 +118,7 @@ async def main_coroutine(settings: Settings) -> int:
         await runner.start()
         try:
             await window.refresh()
+            await window.offer_interrupted_recordings()
         except TBError as exc:
             window.show_error(exc.message)
         await closed

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMainWindow,
+    QMessageBox,
     QPushButton,
     QStackedWidget,
     QVBoxLayout,
@@ -27,6 +28,7 @@ from tbdesktop.errors import TBError
 from tbdesktop.services.dto import ProgressEvent, SessionInfo, UserInfo
 from tbdesktop.services.notes import NoteService
 from tbdesktop.services.profiles import ProfileService
+from tbdesktop.services.recording import RecordingService
 from tbdesktop.services.sessions import ImportRequest, SessionService
 from tbdesktop.services.settings import SettingsService
 from tbdesktop.services.templates import TemplateService
@@ -38,6 +40,7 @@ from tbdesktop.ui.import_dialog import ImportDialog
 from tbdesktop.ui.lock import IdleWatcher, LockScreen
 from tbdesktop.ui.notes_panel import NoteEditDialog
 from tbdesktop.ui.processing_dialog import ProcessingDialog
+from tbdesktop.ui.recorder_dialog import RecorderDialog
 from tbdesktop.ui.resources import icon
 from tbdesktop.ui.session_view import SessionView
 from tbdesktop.ui.sessions_page import SessionsPage
@@ -96,6 +99,12 @@ class MainWindow(QMainWindow):
         self.import_action.setShortcut(QKeySequence("Ctrl+I"))
         self.import_action.triggered.connect(self.start_import)
         self.addAction(self.import_action)
+        self.record_action = QAction(icon("record"), "Record session…", self)
+        self.record_action.setObjectName("recordAction")
+        self.record_action.setShortcut(QKeySequence("Ctrl+R"))
+        self.record_action.triggered.connect(self.start_recording)
+        self.addAction(self.record_action)
+        self.recorder_dialog: RecorderDialog | None = None
         self.search_action = QAction("Search sessions", self)
         self.search_action.setObjectName("searchAction")
         self.search_action.setShortcut(QKeySequence.StandardKey.Find)
@@ -108,6 +117,7 @@ class MainWindow(QMainWindow):
         self.stack.setObjectName("pages")
         self.sessions_page = SessionsPage(sessions, self.bridge)
         self.sessions_page.importRequested.connect(self.start_import)
+        self.sessions_page.recordRequested.connect(self.start_recording)
         self.sessions_page.openRequested.connect(self.open_session_later)
         self.sessions_page.cancelRequested.connect(self.cancel_processing)
         self.sessions_page.errorOccurred.connect(self.show_error)
@@ -185,7 +195,14 @@ class MainWindow(QMainWindow):
             layout.addWidget(button)
         self.nav_buttons["sessions"].setChecked(True)
         layout.addStretch(1)
-        self.import_button = action_button("  Import recording", "importButton", icon("import"))
+        self.record_button = action_button("  Record", "recordButton", icon("record"))
+        self.record_button.setToolTip("Record a session in the room (Ctrl+R)")
+        self.record_button.setAccessibleName("Record session")
+        self.record_button.clicked.connect(self.start_recording)
+        layout.addWidget(self.record_button)
+        layout.addSpacing(6)
+        self.import_button = action_button("  Import", "importButton", icon("import"))
+        self.import_button.setAccessibleName("Import recording")
         self.import_button.setToolTip("Import an audio recording of a session (Ctrl+I)")
         self.import_button.clicked.connect(self.start_import)
         layout.addWidget(self.import_button)
@@ -221,6 +238,8 @@ class MainWindow(QMainWindow):
             self.processing_dialog.hide()  # the session card keeps showing progress
         self.import_action.setEnabled(False)
         self.import_button.setEnabled(False)
+        self.record_action.setEnabled(False)
+        self.record_button.setEnabled(False)
         for button in self.nav_buttons.values():
             button.setEnabled(False)
         self.lock_screen.set_mode(has_passcode=self.profiles.has_passcode_sync(self.user.id))
@@ -248,6 +267,8 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentWidget(self._page_before_lock or self.sessions_page)
         self.import_action.setEnabled(True)
         self.import_button.setEnabled(True)
+        self.record_action.setEnabled(True)
+        self.record_button.setEnabled(True)
         for button in self.nav_buttons.values():
             button.setEnabled(True)
         self.idle_watcher.resume()
@@ -443,6 +464,77 @@ class MainWindow(QMainWindow):
         await self.sessions_page.refresh()
         self.show_success("Consent recorded; the session is being processed.")
 
+    # -- recording ------------------------------------------------------------------------------------
+
+    def start_recording(self) -> None:
+        if self.locked:
+            return
+        if self.recorder_dialog is not None:
+            self.recorder_dialog.raise_()
+            self.recorder_dialog.activateWindow()
+            return
+        spawn(self.open_recorder(), on_error=self.show_error)
+
+    async def open_recorder(self) -> RecorderDialog:
+        """The recorder, non-modal: the rest of the window stays usable while a session is recorded."""
+        recording = RecordingService(self.sessions.ctx, self.user)
+        consent = await asyncio.to_thread(recording.consent_required_sync)
+        clients = await self.sessions.list_clients()
+        dialog = RecorderDialog(recording, self.sessions, self, consent_required=consent)
+        dialog.notify.connect(self.notify)
+        dialog.saved.connect(self._recording_saved)
+        dialog.finished.connect(self._recorder_closed)
+        self.recorder_dialog = dialog
+        dialog.load(clients)
+        dialog.show()
+        return dialog
+
+    def _recorder_closed(self, _result: int) -> None:
+        if self.recorder_dialog is not None:
+            self.recorder_dialog.deleteLater()
+        self.recorder_dialog = None
+
+    def _recording_saved(self, info: object) -> None:
+        self.processing.wake()
+        self.show_sessions()
+        self.sessions_page.schedule_refresh()
+
+    async def offer_interrupted_recordings(self) -> int:
+        """At start: recordings a crash left unsaved are recovered as sessions, or discarded, as the therapist
+        chooses; returns how many were recovered."""
+        recording = RecordingService(self.sessions.ctx, self.user)
+        found = await asyncio.to_thread(recording.find_interrupted_sync)
+        recovered = 0
+        for item in found:
+            minutes = max(1, round(item.duration_s / 60))
+            who = f" with {item.client_name}" if item.client_name else ""
+            box = QMessageBox(
+                QMessageBox.Icon.Question,
+                "Recover recording",
+                f"A recording{who} started {item.started_at.astimezone():%d %b %Y at %H:%M} was not saved "
+                f"({minutes} min recorded). Recover it as a session?",
+                QMessageBox.StandardButton.NoButton,
+                self,
+            )
+            box.setObjectName("recoverRecordingDialog")
+            recover = box.addButton("Recover as a session", QMessageBox.ButtonRole.AcceptRole)
+            discard = box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
+            box.addButton("Later", QMessageBox.ButtonRole.RejectRole)
+            box.setDefaultButton(recover)
+            await run_dialog(box)
+            clicked = box.clickedButton()
+            box.deleteLater()
+            if clicked is recover:
+                await recording.recover(item.id)
+                recovered += 1
+            elif clicked is discard:
+                await recording.discard(item.id)
+        if recovered:
+            self.processing.wake()
+            await self.sessions_page.refresh()
+            self.show_success("Recovered recording saved as a session." if recovered == 1 else "Recordings recovered.")
+        return recovered
+
     def start_import(self) -> None:
         if self.import_dialog is not None:
             self.import_dialog.raise_()
@@ -504,6 +596,13 @@ class MainWindow(QMainWindow):
     # -- lifecycle ------------------------------------------------------------------------------------
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        recorder = self.recorder_dialog
+        if recorder is not None and recorder.recorder is not None:
+            # An unsaved recording is saved as a session first; the window closes once it is.
+            event.ignore()
+            recorder.saved.connect(lambda _info: self.close())
+            recorder.close()
+            return
         for dialog in (self.processing_dialog, self.import_dialog):
             if dialog is not None:
                 dialog.close()

@@ -98,6 +98,7 @@ class SessionsPage(QWidget):
     errorOccurred (message: loading or searching failed)."""
 
     importRequested = Signal()
+    recordRequested = Signal()
     openRequested = Signal(object)  # session id
     editRequested = Signal(object)  # session id
     cancelRequested = Signal(object)  # session id
@@ -237,7 +238,8 @@ class SessionsPage(QWidget):
         heading.setAlignment(Qt.AlignmentFlag.AlignCenter)
         column.addWidget(heading)
         text = QLabel(
-            "Import a session recording to transcribe it on this workstation.\nAudio never leaves this computer."
+            "Record a session in the room, or import a recording, to transcribe it on this workstation.\n"
+            "Audio never leaves this computer."
         )
         text.setObjectName("emptyStateText")
         text.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -246,8 +248,13 @@ class SessionsPage(QWidget):
         self.empty_import_button = action_button("  Import recording", "emptyStateImportButton", icon("import"))
         self.empty_import_button.setAccessibleName("Import recording")
         self.empty_import_button.clicked.connect(self.importRequested)
+        self.empty_record_button = action_button("  Record session", "emptyStateRecordButton", icon("record"))
+        self.empty_record_button.setAccessibleName("Record session")
+        self.empty_record_button.clicked.connect(self.recordRequested)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
+        buttons.addWidget(self.empty_record_button)
+        buttons.addSpacing(8)
         buttons.addWidget(self.empty_import_button)
         buttons.addStretch(1)
         column.addLayout(buttons)

@@ -366,7 +366,7 @@ def test_page_groups_by_day_newest_first(
     screenshot(page, "sessions-page")
 
 
-def test_empty_state_offers_import_and_no_record_button(
+def test_empty_state_offers_record_and_import(
     qtbot: QtBot, aio: AsyncDriver, service: SessionService
 ) -> None:
     page = make_page(qtbot, aio, service)
@@ -375,8 +375,10 @@ def test_empty_state_offers_import_and_no_record_button(
     page.importRequested.connect(lambda: asked.append(True))
     qtbot.mouseClick(page.empty_import_button, Qt.MouseButton.LeftButton)
     assert asked == [True]
-    texts = [w.text() for w in page.empty_state.findChildren(type(page.empty_import_button))]
-    assert not any("Record" in t for t in texts)
+    recording: list[bool] = []
+    page.recordRequested.connect(lambda: recording.append(True))
+    qtbot.mouseClick(page.empty_record_button, Qt.MouseButton.LeftButton)
+    assert recording == [True]
 
 
 # -- deletes --------------------------------------------------------------------------------------------------

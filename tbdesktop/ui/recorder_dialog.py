@@ -1,0 +1,439 @@
+"""Record in the room: input device, client, consent, a live level meter and elapsed time, pause/resume, stop,
+then save as a session (queued for processing) or discard. Audio is on disk, encrypted, as it is recorded."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from tbdesktop.errors import TBError
+from tbdesktop.services.dto import ClientInfo, SessionInfo
+from tbdesktop.services.recording import (
+    DeviceProblem,
+    InputDevice,
+    LevelReading,
+    RecorderObserver,
+    RecorderState,
+    RecorderStatus,
+    RecordingParams,
+    RecordingService,
+)
+from tbdesktop.services.recording.recorder import Recorder
+from tbdesktop.services.sessions import SessionService
+from tbdesktop.ui.aio import run_dialog, spawn
+from tbdesktop.ui.resources import icon
+
+METER_FLOOR_DBFS = -60.0
+CONSENT_CHOICES = (("verbal", "Verbal consent"), ("written", "Written consent"), ("electronic", "Electronic consent"))
+SESSION_TYPES = (("individual", "Individual"), ("couples", "Couples"), ("family", "Family"), ("group", "Group"))
+STATE_WORDS = {
+    RecorderState.IDLE: "Ready to record",
+    RecorderState.RECORDING: "Recording",
+    RecorderState.PAUSED: "Paused — nothing is kept until you resume",
+    RecorderState.DEVICE_LOST: "The microphone stopped — resume on it or another one, or stop",
+    RecorderState.STOPPED: "Stopped — save it as a session, or discard it",
+    RecorderState.SAVED: "Saved as a session",
+    RecorderState.DISCARDED: "Discarded",
+}
+
+
+def clock(seconds: float) -> str:
+    total = int(max(0.0, seconds))
+    return f"{total // 3600:d}:{total % 3600 // 60:02d}:{total % 60:02d}"
+
+
+def meter_value(dbfs: float) -> int:
+    """0–100 for the meter: -60 dBFS (and quieter) is empty, 0 dBFS full."""
+    return int(round(100.0 * (min(0.0, max(METER_FLOOR_DBFS, dbfs)) - METER_FLOOR_DBFS) / -METER_FLOOR_DBFS))
+
+
+class _Relay(QObject, RecorderObserver):
+    """The recorder calls observers on its own threads; these signals deliver on the GUI thread."""
+
+    levelRead = Signal(object)
+    elapsedChanged = Signal(float)
+    stateChanged = Signal(object)
+    problemRaised = Signal(object)
+
+    def level(self, reading: LevelReading) -> None:
+        self.levelRead.emit(reading)
+
+    def elapsed(self, seconds: float) -> None:
+        self.elapsedChanged.emit(seconds)
+
+    def state_changed(self, status: RecorderStatus) -> None:
+        self.stateChanged.emit(status)
+
+    def device_error(self, problem: DeviceProblem) -> None:
+        self.problemRaised.emit(problem)
+
+
+class RecorderDialog(QDialog):
+    saved = Signal(object)  # SessionInfo
+    notify = Signal(str, str)  # ("success" | "error", message)
+
+    def __init__(
+        self,
+        recording: RecordingService,
+        sessions: SessionService,
+        parent: QWidget | None = None,
+        *,
+        consent_required: bool = True,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("recorderDialog")
+        self.setWindowTitle("Record session")
+        self.setWindowIcon(icon("app"))
+        self.setMinimumWidth(520)
+        self._recording = recording
+        self._sessions = sessions
+        self._consent_required = consent_required
+        self.recorder: Recorder | None = None
+        self._busy = False
+        self._relay = _Relay(self)
+        self._relay.levelRead.connect(self._on_level)
+        self._relay.elapsedChanged.connect(self._on_elapsed)
+        self._relay.stateChanged.connect(self._on_state)
+        self._relay.problemRaised.connect(self._on_problem)
+        self._devices: list[InputDevice] = []
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 20, 24, 18)
+        layout.setSpacing(12)
+        title = QLabel("Record session")
+        title.setObjectName("dialogTitle")
+        layout.addWidget(title)
+        hint = QLabel(
+            "Audio is written to this computer, encrypted, every second while you record: a crash or power cut "
+            "loses at most a second, and the recording is offered back at the next start."
+        )
+        hint.setObjectName("dialogHint")
+        hint.setWordWrap(True)
+        layout.addWidget(hint)
+
+        form = QFormLayout()
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        device_row = QHBoxLayout()
+        self.device_combo = QComboBox()
+        self.device_combo.setObjectName("deviceCombo")
+        self.device_combo.setAccessibleName("Microphone")
+        device_row.addWidget(self.device_combo, 1)
+        self.rescan_button = QPushButton("Refresh")
+        self.rescan_button.setObjectName("rescanButton")
+        self.rescan_button.setToolTip("Look for microphones plugged in since the app started")
+        self.rescan_button.clicked.connect(lambda: self.load_devices(rescan=True))
+        device_row.addWidget(self.rescan_button)
+        form.addRow("&Microphone", device_row)
+        self.client_combo = QComboBox()
+        self.client_combo.setObjectName("clientCombo")
+        self.client_combo.setEditable(True)
+        self.client_combo.setAccessibleName("Client")
+        line = self.client_combo.lineEdit()
+        if line is not None:
+            line.setPlaceholderText("Choose a client or type a new name (optional)")
+        form.addRow("C&lient", self.client_combo)
+        self.type_combo = QComboBox()
+        self.type_combo.setObjectName("typeCombo")
+        self.type_combo.setAccessibleName("Session type")
+        for key, text in SESSION_TYPES:
+            self.type_combo.addItem(text, key)
+        form.addRow("Session &type", self.type_combo)
+        self.consent_combo = QComboBox()
+        self.consent_combo.setObjectName("consentCombo")
+        self.consent_combo.setAccessibleName("Client consent")
+        self.consent_combo.addItem("Confirm the client's consent…" if consent_required else "Not recorded yet", None)
+        for key, text in CONSENT_CHOICES:
+            self.consent_combo.addItem(text, key)
+        self.consent_combo.currentIndexChanged.connect(self._update_buttons)
+        form.addRow("&Consent", self.consent_combo)
+        layout.addLayout(form)
+
+        self.elapsed_label = QLabel(clock(0))
+        self.elapsed_label.setObjectName("recorderElapsed")
+        self.elapsed_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.elapsed_label.setAccessibleName("Recorded time")
+        layout.addWidget(self.elapsed_label)
+        self.meter = QProgressBar()
+        self.meter.setObjectName("levelMeter")
+        self.meter.setRange(0, 100)
+        self.meter.setTextVisible(False)
+        self.meter.setAccessibleName("Input level")
+        layout.addWidget(self.meter)
+        self.state_label = QLabel(STATE_WORDS[RecorderState.IDLE])
+        self.state_label.setObjectName("recorderState")
+        self.state_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.state_label.setWordWrap(True)
+        layout.addWidget(self.state_label)
+        self.problem_label = QLabel()
+        self.problem_label.setObjectName("formError")
+        self.problem_label.setWordWrap(True)
+        self.problem_label.hide()
+        layout.addWidget(self.problem_label)
+
+        buttons = QHBoxLayout()
+        self.discard_button = QPushButton("Discard")
+        self.discard_button.setObjectName("discardButton")
+        self.discard_button.clicked.connect(self.discard)
+        buttons.addWidget(self.discard_button)
+        buttons.addStretch(1)
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.setObjectName("pauseButton")
+        self.pause_button.setShortcut(QKeySequence("Ctrl+P"))
+        self.pause_button.clicked.connect(self.toggle_pause)
+        buttons.addWidget(self.pause_button)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setObjectName("stopButton")
+        self.stop_button.clicked.connect(self.stop)
+        buttons.addWidget(self.stop_button)
+        self.record_button = QPushButton("● Record")
+        self.record_button.setObjectName("recordButton")
+        self.record_button.setProperty("primary", True)
+        self.record_button.setDefault(True)
+        self.record_button.clicked.connect(self.start)
+        buttons.addWidget(self.record_button)
+        self.save_button = QPushButton("Save session")
+        self.save_button.setObjectName("saveRecordingButton")
+        self.save_button.setProperty("primary", True)
+        self.save_button.clicked.connect(self.save)
+        buttons.addWidget(self.save_button)
+        layout.addLayout(buttons)
+        self._update_buttons()
+
+    # -- set-up -------------------------------------------------------------------------------------------
+
+    @property
+    def state(self) -> RecorderState:
+        return self.recorder.state if self.recorder is not None else RecorderState.IDLE
+
+    def load(self, clients: list[ClientInfo]) -> None:
+        """Fill the client picker, then look for microphones (off the GUI thread)."""
+        self.client_combo.clear()
+        self.client_combo.addItem("", None)
+        for client in clients:
+            self.client_combo.addItem(client.name, client.id)
+        self.load_devices()
+
+    def load_devices(self, *, rescan: bool = False) -> None:
+        spawn(self._load_devices(rescan), on_error=self._show_problem)
+
+    async def _load_devices(self, rescan: bool) -> None:
+        devices = await self._recording.list_devices(rescan=rescan)
+        remembered = await asyncio.to_thread(self._recording.remembered_device_sync)
+        self._devices = devices
+        current = self.device_combo.currentText()
+        self.device_combo.clear()
+        for device in devices:
+            channels = "2 channels — one microphone per person" if device.channels >= 2 else "1 channel"
+            self.device_combo.addItem(f"{device.name} ({channels})", device.name)
+        wanted = current.split(" (")[0] if current else remembered
+        names = [d.name for d in devices]
+        if wanted in names:
+            self.device_combo.setCurrentIndex(names.index(wanted))
+        elif any(d.is_default for d in devices):
+            self.device_combo.setCurrentIndex(next(i for i, d in enumerate(devices) if d.is_default))
+        if not devices:
+            self._show_problem(
+                "No microphone was found. Plug one in and press Refresh, or import a recording instead."
+            )
+        else:
+            self._show_problem("")
+        self._update_buttons()
+
+    def _params(self) -> RecordingParams:
+        name = self.client_combo.currentText().strip()
+        data = self.client_combo.currentData()
+        client_id = data if isinstance(data, uuid.UUID) and self.client_combo.itemText(
+            self.client_combo.currentIndex()
+        ) == name else None
+        return RecordingParams(
+            device=self.device_combo.currentData(),
+            client_name=None if client_id is not None or not name else name,
+            client_id=client_id,
+            session_type=str(self.type_combo.currentData() or "individual"),
+            consent_method=self.consent_combo.currentData(),
+        )
+
+    # -- actions ------------------------------------------------------------------------------------------
+
+    def _run(self, action: Callable[[], Any], after: Callable[[Any], None] | None = None) -> None:
+        """A recorder call off the GUI thread (opening or closing a device can take a moment)."""
+        self._busy = True
+        self._update_buttons()
+
+        async def go() -> Any:
+            try:
+                return await asyncio.to_thread(action)
+            finally:
+                self._busy = False
+                self._update_buttons()
+
+        spawn(go(), on_error=self._show_problem, on_done=after)
+
+    def start(self) -> None:
+        if self.recorder is not None or self._busy:
+            return
+        if self._consent_required and self.consent_combo.currentData() is None:
+            self._show_problem("Confirm how the client consented to being recorded before you start.")
+            self.consent_combo.setFocus()
+            return
+        try:
+            recorder = self._recording.recorder(self._params(), self._relay)
+        except TBError as exc:
+            self._show_problem(exc.message)
+            return
+        self._show_problem("")
+
+        def started(_status: Any) -> None:
+            self.recorder = recorder
+            self._update_buttons()
+
+        self._run(recorder.start, started)
+
+    def toggle_pause(self) -> None:
+        recorder = self.recorder
+        if recorder is None:
+            return
+        if recorder.state is RecorderState.RECORDING:
+            self._run(recorder.pause)
+        elif recorder.state in (RecorderState.PAUSED, RecorderState.DEVICE_LOST):
+            device = self.device_combo.currentData()
+            self._run(lambda: recorder.resume(device))
+
+    def stop(self) -> None:
+        if self.recorder is not None and self.recorder.state not in (RecorderState.STOPPED, RecorderState.SAVED):
+            self._run(self.recorder.stop)
+
+    def save(self) -> None:
+        recorder = self.recorder
+        if recorder is None:
+            return
+        name = self.client_combo.currentText().strip()
+        details = self._params()
+        consent = self.consent_combo.currentData()
+
+        def finish() -> SessionInfo:
+            recorder.set_details(
+                client_name=name if details.client_id is None else None,
+                client_id=details.client_id,
+                session_type=details.session_type,
+                consent_method=consent,
+            )
+            return recorder.save_sync()
+
+        def saved(info: SessionInfo) -> None:
+            self.saved.emit(info)
+            self.notify.emit("success", "Recording saved; the session is being processed.")
+            self.recorder = None
+            self.accept()
+
+        self._run(finish, saved)
+
+    def discard(self) -> None:
+        recorder = self.recorder
+        if recorder is None:
+            self.reject()
+            return
+        spawn(self._confirm_discard(recorder), on_error=self._show_problem)
+
+    async def _confirm_discard(self, recorder: Recorder) -> None:
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "Discard recording",
+            "Delete everything recorded in this session? It cannot be recovered.",
+            QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+            self,
+        )
+        box.setObjectName("discardRecordingDialog")
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        await run_dialog(box)
+        confirmed = box.clickedButton() is box.button(QMessageBox.StandardButton.Discard)
+        box.deleteLater()
+        if not confirmed:
+            return
+
+        def gone(_result: Any) -> None:
+            self.recorder = None
+            self.notify.emit("success", "The recording was discarded.")
+            self.reject()
+
+        self._run(recorder.discard, gone)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Closing never loses audio: an unsaved recording is stopped and saved as a session."""
+        if self.recorder is not None and self.recorder.state not in (RecorderState.SAVED, RecorderState.DISCARDED):
+            event.ignore()
+            if not self._busy:
+                self.save()
+            return
+        super().closeEvent(event)
+
+    def reject(self) -> None:  # Esc: the same as closing
+        if self.recorder is not None and self.recorder.state not in (RecorderState.SAVED, RecorderState.DISCARDED):
+            if not self._busy:
+                self.save()
+            return
+        super().reject()
+
+    # -- what the recorder says ---------------------------------------------------------------------------
+
+    def _on_level(self, reading: object) -> None:
+        if isinstance(reading, LevelReading):
+            self.meter.setValue(meter_value(reading.peak_dbfs))
+            self.meter.setProperty("clipping", reading.clipping)
+
+    def _on_elapsed(self, seconds: float) -> None:
+        self.elapsed_label.setText(clock(seconds))
+
+    def _on_state(self, status: object) -> None:
+        if isinstance(status, RecorderStatus):
+            self.state_label.setText(STATE_WORDS.get(status.state, status.state.value))
+            self.elapsed_label.setText(clock(status.elapsed_s))
+            if status.state is RecorderState.DEVICE_LOST:
+                self.load_devices(rescan=True)
+        self._update_buttons()
+
+    def _on_problem(self, problem: object) -> None:
+        if isinstance(problem, DeviceProblem) and problem.kind != "overflow":
+            self._show_problem(problem.message)
+        self._update_buttons()
+
+    def _show_problem(self, message: str) -> None:
+        self.problem_label.setText(message)
+        self.problem_label.setVisible(bool(message))
+
+    def _update_buttons(self) -> None:
+        state = self.state
+        idle = self.recorder is None
+        live = state in (RecorderState.RECORDING, RecorderState.PAUSED, RecorderState.DEVICE_LOST)
+        self.record_button.setVisible(idle)
+        self.record_button.setEnabled(idle and not self._busy and self.device_combo.count() > 0)
+        self.pause_button.setVisible(not idle)
+        self.pause_button.setEnabled(live and not self._busy)
+        self.pause_button.setText("Pause" if state is RecorderState.RECORDING else "Resume")
+        self.stop_button.setVisible(not idle)
+        self.stop_button.setEnabled(live and not self._busy)
+        self.save_button.setVisible(not idle)
+        self.save_button.setEnabled(not idle and not self._busy)
+        self.discard_button.setText("Cancel" if idle else "Discard")
+        self.discard_button.setEnabled(not self._busy)
+        # The set-up is fixed once recording starts, except the microphone when it has to change.
+        self.device_combo.setEnabled(idle or state is RecorderState.DEVICE_LOST)
+        self.rescan_button.setEnabled(idle or state is RecorderState.DEVICE_LOST)
+        self.type_combo.setEnabled(idle)
