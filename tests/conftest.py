@@ -195,3 +195,45 @@ def therapist(ctx: Any) -> Any:
     from tbdesktop.services.profiles import ProfileService
 
     return ProfileService(ctx).create_profile_sync("Dana Reyes", "dana@example.org")
+
+
+# -- audio ---------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def pulse_null_sink(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """A PulseAudio server with a null sink "virt" (no sound card needed): what ``paplay --device=virt`` plays
+    is recorded from its monitor through the ALSA ``pulse`` device. Yields the client environment to set."""
+    import shutil
+    import time
+
+    if shutil.which("pulseaudio") is None or shutil.which("paplay") is None:
+        subprocess.run(["bash", str(REPO_ROOT / "scripts" / "system-deps.sh"), "test"], check=False)
+    if shutil.which("pulseaudio") is None or shutil.which("paplay") is None:
+        pytest.skip("PulseAudio is not installed and could not be (scripts/system-deps.sh test)")
+    home = tmp_path_factory.mktemp("pulse")
+    runtime = home / "run"
+    runtime.mkdir(mode=0o700)
+    socket = runtime / "native"
+    server_env = {k: v for k, v in os.environ.items() if not k.startswith("PULSE_")}
+    server_env.update(HOME=str(home), XDG_RUNTIME_DIR=str(runtime))
+    started = subprocess.run(
+        [
+            "pulseaudio", "-D", "-n", "--exit-idle-time=-1", "--disallow-exit",
+            f"--load=module-native-protocol-unix auth-anonymous=1 socket={socket}",
+            "--load=module-null-sink sink_name=virt",
+            "--load=module-always-sink",
+        ],
+        env=server_env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert started.returncode == 0, started.stderr
+    client = {"PULSE_SERVER": f"unix:{socket}", "PULSE_SOURCE": "virt.monitor", "PULSE_SINK": "virt"}
+    client_env = dict(os.environ, **client)
+    deadline = time.monotonic() + 20
+    while subprocess.run(["pactl", "info"], env=client_env, capture_output=True).returncode != 0:
+        assert time.monotonic() < deadline, "PulseAudio did not start"
+        time.sleep(0.2)
+    try:
+        yield client
+    finally:
+        subprocess.run(["pulseaudio", "--kill"], env=server_env, capture_output=True, timeout=60)

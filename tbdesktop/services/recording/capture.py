@@ -81,7 +81,11 @@ class Capture:
             samples = np.repeat(samples, self.fmt.channels, axis=1)
         overflow_lost = self._overflow_gap(block, frames)
         recorded = False
-        if not block.paused:
+        if block.paused:
+            overflow_lost = None  # nothing was being kept: no gap to mark
+        else:
+            if overflow_lost is not None:
+                self.overflows += 1
             if block.dropped_before:
                 self._gap(block.dropped_before, GAP_DROPPED)
             if overflow_lost:
@@ -114,8 +118,6 @@ class Capture:
         elif block.overflow:
             expected = t.start + (t.frames + block.dropped_before) / rate
             lost = max(0, min(int(round((stamp - expected) * rate)), int(MAX_OVERFLOW_GAP_S * rate)))
-        if block.overflow:
-            self.overflows += 1
         t.frames += block.dropped_before + (lost or 0) + frames
         return lost
 

@@ -13,18 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import queue
 import threading
-import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tbdesktop.errors import TBError, ValidationError
-from tbdesktop.services.recording.capture import Block, Capture
+from tbdesktop.services.recording.capture import Capture
 from tbdesktop.services.recording.devices import CaptureFormat, capture_format, pick_device
 from tbdesktop.services.recording.events import (
     DeviceProblem,
@@ -35,6 +31,7 @@ from tbdesktop.services.recording.events import (
 )
 from tbdesktop.services.recording.feed import StreamFeed, close_stream
 from tbdesktop.services.recording.journal import JournalLock, JournalWriter, lock_path
+from tbdesktop.services.recording.writer import JournalThread
 
 if TYPE_CHECKING:
     from tbdesktop.services.dto import SessionInfo
@@ -42,21 +39,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_CAPTURING = (RecorderState.RECORDING, RecorderState.PAUSED)
 
-
-@dataclass
-class _Call:
-    """Journal work for the writer thread (which alone touches the journal); ``done`` is set once it ran."""
-
-    action: Callable[[JournalWriter], Any]
-    done: threading.Event = field(default_factory=threading.Event)
-
-
-_STOP = object()
-
-
-class Recorder:
+class Recorder(JournalThread):
     """Made by ``RecordingService.recorder(params)``: start, pause, resume, stop, then save (or discard)."""
 
     def __init__(
@@ -189,6 +173,7 @@ class Recorder:
                 self._remove_journal()
                 raise
             self._state = RecorderState.RECORDING
+            status = self.status()
         log.info(
             "recording started",
             extra={
@@ -199,7 +184,8 @@ class Recorder:
             },
         )
         self._service.remember_device_sync(device.name)
-        return self._change(RecorderState.RECORDING)
+        self._emit("state_changed", status)
+        return status
 
     def pause(self) -> RecorderStatus:
         """Stops keeping audio (the device stays open, so the level meter goes on); all kept so far is on disk."""
@@ -210,8 +196,11 @@ class Recorder:
                 raise ValidationError("The recorder is not recording.")
             self._feed.paused = True  # blocks captured from now on are measured, not kept
             self._state = RecorderState.PAUSED
+            status = self.status()
+        log.info("recorder state", extra={"journal_id": status.journal_id, "state": status.state.value})
         self._call(lambda j: self._event(j, "paused", sync=True), wait=True)
-        return self._change(RecorderState.PAUSED)
+        self._emit("state_changed", status)
+        return status
 
     def resume(self, device: str | int | None = None) -> RecorderStatus:
         """Goes on after a pause or a lost device, on the same device or on ``device``: same journal, same format
@@ -233,8 +222,11 @@ class Recorder:
             self._feed.paused = False
             self._problem = None
             self._state = RecorderState.RECORDING
+            status = self.status()
+        log.info("recorder state", extra={"journal_id": status.journal_id, "state": status.state.value})
         self._call(lambda j: self._event(j, "resumed"))
-        return self._change(RecorderState.RECORDING)
+        self._emit("state_changed", status)
+        return status
 
     def set_details(
         self,
@@ -329,142 +321,6 @@ class Recorder:
             if self._journal_lock is not None:
                 self._journal_lock.release()
                 self._journal_lock = None
-
-    # -- the writer thread ---------------------------------------------------------------------------------
-
-    def _event(self, journal: JournalWriter, name: str, *, sync: bool = False, **values: Any) -> None:
-        journal.event({"event": name, "frame": self._capture.frames if self._capture else 0, **values})
-        if sync:
-            journal.sync()
-
-    def _call(self, action: Callable[[JournalWriter], Any], *, wait: bool = False) -> None:
-        if self._writer is None or not self._writer.is_alive():
-            return
-        call = _Call(action)
-        self._queue.put(call)
-        if wait:
-            call.done.wait(timeout=10.0)
-
-    def _finish_writer(self) -> None:
-        if self._writer is not None and self._writer.is_alive():
-            self._queue.put(_STOP)
-            self._writer.join()
-
-    def _run_writer(self, journal: JournalWriter) -> None:
-        capture = self._capture
-        assert capture is not None
-        try:
-            while True:
-                try:
-                    item = self._queue.get(timeout=0.05)
-                except queue.Empty:
-                    item = None
-                if item is _STOP:
-                    break
-                try:
-                    if isinstance(item, _Call):
-                        try:
-                            if not self._writer_failed:
-                                item.action(journal)
-                        finally:
-                            item.done.set()
-                        continue
-                    if self._writer_failed:
-                        continue
-                    if isinstance(item, Block):
-                        self._on_block(capture, item)
-                    journal.tick(time.monotonic())
-                    self._watch_device(journal)
-                    if capture.at_limit and self._state in _CAPTURING:
-                        self._reach_limit(journal)
-                except OSError as exc:
-                    self._storage_failed(exc)
-        finally:
-            while not self._queue.empty():  # nobody waits for journal work that will never run
-                item = self._queue.get_nowait()
-                if isinstance(item, _Call):
-                    item.done.set()
-            try:
-                journal.flush()
-                journal.close()
-            except OSError as exc:
-                log.error("journal not closed cleanly", extra={"error_type": type(exc).__name__})
-
-    def _on_block(self, capture: Capture, block: Block) -> None:
-        self._feed.last_block_at = max(self._feed.last_block_at, block.arrival)
-        result = capture.add(block)
-        if result.overflow_lost is not None:
-            rate = self._format.sample_rate
-            log.info("input overflow", extra={"journal_id": self.journal_id, "lost_frames": result.overflow_lost})
-            message = (
-                f"The input device could not keep up: {result.overflow_lost / rate:.2f} s lost, marked as silence."
-            )
-            self._emit("device_error", DeviceProblem("overflow", message, capture.elapsed_s, True))
-        self._emit("level", result.level)
-        if result.recorded:
-            self._emit("elapsed", capture.elapsed_s)
-
-    def _watch_device(self, journal: JournalWriter) -> None:
-        with self._lock:
-            if self._feed.stream is None or self._state not in _CAPTURING:
-                return
-            gone, stalled = self._feed.lost()
-            if not gone:
-                return
-            stream = self._feed.detach()
-            self._state = RecorderState.DEVICE_LOST
-            self._feed.paused = False
-        journal.flush()
-        self._event(journal, "device_lost", sync=True, stalled=stalled)
-        if stream is not None:
-            close_stream(stream, abort=True)
-        name = self._feed.device.name if self._feed.device else "the input device"
-        self._problem = DeviceProblem(
-            "device_lost",
-            f"The input device '{name}' stopped (unplugged or switched off?). Everything recorded so far is kept: "
-            "resume on it or on another device, or stop to save the session.",
-            self.elapsed_s,
-            True,
-        )
-        log.warning("input device lost", extra={"journal_id": self.journal_id, "stalled": stalled})
-        self._emit("device_error", self._problem)
-        self._change(RecorderState.DEVICE_LOST)
-
-    def _reach_limit(self, journal: JournalWriter) -> None:
-        with self._lock:
-            stream = self._feed.detach()
-            self._state = RecorderState.STOPPED
-        journal.flush()
-        journal.sync()
-        if stream is not None:
-            close_stream(stream, abort=True)
-        if self.params.stop_after_s is None or self.elapsed_s < self.params.stop_after_s - 1e-6:
-            self._problem = DeviceProblem(
-                "limit",
-                "The recording reached the longest length accepted (TB_MAX_DURATION_MIN) and was stopped.",
-                self.elapsed_s,
-                False,
-            )
-            self._emit("device_error", self._problem)
-        self._change(RecorderState.STOPPED)
-
-    def _storage_failed(self, exc: OSError) -> None:
-        self._writer_failed = True
-        log.error("journal write failed", extra={"journal_id": self.journal_id, "error_type": type(exc).__name__})
-        with self._lock:
-            stream = self._feed.detach()
-            self._state = RecorderState.STOPPED
-        if stream is not None:
-            close_stream(stream, abort=True)
-        self._problem = DeviceProblem(
-            "storage",
-            f"The recording could not be written to the data folder ({exc.strerror}) and was stopped. What was "
-            "written before is kept.",
-            self.elapsed_s,
-            False,
-        )
-        self._emit("device_error", self._problem)
-        self._change(RecorderState.STOPPED)
 
     def _remove_journal(self) -> None:
         if self._journal is not None:
