@@ -66,7 +66,8 @@ def session_info(
         created_at=row.created_at,
         updated_at=row.updated_at,
         session_type=row.session_type or "individual",
-        speakers=dict(row.speakers or {}),
+        # Keys starting with "_" describe the capture (e.g. one microphone per person), not a speaker.
+        speakers={k: v for k, v in (row.speakers or {}).items() if not k.startswith("_")},
         risk_level=risk_level,
         risk_kinds=risk_kinds,
     )

@@ -184,7 +184,7 @@ def scratch_root(needed_bytes: int = 0) -> Path:
     return Path(tempfile.gettempdir())
 
 
-def _scratch_dir(needed_bytes: int) -> Path:
+def scratch_dir(needed_bytes: int) -> Path:
     uid = os.getuid() if hasattr(os, "getuid") else 0
     path = scratch_root(needed_bytes) / f"tbdesktop-{uid}" / f"p{os.getpid()}"
     path.mkdir(parents=True, exist_ok=True)
@@ -257,7 +257,7 @@ class RecordingVault:
         self.recordings_dir = recordings_dir
         self.secrets = secrets
 
-    def _master(self, owner_id: uuid.UUID, *, create: bool) -> bytes:
+    def master_key(self, owner_id: uuid.UUID, *, create: bool) -> bytes:
         def make() -> str:
             return base64.b64encode(_random.token_bytes(32)).decode("ascii")
 
@@ -287,7 +287,7 @@ class RecordingVault:
         on_progress: CopyProgress | None = None,
     ) -> tuple[str, str]:
         """Encrypt ``source`` into the data folder as ``stored_name``; returns (plaintext sha256, wrapped key)."""
-        master = self._master(owner_id, create=True)
+        master = self.master_key(owner_id, create=True)
         data_key = _random.token_bytes(32)
         dest = self.path(stored_name)
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -316,8 +316,8 @@ class RecordingVault:
             if is_encrypted_file(source):
                 raise RecordingCryptoError("The recording's key is missing.")
             return PlainCopy(source, owned=False)  # stored before encryption at rest; sealed at the next start
-        data_key = unwrap_key(self._master(owner_id, create=False), wrapped, stored_name)
-        folder = _scratch_dir(source.stat().st_size)
+        data_key = unwrap_key(self.master_key(owner_id, create=False), wrapped, stored_name)
+        folder = scratch_dir(source.stat().st_size)
         fd, name = tempfile.mkstemp(prefix="rec-", suffix=source.suffix, dir=folder)
         copy = PlainCopy(Path(name), owned=True)
         try:

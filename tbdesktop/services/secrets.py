@@ -93,7 +93,7 @@ def _derive_key(passcode: str, salt: bytes, kdf: dict[str, Any]) -> bytes:
     )
 
 
-def _try_lock(fd: int) -> bool:
+def try_lock(fd: int) -> bool:
     if sys.platform == "win32":  # pragma: no cover - Windows workstations
         import msvcrt
 
@@ -111,7 +111,7 @@ def _try_lock(fd: int) -> bool:
     return True
 
 
-def _unlock(fd: int) -> None:
+def unlock_fd(fd: int) -> None:
     if sys.platform == "win32":  # pragma: no cover - Windows workstations
         import msvcrt
 
@@ -129,14 +129,14 @@ def file_lock(path: Path, timeout_s: float = 30.0) -> Iterator[None]:
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         deadline = time.monotonic() + timeout_s
-        while not _try_lock(fd):
+        while not try_lock(fd):
             if time.monotonic() > deadline:
                 raise SecretStoreError("The secret store is busy; try again.")
             time.sleep(0.05)
         try:
             yield
         finally:
-            _unlock(fd)
+            unlock_fd(fd)
     finally:
         os.close(fd)
 

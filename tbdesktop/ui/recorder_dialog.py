@@ -140,7 +140,9 @@ class RecorderDialog(QDialog):
         self.rescan_button.setToolTip("Look for microphones plugged in since the app started")
         self.rescan_button.clicked.connect(lambda: self.load_devices(rescan=True))
         device_row.addWidget(self.rescan_button)
-        form.addRow("&Microphone", device_row)
+        device_label = QLabel("&Microphone")
+        device_label.setBuddy(self.device_combo)
+        form.addRow(device_label, device_row)
         self.client_combo = QComboBox()
         self.client_combo.setObjectName("clientCombo")
         self.client_combo.setEditable(True)
@@ -237,12 +239,13 @@ class RecorderDialog(QDialog):
         devices = await self._recording.list_devices(rescan=rescan)
         remembered = await asyncio.to_thread(self._recording.remembered_device_sync)
         self._devices = devices
-        current = self.device_combo.currentText()
+        current_name = self.device_combo.currentData()
         self.device_combo.clear()
         for device in devices:
-            channels = "2 channels — one microphone per person" if device.channels >= 2 else "1 channel"
-            self.device_combo.addItem(f"{device.name} ({channels})", device.name)
-        wanted = current.split(" (")[0] if current else remembered
+            # A two-channel device is recorded as two channels: one microphone per person.
+            text = f"{device.name} (2 channels: one microphone per person)" if device.channels == 2 else device.name
+            self.device_combo.addItem(text, device.name)
+        wanted = current_name if current_name else remembered
         names = [d.name for d in devices]
         if wanted in names:
             self.device_combo.setCurrentIndex(names.index(wanted))
@@ -396,7 +399,10 @@ class RecorderDialog(QDialog):
     def _on_level(self, reading: object) -> None:
         if isinstance(reading, LevelReading):
             self.meter.setValue(meter_value(reading.peak_dbfs))
-            self.meter.setProperty("clipping", reading.clipping)
+            if bool(self.meter.property("clipping")) != reading.clipping:
+                self.meter.setProperty("clipping", reading.clipping)
+                self.meter.style().unpolish(self.meter)
+                self.meter.style().polish(self.meter)
 
     def _on_elapsed(self, seconds: float) -> None:
         self.elapsed_label.setText(clock(seconds))

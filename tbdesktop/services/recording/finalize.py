@@ -83,9 +83,9 @@ def encode_flac(path: Path, header: JournalHeader, data_key: bytes, dest: Path) 
 def scratch_file(needed_bytes: int, suffix: str) -> Iterator[Path]:
     """A private file on memory-backed storage (where there is room), removed when the block ends; left behind
     by a crash, ``remove_stale_plaintext`` removes it at the next start."""
-    from tbdesktop.services.recording_vault import _scratch_dir
+    from tbdesktop.services.recording_vault import scratch_dir
 
-    folder = _scratch_dir(needed_bytes)
+    folder = scratch_dir(needed_bytes)
     fd, name = tempfile.mkstemp(prefix="rec-", suffix=suffix, dir=folder)
     os.close(fd)
     path = Path(name)

@@ -292,17 +292,17 @@ class JournalLock:
         self._fd: int | None = None
 
     def acquire(self) -> bool:
-        from tbdesktop.services.secrets import _try_lock
+        from tbdesktop.services.secrets import try_lock
 
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        if not _try_lock(fd):
+        if not try_lock(fd):
             os.close(fd)
             return False
         self._fd = fd
         return True
 
     def release(self, *, remove: bool = False) -> None:
-        from tbdesktop.services.secrets import _unlock
+        from tbdesktop.services.secrets import unlock_fd
 
         if self._fd is None:
             return
@@ -310,7 +310,7 @@ class JournalLock:
         try:
             if remove:
                 self.path.unlink(missing_ok=True)
-            _unlock(fd)
+            unlock_fd(fd)
         finally:
             os.close(fd)
 

@@ -132,7 +132,7 @@ class RecordingService:
 
     def master_key(self) -> bytes:
         # The same master key that wraps every recording's key (RecordingVault), from this profile's secrets.
-        return self.ctx.recordings._master(self.user.id, create=True)
+        return self.ctx.recordings.master_key(self.user.id, create=True)
 
     def check_free_space(self, fmt: CaptureFormat) -> None:
         folder = self.ctx.settings.recordings_dir

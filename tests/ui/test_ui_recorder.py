@@ -1,0 +1,134 @@
+"""The recorder dialog against the real recording service and a real capture path (PulseAudio null sink →
+ALSA ``pulse`` device → sounddevice): record, pause, resume, stop, save as a session; closing saves too."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+from ui_support import AsyncDriver
+
+from tbdesktop.services.context import AppContext
+from tbdesktop.services.dto import UserInfo
+from tbdesktop.services.recording import RecorderState, RecordingService
+from tbdesktop.services.sessions import SessionService
+from tbdesktop.ui.recorder_dialog import RecorderDialog, clock, meter_value
+
+
+def test_meter_and_clock() -> None:
+    assert meter_value(0.0) == 100 and meter_value(-60.0) == 0 and meter_value(-120.0) == 0
+    assert meter_value(-30.0) == 50
+    assert clock(0) == "0:00:00" and clock(3725.9) == "1:02:05"
+
+
+@pytest.fixture
+def pulse(pulse_null_sink: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    for key, value in pulse_null_sink.items():
+        monkeypatch.setenv(key, value)
+    return pulse_null_sink
+
+
+def _play(wav: Path) -> threading.Thread:
+    def run() -> None:
+        subprocess.run(["paplay", "--device=virt", str(wav)], env=dict(os.environ), capture_output=True, timeout=120)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def _dialog(qtbot: QtBot, ui_ctx: AppContext, therapist: UserInfo) -> RecorderDialog:
+    dialog = RecorderDialog(RecordingService(ui_ctx, therapist), SessionService(ui_ctx, therapist))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    return dialog
+
+
+def test_record_pause_resume_stop_and_save(
+    qtbot: QtBot,
+    aio: AsyncDriver,
+    ui_ctx: AppContext,
+    therapist: UserInfo,
+    pulse: dict[str, str],
+    speech_session: tuple[Path, Any],
+    screenshot: Any,
+) -> None:
+    dialog = _dialog(qtbot, ui_ctx, therapist)
+    sessions = SessionService(ui_ctx, therapist)
+    saved: list[Any] = []
+    dialog.saved.connect(saved.append)
+
+    async def scenario() -> None:
+        dialog.load(await sessions.list_clients())
+        await AsyncDriver.until(lambda: dialog.device_combo.count() > 0, message="microphones listed")
+        names = [dialog.device_combo.itemData(i) for i in range(dialog.device_combo.count())]
+        assert "pulse" in names, names
+        dialog.device_combo.setCurrentIndex(names.index("pulse"))
+        dialog.client_combo.setEditText("Robin Park")
+        # Consent first: recording does not start without it.
+        qtbot.mouseClick(dialog.record_button, Qt.MouseButton.LeftButton)
+        assert dialog.recorder is None and "consent" in dialog.problem_label.text()
+        dialog.consent_combo.setCurrentIndex(dialog.consent_combo.findData("verbal"))
+        qtbot.mouseClick(dialog.record_button, Qt.MouseButton.LeftButton)
+        await AsyncDriver.until(lambda: dialog.state is RecorderState.RECORDING, message="recording")
+        player = _play(speech_session[0])
+        peak = [0]
+
+        def louder() -> bool:
+            peak[0] = max(peak[0], dialog.meter.value())
+            return peak[0] > 20 and dialog.elapsed_label.text() >= "0:00:03"
+
+        await AsyncDriver.until(louder, timeout=30, message="level and time moving")
+        screenshot(dialog, "recorder-recording")
+        assert not dialog.type_combo.isEnabled()  # fixed once recording
+        qtbot.mouseClick(dialog.pause_button, Qt.MouseButton.LeftButton)
+        await AsyncDriver.until(lambda: dialog.state is RecorderState.PAUSED, message="paused")
+        assert dialog.pause_button.text() == "Resume" and "Paused" in dialog.state_label.text()
+        paused_at = dialog.recorder.elapsed_s if dialog.recorder else 0.0
+        await asyncio.sleep(1.5)
+        assert dialog.recorder is not None and abs(dialog.recorder.elapsed_s - paused_at) < 0.3
+        qtbot.mouseClick(dialog.pause_button, Qt.MouseButton.LeftButton)
+        await AsyncDriver.until(lambda: dialog.state is RecorderState.RECORDING, message="resumed")
+        await AsyncDriver.until(lambda: dialog.recorder is not None and dialog.recorder.elapsed_s > paused_at + 2)
+        qtbot.mouseClick(dialog.stop_button, Qt.MouseButton.LeftButton)
+        await AsyncDriver.until(lambda: dialog.state is RecorderState.STOPPED, message="stopped")
+        assert dialog.save_button.isEnabled() and not dialog.pause_button.isEnabled()
+        qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+        await AsyncDriver.until(lambda: bool(saved), timeout=60, message="saved as a session")
+        await asyncio.to_thread(player.join, 60)
+
+    aio.run(scenario(), timeout=180)
+    info = saved[0]
+    stored = sessions.get_sync(info.id)
+    assert stored.client_name == "Robin Park" and stored.consent_method == "verbal"
+    assert stored.status == "queued" and stored.duration_mins is not None and 0.05 < stored.duration_mins < 1.0
+    assert not dialog.isVisible()
+    assert list((ui_ctx.settings.recordings_dir / "in-progress").glob("*.tbj")) == []  # the journal is gone
+
+
+def test_closing_while_recording_keeps_the_audio(
+    qtbot: QtBot, aio: AsyncDriver, ui_ctx: AppContext, therapist: UserInfo, pulse: dict[str, str]
+) -> None:
+    dialog = _dialog(qtbot, ui_ctx, therapist)
+    saved: list[Any] = []
+    dialog.saved.connect(saved.append)
+
+    async def scenario() -> None:
+        dialog.load([])
+        await AsyncDriver.until(lambda: dialog.device_combo.findData("pulse") >= 0, message="microphones listed")
+        dialog.device_combo.setCurrentIndex(dialog.device_combo.findData("pulse"))
+        dialog.consent_combo.setCurrentIndex(dialog.consent_combo.findData("written"))
+        dialog.start()
+        await AsyncDriver.until(lambda: dialog.recorder is not None and dialog.recorder.elapsed_s > 1.5)
+        dialog.close()  # the window's close button: never loses what was recorded
+        await AsyncDriver.until(lambda: bool(saved), timeout=60, message="saved on close")
+
+    aio.run(scenario(), timeout=120)
+    assert SessionService(ui_ctx, therapist).get_sync(saved[0].id).consent_method == "written"
