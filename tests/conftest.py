@@ -92,6 +92,33 @@ def two_speaker() -> tuple[Path, list[dict[str, Any]], tuple[str, ...]]:
 
 
 @pytest.fixture(scope="session")
+def two_microphone_session(two_speaker: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The two-voice fixture as if each person wore a microphone: a two-channel file, each voice loud on its own
+    channel (the therapist's on channel 0) and faint (about -24 dB) on the other."""
+    import wave
+
+    import numpy as np
+
+    wav, turns, _ = two_speaker
+    with wave.open(str(wav), "rb") as f:
+        rate = f.getframerate()
+        mono = np.frombuffer(f.readframes(f.getnframes()), dtype=np.int16).astype(np.float32)
+    therapist = np.zeros(mono.shape, dtype=bool)
+    for turn in turns:
+        if turn["speaker"] == "THERAPIST":
+            therapist[int(turn["start"] * rate) : int(turn["end"] * rate)] = True
+    near, far = 1.0, 0.06
+    stereo = np.stack([mono * np.where(therapist, near, far), mono * np.where(therapist, far, near)], axis=1)
+    out = tmp_path_factory.mktemp("two_microphones") / "session_two_microphones.wav"
+    with wave.open(str(out), "wb") as f:
+        f.setnchannels(2)
+        f.setsampwidth(2)
+        f.setframerate(rate)
+        f.writeframes(stereo.clip(-32768, 32767).astype(np.int16).tobytes())
+    return out
+
+
+@pytest.fixture(scope="session")
 def model_cache() -> Path:
     from tbdesktop.engine.models import resolve_model
 

@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tbdesktop.engine import audio as audio_mod
-from tbdesktop.engine import merge, roles, vad
+from tbdesktop.engine import channels, merge, roles, vad
 from tbdesktop.engine.errors import AudioDecodeError, Cancelled, EngineError, ModelError, WorkerCrashedError
 from tbdesktop.engine.types import (
     CancelCheck,
@@ -241,10 +241,15 @@ class Pipeline:
         should_cancel: CancelCheck | None = None,
         *,
         speakers_hint: int | None = None,
+        channel_speakers: bool = False,
     ) -> PipelineResult:
         return asyncio.run(
             self.run_async(
-                audio_path, on_progress=on_progress, should_cancel=should_cancel, speakers_hint=speakers_hint
+                audio_path,
+                on_progress=on_progress,
+                should_cancel=should_cancel,
+                speakers_hint=speakers_hint,
+                channel_speakers=channel_speakers,
             )
         )
 
@@ -255,7 +260,10 @@ class Pipeline:
         should_cancel: CancelCheck | None = None,
         *,
         speakers_hint: int | None = None,
+        channel_speakers: bool = False,
     ) -> PipelineResult:
+        """``channel_speakers``: a two-channel recording with one microphone per person — who spoke is read
+        from the louder channel (engine/channels.py), diarization filling in where that is unclear."""
         total_started = time.perf_counter()
         timings: dict[str, float] = {}
         lock = threading.Lock()
@@ -279,7 +287,9 @@ class Pipeline:
 
         beat = asyncio.ensure_future(heartbeat())
         try:
-            return await self._run(audio_path, report, should_cancel, speakers_hint, total_started, timings)
+            return await self._run(
+                audio_path, report, should_cancel, speakers_hint, total_started, timings, channel_speakers
+            )
         finally:
             beat.cancel()
             await _settle(beat)
@@ -292,6 +302,7 @@ class Pipeline:
         speakers_hint: int | None,
         total_started: float,
         timings: dict[str, float],
+        channel_speakers: bool = False,
     ) -> PipelineResult:
 
         def check() -> None:
@@ -349,11 +360,24 @@ class Pipeline:
 
         hint = speakers_hint if speakers_hint is not None else self.options.speakers_hint
         n_samples = int(samples.shape[0])
-        with _scratch_audio(self.scratch_dir(samples.nbytes), samples) as scratch:
-            del samples  # the workers read the scratch copy; this process keeps none
-            result = await self._parallel(
-                scratch, n_samples, asr_regions, diar_regions, hint, report, should_cancel, timings
+        # The channels' loudness is measured while the workers run (it needs the original, unmixed file).
+        energy_task = (
+            asyncio.ensure_future(
+                asyncio.to_thread(channels.channel_energy, Path(audio_path), should_cancel=should_cancel)
             )
+            if channel_speakers
+            else None
+        )
+        try:
+            with _scratch_audio(self.scratch_dir(samples.nbytes), samples) as scratch:
+                del samples  # the workers read the scratch copy; this process keeps none
+                result = await self._parallel(
+                    scratch, n_samples, asr_regions, diar_regions, hint, report, should_cancel, timings
+                )
+        except BaseException:
+            if energy_task is not None:
+                await _settle(energy_task)
+            raise
         transcript, diarization, resources = result
 
         started = time.perf_counter()
@@ -366,6 +390,16 @@ class Pipeline:
             turns = diarization.turns
         if turns:
             segments = merge.assign_speakers(segments, turns)
+        if energy_task is not None:
+            try:
+                energy = await energy_task
+            except Exception as exc:  # the voices from diarization stand
+                log.warning("channel loudness not read", extra={"error_type": type(exc).__name__})
+                energy = None
+            if energy is not None:
+                segments = channels.assign_by_channel(segments, energy)
+                turns = channels.turns_from_segments(segments)
+                log.info("speakers read from the recording's channels")
         role_map = roles.assign_roles(segments, speakers_hint=hint)
         segments = roles.apply_roles(segments, role_map)
         speakers = _speaker_infos(segments, turns, role_map)

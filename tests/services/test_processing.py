@@ -402,3 +402,29 @@ def test_killed_engine_worker_is_retried_and_the_job_completes_once(
         rows = s.scalars(select(TranscriptSegment).where(TranscriptSegment.session_id == info.id)).all()
         assert len(rows) == len(segments)  # written exactly once
     assert killed and not any(p == killed[0] for p, _ in _children(os.getpid()))
+
+
+def test_two_channel_recording_is_diarized_by_its_channels(
+    ctx: AppContext, therapist: Any, two_speaker: Any, two_microphone_session: Path
+) -> None:
+    """A recording marked one-microphone-per-person (as the recorder marks a two-channel device) is processed
+    with speakers read from the channels; the mark survives processing and is never shown as a speaker."""
+    stereo = two_microphone_session
+    service = SessionService(ctx, therapist)
+    info = service.import_recording_sync(ImportRequest(source=stereo, consent_method="verbal"))
+    capture = {"channels": 2, "layout": "channel_per_speaker", "sample_rate": 16000}
+    with ctx.db.unit_of_work() as s:
+        row = s.get(TherapySession, info.id)
+        assert row is not None
+        row.speakers = {"_capture": capture}
+    asyncio.run(ProcessingRunner(ctx, owner_ids=[therapist.id]).run_until_idle())
+    done = service.get_sync(info.id)
+    assert done.status == "completed", done.error
+    assert "_capture" not in done.speakers and set(done.speakers) == {"SPEAKER_00", "SPEAKER_01"}
+    with ctx.db.unit_of_work() as s:
+        row = s.get(TherapySession, info.id)
+        assert row is not None and row.speakers["_capture"] == capture
+    turns = two_speaker[1]
+    first = "SPEAKER_00" if turns[0]["speaker"] == "THERAPIST" else "SPEAKER_01"
+    lines = service.transcript_sync(info.id)
+    assert lines[0].speaker == first

@@ -132,3 +132,66 @@ def test_closing_while_recording_keeps_the_audio(
 
     aio.run(scenario(), timeout=120)
     assert SessionService(ui_ctx, therapist).get_sync(saved[0].id).consent_method == "written"
+
+
+def _interrupted(ui_ctx: AppContext, therapist: UserInfo, client: str) -> str:
+    """A recording left unsaved (as a crash or a closed app leaves it): its journal stays on disk."""
+    import time
+
+    from tbdesktop.services.recording import RecordingParams
+
+    recorder = RecordingService(ui_ctx, therapist).recorder(
+        RecordingParams(device="pulse", client_name=client, consent_method="verbal")
+    )
+    recorder.start()
+    deadline = time.monotonic() + 20
+    while recorder.elapsed_s < 1.5:
+        assert time.monotonic() < deadline, "nothing recorded"
+        time.sleep(0.05)
+    journal = recorder.journal_id
+    recorder.close()
+    assert journal is not None
+    return journal
+
+
+def test_interrupted_recordings_are_offered_at_start(
+    qtbot: QtBot, aio: AsyncDriver, ui_ctx: AppContext, therapist: UserInfo, pulse: dict[str, str]
+) -> None:
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from tbdesktop.services.processing.runner import ProcessingRunner
+    from tbdesktop.ui.main_window import MainWindow
+
+    kept = _interrupted(ui_ctx, therapist, "Casey Brooks")
+    dropped = _interrupted(ui_ctx, therapist, "Drew Lane")
+    runner = ProcessingRunner(ui_ctx, owner_ids=[therapist.id])
+    window = MainWindow(therapist, SessionService(ui_ctx, therapist), runner)
+    qtbot.addWidget(window)
+    window.show()
+    answers = {"Casey Brooks": "Recover as a session", "Drew Lane": "Discard"}
+    asked: list[str] = []
+
+    async def answer() -> None:
+        while len(asked) < 2:
+            boxes = [w for w in QApplication.topLevelWidgets() if w.objectName() == "recoverRecordingDialog"]
+            box = next((b for b in boxes if isinstance(b, QMessageBox) and b.isVisible()), None)
+            if box is not None and box.text() not in asked:
+                asked.append(box.text())
+                name = next(n for n in answers if n in box.text())
+                button = next(b for b in box.buttons() if b.text() == answers[name])
+                button.click()
+            await asyncio.sleep(0.05)
+
+    async def scenario() -> int:
+        await window.refresh()
+        helper = asyncio.ensure_future(answer())
+        recovered = await window.offer_interrupted_recordings()
+        await helper
+        return recovered
+
+    assert aio.run(scenario(), timeout=90) == 1
+    sessions = SessionService(ui_ctx, therapist).list_sessions_sync()
+    assert [s.client_name for s in sessions] == ["Casey Brooks"]
+    left = list((ui_ctx.settings.recordings_dir / "in-progress").glob("*.tbj"))
+    assert left == [], (kept, dropped, left)
+    assert RecordingService(ui_ctx, therapist).find_interrupted_sync() == []

@@ -22,6 +22,8 @@ from tbdesktop.services.dto import ProgressEvent
 from tbdesktop.services.processing.handle import WorkerCrashed, WorkerHandle
 from tbdesktop.services.processing.notes_stage import CRASH_MESSAGE, MAX_ATTEMPTS, NotesStage
 from tbdesktop.store.models import (
+    CAPTURE_KEY,
+    CHANNEL_PER_SPEAKER,
     SPEAKERS_HINT,
     JobKind,
     JobStatus,
@@ -55,6 +57,7 @@ class _Stored:
     name: str
     key: str | None
     owner_id: uuid.UUID
+    channel_per_speaker: bool = False  # recorded with one microphone per person, on two channels
 
 
 @dataclass
@@ -277,7 +280,13 @@ class ProcessingRunner(NotesStage):
                 hint = None
                 if row is not None:
                     if row.recording_path:
-                        recording = _Stored(row.recording_path, row.recording_key, row.owner_id)
+                        capture = (row.speakers or {}).get(CAPTURE_KEY) or {}
+                        recording = _Stored(
+                            row.recording_path,
+                            row.recording_key,
+                            row.owner_id,
+                            capture.get("layout") == CHANNEL_PER_SPEAKER,
+                        )
                     hint = SPEAKERS_HINT.get(row.session_type or "individual")
                 return job.id, job.session_id, recording, job.attempts + 1, hint, job.kind, dict(job.params or {})
         return None
@@ -311,18 +320,32 @@ class ProcessingRunner(NotesStage):
             await self._fail(job_id, session_id, exc.message)
             return
         try:
-            await self._process(job_id, session_id, plain.path, attempts, hint)
+            await self._process(job_id, session_id, plain.path, attempts, hint, recording.channel_per_speaker)
         finally:
             plain.close()
 
     async def _process(
-        self, job_id: uuid.UUID, session_id: uuid.UUID, audio: Path, attempts: int, hint: int | None
+        self,
+        job_id: uuid.UUID,
+        session_id: uuid.UUID,
+        audio: Path,
+        attempts: int,
+        hint: int | None,
+        channel_speakers: bool = False,
     ) -> None:
         started = time.monotonic()
         await self._progress(job_id, session_id, "loading_model", 0.0, None, force=True)
         try:
             worker = await asyncio.to_thread(self._ensure_worker)
-            worker.send({"type": "run", "job_id": str(job_id), "audio_path": str(audio), "speakers_hint": hint})
+            worker.send(
+                {
+                    "type": "run",
+                    "job_id": str(job_id),
+                    "audio_path": str(audio),
+                    "speakers_hint": hint,
+                    "channel_speakers": channel_speakers,
+                }
+            )
             while True:
                 msg = await asyncio.to_thread(worker.recv, 0.5)
                 if msg is None or msg.get("job_id") not in (None, str(job_id)):
@@ -425,9 +448,12 @@ class ProcessingRunner(NotesStage):
             )
         with self.ctx.db.unit_of_work() as s:
             state = ProcessingStateRepository(s)
-            if state.get(session_id) is None:
+            row = state.get(session_id)
+            if row is None:
                 JobRepository(s).finish(job_id, JobStatus.CANCELLED)
                 return False
+            # What the recording says about its capture ("_" keys) outlives a new transcript.
+            speakers.update({k: v for k, v in (row.speakers or {}).items() if k.startswith("_")})
             SegmentWriter(s).replace(session_id, segments)
             values: dict[str, Any] = {
                 "processing_status": ProcessingStatus.GENERATING_NOTES,

@@ -27,7 +27,13 @@ PROGRESS_INTERVAL_S = 0.25
 
 class _Runnable(Protocol):
     def run(
-        self, audio_path: Path, on_progress: Any = None, should_cancel: Any = None, *, speakers_hint: Any = None
+        self,
+        audio_path: Path,
+        on_progress: Any = None,
+        should_cancel: Any = None,
+        *,
+        speakers_hint: Any = None,
+        channel_speakers: bool = False,
     ) -> Any: ...
 
     def warm_up(self) -> None: ...
@@ -114,6 +120,7 @@ def worker_main(conn: Connection, options: dict[str, Any]) -> None:
                     on_progress=on_progress,
                     should_cancel=orphaned,
                     speakers_hint=msg.get("speakers_hint"),
+                    channel_speakers=bool(msg.get("channel_speakers")),
                 )
                 conn.send({"type": "result", "job_id": job_id, "result": result.to_dict()})
             except EngineError as exc:

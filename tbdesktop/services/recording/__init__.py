@@ -18,11 +18,11 @@ from tbdesktop.services.recording.events import (
 )
 from tbdesktop.services.recording.recorder import Recorder
 from tbdesktop.services.recording.service import (
-    CAPTURE_KEY,
     InterruptedRecording,
     NothingRecordedError,
     RecordingService,
 )
+from tbdesktop.store.models import CAPTURE_KEY
 
 __all__ = [
     "CAPTURE_KEY",

@@ -35,15 +35,14 @@ from tbdesktop.services.recording.journal import (
 from tbdesktop.services.recording.reader import open_key, summarize, truncate_torn_tail
 from tbdesktop.services.recording.recorder import Recorder
 from tbdesktop.services.session_lifecycle import CONSENT_METHODS
-from tbdesktop.store.models import SESSION_TYPES
+from tbdesktop.store.models import CAPTURE_KEY, CHANNEL_PER_SPEAKER, SESSION_TYPES
 from tbdesktop.store.repositories import AuditRepository, SessionRepository, UserRepository
 
 log = logging.getLogger(__name__)
 
 DEVICE_SETTING = "recording_device"
-# Kept in the session's ``speakers`` JSON until processing replaces it with the diarized speakers: the recording
-# has one channel per microphone, a hint for diarization (the pipeline mixes the channels down for now).
-CAPTURE_KEY = "_capture"
+# A two-channel recording is marked in the session's ``speakers`` JSON (CAPTURE_KEY, kept through processing):
+# one microphone per person, so the pipeline reads who spoke from the louder channel (engine/channels.py).
 MIN_FREE_S = 600.0
 _JOURNAL_ID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -204,7 +203,7 @@ class RecordingService:
         return info
 
     def _mark_two_channels(self, info: SessionInfo, header: JournalHeader) -> SessionInfo:
-        hint = {"channels": 2, "layout": "channel_per_speaker", "sample_rate": header.sample_rate}
+        hint = {"channels": 2, "layout": CHANNEL_PER_SPEAKER, "sample_rate": header.sample_rate}
         with self.ctx.db.unit_of_work() as s:
             row = SessionRepository(s, self.user.id).get(info.id, for_update=True)
             speakers = {**(row.speakers or {}), CAPTURE_KEY: hint}

@@ -7,6 +7,8 @@ from tbdesktop.store.models.jobs import JobKind, JobStatus, ProcessingJob
 from tbdesktop.store.models.notes import Note, NoteAddendum, NoteTemplate, RiskFlag
 from tbdesktop.store.models.sessions import (
     ACTIVE_STATUSES,
+    CAPTURE_KEY,
+    CHANNEL_PER_SPEAKER,
     SESSION_TYPES,
     SPEAKERS_HINT,
     ProcessingStatus,
@@ -18,6 +20,8 @@ from tbdesktop.store.models.users import DEFAULT_USER_SETTINGS, Role, User
 __all__ = [
     "ACTIVE_STATUSES",
     "SESSION_TYPES",
+    "CAPTURE_KEY",
+    "CHANNEL_PER_SPEAKER",
     "SPEAKERS_HINT",
     "DEFAULT_USER_SETTINGS",
     "AuditEvent",

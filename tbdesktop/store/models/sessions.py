@@ -57,6 +57,11 @@ processing_status_enum = Enum(
 
 
 SESSION_TYPES = ("individual", "couples", "family", "group")
+# In a session's ``speakers`` JSON, how the recording was captured (keys starting with "_" are not speakers):
+# {"_capture": {"channels": 2, "layout": "channel_per_speaker", ...}} for one microphone per person.
+CAPTURE_KEY = "_capture"
+CHANNEL_PER_SPEAKER = "channel_per_speaker"
+
 # How many voices to expect: a hint for diarization, never a limit.
 SPEAKERS_HINT = {"individual": 2, "couples": 3, "family": 4, "group": None}
 
