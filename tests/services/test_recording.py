@@ -492,8 +492,13 @@ def test_two_channel_device_is_kept_and_marked(ctx: AppContext, therapist: Any, 
     assert recorder.start().channels == 2
     wait_until(lambda: recorder.state is RecorderState.STOPPED)
     info = recorder.save_sync()
-    assert info.speakers[CAPTURE_KEY] == {"channels": 2, "layout": "channel_per_speaker", "sample_rate": RATE}
-    assert SessionService(ctx, therapist).get_sync(info.id).speakers[CAPTURE_KEY]["channels"] == 2
+    from tbdesktop.store.models import TherapySession
+
+    with ctx.db.unit_of_work() as s:
+        row = s.get(TherapySession, info.id)
+        assert row is not None
+        assert row.speakers[CAPTURE_KEY] == {"channels": 2, "layout": "channel_per_speaker", "sample_rate": RATE}
+    assert CAPTURE_KEY not in SessionService(ctx, therapist).get_sync(info.id).speakers  # never shown as a voice
     audio, _ = recorded_audio(ctx, therapist, info.id)
     assert np.array_equal(audio, stereo[: 2 * SECOND]), "each microphone keeps its own channel"
 
