@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from typing import Any
 
 from tbdesktop.services.dto import ClientInfo, SegmentInfo, SessionInfo, StatusInfo, UserInfo, WordInfo
 from tbdesktop.store.models import Client, TherapySession, TranscriptSegment, User
@@ -66,11 +67,23 @@ def session_info(
         created_at=row.created_at,
         updated_at=row.updated_at,
         session_type=row.session_type or "individual",
-        # Keys starting with "_" describe the capture (e.g. one microphone per person), not a speaker.
-        speakers={k: v for k, v in (row.speakers or {}).items() if not k.startswith("_")},
+        speakers=_shown_speakers(row.speakers or {}, client_name if row.is_anonymous else None),
         risk_level=risk_level,
         risk_kinds=risk_kinds,
     )
+
+
+def _shown_speakers(speakers: dict[str, Any], hidden_name: str | None) -> dict[str, Any]:
+    """The voices (keys starting with "_" describe the capture, not a speaker); in an anonymous session a
+    speaker named after the client shows "[client]" instead."""
+    out: dict[str, Any] = {}
+    for key, value in speakers.items():
+        if key.startswith("_"):
+            continue
+        if hidden_name and isinstance(value, dict) and value.get("name"):
+            value = {**value, "name": mask_name(str(value["name"]), hidden_name)}
+        out[key] = value
+    return out
 
 
 def status_info(row: TherapySession) -> StatusInfo:

@@ -131,7 +131,9 @@ def test_anonymous_hides_the_name_everywhere(ctx: AppContext, therapist: Any, tw
         row = s.get(TherapySession, info.id)
         assert row is not None
         row.ai_summary = "Jordan talked about sleep."
+    service.update_sync(info.id, speaker_names={"SPEAKER_01": "Jordan"})  # the client's voice, named
     on = service.set_anonymous_sync(info.id, True)
+    assert on.speakers["SPEAKER_01"]["name"] == "[client]"
     assert on.is_anonymous and on.client_name is None and on.display_client == "Anonymous individual"
     assert on.ai_summary == "[client] talked about sleep."
     listed = service.list_sessions_sync()[0]
@@ -160,6 +162,7 @@ def test_anonymous_hides_the_name_everywhere(ctx: AppContext, therapist: Any, tw
 
     off = service.set_anonymous_sync(info.id, False)
     assert off.client_name == "Jordan" and "Jordan" in service.transcript_sync(info.id)[0].text
+    assert off.speakers["SPEAKER_01"]["name"] == "Jordan"
     actions = [a for a, _ in _audit_actions(ctx)]
     assert "session.anonymous_on" in actions and "session.anonymous_off" in actions
 
