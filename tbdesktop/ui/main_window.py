@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMainWindow,
-    QMessageBox,
     QPushButton,
     QStackedWidget,
     QVBoxLayout,
@@ -28,7 +27,6 @@ from tbdesktop.errors import TBError
 from tbdesktop.services.dto import ProgressEvent, SessionInfo, UserInfo
 from tbdesktop.services.notes import NoteService
 from tbdesktop.services.profiles import ProfileService
-from tbdesktop.services.recording import RecordingService
 from tbdesktop.services.sessions import ImportRequest, SessionService
 from tbdesktop.services.settings import SettingsService
 from tbdesktop.services.templates import TemplateService
@@ -38,7 +36,6 @@ from tbdesktop.ui.buttons import action_button
 from tbdesktop.ui.formatting import initials
 from tbdesktop.ui.import_dialog import ImportDialog
 from tbdesktop.ui.lock import IdleWatcher, LockScreen
-from tbdesktop.ui.notes_panel import NoteEditDialog
 from tbdesktop.ui.processing_dialog import ProcessingDialog
 from tbdesktop.ui.recorder_dialog import RecorderDialog
 from tbdesktop.ui.resources import icon
@@ -47,6 +44,8 @@ from tbdesktop.ui.sessions_page import SessionsPage
 from tbdesktop.ui.settings_page import SettingsPage
 from tbdesktop.ui.templates_page import TemplatesPage
 from tbdesktop.ui.toasts import ToastOverlay
+from tbdesktop.ui.window_notes import NoteActions
+from tbdesktop.ui.window_recording import RecordingActions
 
 
 class Processing(Protocol):
@@ -59,7 +58,7 @@ class Processing(Protocol):
     async def cancel(self, session_id: uuid.UUID) -> bool: ...
 
 
-class MainWindow(QMainWindow):
+class MainWindow(QMainWindow, RecordingActions, NoteActions):
     closed = Signal()
 
     def __init__(
@@ -389,55 +388,6 @@ class MainWindow(QMainWindow):
                 action=("Show", self.show_sessions),
             )
 
-    def regenerate_notes(self, template_id: object) -> None:
-        session_id = self.session_view.session_id
-        if session_id is None or not isinstance(template_id, uuid.UUID):
-            return
-        spawn(self._regenerate(session_id, template_id), on_error=self.show_error)
-
-    async def _regenerate(self, session_id: uuid.UUID, template_id: uuid.UUID) -> None:
-        self.session_view.notes_panel.set_busy(True, 0, "Waiting to write notes…")
-        try:
-            await self.notes.regenerate(session_id, template_id)
-        except TBError:
-            self.session_view.notes_panel.set_busy(False)
-            raise
-        self.processing.wake()
-
-    def show_note_version(self, version: int) -> None:
-        session_id = self.session_view.session_id
-        if session_id is not None:
-            spawn(self.open_session(session_id, version), on_error=self.show_error)
-
-    def sign_note(self) -> None:
-        session_id = self.session_view.session_id
-        if session_id is not None:
-            spawn(self._sign(session_id), on_error=self.show_error)
-
-    async def _sign(self, session_id: uuid.UUID) -> None:
-        await self.notes.sign(session_id)
-        await self.open_session(session_id)
-        self.show_success("Note signed.")
-
-    def edit_note(self, *, addendum: bool) -> None:
-        note = self.session_view.notes_panel.note
-        if note is not None:
-            spawn(self._edit_note(note.session_id, note, addendum), on_error=self.show_error)
-
-    async def _edit_note(self, session_id: uuid.UUID, note: Any, addendum: bool) -> None:
-        dialog = NoteEditDialog(note, addendum=addendum, parent=self)
-        try:
-            if await run_dialog(dialog) != QDialog.DialogCode.Accepted:
-                return
-            if addendum:
-                await self.notes.add_addendum(session_id, dialog.text)
-            else:
-                await self.notes.update_section(session_id, dialog.section_key, dialog.text)
-        finally:
-            dialog.deleteLater()
-        await self.open_session(session_id)
-        self.show_success("Addendum added." if addendum else "Note updated.")
-
     # -- import and processing ------------------------------------------------------------------------
 
     def change_speaker_role(self, speaker: str, role: str) -> None:
@@ -463,77 +413,6 @@ class MainWindow(QMainWindow):
         await self.open_session(session_id)
         await self.sessions_page.refresh()
         self.show_success("Consent recorded; the session is being processed.")
-
-    # -- recording ------------------------------------------------------------------------------------
-
-    def start_recording(self) -> None:
-        if self.locked:
-            return
-        if self.recorder_dialog is not None:
-            self.recorder_dialog.raise_()
-            self.recorder_dialog.activateWindow()
-            return
-        spawn(self.open_recorder(), on_error=self.show_error)
-
-    async def open_recorder(self) -> RecorderDialog:
-        """The recorder, non-modal: the rest of the window stays usable while a session is recorded."""
-        recording = RecordingService(self.sessions.ctx, self.user)
-        consent = await asyncio.to_thread(recording.consent_required_sync)
-        clients = await self.sessions.list_clients()
-        dialog = RecorderDialog(recording, self.sessions, self, consent_required=consent)
-        dialog.notify.connect(self.notify)
-        dialog.saved.connect(self._recording_saved)
-        dialog.finished.connect(self._recorder_closed)
-        self.recorder_dialog = dialog
-        dialog.load(clients)
-        dialog.show()
-        return dialog
-
-    def _recorder_closed(self, _result: int) -> None:
-        if self.recorder_dialog is not None:
-            self.recorder_dialog.deleteLater()
-        self.recorder_dialog = None
-
-    def _recording_saved(self, info: object) -> None:
-        self.processing.wake()
-        self.show_sessions()
-        self.sessions_page.schedule_refresh()
-
-    async def offer_interrupted_recordings(self) -> int:
-        """At start: recordings a crash left unsaved are recovered as sessions, or discarded, as the therapist
-        chooses; returns how many were recovered."""
-        recording = RecordingService(self.sessions.ctx, self.user)
-        found = await asyncio.to_thread(recording.find_interrupted_sync)
-        recovered = 0
-        for item in found:
-            minutes = max(1, round(item.duration_s / 60))
-            who = f" with {item.client_name}" if item.client_name else ""
-            box = QMessageBox(
-                QMessageBox.Icon.Question,
-                "Recover recording",
-                f"A recording{who} started {item.started_at.astimezone():%d %b %Y at %H:%M} was not saved "
-                f"({minutes} min recorded). Recover it as a session?",
-                QMessageBox.StandardButton.NoButton,
-                self,
-            )
-            box.setObjectName("recoverRecordingDialog")
-            recover = box.addButton("Recover as a session", QMessageBox.ButtonRole.AcceptRole)
-            discard = box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
-            box.addButton("Later", QMessageBox.ButtonRole.RejectRole)
-            box.setDefaultButton(recover)
-            await run_dialog(box)
-            clicked = box.clickedButton()
-            box.deleteLater()
-            if clicked is recover:
-                await recording.recover(item.id)
-                recovered += 1
-            elif clicked is discard:
-                await recording.discard(item.id)
-        if recovered:
-            self.processing.wake()
-            await self.sessions_page.refresh()
-            self.show_success("Recovered recording saved as a session." if recovered == 1 else "Recordings recovered.")
-        return recovered
 
     def start_import(self) -> None:
         if self.import_dialog is not None:
