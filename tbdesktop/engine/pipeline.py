@@ -14,7 +14,6 @@ import contextlib
 import logging
 import os
 import re
-import shutil
 import threading
 import time
 import uuid
@@ -29,6 +28,7 @@ import numpy.typing as npt
 from tbdesktop.engine import audio as audio_mod
 from tbdesktop.engine import channels, merge, roles, vad
 from tbdesktop.engine.errors import AudioDecodeError, Cancelled, EngineError, ModelError, WorkerCrashedError
+from tbdesktop.engine.scratch import memory_backed_dir
 from tbdesktop.engine.types import (
     CancelCheck,
     DiarizationResult,
@@ -223,14 +223,7 @@ class Pipeline:
         """Where the decoded audio is shared with the workers: memory-backed when there is room."""
         if self.options.scratch_dir is not None:
             return Path(self.options.scratch_dir)
-        shm = Path("/dev/shm")
-        if shm.is_dir() and os.access(shm, os.W_OK):
-            try:
-                if shutil.disk_usage(shm).free > 2 * needed_bytes + (64 << 20):
-                    return shm  # decoded audio never reaches the disk
-            except OSError:
-                pass
-        return Path(self.options.cache_dir) / "scratch"
+        return memory_backed_dir(needed_bytes) or Path(self.options.cache_dir) / "scratch"
 
     # -- running --------------------------------------------------------------------------------------------
 

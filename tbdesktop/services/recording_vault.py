@@ -17,7 +17,6 @@ import hashlib
 import logging
 import os
 import secrets as _random
-import shutil
 import struct
 import tempfile
 import uuid
@@ -26,6 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
+from tbdesktop.engine.scratch import memory_backed_dir
 from tbdesktop.errors import TBError
 from tbdesktop.services.secrets import SecretVault
 
@@ -174,14 +174,7 @@ def scratch_root(needed_bytes: int = 0) -> Path:
     """Memory-backed storage when there is room (``/dev/shm``); the system temporary folder otherwise.
 
     Never the data folder: it holds ciphertext only."""
-    shm = Path("/dev/shm")
-    if shm.is_dir() and os.access(shm, os.W_OK):
-        try:
-            if shutil.disk_usage(shm).free > 2 * needed_bytes + (64 << 20):
-                return shm
-        except OSError:
-            pass
-    return Path(tempfile.gettempdir())
+    return memory_backed_dir(needed_bytes) or Path(tempfile.gettempdir())
 
 
 def scratch_dir(needed_bytes: int) -> Path:
