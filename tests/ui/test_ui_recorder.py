@@ -98,8 +98,11 @@ def test_record_pause_resume_stop_and_save(
         await AsyncDriver.until(lambda: dialog.state is RecorderState.RECORDING, message="resumed")
         await AsyncDriver.until(lambda: dialog.recorder is not None and dialog.recorder.elapsed_s > paused_at + 2)
         qtbot.mouseClick(dialog.stop_button, Qt.MouseButton.LeftButton)
-        await AsyncDriver.until(lambda: dialog.state is RecorderState.STOPPED, message="stopped")
-        assert dialog.save_button.isEnabled() and not dialog.pause_button.isEnabled()
+        # The state arrives from the recorder before the stop call has returned: wait for both.
+        await AsyncDriver.until(
+            lambda: dialog.state is RecorderState.STOPPED and dialog.save_button.isEnabled(), message="stopped"
+        )
+        assert not dialog.pause_button.isEnabled()
         qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
         await AsyncDriver.until(lambda: bool(saved), timeout=60, message="saved as a session")
         await asyncio.to_thread(player.join, 60)
