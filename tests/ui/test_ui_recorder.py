@@ -89,8 +89,11 @@ def test_record_pause_resume_stop_and_save(
         screenshot(dialog, "recorder-recording")
         assert not dialog.type_combo.isEnabled()  # fixed once recording
         qtbot.mouseClick(dialog.pause_button, Qt.MouseButton.LeftButton)
-        await AsyncDriver.until(lambda: dialog.state is RecorderState.PAUSED, message="paused")
-        assert dialog.pause_button.text() == "Resume" and "Paused" in dialog.state_label.text()
+        # The recorder's state changes on its thread; the dialog shows it once the signal arrives.
+        await AsyncDriver.until(
+            lambda: dialog.state is RecorderState.PAUSED and "Paused" in dialog.state_label.text(), message="paused"
+        )
+        assert dialog.pause_button.text() == "Resume"
         paused_at = dialog.recorder.elapsed_s if dialog.recorder else 0.0
         await asyncio.sleep(1.5)
         assert dialog.recorder is not None and abs(dialog.recorder.elapsed_s - paused_at) < 0.3
