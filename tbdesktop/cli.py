@@ -371,7 +371,7 @@ def cmd_session_transcript(args: argparse.Namespace) -> int:
 
 
 def cmd_model_install(args: argparse.Namespace) -> int:
-    from tbdesktop.engine.diarization.encoder import install_encoder
+    from tbdesktop.engine.diarization.speaker_model import install_speaker_model
     from tbdesktop.engine.errors import EngineError
     from tbdesktop.engine.models import resolve_model
 
@@ -379,7 +379,7 @@ def cmd_model_install(args: argparse.Namespace) -> int:
     name = args.name or settings.asr_model
     try:
         path = resolve_model(name, settings.cache_dir)
-        encoder = install_encoder(settings.cache_dir)
+        encoder = install_speaker_model(settings.cache_dir)
     except EngineError as exc:
         raise TBError(exc.message) from exc
 
@@ -433,10 +433,13 @@ def cmd_selftest(args: argparse.Namespace) -> int:
         return str(resolve_model(settings.asr_model, settings.cache_dir))
 
     def speaker_model() -> str:
-        from tbdesktop.engine.diarization.encoder import SpeakerEncoder, install_encoder
+        import numpy as np
 
-        path = install_encoder(settings.cache_dir)
-        SpeakerEncoder(path)
+        from tbdesktop.engine.diarization.speaker_model import SpeakerModel, install_speaker_model
+
+        path = install_speaker_model(settings.cache_dir)
+        if SpeakerModel(path).embed(np.zeros((1, 20, 80), dtype=np.float32)).shape != (1, 192):
+            raise TBError("the speaker model gives embeddings of the wrong size")
         return str(path)
 
     def devices() -> str:

@@ -97,10 +97,12 @@ def _build_diarizer(options: dict[str, Any]) -> Any:
         from tbdesktop.engine.diarization.pyannote_backend import PyannoteDiarizer
 
         return PyannoteDiarizer(Path(options.get("pyannote_model_dir") or ""), device=options.get("device", "auto"))
-    from tbdesktop.engine.diarization.encoder import install_encoder
     from tbdesktop.engine.diarization.local import LocalDiarizer
+    from tbdesktop.engine.diarization.speaker_model import install_speaker_model
 
-    return LocalDiarizer(install_encoder(Path(options["cache_dir"])))
+    # One thread by default: diarization runs beside transcription and should hide behind it.
+    threads = int(options.get("diarization_threads") or 1)
+    return LocalDiarizer(install_speaker_model(Path(options["cache_dir"])), threads=threads)
 
 
 def _open_audio(options: dict[str, Any], kind: str, path: Path, samples: int) -> Any:

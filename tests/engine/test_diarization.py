@@ -1,9 +1,10 @@
-"""Diarization: VAD regions, the numpy speaker encoder, clustering, word/turn merging and roles."""
+"""Diarization: VAD regions, the CAM++ speaker model, clustering, word/turn merging and roles."""
 
 from __future__ import annotations
 
+import hashlib
 import json
-import tempfile
+import shutil
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -13,72 +14,55 @@ import pytest
 
 from tbdesktop.engine import merge, roles, vad
 from tbdesktop.engine.diarization import cluster as cluster_mod
-from tbdesktop.engine.diarization import encoder as enc
-from tbdesktop.engine.diarization.local import WINDOW_S, LocalDiarizer, plan_windows
+from tbdesktop.engine.diarization import speaker_model as sm
+from tbdesktop.engine.diarization.campplus import MIN_FRAMES
+from tbdesktop.engine.diarization.local import STEP_FRAMES, WINDOW_FRAMES, WINDOW_S, LocalDiarizer, plan_windows
 from tbdesktop.engine.errors import Cancelled, ModelError
 from tbdesktop.engine.types import Segment, SpeakerTurn, Word
 
-DATA = Path(__file__).parent / "data"
-
-
-# -- speaker encoder ----------------------------------------------------------------------------------------
+# -- speaker model ------------------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
-def encoder_weights(model_cache_dir: Path) -> Path:
-    return enc.install_encoder(model_cache_dir)
+def speaker_model_path(model_cache_dir: Path) -> Path:
+    return sm.install_speaker_model(model_cache_dir)
 
 
-def _reference_signal() -> np.ndarray:
-    # the same signal as scripts/encoder_reference.py, which computed the expected embedding with PyTorch
-    rng = np.random.default_rng(20261125)
-    t = np.arange(16000 * 2) / 16000
-    voiced = 0.2 * np.sin(2 * np.pi * 140 * t) + 0.1 * np.sin(2 * np.pi * 280 * t + 0.3)
-    return (voiced * (0.6 + 0.4 * np.sin(2 * np.pi * 3 * t)) + 0.02 * rng.standard_normal(t.size)).astype(np.float32)
+def test_speaker_model_install_is_verified_and_cached(speaker_model_path: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    target = sm.model_path(cache)
+    target.parent.mkdir(parents=True)
+    shutil.copyfile(speaker_model_path, target)
+    shutil.copyfile(speaker_model_path.parent / sm.MARKER, target.parent / sm.MARKER)
+    stamp = target.stat().st_mtime_ns
+    assert sm.install_speaker_model(cache) == target
+    assert target.stat().st_mtime_ns == stamp  # verified, not converted again
+    marker = json.loads((target.parent / sm.MARKER).read_text())
+    assert marker["source_sha256"] == sm.SOURCE_SHA256
+    assert marker["sha256"] == hashlib.sha256(target.read_bytes()).hexdigest()
+    data = bytearray(target.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # same size, one byte damaged: the digest no longer matches
+    target.write_bytes(bytes(data))
+    repaired = sm.install_speaker_model(cache)
+    assert repaired.read_bytes() == speaker_model_path.read_bytes()
 
 
-def test_numpy_encoder_matches_pytorch(encoder_weights: Path) -> None:
-    expected = np.array(json.loads((DATA / "encoder_reference.json").read_text())["embedding"], dtype=np.float32)
-    mels = enc.mel_frames(_reference_signal())[: enc.PARTIAL_FRAMES]
-    got = enc.SpeakerEncoder(encoder_weights).embed(mels[None])[0]
-    assert np.abs(got - expected).max() < 1e-5
-    assert np.linalg.norm(got) == pytest.approx(1.0, abs=1e-5)
-
-
-def test_mel_filterbank_shape_and_coverage() -> None:
-    filters = enc.mel_filterbank()
-    assert filters.shape == (40, 201)
-    assert (filters >= 0).all()
-    assert (filters.sum(axis=1) > 0).all()  # every band sees some frequencies
-
-
-def test_encoder_install_is_verified_and_cached(tmp_path: Path) -> None:
-    first = enc.install_encoder(tmp_path)
-    stamp = first.stat().st_mtime_ns
-    assert enc.install_encoder(tmp_path) == first
-    assert first.stat().st_mtime_ns == stamp  # not converted twice
-    first.write_bytes(b"damaged")
-    repaired = enc.install_encoder(tmp_path)  # the marker no longer matches: converted again
-    assert repaired.stat().st_size > 1_000_000
-
-
-def test_encoder_refuses_a_damaged_weights_file(tmp_path: Path) -> None:
-    bad = tmp_path / "broken.npz"
-    bad.write_bytes(b"not numpy")
+def test_speaker_model_refuses_a_damaged_file(tmp_path: Path) -> None:
+    bad = tmp_path / "broken.onnx"
+    bad.write_bytes(b"not a model")
     with pytest.raises(ModelError, match="could not be loaded"):
-        enc.SpeakerEncoder(bad)
+        sm.SpeakerModel(bad)
+    with pytest.raises(ModelError, match="checksum"):
+        sm.build_from_checkpoint(bad)
 
 
-def test_legacy_reader_refuses_code_in_the_pickle(tmp_path: Path) -> None:
-    import pickle
-
-    path = tmp_path / "evil.pt"
-    with path.open("wb") as fh:
-        for header in (1, 2, {}):
-            pickle.dump(header, fh)
-        pickle.dump(tempfile.mkdtemp, fh)  # any global that is not a tensor part is refused
-    with pytest.raises(pickle.UnpicklingError):
-        enc.read_legacy_state_dict(path)
+def test_speaker_model_gives_unit_embeddings_for_any_length(speaker_model_path: Path) -> None:
+    model = sm.SpeakerModel(speaker_model_path)
+    rng = np.random.default_rng(3)
+    for frames in (MIN_FRAMES, 148, 230):
+        out = model.embed(rng.standard_normal((2, frames, 80)).astype(np.float32))
+        assert out.shape == (2, 192)
+        assert np.allclose(np.linalg.norm(out, axis=1), 1.0, atol=1e-5)
 
 
 # -- voice activity -----------------------------------------------------------------------------------------
@@ -154,13 +138,31 @@ def test_eigengap_hint_breaks_close_calls() -> None:
 
 
 def test_windows_cover_every_region() -> None:
-    windows = plan_windows([(0.0, 1.0), (2.0, 6.0)], 10.0)
-    assert {region for _, _, region in windows} == {0, 1}
-    assert windows[0] == (0.0, 1.0, 0)  # a short region is one window of its own audio
-    inside = [(s, e) for s, e, r in windows if r == 1]
-    assert inside[0][0] == 2.0
-    assert inside[-1][1] == pytest.approx(6.0)
-    assert all(e - s == pytest.approx(WINDOW_S) for s, e in inside)
+    windows = plan_windows([(0.0, 1.0), (2.0, 6.0), (7.0, 7.03)], 16000 * 10)
+    assert {w.region for w in windows} == {0, 1, 2}
+    assert windows[0].start == 0.0 and windows[0].end == pytest.approx(1.0, abs=0.01)  # its own audio only
+    assert windows[0].frames == 98
+    inside = [w for w in windows if w.region == 1]
+    assert inside[0].start == 2.0
+    assert inside[-1].end == pytest.approx(6.0, abs=0.01)  # the last window ends with the region
+    assert all(w.end - w.start == pytest.approx(WINDOW_S) and w.frames == WINDOW_FRAMES for w in inside)
+    assert [w.first_frame for w in inside][:-1] == [i * STEP_FRAMES for i in range(len(inside) - 1)]
+    assert windows[-1].frames == MIN_FRAMES  # a blip still gives the model enough frames
+
+
+def test_region_frames_are_sliced_into_the_windows_own_frames() -> None:
+    from tbdesktop.engine.diarization.fbank import fbank
+    from tbdesktop.engine.diarization.local import _RegionFrames
+
+    rng = np.random.default_rng(5)
+    audio = (0.1 * rng.standard_normal(16000 * 6)).astype(np.float32)
+    regions = [(0.5, 4.7)]
+    frames = _RegionFrames(audio, regions)
+    for w in plan_windows(regions, audio.shape[0]):
+        first = int(round(w.start * 16000))
+        own = fbank(audio[first : int(round(w.end * 16000))])
+        assert own.shape[0] == w.frames
+        assert np.allclose(frames.window(w), own - own.mean(axis=0), atol=1e-5)
 
 
 # -- diarizing real voices ----------------------------------------------------------------------------------
@@ -197,7 +199,7 @@ def _voices_session(script: ModuleType, out: Path, voices: list[str], pattern: l
     ids=["one", "two", "three"],
 )
 def test_local_diarizer_separates_voices(
-    fixture_script: ModuleType, encoder_weights: Path, tmp_path: Path, voices: list[str], pattern: list[int]
+    fixture_script: ModuleType, speaker_model_path: Path, tmp_path: Path, voices: list[str], pattern: list[int]
 ) -> None:
     from tbdesktop.engine import audio
 
@@ -205,7 +207,7 @@ def test_local_diarizer_separates_voices(
     samples = audio.decode(path)
     regions = vad.speech_regions(vad.SileroVad().probabilities(samples), samples.shape[0], vad.DIARIZATION_PARAMS)
     events: list[float] = []
-    result = LocalDiarizer(encoder_weights).diarize(
+    result = LocalDiarizer(speaker_model_path).diarize(
         samples, regions=regions, on_progress=lambda s, f, e: events.append(f)
     )
     assert len(result.speakers) == len(voices)
@@ -223,7 +225,7 @@ def test_local_diarizer_separates_voices(
     for a, b in zip(result.turns, result.turns[1:], strict=False):
         assert a.end <= b.start
     with pytest.raises(Cancelled):
-        LocalDiarizer(encoder_weights).diarize(samples, regions=regions, should_cancel=lambda: True)
+        LocalDiarizer(speaker_model_path).diarize(samples, regions=regions, should_cancel=lambda: True)
 
 
 # -- merging words with turns -------------------------------------------------------------------------------

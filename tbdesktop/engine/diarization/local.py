@@ -6,13 +6,16 @@ import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
 from tbdesktop.engine.diarization import MAX_SPEAKERS, MIN_SPEAKERS, STAGE, Region
+from tbdesktop.engine.diarization.campplus import EMBEDDING_DIM, MIN_FRAMES
 from tbdesktop.engine.diarization.cluster import cluster
-from tbdesktop.engine.diarization.encoder import HOP, SAMPLE_RATE, SpeakerEncoder, mel_frames
+from tbdesktop.engine.diarization.fbank import FRAME, HOP, N_MELS, SAMPLE_RATE, fbank, num_frames
+from tbdesktop.engine.diarization.speaker_model import SpeakerModel
 from tbdesktop.engine.errors import Cancelled
 from tbdesktop.engine.progress import reporter
 from tbdesktop.engine.types import CancelCheck, DiarizationResult, ProgressCallback, SpeakerTurn
@@ -20,48 +23,63 @@ from tbdesktop.engine.types import CancelCheck, DiarizationResult, ProgressCallb
 log = logging.getLogger(__name__)
 _report = reporter(STAGE)
 
-# 1.0 s windows (the encoder was trained on 1.6 s): a third less work per window, and on the fixtures a
-# slightly lower DER, because a short window straddles a turn change less often (ADR 0004).
-WINDOW_FRAMES = 100
-WINDOW_S = WINDOW_FRAMES * HOP / SAMPLE_RATE
-STEP_S = 1.0  # one window per second of speech inside a region (turns mostly change at pauses)
-BATCH = 48  # windows per encoder call: progress and cancellation between calls
+# 1.5 s windows every 0.75 s inside each speech region (ADR 0009), counted in 10 ms fbank frames so the
+# region's frames are computed once and sliced: 148 frames span 1.5 s of audio.
+WINDOW_FRAMES = 148
+STEP_FRAMES = 75
+WINDOW_S = ((WINDOW_FRAMES - 1) * HOP + FRAME) / SAMPLE_RATE
+BATCH = 32  # windows per chunk: progress and cancellation between chunks
 MERGE_GAP_S = 0.5  # same-speaker turns closer than this are one turn
 FRAME_S = HOP / SAMPLE_RATE
+_MIN_SAMPLES = FRAME + (MIN_FRAMES - 1) * HOP
 
 
 def speaker_name(index: int) -> str:
     return f"SPEAKER_{index:02d}"
 
 
-Window = tuple[float, float, int]
-"""An embedding window: start and end in seconds, and the index of the speech region it describes."""
+class Window(NamedTuple):
+    """An embedding window: start and end in seconds, its speech region, and its frames in that region."""
+
+    start: float
+    end: float
+    region: int
+    first_frame: int
+    frames: int
 
 
-def plan_windows(regions: Sequence[Region], duration: float) -> list[Window]:
-    """The embedding windows: 1.6 s every ``STEP_S`` inside each region; a shorter region is one window of
-    its own audio (never its neighbours': in a quick exchange they are the other speaker)."""
+def region_samples(region: Region, total: int) -> tuple[int, int]:
+    return max(0, int(round(region[0] * SAMPLE_RATE))), min(total, int(round(region[1] * SAMPLE_RATE)))
+
+
+def plan_windows(regions: Sequence[Region], total_samples: int) -> list[Window]:
+    """The embedding windows: ``WINDOW_FRAMES`` every ``STEP_FRAMES`` inside each region, the last one ending
+    with the region; a shorter region is one window of its own audio (never its neighbours': in a quick
+    exchange they are the other speaker)."""
     windows: list[Window] = []
-    for index, (start, end) in enumerate(regions):
-        end = min(end, duration)
-        length = end - start
-        if length <= 0:
+    for index, region in enumerate(regions):
+        first, last = region_samples(region, total_samples)
+        if last <= first:
             continue
-        if length <= WINDOW_S:
-            windows.append((start, end, index))
-            continue
-        count = int(np.ceil((length - WINDOW_S) / STEP_S)) + 1
-        step = (length - WINDOW_S) / (count - 1) if count > 1 else 0.0
-        windows.extend((start + i * step, start + i * step + WINDOW_S, index) for i in range(count))
+        count = max(num_frames(last - first), MIN_FRAMES)
+        if count <= WINDOW_FRAMES:
+            starts, length = [0], count
+        else:
+            starts, length = [*range(0, count - WINDOW_FRAMES, STEP_FRAMES), count - WINDOW_FRAMES], WINDOW_FRAMES
+        origin = first / SAMPLE_RATE
+        span = ((length - 1) * HOP + FRAME) / SAMPLE_RATE
+        for f in starts:
+            start = origin + f * FRAME_S
+            windows.append(Window(start, min(start + span, last / SAMPLE_RATE), index, f, length))
     return windows
 
 
 class LocalDiarizer:
-    """Resemblyzer's voice encoder (numpy) plus spectral clustering; model loaded once per process."""
+    """CAM++ speaker embeddings (onnxruntime) plus spectral clustering; model loaded once per process."""
 
-    def __init__(self, weights_path: Path) -> None:
+    def __init__(self, model_path: Path, threads: int = 1) -> None:
         started = time.perf_counter()
-        self.encoder = SpeakerEncoder(weights_path)
+        self.model = SpeakerModel(model_path, threads=threads)
         self.load_seconds = time.perf_counter() - started
 
     def diarize(
@@ -77,23 +95,30 @@ class LocalDiarizer:
         should_cancel: CancelCheck | None = None,
     ) -> DiarizationResult:
         started = time.perf_counter()
-        duration = audio.shape[0] / SAMPLE_RATE
+        total = int(audio.shape[0])
+        duration = total / SAMPLE_RATE
         if regions is None:
             regions = [(0.0, duration)] if duration > 0 else []
         regions = [(max(0.0, s), min(duration, e)) for s, e in regions if min(duration, e) - max(0.0, s) > 0.05]
         _report(on_progress, 0.0, None)
-        windows = plan_windows(regions, duration)
+        windows = plan_windows(regions, total)
         if not windows:
             _report(on_progress, 1.0, 0.0)
             return DiarizationResult(turns=(), speakers=())
 
-        embeddings = np.empty((len(windows), 256), dtype=np.float32)
+        embeddings = np.empty((len(windows), EMBEDDING_DIM), dtype=np.float32)
+        frames = _RegionFrames(audio, regions)
         last_report = time.monotonic()
         for first in range(0, len(windows), BATCH):
             if should_cancel is not None and should_cancel():
                 raise Cancelled()
             last = min(first + BATCH, len(windows))
-            embeddings[first:last] = self.encoder.embed(self._window_mels(audio, windows[first:last]))
+            by_length: dict[int, list[int]] = {}
+            for i in range(first, last):
+                by_length.setdefault(windows[i].frames, []).append(i)
+            for indices in by_length.values():
+                feats = np.stack([frames.window(windows[i]) for i in indices])
+                embeddings[indices] = self.model.embed(feats)
             now = time.monotonic()
             if now - last_report >= 0.5 or last == len(windows):
                 done = last / len(windows)
@@ -117,23 +142,25 @@ class LocalDiarizer:
         )
         return DiarizationResult(turns=tuple(turns), speakers=speakers)
 
-    @staticmethod
-    def _window_mels(audio: npt.NDArray[np.float32], windows: list[Window]) -> npt.NDArray[np.float32]:
-        """Mel frames of every window; each window is computed from its own slice (no whole-file spectrogram).
 
-        A window shorter than 1.6 s repeats its own audio to fill the encoder's input.
-        """
-        out = np.empty((len(windows), WINDOW_FRAMES, 40), dtype=np.float32)
-        n_samples = WINDOW_FRAMES * HOP
-        for i, (start, end, _region) in enumerate(windows):
-            first = int(round(start * SAMPLE_RATE))
-            last = min(int(round(end * SAMPLE_RATE)), first + n_samples)
-            piece = np.asarray(audio[first:last], dtype=np.float32)
-            if 0 < piece.shape[0] < n_samples:
-                piece = np.resize(piece, n_samples)  # cyclic repeat
-            elif piece.shape[0] == 0:
-                piece = np.zeros(n_samples, dtype=np.float32)
-            out[i] = mel_frames(piece)[:WINDOW_FRAMES]
+class _RegionFrames:
+    """Fbank frames of one speech region at a time (windows come region by region), read from its own slice."""
+
+    def __init__(self, audio: npt.NDArray[np.float32], regions: Sequence[Region]) -> None:
+        self._audio = audio
+        self._regions = regions
+        self._index = -1
+        self._frames = np.zeros((0, N_MELS), dtype=np.float32)
+
+    def window(self, w: Window) -> npt.NDArray[np.float32]:
+        if w.region != self._index:
+            first, last = region_samples(self._regions[w.region], int(self._audio.shape[0]))
+            piece = np.asarray(self._audio[first:last], dtype=np.float32)
+            if piece.shape[0] < _MIN_SAMPLES:  # a blip: its own audio repeated, enough for the model
+                piece = np.resize(piece, _MIN_SAMPLES) if piece.size else np.zeros(_MIN_SAMPLES, np.float32)
+            self._frames, self._index = fbank(piece), w.region
+        feats = self._frames[w.first_frame : w.first_frame + w.frames]
+        out: npt.NDArray[np.float32] = feats - feats.mean(axis=0, keepdims=True)
         return out
 
 
@@ -141,8 +168,8 @@ def _turns(regions: Sequence[Region], windows: list[Window], labels: npt.NDArray
     labels = _smooth(windows, labels)
     turns: list[SpeakerTurn] = []
     by_region: dict[int, list[tuple[float, int]]] = {}
-    for (start, end, region), label in zip(windows, labels.tolist(), strict=True):
-        by_region.setdefault(region, []).append(((start + end) / 2, int(label)))
+    for w, label in zip(windows, labels.tolist(), strict=True):
+        by_region.setdefault(w.region, []).append(((w.start + w.end) / 2, int(label)))
     for index, (r_start, r_end) in enumerate(regions):
         items = by_region.get(index)
         if not items:
@@ -170,7 +197,7 @@ def _smooth(windows: list[Window], labels: npt.NDArray[np.int64]) -> npt.NDArray
     """A single window that disagrees with both neighbours in the same region takes their label."""
     out = labels.copy()
     for i in range(1, len(windows) - 1):
-        same_region = windows[i - 1][2] == windows[i][2] == windows[i + 1][2]
+        same_region = windows[i - 1].region == windows[i].region == windows[i + 1].region
         if same_region and labels[i - 1] == labels[i + 1] != labels[i]:
             out[i] = labels[i - 1]
     return out
