@@ -227,6 +227,36 @@ class Pipeline:
 
     # -- running --------------------------------------------------------------------------------------------
 
+    def speech_detector(self) -> vad.SileroVad:
+        """The speech detector, loaded once per process."""
+        if self._vad is None:
+            self._vad = vad.SileroVad()
+        return self._vad
+
+    def rediarize(
+        self,
+        audio_path: Path,
+        *,
+        num_speakers: int | None = None,
+        speakers_hint: int | None = None,
+        on_progress: ProgressCallback | None = None,
+        should_cancel: CancelCheck | None = None,
+    ) -> DiarizationResult:
+        """Speaker separation alone (no transcription), with ``num_speakers`` voices or automatic: the speaker
+        turns to lay over words transcribed earlier (engine/rediarize.py)."""
+        from tbdesktop.engine.rediarize import rediarize_async
+
+        return asyncio.run(
+            rediarize_async(
+                self,
+                Path(audio_path),
+                num_speakers=num_speakers,
+                speakers_hint=speakers_hint,
+                on_progress=on_progress,
+                should_cancel=should_cancel,
+            )
+        )
+
     def run(
         self,
         audio_path: Path,

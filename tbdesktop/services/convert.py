@@ -42,6 +42,7 @@ def session_info(
     owner_name: str,
     client_name: str | None,
     flags: list[tuple[str, str]] | None = None,
+    needs_regeneration: bool = False,
 ) -> SessionInfo:
     risk_level, risk_kinds = risk_badge(flags or [])
     return SessionInfo(
@@ -70,6 +71,7 @@ def session_info(
         speakers=_shown_speakers(row.speakers or {}, client_name if row.is_anonymous else None),
         risk_level=risk_level,
         risk_kinds=risk_kinds,
+        needs_regeneration=needs_regeneration,
     )
 
 
@@ -114,6 +116,8 @@ def segment_info(seg: TranscriptSegment) -> SegmentInfo:
             )
             for w in (seg.words or [])
         ],
+        manual=bool(seg.manual),
+        split_from=seg.split_from,
     )
 
 

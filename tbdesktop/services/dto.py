@@ -72,6 +72,8 @@ class SessionInfo(JsonMixin):
     # The most serious risk flag raised (high, moderate, low), and the kinds raised; a denial is not a risk.
     risk_level: str | None = None
     risk_kinds: tuple[str, ...] = ()
+    # Who said what changed after the latest note (and its risk flags) was written: offer to regenerate it.
+    needs_regeneration: bool = False
 
     @property
     def display_client(self) -> str:
@@ -97,6 +99,8 @@ class SegmentInfo(JsonMixin):
     role: str | None
     text: str
     words: list[WordInfo] = field(default_factory=list)
+    manual: bool = False  # the therapist set its speaker or words
+    split_from: int | None = None  # the line it was split from
 
 
 @dataclass(frozen=True)

@@ -313,7 +313,8 @@ class SessionLifecycle:
                     raise NotFoundError(f"This session has no speaker '{speaker}'.")
                 segment.speaker = speaker
                 segment.role = (speakers.get(speaker) or {}).get("role")
-            row.updated_at = utcnow()
+            segment.manual = True  # a re-run of speaker separation keeps the therapist's correction
+            row.updated_at = row.transcript_edited_at = utcnow()
             self._audit(s, "transcript.fix", row.id)
             s.flush()
             return segment_info(segment)
@@ -326,13 +327,22 @@ class SessionLifecycle:
     def cancel_sync(self, session_id: uuid.UUID | str) -> bool:
         """Cancel queued processing of my session (a running job is stopped by the app's runner)."""
         session_id = parse_session_id(session_id)
+        from tbdesktop.services.processing.rediarize_stage import only_separation_open
         from tbdesktop.store.models import ProcessingStatus
         from tbdesktop.store.repositories import ProcessingStateRepository
 
         with self.ctx.db.unit_of_work() as s:
             row = SessionRepository(s, self.user.id).get(session_id, for_update=True)
+            separation = only_separation_open(s, row.id)  # the transcript stays: the session stays completed
             count = JobRepository(s).cancel_open_for_session(row.id)
-            if count:
+            if count and separation:
+                ProcessingStateRepository(s).update_state(
+                    row.id,
+                    processing_status=ProcessingStatus.COMPLETED,
+                    processing_progress=100,
+                    processing_stage_detail="Speaker separation cancelled",
+                )
+            elif count:
                 ProcessingStateRepository(s).update_state(
                     row.id, processing_status=ProcessingStatus.CANCELLED, processing_stage_detail="Cancelled"
                 )

@@ -21,6 +21,7 @@ from tbdesktop.services.convert import client_info, masked_segment, segment_info
 from tbdesktop.services.dto import ClientInfo, SegmentInfo, SessionInfo, StatusInfo, UserInfo
 from tbdesktop.services.ids import parse_session_id
 from tbdesktop.services.session_lifecycle import AWAITING_CONSENT, CONSENT_METHODS, SessionLifecycle
+from tbdesktop.services.speakers.service import SpeakerEditing, regeneration_due
 from tbdesktop.store.models import (
     SESSION_TYPES,
     JobKind,
@@ -55,7 +56,7 @@ class ImportRequest:
     session_type: str = "individual"
 
 
-class SessionService(SessionLifecycle):
+class SessionService(SessionLifecycle, SpeakerEditing):
     def __init__(self, ctx: AppContext, user: UserInfo) -> None:
         self.ctx = ctx
         self.user = user
@@ -161,6 +162,7 @@ class SessionService(SessionLifecycle):
             owner_name=self.user.display_name,
             client_name=names.get(row.client_id) if row.client_id else None,
             flags=repo.risk_summary({row.id}).get(row.id, []),
+            needs_regeneration=regeneration_due(s, row),
         )
 
     def list_sessions_sync(self, client_id: uuid.UUID | None = None) -> list[SessionInfo]:
@@ -230,6 +232,7 @@ class SessionService(SessionLifecycle):
             entry["role"] = role
             entry["role_source"] = "user"
             row.speakers = speakers
+            row.transcript_edited_at = utcnow()  # the notes read the roles
             s.execute(
                 update(TranscriptSegment)
                 .where(TranscriptSegment.session_id == sid, TranscriptSegment.speaker == speaker)

@@ -125,7 +125,7 @@ class SessionRepository:
         return self.s.scalars(
             select(TranscriptSegment)
             .where(TranscriptSegment.session_id == session_id)
-            .order_by(TranscriptSegment.idx)
+            .order_by(TranscriptSegment.start_s, TranscriptSegment.idx)
         ).all()
 
     def hidden_client_name(self, session_id: uuid.UUID) -> str | None:

@@ -29,6 +29,10 @@ PLAUSIBLE: dict[str, Any] = {
     "client_name": "Someone",
     "name": "Copy",
     "content": {"sections": [{"key": "a", "title": "A", "instructions": "B"}]},
+    "at_word": 1,
+    "source": "SPEAKER_01",
+    "into": "SPEAKER_00",
+    "voices": 2,
 }
 
 
@@ -62,6 +66,7 @@ def test_sessions_and_notes_of_another_user_are_not_found(ctx: AppContext, thera
     names = {n for n, _ in calls}
     assert {"get_sync", "delete_session_sync", "delete_recording_sync", "regenerate_sync", "sign_sync"} <= names
     assert {"open_recording_sync", "retry_sync", "cancel_sync"} <= names
+    assert {"split_line_sync", "merge_speakers_sync", "add_speaker_sync", "rediarize_sync"} <= names
     for name, method in calls:
         with pytest.raises(NotFoundError):
             _call(method, "session_id", mine.id)

@@ -134,7 +134,7 @@ class NotesStage:
                 s.scalars(
                     select(TranscriptSegment)
                     .where(TranscriptSegment.session_id == session_id)
-                    .order_by(TranscriptSegment.idx)
+                    .order_by(TranscriptSegment.start_s, TranscriptSegment.idx)
                 )
             )
             lines = [dataclasses.asdict(line) for line in transcript_lines(segments, dict(row.speakers or {}))]

@@ -21,6 +21,7 @@ from tbdesktop.services.context import AppContext
 from tbdesktop.services.dto import ProgressEvent
 from tbdesktop.services.processing.handle import WorkerCrashed, WorkerHandle
 from tbdesktop.services.processing.notes_stage import CRASH_MESSAGE, MAX_ATTEMPTS, NotesStage
+from tbdesktop.services.processing.rediarize_stage import RediarizeStage, only_separation_open
 from tbdesktop.store.models import (
     CAPTURE_KEY,
     CHANNEL_PER_SPEAKER,
@@ -46,6 +47,10 @@ STAGES: dict[str, tuple[ProcessingStatus, int, int, str]] = {
     "diarizing": (ProcessingStatus.DIARIZING, 94, 96, "Identifying speakers…"),
     "merging": (ProcessingStatus.DIARIZING, 96, 97, "Labelling therapist and client…"),
     "generating_notes": (ProcessingStatus.GENERATING_NOTES, 97, 100, "Writing notes…"),
+    # a rediarize job: speaker separation alone
+    "separating_setup": (ProcessingStatus.PREPROCESSING, 0, 3, "Loading speaker model…"),
+    "separating_audio": (ProcessingStatus.PREPROCESSING, 3, 25, "Preparing audio…"),
+    "separating": (ProcessingStatus.DIARIZING, 25, 99, "Separating speakers…"),
 }
 FINISHED = {ProcessingStatus.COMPLETED, ProcessingStatus.FAILED, ProcessingStatus.CANCELLED}
 
@@ -81,7 +86,7 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-class ProcessingRunner(NotesStage):
+class ProcessingRunner(NotesStage, RediarizeStage):
     def __init__(
         self,
         ctx: AppContext,
@@ -258,6 +263,8 @@ class ProcessingRunner(NotesStage):
             try:
                 if kind == JobKind.REGENERATE_NOTES.value:
                     await self._run_notes_job(job_id, session_id, params.get("template_id"), attempts)
+                elif kind == JobKind.REDIARIZE.value:
+                    await self._run_rediarize_job(job_id, session_id, recording, attempts, hint, params)
                 else:
                     await self._run_job(job_id, session_id, recording, attempts, hint)
             finally:
@@ -510,13 +517,15 @@ class ProcessingRunner(NotesStage):
 
     def _cancel_queued_sync(self, session_id: uuid.UUID) -> int:
         with self.ctx.db.unit_of_work() as s:
+            separation = only_separation_open(s, session_id)  # the transcript stays: the session stays completed
             count = JobRepository(s).cancel_open_for_session(session_id)
             if count:
                 ProcessingStateRepository(s).update_state(
                     session_id,
-                    processing_status=ProcessingStatus.CANCELLED,
-                    processing_stage_detail="Cancelled",
+                    processing_status=ProcessingStatus.COMPLETED if separation else ProcessingStatus.CANCELLED,
+                    processing_stage_detail="Speaker separation cancelled" if separation else "Cancelled",
                     eta_seconds=None,
+                    **({"processing_progress": 100} if separation else {}),
                 )
             return count
 

@@ -5,6 +5,7 @@ stops the coordinator and both engine workers at once.
 Messages are plain dicts (structured, never parsed text):
   parent → worker: {"type": "run", "job_id", "audio_path"} | {"type": "warmup"} | {"type": "shutdown"}
                  | {"type": "notes", "job_id", "lines", "template": {"name", "content"}, "notes": options}
+                 | {"type": "rediarize", "job_id", "audio_path", "num_speakers", "speakers_hint"}
   worker → parent: {"type": "ready"} | {"type": "warm"} | {"type": "progress", "job_id", "stage", "fraction", "eta"}
                  | {"type": "result", "job_id", "result"} | {"type": "error", "job_id", "error_type", "message"}
 A run message may carry "speakers_hint" (2 for an individual session, 3 for couples, …). This module imports
@@ -37,6 +38,16 @@ class _Runnable(Protocol):
     ) -> Any: ...
 
     def warm_up(self) -> None: ...
+
+    def rediarize(
+        self,
+        audio_path: Path,
+        *,
+        num_speakers: int | None = None,
+        speakers_hint: int | None = None,
+        on_progress: Any = None,
+        should_cancel: Any = None,
+    ) -> Any: ...
 
 
 def _build_pipeline(options: dict[str, Any]) -> _Runnable:
@@ -93,7 +104,7 @@ def worker_main(conn: Connection, options: dict[str, Any]) -> None:
                 except EngineError as exc:
                     conn.send({"type": "warm", "error": exc.message})
                 continue
-            if msg.get("type") not in ("run", "notes"):
+            if msg.get("type") not in ("run", "notes", "rediarize"):
                 continue
             job_id = msg["job_id"]
             last_sent = 0.0
@@ -115,6 +126,16 @@ def worker_main(conn: Connection, options: dict[str, Any]) -> None:
                 if pipeline is None:
                     on_progress("loading_model", 0.0, None)
                     pipeline = _build_pipeline(options)
+                if msg["type"] == "rediarize":
+                    turns = pipeline.rediarize(
+                        Path(msg["audio_path"]),
+                        num_speakers=msg.get("num_speakers"),
+                        speakers_hint=msg.get("speakers_hint"),
+                        on_progress=on_progress,
+                        should_cancel=orphaned,
+                    )
+                    conn.send({"type": "result", "job_id": job_id, "result": turns.to_dict()})
+                    continue
                 result = pipeline.run(
                     Path(msg["audio_path"]),
                     on_progress=on_progress,

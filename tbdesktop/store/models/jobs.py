@@ -14,6 +14,7 @@ from tbdesktop.store.models.base import Base, JSONType, UTCDateTime, new_id, utc
 class JobKind(enum.StrEnum):
     PROCESS = "process"
     REGENERATE_NOTES = "regenerate_notes"
+    REDIARIZE = "rediarize"  # speaker separation again over the stored words
 
 
 class JobStatus(enum.StrEnum):
@@ -29,7 +30,7 @@ class ProcessingJob(Base):
     __table_args__ = (
         Index("ix_processing_jobs_status_created_at", "status", "created_at"),
         Index("ix_processing_jobs_session_id", "session_id"),
-        CheckConstraint("kind IN ('process', 'regenerate_notes')", name="kind"),
+        CheckConstraint("kind IN ('process', 'regenerate_notes', 'rediarize')", name="kind"),
         CheckConstraint(
             "status IN ('queued', 'running', 'completed', 'failed', 'cancelled')", name="status"
         ),

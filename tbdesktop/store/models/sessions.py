@@ -87,6 +87,9 @@ class TherapySession(Base):
     recording_key: Mapped[str | None] = mapped_column(String(200))
     recording_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     transcript_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the therapist last changed who said what (split, merge, moved or corrected lines, re-run speaker
+    # separation): notes written before then are offered for regeneration.
+    transcript_edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     is_anonymous: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     session_type: Mapped[str] = mapped_column(String(16), default="individual", server_default="individual")
     ai_summary: Mapped[str | None] = mapped_column(Text)
@@ -108,7 +111,7 @@ class TherapySession(Base):
     segments: Mapped[list[TranscriptSegment]] = relationship(
         back_populates="session",
         cascade="all, delete-orphan",
-        order_by="TranscriptSegment.idx",
+        order_by="[TranscriptSegment.start_s, TranscriptSegment.idx]",
         passive_deletes=True,
     )
 
@@ -142,5 +145,9 @@ class TranscriptSegment(Base):
     role: Mapped[str | None] = mapped_column(String(32))
     text: Mapped[str] = mapped_column(Text)
     words: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    # The therapist set this line's speaker or words: re-running speaker separation leaves it as it is.
+    manual: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # The line this one was split from (its words were the end of that line); notes citing that line cover both.
+    split_from: Mapped[int | None] = mapped_column(Integer)
 
     session: Mapped[TherapySession] = relationship(back_populates="segments")

@@ -1,0 +1,1 @@
+"""Correcting who said what: split a line, merge speakers, add a speaker, separate the voices again."""
