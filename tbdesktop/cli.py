@@ -326,6 +326,8 @@ def cmd_session_show(args: argparse.Namespace) -> int:
             _print(f"Speaker   {speaker}: {entry.get('role') or 'unknown'}{share}")
         if info.ai_summary:
             _print(f"Summary   {info.ai_summary}")
+        if info.needs_regeneration:
+            _print(f"Notes     written before who-said-what changed: `tbdesktop session regenerate-notes {info.id}`")
         for flag in flags:
             where = f" (line {flag.segment_idx})" if flag.segment_idx is not None else ""
             _print(f"Risk      {flag.kind.replace('_', ' ')}, {flag.severity}{where}: “{flag.quote}”")
@@ -586,6 +588,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_note_commands(sub, ssub, common)
     add_session_commands(ssub, common)
+    from tbdesktop.cli_speakers import add_speaker_commands
+
+    add_speaker_commands(ssub, common)
     add_retention_commands(sub, common)
     add_search_commands(sub, common)
     add_secret_commands(sub, usub, common)

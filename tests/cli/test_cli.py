@@ -244,3 +244,75 @@ def test_keys_live_in_the_passcode_encrypted_store(cli: Any, tmp_path: Path, two
                 assert b"sk-from-stdin-7781" not in path.read_bytes(), f"the key is readable in {path.name}"
     cli("secret", "delete", "openai_api_key")
     assert json.loads(cli("secret", "list", "--json").stdout)["set"] == []
+
+
+def test_speaker_corrections(cli: Any, two_speaker: Any, tmp_path: Path) -> None:
+    """split, merge, add and rediarize from the command line, with --json, clear errors and the regenerate offer."""
+    from tbdesktop.config import Settings
+    from tbdesktop.services.context import AppContext
+    from tbdesktop.store.models import ProcessingJob, ProcessingStatus, TherapySession, TranscriptSegment
+    from tbdesktop.store.note_repositories import NoteWriter
+
+    wav, turns, _ = two_speaker
+    cli("user", "add", "Dana Reyes")
+    sid = json.loads(cli("session", "import", str(wav), "--consent", "verbal", "--json").stdout)["id"]
+    ctx = AppContext.open(Settings(data_dir=tmp_path / "data", secrets_dir=tmp_path / "secrets"))
+    try:  # as if processing had run, every line given to one voice
+        with ctx.db.unit_of_work() as s:
+            import uuid
+
+            session_id = uuid.UUID(sid)
+            for job in s.query(ProcessingJob).filter(ProcessingJob.session_id == session_id):
+                job.status = "completed"
+            for idx, turn in enumerate(turns):
+                s.add(
+                    TranscriptSegment(
+                        session_id=session_id, idx=idx, start_s=turn["start"], end_s=turn["end"],
+                        speaker="SPEAKER_00", role="client", text=turn["text"], words=[],
+                    )
+                )  # fmt: skip
+            row = s.get(TherapySession, session_id)
+            assert row is not None
+            row.processing_status = ProcessingStatus.COMPLETED
+            row.speakers = {"SPEAKER_00": {"role": "client", "name": None}}
+            NoteWriter(s).add_version(session_id, None, {}, "local")
+    finally:
+        ctx.close()
+
+    added = json.loads(cli("session", "speakers", "add", sid, "--role", "therapist", "--name", "Dana", "--json").stdout)
+    assert added["speaker"] == "SPEAKER_01" and added["session"]["speakers"]["SPEAKER_01"]["name"] == "Dana"
+    assert added["needs_regeneration"] is False
+
+    split = json.loads(
+        cli("session", "speakers", "split", sid, "--line", "0", "--word", "2", "--to", "SPEAKER_01", "--json").stdout
+    )
+    assert split["lines"] == [0, len(turns)] and split["speaker"] == "SPEAKER_01" and split["needs_regeneration"]
+    transcript = {seg["idx"]: seg for seg in json.loads(cli("session", "transcript", sid, "--json").stdout)}
+    first_word, *rest = turns[0]["text"].split()
+    assert transcript[0]["text"] == first_word and transcript[len(turns)]["text"] == " ".join(rest)
+    assert transcript[len(turns)]["split_from"] == 0 and transcript[len(turns)]["speaker"] == "SPEAKER_01"
+
+    out = cli("session", "speakers", "split", sid, "--line", "1", "--word", "3", "--to", "new", "--role", "partner")
+    assert "SPEAKER_02" in out.stdout and f"regenerate-notes {sid}" in out.stdout
+    out = cli("session", "speakers", "merge", sid, "--from", "SPEAKER_02", "--into", "SPEAKER_00")
+    assert "1 line moved" in out.stdout
+    assert json.loads(cli("session", "show", sid, "--json").stdout)["needs_regeneration"] is True
+
+    for bad, says in (
+        (("split", sid, "--line", "2", "--word", "1", "--to", "new"), "word 2 to"),
+        (("split", sid, "--line", "99", "--word", "2", "--to", "new"), "no line 99"),
+        (("split", sid, "--line", "1", "--word", "2", "--to", "SPEAKER_01", "--role", "client"), "--to new"),
+        (("merge", sid, "--from", "SPEAKER_09", "--into", "SPEAKER_00"), "no speaker 'SPEAKER_09'"),
+        (("rediarize", sid, "--voices", "9"), "1 to 6"),
+        (("rediarize", sid, "--voices", "two"), "not a number"),
+        (("split", "not-an-id", "--line", "0", "--word", "2", "--to", "new"), "session"),
+    ):
+        refused = cli("session", "speakers", *bad, check=False)
+        assert refused.returncode == 1 and says in refused.stderr and "Traceback" not in refused.stderr, bad
+
+    done = json.loads(cli("session", "speakers", "rediarize", sid, "--voices", "2", "--wait", "--json").stdout)
+    assert done["session"]["status"] == "completed" and done["session"]["error"] is None
+    assert done["needs_regeneration"] is True
+    transcript = json.loads(cli("session", "transcript", sid, "--json").stdout)
+    assert {seg["idx"] for seg in transcript} >= set(range(len(turns) + 1))
+    assert len({seg["speaker"] for seg in transcript if not seg["manual"]}) >= 2
