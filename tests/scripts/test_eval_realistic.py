@@ -31,6 +31,7 @@ def _load(name: str) -> ModuleType:
 em = _load("eval_metrics")
 er = _load("eval_realistic")
 rf = _load("realistic_fixtures")
+ac = _load("audio_conditions")
 
 TRUTH = [
     {"start": 0.0, "end": 3.0, "speaker": "A", "text": "How have you been sleeping?"},
@@ -281,12 +282,12 @@ def test_noise_is_mixed_at_the_requested_snr() -> None:
     clean = np.zeros(rf.SAMPLE_RATE * 10, dtype=np.float32)
     clean[16000:80000] = 0.1 * rng.standard_normal(64000)
     turns = [{"start": 1.0, "end": 5.0}]
-    background = rf.noise("pink", clean.size, seed=3)
-    mixed = rf.mix_noise(clean, turns, background, snr_db=12.0)
+    background = ac.noise("pink", clean.size, seed=3)
+    mixed = ac.mix_noise(clean, turns, background, snr_db=12.0)
     noise_part = mixed - clean
     snr = 10 * np.log10(np.mean(clean[16000:80000] ** 2) / np.mean(noise_part**2))
     assert snr == pytest.approx(12.0, abs=0.01)
-    assert np.array_equal(rf.noise("brown", 1000, seed=3), rf.noise("brown", 1000, seed=3))
+    assert np.array_equal(ac.noise("brown", 1000, seed=3), ac.noise("brown", 1000, seed=3))
 
 
 def test_the_set_has_every_condition_three_times_with_credible_voice_pairs() -> None:
