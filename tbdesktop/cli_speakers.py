@@ -52,9 +52,7 @@ def cmd_split(args: argparse.Namespace) -> int:
 def cmd_merge(args: argparse.Namespace) -> int:
     change = _run(args, lambda s: s.merge_speakers_sync(args.id, args.source, args.into))
     count = len(change.lines)
-    return _show(
-        args, change, f"{args.source} merged into {args.into}: {count} line{'' if count == 1 else 's'} moved."
-    )
+    return _show(args, change, f"{args.source} merged into {args.into}: {count} line{'' if count == 1 else 's'} moved.")
 
 
 def cmd_add(args: argparse.Namespace) -> int:

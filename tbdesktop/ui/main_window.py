@@ -129,6 +129,8 @@ class MainWindow(QMainWindow, RecordingActions, NoteActions):
         self.session_view.backRequested.connect(self.show_sessions)
         self.session_view.speakerRoleChanged.connect(self.change_speaker_role)
         self.session_view.consentRecorded.connect(self.record_consent)
+        self.session_view.processingQueued.connect(lambda _session_id: self.processing.wake())
+        self.session_view.cancelRequested.connect(self.cancel_processing)
         panel = self.session_view.notes_panel
         panel.regenerateRequested.connect(self.regenerate_notes)
         panel.versionRequested.connect(self.show_note_version)
@@ -353,6 +355,7 @@ class MainWindow(QMainWindow, RecordingActions, NoteActions):
     def _session_progress(self, event: object) -> None:
         if not isinstance(event, ProgressEvent) or event.session_id != self.session_view.session_id:
             return
+        self.session_view.speaker_actions.show_progress(event)
         panel = self.session_view.notes_panel
         if event.status in ("generating_notes", "queued"):
             panel.set_busy(True, event.progress, event.stage_detail or "Writing notes…")

@@ -37,12 +37,15 @@ from tbdesktop.services.dto import (
 from tbdesktop.services.notes import NoteService
 from tbdesktop.services.session_lifecycle import AWAITING_CONSENT, MAX_SPEAKER_NAME
 from tbdesktop.services.sessions import SessionService
+from tbdesktop.services.speakers.edits import cited_lines
 from tbdesktop.ui.aio import run_dialog, spawn
 from tbdesktop.ui.anonymous_toggle import AnonymousToggle
 from tbdesktop.ui.audio_player import AudioPlayer
 from tbdesktop.ui.formatting import duration_badge, long_date, status_words
 from tbdesktop.ui.notes_panel import NotesPanel
 from tbdesktop.ui.resources import icon
+from tbdesktop.ui.speakers.editor import SpeakerEditor
+from tbdesktop.ui.speakers.widgets import RegenerateBanner, SpeakerActions
 from tbdesktop.ui.transcript_view import (
     ROLE_CHOICES,
     SPEAKER_COLOURS,
@@ -210,6 +213,8 @@ class SessionView(QWidget):
     consentRecorded = Signal(str)
     notify = Signal(str, str)  # "success" | "error", message
     changed = Signal(object)  # session id, after a change made here
+    processingQueued = Signal(object)  # session id: a speaker separation was queued here
+    cancelRequested = Signal(object)  # session id: stop its processing
 
     def __init__(self, sessions: SessionService | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -249,7 +254,23 @@ class SessionView(QWidget):
         self.speakers_bar.roleChanged.connect(self.speakerRoleChanged)
         self.speakers_bar.nameChanged.connect(self.rename_speaker)
         self.speakers_bar.setVisible(False)
-        layout.addWidget(self.speakers_bar)
+        self.speaker_editor = SpeakerEditor(sessions, self)
+        self.speaker_editor.done.connect(self._done)
+        self.speaker_editor.failed.connect(self._error)
+        self.speaker_editor.queued.connect(self.processingQueued)
+        self.speaker_actions = SpeakerActions()
+        self.speaker_actions.mergeRequested.connect(lambda: self.speaker_editor.merge())
+        self.speaker_actions.addRequested.connect(self.speaker_editor.add)
+        self.speaker_actions.rediarizeRequested.connect(self.speaker_editor.rediarize)
+        self.speaker_actions.cancelRequested.connect(lambda: self.cancelRequested.emit(self.session_id))
+        self.speaker_actions.setVisible(False)
+        speakers_row = QHBoxLayout()
+        speakers_row.setSpacing(0)
+        speakers_row.addWidget(self.speakers_bar, 1)
+        speakers_row.addWidget(self.speaker_actions)
+        layout.addLayout(speakers_row)
+        self.regenerate_banner = RegenerateBanner()
+        layout.addWidget(self.regenerate_banner)
 
         transcript_card = QFrame()
         transcript_card.setObjectName("transcriptCard")
@@ -274,6 +295,8 @@ class SessionView(QWidget):
         self.transcript.lineActivated.connect(self.play_line)
         self.transcript.fixRequested.connect(self.correct_line)
         self.transcript.moveRequested.connect(self.move_line)
+        self.transcript.splitRequested.connect(self.split_line)
+        self.transcript.newSpeakerRequested.connect(self.speaker_editor.move_to_new_speaker)
         card_layout.addWidget(self.transcript, 1)
 
         self.notes_panel = NotesPanel()
@@ -285,6 +308,7 @@ class SessionView(QWidget):
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
         self.notes_panel.evidenceRequested.connect(self.show_evidence)
+        self.regenerate_banner.regenerateRequested.connect(self.notes_panel.regenerate_button.click)
         layout.addWidget(self.splitter, 1)
 
     def _build_header(self) -> QFrame:
@@ -376,6 +400,11 @@ class SessionView(QWidget):
             names_editable=self._sessions is not None,
             hide_names=info.is_anonymous,
         )
+        editable = self._sessions is not None and bool(self._segments) and info.transcript_deleted_at is None
+        self.speaker_actions.setVisible(editable)
+        self.speaker_actions.set_session(info, len(speakers))
+        self.speaker_editor.set_session(info, self._segments, self._speaker_choices())
+        self.regenerate_banner.setVisible(editable and info.needs_regeneration and info.status == "completed")
         self._show_transcript(info)
         self._show_recording_state()
         self._order_focus()
@@ -440,7 +469,8 @@ class SessionView(QWidget):
         """Highlight the transcript lines a note sentence (or risk flag) rests on, scroll to the first, and move the
         recording to where it is said."""
         known = {s.idx for s in self._segments}
-        self._highlighted = {i for i in indexes if i in known}
+        covered = cited_lines(indexes, [(s.idx, s.split_from) for s in self._segments])  # and lines split off
+        self._highlighted = {i for i in covered if i in known}
         if self._info is None or not self._highlighted:
             return
         self.transcript.set_evidence(self._highlighted)
@@ -561,6 +591,12 @@ class SessionView(QWidget):
     def move_line(self, idx: int, speaker: str) -> None:
         label = dict(self._speaker_choices()).get(speaker, speaker_number(speaker))
         self._fix_line(idx, None, speaker, f"Line moved to {label}.")
+
+    def split_line(self, idx: int, word: int) -> None:
+        """Split line ``idx`` from a word on (the one right-clicked, else chosen in the dialog)."""
+        line = next((x for x in self.transcript.lines() if x.idx == idx), None)
+        if line is not None:
+            self.speaker_editor.split_line(line, word if word >= 0 else None)
 
     def _fix_line(self, idx: int, text: str | None, speaker: str | None, message: str) -> None:
         sessions, session_id = self._sessions, self.session_id

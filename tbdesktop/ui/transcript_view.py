@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from tbdesktop.services.dto import SegmentInfo
 from tbdesktop.ui.buttons import dialog_buttons, primary_button
 from tbdesktop.ui.formatting import timestamp
+from tbdesktop.ui.speakers.widgets import word_at
 
 # Speaker chips: (text, background) pairs, calm and distinguishable.
 SPEAKER_COLOURS = (
@@ -228,6 +229,10 @@ class LineDelegate(QStyledItemDelegate):
         small.setBold(bold)
         return small
 
+    def text_rect(self, rect: QRect) -> QRect:
+        """Where a row's words are painted."""
+        return self._text_rect(rect)
+
     def _text_rect(self, rect: QRect) -> QRect:
         left = rect.left() + PAD_X + self.stamp_width + CHIP_W + GAP
         return QRect(left, rect.top() + PAD_Y, max(60, rect.right() - PAD_X - left), max(0, rect.height() - 2 * PAD_Y))
@@ -323,10 +328,13 @@ class LineList(QListWidget):
     lineActivated = Signal(int)  # segment idx
     fixRequested = Signal(int)
     moveRequested = Signal(int, str)  # segment idx, speaker
+    splitRequested = Signal(int, int)  # segment idx, the word clicked (-1: none)
+    newSpeakerRequested = Signal(int)  # segment idx
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("transcriptList")
+        self.menu_word: int | None = None  # the word of the line a right-click landed on
         self.setAccessibleName("Transcript")
         self.setAccessibleDescription("Enter plays from the line; F2 corrects it; the menu key shows more")
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -387,7 +395,17 @@ class LineList(QListWidget):
                 action.setObjectName(f"moveTo_{speaker}")
                 action.setEnabled(line is None or speaker != line.speaker)
                 action.triggered.connect(lambda _=False, s=speaker: self.moveRequested.emit(idx, s))
-            move.setEnabled(len(self.speakers) > 1)
+            move.addSeparator()
+            new = move.addAction("New speaker…")
+            new.setObjectName("moveToNewSpeaker")
+            new.triggered.connect(lambda: self.newSpeakerRequested.emit(idx))
+            word = self.menu_word if self.menu_word is not None else -1
+            words = line.text.split() if line is not None else []
+            here = f"Split here: new line from “{words[word]}”…" if 0 < word < len(words) else "Split line…"
+            split = menu.addAction(here)
+            split.setObjectName("splitLine")
+            split.setEnabled(len(words) > 1)
+            split.triggered.connect(lambda: self.splitRequested.emit(idx, word))
         menu.addSeparator()
         copy = menu.addAction("Copy text")
         copy.setObjectName("copyLine")
@@ -403,6 +421,10 @@ class LineList(QListWidget):
         if item is None or line is None:
             return
         self.setCurrentItem(item)
+        self.menu_word = None
+        if event.reason() == QContextMenuEvent.Reason.Mouse:
+            rect = self.delegate.text_rect(self.visualItemRect(item))
+            self.menu_word = word_at(line.text, rect, self.font(), event.pos())
         menu = self.line_menu(line.idx)
         menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
         if event.reason() == QContextMenuEvent.Reason.Mouse:
@@ -418,11 +440,15 @@ class TranscriptView(QStackedWidget):
     lineActivated = Signal(int)
     fixRequested = Signal(int)
     moveRequested = Signal(int, str)
+    splitRequested = Signal(int, int)
+    newSpeakerRequested = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("transcriptView")
         self.list = LineList()
+        self.list.splitRequested.connect(self.splitRequested)
+        self.list.newSpeakerRequested.connect(self.newSpeakerRequested)
         self.list.lineActivated.connect(self.lineActivated)
         self.list.fixRequested.connect(self.fixRequested)
         self.list.moveRequested.connect(self.moveRequested)

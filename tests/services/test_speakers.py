@@ -243,8 +243,14 @@ def test_split_parts_with_mismatched_timings_drops_them() -> None:
 def test_relabel_keeps_corrected_lines_and_matches_voices() -> None:
     lines = [
         StoredLine(0, 0.0, 2.0, "SPEAKER_00", "How are you today?", _timed("How are you today?", 0.0)),
-        StoredLine(1, 2.5, 6.0, "SPEAKER_00", "Fine thanks. And what brings you here?",
-                   _timed("Fine thanks. And what brings you here?", 2.5)),
+        StoredLine(
+            1,
+            2.5,
+            6.0,
+            "SPEAKER_00",
+            "Fine thanks. And what brings you here?",
+            _timed("Fine thanks. And what brings you here?", 2.5),
+        ),
         StoredLine(2, 6.5, 8.0, "SPEAKER_01", "Work stress mostly.", [], manual=True),
     ]
     turns = [

@@ -76,6 +76,22 @@ def next_label(existing: Iterable[str]) -> str:
     return f"{SPEAKER_PREFIX}{(max(numbers) + 1) if numbers else 0:02d}"
 
 
+def cited_lines(cited: Iterable[int], lines: Iterable[tuple[int, int | None]]) -> set[int]:
+    """The lines a citation of ``cited`` covers today: those lines and every line split from them since.
+
+    ``lines`` are (idx, split_from) pairs."""
+    covered = set(cited)
+    parents = list(lines)
+    grew = True
+    while grew:
+        grew = False
+        for idx, parent in parents:
+            if parent is not None and parent in covered and idx not in covered:
+                covered.add(idx)
+                grew = True
+    return covered
+
+
 # -- a fresh speaker separation over the stored lines -------------------------------------------------------
 
 

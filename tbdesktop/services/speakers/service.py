@@ -292,9 +292,7 @@ class SpeakerEditing:
                 )
             if not row.recording_path:
                 raise ValidationError("This session has no recording to separate the voices of.")
-            has_lines = s.scalar(
-                select(TranscriptSegment.idx).where(TranscriptSegment.session_id == row.id).limit(1)
-            )
+            has_lines = s.scalar(select(TranscriptSegment.idx).where(TranscriptSegment.session_id == row.id).limit(1))
             if has_lines is None:
                 raise ValidationError("This session has no transcript yet; its speakers are separated with it.")
             job = JobRepository(s).enqueue(
