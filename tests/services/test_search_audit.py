@@ -74,8 +74,8 @@ def add_session(
             )
         )
         for idx, (start, role, text) in enumerate(lines):
-            s.add(
-                TranscriptSegment(
+            s.execute(
+                insert(TranscriptSegment).values(
                     session_id=session_id,
                     idx=idx,
                     start_s=start,

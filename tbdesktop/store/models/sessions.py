@@ -145,8 +145,9 @@ class TranscriptSegment(Base):
     role: Mapped[str | None] = mapped_column(String(32))
     text: Mapped[str] = mapped_column(Text)
     words: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
-    # The therapist set this line's speaker or words: re-running speaker separation leaves it as it is.
-    manual: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # The therapist set this line's speaker or words: re-running speaker separation leaves it as it is. (The default
+    # is the database's only, so an insert that does not set it also works on a database at an earlier revision.)
+    manual: Mapped[bool] = mapped_column(Boolean, server_default="0")
     # The line this one was split from (its words were the end of that line); notes citing that line cover both.
     split_from: Mapped[int | None] = mapped_column(Integer)
 
