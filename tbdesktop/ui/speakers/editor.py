@@ -88,7 +88,9 @@ class SpeakerEditor(QObject):
             added = await sessions.add_speaker(session_id, dialog.role, dialog.name)
             assert added.speaker is not None
             await sessions.fix_segment(session_id, idx, speaker=added.speaker)
-            self._report(session_id, f"Line moved to the new {speaker_number(added.speaker)}.", True)
+            after = await sessions.get(session_id)
+            moved = f"Line moved to the new {speaker_number(added.speaker)}."
+            self._report(session_id, moved, after.needs_regeneration)
 
         self._start(work)
 
