@@ -21,7 +21,7 @@ from tbdesktop.services.convert import client_info, masked_segment, segment_info
 from tbdesktop.services.dto import ClientInfo, SegmentInfo, SessionInfo, StatusInfo, UserInfo
 from tbdesktop.services.ids import parse_session_id
 from tbdesktop.services.session_lifecycle import AWAITING_CONSENT, CONSENT_METHODS, SessionLifecycle
-from tbdesktop.services.speakers.service import SpeakerEditing, regeneration_due
+from tbdesktop.services.speakers.service import SpeakerEditing, regeneration_due, regeneration_due_among
 from tbdesktop.store.models import (
     SESSION_TYPES,
     JobKind,
@@ -171,12 +171,14 @@ class SessionService(SessionLifecycle, SpeakerEditing):
             rows = repo.list(client_id=client_id)
             names = repo.client_names({r.client_id for r in rows if r.client_id})
             flags = repo.risk_summary({r.id for r in rows})
+            due = regeneration_due_among(s, rows)
             return [
                 session_info(
                     r,
                     owner_name=self.user.display_name,
                     client_name=names.get(r.client_id) if r.client_id else None,
                     flags=flags.get(r.id, []),
+                    needs_regeneration=r.id in due,
                 )
                 for r in rows
             ]

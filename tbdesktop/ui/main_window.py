@@ -378,7 +378,13 @@ class MainWindow(QMainWindow, RecordingActions, NoteActions):
         named = card is not None and (card.info.client_name is not None or card.info.is_anonymous)
         who = card.info.display_client if card is not None and named else "A session"
         session_id = event.session_id
-        if event.status == "completed":
+        if event.status == "completed" and (event.stage_detail or "").startswith("Speaker"):  # separated again
+            self.toasts.show_message(
+                f"{who}: {event.stage_detail}. {event.error or ''}".strip(),
+                "error" if event.error else "success",
+                action=("Open session", lambda: self.open_session_later(session_id)),
+            )
+        elif event.status == "completed":
             self.toasts.show_message(
                 f"{who}: transcript and note are ready.",
                 "success",

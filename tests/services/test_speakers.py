@@ -162,9 +162,11 @@ def test_regeneration_clears_the_offer(ctx: AppContext, therapist: Any, session:
     service = SessionService(ctx, therapist)
     service.merge_speakers_sync(session.id, "SPEAKER_01", "SPEAKER_00")
     assert service.get_sync(session.id).needs_regeneration
+    assert [i.needs_regeneration for i in service.list_sessions_sync()] == [True]
     with ctx.db.unit_of_work() as s:
         NoteWriter(s).add_version(session.id, None, {}, "local")
     assert not service.get_sync(session.id).needs_regeneration
+    assert [i.needs_regeneration for i in service.list_sessions_sync()] == [False]
 
 
 def test_signed_note_is_never_touched(ctx: AppContext, therapist: Any, session: Any) -> None:

@@ -97,6 +97,9 @@ class RediarizeStage:
             return
         try:
             worker = await asyncio.to_thread(self._ensure_worker)
+            if self._running is not None and self._running.cancelled:  # cancelled before there was a worker to stop
+                await self._separation_done(job_id, session_id, JobStatus.CANCELLED, None)
+                return
             worker.send(
                 {
                     "type": "rediarize",

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -58,15 +59,27 @@ class SpeakersChange(JsonMixin):
 
 def regeneration_due(s: Session, row: TherapySession) -> bool:
     """Whether the latest note predates the last change of who said what."""
-    edited: datetime | None = row.transcript_edited_at
-    if edited is None:
-        return False
-    latest = s.scalar(select(func.max(Note.created_at)).where(Note.session_id == row.id))
-    if latest is None:
-        return False
-    if latest.tzinfo is None and edited.tzinfo is not None:  # SQLite reads back naive values through max()
-        edited = edited.replace(tzinfo=None)
-    return bool(latest < edited)
+    return row.id in regeneration_due_among(s, [row])
+
+
+def regeneration_due_among(s: Session, rows: Sequence[TherapySession]) -> set[uuid.UUID]:
+    """Of these sessions, those whose latest note predates the last change of who said what (one query)."""
+    edited = {row.id: row.transcript_edited_at for row in rows if row.transcript_edited_at is not None}
+    if not edited:
+        return set()
+    latest = s.execute(
+        select(Note.session_id, func.max(Note.created_at)).where(Note.session_id.in_(edited)).group_by(Note.session_id)
+    )
+    due = set()
+    for session_id, written in latest:
+        changed: datetime | None = edited.get(session_id)
+        if changed is None or written is None:
+            continue
+        if written.tzinfo is None and changed.tzinfo is not None:  # SQLite reads back naive values through max()
+            changed = changed.replace(tzinfo=None)
+        if written < changed:
+            due.add(session_id)
+    return due
 
 
 def _clean_role(role: str | None) -> str | None:
