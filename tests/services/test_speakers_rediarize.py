@@ -139,3 +139,37 @@ def test_rediarize_job_separates_two_voices_and_keeps_corrections(
     with ctx.db.unit_of_work() as s:
         kinds = [(j.kind, j.status) for j in s.scalars(select(ProcessingJob).order_by(ProcessingJob.created_at))]
     assert kinds[-2:] == [("rediarize", "completed"), ("rediarize", "cancelled")]
+
+
+def test_a_failed_separation_says_why_and_loses_nothing(
+    ctx: AppContext, therapist: Any, two_speaker: Any, model_cache: Path
+) -> None:
+    wav, turns, _keywords = two_speaker
+    info = _one_voice_session(ctx, therapist, wav, turns)
+    service = SessionService(ctx, therapist)
+    before = {k: (r.speaker, r.text) for k, r in _rows(ctx, info.id).items()}
+    service.rediarize_sync(info.id, None)
+    with ctx.db.unit_of_work() as s:
+        row = s.get(TherapySession, info.id)
+        assert row is not None and row.recording_path
+        (ctx.settings.recordings_dir / row.recording_path).write_bytes(b"\x00garbage" * 500)
+    runner = ProcessingRunner(ctx, owner_ids=[therapist.id])
+    events: list[ProgressEvent] = []
+    runner.add_listener(events.append)
+
+    async def go() -> None:
+        try:
+            assert await runner.run_until_idle() == 1
+        finally:
+            await runner.stop()
+
+    asyncio.run(go())
+    done = service.get_sync(info.id)
+    assert done.status == "completed" and done.stage_detail == "Speaker separation failed"
+    assert done.error and done.error.endswith("The transcript is unchanged.")
+    assert events[-1].error == done.error
+    assert {k: (r.speaker, r.text) for k, r in _rows(ctx, info.id).items()} == before
+    assert not done.needs_regeneration
+    with ctx.db.unit_of_work() as s:
+        job = s.scalars(select(ProcessingJob).where(ProcessingJob.kind == "rediarize")).one()
+        assert job.status == "failed" and job.error == done.error
