@@ -366,7 +366,7 @@ def cmd_session_transcript(args: argparse.Namespace) -> int:
             _print("No transcript (yet).")
         for seg in segments:
             who = f"{seg.role.title()} ({seg.speaker})" if seg.role else seg.speaker
-            _print(f"[{_fmt_ts(seg.start_s)}] {who}: {seg.text}")
+            _print(f"{seg.idx:>4}  [{_fmt_ts(seg.start_s)}] {who}: {seg.text}")  # the line number commands take
 
     _emit(args, [s.to_json() for s in segments], human)
     return EXIT_OK

@@ -291,6 +291,8 @@ def test_speaker_corrections(cli: Any, two_speaker: Any, tmp_path: Path) -> None
     first_word, *rest = turns[0]["text"].split()
     assert transcript[0]["text"] == first_word and transcript[len(turns)]["text"] == " ".join(rest)
     assert transcript[len(turns)]["split_from"] == 0 and transcript[len(turns)]["speaker"] == "SPEAKER_01"
+    human = cli("session", "transcript", sid).stdout.splitlines()
+    assert human[1].split()[0] == str(len(turns)) and human[1].endswith(" ".join(rest))  # in time order, by number
 
     out = cli("session", "speakers", "split", sid, "--line", "1", "--word", "3", "--to", "new", "--role", "partner")
     assert "SPEAKER_02" in out.stdout and f"regenerate-notes {sid}" in out.stdout
