@@ -231,6 +231,21 @@ def test_deleted_transcript_refuses_corrections(ctx: AppContext, therapist: Any,
 # -- the pure parts ------------------------------------------------------------------------------------------
 
 
+def test_split_in_an_anonymous_session_counts_words_as_shown(
+    ctx: AppContext, therapist: Any, two_speaker: Any
+) -> None:
+    lines = [("therapist", "Hello."), ("client", "I told Jordan Lee about it yesterday.")]
+    info = session_with_transcript(ctx, therapist, two_speaker[0], lines)
+    service = SessionService(ctx, therapist)
+    service.reassign_sync(info.id, client_name="Jordan Lee")
+    service.set_anonymous_sync(info.id, True)
+    shown = service.transcript_sync(info.id)[1].text
+    assert shown == "I told [client] about it yesterday."
+    service.split_line_sync(info.id, 1, shown.split().index("about"), "SPEAKER_00")
+    rows = _rows(ctx, info.id)
+    assert rows[1].text == "I told Jordan Lee" and rows[2].text == "about it yesterday."
+
+
 def test_next_label() -> None:
     assert next_label([]) == "SPEAKER_00"
     assert next_label(["SPEAKER_00", "SPEAKER_03", "odd"]) == "SPEAKER_04"

@@ -17,6 +17,7 @@ from typing import Any
 from tbdesktop.engine.merge import assign_speakers
 from tbdesktop.engine.roles import assign_roles
 from tbdesktop.engine.types import Segment, SpeakerTurn, Word
+from tbdesktop.services.convert import mask_name
 
 SPEAKER_PREFIX = "SPEAKER_"
 _LABEL = re.compile(r"^SPEAKER_(\d+)$")
@@ -63,6 +64,21 @@ def split_parts(
     share = len(head_text) / max(len(head_text) + len(tail_text), 1)
     cut = round(start_s + (end_s - start_s) * share, 3)
     return Part(start_s, cut, head_text, []), Part(cut, end_s, tail_text, [])
+
+
+def stored_word_index(text: str, shown_index: int, hidden_name: str | None) -> int:
+    """Where a split chosen at word ``shown_index`` of the line as shown (the client's name masked as one word in an
+    anonymous session) falls in the stored words; the index itself when nothing is masked."""
+    if not hidden_name:
+        return shown_index
+    tokens = text.split()
+    shown_total = len(mask_name(text, hidden_name).split())
+    for k in range(1, len(tokens)):
+        head = len(mask_name(" ".join(tokens[:k]), hidden_name).split())
+        tail = len(mask_name(" ".join(tokens[k:]), hidden_name).split())
+        if head == shown_index and tail == shown_total - shown_index:
+            return k
+    raise ValueError("no stored word boundary matches the word shown")
 
 
 def label_number(label: str) -> int | None:

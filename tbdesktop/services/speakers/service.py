@@ -17,9 +17,10 @@ from sqlalchemy import func, select, update
 
 from tbdesktop.engine.roles import ROLES
 from tbdesktop.errors import NotFoundError, ValidationError
+from tbdesktop.services.convert import mask_name
 from tbdesktop.services.dto import JsonMixin, SessionInfo
 from tbdesktop.services.ids import parse_session_id
-from tbdesktop.services.speakers.edits import line_words, next_label, split_parts
+from tbdesktop.services.speakers.edits import line_words, next_label, split_parts, stored_word_index
 from tbdesktop.store.models import (
     ACTIVE_STATUSES,
     JobKind,
@@ -174,11 +175,17 @@ class SpeakerEditing:
             segment = s.get(TranscriptSegment, (row.id, int(idx)))
             if segment is None:
                 raise NotFoundError(f"This transcript has no line {idx}.")
-            count = len(line_words(segment.text))
+            # The word is counted as the line is shown: in an anonymous session the client's name is one "[client]".
+            hidden = SessionRepository(s, self.user.id).hidden_client_name(row.id)
+            count = len(line_words(mask_name(segment.text, hidden)))
             if count < 2:
                 raise ValidationError(f"Line {idx} has a single word; there is nothing to split.")
             if not 1 <= at_word < count:
                 raise ValidationError(f"The new line must start at word 2 to {count} of line {idx} (counting from 1).")
+            try:
+                at_word = stored_word_index(segment.text, at_word, hidden)
+            except ValueError as exc:
+                raise ValidationError("A line cannot be split inside the client's name.") from exc
             voices = self._voices(s, row)
             if speaker == NEW_SPEAKER:
                 speaker = next_label(voices)
