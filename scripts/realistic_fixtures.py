@@ -38,7 +38,7 @@ import re
 import shutil
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,7 +55,7 @@ import audio_conditions as ac  # noqa: E402
 import neural_voices as nv  # noqa: E402
 
 REPO_ROOT = SCRIPTS.parent
-VERSION = "r1"
+VERSION = "r2"
 DEFAULT_DIR = REPO_ROOT / ".cache" / "eval-realistic" / VERSION
 SAMPLE_RATE = nv.SAMPLE_RATE
 MIN_PAUSE_S = 0.15
@@ -211,6 +211,30 @@ def dialogue_lines(transcript: str, max_words: int = 55) -> list[tuple[str, str]
     return lines
 
 
+def couples_lines(lines: Sequence[tuple[str, str]], rng: random.Random) -> list[tuple[str, str]]:
+    """The client's lines shared with a partner: two of every five longer lines (≥ 8 words) and a fifth of the
+    short ones, so both talk while the client (who came for help) talks most, as the app's role rules expect."""
+    out, long_index = [], 0
+    for speaker, text in lines:
+        if speaker == C and len(text.split()) >= 8:
+            speaker = P if long_index % 5 in (1, 3) else C
+            long_index += 1
+        elif speaker == C and rng.random() < 0.2:
+            speaker = P
+        out.append((speaker, text))
+    return out
+
+
+def monologue_lines(transcript: str, speaker: str) -> Iterator[str]:
+    """One role's longer lines (≥ 8 words), from ``transcript`` on through the following ones, as one talk."""
+    order = _transcripts()
+    start = order.index(transcript) if transcript in order else 0
+    for tid in [*order[start:], *order[:start]]:
+        for s, text in dialogue_lines(tid):
+            if s == speaker and len(text.split()) >= 8:
+                yield text
+
+
 def sentences(text: str) -> list[str]:
     return [s.strip() for s in re.split(r"(?<=[.?!])\s+", text) if s.strip()]
 
@@ -285,15 +309,13 @@ def compose(spec: SessionSpec, synth: nv.Synthesiser) -> Placer:
     lines = dialogue_lines(spec.transcript)
     if spec.style == "monologue":
         (speaker,) = spec.voices
-        own = [text for s, text in lines if len(text.split()) >= 8 and s == (C if speaker == C else T)]
-        own = own or [text for _, text in lines if len(text.split()) >= 8]
-        for text in own:
+        for text in monologue_lines(spec.transcript, T if speaker == T else C):
             placer.add(speaker, text, rng.uniform(0.4, 1.5))
             if placer.speech_total >= spec.speech_s:
                 break
         return placer
     if spec.style == "couples":
-        lines = [(P if s == C and rng.random() < 0.4 else s, text) for s, text in lines]
+        lines = couples_lines(lines, rng)
     previous: str | None = None
     for speaker, text in lines:
         if placer.speech_total >= spec.speech_s:

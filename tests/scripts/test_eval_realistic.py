@@ -272,7 +272,7 @@ def test_monologue_has_one_speaker_and_mix_matches_the_truth() -> None:
     rate = rf.SAMPLE_RATE
     inside = np.zeros(audio.size, dtype=bool)
     for t in turns:
-        inside[int(round(t["start"] * rate)) : int(round(t["end"] * rate))] = True
+        inside[int(round(t["start"] * rate)) - 2 : int(round(t["end"] * rate)) + 2] = True  # times keep 0.1 ms
     assert np.all(audio[~inside] == 0.0)  # the dry mix is silent outside the truth turns
     assert audio.size / rate == pytest.approx(turns[-1]["end"] + rf.TAIL_S, abs=1e-3)
 
