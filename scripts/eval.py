@@ -328,6 +328,7 @@ def main(argv: list[str] | None = None) -> int:
                 "truth_speakers": len(item.truth["roles"]),
                 "set": "realistic" if "condition" in item.truth else "espeak",
                 "condition": item.truth.get("condition", item.kind),
+                "pair": item.truth.get("pair", ""),
                 "roles_scored": bool(item.truth.get("roles_scored", True)),
             }
             rows.append(row)

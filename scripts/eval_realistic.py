@@ -253,7 +253,7 @@ class EmbeddingMemo:
     def close(self) -> None:
         if self._dirty:
             self.folder.mkdir(parents=True, exist_ok=True)
-            tmp = self.folder / f"{self.session}.part.npz"
+            tmp = self.folder / f"{self.session}.{os.getpid()}.part.npz"  # another run may write the same file
             np.savez(tmp, **self.table)
             tmp.replace(self.folder / f"{self.session}.npz")
         self.table = {}
@@ -474,7 +474,8 @@ def print_pooled(rows: Sequence[Mapping[str, Any]], collar: float, roles_measure
             roles = f"{p['roles_right']}/{p['roles_sessions']}" if p.get("roles_sessions") else "—"
             line += f" {_pct(p.get('cpwer'))} {roles:>6}"
         print(line)
-    print("\nTargets (realistic set)")
+    sets = "realistic set" if all(r.get("pair") for r in rows) else "all sessions"
+    print(f"\nTargets ({sets})")
     for t in targets(rows, roles_measured):
         print(f"  {t['name']:46} {t['value']:>14}   {_met(t['met'])}")
 
@@ -510,8 +511,8 @@ def run_diarization_only(
         jobs_list.append((item.name, str(item.wav), rows[-1]["hint"], str(cache_dir), cache))
     failed = False
     diarizer = ""
-    with _single_threaded_children(), _pool(jobs) as pool:
-        for item, row, (hyp, info) in zip(items, rows, pool.map(_run_one, jobs_list), strict=True):
+    with _single_threaded_children(), _pool(jobs) as executor:
+        for item, row, (hyp, info) in zip(items, rows, executor.map(_run_one, jobs_list), strict=True):
             if not diarizer and "diarizer" in info:
                 diarizer = info["diarizer"]
                 print(f"diarizer: {diarizer}")

@@ -31,6 +31,7 @@ see neural_voices). Sessions are cached and rebuilt only when missing; bump ``VE
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -408,6 +409,25 @@ def build_session(spec: SessionSpec, out_dir: Path = DEFAULT_DIR, synth: nv.Synt
     if shutil.which("sox") is None:
         raise RuntimeError("sox is needed to build the realistic sessions: run `bash scripts/system-deps.sh test`")
     out_dir.mkdir(parents=True, exist_ok=True)
+    with _building(out_dir / f".{spec.name}.lock"):  # two runs at once: one builds, the other waits and reads
+        if wav_path.is_file() and truth_path.is_file():
+            return Session(wav_path, json.loads(truth_path.read_text(encoding="utf-8")))
+        return _build(spec, wav_path, truth_path, synth)
+
+
+@contextlib.contextmanager
+def _building(lock: Path) -> Iterator[None]:
+    import fcntl
+
+    with lock.open("w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _build(spec: SessionSpec, wav_path: Path, truth_path: Path, synth: nv.Synthesiser | None) -> Session:
     started = time.perf_counter()
     placer = compose(spec, synth or nv.Synthesiser())
     synth_s = time.perf_counter() - started
