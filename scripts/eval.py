@@ -178,12 +178,14 @@ def print_report(report: dict[str, Any]) -> None:
             continue
         s = row["score"]
         fw = row.get("faster_whisper")
+        no_roles = {"speaker_accuracy": None, "word_accuracy": None}  # the real sample has no therapy roles
+        roles = s["roles"] if row.get("roles_scored", True) else no_roles
         print(
             f"{row['name']:26} {row['kind']:13} {row['duration_s']:6.1f} {_pct(s['wer']['wer'])} "
             f"{_pct(row['cpwer']['wer'] if row.get('cpwer') else None)} {_pct(fw['wer']['wer'] if fw else None)} "
             f"{_pct(s['der']['der'])} {_pct(s['der_collar']['der']):>8} "
-            f"{s['speakers_found']:>2}/{s['speakers_truth']:<2} {_pct(s['roles']['speaker_accuracy'])} "
-            f"{_pct(s['roles']['word_accuracy']):>9} {_rtf(row.get('realtime_factor'))}"
+            f"{s['speakers_found']:>2}/{s['speakers_truth']:<2} {_pct(roles['speaker_accuracy'])} "
+            f"{_pct(roles['word_accuracy']):>9} {_rtf(row.get('realtime_factor'))}"
         )
     o = report.get("overall")
     if not o:
