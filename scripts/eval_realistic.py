@@ -474,7 +474,8 @@ def print_pooled(rows: Sequence[Mapping[str, Any]], collar: float, roles_measure
             roles = f"{p['roles_right']}/{p['roles_sessions']}" if p.get("roles_sessions") else "—"
             line += f" {_pct(p.get('cpwer'))} {roles:>6}"
         print(line)
-    sets = "realistic set" if all(r.get("pair") for r in rows) else "all sessions"
+    realistic = [bool(r.get("pair")) for r in rows]
+    sets = "realistic set" if all(realistic) else ("espeak set" if not any(realistic) else "all sessions")
     print(f"\nTargets ({sets})")
     for t in targets(rows, roles_measured):
         print(f"  {t['name']:46} {t['value']:>14}   {_met(t['met'])}")
