@@ -46,6 +46,11 @@ def test_speaker_model_install_is_verified_and_cached(speaker_model_path: Path, 
     target.write_bytes(bytes(data))
     repaired = sm.install_speaker_model(cache)
     assert repaired.read_bytes() == speaker_model_path.read_bytes()
+    marker["graph"] -= 1  # built by an older graph builder: built again
+    (target.parent / sm.MARKER).write_text(json.dumps(marker))
+    stamp = target.stat().st_mtime_ns
+    assert sm.install_speaker_model(cache).stat().st_mtime_ns != stamp
+    assert json.loads((target.parent / sm.MARKER).read_text())["graph"] == marker["graph"] + 1
 
 
 def test_bundled_speaker_model_is_copied_without_the_weights_package(

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+GRAPH_VERSION = 2  # raise on any change to the graph: installed copies are rebuilt
 FEAT_DIM = 80
 EMBEDDING_DIM = 192
 MIN_FRAMES = 3  # the strided TDNN layer must leave two frames for an unbiased standard deviation
@@ -144,13 +145,20 @@ def build_campplus(weights: Weights, *, relu_embedding: bool = False) -> bytes:
     counts = b.op(
         "Min", [b.op("Sub", [frames_f, seg_starts]), b.const(np.array(float(SEGMENT), np.float32), "segment_f")]
     )
-    frame_segment = b.op("Div", [b.op("Range", [zero, frames, one]), seg])
     seg_shape = b.const(np.array([0, 0, -1, SEGMENT], i64), "segment_shape")
     last_axis = b.const(np.array([3], i64), "axis_3")
+    tile = b.const(np.array([1, 1, 1, SEGMENT], i64), "segment_tile")
+    flat_shape = b.const(np.array([0, 0, -1], i64), "flat_shape")
+    frames_1d = b.op("Unsqueeze", [frames, b.const(np.array([0], i64), "axis_0")])
+    counts_col = b.op("Unsqueeze", [counts, b.const(np.array([1], i64), "axis_1")])  # (segments, 1)
 
     def segment_means(h: str) -> str:
-        summed = b.op("ReduceSum", [b.op("Reshape", [b.op("Pad", [h, pads]), seg_shape]), last_axis], keepdims=0)
-        return b.op("Gather", [b.op("Div", [summed, counts]), frame_segment], axis=2)
+        padded = b.op("Reshape", [b.op("Pad", [h, pads]), seg_shape])  # (B, C, segments, 100)
+        means = b.op("Div", [b.op("ReduceSum", [padded, last_axis], keepdims=1), counts_col])
+        spread = b.op("Reshape", [b.op("Expand", [means, tile]), flat_shape])  # every frame its segment's mean
+        return b.op(
+            "Slice", [spread, b.const(np.array([0], i64), "start_0"), frames_1d, b.const(np.array([2], i64), "axis_2")]
+        )
 
     def cam_layer(h: str, prefix: str, dilation: int) -> str:
         local = b.conv(h, f"{prefix}.linear_local", pad=dilation, dilation=dilation)

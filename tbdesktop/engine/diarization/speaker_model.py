@@ -81,16 +81,23 @@ def write_model(target: Path, data: bytes) -> Path:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-    marker = {"source_sha256": SOURCE_SHA256, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+    from tbdesktop.engine.diarization.campplus import GRAPH_VERSION
+
+    digest = hashlib.sha256(data).hexdigest()
+    marker = {"source_sha256": SOURCE_SHA256, "graph": GRAPH_VERSION, "sha256": digest, "size": len(data)}
     (target.parent / MARKER).write_text(json.dumps(marker), encoding="utf-8")
     return target
 
 
 def _verified(target: Path) -> bool:
-    """The marker names the current source and the file still has the size and digest it records."""
+    """The marker names the current source and graph, and the file still has the size and digest it records."""
+    from tbdesktop.engine.diarization.campplus import GRAPH_VERSION
+
     try:
         info = json.loads((target.parent / MARKER).read_text(encoding="utf-8"))
-        if info.get("source_sha256") != SOURCE_SHA256 or info.get("size") != target.stat().st_size:
+        if info.get("source_sha256") != SOURCE_SHA256 or info.get("graph") != GRAPH_VERSION:
+            return False
+        if info.get("size") != target.stat().st_size:
             return False
         return bool(info.get("sha256") == _sha256(target))
     except (OSError, ValueError, AttributeError):
