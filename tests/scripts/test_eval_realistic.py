@@ -304,3 +304,10 @@ def test_the_set_has_every_condition_three_times_with_credible_voice_pairs() -> 
     assert all(s.pair == "one" for s in by_condition["monologue"])
     assert len({s.transcript for s in specs}) == len(specs)
     assert len({s.seed for s in specs}) == len(specs)
+
+
+def test_targets_are_judged_on_the_realistic_sessions_when_there_are_any() -> None:
+    espeak = _row("two_voice", "two_voice", (1.0, 100.0), 2)
+    realistic = _row("noise_1", "noise", (30.0, 100.0), 2, pair="mixed")
+    assert er.target_rows([espeak, realistic]) == [realistic]
+    assert er.target_rows([espeak]) == [espeak]
