@@ -201,9 +201,11 @@ def _transcripts() -> list[str]:
 
 
 def dialogue_lines(transcript: str, max_words: int = 55) -> list[tuple[str, str]]:
-    """``(speaker, text)`` lines of a transcript (A therapist, B client), or the scripted dialogue three times."""
+    """``(speaker, text)`` lines of a transcript (A therapist, B client); without AnnoMI, the scripted dialogue
+    repeated, each session starting at a different line."""
     if transcript.startswith("scripted") or not annomi_audio.ANNOMI_CSV.is_file():
-        return list(FALLBACK) * 3
+        start = int(transcript.rpartition("-")[2]) % len(FALLBACK) if transcript[-1:].isdigit() else 0
+        return (list(FALLBACK[start:]) + list(FALLBACK[:start])) * 6
     lines = []
     for row in annomi_audio.load_dialogues()[transcript]:
         text = annomi_audio.shorten(annomi_audio.clean_text(row["utterance_text"]), max_words)
