@@ -39,7 +39,7 @@ class VadParams:
 # What faster-whisper's batched transcription uses: ≤ 30 s pieces that pack into 30 s windows.
 ASR_PARAMS = VadParams(max_speech_s=30.0, min_silence_ms=160, speech_pad_ms=400)
 # Tight regions for speaker embeddings: a 0.1 s pause splits turns, little padding into silence.
-DIARIZATION_PARAMS = VadParams(min_silence_ms=100, speech_pad_ms=30, min_speech_ms=150)
+DIARIZATION_PARAMS = VadParams(threshold=0.4, min_silence_ms=100, speech_pad_ms=30, min_speech_ms=150)
 
 
 class SileroVad:

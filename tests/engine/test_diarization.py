@@ -102,6 +102,7 @@ def test_vad_regions_match_faster_whisper(speech_fixtures: Any) -> None:
         theirs = get_speech_timestamps(
             samples,
             VadOptions(
+                threshold=params.threshold,
                 min_silence_duration_ms=params.min_silence_ms,
                 speech_pad_ms=params.speech_pad_ms,
                 min_speech_duration_ms=params.min_speech_ms,
@@ -157,6 +158,40 @@ def test_eigengap_hint_breaks_close_calls() -> None:
     eigen = np.array([0.0, 0.01, 0.02, 0.40, 0.85, 0.9, 1.0])
     assert cluster_mod.estimate_count(eigen, 1, 6, None) == 4
     assert cluster_mod.estimate_count(eigen, 1, 6, 3) == 3  # comparable gaps: the hint wins
+
+
+def test_a_hint_finds_a_quiet_voice_but_never_keeps_one_that_is_not_there() -> None:
+    # A couples session whose partner speaks in few windows: the hint of three voices finds them.
+    x, truth = _blobs([60, 40, 8], spread=0.2, seed=3)
+    labels = cluster_mod.cluster(x, speakers_hint=3)
+    assert len(set(labels.tolist())) == 3
+    assert len(set(labels[truth == 2].tolist())) == 1
+    # A monologue imported as an individual (hint 2) or a couples session (hint 3): one voice.
+    x, _ = _blobs([80], spread=0.2, seed=4)
+    for hint in (None, 2, 3):
+        assert set(cluster_mod.cluster(x, speakers_hint=hint).tolist()) == {0}
+
+
+def test_short_windows_join_the_nearest_voice_instead_of_making_one() -> None:
+    # One voice whose short snippets all lean one way (as CAM++ embeddings of very short audio do): clustered
+    # together they look like a second voice; marked unreliable, they join the voice.
+    rng = np.random.default_rng(5)
+    voice = rng.standard_normal(192)
+    lean = rng.standard_normal(192)
+    long = voice + 0.25 * np.linalg.norm(voice) * rng.standard_normal((60, 192)) / np.sqrt(192)
+    short = voice + 1.2 * lean + 0.25 * np.linalg.norm(voice) * rng.standard_normal((25, 192)) / np.sqrt(192)
+    x = np.concatenate([long, short]).astype(np.float32)
+    reliable = np.array([True] * 60 + [False] * 25)
+    assert len(set(cluster_mod.cluster(x, speakers_hint=2).tolist())) == 2  # the failure being guarded against
+    assert set(cluster_mod.cluster(x, speakers_hint=2, reliable=reliable).tolist()) == {0}
+    # Two real voices stay two, and short windows go to the voice they are nearest.
+    y, truth = _blobs([40, 40], seed=6)
+    mask = np.ones(80, dtype=bool)
+    mask[::7] = False
+    labels = cluster_mod.cluster(y, speakers_hint=2, reliable=mask)
+    assert len(set(labels.tolist())) == 2
+    for i in range(2):
+        assert len(set(labels[truth == i].tolist())) == 1
 
 
 def test_windows_cover_every_region() -> None:

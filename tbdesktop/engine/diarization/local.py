@@ -28,6 +28,11 @@ _report = reporter(STAGE)
 WINDOW_FRAMES = 148
 STEP_FRAMES = 75
 WINDOW_S = ((WINDOW_FRAMES - 1) * HOP + FRAME) / SAMPLE_RATE
+# Windows shorter than this (0.5 s) describe a voice too poorly to find voices from: CAM++ embeddings of very
+# short snippets gather by length rather than by speaker (a monologue split into "short" and "long" voices).
+# They join the nearest voice after clustering. Measured on the realistic eval set: 0.4–0.5 s keeps every
+# count right; 0.75 s and more leaves too few windows of a quiet minority speaker.
+MIN_CLUSTER_FRAMES = 50
 BATCH = 32  # windows per chunk: progress and cancellation between chunks
 MERGE_GAP_S = 0.5  # same-speaker turns closer than this are one turn
 FRAME_S = HOP / SAMPLE_RATE
@@ -132,6 +137,7 @@ class LocalDiarizer:
             min_speakers=min_speakers,
             max_speakers=max_speakers,
             speakers_hint=speakers_hint,
+            reliable=np.array([w.frames >= MIN_CLUSTER_FRAMES for w in windows], dtype=bool),
         )
         turns = _renumber(_turns(regions, windows, labels))
         speakers = tuple(dict.fromkeys(t.speaker for t in turns))
