@@ -49,9 +49,9 @@ DEFAULT_DIR = REPO_ROOT / ".cache" / "eval-fixtures" / VERSION
 NOISE_FLOOR_STD = 8.0  # int16 units: about -72 dBFS
 MIN_PAUSE_S = 0.15  # silences inside an utterance at least this long are recorded as the turn's "pauses"
 
-# Voices the speaker encoder tells apart, checked with the app's earlier (Resemblyzer) speaker encoder: utterance-mean cosine
-# similarity between the voices of one session is 0.59–0.69, against 0.88–0.94 within a voice. Pitch alone
-# is not enough (en-us at -p 35 vs -p 50: 0.92), nor is en-gb+m3 vs en-us (0.89).
+# Voices the speaker encoder tells apart, checked with the app's earlier (Resemblyzer) speaker encoder:
+# utterance-mean cosine similarity between the voices of one session is 0.59–0.69, against 0.88–0.94 within a
+# voice. Pitch alone is not enough (en-us at -p 35 vs -p 50: 0.92), nor is en-gb+m3 vs en-us (0.89).
 THERAPIST_M = Voice("en-us", pitch=35, speed=160)
 CLIENT_F = Voice("en+f3", pitch=70, speed=175)
 PARTNER = Voice("en+Storm", pitch=40, speed=155)
