@@ -451,7 +451,8 @@ def test_device_lost_mid_recording_then_resumed_on_another_device(ctx: AppContex
     recorder = service.recorder(RecordingParams(device="USB microphone", consent_method="verbal"), events)
     recorder.start()
 
-    wait_until(lambda: recorder.state is RecorderState.DEVICE_LOST)
+    # The state changes before the writer thread reports the problem to its listeners: wait for both.
+    wait_until(lambda: recorder.state is RecorderState.DEVICE_LOST and bool(events.problems))
     lost = recorder.status()
     assert lost.elapsed_s == pytest.approx(2.0), "everything recorded before the loss is kept"
     assert lost.problem is not None and lost.problem.kind == "device_lost" and "USB microphone" in lost.problem.message
