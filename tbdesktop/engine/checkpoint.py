@@ -2,6 +2,8 @@
 
 The pickle inside is read by a restricted unpickler: only the parts a state dict is made of (tensor
 rebuilds, storage types, ``OrderedDict``) may appear, so no code in the file can run while it is read.
+A training checkpoint (Lightning's) also carries metadata objects; a caller may name those classes as
+``inert``: they are rebuilt as empty placeholders that keep their arguments, and their own code never runs.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import collections
 import pickle
 import zipfile
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -40,6 +43,21 @@ class _TensorRef:
         self.key, self.offset, self.size, self.stride = key, offset, size, stride
 
 
+class _Inert:
+    """A placeholder for a named metadata class: keeps what the pickle gives it and does nothing else."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> _Inert:
+        obj = super().__new__(cls)
+        obj.__dict__["_args"] = args
+        return obj
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def __setstate__(self, state: Any) -> None:
+        self.__dict__["_state"] = state
+
+
 def _rebuild_tensor(storage: str, offset: int, size: Any, stride: Any, *_rest: Any) -> _TensorRef:
     return _TensorRef(storage, int(offset), tuple(int(s) for s in size), tuple(int(s) for s in stride))
 
@@ -47,9 +65,10 @@ def _rebuild_tensor(storage: str, offset: int, size: Any, stride: Any, *_rest: A
 class _RestrictedUnpickler(pickle.Unpickler):
     """Allows only what a state dict needs; anything else stops the read."""
 
-    def __init__(self, fh: BinaryIO) -> None:
+    def __init__(self, fh: BinaryIO, inert: Collection[tuple[str, str]] = ()) -> None:
         super().__init__(fh)
         self.storage_dtypes: dict[str, Any] = {}
+        self._inert = frozenset(inert)
 
     def find_class(self, module: str, name: str) -> Any:
         if module == "torch._utils" and name in ("_rebuild_tensor_v2", "_rebuild_tensor"):
@@ -58,6 +77,8 @@ class _RestrictedUnpickler(pickle.Unpickler):
             return _StorageType(name)
         if module == "collections" and name == "OrderedDict":
             return collections.OrderedDict
+        if (module, name) in self._inert:
+            return type(name, (_Inert,), {"__module__": __name__})
         raise pickle.UnpicklingError(f"unexpected object {module}.{name} in the model weights")
 
     def persistent_load(self, pid: Any) -> str:
@@ -70,8 +91,14 @@ class _RestrictedUnpickler(pickle.Unpickler):
         return str(key)
 
 
-def read_zip_state_dict(path: Path) -> dict[str, npt.NDArray[Any]]:
-    """Every tensor of a zip-format checkpoint's state dict, by name, as a numpy array (copied)."""
+def read_zip_state_dict(
+    path: Path, *, key: str | None = None, inert: Collection[tuple[str, str]] = ()
+) -> dict[str, npt.NDArray[Any]]:
+    """Every tensor of a zip-format checkpoint's state dict, by name, as a numpy array (copied).
+
+    ``key`` names the entry that holds the state dict in a training checkpoint (``"state_dict"``);
+    ``inert`` lists the ``(module, class)`` metadata objects it may carry beside it.
+    """
     try:
         with zipfile.ZipFile(path) as archive:
             names = archive.namelist()
@@ -80,7 +107,7 @@ def read_zip_state_dict(path: Path) -> dict[str, npt.NDArray[Any]]:
                 raise ModelError("The model weights are not a PyTorch checkpoint.")
             prefix = pickles[0][: -len("data.pkl")]
             with archive.open(pickles[0]) as fh:
-                unpickler = _RestrictedUnpickler(fh)  # type: ignore[arg-type]
+                unpickler = _RestrictedUnpickler(fh, inert)  # type: ignore[arg-type]
                 state = unpickler.load()
             buffers = {
                 key: np.frombuffer(archive.read(f"{prefix}data/{key}"), dtype=np.dtype(dtype).newbyteorder("<"))
@@ -88,6 +115,8 @@ def read_zip_state_dict(path: Path) -> dict[str, npt.NDArray[Any]]:
             }
     except (OSError, zipfile.BadZipFile, KeyError, EOFError) as exc:
         raise ModelError("The model weights could not be read; reinstall the application.") from exc
+    if key is not None:
+        state = state.get(key) if isinstance(state, dict) else None
     if not isinstance(state, dict):
         raise ModelError("The model weights are not a state dict.")
     out: dict[str, npt.NDArray[Any]] = {}
