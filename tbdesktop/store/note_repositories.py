@@ -107,7 +107,14 @@ class NoteWriter:
         self.s = session
 
     def add_version(
-        self, session_id: uuid.UUID, template_id: uuid.UUID | None, sections: dict[str, Any], generator: str
+        self,
+        session_id: uuid.UUID,
+        template_id: uuid.UUID | None,
+        sections: dict[str, Any],
+        generator: str,
+        *,
+        removed_statements: int = 0,
+        warnings: Sequence[str] = (),
     ) -> Note:
         latest = self.s.scalar(select(func.max(Note.version)).where(Note.session_id == session_id))
         note = Note(
@@ -117,6 +124,8 @@ class NoteWriter:
             sections=sections,
             status="draft",
             generator=generator,
+            removed_statements=int(removed_statements),
+            warnings=[str(w) for w in warnings],
         )
         self.s.add(note)
         self.s.flush()
@@ -132,6 +141,8 @@ class NoteWriter:
                     severity=str(flag["severity"]),
                     quote=str(flag["quote"]),
                     segment_idx=flag.get("segment_idx"),
+                    source=str(flag.get("source") or "rules"),
+                    detail=str(flag.get("detail") or "")[:200],
                 )
             )
         self.s.flush()

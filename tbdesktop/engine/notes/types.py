@@ -22,6 +22,8 @@ MAX_SECTION_WORDS = 2000
 RISK_KINDS = ("suicidal_ideation", "self_harm", "harm_to_others", "abuse_neglect", "substance_use")
 # "denied": the transcript holds an explicit denial (e.g. "no thoughts of hurting myself"), never assumed.
 RISK_SEVERITIES = ("denied", "low", "moderate", "high")
+# Where a flag came from: the rule lexicon (always run, the floor) or the language model's risk pass.
+RISK_SOURCES = ("rules", "model")
 
 
 class TemplateError(EngineError):
@@ -137,6 +139,8 @@ class RiskFlagResult:
     severity: str  # one of RISK_SEVERITIES
     quote: str  # words of the transcript, verbatim
     segment_idx: int
+    source: str = "rules"  # one of RISK_SOURCES
+    detail: str = ""  # a short qualifier a clinician reads first, e.g. "passive ideation; denies a plan"
 
 
 @dataclass(frozen=True)
@@ -146,6 +150,8 @@ class GeneratedNote:
     summary: str
     risk_flags: tuple[RiskFlagResult, ...] = ()
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    # Statements the generator wrote that the evidence check removed (not supported by the cited lines).
+    removed_statements: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -163,6 +169,7 @@ class GeneratedNote:
             ],
             "risk_flags": [asdict(f) for f in self.risk_flags],
             "warnings": list(self.warnings),
+            "removed_statements": self.removed_statements,
         }
 
 

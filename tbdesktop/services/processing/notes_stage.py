@@ -156,7 +156,14 @@ class NotesStage:
                 JobRepository(s).finish(job_id, JobStatus.CANCELLED)
                 return
             writer = NoteWriter(s)
-            writer.add_version(session_id, template_id, stored_sections(result), str(result.get("generator", "")))
+            writer.add_version(
+                session_id,
+                template_id,
+                stored_sections(result),
+                str(result.get("generator", "")),
+                removed_statements=int(result.get("removed_statements") or 0),
+                warnings=[str(w) for w in result.get("warnings") or []],
+            )
             writer.replace_flags(session_id, list(result.get("risk_flags", [])))
             state.update_state(
                 session_id,

@@ -54,6 +54,9 @@ class Note(Base):
     status: Mapped[str] = mapped_column(String(16), default="draft")
     signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     generator: Mapped[str] = mapped_column(String(120), default="local")
+    # What the generator's checks left out: the count of unsupported statements removed, and why (plain text).
+    removed_statements: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    warnings: Mapped[list[str]] = mapped_column(JSONType, default=list, server_default="[]")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     signed_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id", ondelete="SET NULL"))
@@ -84,3 +87,5 @@ class RiskFlag(Base):
     severity: Mapped[str] = mapped_column(String(16))
     quote: Mapped[str] = mapped_column(Text)
     segment_idx: Mapped[int | None] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(16), default="rules", server_default="rules")
+    detail: Mapped[str] = mapped_column(String(200), default="", server_default="")
