@@ -47,9 +47,12 @@ class Settings:
     asr_beam_size: int = 0
     diarization_backend: str = "local"
     pyannote_model_dir: str = ""
-    notes_backend: str = "local"
+    notes_backend: str = "local"  # local (transcript draft) | llm (a GGUF model here) | openai (a chat server)
     notes_base_url: str = ""  # an OpenAI-compatible chat server; empty: openai_base_url
-    notes_model: str = ""
+    notes_model: str = ""  # llm: the GGUF file's path; openai: the server's model name
+    notes_threads: int = 0  # llm: CPU threads (0: every core)
+    notes_gpu_layers: int = 999  # llm: layers offloaded when the runtime has a GPU (0: CPU only)
+    notes_context: int = 8192  # llm: the context size in tokens
     openai_base_url: str = ""
     openai_model: str = ""
     max_duration_min: float = 240.0

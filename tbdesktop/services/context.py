@@ -6,6 +6,7 @@ import logging
 import os
 import socket
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from tbdesktop.config import Settings
@@ -50,10 +51,19 @@ NOTES_KEY_NAME = "notes_api_key"
 
 
 def notes_options(settings: Settings, secrets: SecretVault) -> dict[str, Any]:
-    """How the worker writes notes: ``local`` (offline draft) or an OpenAI-compatible chat server.
+    """How the worker writes notes: ``local`` (offline draft), ``llm`` (a GGUF model on this workstation) or an
+    OpenAI-compatible chat server.
 
     The key is read from the secret store (``notes_api_key``, else ``openai_api_key``) and only sent to the
     worker."""
+    if settings.notes_backend == "llm":
+        return {
+            "backend": "llm",
+            "model_path": str(Path(settings.notes_model).expanduser()) if settings.notes_model else "",
+            "threads": settings.notes_threads,
+            "gpu_layers": settings.notes_gpu_layers,
+            "context_tokens": settings.notes_context,
+        }
     if settings.notes_backend != "openai":
         return {"backend": "local"}
     return {

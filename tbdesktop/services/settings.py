@@ -28,6 +28,7 @@ from tbdesktop.services.sessions import SessionService
 from tbdesktop.store.repositories import AuditRepository, UserRepository
 
 BACKENDS = ("local", "openai")
+NOTES_BACKENDS = ("local", "llm", "openai")  # llm: a GGUF model run on this workstation
 API_KEY_NAMES = (OPENAI_KEY_NAME, NOTES_KEY_NAME)
 MAX_IDLE_LOCK_MINUTES = 24 * 60
 MAX_MODEL_LEN = 200
@@ -111,14 +112,15 @@ def validate_processing(p: ProcessingSettings) -> dict[str, str]:
     errors: dict[str, str] = {}
     if p.asr_backend not in BACKENDS:
         errors["asr_backend"] = f"Unknown transcription backend '{p.asr_backend}' (local or openai)."
-    if p.notes_backend not in BACKENDS:
-        errors["notes_backend"] = f"Unknown notes backend '{p.notes_backend}' (local or openai)."
+    if p.notes_backend not in NOTES_BACKENDS:
+        errors["notes_backend"] = f"Unknown notes backend '{p.notes_backend}' (local, llm or openai)."
     for name, label in (("openai_base_url", "transcription"), ("notes_base_url", "notes")):
         value = getattr(p, name)
         if value and (len(value) > MAX_URL_LEN or http_base(value) is None):
             errors[name] = f"The {label} server address must be an http:// or https:// URL."
     for name in ("openai_model", "notes_model"):
-        if len(getattr(p, name)) > MAX_MODEL_LEN:
+        path_field = p.notes_backend == "llm" and name == "notes_model"  # a file path, not a model name
+        if len(getattr(p, name)) > (MAX_URL_LEN if path_field else MAX_MODEL_LEN):
             errors[name] = f"A model name has at most {MAX_MODEL_LEN} characters."
     if p.asr_backend == "openai" and not p.openai_base_url and "openai_base_url" not in errors:
         errors["openai_base_url"] = "Enter the address of the transcription server."
@@ -127,7 +129,25 @@ def validate_processing(p: ProcessingSettings) -> dict[str, str]:
             errors["notes_base_url"] = "Enter the address of the notes server."
         if not p.notes_model and "notes_model" not in errors:
             errors["notes_model"] = "Enter the model the notes server should use."
+    if p.notes_backend == "llm" and "notes_model" not in errors:
+        problem = model_file_problem(p.notes_model)
+        if problem:
+            errors["notes_model"] = problem
     return errors
+
+
+def model_file_problem(path: str) -> str | None:
+    """Why a GGUF model file cannot be used (missing, unreadable, not GGUF), or None."""
+    from tbdesktop.engine.notes.llm.runtime import check_model_file
+    from tbdesktop.engine.notes.types import NotesError
+
+    if not path:
+        return "Choose the note model file (.gguf)."
+    try:
+        check_model_file(Path(path).expanduser())
+    except NotesError as exc:
+        return exc.message
+    return None
 
 
 def validate_privacy(p: PrivacySettings) -> dict[str, str]:

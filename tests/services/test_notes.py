@@ -294,7 +294,13 @@ def test_openai_notes_through_the_worker(make_settings: Any, two_speaker: Any) -
     assert "no thoughts of hurting myself" in json.dumps(seen[0]["body"]["messages"])
     assert note.generator == "openai:clinic-notes" and not note.is_local_draft
     for section in note.sections:  # the sentence citing line 42 (there is none) was dropped
-        assert [s.evidence for s in section.sentences] == [[1]]
+        written = [s.evidence for s in section.sentences if not s.text.startswith("Self-harm")]
+        assert written == [[1]]
+    # the denial of self-harm is documented in the assessment, cited
+    assessment = next(s for s in note.sections if s.key == "assessment")
+    assert [s.evidence for s in assessment.sentences if s.text.startswith("Self-harm (denied)")] == [[3]]
+    assert note.removed_statements == len(note.sections)
+    assert f"{len(note.sections)} statements removed: not supported by the transcript." in note.warnings
     # the flag whose quote is not in its line is dropped; the denial said in line 3 stays
     assert [(f.kind, f.severity, f.segment_idx) for f in flags] == [("self_harm", "denied", 3)]
     assert summary == "Client reported better sleep with the breathing exercise."

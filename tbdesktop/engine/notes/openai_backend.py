@@ -39,13 +39,15 @@ from tbdesktop.engine.notes.openai_prompt import (
     trim_words,
     user_message,
 )
+from tbdesktop.engine.notes.risk import detect_risks
+from tbdesktop.engine.notes.risk_merge import checked_summary, merge_flags, risk_content
+from tbdesktop.engine.notes.summary import summarise
 from tbdesktop.engine.notes.types import (
     STAGE,
     GeneratedNote,
     NoteSection,
     NotesError,
     NoteTemplateSpec,
-    RiskFlagResult,
     TranscriptLine,
 )
 from tbdesktop.engine.progress import check_cancel, reporter
@@ -154,11 +156,13 @@ class OpenAINoteGenerator:
         finally:
             if self._http_client is None:
                 client.close()
-        unique: dict[tuple[str, int], RiskFlagResult] = {}
-        for flag in (f for p in parts for f in p.risk_flags):
-            unique.setdefault((flag.kind, flag.segment_idx), flag)
-        flags = tuple(unique.values())
-        note = GeneratedNote(self.name, sections, trim_summary(summary), flags, dropped.warnings())
+        spoken = [line for line in lines if line.text.strip()]
+        flags = merge_flags(detect_risks(spoken), [f for p in parts for f in p.risk_flags])
+        with_risk = tuple(risk_content(sections, template, flags, lines))
+        summary = checked_summary(trim_summary(summary), with_risk, lines) or summarise(spoken, with_risk, flags)
+        note = GeneratedNote(
+            self.name, with_risk, summary, flags, dropped.warnings(), removed_statements=dropped.removed
+        )
         _report(on_progress, 1.0, None)
         log.info(
             "note generated",
@@ -169,7 +173,7 @@ class OpenAINoteGenerator:
                 "parts": len(chunks),
                 "sections_filled": sum(1 for s in sections if s.sentences),
                 "risk_flags": len(flags),
-                "dropped_sentences": dropped.unsupported + dropped.over_limit,
+                "dropped_sentences": dropped.removed + dropped.over_limit,
                 "dropped_flags": dropped.unknown_flags + dropped.unquoted_flags,
                 "seconds": round(time.perf_counter() - started, 2),
             },

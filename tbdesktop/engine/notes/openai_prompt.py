@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from tbdesktop.engine.notes.evidence import check_support
 from tbdesktop.engine.notes.types import (
     NOT_DISCUSSED,
     RISK_KINDS,
@@ -274,7 +275,8 @@ class Part:
 
 @dataclass
 class Dropped:
-    unsupported: int = 0
+    unsupported: int = 0  # citing no existing segment
+    unfaithful: int = 0  # citing segments that do not support it (evidence.check_support)
     unknown_flags: int = 0
     unquoted_flags: int = 0
     over_limit: int = 0
@@ -282,8 +284,8 @@ class Dropped:
 
     def warnings(self) -> tuple[str, ...]:
         out = []
-        if self.unsupported:
-            out.append(f"Left out {_count(self.unsupported, 'sentence')} citing no existing transcript segment.")
+        if self.removed:
+            out.append(f"{_count(self.removed, 'statement')} removed: not supported by the transcript.")
         if self.unknown_flags:
             out.append(f"Left out {_count(self.unknown_flags, 'risk flag')} of an unknown kind or severity.")
         if self.unquoted_flags:
@@ -294,15 +296,22 @@ class Dropped:
             out.append("The summary covers only the first part of the session.")
         return tuple(out)
 
+    @property
+    def removed(self) -> int:
+        """Statements the note was written with but that the checks removed."""
+        return self.unsupported + self.unfaithful
+
 
 def check_part(raw: RawNote, lines: Sequence[TranscriptLine], dropped: Dropped) -> Part:
     """Keep sentences whose evidence is in ``lines`` (the part the server saw) and flags quoting their segment."""
     kept: dict[str, tuple[NoteSentence, ...]] = {}
+    texts = {line.idx: line.text for line in lines}
     for key, sentences in raw.sections.items():
         said = [s for s in sentences if not _is_not_discussed(s.text)]
-        kept[key] = keep_supported(said, lines)
-        dropped.unsupported += len(said) - len(kept[key])
-    texts = {line.idx: line.text for line in lines}
+        cited = keep_supported(said, lines)
+        dropped.unsupported += len(said) - len(cited)
+        kept[key] = tuple(s for s in cited if check_support(s.text, [texts[i] for i in s.evidence]).ok)
+        dropped.unfaithful += len(cited) - len(kept[key])
     flags: list[RiskFlagResult] = []
     for flag in raw.risk_flags:
         if flag.kind not in RISK_KINDS or flag.severity not in RISK_SEVERITIES:
@@ -312,7 +321,7 @@ def check_part(raw: RawNote, lines: Sequence[TranscriptLine], dropped: Dropped) 
         if quote is None:
             dropped.unquoted_flags += 1
             continue
-        flags.append(RiskFlagResult(flag.kind, flag.severity, quote, flag.segment_idx))
+        flags.append(RiskFlagResult(flag.kind, flag.severity, quote, flag.segment_idx, source="model"))
     return Part(kept, tuple(flags), raw.summary)
 
 

@@ -23,7 +23,7 @@ RISK_KINDS = ("suicidal_ideation", "self_harm", "harm_to_others", "abuse_neglect
 # "denied": the transcript holds an explicit denial (e.g. "no thoughts of hurting myself"), never assumed.
 RISK_SEVERITIES = ("denied", "low", "moderate", "high")
 # Where a flag came from: the rule lexicon (always run, the floor) or the language model's risk pass.
-RISK_SOURCES = ("rules", "model")
+RISK_SOURCES = ("rules", "model", "rules+model")
 
 
 class TemplateError(EngineError):
@@ -32,6 +32,10 @@ class TemplateError(EngineError):
 
 class NotesError(EngineError):
     """A note could not be generated (its message is safe to show)."""
+
+
+class ModelUnavailable(NotesError):
+    """The note model cannot be used at all (missing, not a model, damaged, too big to load)."""
 
 
 @dataclass(frozen=True)

@@ -148,15 +148,15 @@ def section(*sentences: tuple[str, list[Any]]) -> dict[str, Any]:
 def writes_note(request: Received) -> Reply:
     """A note from what was sent: first and last segment cited; the summary request gets a fixed summary."""
     if request.schema_name == "note_summary":
-        return completion(json.dumps({"summary": "Joined summary of the whole session."}))
+        return completion(json.dumps({"summary": "The client talked about work, sleep and family."}))
     idx = [row[0] for row in request.transcript]
     first, last = idx[0], idx[-1]
     note = {
-        "subjective": section((f"The client spoke in segment {first}.", [first])),
+        "subjective": section((f"The client talked about work and sleep in line {first}.", [first])),
         "assessment": section((NOT_DISCUSSED, [])),
-        "plan": section((f"Follow up on segments {first} to {last} next week.", [first, last])),
+        "plan": section((f"Work and sleep from line {first} to {last}.", [first, last])),
         "risk_flags": [],
-        "summary": f"Part starting at segment {first}.",
+        "summary": f"Work and sleep from line {first}.",
     }
     return completion(json.dumps(note))
 
@@ -180,6 +180,12 @@ def _make_handler(state: FakeChat) -> type[BaseHTTPRequestHandler]:
             pass
 
     return Handler
+
+
+@pytest.fixture(autouse=True)
+def model_flags_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about what the server answers; the rule lexicon's own flags are tested beside them."""
+    monkeypatch.setattr("tbdesktop.engine.notes.openai_backend.detect_risks", lambda lines: ())
 
 
 @pytest.fixture
@@ -277,14 +283,16 @@ def test_section_keys_that_clash_with_answer_fields_are_renamed(server: tuple[Fa
         "Brief", {"sections": [{"key": "summary", "title": "Session summary", "instructions": "What happened."}]}
     )
     state.default = answer(
-        section_summary=section(("The client described a stressful week.", [1])), risk_flags=[], summary="Short."
+        section_summary=section(("The client described a stressful week.", [1])),
+        risk_flags=[],
+        summary="The client described a stressful week at work.",
     )
     note = generator(url).generate(SESSION, template)
     schema = state.received[0].body["response_format"]["json_schema"]["schema"]
     assert list(schema["properties"]) == ["section_summary", "risk_flags", "summary"]
     assert note.sections[0].key == "summary"
     assert note.sections[0].evidence == (1,)
-    assert note.summary == "Short."
+    assert note.summary == "The client described a stressful week at work."
 
 
 def test_valid_answer_becomes_the_note(server: tuple[FakeChat, str]) -> None:
@@ -299,8 +307,8 @@ def test_valid_answer_becomes_the_note(server: tuple[FakeChat, str]) -> None:
     subjective, assessment, plan = note.sections
     assert [x.evidence for x in subjective.sentences] == [(1,), (3,)]
     assert subjective.text.startswith("The client reported a stressful week")
-    assert assessment.sentences == ()
-    assert assessment.text == NOT_DISCUSSED
+    # the model's suicidal-ideation flag is carried into the assessment, cited (nothing else was said there)
+    assert [(x.text.split(" (")[0], x.evidence) for x in assessment.sentences] == [("Suicidal ideation", (3,))]
     assert plan.evidence == (5,)
     assert len(note.risk_flags) == 1
     flag = note.risk_flags[0]
@@ -339,12 +347,11 @@ def test_unsupported_sentences_and_unquoted_flags_are_dropped(server: tuple[Fake
 
     subjective, assessment, plan = note.sections
     assert [x.text for x in subjective.sentences] == ["The client reported a stressful week at work."]
-    assert assessment.sentences == ()
-    assert assessment.text == NOT_DISCUSSED
+    assert [x.evidence for x in assessment.sentences] == [(3,)]  # only the kept flag, cited; "Mood normal" went
     assert plan.evidence == (5,)
     assert [(f.kind, f.segment_idx) for f in note.risk_flags] == [("suicidal_ideation", 3)]
     assert note.warnings == (
-        "Left out 3 sentences citing no existing transcript segment.",
+        "3 statements removed: not supported by the transcript.",
         "Left out 2 risk flags of an unknown kind or severity.",
         "Left out 3 risk flags not quoting its transcript segment.",
     )
@@ -540,11 +547,11 @@ def test_a_long_transcript_is_written_in_parts_and_joined(server: tuple[FakeChat
     subjective, assessment, plan = note.sections
     assert subjective.evidence == tuple(part[0] for part in sent)  # one sentence from each part, in order
     assert assessment.text == NOT_DISCUSSED
-    # "Follow up on segments a to b next week." is 8 words: the plan's 60-word limit keeps the first 7 parts.
+    # "Work and sleep from line a to b." is 8 words: the plan's 60-word limit keeps the first 7 parts.
     assert len(plan.sentences) == min(len(chunks), 7)
-    assert note.summary == "Joined summary of the whole session."
+    assert note.summary == "The client talked about work, sleep and family."
     summary_request = state.received[-1].body["messages"][-1]["content"]
-    assert "Subjective: The client spoke in segment 0." in summary_request
+    assert "Subjective: The client talked about work and sleep in line 0." in summary_request
     assert "Assessment" not in summary_request
     assert progress[0] == 0.0 and progress[-1] == 1.0
     assert len(progress) == len(chunks) + 2
@@ -569,9 +576,9 @@ def test_joined_risk_flags_are_deduplicated_and_summary_falls_back(server: tuple
     chunks = [r for r in state.received if r.schema_name == "progress_note"]
     assert len(chunks) >= 2
     assert [(f.segment_idx, f.severity, f.quote) for f in note.risk_flags] == [
-        (r.transcript[0][0], "low", "sleep, family") for r in chunks
+        (r.transcript[0][0], "moderate", "sleep, family") for r in chunks  # the higher of the two
     ]
-    assert note.summary == "Part starting at segment 0."
+    assert note.summary == "Work and sleep from line 0."
     assert "The summary covers only the first part of the session." in note.warnings
 
 
