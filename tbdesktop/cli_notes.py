@@ -118,12 +118,27 @@ def cmd_template_default(args: argparse.Namespace) -> int:
 # -- notes --------------------------------------------------------------------------------------------------
 
 
+def note_warnings(note: Any) -> list[str]:
+    """The removed-statement count first, then the note's other warnings (the count's own line once)."""
+    out = []
+    removed = int(note.removed_statements or 0)
+    if removed:
+        noun = "statement" if removed == 1 else "statements"
+        out.append(f"{removed} {noun} removed: not supported by the transcript.")
+    for warning in note.warnings:
+        if warning.rstrip(".") not in (w.rstrip(".") for w in out):
+            out.append(warning)
+    return out
+
+
 def print_note(note: Any) -> None:
     out = _cli()._print
     signed = f", signed {note.signed_at:%Y-%m-%d %H:%M}" if note.signed_at else ""
-    kind = "transcript-based draft" if note.is_local_draft else note.generator
     versions = ", ".join(str(v) for v in note.versions)
-    out(f"{note.template_name or 'Note'} — version {note.version} of [{versions}] ({note.status}{signed}; {kind})")
+    out(f"{note.template_name or 'Note'} — version {note.version} of [{versions}] ({note.status}{signed})")
+    out(note.written_by)
+    for warning in note_warnings(note):
+        out(f"! {warning}")
     for section in note.sections:
         out("")
         out(section.title.upper() + (" (edited)" if section.edited else ""))
@@ -244,3 +259,37 @@ def add_note_commands(sub: Any, ssub: Any, common: argparse.ArgumentParser) -> N
     p.add_argument("id")
     p.add_argument("text")
     p.set_defaults(func=cmd_session_addendum)
+
+
+# -- note models --------------------------------------------------------------------------------------------
+
+
+def cmd_model_test_notes(args: argparse.Namespace) -> int:
+    """Load a GGUF note model in a separate process and time a short answer."""
+    from tbdesktop.services.notes_model import NotesModelService
+
+    cli = _cli()
+    settings = cli._settings(args)
+    path = args.path or (settings.notes_model if settings.notes_backend == "llm" else "")
+    if not path:
+        raise TBError("Give the model file to test (a .gguf), or set the notes backend to llm with a model file.")
+    threads = settings.notes_threads if args.threads is None else args.threads
+    layers = settings.notes_gpu_layers if args.gpu_layers is None else args.gpu_layers
+    context = settings.notes_context if args.context is None else args.context
+    result = NotesModelService().test_model_sync(path, threads, layers, context, timeout=args.timeout)
+    if not result.ok and not getattr(args, "json", False):
+        raise TBError(result.error)
+    cli._emit(args, result.to_json(), lambda: [cli._print(line) for line in result.lines()])
+    return 0 if result.ok else 1
+
+
+def add_model_commands(msub: Any, common: argparse.ArgumentParser) -> None:
+    p = msub.add_parser(
+        "test-notes", parents=[common], help="load a GGUF note model in a separate process and time a short answer"
+    )
+    p.add_argument("path", nargs="?", default=None, help="the .gguf file (default: the notes model in the settings)")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads, 0 = every core (default: settings)")
+    p.add_argument("--gpu-layers", type=int, default=None, help="layers on the GPU, 0 = CPU only (default: settings)")
+    p.add_argument("--context", type=int, default=None, help="context size in tokens (default: settings)")
+    p.add_argument("--timeout", type=float, default=600.0, help="give up after this many seconds")
+    p.set_defaults(func=cmd_model_test_notes)

@@ -21,6 +21,7 @@ from tbdesktop.errors import TBError, ValidationError
 from tbdesktop.services.about import AboutInfo, load_about
 from tbdesktop.services.context import NOTES_KEY_NAME, OPENAI_KEY_NAME, AppContext
 from tbdesktop.services.dto import UserInfo
+from tbdesktop.services.notes_model import MAX_GPU_LAYERS, options_problem
 from tbdesktop.services.profiles import DEFAULT_IDLE_LOCK_MINUTES, ProfileService
 from tbdesktop.services.retention import MAX_DAYS, RetentionService
 from tbdesktop.services.secrets import SecretStoreError
@@ -35,6 +36,7 @@ MAX_MODEL_LEN = 200
 MAX_URL_LEN = 2000
 MAX_KEY_LEN = 4096
 ENV_PREFIX = "TB_"
+NUMBER_FIELDS = ("notes_threads", "notes_gpu_layers", "notes_context")
 
 
 class SettingsValidationError(ValidationError):
@@ -54,14 +56,28 @@ class ProcessingSettings:
     openai_model: str = ""
     notes_backend: str = "local"
     notes_base_url: str = ""  # empty: the transcription server's address
-    notes_model: str = ""
+    notes_model: str = ""  # llm: the GGUF file's path; openai: the server's model name
+    notes_threads: int = 0  # llm: CPU threads (0: every core)
+    notes_gpu_layers: int = MAX_GPU_LAYERS  # llm: layers offloaded when the runtime has a GPU (0: CPU only)
+    notes_context: int = 8192  # llm: the context size in tokens
 
     @classmethod
     def of(cls, settings: Settings) -> ProcessingSettings:
         return cls(**{f.name: getattr(settings, f.name) for f in fields(cls)})
 
     def normalised(self) -> ProcessingSettings:
-        return ProcessingSettings(**{f.name: str(getattr(self, f.name) or "").strip() for f in fields(self)})
+        """Text stripped, numbers as ints (a number that is not one becomes -1, which validation refuses)."""
+        values: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in NUMBER_FIELDS:
+                try:
+                    values[f.name] = int(value)
+                except (TypeError, ValueError):
+                    values[f.name] = -1
+            else:
+                values[f.name] = str(value or "").strip()
+        return ProcessingSettings(**values)
 
 
 @dataclass(frozen=True)
@@ -133,6 +149,14 @@ def validate_processing(p: ProcessingSettings) -> dict[str, str]:
         problem = model_file_problem(p.notes_model)
         if problem:
             errors["notes_model"] = problem
+    for name, (threads, layers, context) in (
+        ("notes_threads", (p.notes_threads, 0, 8192)),
+        ("notes_gpu_layers", (0, p.notes_gpu_layers, 8192)),
+        ("notes_context", (0, 0, p.notes_context)),
+    ):
+        problem = options_problem(threads, layers, context)
+        if problem:
+            errors[name] = problem
     return errors
 
 

@@ -73,6 +73,9 @@ def test_defaults_view(service: SettingsService, ctx: AppContext, config_dir: Pa
         "notes_backend",
         "notes_base_url",
         "notes_model",
+        "notes_threads",
+        "notes_gpu_layers",
+        "notes_context",
     }
 
 
@@ -133,6 +136,11 @@ def test_saving_keeps_other_file_settings_and_leaves_env_overrides_out(
         ({"notes_backend": "openai", "notes_model": "m"}, "notes_base_url", "address of the notes server"),
         ({"notes_backend": "openai", "notes_base_url": "http://llm"}, "notes_model", "model"),
         ({"openai_model": "m" * 201}, "openai_model", "200 characters"),
+        ({"notes_backend": "llm"}, "notes_model", "Choose the note model file"),
+        ({"notes_backend": "llm", "notes_model": "/nowhere/model.gguf"}, "notes_model", "was not found"),
+        ({"notes_threads": -1}, "notes_threads", "CPU threads take 0"),
+        ({"notes_gpu_layers": 1000}, "notes_gpu_layers", "GPU layers take 0"),
+        ({"notes_context": 100}, "notes_context", "The context takes 512"),
     ],
 )
 def test_processing_validation(
@@ -143,6 +151,38 @@ def test_processing_validation(
     assert field in caught.value.errors and words in caught.value.errors[field]
     assert isinstance(caught.value, ValidationError)
     assert not (config_dir / "settings.json").exists()
+
+
+def test_model_file_settings_keep_their_numbers_and_wait_for_a_restart(
+    service: SettingsService, config_dir: Path, tmp_path: Path
+) -> None:
+    model = tmp_path / "notes.gguf"
+    model.write_bytes(b"GGUF" + bytes(64))
+    chosen = ProcessingSettings(
+        notes_backend="llm", notes_model=f"  {model} ", notes_threads=4, notes_gpu_layers=0, notes_context=4096
+    )
+    normal = chosen.normalised()
+    assert (normal.notes_model, normal.notes_threads, normal.notes_gpu_layers, normal.notes_context) == (
+        str(model),
+        4,
+        0,
+        4096,
+    )
+    assert ProcessingSettings(notes_threads="2").normalised().notes_threads == 2  # type: ignore[arg-type]
+    assert ProcessingSettings(notes_context="x").normalised().notes_context == -1  # type: ignore[arg-type]
+    view = service.save_processing_sync(chosen)
+    assert view.processing == normal and view.restart_pending
+    stored = json.loads((config_dir / "settings.json").read_text())
+    assert (stored["notes_threads"], stored["notes_gpu_layers"], stored["notes_context"]) == (4, 0, 4096)
+    reloaded = load_settings(config_dir=config_dir, env={})
+    assert (reloaded.notes_backend, reloaded.notes_model, reloaded.notes_context) == ("llm", str(model), 4096)
+    # Only a changed number is a change waiting for the restart as well.
+    assert service.save_processing_sync(normal).restart_pending
+    back = service.save_processing_sync(ProcessingSettings())
+    assert not back.restart_pending
+    env_view = SettingsService(service.ctx, service.user, config_dir=config_dir, env={"TB_NOTES_THREADS": "3"})
+    shown = env_view.view_sync()
+    assert shown.env_overrides == ("notes_threads",) and shown.next_start.notes_threads == 3 and shown.restart_pending
 
 
 def test_notes_server_may_share_the_transcription_address(service: SettingsService) -> None:
