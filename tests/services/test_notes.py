@@ -209,7 +209,7 @@ def test_cli_notes_regenerate_and_show(ctx: AppContext, therapist: Any, two_spea
     assert [s["key"] for s in note["sections"]] == ["behavior", "intervention", "response", "plan"]
     assert cli.main(["session", "notes", str(info.id), "--data-dir", data_dir]) == 0
     text = capsys.readouterr().out
-    assert "BEHAVIOR" in text and "transcript-based draft" in text and "[lines" in text
+    assert "BEHAVIOR" in text and "Draft from transcript quotes" in text and "[lines" in text
     assert cli.main(["session", "show", str(info.id), "--json", "--data-dir", data_dir]) == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["ai_summary"]
