@@ -155,7 +155,6 @@ def test_denials_are_denied_not_risk(text: str) -> None:
         ("He hits me when he's drunk.", "abuse_neglect", "moderate"),
         ("He threatened to kill me last night.", "abuse_neglect", "high"),
         ("There was no food at home most weekends.", "abuse_neglect", "moderate"),
-        ("I have a glass of wine with dinner.", "substance_use", "low"),
         ("I've been drinking every night, like six or seven beers.", "substance_use", "moderate"),
         ("I had four or five drinks on Saturday.", "substance_use", "moderate"),
         ("I started using cocaine again.", "substance_use", "moderate"),
@@ -177,6 +176,7 @@ def test_cues_and_severity(text: str, kind: str, severity: str) -> None:
         "I've been using the breathing exercises.",
         "What you said really touched me.",
         "She beat me at chess.",
+        "I have a glass of wine with dinner.",
     ],
 )
 def test_look_alikes_are_not_flags(text: str) -> None:
@@ -227,3 +227,201 @@ def test_curly_apostrophes_and_empty_lines() -> None:
     assert single(C, "I don’t want to be alive.") == [("suicidal_ideation", "moderate", 0)]
     assert detect_risks([]) == ()
     assert detect_risks(lines_of([(C, "   ")])) == ()
+
+
+# --- speech as it is said and as it is heard ------------------------------------------------------------------------
+
+FAILED_SESSION = [
+    (T, "How have things been since last time?"),
+    (C, "Sometimes I think everyone would be better off if I was not here."),
+    (T, "Have you had any thoughts of ending your life?"),
+    (C, "I have thought about it, but I do not have a plan."),
+    (T, "Okay. Let's work on a safety plan together."),
+    (C, "Okay."),
+]
+
+
+def heard(dialogue: list[tuple[str | None, str]], swaps: dict[str, str]) -> list[tuple[str | None, str]]:
+    """The dialogue as a recogniser might return it: words swapped, punctuation lost."""
+    out = []
+    for role, text in dialogue:
+        for said, got in swaps.items():
+            text = text.replace(said, got)
+        out.append((role, text))
+    return out
+
+
+@pytest.mark.parametrize(
+    "swaps",
+    [
+        {},
+        {"better off": "mad or off", "I have thought": "I am thought"},
+        {"better off": "bet her off", "I have thought": "I thought", "?": "", ".": ""},
+        {"everyone would be better off if I was not here": "everyone would be better if I was not here"},
+        {"I have thought about it": "I've thought about it", "ending your life": "ending your lie"},
+    ],
+)
+def test_passive_ideation_with_a_denied_plan_is_flagged_even_misheard(swaps: dict[str, str]) -> None:
+    lines = lines_of(heard(FAILED_SESSION, swaps))
+    flags = [f for f in detect_risks(lines) if f.kind == "suicidal_ideation"]
+    assert flags and all(f.severity in ("low", "moderate") for f in flags)
+    answer = [f for f in flags if f.segment_idx == 3]
+    assert answer and answer[0].detail == "passive ideation; denies a plan"
+    for flag in flags:
+        assert flag.quote in lines[flag.segment_idx].text and flag.source == "rules"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "I have thought about it.",
+        "I am thought about it.",
+        "Kind of, yeah.",
+        "At times.",
+        "Sometimes.",
+        "More than I'd like, honestly.",
+        "I guess so.",
+        "Maybe a little.",
+        "Um, yeah, now and then.",
+        "It has crossed my mind.",
+        "Well, I've had those thoughts.",
+    ],
+)
+def test_endorsements_that_are_not_yes(answer: str) -> None:
+    lines = lines_of([(T, "Do you ever think about killing yourself?"), (C, answer)])
+    assert [(f.kind, f.severity) for f in detect_risks(lines)] == [("suicidal_ideation", "moderate")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Honestly, they would all be better off without me.",
+        "Some nights I just want to go to sleep and not wake up.",
+        "I keep thinking it would be easier if I wasn't around.",
+        "What's the point of going on like this.",
+        "I'd like to just disappear.",
+        "There's no reason to live anymore.",
+        "I don't see any reason to keep going.",
+        "My kids would be fine if I were gone.",
+        "I wish I'd never been born.",
+        "I'm so tired of living.",
+        "Everyone would be bet her off if I was not here",
+        "they'd be better off with out me",
+    ],
+)
+def test_ideation_phrased_as_absence(text: str) -> None:
+    flags = single(C, text)
+    assert [(k, s) for k, s, _ in flags] == [("suicidal_ideation", "low")]
+    (flag,) = detect_risks(lines_of([(C, text)]))
+    assert flag.detail.startswith("passive ideation")
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        ("have you had thoughts of killing yourself", "yeah I have"),
+        ("Have you had thoughts of suicide", "sometimes yeah"),
+        ("So have you been thinking about ending your life?", "I am thought about it, yes."),
+        ("Have you had any thoughts of hurting your self?", "Kind of."),
+    ],
+)
+def test_answers_to_a_question_heard_without_punctuation(question: str, answer: str) -> None:
+    flags = detect_risks(lines_of([(T, question), (C, answer)]))
+    assert len(flags) == 1 and flags[0].severity == "moderate" and flags[0].segment_idx == 1
+
+
+def test_a_denied_plan_after_endorsed_ideation_qualifies_the_flag_instead_of_denying() -> None:
+    lines = lines_of(
+        [
+            (T, "Have you had thoughts that you'd be better off dead?"),
+            (C, "Sometimes, yeah."),
+            (T, "Have you thought about how you would do it?"),
+            (C, "No. Nothing like that."),
+        ]
+    )
+    (flag,) = detect_risks(lines)
+    assert (flag.kind, flag.severity, flag.segment_idx) == ("suicidal_ideation", "moderate", 1)
+    assert flag.detail.endswith("denies a plan")
+
+
+@pytest.mark.parametrize(
+    ("text", "detail"),
+    [
+        ("I have a plan to end my life on Sunday.", "plan disclosed"),
+        ("I tried to kill myself two weeks ago.", "attempt disclosed"),
+        ("I tried to kill myself years ago.", "past attempt"),
+    ],
+)
+def test_details_for_the_clinician(text: str, detail: str) -> None:
+    (flag,) = detect_risks(lines_of([(C, text)]))
+    assert flag.kind == "suicidal_ideation" and flag.detail == detail
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "This traffic is killing me.",
+        "I could kill for a coffee.",
+        "I'm dying to see it.",
+        "I've been killing it at work.",
+        "My feet are killing me.",
+        "I nearly died of embarrassment.",
+        "That meeting bored me to death.",
+        "My brother wants to kill himself.",
+        "My friend said she wished she was dead.",
+        "My mom drinks every night.",
+        "My cousin is cutting herself.",
+        "I'm not going to kill myself.",
+        "I don't ever want to hurt myself.",
+        "I've never thought about suicide.",
+        "I had one beer at the game.",
+        "I barely drink these days.",
+        "We talked about suicide prevention at work.",
+        "I cut back on sugar.",
+        "I cut my finger making dinner.",
+    ],
+)
+def test_controls_raise_nothing(text: str) -> None:
+    assert [s for _, s, _ in single(C, text) if s != "denied"] == []
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        ("Any thoughts of suicide lately?", "No, not at all."),
+        ("Have you thought about hurting yourself?", "Nope, never."),
+        ("How many drinks did you have on Saturday?", "Just one, honestly."),
+        ("Would you say you're drinking more than you'd like?", "Not really."),
+        ("Do you ever think about hurting anyone?", "Honestly, no."),
+    ],
+)
+def test_a_screening_question_answered_no_raises_nothing(question: str, answer: str) -> None:
+    flags = detect_risks(lines_of([(T, question), (C, answer)]))
+    assert all(f.severity == "denied" for f in flags)
+
+
+def test_the_therapists_question_about_drinking_is_not_the_clients_flag() -> None:
+    assert detect_risks(lines_of([(T, "How many drinks you had, like five or six every night?")])) == ()
+    lines = lines_of([(T, "How many drinks you had last night?"), (C, "Eight or nine. I blacked out.")])
+    assert [(f.kind, f.severity, f.segment_idx) for f in detect_risks(lines)] == [("substance_use", "moderate", 1)]
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("I've been taking way more of my pain pills than I should.", "substance_use"),
+        ("I get wasted most weekends.", "substance_use"),
+        ("I've been scratching my arms till they bleed.", "self_harm"),
+        ("She shoves me into the wall when she's angry.", "abuse_neglect"),
+        ("I've thought about running him over with my car.", "harm_to_others"),
+    ],
+)
+def test_paraphrases_of_other_kinds(text: str, kind: str) -> None:
+    assert [k for k, s, _ in single(C, text) if s != "denied"] == [kind]
+
+
+def test_feeling_unsafe_at_home_is_flagged_when_asked() -> None:
+    lines = lines_of([(T, "Do you feel safe at home?"), (C, "Not really.")])
+    assert [(f.kind, f.severity) for f in detect_risks(lines)] == [("abuse_neglect", "moderate")]
+    lines = lines_of([(T, "Do you feel safe at home?"), (C, "Yes, totally.")])
+    assert detect_risks(lines) == ()
