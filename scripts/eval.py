@@ -4,7 +4,9 @@ Sessions (``--set``): ``espeak`` — the eval fixtures (scripts/eval_fixtures.py
 fast exchange, noise) and the AnnoMI WER set (the first AnnoMI dialogues, 60 s each, two voices; skipped when
 ../shared/eval/annomi/annomi-dev.csv is absent); ``realistic`` — neural voices under hard conditions
 (scripts/realistic_fixtures.py) and pyannote.audio's real two-person sample (scripts/eval_realistic.py);
-``all`` (the default) — both. For every session it reports
+``risk`` — short scripted sessions that should or should not raise risk flags, spoken in neural voices and run
+through the pipeline, then the rule risk flags scored per kind (scripts/eval_risk.py); ``all`` (the default) —
+all three. For every session it reports
 
 - WER of the pipeline's transcript and of plain faster-whisper on the same audio (same ``base`` model folder,
   int8, beam 1, VAD on, word timestamps) — text normalised as in scripts/eval_metrics.py;
@@ -24,7 +26,7 @@ sessions, so the first session's wall time includes starting the workers and loa
 Targets (printed as met / not met; the exit status reflects errors only), espeak set: DER ≤ 10 %, role accuracy
 100 %, WER ≤ faster-whisper alone; realistic set: see scripts/eval_realistic.py.
 
-Usage: python scripts/eval.py [--set realistic|espeak|all] [--diarization-only] [--json out.json]
+Usage: python scripts/eval.py [--set realistic|espeak|risk|all] [--diarization-only] [--json out.json]
                               [--sessions NAME …] [--annomi N] [--truth-as-hypothesis]
 """
 
@@ -49,6 +51,7 @@ import annomi_audio  # noqa: E402
 import eval_fixtures  # noqa: E402
 import eval_metrics as em  # noqa: E402
 import eval_realistic as er  # noqa: E402
+import eval_risk  # noqa: E402
 
 TARGET_DER = 0.10
 TARGET_ROLE_ACCURACY = 1.0
@@ -280,7 +283,7 @@ def targets(overall: dict[str, Any], collar: float) -> list[dict[str, Any]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--json", type=Path, help="write the full report here")
-    parser.add_argument("--set", choices=("realistic", "espeak", "all"), default="all", help="which sessions")
+    parser.add_argument("--set", choices=("realistic", "espeak", "risk", "all"), default="all", help="which sessions")
     parser.add_argument(
         "--diarization-only", action="store_true", help="decode + VAD + diarizer in process, no ASR: DER and count"
     )
@@ -302,6 +305,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["HF_HUB_OFFLINE"] = "1"
     language = None if args.language == "auto" else args.language
 
+    if args.set == "risk":
+        return run_risk_only(args, language)
     items = collect(args)
     if not items:
         print("no sessions to evaluate")
@@ -361,6 +366,9 @@ def main(argv: list[str] | None = None) -> int:
                 row["error"] = f"{type(exc).__name__}: {exc}"
                 traceback.print_exc()
             _progress(row)
+        risk = None
+        if args.set == "all" and not args.truth_as_hypothesis and not args.sessions:
+            risk = eval_risk.run_risk(None, lambda wav: pipelines.run(wav, 2)[0], jobs=args.jobs)
     finally:
         pipelines.close()
 
@@ -385,6 +393,8 @@ def main(argv: list[str] | None = None) -> int:
             "targets": er.targets(realistic_rows, roles_measured=True),
         }
     report["roles_on_annomi_text"] = roles_on_annomi_text()
+    if risk is not None:
+        report["risk"] = risk
     print()
     print_report(report)
     if realistic_rows:
@@ -397,11 +407,32 @@ def main(argv: list[str] | None = None) -> int:
             f"{text_roles['dialogues']} dialogues right from the first 20 utterances, "
             f"{text_roles['correct_full']}/{text_roles['dialogues']} from the whole dialogue"
         )
+    if risk is not None:
+        eval_risk.print_report(risk, verbose=False)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=1, default=str), encoding="utf-8")
         print(f"\nwrote {args.json}")
     return 1 if failed else 0
+
+
+def run_risk_only(args: argparse.Namespace, language: str | None) -> int:
+    """``--set risk``: the risk set through the pipeline (or its text only with --truth-as-hypothesis)."""
+    from tbdesktop.config import load_settings
+
+    pipelines = None if args.truth_as_hypothesis else Pipelines(load_settings().cache_dir, language)
+    try:
+        run = None if pipelines is None else (lambda wav: pipelines.run(wav, 2)[0])
+        report = eval_risk.run_risk(args.sessions, run, jobs=args.jobs)
+    finally:
+        if pipelines is not None:
+            pipelines.close()
+    eval_risk.print_report(report)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"set": "risk", "risk": report}, indent=1, default=str), encoding="utf-8")
+        print(f"\nwrote {args.json}")
+    return 0
 
 
 def roles_on_annomi_text() -> dict[str, int] | None:

@@ -77,7 +77,9 @@ _CUES: tuple[tuple[str, str, re.Pattern[str]], ...] = (
         r"wish i could (?:just )?(?:disappear|die|not wake up|stop existing)",
         r"(?:don't|do not|didn't) want to wake up",
         r"(?:wouldn't|would not|won't|will not|never|not|don't|didn't) wake up",
-        r"better off with ?out me", r"better off if i (?:was|were|wasn't|weren't)",
+        r"better (?:off )?with ?out me",
+        r"(?:picture|picturing|imagine|imagining|think about|thinking about) my (?:own )?funeral",
+        r"better off if i (?:was|were|wasn't|weren't)",
         r"if i (?:was|were|wasn't|weren't)(?: not)? (?:here|around|alive|gone|dead|in the picture)",
         r"if i (?:disappeared|died|was to die|were to die|just died|just disappeared)",
         r"(?:rather|better|easier|best)(?: if i| to)? (?:not|never)? ?(?:be|being|was|were) (?:here|around|alive)",
@@ -105,13 +107,15 @@ _CUES: tuple[tuple[str, str, re.Pattern[str]], ...] = (
         r"classes|corners|ties|people|him|her|them|hair|grass|wood|paper|vegetables|carbs|sugar))",
         r"cutting again", r"(?:cut|cuts|cutting|scratch\w*|burn\w*) (?:on )?my (?:arms?|wrists?|legs?|thighs?|stomach)",
         r"(?:used|use|using) (?:a|the|my) (?:razor|blade|knife|lighter) on (?:myself|my)",
-        r"until (?:it|they|i) bled", r"(?:hurt|hurting|harm|harming|cut|cutting) my ?self",
+        r"until (?:it|they|i) bled", r"(?:bite|bit|biting) (?:myself|my (?:arms?|hands?|wrists?|skin))",
+        r"(?:hurt|hurting|harm|harming|cut|cutting) my ?self",
     )),
     ("harm_to_others", "moderate", _rx(
         r"(?:hurt|hurting|kill|killing|hit|hitting|punch|punching|strangle|stab|stabbing|shoot|shooting|beat up)"
         rf" (?:him|her|them|someone|somebody|anyone|anybody|people|my {_PEOPLE})",
         rf"(?:run|running|ran) (?:him|her|them|someone|my {_PEOPLE}) (?:over|down|off the road)",
-        r"make (?:him|her|them) pay", r"(?:get|getting) (?:back at|even with) (?:him|her|them)",
+        r"make (?:him|her|them) pay", r"(?:smash|smashing|bash|bashing|beat|beating) (?:his|her|their) (?:face|head)",
+        r"(?:get|getting) (?:back at|even with) (?:him|her|them)",
     )),
     ("abuse_neglect", "moderate", _rx(
         r"(?:hits|hit|beats|beat|kicks|kicked|slaps|slapped|punches|punched|chokes|choked|shoves|shoved|pushes|pushed|"
@@ -137,7 +141,7 @@ _CUES: tuple[tuple[str, str, re.Pattern[str]], ...] = (
         r"weed", r"marijuana", r"cannabis", r"smok(?:e|ed|ing) (?:pot|a joint|weed)",
     )),
     ("substance_use", "low", _rx(
-        r"drunk", r"wasted", r"hungover", r"hangover", r"stoned", r"pass(?:ed)? out", r"black(?:ed)? ?out",
+        r"drunk", r"wasted", r"hungover", r"hangover", r"stoned", r"black(?:ed)? ?out",
         r"(?:get|gets|got|getting) high", r"high on", r"(?:i|we)(?:'m| am| was| were|'ve been| have been| been) "
         r"high(?! school)",
     )),
@@ -172,7 +176,7 @@ _WEAPONS = r"gun", r"knife", r"weapon", r"bat"
 _HIGH_SEGMENT: dict[str, re.Pattern[str]] = {
     "suicidal_ideation": _rx(*_PLAN, *_ATTEMPT, *_MEANS, *_PREPARING),
     "self_harm": _rx(*_PLAN, *_ATTEMPT, *_MEDICAL),
-    "harm_to_others": _rx(*_PLAN, *_WEAPONS, r"know where (?:he|she|they) lives?"),
+    "harm_to_others": _rx(*_PLAN, *_WEAPONS, r"know where (?:he|she|they) lives?", r"(?:worked|figured) (?:it )?out"),
     "abuse_neglect": _rx(r"threaten\w* to kill", r"chok(?:e|ed|es|ing)", r"strangl\w*", *_WEAPONS, r"kill(?:ing)? me"),
     "substance_use": _rx(r"overdos(?:e|ed|ing)", r"od'd", r"(?:drove|driving|drive) (?:home )?(?:drunk|high)", r"dui"),
 }
@@ -188,7 +192,9 @@ _HEAVY_USE = _rx(
     r"too much", r"heavily", r"heavy", r"black(?:ed)? ?out", r"(?:a|the|whole) bottle", r"bottles", r"can't stop",
     r"cannot stop", r"need (?:a drink|to drink|it)", r"in the morning",
     r"to (?:cope|get through|fall asleep|numb|forget)", r"shakes", r"dependent", r"addict\w*",
-    r"more than i (?:should|meant)",
+    r"more than i (?:should|meant)", r"until i (?:pass|passed) out",
+    r"a (?:fifth|handle|case|six[- ]pack|twelve[- ]pack)",
+    r"by myself", r"alone",
 )
 _DRINK_COUNT = re.compile(
     r"\b(\d+|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)(?:\s+or\s+(\d+|\w+))?\s+"
@@ -265,7 +271,9 @@ _SCREEN_TOPIC: dict[str, re.Pattern[str]] = {
         r"kill(?:ing)? your ?self", r"end(?:ing)? (?:your|you're) (?:own )?(?:life|live|lie|light|lives)", r"suicid\w*",
         r"want(?:ed)? to die", r"better off dead", r"(?:be|being) alive", r"take your (?:own )?life",
         r"(?:about|of) (?:dying|death|not being here|not waking up|ending it|ending things)", r"\bdead\b",
-        r"end (?:it|things)", r"wish(?:ed)? (?:you|to) (?:were|was|be) dead", r"life (?:is|was) not worth",
+        r"end (?:it|things)", r"(?:not|stop) (?:to )?exist\w*", r"disappear",
+        r"not (?:be |being )?(?:here|around|alive)",
+        r"not wak(?:e|ing) up", r"wish(?:ed)? (?:you|to) (?:were|was|be) dead", r"life (?:is|was) not worth",
         r"(?:about|of) (?:killing|ending) (?:themselves|your ?self|themself)",
     ),
     "self_harm": _rx(
@@ -285,9 +293,20 @@ _SCREEN_TOPIC: dict[str, re.Pattern[str]] = {
 }
 # questions where "no" is the risk ("Do you feel safe at home?")
 _SCREEN_SAFE = _rx(r"(?:feel|are you|you are|you feel|being) safe (?:at home|with (?:him|her|them|your \w+)|there)")
+_SCREEN_LIFE_WORTH = _rx(
+    r"worth living", r"reasons? to (?:live|keep going|go on)", r"want to (?:live|keep living|be alive)"
+)
 _FOLLOW_UP = _rx(
     r"thoughts?", r"thinking", r"that way", r"like that", r"those", r"urges?", r"your (?:life|lie|live)",
     r"dying", r"death", r"harm\w*", r"hurt\w*", r"cut\w*",
+)
+# a question that points back at its lead-in ("… Has that been true for you?"), not "Is that okay with you?"
+_REFERS_BACK = _rx(
+    r"(?:have|did|do) you (?:ever )?(?:done|felt|had|thought|experienced|been|do|feel|think)",
+    r"(?:been|is|was) (?:that|this|it) true",
+    r"true for you",
+    r"happened to you",
+    r"thoughts? like (?:that|this|those)",
 )
 _SCREEN_PLAN = _rx(
     r"plan", r"how would you", r"how you would", r"a way", r"access to", r"means", r"intend\w*", r"intention",
@@ -298,7 +317,8 @@ _AFFIRM = re.compile(
     rf"^\W*{_FILLER}(?:yes|yeah|yep|yup|yea|sure|definitely|absolutely|sometimes|some days|at times|kind of|"
     r"kinda|sort of|a little|a bit|maybe|occasionally|once|twice|a couple of times|a few times|now and then|"
     r"on and off|off and on|every (?:now|so)|here and there|from time to time|more than i(?:'d| would)|"
-    r"more often than|i guess|i suppose|probably|honestly,? yes|lately|recently|a lot|often|every day|most days|"
+    r"more often than|pretty much|all the time|constantly|i guess|i suppose|probably|"
+    r"honestly,? yes|lately|recently|a lot|often|every day|most days|"
     r"i (?:have|do|did)(?=\W*$|[,.!]| had| thought| have| been| do| did| a little| sometimes))\b",
     re.IGNORECASE,
 )
@@ -522,7 +542,9 @@ def _screening_question(
     asks_plan = _SCREEN_PLAN.search(last) is not None
     if _SCREEN_SAFE.search(last):
         return _Question("abuse_neglect", False, no_is_risk=True)
-    for text in (last, context):
+    if _SCREEN_LIFE_WORTH.search(last):
+        return _Question("suicidal_ideation", False, no_is_risk=True)
+    for text in (last, context) if _REFERS_BACK.search(last) else (last,):
         for kind, pattern in _SCREEN_TOPIC.items():
             if pattern.search(text):
                 return _Question(kind, asks_plan)
@@ -545,7 +567,8 @@ def _answer_flag(sentences: Sequence[str], segment: str, question: _Question) ->
     owns = _OWNS_IT.search(opening) is not None and not _DENY.match(first)
     if question.no_is_risk:
         if _DENY.match(first):
-            return "moderate", _quote(first, 0, 0), "does not feel safe"
+            detail = "does not feel safe" if kind == "abuse_neglect" else "sees no reason to live"
+            return "moderate", _quote(first, 0, 0), detail
         return None
     if _DENY.match(first) and not owns:
         return "denied", _quote(first, 0, 0), ""

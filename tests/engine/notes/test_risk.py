@@ -425,3 +425,41 @@ def test_feeling_unsafe_at_home_is_flagged_when_asked() -> None:
     assert [(f.kind, f.severity) for f in detect_risks(lines)] == [("abuse_neglect", "moderate")]
     lines = lines_of([(T, "Do you feel safe at home?"), (C, "Yes, totally.")])
     assert detect_risks(lines) == ()
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "kind"),
+    [
+        ("How are you coping?", "I keep picturing my funeral and thinking it would be a relief.", "suicidal_ideation"),
+        ("How's your mood?", "I'm just a burden and the world would be better without me.", "suicidal_ideation"),
+        ("Do you ever wish you could just not exist?", "Pretty much every day.", "suicidal_ideation"),
+        ("Do you feel like life is worth living?", "Honestly, no. Not lately.", "suicidal_ideation"),
+        ("Have you thought about suicide?", "On and off, for a few months now.", "suicidal_ideation"),
+        ("How was the weekend?", "I drank a fifth of vodka on Saturday alone.", "substance_use"),
+        ("What do you do when you're overwhelmed?", "I bite my arms until they bruise.", "self_harm"),
+        ("How is it with your husband?", "He choked me last week until I almost passed out.", "abuse_neglect"),
+        (
+            "And when you're angry at him?",
+            "I think about smashing his face in. I've got it worked out.",
+            "harm_to_others",
+        ),
+    ],
+)
+def test_more_ways_of_saying_it(question: str, answer: str, kind: str) -> None:
+    flags = detect_risks(lines_of([(T, question), (C, answer)]))
+    assert [f.kind for f in flags if f.severity != "denied"] == [kind]
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        ("Part of my job is to ask about suicide at every visit. Is that okay with you?", "Sure, that makes sense."),
+        ("How's the new job?", "It's a killer schedule but I love it."),
+        ("How are you sleeping?", "I sleep like the dead these days, it's great."),
+        ("How did your exam go?", "I bombed it, I'm dead meat when my dad finds out."),
+        ("How's your son?", "He's been getting into fights and he hit another kid."),
+        ("Do you feel safe at home?", "Yes, totally."),
+    ],
+)
+def test_more_look_alikes(question: str, answer: str) -> None:
+    assert [f for f in detect_risks(lines_of([(T, question), (C, answer)])) if f.severity != "denied"] == []
