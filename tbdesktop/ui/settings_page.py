@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -17,12 +18,14 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QScrollArea,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from tbdesktop.errors import TBError
 from tbdesktop.services.context import NOTES_KEY_NAME, OPENAI_KEY_NAME
+from tbdesktop.services.notes_model import MAX_CONTEXT, MAX_GPU_LAYERS, MAX_THREADS, MIN_CONTEXT, NotesModelService
 from tbdesktop.services.retention import MAX_DAYS
 from tbdesktop.services.settings import (
     MAX_IDLE_LOCK_MINUTES,
@@ -35,9 +38,18 @@ from tbdesktop.services.settings import (
 from tbdesktop.ui.about_section import AboutSection
 from tbdesktop.ui.aio import spawn, user_message
 from tbdesktop.ui.buttons import action_button
+from tbdesktop.ui.notes_model_widgets import ModelFileField, ModelTestBox
 
 ASR_CHOICES = (("local", "On this computer (offline)"), ("openai", "OpenAI-compatible server"))
-NOTES_CHOICES = (("local", "On this computer (offline draft)"), ("openai", "OpenAI-compatible chat server"))
+NOTES_CHOICES = (
+    ("local", "On this computer (offline draft)"),
+    ("llm", "Language model on this workstation"),
+    ("openai", "OpenAI-compatible chat server"),
+)
+LLM_FIELDS = ("notes_model_file", "notes_threads", "notes_gpu_layers", "notes_context", "notes_model_test")
+SERVER_NOTE_FIELDS = ("notes_base_url", "notes_model", NOTES_KEY_NAME)
+GPU_CHECKING = "Checking whether this runtime can use a GPU…"
+
 KEY_STORED = "A key is stored"
 NO_KEY = "No key stored"
 
@@ -154,11 +166,18 @@ class SettingsPage(QWidget):
     notify = Signal(str, str)  # ("success" | "error", message) for toasts
     loaded = Signal()
 
-    def __init__(self, settings: SettingsService, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, settings: SettingsService, parent: QWidget | None = None, *, models: NotesModelService | None = None
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("settingsPage")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self._service = settings
+        self._models = models if models is not None else NotesModelService()
+        self._model_test: asyncio.Task[None] | None = None
+        self._gpu: list[str] | None = None  # the notes runtime's GPUs, once asked
+        self._gpu_asked = False
+        self._rows: dict[str, int] = {}  # form rows that come and go with the notes backend
         self._view: SettingsView | None = None
         self._busy = False
         self._errors: dict[str, QLabel] = {}
@@ -244,15 +263,18 @@ class SettingsPage(QWidget):
 
     def _field(
         self, form: QFormLayout, name: str, label: str, widget: QWidget, hint: str = "", *, beside: str = ""
-    ) -> None:
-        """A row with the field, an optional hint (under it, or ``beside`` a short field) and an inline error."""
+    ) -> QLabel | None:
+        """A row with the field, an optional hint (under it, or ``beside`` a short field) and an inline error;
+        returns the ``beside`` hint."""
         column = QVBoxLayout()
         column.setSpacing(3)
+        beside_label = None
         if beside:
             row = QHBoxLayout()
             row.setSpacing(10)
             row.addWidget(widget)
-            row.addWidget(_hint(beside), 1)
+            beside_label = _hint(beside)
+            row.addWidget(beside_label, 1)
             column.addLayout(row)
         else:
             column.addWidget(widget)
@@ -265,6 +287,8 @@ class SettingsPage(QWidget):
         self._fields[name] = widget
         widget.setAccessibleName(label.replace("&", ""))
         form.addRow(_label(label, widget), column)
+        self._rows[name] = form.rowCount() - 1
+        return beside_label
 
     def _line(self, name: str, placeholder: str = "", *, max_length: int = 2000) -> QLineEdit:
         edit = QLineEdit()
@@ -287,6 +311,7 @@ class SettingsPage(QWidget):
             "Where recordings are transcribed and notes are written. With both on this computer, no part of a "
             "recording or transcript leaves the workstation.",
         )
+        self._processing_form = form
         self.asr_combo = self._combo("asrBackendCombo", ASR_CHOICES)
         self._field(form, "asr_backend", "&Transcription", self.asr_combo)
         self.asr_url_edit = self._line("asrBaseUrlEdit", "https://transcribe.clinic.example/v1")
@@ -303,6 +328,7 @@ class SettingsPage(QWidget):
         self._field(form, "notes_base_url", "Notes server add&ress", self.notes_url_edit)
         self.notes_model_edit = self._line("notesModelEdit", "e.g. gpt-4o-mini or llama3.1:8b", max_length=200)
         self._field(form, "notes_model", "Notes mod&el", self.notes_model_edit)
+        self._build_notes_model(form)
         self.notes_key = KeyField(
             NOTES_KEY_NAME, "Notes server API key", "Empty: the transcription server's key is used"
         )
@@ -317,6 +343,51 @@ class SettingsPage(QWidget):
         self.asr_combo.currentIndexChanged.connect(self._backend_changed)
         self.notes_combo.currentIndexChanged.connect(self._backend_changed)
         return card
+
+    def _spin(self, name: str, low: int, high: int, step: int = 1) -> QSpinBox:
+        spin = QSpinBox()
+        spin.setObjectName(name)
+        spin.setRange(low, high)
+        spin.setSingleStep(step)
+        spin.setFixedWidth(150)
+        spin.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # a wheel scrolling the page leaves the value alone
+        return spin
+
+    def _build_notes_model(self, form: QFormLayout) -> None:
+        """The GGUF model's rows, shown for the "Language model on this workstation" backend."""
+        self.notes_file = ModelFileField()
+        self._field(
+            form,
+            "notes_model_file",
+            "Model &file",
+            self.notes_file,
+            "A GGUF chat model installed by IT. It runs in the notes worker; nothing leaves this computer.",
+        )
+        self.notes_file.setAccessibleName("Note model file")
+        self._fields["notes_model_file"] = self.notes_file.edit  # marked and focused when its error shows
+        self.notes_threads_spin = self._spin("notesThreadsSpin", 0, MAX_THREADS)
+        self.notes_threads_spin.setSpecialValueText("Every core")
+        self._field(form, "notes_threads", "CPU t&hreads", self.notes_threads_spin, beside="0 = every core")
+        self.notes_gpu_spin = self._spin("notesGpuLayersSpin", 0, MAX_GPU_LAYERS)
+        self.gpu_label = self._field(form, "notes_gpu_layers", "&GPU layers", self.notes_gpu_spin, beside=GPU_CHECKING)
+        self.notes_context_spin = self._spin("notesContextSpin", MIN_CONTEXT, MAX_CONTEXT, 1024)
+        self.notes_context_spin.setSuffix(" tokens")
+        self._field(
+            form,
+            "notes_context",
+            "Conte&xt",
+            self.notes_context_spin,
+            beside="how much of a session the model reads at once; more needs more memory",
+        )
+        self.model_test = ModelTestBox()
+        self._field(form, "notes_model_test", "", self.model_test)
+        self.model_test.setAccessibleName("Test this model")
+        self.model_test.testRequested.connect(self.test_model)
+        # A result describes the file and settings it ran with: a change makes it old news.
+        self.notes_file.edit.textChanged.connect(self._model_changed)
+        for spin in (self.notes_threads_spin, self.notes_gpu_spin, self.notes_context_spin):
+            spin.valueChanged.connect(self._model_changed)
+        self.model_test.cancelRequested.connect(self.cancel_model_test)
 
     def _build_privacy(self) -> QFrame:
         card, form = self._card("privacyForm", "Privacy", "Your own settings, kept with your profile.")
@@ -414,7 +485,12 @@ class SettingsPage(QWidget):
         self.asr_model_edit.setText(p.openai_model)
         self.notes_combo.setCurrentIndex(max(self.notes_combo.findData(p.notes_backend), 0))
         self.notes_url_edit.setText(p.notes_base_url)
-        self.notes_model_edit.setText(p.notes_model)
+        model_file = p.notes_backend == "llm"  # the one setting holds a file path for llm, a model name else
+        self.notes_model_edit.setText("" if model_file else p.notes_model)
+        self.notes_file.setText(p.notes_model if model_file else "")
+        self.notes_threads_spin.setValue(p.notes_threads)
+        self.notes_gpu_spin.setValue(p.notes_gpu_layers)
+        self.notes_context_spin.setValue(p.notes_context)
         self.openai_key.set_stored(view.openai_key_stored, view.secrets_problem)
         self.notes_key.set_stored(view.notes_key_stored, view.secrets_problem)
         self.consent_check.setChecked(privacy.consent_required)
@@ -459,17 +535,43 @@ class SettingsPage(QWidget):
         self.asr_model_edit.setEnabled(asr_server)
         self.notes_url_edit.setEnabled(notes_server)
         self.notes_model_edit.setEnabled(notes_server)
+        notes_llm = self.notes_combo.currentData() == "llm"
+        for name in LLM_FIELDS:
+            self._processing_form.setRowVisible(self._rows[name], notes_llm)
+        for name in SERVER_NOTE_FIELDS:
+            self._processing_form.setRowVisible(self._rows[name], not notes_llm)
+        for name in (*LLM_FIELDS, *SERVER_NOTE_FIELDS):  # showing a row shows its empty error line too
+            if not self._errors[name].text():
+                self._errors[name].hide()
+        if notes_llm and not self._gpu_asked:
+            self._gpu_asked = True
+            spawn(self._ask_gpu())
+
+    async def _ask_gpu(self) -> None:
+        """Whether the notes runtime has a GPU: asked in a child process, as loading the runtime here would cost
+        the window seconds (and GPU memory)."""
+        self._gpu = await self._models.gpu_devices()
+        if self.gpu_label is None:
+            return
+        if self._gpu:
+            self.gpu_label.setText(f"GPU: {', '.join(self._gpu)}. {MAX_GPU_LAYERS} = every layer; 0 = CPU only.")
+        else:
+            self.gpu_label.setText("This runtime has no GPU: the model runs on the CPU, so GPU layers are not used.")
 
     # -- reading the form -----------------------------------------------------------------------------
 
     def processing(self) -> ProcessingSettings:
+        notes_backend = str(self.notes_combo.currentData() or "local")
         return ProcessingSettings(
             asr_backend=str(self.asr_combo.currentData() or "local"),
             openai_base_url=self.asr_url_edit.text().strip(),
             openai_model=self.asr_model_edit.text().strip(),
-            notes_backend=str(self.notes_combo.currentData() or "local"),
+            notes_backend=notes_backend,
             notes_base_url=self.notes_url_edit.text().strip(),
-            notes_model=self.notes_model_edit.text().strip(),
+            notes_model=self.notes_file.text() if notes_backend == "llm" else self.notes_model_edit.text().strip(),
+            notes_threads=self.notes_threads_spin.value(),
+            notes_gpu_layers=self.notes_gpu_spin.value(),
+            notes_context=self.notes_context_spin.value(),
         )
 
     def privacy(self) -> PrivacySettings:
@@ -487,6 +589,8 @@ class SettingsPage(QWidget):
 
     def _show_errors(self, errors: dict[str, str]) -> None:
         self._clear_errors()
+        if self.notes_combo.currentData() == "llm" and "notes_model" in errors:
+            errors = {("notes_model_file" if k == "notes_model" else k): v for k, v in errors.items()}
         for name, message in errors.items():
             label = self._errors.get(name)
             if label is None:
@@ -507,6 +611,7 @@ class SettingsPage(QWidget):
     def _clear_errors(self) -> None:
         for name, label in self._errors.items():
             label.hide()
+            label.clear()
             field = self._fields.get(name)
             if field is not None and field.property("invalid"):
                 _mark_invalid(field, False)
@@ -563,6 +668,45 @@ class SettingsPage(QWidget):
             self.form_error.setText(user_message(exc))
             self.form_error.show()
             self.notify.emit("error", user_message(exc))
+
+    # -- the note model's test run ---------------------------------------------------------------------
+
+    @property
+    def model_test_running(self) -> bool:
+        return self._model_test is not None and not self._model_test.done()
+
+    def test_model(self) -> None:
+        """Test the model in the fields (saved or not) in a separate process; the window stays usable."""
+        if self.model_test_running:
+            return
+        self.model_test.set_busy(True)
+        self._model_test = spawn(
+            self._test_model(
+                self.notes_file.text(),
+                self.notes_threads_spin.value(),
+                self.notes_gpu_spin.value(),
+                self.notes_context_spin.value(),
+            ),
+            on_error=lambda message: self.model_test.show_message(message, "error"),
+        )
+
+    async def _test_model(self, path: str, threads: int, gpu_layers: int, context: int) -> None:
+        try:
+            result = await self._models.test_model(path, threads, gpu_layers, context)
+        finally:
+            self.model_test.set_busy(False)
+        self.model_test.show_result(result)
+
+    def _model_changed(self) -> None:
+        if not self.model_test_running:
+            self.model_test.clear()
+
+    def cancel_model_test(self) -> None:
+        """Stop the test: its process is ended (the service's clean-up) and the page is ready for another."""
+        if self._model_test is not None and not self._model_test.done():
+            self._model_test.cancel()
+            self.model_test.set_busy(False)
+            self.model_test.show_message("The test was cancelled.", "none")
 
     def _key_field(self, name: str) -> KeyField:
         return self.openai_key if name == OPENAI_KEY_NAME else self.notes_key
