@@ -237,11 +237,7 @@ def _screening_question(
     if role not in ("therapist", None):
         return None
     # a therapist's "And hurting anyone else?" is a question; an unlabelled speaker's must be put to "you"
-    questions = [
-        s
-        for s in sentences
-        if _asks_someone(s) or (role == "therapist" and (s.endswith("?") or lex.QUESTION_INSIDE.search(s) is not None))
-    ]
+    questions = [s for s in sentences if _asks_someone(s) or (role == "therapist" and _heard_as_question(s))]
     if not questions:
         return None
     last = questions[-1]
@@ -262,6 +258,16 @@ def _screening_question(
         if lex.FOLLOW_UP.search(last):  # "Do you still feel that way?", or a topic the recogniser garbled
             return _Question(topic[0], False)
     return None
+
+
+def _heard_as_question(sentence: str) -> bool:
+    """A therapist's sentence that asks, even when the recogniser lost its "?" and its "have you" ("Heavy had
+    thoughts of ending your life.") — a screening topic put to "you", unless it proposes something ("Let's …")."""
+    if sentence.endswith("?") or lex.QUESTION_INSIDE.search(sentence):
+        return True
+    if lex.PROPOSAL.match(sentence) or not lex.SECOND_PERSON.search(sentence):
+        return False
+    return any(pattern.search(sentence) for pattern in lex.SCREEN_TOPIC.values())
 
 
 def _answer_flag(sentences: Sequence[str], segment: str, question: _Question) -> tuple[str, str, str] | None:

@@ -203,6 +203,7 @@ SUBJECT = re.compile(rf"\b(?:(i|i'm|i've|i'd|i'll|we|me|myself)|{OTHER_PERSON})\
 FIRST_PERSON = _rx(r"i", r"me", r"my", r"myself", r"my self", r"i'm", r"i'd")
 SENTENCE = re.compile(r"\S.*?(?:[.!?]+(?=\s|$)|$)", re.DOTALL)
 SECOND_PERSON = _rx(r"you", r"your", r"yourself")
+PROPOSAL = re.compile(r"^\W*(?:let['’]s|let us|we|i|if|when|in case|remember|call|here)\b", re.IGNORECASE)
 ASKING_YOU = re.compile(
     r"^\W*(?:do|does|did|have|has|are|were|would|could|can|will|any)\b(?:\s+\w+)?\s+(?:you|your|thoughts?)\b",
     re.IGNORECASE,
@@ -279,7 +280,7 @@ SCREEN_PLAN = _rx(
 )
 FILLER = r"(?:(?:well|um+|uh+|so|honestly|i mean|i think|i guess|to be honest|hmm+|oh|yeah|okay|ok|actually),?\s+)*"
 AFFIRM = re.compile(
-    rf"^\W*{FILLER}(?:yes|yeah|yep|yup|yea|sure|definitely|absolutely|sometimes|some days|at times|kind of|"
+    rf"^\W*{FILLER}(?:yes|yeah|yep|yup|yea|definitely|absolutely|sometimes|some days|at times|kind of|"
     r"kinda|sort of|a little|a bit|maybe|occasionally|once|twice|a couple of times|a few times|now and then|"
     r"on and off|off and on|every (?:now|so)|here and there|from time to time|more than i(?:'d| would)|"
     r"more often than|pretty much|all the time|constantly|i guess|i suppose|probably|"

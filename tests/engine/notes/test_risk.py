@@ -259,6 +259,7 @@ def heard(dialogue: list[tuple[str | None, str]], swaps: dict[str, str]) -> list
         {"better off": "bet her off", "I have thought": "I thought", "?": "", ".": ""},
         {"everyone would be better off if I was not here": "everyone would be better if I was not here"},
         {"I have thought about it": "I've thought about it", "ending your life": "ending your lie"},
+        {"Have you had any thoughts of ending your life?": "Heavy had thoughts of ending your life."},
     ],
 )
 def test_passive_ideation_with_a_denied_plan_is_flagged_even_misheard(swaps: dict[str, str]) -> None:
@@ -459,6 +460,7 @@ def test_more_ways_of_saying_it(question: str, answer: str, kind: str) -> None:
         ("How did your exam go?", "I bombed it, I'm dead meat when my dad finds out."),
         ("How's your son?", "He's been getting into fights and he hit another kid."),
         ("Do you feel safe at home?", "Yes, totally."),
+        ("Let's add a number to call in case thoughts of suicide come back.", "Sure."),
     ],
 )
 def test_more_look_alikes(question: str, answer: str) -> None:
