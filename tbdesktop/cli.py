@@ -329,8 +329,10 @@ def cmd_session_show(args: argparse.Namespace) -> int:
         if info.needs_regeneration:
             _print(f"Notes     written before who-said-what changed: `tbdesktop session regenerate-notes {info.id}`")
         for flag in flags:
-            where = f" (line {flag.segment_idx})" if flag.segment_idx is not None else ""
-            _print(f"Risk      {flag.kind.replace('_', ' ')}, {flag.severity}{where}: “{flag.quote}”")
+            where = f"line {flag.segment_idx}; " if flag.segment_idx is not None else ""
+            detail = f" — {flag.detail}" if flag.detail else ""
+            kind = flag.kind.replace("_", " ")
+            _print(f"Risk      {kind}, {flag.severity}{detail} ({where}{flag.source_label}): “{flag.quote}”")
 
     _emit(args, data, human)
     return EXIT_OK

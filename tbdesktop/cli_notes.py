@@ -118,27 +118,14 @@ def cmd_template_default(args: argparse.Namespace) -> int:
 # -- notes --------------------------------------------------------------------------------------------------
 
 
-def note_warnings(note: Any) -> list[str]:
-    """The removed-statement count first, then the note's other warnings (the count's own line once)."""
-    out = []
-    removed = int(note.removed_statements or 0)
-    if removed:
-        noun = "statement" if removed == 1 else "statements"
-        out.append(f"{removed} {noun} removed: not supported by the transcript.")
-    for warning in note.warnings:
-        if warning.rstrip(".") not in (w.rstrip(".") for w in out):
-            out.append(warning)
-    return out
-
-
 def print_note(note: Any) -> None:
     out = _cli()._print
     signed = f", signed {note.signed_at:%Y-%m-%d %H:%M}" if note.signed_at else ""
     versions = ", ".join(str(v) for v in note.versions)
     out(f"{note.template_name or 'Note'} — version {note.version} of [{versions}] ({note.status}{signed})")
     out(note.written_by)
-    for warning in note_warnings(note):
-        out(f"! {warning}")
+    for notice in note.notices:
+        out(f"! {notice}")
     for section in note.sections:
         out("")
         out(section.title.upper() + (" (edited)" if section.edited else ""))

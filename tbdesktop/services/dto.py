@@ -183,8 +183,13 @@ class RiskFlagInfo(JsonMixin):
     severity: str
     quote: str
     segment_idx: int | None
-    source: str = "rules"  # rules | model
-    detail: str = ""
+    source: str = "rules"  # rules | model | rules+model
+    detail: str = ""  # e.g. "passive ideation; denies a plan"
+
+    @property
+    def source_label(self) -> str:
+        """Where the flag came from, as the window and the CLI say it: "rules", "model" or "rules + model"."""
+        return " + ".join(part.strip() for part in (self.source or "rules").split("+"))
 
 
 @dataclass(frozen=True)
@@ -213,6 +218,18 @@ class NoteInfo(JsonMixin):
     def written_by(self) -> str:
         """Who wrote this version, as the window says it: the transcript draft, or the model's file name."""
         return generator_label(self.generator)
+
+    @property
+    def notices(self) -> list[str]:
+        """What a reader checks first: how many statements the checks removed, then the other warnings."""
+        out = []
+        if self.removed_statements:
+            noun = "statement" if self.removed_statements == 1 else "statements"
+            out.append(f"{self.removed_statements} {noun} removed: not supported by the transcript.")
+        for warning in self.warnings:
+            if warning.rstrip(". ") not in (line.rstrip(". ") for line in out):
+                out.append(warning)
+        return out
 
 
 def generator_label(generator: str) -> str:

@@ -33,9 +33,23 @@ RISK_WORDS = {
 SEVERITY_COLOURS = {"high": "#a4262c", "moderate": "#b45309", "low": "#5b6b73", "denied": "#3f6b2a"}
 
 
+DRAFT_TIP = (
+    "Written on this computer from the transcript itself: each line quotes what was said. Review before signing."
+)
+MODEL_TIP = (
+    "Written by a language model from the transcript. Each statement was checked against the lines it cites; "
+    "statements the transcript does not support were removed. Review before signing."
+)
+
+
 def risk_text(flag: RiskFlagInfo) -> str:
     kind = RISK_WORDS.get(flag.kind, flag.kind.replace("_", " ").capitalize())
     return f"{kind} — denied" if flag.severity == "denied" else f"{kind} ({flag.severity})"
+
+
+def risk_source_text(flag: RiskFlagInfo) -> str:
+    """Who raised the flag: "found by rules", "found by the model" or "found by rules + model"."""
+    return "found by the model" if flag.source == "model" else f"found by {flag.source_label}"
 
 
 class NoteEditDialog(QDialog):
@@ -110,13 +124,12 @@ class NotesPanel(QFrame):
         title = QLabel("Progress note")
         title.setObjectName("sectionTitle")
         top.addWidget(title)
-        self.draft_badge = QLabel("Transcript-based draft")
-        self.draft_badge.setObjectName("draftBadge")
-        self.draft_badge.setToolTip(
-            "Written on this computer from the transcript itself: each line quotes what was said. "
-            "Review before signing."
-        )
-        top.addWidget(self.draft_badge)
+        # Who wrote the shown version: the transcript-quote draft or a model (named by its file).
+        self.written_by = QLabel()
+        self.written_by.setObjectName("writtenBy")
+        self.written_by.setAccessibleName("Who wrote the note")
+        self.draft_badge = self.written_by
+        top.addWidget(self.written_by)
         top.addStretch(1)
         self.version_combo = QComboBox()
         self.version_combo.setObjectName("versionCombo")
@@ -151,6 +164,12 @@ class NotesPanel(QFrame):
         self.progress.setRange(0, 100)
         self.progress.setVisible(False)
         layout.addWidget(self.progress)
+
+        self.notices_label = QLabel()
+        self.notices_label.setObjectName("noteNotices")
+        self.notices_label.setWordWrap(True)
+        self.notices_label.setAccessibleName("What the note's checks found")
+        layout.addWidget(self.notices_label)
 
         self.flags_label = QLabel()
         self.flags_label.setObjectName("riskFlags")
@@ -189,7 +208,16 @@ class NotesPanel(QFrame):
         self.note = note
         self.flags = list(flags)
         signed = note is not None and note.status == "signed"
-        self.draft_badge.setVisible(note is not None and note.is_local_draft and not signed)
+        self.written_by.setVisible(note is not None)
+        if note is not None:
+            self.written_by.setText(note.written_by)
+            self.written_by.setToolTip(DRAFT_TIP if note.is_local_draft else MODEL_TIP)
+            self.written_by.setProperty("kind", "draft" if note.is_local_draft else "model")
+            self.written_by.style().unpolish(self.written_by)
+            self.written_by.style().polish(self.written_by)
+        notices = note.notices if note is not None else []
+        self.notices_label.setText("\n".join(f"⚠ {line}" for line in notices))
+        self.notices_label.setVisible(bool(notices))
         self.edit_button.setEnabled(note is not None)
         self.edit_button.setText("Add addendum" if signed else "Edit")
         self.sign_button.setEnabled(note is not None and not signed)
@@ -215,10 +243,12 @@ class NotesPanel(QFrame):
             colour = SEVERITY_COLOURS.get(flag.severity, "#5b6b73")
             link = f"ev:{flag.segment_idx}" if flag.segment_idx is not None else ""
             quote = html.escape(flag.quote)
+            detail = f" — {html.escape(flag.detail)}" if flag.detail else ""
             parts.append(
                 f"<a href='{link}' style='color:{colour}; text-decoration:none;'>"
-                f"<b>⚠ {html.escape(risk_text(flag))}</b></a>"
+                f"<b>⚠ {html.escape(risk_text(flag))}</b></a>{detail}"
                 f" <span style='color:#5b6b73;'>“{quote}”</span>"
+                f" <span style='color:#7a8a92; font-size:small;'>· {html.escape(risk_source_text(flag))}</span>"
             )
         return "<br>".join(parts)
 
