@@ -3,6 +3,8 @@ voices again with a chosen number of speakers."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -10,6 +12,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QLabel,
     QLineEdit,
+    QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -49,6 +52,39 @@ def _hint(text: str) -> QLabel:
     return label
 
 
+def _combo(name: str, accessible: str) -> QComboBox:
+    combo = QComboBox()
+    combo.setObjectName(name)
+    combo.setAccessibleName(accessible)
+    return combo
+
+
+def _clean_name(edit: QLineEdit) -> str | None:
+    return " ".join(edit.text().split()) or None
+
+
+def _begin(dialog: QDialog, name: str, title: str, hint: str | None = None) -> tuple[QVBoxLayout, QFormLayout]:
+    """The dialog's column with its hint (if any) and an empty form, in that order."""
+    dialog.setObjectName(name)
+    dialog.setWindowTitle(title)
+    layout = QVBoxLayout(dialog)
+    if hint is not None:
+        layout.addWidget(_hint(hint))
+    form = QFormLayout()
+    layout.addLayout(form)
+    return layout, form
+
+
+def _finish(
+    dialog: QDialog, layout: QVBoxLayout, text: str, name: str, cancel_name: str, on_save: Callable[[], None]
+) -> QPushButton:
+    """The primary button and Cancel at the bottom of the column; returns the primary button."""
+    button = primary_button(text, name)
+    box, _cancel = dialog_buttons(button, "Cancel", cancel_name, on_save, dialog.reject)
+    layout.addWidget(box)
+    return button
+
+
 def _error_label() -> QLabel:
     label = QLabel()
     label.setObjectName("formError")
@@ -63,26 +99,19 @@ class SplitLineDialog(QDialog):
         self, line: Line, at_word: int | None, speakers: list[tuple[str, str]], parent: QWidget | None = None
     ) -> None:
         super().__init__(parent)
-        self.setObjectName("splitLineDialog")
-        self.setWindowTitle("Split line")
+        hint = f"The line at {line.stamp}: the words from the chosen one on become a new line."
+        layout, form = _begin(self, "splitLineDialog", "Split line", hint)
         self.resize(560, 320)
         self.line = line
         self.words = line.text.split()
-        layout = QVBoxLayout(self)
         layout.setSpacing(8)
-        layout.addWidget(_hint(f"The line at {line.stamp}: the words from the chosen one on become a new line."))
-        form = QFormLayout()
-        self.word_combo = QComboBox()
-        self.word_combo.setObjectName("splitWordCombo")
-        self.word_combo.setAccessibleName("The new line starts at")
+        self.word_combo = _combo("splitWordCombo", "The new line starts at")
         for i in range(1, len(self.words)):
             self.word_combo.addItem(f"{i + 1}. {self.words[i]}", i)
         start = at_word if at_word is not None and 1 <= at_word < len(self.words) else 1
         self.word_combo.setCurrentIndex(max(0, self.word_combo.findData(start)))
         form.addRow("New line starts at", self.word_combo)
-        self.speaker_combo = QComboBox()
-        self.speaker_combo.setObjectName("splitSpeakerCombo")
-        self.speaker_combo.setAccessibleName("New line said by")
+        self.speaker_combo = _combo("splitSpeakerCombo", "New line said by")
         for speaker, label in speakers:
             if speaker != line.speaker:
                 self.speaker_combo.addItem(label, speaker)
@@ -92,7 +121,6 @@ class SplitLineDialog(QDialog):
         form.addRow("New speaker's role", self.role_combo)
         self.name_edit = _name_edit("splitNameEdit")
         form.addRow("New speaker's name", self.name_edit)
-        layout.addLayout(form)
         self.head_label = QLabel()
         self.head_label.setObjectName("splitHeadLabel")
         self.head_label.setWordWrap(True)
@@ -102,9 +130,7 @@ class SplitLineDialog(QDialog):
         layout.addWidget(self.head_label)
         layout.addWidget(self.tail_label)
         layout.addStretch(1)
-        self.save_button = primary_button("Split", "splitSaveButton")
-        box, _cancel = dialog_buttons(self.save_button, "Cancel", "cancelSplitButton", self.accept, self.reject)
-        layout.addWidget(box)
+        self.save_button = _finish(self, layout, "Split", "splitSaveButton", "cancelSplitButton", self.accept)
         self.word_combo.currentIndexChanged.connect(self._preview)
         self.speaker_combo.currentIndexChanged.connect(self._preview)
         self._preview()
@@ -134,7 +160,7 @@ class SplitLineDialog(QDialog):
 
     @property
     def name(self) -> str | None:
-        return " ".join(self.name_edit.text().split()) or None if self.speaker == NEW_SPEAKER else None
+        return _clean_name(self.name_edit) if self.speaker == NEW_SPEAKER else None
 
 
 class MergeSpeakersDialog(QDialog):
@@ -142,22 +168,13 @@ class MergeSpeakersDialog(QDialog):
 
     def __init__(self, speakers: list[tuple[str, str]], source: str | None = None, parent: QWidget | None = None):
         super().__init__(parent)
-        self.setObjectName("mergeSpeakersDialog")
-        self.setWindowTitle("Merge speakers")
-        layout = QVBoxLayout(self)
-        layout.addWidget(
-            _hint(
-                "Use this when one voice was taken for two. Every line of the first speaker goes to "
-                "the second; the lines keep their place and numbers."
-            )
+        hint = (
+            "Use this when one voice was taken for two. Every line of the first speaker goes to "
+            "the second; the lines keep their place and numbers."
         )
-        form = QFormLayout()
-        self.source_combo = QComboBox()
-        self.source_combo.setObjectName("mergeFromCombo")
-        self.source_combo.setAccessibleName("Merge")
-        self.into_combo = QComboBox()
-        self.into_combo.setObjectName("mergeIntoCombo")
-        self.into_combo.setAccessibleName("Into")
+        layout, form = _begin(self, "mergeSpeakersDialog", "Merge speakers", hint)
+        self.source_combo = _combo("mergeFromCombo", "Merge")
+        self.into_combo = _combo("mergeIntoCombo", "Into")
         for speaker, label in speakers:
             self.source_combo.addItem(label, speaker)
             self.into_combo.addItem(label, speaker)
@@ -166,12 +183,9 @@ class MergeSpeakersDialog(QDialog):
         self.into_combo.setCurrentIndex(1 if self.source_combo.currentIndex() == 0 and len(speakers) > 1 else 0)
         form.addRow("Merge", self.source_combo)
         form.addRow("Into", self.into_combo)
-        layout.addLayout(form)
         self.error_label = _error_label()
         layout.addWidget(self.error_label)
-        self.save_button = primary_button("Merge", "mergeSaveButton")
-        box, _cancel = dialog_buttons(self.save_button, "Cancel", "cancelMergeButton", self._save, self.reject)
-        layout.addWidget(box)
+        self.save_button = _finish(self, layout, "Merge", "mergeSaveButton", "cancelMergeButton", self._save)
 
     @property
     def source(self) -> str:
@@ -194,19 +208,13 @@ class AddSpeakerDialog(QDialog):
 
     def __init__(self, title: str = "Add speaker", parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setObjectName("addSpeakerDialog")
-        self.setWindowTitle(title)
-        layout = QVBoxLayout(self)
-        form = QFormLayout()
+        layout, form = _begin(self, "addSpeakerDialog", title)
         self.role_combo = _role_combo("addSpeakerRoleCombo")
         self.role_combo.setCurrentIndex(max(0, self.role_combo.findData("participant")))
         form.addRow("Role", self.role_combo)
         self.name_edit = _name_edit("addSpeakerNameEdit")
         form.addRow("Name", self.name_edit)
-        layout.addLayout(form)
-        self.save_button = primary_button("Add", "addSpeakerSaveButton")
-        box, _cancel = dialog_buttons(self.save_button, "Cancel", "cancelAddSpeakerButton", self.accept, self.reject)
-        layout.addWidget(box)
+        self.save_button = _finish(self, layout, "Add", "addSpeakerSaveButton", "cancelAddSpeakerButton", self.accept)
 
     @property
     def role(self) -> str:
@@ -214,7 +222,7 @@ class AddSpeakerDialog(QDialog):
 
     @property
     def name(self) -> str | None:
-        return " ".join(self.name_edit.text().split()) or None
+        return _clean_name(self.name_edit)
 
 
 class RediarizeDialog(QDialog):
@@ -222,16 +230,11 @@ class RediarizeDialog(QDialog):
 
     def __init__(self, current: int, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setObjectName("rediarizeDialog")
-        self.setWindowTitle("Re-run speaker separation")
-        layout = QVBoxLayout(self)
-        layout.addWidget(
-            _hint(
-                "The recording's voices are separated again and the lines given to them. The words stay as they "
-                "are, and lines you corrected keep their speaker. The note can be regenerated afterwards."
-            )
+        hint = (
+            "The recording's voices are separated again and the lines given to them. The words stay as they "
+            "are, and lines you corrected keep their speaker. The note can be regenerated afterwards."
         )
-        form = QFormLayout()
+        layout, form = _begin(self, "rediarizeDialog", "Re-run speaker separation", hint)
         self.voices_spin = QSpinBox()
         self.voices_spin.setObjectName("rediarizeVoicesSpin")
         self.voices_spin.setAccessibleName("Number of voices")
@@ -242,10 +245,9 @@ class RediarizeDialog(QDialog):
         self.auto_check.setObjectName("rediarizeAutoCheck")
         self.auto_check.toggled.connect(lambda on: self.voices_spin.setEnabled(not on))
         form.addRow("", self.auto_check)
-        layout.addLayout(form)
-        self.start_button = primary_button("Separate again", "rediarizeStartButton")
-        box, _cancel = dialog_buttons(self.start_button, "Cancel", "cancelRediarizeButton", self.accept, self.reject)
-        layout.addWidget(box)
+        self.start_button = _finish(
+            self, layout, "Separate again", "rediarizeStartButton", "cancelRediarizeButton", self.accept
+        )
 
     @property
     def voices(self) -> int | None:
