@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from tests_support import run_queue_once
 
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.dto import ProgressEvent
@@ -46,17 +47,7 @@ def test_queue_transcribes_real_recording(ctx: AppContext, therapist: Any, two_s
     wav, _, keywords = two_speaker
     service = SessionService(ctx, therapist)
     info = service.import_recording_sync(ImportRequest(source=wav, client_name="Alex", consent_method="verbal"))
-    runner = ProcessingRunner(ctx, owner_ids=[therapist.id])
-    events: list[ProgressEvent] = []
-    runner.add_listener(events.append)
-
-    async def go() -> None:
-        try:
-            assert await runner.run_until_idle() == 1
-        finally:
-            await runner.stop()
-
-    asyncio.run(go())
+    events = run_queue_once(ctx, therapist)
 
     done = service.get_sync(info.id)
     assert done.status == "completed", done.error

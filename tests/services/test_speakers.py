@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from tests_support import session_with_transcript
+from tests_support import segment_rows, session_with_transcript, timed_words
 
 from tbdesktop.engine.types import SpeakerTurn
 from tbdesktop.errors import NotFoundError, ValidationError
@@ -25,20 +25,14 @@ LINES = [
 ]
 
 
-def _timed(text: str, start: float) -> list[dict[str, Any]]:
-    return [
-        {"start": start + i * 0.5, "end": start + i * 0.5 + 0.4, "word": f" {w}", "probability": 0.9}
-        for i, w in enumerate(text.split())
-    ]
-
-
 @pytest.fixture
 def session(ctx: AppContext, therapist: Any, two_speaker: Any) -> Any:
     info = session_with_transcript(ctx, therapist, two_speaker[0], LINES)
     with ctx.db.unit_of_work() as s:
         seg = s.get(TranscriptSegment, (info.id, 1))
         assert seg is not None
-        seg.words = _timed(seg.text, seg.start_s)  # line 1 has word timings; the others were corrected by hand
+        # Line 1 has word timings; the others were corrected by hand.
+        seg.words = timed_words(seg.text, seg.start_s)
         NoteWriter(s).add_version(
             info.id,
             None,
@@ -47,13 +41,6 @@ def session(ctx: AppContext, therapist: Any, two_speaker: Any) -> Any:
         )
         NoteWriter(s).replace_flags(info.id, [{"kind": "sleep", "severity": "low", "quote": "wake", "segment_idx": 1}])
     return info
-
-
-def _rows(ctx: AppContext, session_id: Any) -> dict[int, TranscriptSegment]:
-    with ctx.db.unit_of_work() as s:
-        rows = s.scalars(select(TranscriptSegment).where(TranscriptSegment.session_id == session_id)).all()
-        s.expunge_all()
-        return {r.idx: r for r in rows}
 
 
 def _actions(ctx: AppContext, user: Any) -> list[str]:
@@ -65,7 +52,7 @@ def test_split_line_to_a_new_speaker_keeps_citations(ctx: AppContext, therapist:
     change = service.split_line_sync(session.id, 1, 5, "new", role="therapist", name="Dana")
     assert change.action == "split_line" and change.speaker == "SPEAKER_02"
     assert change.lines == [1, 3] and change.needs_regeneration and change.session.needs_regeneration
-    rows = _rows(ctx, session.id)
+    rows = segment_rows(ctx, session.id)
     assert rows[1].text == "Badly, I wake at four." and rows[1].speaker == "SPEAKER_01" and rows[1].manual
     new = rows[3]
     assert new.text == "Have you tried writing it down?" and new.speaker == "SPEAKER_02" and new.role == "therapist"
@@ -90,7 +77,7 @@ def test_split_line_to_a_new_speaker_keeps_citations(ctx: AppContext, therapist:
 def test_split_without_timings_and_to_an_existing_speaker(ctx: AppContext, therapist: Any, session: Any) -> None:
     service = SessionService(ctx, therapist)
     change = service.split_line_sync(session.id, 0, 3, "SPEAKER_01")
-    rows = _rows(ctx, session.id)
+    rows = segment_rows(ctx, session.id)
     assert rows[0].text == "How have you" and rows[3].text == "been sleeping this week?"
     assert rows[3].speaker == "SPEAKER_01" and rows[3].role == "client" and rows[3].words == []
     assert 0.0 < rows[0].end_s == rows[3].start_s < 4.5
@@ -114,7 +101,7 @@ def test_bad_splits_are_refused(
     with pytest.raises(error) as caught:
         service.split_line_sync(session.id, idx, at_word, speaker)
     assert str(caught.value)
-    assert len(_rows(ctx, session.id)) == 3
+    assert len(segment_rows(ctx, session.id)) == 3
     assert not service.get_sync(session.id).needs_regeneration
 
 
@@ -129,7 +116,7 @@ def test_merge_speakers(ctx: AppContext, therapist: Any, session: Any) -> None:
     change = service.merge_speakers_sync(session.id, "SPEAKER_01", "SPEAKER_00")
     assert change.action == "merge" and change.speaker == "SPEAKER_00" and change.lines == [1]
     assert change.needs_regeneration
-    rows = _rows(ctx, session.id)
+    rows = segment_rows(ctx, session.id)
     assert {r.speaker for r in rows.values()} == {"SPEAKER_00"}
     assert {r.role for r in rows.values()} == {"therapist"}
     assert sorted(rows) == [0, 1, 2]  # lines are relabelled, never joined: every citation stays valid
@@ -150,7 +137,7 @@ def test_add_speaker_then_move_a_line_to_them(ctx: AppContext, therapist: Any, s
     assert entry["role"] == "partner" and entry["name"] == "Sam"
     assert service.add_speaker_sync(session.id, "other").speaker == "SPEAKER_03"
     service.fix_segment_sync(session.id, 2, speaker="SPEAKER_02")
-    rows = _rows(ctx, session.id)
+    rows = segment_rows(ctx, session.id)
     assert rows[2].speaker == "SPEAKER_02" and rows[2].role == "partner" and rows[2].manual
     assert service.get_sync(session.id).needs_regeneration
     assert "speakers.add" in _actions(ctx, therapist)
@@ -242,7 +229,7 @@ def test_split_in_an_anonymous_session_counts_words_as_shown(
     shown = service.transcript_sync(info.id)[1].text
     assert shown == "I told [client] about it yesterday."
     service.split_line_sync(info.id, 1, shown.split().index("about"), "SPEAKER_00")
-    rows = _rows(ctx, info.id)
+    rows = segment_rows(ctx, info.id)
     assert rows[1].text == "I told Jordan Lee" and rows[2].text == "about it yesterday."
 
 
@@ -259,14 +246,14 @@ def test_split_parts_with_mismatched_timings_drops_them() -> None:
 
 def test_relabel_keeps_corrected_lines_and_matches_voices() -> None:
     lines = [
-        StoredLine(0, 0.0, 2.0, "SPEAKER_00", "How are you today?", _timed("How are you today?", 0.0)),
+        StoredLine(0, 0.0, 2.0, "SPEAKER_00", "How are you today?", timed_words("How are you today?", 0.0)),
         StoredLine(
             1,
             2.5,
             6.0,
             "SPEAKER_00",
             "Fine thanks. And what brings you here?",
-            _timed("Fine thanks. And what brings you here?", 2.5),
+            timed_words("Fine thanks. And what brings you here?", 2.5),
         ),
         StoredLine(2, 6.5, 8.0, "SPEAKER_01", "Work stress mostly.", [], manual=True),
     ]

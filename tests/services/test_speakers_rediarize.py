@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from tests_support import run_queue_once, segment_rows, timed_words
 
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.dto import ProgressEvent
@@ -21,15 +22,6 @@ from tbdesktop.store.note_repositories import NoteWriter
 pytestmark = pytest.mark.slow
 
 MANUAL_IDX = 1  # corrected by the therapist to the wrong voice on purpose: a re-run must keep it
-
-
-def _words(text: str, start: float, end: float) -> list[dict[str, Any]]:
-    tokens = text.split()
-    step = (end - start) / len(tokens)
-    return [
-        {"start": start + i * step, "end": start + (i + 0.8) * step, "word": f" {w}", "probability": 0.9}
-        for i, w in enumerate(tokens)
-    ]
 
 
 def _one_voice_session(ctx: AppContext, therapist: Any, wav: Path, turns: list[dict[str, Any]]) -> Any:
@@ -49,7 +41,9 @@ def _one_voice_session(ctx: AppContext, therapist: Any, wav: Path, turns: list[d
                     speaker="SPEAKER_00",
                     role="client",
                     text=turn["text"],
-                    words=_words(turn["text"], turn["start"], turn["end"]),
+                    words=timed_words(
+                        turn["text"], turn["start"], (turn["end"] - turn["start"]) / len(turn["text"].split())
+                    ),
                     manual=idx == MANUAL_IDX,
                 )
             )
@@ -62,20 +56,13 @@ def _one_voice_session(ctx: AppContext, therapist: Any, wav: Path, turns: list[d
     return info
 
 
-def _rows(ctx: AppContext, session_id: Any) -> dict[int, TranscriptSegment]:
-    with ctx.db.unit_of_work() as s:
-        rows = s.scalars(select(TranscriptSegment).where(TranscriptSegment.session_id == session_id)).all()
-        s.expunge_all()
-        return {r.idx: r for r in rows}
-
-
 def test_rediarize_job_separates_two_voices_and_keeps_corrections(
     ctx: AppContext, therapist: Any, two_speaker: Any, model_cache: Path
 ) -> None:
     wav, turns, _keywords = two_speaker
     info = _one_voice_session(ctx, therapist, wav, turns)
     service = SessionService(ctx, therapist)
-    before = _rows(ctx, info.id)
+    before = segment_rows(ctx, info.id)
     change = service.rediarize_sync(info.id, 2)
     assert change.session.status == "queued"
 
@@ -110,7 +97,7 @@ def test_rediarize_job_separates_two_voices_and_keeps_corrections(
     progress = [e.progress for e in first]
     assert progress == sorted(progress)
 
-    after = _rows(ctx, info.id)
+    after = segment_rows(ctx, info.id)
     assert set(before) <= set(after)  # no line number lost: every citation still resolves
     assert after[MANUAL_IDX].speaker == "SPEAKER_00" and after[MANUAL_IDX].text == before[MANUAL_IDX].text
     truth: dict[int, str] = {idx: turn["speaker"] for idx, turn in enumerate(turns)}
@@ -131,8 +118,8 @@ def test_rediarize_job_separates_two_voices_and_keeps_corrections(
 
     # The cancelled second run changed nothing and said so.
     assert cancelled and cancelled[-1].status == "completed"
-    assert _rows(ctx, info.id).keys() == after.keys()
-    assert {k: (r.speaker, r.text) for k, r in _rows(ctx, info.id).items()} == {
+    assert segment_rows(ctx, info.id).keys() == after.keys()
+    assert {k: (r.speaker, r.text) for k, r in segment_rows(ctx, info.id).items()} == {
         k: (r.speaker, r.text) for k, r in after.items()
     }
     assert done.stage_detail == "Speaker separation cancelled"
@@ -147,28 +134,18 @@ def test_a_failed_separation_says_why_and_loses_nothing(
     wav, turns, _keywords = two_speaker
     info = _one_voice_session(ctx, therapist, wav, turns)
     service = SessionService(ctx, therapist)
-    before = {k: (r.speaker, r.text) for k, r in _rows(ctx, info.id).items()}
+    before = {k: (r.speaker, r.text) for k, r in segment_rows(ctx, info.id).items()}
     service.rediarize_sync(info.id, None)
     with ctx.db.unit_of_work() as s:
         row = s.get(TherapySession, info.id)
         assert row is not None and row.recording_path
         (ctx.settings.recordings_dir / row.recording_path).write_bytes(b"\x00garbage" * 500)
-    runner = ProcessingRunner(ctx, owner_ids=[therapist.id])
-    events: list[ProgressEvent] = []
-    runner.add_listener(events.append)
-
-    async def go() -> None:
-        try:
-            assert await runner.run_until_idle() == 1
-        finally:
-            await runner.stop()
-
-    asyncio.run(go())
+    events = run_queue_once(ctx, therapist)
     done = service.get_sync(info.id)
     assert done.status == "completed" and done.stage_detail == "Speaker separation failed"
     assert done.error and done.error.endswith("The transcript is unchanged.")
     assert events[-1].error == done.error
-    assert {k: (r.speaker, r.text) for k, r in _rows(ctx, info.id).items()} == before
+    assert {k: (r.speaker, r.text) for k, r in segment_rows(ctx, info.id).items()} == before
     assert not done.needs_regeneration
     with ctx.db.unit_of_work() as s:
         job = s.scalars(select(ProcessingJob).where(ProcessingJob.kind == "rediarize")).one()

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+from sqlalchemy import select
+
 from tbdesktop.services.context import AppContext
+from tbdesktop.services.dto import ProgressEvent
+from tbdesktop.services.processing import ProcessingRunner
 from tbdesktop.services.sessions import ImportRequest, SessionService
 from tbdesktop.store.models import ProcessingJob, ProcessingStatus, TherapySession, TranscriptSegment
 from tbdesktop.store.repositories import SegmentWriter
@@ -37,3 +42,35 @@ def session_with_transcript(ctx: AppContext, user: Any, wav: Any, lines: list[tu
         row.processing_status = ProcessingStatus.COMPLETED
         row.speakers = speakers
     return info
+
+
+def timed_words(text: str, start: float, step: float = 0.5) -> list[dict[str, Any]]:
+    """Word timings for a line: one word every ``step`` seconds from ``start``, each lasting 0.8 of a step."""
+    return [
+        {"start": start + i * step, "end": start + (i + 0.8) * step, "word": f" {w}", "probability": 0.9}
+        for i, w in enumerate(text.split())
+    ]
+
+
+def segment_rows(ctx: AppContext, session_id: Any) -> dict[int, TranscriptSegment]:
+    """The session's stored lines by line number, detached from the database session."""
+    with ctx.db.unit_of_work() as s:
+        rows = s.scalars(select(TranscriptSegment).where(TranscriptSegment.session_id == session_id)).all()
+        s.expunge_all()
+        return {r.idx: r for r in rows}
+
+
+def run_queue_once(ctx: AppContext, user: Any) -> list[ProgressEvent]:
+    """Run the real processing queue until it is idle after exactly one job; returns the progress it reported."""
+    runner = ProcessingRunner(ctx, owner_ids=[user.id])
+    events: list[ProgressEvent] = []
+    runner.add_listener(events.append)
+
+    async def go() -> None:
+        try:
+            assert await runner.run_until_idle() == 1
+        finally:
+            await runner.stop()
+
+    asyncio.run(go())
+    return events

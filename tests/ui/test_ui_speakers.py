@@ -4,7 +4,6 @@ re-run separation dialog."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -16,11 +15,10 @@ from PySide6.QtGui import QContextMenuEvent, QFontMetrics
 from PySide6.QtWidgets import QApplication, QMenu
 from pytestqt.qtbot import QtBot
 from sqlalchemy import select
-from ui_support import AsyncDriver, services_support
+from ui_support import AsyncDriver, open_session_view, services_support, show_session
 
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.dto import UserInfo
-from tbdesktop.services.notes import NoteService
 from tbdesktop.services.sessions import SessionService
 from tbdesktop.services.templates import TemplateService
 from tbdesktop.store.models import ProcessingJob
@@ -60,23 +58,7 @@ def recorded(ui_ctx: AppContext, therapist: UserInfo, speech_session: tuple[Path
 
 @pytest.fixture
 def view(qtbot: QtBot, styled_app: Any, sessions: SessionService) -> SessionView:
-    widget = SessionView(sessions)
-    qtbot.addWidget(widget)
-    widget.resize(1280, 800)
-    widget.show()
-    return widget
-
-
-async def show(view: SessionView, sessions: SessionService, session_id: uuid.UUID) -> None:
-    notes = NoteService(sessions.ctx, sessions.user)
-    info = await sessions.get(session_id)
-    segments = await sessions.transcript(session_id)
-    note = await asyncio.to_thread(notes.latest_or_none_sync, session_id)
-    flags = await notes.risk_flags(session_id)
-    templates = await TemplateService(sessions.ctx, sessions.user).list_templates()
-    view.set_content(info, segments, note, flags, templates)
-    if info.recording_available:
-        await AsyncDriver.until(lambda: view.player.loaded and view.player.duration_ms > 0, message="the recording")
+    return open_session_view(qtbot, sessions)
 
 
 def open_dialog(aio: AsyncDriver, view: SessionView, kind: type) -> Any:
@@ -107,7 +89,7 @@ def test_split_merge_and_add_through_the_window(
     recorded: Any,
     screenshot: Callable[..., Path],
 ) -> None:
-    aio.run(show(view, sessions, recorded.id))
+    aio.run(show_session(view, sessions, recorded.id))
     notices: list[tuple[str, str]] = []
     view.notify.connect(lambda kind, text: notices.append((kind, text)))
     assert view.speaker_actions.isVisible() and not view.regenerate_banner.isVisible()
@@ -197,7 +179,7 @@ def test_rerun_separation_dialog(
     ui_ctx: AppContext,
     screenshot: Callable[..., Path],
 ) -> None:
-    aio.run(show(view, sessions, recorded.id))
+    aio.run(show_session(view, sessions, recorded.id))
     queued: list[object] = []
     view.processingQueued.connect(queued.append)
     assert view.speaker_actions.rediarize_button.isEnabled()
@@ -222,12 +204,12 @@ def test_rerun_separation_dialog(
         qtbot.mouseClick(view.speaker_actions.cancel_button, Qt.MouseButton.LeftButton)
     assert cancel.args == [recorded.id]
     sessions.cancel_sync(recorded.id)
-    aio.run(show(view, sessions, recorded.id))
+    aio.run(show_session(view, sessions, recorded.id))
     assert not view.speaker_actions.busy and view.speaker_actions.rediarize_button.isEnabled()
 
     # Without the recording, there is nothing to separate again.
     view.player.release()
     sessions.delete_recording_sync(recorded.id)
-    aio.run(show(view, sessions, recorded.id))
+    aio.run(show_session(view, sessions, recorded.id))
     assert not view.speaker_actions.rediarize_button.isEnabled()
     assert "deleted" in view.speaker_actions.rediarize_button.toolTip()

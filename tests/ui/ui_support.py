@@ -6,7 +6,15 @@ import asyncio
 import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    import uuid
+
+    from pytestqt.qtbot import QtBot
+
+    from tbdesktop.services.sessions import SessionService
+    from tbdesktop.ui.session_view import SessionView
 
 T = TypeVar("T")
 
@@ -46,3 +54,30 @@ def services_support() -> Any:
         sys.modules["tests_support"] = module
         spec.loader.exec_module(module)
     return sys.modules["tests_support"]
+
+
+def open_session_view(qtbot: QtBot, sessions: SessionService) -> SessionView:
+    """The session view, shown at a desktop size."""
+    from tbdesktop.ui.session_view import SessionView
+
+    widget = SessionView(sessions)
+    qtbot.addWidget(widget)
+    widget.resize(1280, 800)
+    widget.show()
+    return widget
+
+
+async def show_session(view: SessionView, sessions: SessionService, session_id: uuid.UUID) -> None:
+    """What the main window does to open a session, then wait for the recording to be ready."""
+    from tbdesktop.services.notes import NoteService
+    from tbdesktop.services.templates import TemplateService
+
+    notes = NoteService(sessions.ctx, sessions.user)
+    info = await sessions.get(session_id)
+    segments = await sessions.transcript(session_id)
+    note = await asyncio.to_thread(notes.latest_or_none_sync, session_id)
+    flags = await notes.risk_flags(session_id)
+    templates = await TemplateService(sessions.ctx, sessions.user).list_templates()
+    view.set_content(info, segments, note, flags, templates)
+    if info.recording_available:
+        await AsyncDriver.until(lambda: view.player.loaded and view.player.duration_ms > 0, message="the recording")
