@@ -7,13 +7,13 @@ filters and rate changes are delay-compensated: measured lag under 1 ms). Noise 
 from __future__ import annotations
 
 import random
-import subprocess
 import tempfile
 import wave
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import make_fixtures as mf
 import numpy as np
 import numpy.typing as npt
 
@@ -23,13 +23,16 @@ NOISE_FLOOR_DB = -72.0
 
 def write_wav(path: Path, audio: npt.NDArray[np.float32]) -> None:
     """16-bit mono at 16 kHz, written atomically (a ``.part`` file renamed into place)."""
-    tmp = path.with_name(path.name + ".part")
-    with wave.open(str(tmp), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(SAMPLE_RATE)
-        w.writeframes((np.clip(audio, -1.0, 1.0) * 32767.0).astype("<i2").tobytes())
-    tmp.replace(path)
+    mf.write_wav(path, (np.clip(audio, -1.0, 1.0) * 32767.0).astype("<i2"))
+
+
+def _read_fitted(path: Path, n: int) -> npt.NDArray[np.float32]:
+    """A 16-bit WAV as float32, cut or zero-padded to ``n`` samples."""
+    with wave.open(str(path), "rb") as w:
+        data = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float32) / 32768.0
+    out = np.zeros(n, dtype=np.float32)
+    out[: min(n, data.size)] = data[:n]
+    return out
 
 
 def _sox(
@@ -39,17 +42,8 @@ def _sox(
     with tempfile.TemporaryDirectory() as tmp:
         src, dst = Path(tmp) / "in.wav", Path(tmp) / "out.wav"
         write_wav(src, audio)
-        subprocess.run(
-            ["sox", "-V1", str(src), *out_args, str(dst), *effects],
-            check=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        with wave.open(str(dst), "rb") as w:
-            data = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float32) / 32768.0
-    out = np.zeros(audio.size, dtype=np.float32)
-    out[: min(audio.size, data.size)] = data[: audio.size]
-    return out
+        mf.run_tool(["sox", "-V1", str(src), *out_args, str(dst), *effects])
+        return _read_fitted(dst, audio.size)
 
 
 def telephone(audio: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
@@ -57,26 +51,16 @@ def telephone(audio: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     with tempfile.TemporaryDirectory() as tmp:
         narrow = Path(tmp) / "narrow.wav"
         write_wav(Path(tmp) / "in.wav", audio)
-        subprocess.run(
+        mf.run_tool(
             ["sox", "-V1", str(Path(tmp) / "in.wav"), "-r", "8000", "-e", "u-law", "-b", "8", str(narrow)]
             + ["sinc", "300-3400", "compand", "0.01,0.25", "-70,-70,-50,-44,-20,-16,0,-9", "0", "-90", "0"]
-            + ["rate", "8000"],
-            check=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            + ["rate", "8000"]
         )
         back = Path(tmp) / "back.wav"
-        subprocess.run(
-            ["sox", "-V1", str(narrow), "-r", str(SAMPLE_RATE), "-e", "signed", "-b", "16", str(back), "rate", "16000"],
-            check=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+        mf.run_tool(
+            ["sox", "-V1", str(narrow), "-r", str(SAMPLE_RATE), "-e", "signed", "-b", "16", str(back), "rate", "16000"]
         )
-        with wave.open(str(back), "rb") as w:
-            data = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float32) / 32768.0
-    out = np.zeros(audio.size, dtype=np.float32)
-    out[: min(audio.size, data.size)] = data[: audio.size]
-    return out
+        return _read_fitted(back, audio.size)
 
 
 def reverb(audio: npt.NDArray[np.float32], seed: int) -> npt.NDArray[np.float32]:

@@ -74,7 +74,7 @@ def make_two_speaker_session(out_dir: Path) -> tuple[Path, list[dict[str, Any]]]
             gap = np.zeros(int(GAP_S * SAMPLE_RATE), dtype=np.int16)
             pieces.append(gap)
             cursor += len(gap)
-    _write_wav(wav_path, np.concatenate(pieces))
+    write_wav(wav_path, np.concatenate(pieces))
     turns_path.write_text(json.dumps(turns, indent=2), encoding="utf-8")
     return wav_path, turns
 
@@ -85,7 +85,7 @@ def make_silence(out_dir: Path, seconds: float = 6.0) -> Path:
     if not path.is_file():
         rng = np.random.default_rng(7)
         noise = rng.normal(0.0, 10.0, int(seconds * SAMPLE_RATE))
-        _write_wav(path, noise.astype(np.int16))
+        write_wav(path, noise.astype(np.int16))
     return path
 
 
@@ -118,7 +118,7 @@ def make_long(out_dir: Path, seconds: float = 180.0) -> Path:
     path = out_dir / "long_noise.wav"
     if not path.is_file():
         rng = np.random.default_rng(3)
-        _write_wav(path, rng.normal(0.0, 30.0, int(seconds * SAMPLE_RATE)).astype(np.int16))
+        write_wav(path, rng.normal(0.0, 30.0, int(seconds * SAMPLE_RATE)).astype(np.int16))
     return path
 
 
@@ -126,7 +126,7 @@ def make_zero_samples(out_dir: Path) -> Path:
     """A well-formed WAV header with no audio frames."""
     path = out_dir / "zero_samples.wav"
     if not path.is_file():
-        _write_wav(path, np.zeros(0, dtype=np.int16))
+        write_wav(path, np.zeros(0, dtype=np.int16))
     return path
 
 
@@ -172,7 +172,7 @@ def convert(source: Path, dest: Path) -> Path:
         return dest
     suffix = dest.suffix.lower()
     if suffix in (".ogg", ".flac") and shutil.which("sox"):
-        _run(["sox", str(source), str(dest)])
+        run_tool(["sox", str(source), str(dest)])
         return dest
     codec, rate, fmt, container_format = {
         ".mp3": ("libmp3lame", 16000, "s16p", "mp3"),
@@ -274,13 +274,19 @@ def read_wav(path: Path) -> npt.NDArray[np.int16]:
 
 def write_wav(path: Path, samples: npt.NDArray[np.int16]) -> None:
     """Write 16 kHz mono int16 atomically (a ``.part`` file renamed into place)."""
-    _write_wav(path, samples)
+    tmp = path.with_name(path.name + ".part")
+    with wave.open(str(tmp), "wb") as wf:
+        wf.setnchannels(1)
+        wf.setsampwidth(2)
+        wf.setframerate(SAMPLE_RATE)
+        wf.writeframes(samples.astype("<i2").tobytes())
+    tmp.replace(path)
 
 
 def _speak(text: str, voice: str, wav_path: Path) -> npt.NDArray[np.int16]:
     if shutil.which("espeak-ng") is None:
         raise RuntimeError("espeak-ng is required to generate speech fixtures (apt install espeak-ng)")
-    _run(["espeak-ng", "-v", voice, "-s", "165", "-w", str(wav_path), text])
+    run_tool(["espeak-ng", "-v", voice, "-s", "165", "-w", str(wav_path), text])
     with wave.open(str(wav_path), "rb") as wf:
         rate = wf.getframerate()
         channels = wf.getnchannels()
@@ -323,17 +329,8 @@ def _encode(source: Path, dest: Path, codec: str, rate: int, fmt: str, container
     tmp.replace(dest)
 
 
-def _write_wav(path: Path, samples: npt.NDArray[np.int16]) -> None:
-    tmp = path.with_name(path.name + ".part")
-    with wave.open(str(tmp), "wb") as wf:
-        wf.setnchannels(1)
-        wf.setsampwidth(2)
-        wf.setframerate(SAMPLE_RATE)
-        wf.writeframes(samples.astype("<i2").tobytes())
-    tmp.replace(path)
-
-
-def _run(cmd: list[str]) -> None:
+def run_tool(cmd: list[str]) -> None:
+    """Run an audio tool (sox, espeak-ng) quietly; its stderr is kept for the error when it fails."""
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 

@@ -241,7 +241,7 @@ def _voices_session(script: ModuleType, out: Path, voices: list[str], pattern: l
         pieces += [speech, np.zeros(9600, dtype=np.int16)]
         cursor += len(speech) + 9600
     path = out / "voices.wav"
-    script._write_wav(path, np.concatenate(pieces))
+    script.write_wav(path, np.concatenate(pieces))
     return path, turns
 
 
