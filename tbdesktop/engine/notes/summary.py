@@ -1,26 +1,35 @@
-"""The one-line summary for the session card, built only from the transcript's words.
+"""The card summary (one or two sentences) and the plan steps it reports, built only from the transcript.
 
-Method (see docs/decisions/0006-local-notes.md): the client's speech (everyone's when no one is labelled a
-client) is cut into words; stop words, fillers and risk words are dropped and the rest reduced to crude stems.
-Stems that belong to a common therapy topic (``_TOPICS``: "sleep", "slept", "tired" → sleep; "wine",
-"drinking" → alcohol use) count toward that topic; any other word counts on its own at three quarters
-weight. A word in a segment that a note section cites counts twice. The (up to) three topics mentioned at
-least twice, most frequent first, make the first sentence; a second names the risk kinds flagged with a
-severity other than "denied". Never more than 240 characters.
+Method (see docs/decisions/0006-local-notes.md):
+
+* **Topics** come from a curated list of whole noun phrases (``TOPICS``: "sleep", "alcohol use", "relationship
+  with partner", …), each with phrase patterns. A line mentioning a topic counts 1 for the client (1.5 when a
+  note section cites it) and 0.5 for the therapist; a topic needs at least 2, one client mention, and a third of
+  the top topic's count. Up to three are named. No other word ever becomes a topic.
+* **Plan steps** (:func:`plan_steps`) are therapist sentences that propose a concrete step (homework, a referral,
+  a safety plan, a crisis line, means restriction, emergency contacts, the next appointment, a follow-up call),
+  with the client's reply when it agrees ("Okay, I can do that").
+* **Risk**: suicidal ideation or self-harm above "denied" gets its own sentence (passive when the flag's detail
+  says so; a plan denied or described when the client's words say so; the safety step agreed or proposed);
+  other kinds above "denied" are named as flagged for review. Never more than 240 characters.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from tbdesktop.engine.notes.types import RISK_KINDS, NoteSection, RiskFlagResult, TranscriptLine
 
 MAX_SUMMARY_CHARS = 240
 MAX_TOPICS = 3
 MIN_TOPIC_SCORE = 2.0
+SHORT_SESSION_LINES = 10  # client lines per required mention, up to MIN_TOPIC_SCORE
+MIN_TOPIC_SHARE = 1 / 3  # of the top topic's score: a passing mention is not a main concern
 EMPTY_SUMMARY = "No speech was transcribed in this session."
 NO_TOPIC_SUMMARY = "Brief session; no main topic stood out in the transcript."
+AGREE_LOOKAHEAD = 2  # a reply counts as agreement within this many lines after the proposal
 
 RISK_NAMES = {
     "suicidal_ideation": "suicidal ideation",
@@ -29,140 +38,338 @@ RISK_NAMES = {
     "abuse_neglect": "abuse or neglect",
     "substance_use": "substance use",
 }
+SAFETY_KINDS = ("suicidal_ideation", "self_harm")
 _CLIENT_ROLES = ("client", "partner", "participant")
 
-_STOP = frozenset(
-    """a about above after again against all also always am an and any anyone anything are aren't around as at
-    be because been before being below between both but by can can't cannot could couldn't did didn't do does
-    doesn't doing don't down during each either else even ever every everyone everything few for from further
-    get gets getting got gonna had hadn't has hasn't have haven't having he he'd he'll he's her here hers herself
-    him himself his how i i'd i'll i'm i've if in into is isn't it it's its itself just let's lot lots me might
-    mine more most much must my myself need needs neither never no nor not nothing now of off often oh ok okay
-    on once one only or other others our ours ourselves out over own per quite rather really right same she
-    she'd she'll she's should shouldn't so some someone something sometimes still such than that that's the their
-    theirs them themselves then there there's these they they'd they'll they're they've thing things this those
-    though through to too under until up upon us very was wasn't we we'd we'll we're we've well were weren't what
-    what's when where which while who whom whose why will with without won't would wouldn't yeah yes yet you
-    you'd you'll you're you've your yours yourself um uh uhm erm hmm mm mhm like know mean guess kind sort
-    actually pretty maybe probably basically literally totally definitely anyway stuff way yep nope
-    client clients client's therapist session sessions include including includes relevant words their such e.g
-    etc note notes section describe brief any""".split()
+_SENTENCE = re.compile(r"\S.*?(?:[.!?]+(?=\s|$)|$)", re.DOTALL)
+
+
+def phrases(*alternatives: str) -> re.Pattern[str]:
+    """Whole-word, case-blind alternation; a ``'`` in a pattern matches straight or curly apostrophes."""
+    body = "|".join(a.replace("'", "['’]") for a in alternatives)
+    return re.compile(rf"\b(?:{body})\b", re.IGNORECASE)
+
+
+def split_sentences(text: str) -> list[str]:
+    """A text's sentences, verbatim (split after . ! or ? and a space), as the risk lexicon splits them."""
+    return [m.group(0).strip() for m in _SENTENCE.finditer(text) if m.group(0).strip()]
+
+
+# fmt: off
+_DRINK = (r"drink(?:s|ing)?(?!\s+(?:a lot of |lots of |more |some |of |a cup of |a glass of )?"
+          r"(?:coffee|tea|water|juice|soda|milk|pop|energy))")
+TOPICS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("sleep", phrases(r"sleep\w*", "slept", "insomnia", "tired", "exhausted", "awake", "nightmares?", "bedtime")),
+    ("alcohol use", phrases(_DRINK, "drank", "drunk", "alcohol", "wine", "beers?", "vodka", r"whiske?y", "liquor",
+                            "booze", "hangover", "hungover", "pints?")),
+    ("drug use", phrases("drugs?", "weed", "marijuana", "cannabis", "cocaine", "heroin", "meth", "opioids?",
+                         "using again", "relaps\\w*", "high on", "stoned")),
+    ("smoking", phrases(r"smok\w*", "cigarettes?", "cigs?", "nicotine", r"vap(?:e|es|ing)", "tobacco")),
+    ("work", phrases(r"(?:at|from|to|after|before|my|of|off) work", r"work(?:'s| is| was| has| had| been| life)",
+                     "jobs?", "boss",
+                     r"co-?workers?", "manager", "deadlines?", "workplace", "career", "fired", "promotion")),
+    ("stress", phrases(r"stress\w*", "pressure", r"overwhelm\w*")),
+    ("anxiety", phrases(r"anxi\w*", r"worr(?:y|ied|ies|ying)", r"panic\w*", "nervous", "scared", "afraid",
+                        "fears?")),
+    ("low mood", phrases(r"depress\w*", "sad", "sadness", "hopeless", "low mood", "mood",
+                         r"(?:feel|feeling|felt) (?:so |really |very |pretty |kind of )?(?:low|down|empty|numb)",
+                         r"cry(?:ing)?", "pretty low")),
+    ("relationship with partner", phrases("partner", "boyfriend", "girlfriend", "husband", "wife", "marriage",
+                                          r"divorc\w*", "my ex", "relationship")),
+    ("family", phrases("family", "mom", "mum", "mother", "dad", "father", "parents?", "brother", "sister",
+                       "sons?", "daughters?", "kids", "children")),
+    ("grief", phrases("grief", r"griev\w*", "funeral", "passed away", "died")),
+    ("finances", phrases("money", "bills", "debts?", "rent", r"financ\w*", "paycheck", "afford")),
+    ("physical health", phrases("health", "doctors?", "illness", "sick", "hospital", "diabetes", "asthma",
+                                "blood (?:pressure|sugar)", "inhalers?", "heart", "insulin")),
+    ("anger", phrases("anger", "angry", "irritable", "furious", r"frustrat\w*", r"argu(?:e|ed|ing|ment|ments)",
+                      "yelled", "yelling")),
+    ("loneliness", phrases("lonely", "loneliness", r"isolat\w*")),
+    ("school", phrases("school", "classes", "exams?", "grades", "teachers?", "college", "university")),
+    ("self-esteem", phrases(r"confiden\w*", "worthless", "failure", "ashamed", "shame", "self-esteem")),
+    ("eating habits", phrases("appetite", "eating", r"diet\w*", "weight", "food", "meals?", "snacks?")),
+    ("exercise", phrases(r"exercis\w*", "gym", "workouts?", "jogging", "running", "walking", "walks",
+                         "physically active", "fitness")),
+    ("medication", phrases("medications?", "medicines?", "meds", r"prescri\w*", "doses?", "sertraline",
+                           "zoloft", "prozac", "lexapro", "xanax", "trazodone", "antidepressants?")),
+    ("friendships", phrases("friends?", "friendships?")),
+    ("gambling", phrases(r"gambl\w*", "betting", "bets?", "casino", "poker", "slots", "lottery")),
+    ("legal problems", phrases("probation", "parole", "court", "jail", "prison", "arrested", "police",
+                               "lawyer", "charges")),
+    ("caffeine", phrases("coffee", "caffeine", "energy drinks?")),
+    ("housing", phrases("housing", "apartment", r"evict\w*", "homeless", "landlord", "flatmates?", "roommates?",
+                        "moving out", "move out")),
 )
-_TOPIC_STOP = _STOP | frozenset(
-    """think thought feel feeling feels felt want wanted go going went come came say said tell told make made
-    take took see saw look looked try tried talk talked give gave put keep kept start started stop stopped
-    seem seems work's time times day days week weeks month months year years today tonight yesterday tomorrow
-    morning night last next first good bad better worse little bit big new old long whole able sure okay fine
-    great hard people person everybody somebody nobody thank thanks hello hi bye talking telling trying happen
-    happened happening doing done getting used lately since ago around back part point question call called
-    home house place left right kid kids glass glasses cup cups bottle hour hours minute minutes half couple
-    lot end plan plans""".split()
+
+# (kind, how the summary names it, what a therapist says when proposing it)
+STEPS: tuple[tuple[str, str, re.Pattern[str]], ...] = (
+    ("safety plan", "a safety plan", phrases("safety plan", "safety planning")),
+    ("crisis line", "crisis line details", phrases(r"crisis (?:line|number|team|text line|service)", "hot ?line",
+                                                   "988", "911", "samaritans", "lifeline", "emergency services",
+                                                   r"(?:go|get|call) (?:to )?(?:the )?(?:emergency (?:room|department|"
+                                                   r"number)|er)")),
+    ("means restriction", "restricting access to means", re.compile(
+        r"\b(?:lock\w*|remove|get rid of|put (?:them |it )?away|hand (?:them |it )?(?:over|in)|give (?:them|it) to|"
+        r"keep (?:them|it) away|store)\b[^.?!]{0,40}\b(?:pills|medications?|meds|guns?|firearms?|knives|knife|"
+        r"razors?|blades?|weapons?|means)\b", re.IGNORECASE)),
+    ("emergency contacts", "emergency contacts", phrases(
+        "someone you trust", "emergency contacts?", "who (?:could|can|would) you call",
+        r"(?:call|text|reach out to|stay with) (?:your|a) (?:sister|brother|friend|mom|mum|mother|dad|father|partner|"
+        r"wife|husband|family|neighbou?r)")),
+    ("referral", "a referral", phrases(r"refer(?:ral|rals|red|ring)?", "psychiatrist", "support groups?",
+                                       "AA meetings?", "alcoholics anonymous", "specialist",
+                                       r"(?:see|call|contact) your (?:doctor|gp)")),
+    ("homework", "homework", phrases(
+        "homework", "worksheets?", "journal", "diary", r"keep (?:a )?(?:log|track)",
+        r"(?:you (?:could |can |might )?|and )write (?:\w+ )?down",
+        r"practi[cs]e (?:it|this|that|the|these|them|every|each|at home|daily)", "each (?:day|night)",
+        r"every (?:day|night|morning|evening)", "before bed", "between now and",
+        r"(?:during|over) the (?:coming )?week", r"this (?:coming )?week,? (?:try|i'd like you|you could|see if)")),
+    ("next appointment", "a follow-up appointment", phrases(
+        r"next (?:session|appointment|visit)", "meet again",
+        r"(?:see|meet|talk|revisit|discuss|review|go over)\w*\b[^.?!]{0,30}\bnext (?:week|time|session)",
+        r"next time (?:you|we|i) (?:come|meet|see|talk)",
+        r"(?:set up|make|book|schedule) (?:an|another|a|your|the) (?:\w+ )?(?:appointment|session|visit|follow-up)",
+        r"see you (?:again )?(?:on|in|next|later|soon)", r"come (?:back|in) (?:and|to see|in|next|on)")),
+    ("follow-up", "a follow-up call", phrases(
+        r"follow[- ]?up (?:appointment|call|visit|with you)", r"check[- ]in with you", "a check-in",
+        r"(?:i|we)(?:'ll| will| can| could| would) (?:call|phone|ring|text|check in with|follow up with) you")),
 )
-# Words never used as topics: the risk sentence speaks about these, and only when a flag was raised.
-_RISK_WORDS = frozenset("kill killing killed die dying dead suicide suicidal hurt hurting harm cut cutting".split())
-
-_TOPICS: tuple[tuple[str, frozenset[str]], ...] = tuple(
-    (label, frozenset(stems.split()))
-    for label, stems in (
-        ("sleep", "sleep slept insomnia tired exhaust awake bed bedtime nap nightmare rest"),
-        ("alcohol use", "drink drank drunk alcohol wine beer vodka whiskey liquor hangover hungover booze bar"),
-        ("drug use", "weed marijuana cannabis cocaine heroin meth stoned opioid relapse relaps"),
-        ("work", "work job boss office coworker career shift manager deadline promotion fired"),
-        ("stress", "stress stressful pressure overwhelm"),
-        ("anxiety", "anxiety anxious worry panic nervous fear afraid scared"),
-        ("low mood", "sad depress depression hopeless cry empty numb low unmotivat"),
-        ("relationship", "relationship partner boyfriend girlfriend marriage husband wife divorc divorce dating"),
-        ("family", "family mom mother dad father parent brother sister son daughter child children"),
-        ("grief", "grief griev loss funeral death"),
-        ("finances", "money bill debt rent finance financial paycheck"),
-        ("health", "health doctor illness sick hospital diagnos diagnosis"),
-        ("anger", "anger angry irritable irritat frustrat frustration mad argu argument fight yell"),
-        ("loneliness", "lonely alone isolat"),
-        ("school", "school class exam grade teacher college homework"),
-        ("self-esteem", "confidence worthless failure ashamed shame"),
-        ("eating", "appetite eat food weight"),
-        ("exercise", "gym workout jog jogging running"),
-        ("medication", "medication med prescription dose sertraline zoloft prozac lexapro xanax trazodone"),
-        ("friendships", "friend friendship"),
-    )
+SAFETY_STEPS = frozenset(
+    {"safety plan", "crisis line", "means restriction", "emergency contacts", "follow-up", "next appointment"}
 )
-_WORD = re.compile(r"[a-z][a-z'’]*")
+# A therapist sentence offers a step when framed as a proposal, an arrangement or an instruction.
+_PROPOSAL = phrases(
+    "let's", "let us", r"i(?:'d| would) like (?:you|us)", "i want you to", r"would you (?:be )?(?:willing|open|like)",
+    r"are you (?:willing|open)", "could you", "can you", "why don't (?:you|we)", "how about", "what about",
+    r"i (?:suggest|recommend)", r"my (?:suggestion|recommendation)", "i'm going to", "i will", "i'll", "we'll",
+    "we will", "we can", "we could", "you can", "you could", "you might", "make sure", "remember to", "please",
+    "for homework", "your homework", "look forward to", "here's", "here is",
+    r"see you (?:again )?(?:on|in|next|later|soon|then)",
+    r"i(?:'ll| will) (?:give|send|call|refer|check)", "i'm referring", r"(?:is|was) there someone",
+)
+_REFLECTION = phrases(r"(?:good|nice|great|glad|lovely|pleasure) to (?:see|meet) you", "see you're back",
+                      r"(?:it )?sounds like", "so you", r"you (?:said|mentioned|told me|were saying|'ve been)",
+                      "last (?:week|time|session)", "you used to", "have you ever", "did you")
+_IN_SESSION = phrases("right now", "together now", "in here", "for a moment", "close your eyes")
+_AGREE = re.compile(
+    r"^\W*(?:yes|yeah|yep|yup|ok(?:ay)?|sure|alright|all right|definitely|absolutely|of course|fine|deal|"
+    r"sounds (?:good|great|fine|like a plan)|that (?:works|sounds|would|could|makes sense)|good idea|i agree|"
+    r"let's|i (?:can|will|could|'ll|would|think i can|guess i can|'m willing|am willing))\b",
+    re.IGNORECASE,
+)
+_NEGATION = phrases("no", "not", "never", r"\w+n't", "cannot")
+_PLAN_WORD = phrases("plans?")
+_PASSIVE = re.compile(r"\bpassive\b", re.IGNORECASE)
+_DENIES_PLAN = re.compile(r"\b(?:denie?s?d?|no|without)\b[^.;]*\bplan", re.IGNORECASE)
+# fmt: on
+_RANK = {"denied": 0, "low": 1, "moderate": 2, "high": 3}
 
 
-def stem(word: str) -> str:
-    """A crude, deterministic stem: enough to match "sleeping" with "sleep" and "worries" with "worry"."""
-    word = word.replace("’", "'").removesuffix("'s")
-    for suffix, repl, keep in (("ies", "y", 3), ("ied", "y", 3), ("ing", "", 3), ("ed", "", 3)):
-        if word.endswith(suffix) and len(word) - len(suffix) >= keep:
-            return word[: -len(suffix)] + repl
-    if word.endswith(("sses", "xes", "zes", "ches", "shes")):
-        return word[:-2]
-    if word.endswith("s") and not word.endswith("ss") and len(word) > 3:
-        return word[:-1]
-    return word
+@dataclass(frozen=True)
+class PlanStep:
+    """A therapist's proposed step (its sentences, verbatim) and the client's agreeing reply, if any."""
+
+    line: TranscriptLine
+    text: str
+    kinds: tuple[str, ...]
+    question: bool
+    agreement: TranscriptLine | None = None
 
 
-def content_stems(text: str) -> frozenset[str]:
-    """Stems of a text's content words (stop words, fillers and very short words left out)."""
-    return frozenset(stem(w) for w in _WORD.findall(text.lower()) if len(w) > 2 and w not in _STOP)
+def plan_steps(lines: Sequence[TranscriptLine]) -> list[PlanStep]:
+    """Every therapist proposal of a concrete step, in transcript order, with the client's agreement if given."""
+    steps: list[PlanStep] = []
+    for pos, line in enumerate(lines):
+        if line.role != "therapist":
+            continue
+        picked: list[str] = []
+        kinds: list[str] = []
+        for sentence in split_sentences(line.text):
+            found = [kind for kind, _, pattern in STEPS if pattern.search(sentence)]
+            if found and _proposes(sentence, found):
+                picked.append(sentence)
+                kinds += [k for k in found if k not in kinds]
+        if picked:
+            question = picked[-1].endswith("?")
+            steps.append(PlanStep(line, " ".join(picked), tuple(kinds), question, _agreement(lines, pos)))
+    return steps
+
+
+def _proposes(sentence: str, kinds: Sequence[str]) -> bool:
+    if _REFLECTION.search(sentence) and not _PROPOSAL.search(sentence.split(",")[-1]):
+        return False
+    if "safety plan" not in kinds and _IN_SESSION.search(sentence):
+        return False
+    if sentence.endswith("?") and not re.search(
+        r"would you|could you|can you|are you|how about|what about|can we|"
+        r"shall we|is there someone|who (?:could|can|would) you",
+        sentence,
+        re.IGNORECASE,
+    ):
+        return False
+    return _PROPOSAL.search(sentence) is not None or "safety plan" in kinds
+
+
+def _agreement(lines: Sequence[TranscriptLine], pos: int) -> TranscriptLine | None:
+    """The client's reply right after the proposal when it agrees ("Okay, I can do that")."""
+    for line in lines[pos + 1 : pos + 1 + AGREE_LOOKAHEAD]:
+        if line.role == "therapist":
+            continue  # the same proposal, split into two segments
+        first = next(iter(split_sentences(line.text)), "")
+        opener = _AGREE.match(first)
+        if opener is None:
+            return None
+        strong = opener.group(0).strip(" ,.!").lower().split()[0] in ("yes", "yeah", "okay", "ok", "sure", "alright")
+        return line if strong or not _NEGATION.search(first) else None
+    return None
 
 
 def summarise(
     lines: Sequence[TranscriptLine], sections: Sequence[NoteSection], risk_flags: Sequence[RiskFlagResult]
 ) -> str:
-    """One or two sentences: the main topics of the client's speech, then the risk kinds flagged (if any)."""
+    """The client's main concerns and what was agreed, then the risk raised (if any), in plain sentences."""
     spoken = [line for line in lines if line.text.strip()]
     if not spoken:
         return EMPTY_SUMMARY
-    risk = _risk_sentence(risk_flags)
     topics = _topics(spoken, sections)
+    steps = plan_steps(spoken)
+    agreed = _named_steps(s for s in steps if s.agreement is not None)
+    safety, safety_agreed = _safety_clause(steps)
+    risk = _risk_sentence(risk_flags, spoken, safety)
+    others = _other_risks(risk_flags)
+    if risk and safety_agreed:
+        agreed = [a for a in agreed if a != safety_agreed]
     has_client = any(line.role in _CLIENT_ROLES for line in spoken)
-    subject = "Client discussed" if has_client else "The session covered"
-    if any(line.role == "partner" for line in spoken):
-        subject = "Clients discussed"
-    while topics:
-        text = f"{subject} {_join(topics)}." + (f" {risk}" if risk else "")
+    who = "Clients" if any(line.role == "partner" for line in spoken) else "Client" if has_client else ""
+    while True:
+        text = " ".join(s for s in (_first_sentence(who, topics, agreed), risk, others) if s)
         if len(text) <= MAX_SUMMARY_CHARS:
             return text
-        topics = topics[:-1]
-    text = NO_TOPIC_SUMMARY + (f" {risk}" if risk else "")
-    return text if len(text) <= MAX_SUMMARY_CHARS else (risk or NO_TOPIC_SUMMARY)[:MAX_SUMMARY_CHARS]
+        if others:
+            others = ""
+        elif len(topics) > 1:
+            topics = topics[:-1]
+        elif agreed:
+            agreed = agreed[:-1]
+        elif topics:
+            topics = []
+        else:
+            return text[:MAX_SUMMARY_CHARS]
+
+
+def _first_sentence(who: str, topics: Sequence[str], agreed: Sequence[str]) -> str:
+    if topics:
+        subject = f"{who} discussed" if who else "The session covered"
+        tail = f"{',' if len(topics) > 1 else ''} and agreed to {_join(agreed)}" if agreed else ""
+        if agreed and not who:
+            tail = f"; {_join(agreed)} {'was' if len(agreed) == 1 else 'were'} agreed"
+        return f"{subject} {_join(topics)}{tail}."
+    if agreed:
+        return f"{who or 'The client'} agreed to {_join(agreed)}."
+    return NO_TOPIC_SUMMARY
 
 
 def _topics(lines: Sequence[TranscriptLine], sections: Sequence[NoteSection]) -> list[str]:
-    speakers = [line for line in lines if line.role in _CLIENT_ROLES or line.role is None] or list(lines)
+    has_client = any(line.role in _CLIENT_ROLES or line.role is None for line in lines)
     cited = {i for section in sections for i in section.evidence}
-    lexicon = {s: label for label, stems in _TOPICS for s in stems}
     scores: dict[str, float] = {}
-    first_seen: dict[str, int] = {}
-    surface: dict[str, dict[str, int]] = {}  # a word topic is shown as its most frequent spelling
-    mentions: dict[str, int] = {}
-    for line in speakers:
-        weight = 2.0 if line.idx in cited else 1.0
-        for word in _WORD.findall(line.text.lower()):
-            if len(word) < 3 or word in _TOPIC_STOP or word in _RISK_WORDS or "'" in word or "’" in word:
-                continue
-            root = stem(word)
-            topic = lexicon.get(root) or lexicon.get(word)
-            name, gain = (topic, weight) if topic else (root if len(root) > 3 else "", 0.75 * weight)
-            if not name or name in _TOPIC_STOP:
-                continue
-            scores[name] = scores.get(name, 0.0) + gain
-            mentions[name] = mentions.get(name, 0) + 1
-            first_seen.setdefault(name, len(first_seen))
-            if not topic:
-                forms = surface.setdefault(name, {})
-                forms[word] = forms.get(word, 0) + 1
-    ranked = sorted(scores, key=lambda t: (-scores[t], first_seen[t]))
-    chosen = [t for t in ranked if scores[t] >= MIN_TOPIC_SCORE and (t not in surface or mentions[t] > 1)]
-    chosen = chosen[:MAX_TOPICS]
-    return [max(surface[t], key=lambda w: (surface[t][w], w)) if t in surface else t for t in chosen]
+    by_client: set[str] = set()
+    for line in lines:
+        client = line.role != "therapist" or not has_client
+        weight = (1.5 if line.idx in cited else 1.0) if client else 0.5
+        text = line.text.lower()
+        for name, pattern in TOPICS:
+            if pattern.search(text):
+                scores[name] = scores.get(name, 0.0) + weight
+                if client:
+                    by_client.add(name)
+    if "work" in scores and "stress" in by_client:  # "work" and "stress" together read as one concern
+        scores["work"] += scores.pop("stress")
+        scores["work stress"] = scores.pop("work")
+        by_client.add("work stress")
+    top = max(scores.values(), default=0.0)
+    order = {name: n for n, (name, _) in enumerate(TOPICS)}
+    ranked = sorted(scores, key=lambda t: (-scores[t], order.get(t, 0)))
+    client_lines = sum(1 for line in lines if line.role != "therapist")
+    # a short session mentions each concern about once
+    floor = max(min(MIN_TOPIC_SCORE, max(1.0, client_lines / SHORT_SESSION_LINES)), top * MIN_TOPIC_SHARE)
+    return [t for t in ranked if scores[t] >= floor and t in by_client][:MAX_TOPICS]
 
 
-def _risk_sentence(flags: Sequence[RiskFlagResult]) -> str:
-    kinds = [k for k in RISK_KINDS if any(f.kind == k and f.severity != "denied" for f in flags)]
-    return f"Risk noted: {_join([RISK_NAMES[k] for k in kinds])}." if kinds else ""
+def _named_steps(steps: Iterable[PlanStep]) -> list[str]:
+    names = {kind: name for kind, name, _ in STEPS}
+    out: list[str] = []
+    for step in steps:
+        for kind in step.kinds:
+            if kind in ("crisis line", "emergency contacts", "means restriction"):
+                continue  # named in the risk sentence, not as something agreed
+            if names[kind] not in out:
+                out.append(names[kind])
+    return out
+
+
+def _safety_clause(steps: Sequence[PlanStep]) -> tuple[str, str]:
+    """(clause, the agreed step it names) for the risk sentence: the safety step agreed, else proposed."""
+    for agreed in (True, False):
+        for kind, text in (("safety plan", "a safety plan"), ("crisis line", "crisis line details")):
+            if any(kind in s.kinds and (s.agreement is not None) == agreed for s in steps):
+                if kind == "crisis line":
+                    return "crisis line details were given", ""
+                return f"{text} was {'agreed' if agreed else 'proposed'}", text if agreed else ""
+    return "", ""
+
+
+def _risk_sentence(flags: Sequence[RiskFlagResult], lines: Sequence[TranscriptLine], safety: str) -> str:
+    """E.g. "Passive suicidal ideation was disclosed; the client denied a plan, and a safety plan was agreed."."""
+    parts: list[str] = []
+    for kind in SAFETY_KINDS:
+        raised = [f for f in flags if f.kind == kind and f.severity != "denied"]
+        if not raised:
+            continue
+        name = RISK_NAMES[kind]
+        if kind == "suicidal_ideation" and all(_PASSIVE.search(f.detail) for f in raised):
+            name = f"passive {name}"
+        parts.append(name)
+    if not parts:
+        return ""
+    clauses = [f"{_join(parts)[:1].upper()}{_join(parts)[1:]} {'was' if len(parts) == 1 else 'were'} disclosed"]
+    plan = _plan_status(flags, lines)
+    if plan:
+        clauses.append(plan)
+    if safety:
+        clauses.append(safety)
+    if len(clauses) == 1:
+        return clauses[0] + "."
+    return f"{clauses[0]}; " + (", and ".join(clauses[1:]) if len(clauses) == 3 else clauses[1]) + "."
+
+
+def _plan_status(flags: Sequence[RiskFlagResult], lines: Sequence[TranscriptLine]) -> str:
+    """What the client said about a plan: "the client denied a plan", "a plan was described", or nothing."""
+    safety = [f for f in flags if f.kind in SAFETY_KINDS]
+    if any(f.severity != "denied" and _PLAN_WORD.search(f.quote) and not _NEGATION.search(f.quote) for f in safety):
+        return "a plan was described"
+    by_idx = {line.idx: line for line in lines}
+    for flag in safety:
+        said = by_idx[flag.segment_idx].text if flag.segment_idx in by_idx else flag.quote
+        if any(_DENIES_PLAN.search(s) or _negated_plan(s) for s in split_sentences(said)) or _DENIES_PLAN.search(
+            flag.detail
+        ):
+            return "the client denied a plan"
+    return ""
+
+
+def _negated_plan(sentence: str) -> bool:
+    match = _PLAN_WORD.search(sentence)
+    return match is not None and _NEGATION.search(sentence[: match.start()].split(",")[-1]) is not None
+
+
+def _other_risks(flags: Sequence[RiskFlagResult]) -> str:
+    kinds = [k for k in RISK_KINDS if k not in SAFETY_KINDS and any(f.kind == k and _RANK[f.severity] for f in flags)]
+    return f"Flagged for review: {_join([RISK_NAMES[k] for k in kinds])}." if kinds else ""
 
 
 def _join(items: Sequence[str]) -> str:
+    if not items:
+        return ""
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]

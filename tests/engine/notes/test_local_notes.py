@@ -19,7 +19,7 @@ from tbdesktop.engine.notes import (
 )
 from tbdesktop.engine.notes.local import MAX_SENTENCES, LocalNoteGenerator
 from tbdesktop.engine.notes.risk import detect_risks
-from tbdesktop.engine.notes.summary import EMPTY_SUMMARY, MAX_SUMMARY_CHARS, summarise
+from tbdesktop.engine.notes.summary import EMPTY_SUMMARY, MAX_SUMMARY_CHARS, NO_TOPIC_SUMMARY, summarise
 
 from .test_risk import BENIGN, DENIAL, SUICIDAL_PLAN, C, T, lines_of
 
@@ -38,6 +38,27 @@ SLEEP_AND_ALCOHOL = [
     (T, "For homework this week, I'd like you to practise the breathing exercise every night before bed."),
     (C, "Okay, I will try that and I'll cut back to one glass of wine."),
     (T, "Great. Next week we will go over how your sleep has been."),
+]
+
+# Passive suicidal ideation, a denied plan, a safety plan and a follow-up agreed; the client's "I will never …"
+# is about their children, not a plan.
+PASSIVE_IDEATION = [
+    (T, "How have things been since we last met?"),
+    (C, "Not great. I have not been sleeping and work has been really stressful."),
+    (T, "It sounds like a lot. How has your mood been?"),
+    (C, "Pretty low. Sometimes I think everyone would be better off if I was not here."),
+    (T, "Thank you for telling me that. Have you had any thoughts of ending your life?"),
+    (C, "I have thought about it, but I do not have a plan."),
+    (T, "What helps you stay safe when those thoughts come?"),
+    (C, "My kids. I will never do that to my kids."),
+    (
+        T,
+        "I would like us to write a safety plan together today. "
+        "If things get worse, you can call the crisis line at 988.",
+    ),
+    (C, "Okay. I can do that."),
+    (T, "Let's meet again next week, and I will call you on Thursday to check in."),
+    (C, "Yes, that works for me."),
 ]
 
 
@@ -114,7 +135,7 @@ def assert_quotes_are_in_cited_segments(note: GeneratedNote, lines: list[Transcr
             for label, quote in pairs:
                 matches = [line for line in cited if words(quote.replace("…", "")) <= words(line.text)]
                 assert matches, (sentence.text, [line.text for line in cited])
-                role = label.split()[0].strip().lower()
+                role = label.split("—")[-1].split()[0].strip().lower()  # "Self-harm (low) — Client" is the client
                 assert any(line.role == role for line in matches), (label, [line.role for line in matches])
                 checked += 1
     return checked
@@ -285,25 +306,100 @@ def test_unlabelled_speakers_are_quoted_by_their_labels() -> None:
     assert 'SPEAKER_01: "I only sleep about five hours' in note.sections[0].text
 
 
-def test_summary_names_real_topics_in_one_or_two_sentences() -> None:
+def test_summary_names_real_topics_and_what_was_agreed() -> None:
     note = generate(SLEEP_AND_ALCOHOL, SOAP)
     assert note.summary.startswith("Client discussed ")
-    assert "sleep" in note.summary and "alcohol use" in note.summary
+    assert "sleep" in note.summary and "alcohol use" in note.summary and "agreed to homework" in note.summary
     assert len(note.summary) <= MAX_SUMMARY_CHARS and note.summary.count(". ") == 1  # topics, then the risk
-    assert note.summary.endswith("Risk noted: substance use.")
+    assert note.summary.endswith("Flagged for review: substance use.")
 
     crisis = generate(SUICIDAL_PLAN, WITH_RISK).summary
-    assert crisis.endswith("Risk noted: suicidal ideation.") and len(crisis) <= MAX_SUMMARY_CHARS
+    assert "Suicidal ideation was disclosed; a plan was described, and a safety plan was agreed." in crisis
+    assert len(crisis) <= MAX_SUMMARY_CHARS
     calm = generate(DENIAL, WITH_RISK).summary  # a denial is not a risk
-    assert "Risk" not in calm and calm.endswith(".") and calm.count(". ") == 0
+    assert "disclosed" not in calm and "Flagged" not in calm and calm.endswith(".") and calm.count(". ") == 0
     assert "work" in generate(BENIGN, SOAP).summary
 
 
-def test_summarise_stays_short_and_uses_only_transcript_words() -> None:
+def test_summarise_never_makes_a_topic_of_a_stray_word() -> None:
     wordy = [(C, f"{w} {w} {w} {w}.") for w in ("extraordinarily", "overcommitment", "procrastination") * 3]
     lines = lines_of(wordy)
     summary = summarise(lines, (), detect_risks(lines))
-    assert len(summary) <= MAX_SUMMARY_CHARS
-    assert {"extraordinarily", "overcommitment", "procrastination"} & words(summary)
+    assert summary == NO_TOPIC_SUMMARY
     assert summarise([], (), ()) == EMPTY_SUMMARY
     assert summarise(lines_of([(C, "Okay.")]), (), ()).startswith("Brief session")
+
+
+def test_the_plan_is_what_the_therapist_proposed_and_the_client_agreed() -> None:
+    lines = lines_of(PASSIVE_IDEATION)
+    plan = section(LocalNoteGenerator().generate(lines, SOAP), "plan")
+    assert 7 not in plan.evidence and "never do that" not in plan.text  # a client's future tense is not a plan
+    assert [s.evidence for s in plan.sentences] == [(8, 9), (10, 11)]
+    safety, follow_up = plan.sentences
+    assert safety.text.startswith('Therapist suggested: "I would like us to write a safety plan together today.')
+    assert safety.text.endswith('Client agreed: "Okay. I can do that."')
+    assert follow_up.text.endswith('Client agreed: "Yes, that works for me."')
+
+    homework = section(generate(SLEEP_AND_ALCOHOL, SOAP), "plan")
+    assert (11, 12) in [s.evidence for s in homework.sentences]
+    assert 'Client agreed: "Okay, I will try that and I\'ll cut back to one glass of wine."' in homework.text
+
+
+def test_a_plan_without_a_proposal_is_not_discussed() -> None:
+    musing = [
+        (T, "How was the week?"),
+        (C, "Busy. I will probably visit my sister at the weekend and I'm going to start the new job in May."),
+        (T, "It sounds like a lot is changing."),
+        (C, "Yes. I will never go back to that old job."),
+    ]
+    for spec in (SOAP, DAP, BIRP):
+        assert section(generate(musing, spec), "plan").text == NOT_DISCUSSED
+
+
+@pytest.mark.parametrize(("spec", "carrier"), [(SOAP, "assessment"), (DAP, "assessment"), (BIRP, "behavior")])
+def test_suicidal_ideation_and_safety_steps_go_to_the_assessment(spec: NoteTemplateSpec, carrier: str) -> None:
+    lines = lines_of(PASSIVE_IDEATION)
+    note = LocalNoteGenerator().generate(lines, spec)
+    held = section(note, carrier)
+    ideation = [f for f in note.risk_flags if f.kind == "suicidal_ideation"]
+    assert ideation and {f.segment_idx for f in ideation} <= set(held.evidence)
+    assert 5 in held.evidence  # "I have thought about it, but I do not have a plan."
+    for flag in ideation:
+        said = next(s.text for s in held.sentences if flag.segment_idx in s.evidence)
+        assert said.startswith(f"Suicidal ideation ({flag.severity}") and (flag.detail or flag.severity) in said
+    steps = [s for s in held.sentences if s.text.startswith("Safety step (")]
+    assert [s.evidence for s in steps] == [(8, 9), (10, 11)]
+    assert "safety plan" in steps[0].text and "crisis line at 988" in steps[0].text
+    assert "follow-up" in steps[1].text.split("—")[0]
+    assert held.sentences[: len(ideation)] == tuple(s for s in held.sentences if s.text.startswith("Suicidal"))
+    assert_quotes_are_in_cited_segments(note, lines)
+
+
+def test_a_risk_section_holds_the_flags_and_the_safety_steps() -> None:
+    risk = section(generate(PASSIVE_IDEATION, WITH_RISK), "risk")
+    assert risk.sentences[0].text.startswith("Suicidal ideation (")
+    assert any(s.text.startswith("Safety step (safety plan; crisis line) — Therapist") for s in risk.sentences)
+    assessment = section(
+        generate(PASSIVE_IDEATION, template("Two", SUBJECTIVE, ASSESSMENT, ("risk", "Risk", "Any risk"))), "assessment"
+    )
+    assert "Safety step" not in assessment.text and "Suicidal ideation (" not in assessment.text
+
+
+def test_no_risk_finding_is_written_that_nobody_said() -> None:
+    for dialogue in (BENIGN, DENIAL, SLEEP_AND_ALCOHOL, PASSIVE_IDEATION):
+        for spec in (SOAP, DAP, BIRP, WITH_RISK):
+            text = " ".join(s.text for s in generate(dialogue, spec).sections).lower()
+            assert "no risk" not in text and "within normal limits" not in text and "wnl" not in words(text)
+    denial = section(generate(DENIAL, SOAP), "assessment")
+    assert "Safety step" not in denial.text  # a denial calls for no safety step
+    assert "Suicidal ideation (denied) — " in denial.text
+
+
+def test_summary_of_the_passive_ideation_session() -> None:
+    summary = generate(PASSIVE_IDEATION, SOAP).summary
+    assert summary.startswith("Client discussed ") and len(summary) <= MAX_SUMMARY_CHARS
+    assert "sleep" in summary and "work stress" in summary
+    assert summary.endswith(
+        "Passive suicidal ideation was disclosed; the client denied a plan, and a safety plan was agreed."
+    )
+    assert "sleep and work." not in summary
