@@ -1,4 +1,4 @@
-"""The Settings page: processing backends and API keys, privacy (consent, retention, idle lock), storage, about."""
+"""The Settings page itself: its cards, loading and saving, the API keys and the data folder."""
 
 from __future__ import annotations
 
@@ -18,14 +18,13 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QScrollArea,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from tbdesktop.errors import TBError
 from tbdesktop.services.context import NOTES_KEY_NAME, OPENAI_KEY_NAME
-from tbdesktop.services.notes_model import MAX_CONTEXT, MAX_GPU_LAYERS, MAX_THREADS, MIN_CONTEXT, NotesModelService
+from tbdesktop.services.notes_model import NotesModelService
 from tbdesktop.services.retention import MAX_DAYS
 from tbdesktop.services.settings import (
     MAX_IDLE_LOCK_MINUTES,
@@ -38,7 +37,8 @@ from tbdesktop.services.settings import (
 from tbdesktop.ui.about_section import AboutSection
 from tbdesktop.ui.aio import spawn, user_message
 from tbdesktop.ui.buttons import action_button
-from tbdesktop.ui.notes_model_widgets import ModelFileField, ModelTestBox
+from tbdesktop.ui.settings_page.fields import KeyField, field_label, hint_label, mark_invalid
+from tbdesktop.ui.settings_page.notes_model import NotesModelRows
 
 ASR_CHOICES = (("local", "On this computer (offline)"), ("openai", "OpenAI-compatible server"))
 NOTES_CHOICES = (
@@ -48,31 +48,6 @@ NOTES_CHOICES = (
 )
 LLM_FIELDS = ("notes_model_file", "notes_threads", "notes_gpu_layers", "notes_context", "notes_model_test")
 SERVER_NOTE_FIELDS = ("notes_base_url", "notes_model", NOTES_KEY_NAME)
-GPU_CHECKING = "Checking whether this runtime can use a GPU…"
-
-KEY_STORED = "A key is stored"
-NO_KEY = "No key stored"
-
-
-def _mark_invalid(widget: QWidget, invalid: bool) -> None:
-    widget.setProperty("invalid", invalid)
-    widget.style().unpolish(widget)
-    widget.style().polish(widget)
-
-
-def _label(text: str, buddy: QWidget | None = None) -> QLabel:
-    label = QLabel(text)
-    label.setObjectName("fieldLabel")
-    if buddy is not None:
-        label.setBuddy(buddy)
-    return label
-
-
-def _hint(text: str = "", name: str = "settingsHint") -> QLabel:
-    label = QLabel(text)
-    label.setObjectName(name)
-    label.setWordWrap(True)
-    return label
 
 
 def _days_text(value: int | None) -> str:
@@ -84,85 +59,7 @@ def _days_value(text: str) -> int | None:
     return int(text) if text.isdigit() else None
 
 
-class KeyField(QWidget):
-    """An API key: typed into a password field, saved to or cleared from the secret store; never shown back."""
-
-    saveRequested = Signal(str, str)  # key name, value
-    clearRequested = Signal(str)  # key name
-
-    def __init__(self, key_name: str, label: str, placeholder: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.key_name = key_name
-        self.setObjectName(f"{key_name}Field")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(4)
-        row = QHBoxLayout()
-        row.setSpacing(8)
-        self.edit = QLineEdit()
-        self.edit.setObjectName(f"{key_name}Edit")
-        self.edit.setEchoMode(QLineEdit.EchoMode.Password)
-        self.edit.setAccessibleName(label)
-        self.edit.setPlaceholderText(placeholder)
-        self.edit.setMaxLength(4096)
-        self.edit.returnPressed.connect(self._save)
-        self.save_button = QPushButton("Save key")
-        self.save_button.setObjectName(f"{key_name}SaveButton")
-        self.save_button.setAccessibleName(f"Save {label.lower()}")
-        self.save_button.setAutoDefault(False)
-        self.save_button.clicked.connect(self._save)
-        self.clear_button = QPushButton("Clear")
-        self.clear_button.setObjectName(f"{key_name}ClearButton")
-        self.clear_button.setAccessibleName(f"Clear {label.lower()}")
-        self.clear_button.setAutoDefault(False)
-        self.clear_button.clicked.connect(lambda: self.clearRequested.emit(self.key_name))
-        row.addWidget(self.edit, 1)
-        row.addWidget(self.save_button)
-        row.addWidget(self.clear_button)
-        layout.addLayout(row)
-        self.status = _hint(NO_KEY, "keyStatus")
-        self.status.setAccessibleName(f"{label} status")
-        layout.addWidget(self.status)
-        self.edit.textChanged.connect(self._typed)
-        self._stored: bool | None = False
-        self._problem: str | None = None
-        self._typed("")
-
-    def _typed(self, text: str) -> None:
-        self.save_button.setEnabled(bool(text.strip()))
-        if self.status.property("state") == "error":
-            self._show_status()
-        _mark_invalid(self.edit, False)
-
-    def _save(self) -> None:
-        if self.edit.text().strip():
-            self.saveRequested.emit(self.key_name, self.edit.text())
-
-    def set_stored(self, stored: bool | None, problem: str | None = None) -> None:
-        self._stored = stored
-        self._problem = problem
-        self.edit.clear()
-        self._show_status()
-        self.clear_button.setEnabled(stored is not False)
-
-    def _show_status(self) -> None:
-        if self._stored is None:
-            self._set_status(self._problem or "The secret store cannot be read right now.", "unknown")
-        else:
-            self._set_status(KEY_STORED if self._stored else NO_KEY, "stored" if self._stored else "none")
-
-    def _set_status(self, text: str, state: str) -> None:
-        self.status.setText(text)
-        self.status.setProperty("state", state)
-        self.status.style().unpolish(self.status)
-        self.status.style().polish(self.status)
-
-    def show_error(self, message: str) -> None:
-        self._set_status(message, "error")
-        _mark_invalid(self.edit, True)
-
-
-class SettingsPage(QWidget):
+class SettingsPage(NotesModelRows, QWidget):
     notify = Signal(str, str)  # ("success" | "error", message) for toasts
     loaded = Signal()
 
@@ -223,11 +120,11 @@ class SettingsPage(QWidget):
         bar.setObjectName("saveBar")
         bar_row = QHBoxLayout(bar)
         bar_row.setContentsMargins(32, 10, 32, 10)
-        self.form_error = _hint("", "formError")
+        self.form_error = hint_label("", "formError")
         self.form_error.setAccessibleName("Error")
         self.form_error.hide()
         bar_row.addWidget(self.form_error, 1)
-        self.saved_label = _hint("", "muted")
+        self.saved_label = hint_label("", "muted")
         bar_row.addWidget(self.saved_label, 1)
         self.save_button = action_button("Save settings", "saveSettingsButton")
         self.save_button.setAccessibleName("Save settings")
@@ -250,7 +147,7 @@ class SettingsPage(QWidget):
         heading = QLabel(title)
         heading.setObjectName("sectionTitle")
         box.addWidget(heading)
-        box.addWidget(_hint(hint, "muted"))
+        box.addWidget(hint_label(hint, "muted"))
         box.addSpacing(8)
         form = QFormLayout()
         form.setObjectName(name)
@@ -273,20 +170,20 @@ class SettingsPage(QWidget):
             row = QHBoxLayout()
             row.setSpacing(10)
             row.addWidget(widget)
-            beside_label = _hint(beside)
+            beside_label = hint_label(beside)
             row.addWidget(beside_label, 1)
             column.addLayout(row)
         else:
             column.addWidget(widget)
         if hint:
-            column.addWidget(_hint(hint))
-        error = _hint("", "fieldError")
+            column.addWidget(hint_label(hint))
+        error = hint_label("", "fieldError")
         error.hide()
         column.addWidget(error)
         self._errors[name] = error
         self._fields[name] = widget
         widget.setAccessibleName(label.replace("&", ""))
-        form.addRow(_label(label, widget), column)
+        form.addRow(field_label(label, widget), column)
         self._rows[name] = form.rowCount() - 1
         return beside_label
 
@@ -338,56 +235,11 @@ class SettingsPage(QWidget):
         for key_field in (self.openai_key, self.notes_key):
             key_field.saveRequested.connect(self.save_key)
             key_field.clearRequested.connect(self.clear_key)
-        self.restart_label = _hint("", "restartNote")
+        self.restart_label = hint_label("", "restartNote")
         form.addRow("", self.restart_label)
         self.asr_combo.currentIndexChanged.connect(self._backend_changed)
         self.notes_combo.currentIndexChanged.connect(self._backend_changed)
         return card
-
-    def _spin(self, name: str, low: int, high: int, step: int = 1) -> QSpinBox:
-        spin = QSpinBox()
-        spin.setObjectName(name)
-        spin.setRange(low, high)
-        spin.setSingleStep(step)
-        spin.setFixedWidth(150)
-        spin.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # a wheel scrolling the page leaves the value alone
-        return spin
-
-    def _build_notes_model(self, form: QFormLayout) -> None:
-        """The GGUF model's rows, shown for the "Language model on this workstation" backend."""
-        self.notes_file = ModelFileField()
-        self._field(
-            form,
-            "notes_model_file",
-            "Model &file",
-            self.notes_file,
-            "A GGUF chat model installed by IT. It runs in the notes worker; nothing leaves this computer.",
-        )
-        self.notes_file.setAccessibleName("Note model file")
-        self._fields["notes_model_file"] = self.notes_file.edit  # marked and focused when its error shows
-        self.notes_threads_spin = self._spin("notesThreadsSpin", 0, MAX_THREADS)
-        self.notes_threads_spin.setSpecialValueText("Every core")
-        self._field(form, "notes_threads", "CPU t&hreads", self.notes_threads_spin, beside="0 = every core")
-        self.notes_gpu_spin = self._spin("notesGpuLayersSpin", 0, MAX_GPU_LAYERS)
-        self.gpu_label = self._field(form, "notes_gpu_layers", "&GPU layers", self.notes_gpu_spin, beside=GPU_CHECKING)
-        self.notes_context_spin = self._spin("notesContextSpin", MIN_CONTEXT, MAX_CONTEXT, 1024)
-        self.notes_context_spin.setSuffix(" tokens")
-        self._field(
-            form,
-            "notes_context",
-            "Conte&xt",
-            self.notes_context_spin,
-            beside="how much of a session the model reads at once; more needs more memory",
-        )
-        self.model_test = ModelTestBox()
-        self._field(form, "notes_model_test", "", self.model_test)
-        self.model_test.setAccessibleName("Test this model")
-        self.model_test.testRequested.connect(self.test_model)
-        # A result describes the file and settings it ran with: a change makes it old news.
-        self.notes_file.edit.textChanged.connect(self._model_changed)
-        for spin in (self.notes_threads_spin, self.notes_gpu_spin, self.notes_context_spin):
-            spin.valueChanged.connect(self._model_changed)
-        self.model_test.cancelRequested.connect(self.cancel_model_test)
 
     def _build_privacy(self) -> QFrame:
         card, form = self._card("privacyForm", "Privacy", "Your own settings, kept with your profile.")
@@ -447,16 +299,16 @@ class SettingsPage(QWidget):
         row_layout.addWidget(self.data_dir_edit, 1)
         row_layout.addWidget(self.copy_button)
         row_layout.addWidget(self.open_button)
-        form.addRow(_label("&Data folder", self.data_dir_edit), row)
-        data_hint = _hint("Recordings are stored encrypted. IT sets this folder (TB_DATA_DIR).")
+        form.addRow(field_label("&Data folder", self.data_dir_edit), row)
+        data_hint = hint_label("Recordings are stored encrypted. IT sets this folder (TB_DATA_DIR).")
         form.addRow("", data_hint)
-        self.secrets_label = _hint("", "secretsWhere")
+        self.secrets_label = hint_label("", "secretsWhere")
         self.secrets_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.secrets_label.setAccessibleName("Where API keys are kept")
-        form.addRow(_label("API keys"), self.secrets_label)
-        self.settings_file_label = _hint("", "settingsHint")
+        form.addRow(field_label("API keys"), self.secrets_label)
+        self.settings_file_label = hint_label("", "settingsHint")
         self.settings_file_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        form.addRow(_label("Settings file"), self.settings_file_label)
+        form.addRow(field_label("Settings file"), self.settings_file_label)
         return card
 
     # -- loading --------------------------------------------------------------------------------------
@@ -547,17 +399,6 @@ class SettingsPage(QWidget):
             self._gpu_asked = True
             spawn(self._ask_gpu())
 
-    async def _ask_gpu(self) -> None:
-        """Whether the notes runtime has a GPU: asked in a child process, as loading the runtime here would cost
-        the window seconds (and GPU memory)."""
-        self._gpu = await self._models.gpu_devices()
-        if self.gpu_label is None:
-            return
-        if self._gpu:
-            self.gpu_label.setText(f"GPU: {', '.join(self._gpu)}. {MAX_GPU_LAYERS} = every layer; 0 = CPU only.")
-        else:
-            self.gpu_label.setText("This runtime has no GPU: the model runs on the CPU, so GPU layers are not used.")
-
     # -- reading the form -----------------------------------------------------------------------------
 
     def processing(self) -> ProcessingSettings:
@@ -599,7 +440,7 @@ class SettingsPage(QWidget):
             label.show()
             field = self._fields.get(name)
             if field is not None:
-                _mark_invalid(field, True)
+                mark_invalid(field, True)
         self.form_error.setText("Some settings need a look before they can be saved.")
         self.form_error.show()
         self.saved_label.hide()
@@ -614,7 +455,7 @@ class SettingsPage(QWidget):
             label.clear()
             field = self._fields.get(name)
             if field is not None and field.property("invalid"):
-                _mark_invalid(field, False)
+                mark_invalid(field, False)
         self.form_error.hide()
 
     # -- actions --------------------------------------------------------------------------------------
@@ -668,45 +509,6 @@ class SettingsPage(QWidget):
             self.form_error.setText(user_message(exc))
             self.form_error.show()
             self.notify.emit("error", user_message(exc))
-
-    # -- the note model's test run ---------------------------------------------------------------------
-
-    @property
-    def model_test_running(self) -> bool:
-        return self._model_test is not None and not self._model_test.done()
-
-    def test_model(self) -> None:
-        """Test the model in the fields (saved or not) in a separate process; the window stays usable."""
-        if self.model_test_running:
-            return
-        self.model_test.set_busy(True)
-        self._model_test = spawn(
-            self._test_model(
-                self.notes_file.text(),
-                self.notes_threads_spin.value(),
-                self.notes_gpu_spin.value(),
-                self.notes_context_spin.value(),
-            ),
-            on_error=lambda message: self.model_test.show_message(message, "error"),
-        )
-
-    async def _test_model(self, path: str, threads: int, gpu_layers: int, context: int) -> None:
-        try:
-            result = await self._models.test_model(path, threads, gpu_layers, context)
-        finally:
-            self.model_test.set_busy(False)
-        self.model_test.show_result(result)
-
-    def _model_changed(self) -> None:
-        if not self.model_test_running:
-            self.model_test.clear()
-
-    def cancel_model_test(self) -> None:
-        """Stop the test: its process is ended (the service's clean-up) and the page is ready for another."""
-        if self._model_test is not None and not self._model_test.done():
-            self._model_test.cancel()
-            self.model_test.set_busy(False)
-            self.model_test.show_message("The test was cancelled.", "none")
 
     def _key_field(self, name: str) -> KeyField:
         return self.openai_key if name == OPENAI_KEY_NAME else self.notes_key
