@@ -49,7 +49,7 @@ __all__ = ["MAX_QUOTE_CHARS", "TOPIC_MEMORY_LINES", "detect_risks", "phrases", "
 def detect_risks(lines: Sequence[TranscriptLine]) -> tuple[RiskFlagResult, ...]:
     """Risk flags from the client's words, one per (kind, segment), in transcript order."""
     flags: list[RiskFlagResult] = []
-    pending: _Question | None = None  # the screening question just asked
+    pending: list[_Question] = []  # what the screening question just asked names (one entry per kind)
     topic: tuple[str, int] | None = None  # (kind, position) of the last risk talked about
     for pos, line in enumerate(lines):
         sentences = split_sentences(line.text)
@@ -57,16 +57,17 @@ def detect_risks(lines: Sequence[TranscriptLine]) -> tuple[RiskFlagResult, ...]:
         if line.role != "therapist":
             for kind, severity, quote, detail in _cue_flags(sentences, line.text):
                 _keep_worst(found, RiskFlagResult(kind, severity, quote, line.idx, detail=detail))
-            if pending is not None and pending.kind not in found:
-                answer = _answer_flag(sentences, line.text, pending)
-                if answer is not None:
-                    severity, quote, detail = answer
-                    earlier = _last_raised(flags, pending.kind, pos, lines)
-                    if severity == "denied" and pending.asks_plan and earlier is not None:
-                        # "Do you have a plan?" — "No": the ideation stands, now known to come without a plan
-                        flags[earlier] = _with_detail(flags[earlier], "denies a plan")
-                    else:
-                        _keep_worst(found, RiskFlagResult(pending.kind, severity, quote, line.idx, detail=detail))
+            for question in pending:
+                answer = None if question.kind in found else _answer_flag(sentences, line.text, question)
+                if answer is None:
+                    continue
+                severity, quote, detail = answer
+                earlier = _last_raised(flags, question.kind, pos, lines)
+                if severity == "denied" and question.asks_plan and earlier is not None:
+                    # "Do you have a plan?" — "No": the ideation stands, now known to come without a plan
+                    flags[earlier] = _with_detail(flags[earlier], "denies a plan")
+                else:
+                    _keep_worst(found, RiskFlagResult(question.kind, severity, quote, line.idx, detail=detail))
             if "suicidal_ideation" in found and _endorsed(lex.PLAN_DENIED, line.text):
                 found["suicidal_ideation"] = _with_detail(found["suicidal_ideation"], "denies a plan")
         for kind in RISK_KINDS:
@@ -74,11 +75,12 @@ def detect_risks(lines: Sequence[TranscriptLine]) -> tuple[RiskFlagResult, ...]:
                 flags.append(found[kind])
                 if kind in _SCREENED_KINDS:
                     topic = (kind, pos)
-        if line.role != "therapist" and pending is not None and not found and not sentences:
+        if line.role != "therapist" and pending and not found and not sentences:
             continue  # an empty segment keeps the question open
         pending = _screening_question(sentences, line.role, topic, pos)
-        if pending is not None and pending.kind in _SCREENED_KINDS:
-            topic = (pending.kind, pos)
+        for question in pending:
+            if question.kind in _SCREENED_KINDS:
+                topic = (question.kind, pos)
     return tuple(flags)
 
 
@@ -232,32 +234,32 @@ class _Question:
 
 def _screening_question(
     sentences: Sequence[str], role: str | None, topic: tuple[str, int] | None, pos: int
-) -> _Question | None:
-    """The screening question a line ends on, else None."""
+) -> list[_Question]:
+    """What the screening question a line ends on asks about, one entry per risk kind it names."""
     if role not in ("therapist", None):
-        return None
+        return []
     # a therapist's "And hurting anyone else?" is a question; an unlabelled speaker's must be put to "you"
     questions = [s for s in sentences if _asks_someone(s) or (role == "therapist" and _heard_as_question(s))]
     if not questions:
-        return None
+        return []
     last = questions[-1]
     # the topic may sit in the line's lead-in ("Some people think about suicide. Has that been true for you?")
     context = " ".join(sentences[max(0, sentences.index(last) - 2) : sentences.index(last) + 1])
     asks_plan = lex.SCREEN_PLAN.search(last) is not None
     if lex.SCREEN_SAFE.search(last):
-        return _Question("abuse_neglect", False, no_is_risk=True)
+        return [_Question("abuse_neglect", False, no_is_risk=True)]
     if lex.SCREEN_LIFE_WORTH.search(last):
-        return _Question("suicidal_ideation", False, no_is_risk=True)
+        return [_Question("suicidal_ideation", False, no_is_risk=True)]
     for text in (last, context) if lex.REFERS_BACK.search(last) else (last,):
-        for kind, pattern in lex.SCREEN_TOPIC.items():
-            if pattern.search(text):
-                return _Question(kind, asks_plan)
+        named = [kind for kind, pattern in lex.SCREEN_TOPIC.items() if pattern.search(text)]
+        if named:  # "Any thoughts of hurting yourself or ending things?" asks about both
+            return [_Question(kind, asks_plan) for kind in named]
     if topic is not None and pos - topic[1] <= TOPIC_MEMORY_LINES:
         if asks_plan:
-            return _Question(topic[0], True)
+            return [_Question(topic[0], True)]
         if lex.FOLLOW_UP.search(last):  # "Do you still feel that way?", or a topic the recogniser garbled
-            return _Question(topic[0], False)
-    return None
+            return [_Question(topic[0], False)]
+    return []
 
 
 def _heard_as_question(sentence: str) -> bool:

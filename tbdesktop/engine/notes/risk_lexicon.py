@@ -33,6 +33,9 @@ CUES: tuple[tuple[str, str, re.Pattern[str]], ...] = (
         r"commit(?:ting)? suicide", r"(?:want|wanted|wanting) to die", r"(?:don't|do not) want to (?:be alive|live)",
         r"(?:hang|shoot|drown|overdose) my ?self", r"better off dead",
         r"jump(?:ing)? (?:off|from|in front of) (?:a|the) (?:bridge|building|roof|train|car)",
+        r"(?:looked|looking|look|searched|searching|googled|googling) up (?:how|ways|methods)",
+        r"(?:searched|searching|googled|googling|research\w*) (?:for )?(?:how to|ways to|methods)",
+        r"how many (?:pills|tablets) (?:it would|it'd|would) (?:take|kill)",
         r"(?:think|thinking|thought|thoughts) (?:about|of) (?:jumping|dying|overdosing|ending it|ending things|"
         r"taking (?:all )?(?:my|the|those) pills)",
         r"(?:should|could|would|want to|going to|gonna) (?:just )?end (?:it|things)(?! with)",
@@ -49,7 +52,11 @@ CUES: tuple[tuple[str, str, re.Pattern[str]], ...] = (
         r"better off if i (?:was|were|wasn't|weren't)",
         r"if i (?:was|were|wasn't|weren't)(?: not)? (?:here|around|alive|gone|dead|in the picture)",
         r"if i (?:disappeared|died|was to die|were to die|just died|just disappeared)",
-        r"(?:rather|better|easier|best)(?: if i| to)? (?:not|never)? ?(?:be|being|was|were) (?:here|around|alive)",
+        r"(?:rather|better|easier|best)(?: if i| to)?(?: just)? (?:not|never)? ?(?:be|being|was|were) (?:here|"
+        r"around|alive)",
+        r"(?:disappointed|upset|sad|angry|annoyed|sorry) (?:that )?i (?:woke up|wake up|survived|"
+        r"am still (?:here|alive))",
+        r"wish(?:ed)? i (?:hadn't|had not|didn't|did not|wouldn't) (?:woken|wake|survived)",
         r"not (?:be|being) (?:here|around|alive) (?:anymore|any more|much longer)",
         r"(?:want|wanted|wanting|wish|need|like|love) to (?:just )?disappear",
         r"(?:could|would|should) (?:just )?disappear", r"disappear (?:for good|forever)",
@@ -74,19 +81,23 @@ CUES: tuple[tuple[str, str, re.Pattern[str]], ...] = (
         r"classes|corners|ties|people|him|her|them|hair|grass|wood|paper|vegetables|carbs|sugar))",
         r"cutting again", r"(?:cut|cuts|cutting|scratch\w*|burn\w*) (?:on )?my (?:arms?|wrists?|legs?|thighs?|stomach)",
         r"(?:used|use|using) (?:a|the|my) (?:razor|blade|knife|lighter) on (?:myself|my)",
-        r"until (?:it|they|i) bled", r"(?:bite|bit|biting) (?:myself|my (?:arms?|hands?|wrists?|skin))",
+        r"until (?:it|they|i) bled",
+        r"(?:punch\w*|hit|hitting|bang\w*|kick\w*) (?:a|the) wall (?:on purpose|until|so i|to feel)",
+        r"(?:bite|bit|biting) (?:myself|my (?:arms?|hands?|wrists?|skin))",
         r"(?:hurt|hurting|harm|harming|cut|cutting) my ?self",
     )),
     ("harm_to_others", "moderate", _rx(
         r"(?:hurt|hurting|kill|killing|hit|hitting|punch|punching|strangle|stab|stabbing|shoot|shooting|beat up)"
         rf" (?:him|her|them|someone|somebody|anyone|anybody|people|my {PEOPLE})",
+        rf"(?:pushed|shoved|slapped|kicked|choked) (?:him|her|them|my {PEOPLE})",
         rf"(?:run|running|ran) (?:him|her|them|someone|my {PEOPLE}) (?:over|down|off the road)",
         r"make (?:him|her|them) pay", r"(?:smash|smashing|bash|bashing|beat|beating) (?:his|her|their) (?:face|head)",
         r"(?:get|getting) (?:back at|even with) (?:him|her|them)",
     )),
     ("abuse_neglect", "moderate", _rx(
         r"(?:hits|hit|beats|beat|kicks|kicked|slaps|slapped|punches|punched|chokes|choked|shoves|shoved|pushes|pushed|"
-        r"grabbed|grabs|strangled|burned) me(?! (?:at|in|to)\b)",
+        r"grabbed|grabs|strangled|burned) (?:me|us|my (?:mom|mother|brother|sister|siblings|kids|children))"
+        r"(?! (?:at|in|to)\b)",
         rf"(?:he|she|they|someone|somebody|{PEOPLE}) touched me",
         r"(?<!substance )(?<!alcohol )(?<!drug )(?<!drugs )abus(?:e|ed|ive|ing)(?! (?:pills|drugs|alcohol)\b)",
         r"molest(?:ed|ing)?", r"raped", r"(?:sexually )?assaulted me", r"(?:was|were|been|being) neglected",
@@ -216,7 +227,10 @@ FIGURATIVE = _rx(
     r"(?:die|died|dying|dead) (?:of|from) (?:embarrassment|shame|boredom|laughter|laughing|cuteness)",
     r"dying (?:to|for) \w+", r"(?:bored|scared|worried|tickled|freaked|stressed) (?:me )?(?:half )?to death",
     r"(?:want(?:ed)?|wish(?:ed)?) to die when", r"(?:just|please) shoot me(?: now)?", r"shoot me now",
-    r"kill(?:ed|ing)? my ?self laughing", r"(?:could|would) kill for", r"killing (?:it|time)",
+    r"kill(?:ed|ing)? my ?self laughing", r"(?:could|would) kill for",
+    r"(?:i )?could (?:just )?(?:kill|strangle|murder|throttle) (?:him|her|them|my \w+)(?=[,.!]| but| sometimes|$)",
+    r"killing my ?self (?:at (?:the gym|work)|over (?:this|that|it)|trying to|working|studying|for (?:this|that|them))",
+    r"killing (?:it|time)",
     r"(?:is|are|was|were|it's) killing me", r"going to kill me", r"gonna kill me", r"kill me (?:when|if)",
 )
 MEANS_SPECIFIC = _rx(*MEANS)
@@ -237,7 +251,7 @@ SCREEN_TOPIC: dict[str, re.Pattern[str]] = {
         r"kill(?:ing)? your ?self", r"end(?:ing)? (?:your|you're) (?:own )?(?:life|live|lie|light|lives)", r"suicid\w*",
         r"want(?:ed)? to die", r"better off dead", r"(?:be|being) alive", r"take your (?:own )?life",
         r"(?:about|of) (?:dying|death|not being here|not waking up|ending it|ending things)", r"\bdead\b",
-        r"end (?:it|things)", r"(?:not|stop) (?:to )?exist\w*", r"disappear",
+        r"end(?:ing)? (?:it|things)", r"(?:not|stop) (?:to )?exist\w*", r"disappear",
         r"not (?:be |being )?(?:here|around|alive)",
         r"not wak(?:e|ing) up", r"wish(?:ed)? (?:you|to) (?:were|was|be) dead", r"life (?:is|was) not worth",
         r"(?:about|of) (?:killing|ending) (?:themselves|your ?self|themself)",
@@ -285,7 +299,7 @@ AFFIRM = re.compile(
     r"on and off|off and on|every (?:now|so)|here and there|from time to time|more than i(?:'d| would)|"
     r"more often than|pretty much|all the time|constantly|i guess|i suppose|probably|"
     r"honestly,? yes|lately|recently|a lot|often|every day|most days|"
-    r"i (?:have|do|did)(?=\W*$|[,.!]| had| thought| have| been| do| did| a little| sometimes))\b",
+    r"i (?:have|do|did)(?=\W*$|[,.!]| had| thought| have| been| do| did| a little| sometimes| yes| yeah))\b",
     re.IGNORECASE,
 )
 # an answer that owns the thought without "yes" ("I have thought about it", as heard: "I am thought about it")

@@ -73,12 +73,15 @@ def test_plan_in_the_same_sentence_is_high() -> None:
 
 def test_an_explicit_denial_gives_only_denied_flags() -> None:
     flags = detect_risks(lines_of(DENIAL))
+    # the question named suicide and self-harm; "No, never." denies both
     assert [(f.kind, f.severity, f.segment_idx) for f in flags] == [
         ("suicidal_ideation", "denied", 3),
+        ("self_harm", "denied", 3),
         ("harm_to_others", "denied", 5),
     ]
     assert flags[0].quote == "I would never kill myself, I have my kids to think about."
-    assert flags[1].quote == "No."
+    assert flags[1].quote == "No, never."
+    assert flags[2].quote == "No."
 
 
 def test_a_session_with_nothing_risky_has_no_flags() -> None:
@@ -465,3 +468,34 @@ def test_more_ways_of_saying_it(question: str, answer: str, kind: str) -> None:
 )
 def test_more_look_alikes(question: str, answer: str) -> None:
     assert [f for f in detect_risks(lines_of([(T, question), (C, answer)])) if f.severity != "denied"] == []
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "kind"),
+    [
+        ("How have you been sleeping?", "Some mornings I'm disappointed I woke up at all.", "suicidal_ideation"),
+        ("Any thoughts of hurting yourself or ending things", "yeah kind of lately", "suicidal_ideation"),
+        ("What did you do after the call?", "I looked up how many pills it would take.", "suicidal_ideation"),
+        ("You seem far away today.", "I've been thinking it'd be easier to just not be alive.", "suicidal_ideation"),
+        ("Do you have thoughts of suicide", "um I have yes sometimes", "suicidal_ideation"),
+        ("What happened to your hand?", "I punched a wall on purpose so I'd feel something.", "self_harm"),
+        ("What's home like?", "My dad hits us when he's been drinking.", "abuse_neglect"),
+    ],
+)
+def test_said_another_way(question: str, answer: str, kind: str) -> None:
+    flags = detect_risks(lines_of([(T, question), (C, answer)]))
+    assert kind in {f.kind for f in flags if f.severity != "denied"}
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "My boss is driving me crazy, I could strangle him, but it's fine.",
+        "I'm killing myself at the gym but the diet is hard.",
+        "She tried to kill herself last year but she's doing better now.",
+        "I'm a nurse in the ER, so I see a lot of overdoses.",
+    ],
+)
+def test_said_but_not_meant(answer: str) -> None:
+    flags = detect_risks(lines_of([(T, "How are things?"), (C, answer)]))
+    assert [f for f in flags if f.severity != "denied"] == []
