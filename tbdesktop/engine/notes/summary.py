@@ -59,7 +59,8 @@ def split_sentences(text: str) -> list[str]:
 _DRINK = (r"drink(?:s|ing)?(?!\s+(?:a lot of |lots of |more |some |of |a cup of |a glass of )?"
           r"(?:coffee|tea|water|juice|soda|milk|pop|energy))")
 TOPICS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("sleep", phrases(r"sleep\w*", "slept", "insomnia", "tired", "exhausted", "awake", "nightmares?", "bedtime")),
+    ("sleep", phrases(r"sleep\w*", "slept", "asleep", "insomnia", "tired", "exhausted", "awake", "nightmares?",
+                      "bedtime")),
     ("alcohol use", phrases(_DRINK, "drank", "drunk", "alcohol", "wine", "beers?", "vodka", r"whiske?y", "liquor",
                             "booze", "hangover", "hungover", "pints?")),
     ("drug use", phrases("drugs?", "weed", "marijuana", "cannabis", "cocaine", "heroin", "meth", "opioids?",
@@ -140,8 +141,9 @@ SAFETY_STEPS = frozenset(
 )
 # A therapist sentence offers a step when framed as a proposal, an arrangement or an instruction.
 _PROPOSAL = phrases(
-    "let's", "let us", r"i(?:'d| would) like (?:you|us)", "i want you to", r"would you (?:be )?(?:willing|open|like)",
-    r"are you (?:willing|open)", "could you", "can you", "why don't (?:you|we)", "how about", "what about",
+    "let's", "let us", r"i(?:'d| would) like (?:you|us|to)", "i want you to",
+    r"would you (?:be )?(?:willing|open|like)", r"are you (?:willing|open)", "could you", "can you",
+    "why don't (?:you|we)", "how about", "what about",
     r"i (?:suggest|recommend)", r"my (?:suggestion|recommendation)", "i'm going to", "i will", "i'll", "we'll",
     "we will", "we can", "we could", "you can", "you could", "you might", "make sure", "remember to", "please",
     "for homework", "your homework", "look forward to", "here's", "here is",
