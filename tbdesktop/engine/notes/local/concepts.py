@@ -21,7 +21,6 @@ class Concept:
     triggers: re.Pattern[str]  # words in a section's key, title (or instructions) that call for this concept
     cues: re.Pattern[str]  # words in a transcript sentence that fit it
     fit: Mapping[str | None, float]  # weight by speaker role; a role not listed weighs 0
-    future: bool = False  # future wording ("next week", "will") adds to the score
 
 
 # fmt: off
@@ -37,10 +36,6 @@ _OBSERVED = (
     r"scor\w*", "phq", r"phq-?9", r"gad-?7", "pcl", "bdi", "out of (?:ten|10)", "scale", "rated?", "rating",
     r"(?:you|he|she) (?:seem|look|appear)\w*", r"i notice\w*", "tearful", "eye contact", r"fidget\w*", "agitated",
     "restless", "dressed", r"minutes late", r"\d+ points",
-)
-FUTURE = _rx(
-    r"next (?:week|session|time|appointment)", "will", "i'll", "we'll", "you'll", "going to", "gonna", "this week",
-    "tomorrow", "between now and", "before we meet", "from now on",
 )
 CONCEPTS: tuple[Concept, ...] = (
     Concept("risk", _rx("risk", "safety", r"suicid\w*", r"self[- ]harm", "harm", r"danger\w*", "crisis", "lethality"),
@@ -58,11 +53,7 @@ CONCEPTS: tuple[Concept, ...] = (
              MOSTLY_THERAPIST_FIT),
     Concept("plan", _rx("plan", "next steps?", "homework", r"referr\w*", r"follow[- ]?up", "next session",
                          r"recommend\w*", "tasks?", r"assign\w*"),
-             _rx(r"next (?:week|session|time|appointment)", "homework", r"practi[cs]e", "try", "will", "i'll", "we'll",
-                 "going to", r"schedul\w*", r"refer\w*", "appointment", "follow up", "before bed",
-                 r"every (?:day|night|morning|evening)", "each (?:day|night)", "log", "journal", "diary", "worksheet",
-                 r"track\w*", "see you next", "continue", "keep", "goal"),
-             MOSTLY_THERAPIST_FIT, future=True),
+             _rx("(?!)"), MOSTLY_THERAPIST_FIT),  # not scored: the therapist's proposals (clinical.plan_sentences)
     Concept("data", _rx("data"), _rx(*_FEELINGS), CLIENT_FIT),
     Concept("data", _rx("data"), _rx(*_OBSERVED), MOSTLY_THERAPIST_FIT),
     Concept("behavior", _rx(r"behaviou?r\w*"),

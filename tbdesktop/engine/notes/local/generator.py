@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from tbdesktop.engine.errors import Cancelled
 from tbdesktop.engine.notes.local.clinical import plan_sentences, risk_sentences
-from tbdesktop.engine.notes.local.concepts import CONCEPTS, FUTURE, RISK_IN_INSTRUCTIONS, SUGGESTION, Concept
+from tbdesktop.engine.notes.local.concepts import CONCEPTS, RISK_IN_INSTRUCTIONS, SUGGESTION, Concept
 from tbdesktop.engine.notes.local.quotes import Sentence, condense, content_stems, quoted, speaker_label, units
 from tbdesktop.engine.notes.risk import detect_risks
 from tbdesktop.engine.notes.summary import EMPTY_SUMMARY, SAFETY_KINDS, summarise
@@ -88,6 +88,10 @@ class LocalNoteGenerator:
             raise Cancelled()
         chosen = _assign(scored)
         carrier = _risk_carrier(targets)
+        # a proposal the plan quotes is not also an intervention or a progress remark
+        planned = (
+            {i for s in plan_sentences(spoken, None) for i in s.evidence} if any(t.is_plan for t in targets) else set()
+        )
         sections: list[NoteSection] = []
         for n, (target, picks) in enumerate(zip(targets, chosen, strict=True)):
             room = target.section.max_words
@@ -112,7 +116,7 @@ class LocalNoteGenerator:
                 cited = {i for s in risk for i in s.evidence}
                 if room is not None:
                     room -= sum(len(x.text.split()) for x in risk)
-                rest = [p for p in picks if sentences_of[p[0]][0].line.idx not in cited]
+                rest = [p for p in picks if sentences_of[p[0]][0].line.idx not in cited | planned]
                 limit = max(MAX_SENTENCES - len(risk), 2) if risk else MAX_SENTENCES
                 sentences = risk + _render(target, rest, sentences_of, room, limit)
             sections.append(NoteSection(target.section.key, target.section.title, keep_supported(sentences, spoken)))
@@ -169,8 +173,7 @@ def _score(target: _Target, unit: Sentence) -> float:
         if fit == 0.0:
             continue
         hits = min(len({m.group(0).lower() for m in concept.cues.finditer(text)}), MAX_CUE_HITS)
-        raw = hits + overlap + (0.5 if concept.future and hits and FUTURE.search(text) else 0.0)
-        best = max(best, raw * fit)
+        best = max(best, (hits + overlap) * fit)
     return best
 
 
