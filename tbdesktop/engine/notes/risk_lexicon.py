@@ -34,6 +34,8 @@ CUES: tuple[tuple[str, str, re.Pattern[str]], ...] = (
         r"(?:hang|shoot|drown|overdose) my ?self", r"better off dead",
         r"jump(?:ing)? (?:off|from|in front of) (?:a|the) (?:bridge|building|roof|train|car)",
         r"(?:looked|looking|look|searched|searching|googled|googling) up (?:how|ways|methods)",
+        r"(?:garage|closed garage) with the (?:car|engine) running", r"(?:car|engine) running in the garage",
+        r"(?:just )?ending it(?! with)(?=\W*$|[.!,]| all)",
         r"(?:searched|searching|googled|googling|research\w*) (?:for )?(?:how to|ways to|methods)",
         r"how many (?:pills|tablets) (?:it would|it'd|would) (?:take|kill)",
         r"(?:think|thinking|thought|thoughts) (?:about|of) (?:jumping|dying|overdosing|ending it|ending things|"
@@ -50,10 +52,14 @@ CUES: tuple[tuple[str, str, re.Pattern[str]], ...] = (
         r"better (?:off )?with ?out me",
         r"(?:picture|picturing|imagine|imagining|think about|thinking about) my (?:own )?funeral",
         r"better off if i (?:was|were|wasn't|weren't)",
-        r"if i (?:was|were|wasn't|weren't)(?: not)? (?:here|around|alive|gone|dead|in the picture)",
+        r"if i (?:was|were|wasn't|weren't)(?: not)? (?:here|around|alive|gone|dead|in the picture|"
+        r"in it|in their (?:lives|life|way))",
         r"if i (?:disappeared|died|was to die|were to die|just died|just disappeared)",
         r"(?:rather|better|easier|best)(?: if i| to)?(?: just)? (?:not|never)? ?(?:be|being|was|were) (?:here|"
         r"around|alive)",
+        r"(?:don't|do not|can't|cannot|no longer) see (?:the|any) point(?: in| of)?(?: anymore| any more|"
+        r" living| going on| being alive| anything)",
+        r"in case i(?:'m| am)? not (?:around|here)",
         r"(?:disappointed|upset|sad|angry|annoyed|sorry) (?:that )?i (?:woke up|wake up|survived|"
         r"am still (?:here|alive))",
         r"wish(?:ed)? i (?:hadn't|had not|didn't|did not|wouldn't) (?:woken|wake|survived)",
@@ -103,7 +109,8 @@ CUES: tuple[tuple[str, str, re.Pattern[str]], ...] = (
         r"molest(?:ed|ing)?", r"raped", r"(?:sexually )?assaulted me", r"(?:was|were|been|being) neglected",
         r"neglectful",
         r"neglect(?:ed|s|ing)? (?:me|us|the kids|my (?:kids|children|son|daughter))",
-        r"no food (?:at home|in the house)", r"(?:nothing|not enough) to eat",
+        r"no food (?:at home|in the house)", r"there(?:'s| is| was) no food", r"(?:home|left) alone for days",
+        r"(?:nothing|not enough) to eat",
         r"threaten(?:s|ed|ing)? (?:me|to (?:hurt|kill|hit|take the kids))",
         r"left (?:me|us|the kids) alone (?:for days|all night|overnight)", r"(?:afraid|scared) to go home",
         r"(?:don't|do not) feel safe at home", r"not safe at home", r"locks? me (?:in|out)",
@@ -116,7 +123,8 @@ CUES: tuple[tuple[str, str, re.Pattern[str]], ...] = (
         r"drink(?:s|ing)?(?!\s+(?:a lot of |lots of |more |some |enough |of |a cup of |a glass of )?"
         r"(?:coffee|tea|water|juice|soda|milk|pop|energy|enough))", r"drank", r"drunk",
         r"alcohol", r"beers?", r"wine", r"vodka", r"whiske?y", r"tequila", r"liquor", r"booze",
-        r"weed", r"marijuana", r"cannabis", r"smok(?:e|ed|ing) (?:pot|a joint|weed)",
+        r"weed", r"marijuana", r"cannabis", r"xanax", r"valium", r"klonopin", r"ativan", r"benzos?", r"adderall",
+        r"smok(?:e|ed|ing) (?:pot|a joint|weed)",
     )),
     ("substance_use", "low", _rx(
         r"drunk", r"wasted", r"hungover", r"hangover", r"stoned", r"black(?:ed)? ?out",
@@ -134,6 +142,8 @@ CUES: tuple[tuple[str, str, re.Pattern[str]], ...] = (
         r"(?:taking|take|took|using|use) (?:way |a lot |much |a bit |far )?more (?:of )?(?:my |the |those )?(?:\w+ )?"
         r"(?:pills|meds|medications?|painkillers|xanax|oxy\w*|percocets?|adderall) than (?:i should|i'm supposed|"
         r"i am supposed|prescribed|i was prescribed|the doctor)",
+        r"(?:xanax|valium|klonopin|ativan|benzos?|adderall|painkillers|pills|oxy\w*) (?:from|off) (?:a|my|some) "
+        r"(?:friend|guy|dealer|buddy|coworker|co-worker)",
         r"(?:used|use|using|shot up|smoked) (?:heroin|meth|crack|cocaine|fentanyl|coke)", r"crack",
     )),
 )
@@ -146,7 +156,10 @@ MEANS = (
     r"pills", r"gun", r"firearm", r"rope", r"bridge", r"stockpil\w*",
     r"(?:saved|saving|bought|buying|hoarding|collecting) (?:up )?(?:my |some |the )?(?:pills|meds|medications?)",
 )
-PREPARING = r"(?:goodbye|suicide) (?:note|letter)", r"wrote (?:a|my) (?:note|letter|will)", r"giv(?:e|ing|en) away my"
+PREPARING = (
+    r"(?:goodbye|suicide) (?:notes?|letters?)", r"wrote (?:a |my )?(?:goodbye )?(?:notes?|letters?|will)",
+    r"giv(?:e|ing|en) away my",
+)
 MEDICAL = r"stitches", r"hospital", r"emergency room", r"\ber\b", r"ambulance"
 WEAPONS = r"gun", r"knife", r"weapon", r"bat"
 
@@ -297,7 +310,8 @@ AFFIRM = re.compile(
     rf"^\W*{FILLER}(?:yes|yeah|yep|yup|yea|definitely|absolutely|sometimes|some days|at times|kind of|"
     r"kinda|sort of|a little|a bit|maybe|occasionally|once|twice|a couple of times|a few times|now and then|"
     r"on and off|off and on|every (?:now|so)|here and there|from time to time|more than i(?:'d| would)|"
-    r"more often than|pretty much|all the time|constantly|i guess|i suppose|probably|"
+    r"more often than|a few|a couple|quite a few|several|more than once|many times|pretty much|all the time|"
+    r"constantly|i guess|i suppose|probably|"
     r"honestly,? yes|lately|recently|a lot|often|every day|most days|"
     r"i (?:have|do|did)(?=\W*$|[,.!]| had| thought| have| been| do| did| a little| sometimes| yes| yeah))\b",
     re.IGNORECASE,
@@ -307,7 +321,9 @@ OWNS_IT = _rx(
     r"(?:i|i've|i'm|i'd)(?: have| am| had| do| did)?(?: been| ve| of)? (?:thought|think|thinking|considered|"
     r"considering|wondered|wonder) (?:about|of) (?:it|that|this|them|those|dying|death|suicide|doing it)",
     r"(?:it|that|the thought|the idea)(?: has| had|'s)? (?:crossed|crosses|cross) my mind",
-    r"the thought(?:s)? (?:is|are) (?:there|still there)", r"i(?:'ve| have)? had (?:those|these|them|that|some) "
+    r"the thought(?:s)? (?:is|are) (?:there|still there)",
+    r"(?:it|that|they|those thoughts|suicide)(?:'s| has| is| have| are)? (?:been )?on my mind",
+    r"i(?:'ve| have)? had (?:those|these|them|that|some) "
     r"(?:thoughts?)?", r"(?:they|those thoughts|the thoughts)(?: have| has)? (?:been )?(?:coming|come|came) back",
     r"more than i(?:'d| would) like", r"i have(?:, yes|, yeah)?$",
 )

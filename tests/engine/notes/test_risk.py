@@ -499,3 +499,20 @@ def test_said_another_way(question: str, answer: str, kind: str) -> None:
 def test_said_but_not_meant(answer: str) -> None:
     flags = detect_risks(lines_of([(T, "How are things?"), (C, answer)]))
     assert [f for f in flags if f.severity != "denied"] == []
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        ("How was the week?", "Rough. I keep thinking my family would have an easier life if I wasn't in it."),
+        ("Have there been times you thought about ending your life?", "A few, yeah. Mostly after the divorce."),
+        ("How are you holding up?", "I don't see the point anymore. Of anything. Of being alive."),
+        ("Do you ever think about suicide?", "It's been on my mind, not gonna lie."),
+        ("Is there anything you haven't told me?", "I wrote letters to my kids, in case I'm not around."),
+        ("How was the weekend?", "I sat in the garage with the car running for a while."),
+        ("What do you think about when it's bad?", "Just ending it. Making it all stop."),
+    ],
+)
+def test_ideation_in_yet_other_words(question: str, answer: str) -> None:
+    flags = detect_risks(lines_of([(T, question), (C, answer)]))
+    assert "suicidal_ideation" in {f.kind for f in flags if f.severity != "denied"}
