@@ -134,6 +134,7 @@ class SettingsPage(NotesModelRows, QWidget):
         bar_row.addWidget(self.save_button)
         outer.addWidget(bar)
         self._set_enabled(False)
+        self._backend_changed()  # the rows of the chosen notes backend only, from the first paint
 
     # -- building -------------------------------------------------------------------------------------
 
