@@ -173,7 +173,7 @@ def test_a_damaged_model_or_a_wrong_path_is_a_clear_error(
 
 
 def test_a_model_test_can_be_cancelled(
-    qtbot: QtBot, aio: AsyncDriver, ui_ctx: AppContext, therapist: UserInfo, config_dir: Path
+    qtbot: QtBot, aio: AsyncDriver, ui_ctx: AppContext, therapist: UserInfo, config_dir: Path, screenshot: Shot
 ) -> None:
     page = _page(qtbot, aio, ui_ctx, therapist, config_dir)
     _choose_llm(aio, page)
@@ -181,6 +181,9 @@ def test_a_model_test_can_be_cancelled(
     page.model_test.test_button.click()
     assert page.model_test.cancel_button.isVisible()
     aio.run(aio.until(lambda: multiprocessing.active_children() != [], message="the test process to start"))
+    assert page.model_test.test_button.text() == "Testing…" and page.model_test.busy_bar.isVisible()
+    _show_model_rows(page)
+    screenshot(page, "settings-notes-model-testing")
     page.model_test.cancel_button.click()
     aio.run(aio.until(lambda: not page.model_test_running, message="the test to stop"))
     assert page.model_test.result_label.text() == "The test was cancelled."
