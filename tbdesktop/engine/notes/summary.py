@@ -180,10 +180,12 @@ class PlanStep:
 
 
 def plan_steps(lines: Sequence[TranscriptLine]) -> list[PlanStep]:
-    """Every therapist proposal of a concrete step, in transcript order, with the client's agreement if given."""
+    """Every therapist proposal of a concrete step, in transcript order, with the client's agreement if given.
+    Without speaker roles, anyone's proposal counts, and another speaker's reply is the agreement."""
+    unlabelled = all(line.role is None for line in lines)
     steps: list[PlanStep] = []
     for pos, line in enumerate(lines):
-        if line.role != "therapist":
+        if line.role != "therapist" and not unlabelled:
             continue
         picked: list[str] = []
         kinds: list[str] = []
@@ -215,8 +217,9 @@ def _proposes(sentence: str, kinds: Sequence[str]) -> bool:
 
 def _agreement(lines: Sequence[TranscriptLine], pos: int) -> TranscriptLine | None:
     """The client's reply right after the proposal when it agrees ("Okay, I can do that")."""
+    proposer = lines[pos]
     for line in lines[pos + 1 : pos + 1 + AGREE_LOOKAHEAD]:
-        if line.role == "therapist":
+        if line.role == "therapist" or line.speaker == proposer.speaker:
             continue  # the same proposal, split into two segments
         first = next(iter(split_sentences(line.text)), "")
         opener = _AGREE.match(first)

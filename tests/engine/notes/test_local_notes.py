@@ -304,6 +304,9 @@ def test_unlabelled_speakers_are_quoted_by_their_labels() -> None:
     note = LocalNoteGenerator().generate(lines, SOAP)
     assert note.warnings and "roles" in note.warnings[0]
     assert 'SPEAKER_01: "I only sleep about five hours' in note.sections[0].text
+    plan = section(note, "plan")  # without roles, any speaker's proposal and another speaker's agreement
+    assert plan.sentences[0].evidence == (11, 12)
+    assert plan.text.startswith('SPEAKER_00: "For homework this week') and 'SPEAKER_01 agreed: "Okay,' in plan.text
 
 
 def test_summary_names_real_topics_and_what_was_agreed() -> None:

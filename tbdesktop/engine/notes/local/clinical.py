@@ -116,7 +116,8 @@ def _step_sentence(step: PlanStep, prefix: str, budget: int | None) -> NoteSente
     text = f"{prefix} {attributed(label, condense(step.text), budget)}".strip()
     if step.agreement is None:
         return NoteSentence(text, (step.line.idx,))
-    agreed = f'Client agreed: "{_first_words(step.agreement.text, MAX_AGREEMENT_WORDS)}"'
+    who = speaker_label(_unit(step.agreement))
+    agreed = f'{who} agreed: "{_first_words(step.agreement.text, MAX_AGREEMENT_WORDS)}"'
     return NoteSentence(f"{text} {agreed}", (step.line.idx, step.agreement.idx))
 
 
