@@ -117,7 +117,39 @@ def _cue_flags(sentences: Sequence[str], segment: str) -> list[tuple[str, str, s
                 if severity == "light":
                     continue  # light or occasional use is not a flag
                 found.append((kind, severity, _quote(sentence, match.start(), match.end()), detail))
+        for start, end in _misheard_suicidal(sentence):
+            prefix = sentence[:start]
+            if _about_someone_else(prefix) or any(a < end and start < b for a, b in idioms):
+                continue
+            if _negated(prefix):
+                found.append(("suicidal_ideation", "denied", _quote(sentence, start, end), ""))
+            else:
+                severity, detail = _severity("suicidal_ideation", "moderate", sentence, segment)
+                detail = "; ".join(d for d in (detail, "'suicidal' unclear in the transcript") if d)
+                found.append(("suicidal_ideation", severity, _quote(sentence, start, end), detail))
     return found
+
+
+def _misheard_suicidal(sentence: str) -> list[tuple[int, int]]:
+    """Spans where "feeling suicidal" was heard as something that sounds like it ("feeling so sadle")."""
+    spans = []
+    for match in lex.FEELING_WORD.finditer(sentence):
+        words = match.group(1).split()
+        if words[0].lower() in lex.NOT_SUICIDAL or "suicidal" in match.group(1).lower():
+            continue
+        for n in (1, 2):
+            if len(words) >= n and _consonants(" ".join(words[:n])) == "stl":
+                spans.append((match.start(1), match.start(1) + len(" ".join(words[:n]))))
+                break
+    return spans
+
+
+def _consonants(words: str) -> str:
+    """A rough sound key: the consonants as heard, repeats merged ("suicidal", "so sadle", "sue sidal": "stl")."""
+    key = re.sub(r"[^a-z]", "", words.lower())
+    key = re.sub(r"c(?=[iey])", "s", key).replace("c", "k").replace("z", "s").replace("d", "t")
+    key = re.sub(r"[aeiouyhw]", "", key)
+    return re.sub(r"(.)\1+", r"\1", key)
 
 
 def _severity(kind: str, base: str, sentence: str, segment: str) -> tuple[str, str]:

@@ -333,4 +333,15 @@ DENY = re.compile(
     r"i'd never|absolutely not|definitely not|of course not)\b",
     re.IGNORECASE,
 )
+# Where a misheard "suicidal" is looked for: right after feeling words ("I've been feeling so sadle again").
+FEELING_WORD = re.compile(
+    r"\b(?:feel|feels|feeling|felt|been|am|i'm|was|get|getting|got|become|becoming)\s+"
+    r"(?:(?:really|very|pretty|kind of|sort of|a bit|a little|more|less|quite|so)\s+)?([sc][a-z']+(?:\s+[a-z']+)?)",
+    re.IGNORECASE,
+)
+# real words with the same sound key as "suicidal" that a recogniser would write as themselves
+NOT_SUICIDAL = frozenset(
+    "sad still style steel stale stall stool stole settle settled subtle sale sail seal soul solid sadly sizzle "
+    "sidle sits sets seats cities states stately castle saddle citadel seattle".split()
+)
 # fmt: on

@@ -516,3 +516,27 @@ def test_said_but_not_meant(answer: str) -> None:
 def test_ideation_in_yet_other_words(question: str, answer: str) -> None:
     flags = detect_risks(lines_of([(T, question), (C, answer)]))
     assert "suicidal_ideation" in {f.kind for f in flags if f.severity != "denied"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["I've been feeling really suicide all week.", "I get so sidal at night.", "I was feeling sue sidal again."],
+)
+def test_suicidal_as_misheard_after_a_feeling_word(text: str) -> None:
+    (flag,) = detect_risks(lines_of([(C, text)]))
+    assert (flag.kind, flag.severity) == ("suicidal_ideation", "moderate")
+    assert "unclear" in flag.detail and flag.quote == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I've been feeling so sad all week.",
+        "I'm feeling still and calm.",
+        "I was so settled there.",
+        "I've been saddle sore since the ride.",
+        "My brother has been feeling so sidal.",
+    ],
+)
+def test_words_that_merely_sound_alike_are_not_flags(text: str) -> None:
+    assert single(C, text) == []
