@@ -324,6 +324,7 @@ def main(argv: list[str] | None = None) -> int:
         baseline = FasterWhisperAlone(resolve_model("base", cache), language)
     pipelines = Pipelines(cache, language)
     rows: list[dict[str, Any]] = []
+    risk: dict[str, Any] | None = None
     failed = False
     try:
         for item in items:
@@ -366,9 +367,12 @@ def main(argv: list[str] | None = None) -> int:
                 row["error"] = f"{type(exc).__name__}: {exc}"
                 traceback.print_exc()
             _progress(row)
-        risk = None
         if args.set == "all" and not args.truth_as_hypothesis and not args.sessions:
-            risk = eval_risk.run_risk(None, lambda wav: pipelines.run(wav, 2)[0], jobs=args.jobs)
+            try:
+                risk = eval_risk.run_risk(None, lambda wav: pipelines.run(wav, 2)[0], jobs=args.jobs)
+            except Exception:  # the other sets' report still comes out
+                failed = True
+                traceback.print_exc()
     finally:
         pipelines.close()
 
