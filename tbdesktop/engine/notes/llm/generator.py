@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -48,10 +49,11 @@ _report = reporter(STAGE)
 
 CONTEXT_MARGIN = 0.85  # the character estimate of tokens is rough: leave room
 ANSWER_TOKENS_MIN = 200
-ANSWER_TOKENS_MAX = 1200
+ANSWER_TOKENS_MAX = 700
+DEFAULT_SECTION_WORDS = 150  # a section without a word limit: about five short statements
 POINTS_ANSWER_TOKENS = 900
-RISK_ANSWER_TOKENS = 500
-SUMMARY_ANSWER_TOKENS = 300
+RISK_ANSWER_TOKENS = 350
+SUMMARY_ANSWER_TOKENS = 200
 MIN_TRANSCRIPT_TOKENS = 256
 
 
@@ -76,16 +78,25 @@ class _Counts:
 
 
 class _Pace:
-    """Measured prompt and generation speeds, for the ETA of the requests still to come."""
+    """Measured prompt and generation speeds, for the ETA of the requests still to come (and totals)."""
 
     def __init__(self) -> None:
         self.prompt_rate = 0.0
         self.gen_rate = 0.0
+        self.prompt_tokens = 0
+        self.cached_tokens = 0
+        self.completion_tokens = 0
+        self.prompt_seconds = 0.0
+        self.completion_seconds = 0.0
 
     def add(self, answer: Answer) -> None:
-        new_prompt = max(answer.prompt_tokens - answer.cached_tokens, 0)
-        if answer.prompt_seconds > 0 and new_prompt:
-            self.prompt_rate = new_prompt / answer.prompt_seconds
+        self.prompt_tokens += answer.prompt_tokens
+        self.cached_tokens += answer.cached_tokens
+        self.completion_tokens += answer.completion_tokens
+        self.prompt_seconds += answer.prompt_seconds
+        self.completion_seconds += answer.completion_seconds
+        if answer.prompt_seconds > 0 and answer.prompt_tokens:
+            self.prompt_rate = answer.prompt_tokens / answer.prompt_seconds
         if answer.completion_seconds > 0 and answer.completion_tokens:
             self.gen_rate = answer.completion_tokens / answer.completion_seconds
 
@@ -103,6 +114,7 @@ class LlamaNoteGenerator:
         self.options = options
         self.name = f"llm:{options.model_path.name}"
         self._runtime = runtime
+        self.last_run: dict[str, float] = {}  # the last note's requests, tokens and seconds (no text)
 
     def generate(
         self,
@@ -124,6 +136,18 @@ class LlamaNoteGenerator:
         runtime = self._runtime or load(self.options)
         run = _Run(runtime, spoken, template, on_progress, should_cancel)
         note = run.write(rule_flags, self.name)
+        pace = run.pace
+        self.last_run = {
+            "requests": run.done,
+            "parts": run.parts,
+            "prompt_tokens": pace.prompt_tokens,
+            "cached_tokens": pace.cached_tokens,
+            "completion_tokens": pace.completion_tokens,
+            "prompt_seconds": round(pace.prompt_seconds, 3),
+            "completion_seconds": round(pace.completion_seconds, 3),
+            "seconds": round(time.perf_counter() - started, 3),
+            "load_seconds": round(float(getattr(runtime, "load_seconds", 0.0)), 3),
+        }
         log.info(
             "note written by model",
             extra={
@@ -210,7 +234,8 @@ class _Run:
         try:
             return json.loads(answer.content), answer.truncated
         except ValueError:
-            return None, answer.truncated
+            # cut off at max_tokens: keep the statements that were complete
+            return {"statements": salvage(answer.content)}, answer.truncated
 
     def _eta(self, prompt_tokens: int, answer_tokens: int) -> float | None:
         """This request's rest plus the requests to come, each at about half its answer budget."""
@@ -221,12 +246,11 @@ class _Run:
         return current + per_request * max(self.total - self.done - 1, 0)
 
     def _section(self, source: str, section: TemplateSection) -> NoteSection:
-        limit = section.max_words or 250
-        max_tokens = max(ANSWER_TOKENS_MIN, min(ANSWER_TOKENS_MAX, 120 + 3 * limit))
+        limit = section.max_words or DEFAULT_SECTION_WORDS
+        max_tokens = max(ANSWER_TOKENS_MIN, min(ANSWER_TOKENS_MAX, 120 + 2 * limit))
         data, truncated = self._ask(prompts.section_message(source, section), prompts.bullets_schema(), max_tokens)
-        if data is None:
+        if truncated:
             self.counts.cut_off.append(section.title)
-            return NoteSection(section.key, section.title)
         kept = self._checked(data.get("statements"))
         return NoteSection(section.key, section.title, _within(kept, section.max_words))
 
@@ -294,7 +318,8 @@ class _Run:
     def _budget(self) -> int:
         context = int(self.runtime.options.context_tokens * CONTEXT_MARGIN)
         longest = max(
-            estimate_tokens(prompts.section_message("", s)) + max(ANSWER_TOKENS_MIN, 120 + 3 * (s.max_words or 250))
+            estimate_tokens(prompts.section_message("", s))
+            + max(ANSWER_TOKENS_MIN, 120 + 2 * (s.max_words or DEFAULT_SECTION_WORDS))
             for s in self.template.sections
         )
         overhead = estimate_tokens(prompts.SYSTEM) + max(longest, estimate_tokens(prompts.risk_message("")) + 500)
@@ -305,6 +330,27 @@ class _Run:
                 "template; set a larger context."
             )
         return budget
+
+
+_STATEMENT = re.compile(r'\{\s*"text"\s*:\s*("(?:[^"\\]|\\.)*")\s*,\s*"evidence"\s*:\s*\[([\d,\s]*)\]\s*\}')
+
+
+def salvage(content: str) -> list[dict[str, Any]]:
+    """The complete ``{"text", "evidence"}`` statements of an answer, even one cut off before its end."""
+    try:
+        data = json.loads(content)
+    except ValueError:
+        data = None
+    if isinstance(data, dict) and isinstance(data.get("statements"), list):
+        return [s for s in data["statements"] if isinstance(s, dict)]
+    found = []
+    for match in _STATEMENT.finditer(content):
+        try:
+            text = json.loads(match.group(1))
+        except ValueError:
+            continue
+        found.append({"text": text, "evidence": [int(i) for i in re.findall(r"\d+", match.group(2))]})
+    return found
 
 
 def _within(sentences: Sequence[NoteSentence], max_words: int | None) -> tuple[NoteSentence, ...]:

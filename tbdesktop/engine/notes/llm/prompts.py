@@ -8,7 +8,7 @@ from typing import Any
 
 from tbdesktop.engine.notes.types import RISK_KINDS, RISK_SEVERITIES, TemplateSection
 
-MAX_BULLETS = 6
+MAX_BULLETS = 5
 MAX_POINTS = 8
 MAX_FLAGS = 6
 
@@ -50,7 +50,7 @@ def section_message(block: str, section: TemplateSection) -> str:
 def bullets_schema(max_items: int = MAX_BULLETS) -> dict[str, Any]:
     statement = _object(
         {
-            "text": {"type": "string", "minLength": 3, "maxLength": 400},
+            "text": {"type": "string", "minLength": 3, "maxLength": 300},
             "evidence": {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 1, "maxItems": 6},
         }
     )

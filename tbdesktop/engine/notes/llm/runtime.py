@@ -45,9 +45,9 @@ class RuntimeOptions:
 class Answer:
     content: str
     truncated: bool  # stopped at max_tokens
-    prompt_tokens: int
+    prompt_tokens: int  # evaluated for this request (the cached prefix not included)
     completion_tokens: int
-    cached_tokens: int
+    cached_tokens: int  # reused from the previous request's prefix
     prompt_seconds: float
     completion_seconds: float
 
@@ -92,6 +92,8 @@ class LlamaRuntime:
         params.model.path = str(options.model_path)
         params.n_ctx = int(options.context_tokens)
         params.n_parallel = 1
+        params.verbosity = 0  # llama.cpp's own log stays quiet: no prompts or timings on stderr
+        params.endpoint_metrics = True  # for the start-up handshake below (counters only, behind the API key)
         params.api_keys = [secrets.token_urlsafe(32)]
         params.n_gpu_layers = int(options.gpu_layers) if self.gpu else 0
         if options.threads > 0:
@@ -107,6 +109,9 @@ class LlamaRuntime:
                 f"The note model {options.model_path.name} could not be loaded: the file may be damaged, or it "
                 "needs more memory than is free."
             ) from None
+        # A round trip through the server's task loop before anyone can stop it: a server destroyed before its
+        # loop has started never stops (the binding joins a loop that missed the stop signal).
+        self._server.handle_metrics()
         self.load_seconds = time.perf_counter() - started
         self._lock = threading.Lock()
         log.info(
@@ -189,7 +194,7 @@ class LlamaRuntime:
         return Answer(
             content="".join(parts),
             truncated=state["finish"] == "length",
-            prompt_tokens=int(usage.get("prompt_tokens") or timings.get("prompt_n") or 0),
+            prompt_tokens=int(timings.get("prompt_n") or usage.get("prompt_tokens") or 0),
             completion_tokens=completion_tokens,
             cached_tokens=int(timings.get("cache_n") or 0),
             prompt_seconds=float(timings.get("prompt_ms") or 0.0) / 1000.0,
