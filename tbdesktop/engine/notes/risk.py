@@ -318,6 +318,8 @@ def _answer_flag(sentences: Sequence[str], segment: str, question: _Question) ->
             detail = "does not feel safe" if kind == "abuse_neglect" else "sees no reason to live"
             return "moderate", _quote(first, 0, 0), detail
         return None
+    if kind == "abuse_neglect" and lex.NAMES_SOMEONE.match(first):
+        return "moderate", _quote(first, 0, 0), "names who hurts them"
     if lex.DENY.match(first) and not owns:
         return "denied", _quote(first, 0, 0), ""
     if owns or lex.AFFIRM.match(first):

@@ -38,10 +38,14 @@ CUES: tuple[tuple[str, str, re.Pattern[str]], ...] = (
         r"(?:just )?ending it(?! with)(?=\W*$|[.!,]| all)",
         r"(?:searched|searching|googled|googling|research\w*) (?:for )?(?:how to|ways to|methods)",
         r"how many (?:pills|tablets) (?:it would|it'd|would) (?:take|kill)",
-        r"(?:think|thinking|thought|thoughts) (?:about|of) (?:jumping|dying|overdosing|ending it|ending things|"
+        r"(?:think|thinking|thought|thoughts) (?:about|of) (?:jumping|stepping off|stepping in front|dying|"
+        r"overdosing|ending it|ending things|"
         r"taking (?:all )?(?:my|the|those) pills)",
         r"(?:should|could|would|want to|going to|gonna) (?:just )?end (?:it|things)(?! with)",
-        r"(?:use|using|used|turn|turning|turned) (?:it|the gun|a gun|them|the pills) on my ?self",
+        r"(?:use|using|used) (?:it|the gun|a gun|them|the pills) on my ?self",
+        r"(?:turn|turning|turned) (?:the gun|a gun) on my ?self",
+        r"(?:not|\w+n't) (?:plan|planning|going|expect\w*) (?:on |to )?(?:be|being|stay|staying) (?:here|around|alive) "
+        r"(?:much |a lot |very )?(?:longer|long)",
         r"(?:don't|do not) want to (?:live|be alive|go on|keep going|be here) (?:like this|anymore|any more)",
     )),
     ("suicidal_ideation", "low", _rx(
@@ -60,6 +64,8 @@ CUES: tuple[tuple[str, str, re.Pattern[str]], ...] = (
         r"(?:don't|do not|can't|cannot|no longer) see (?:the|any) point(?: in| of)?(?: anymore| any more|"
         r" living| going on| being alive| anything)",
         r"in case i(?:'m| am)? not (?:around|here)",
+        r"(?:when|after|once) i(?:'m| am)? (?:gone|dead|not here|not around)",
+        r"sleep forever", r"stop (?:living|breathing|being alive)",
         r"(?:disappointed|upset|sad|angry|annoyed|sorry) (?:that )?i (?:woke up|wake up|survived|"
         r"am still (?:here|alive))",
         r"wish(?:ed)? i (?:hadn't|had not|didn't|did not|wouldn't) (?:woken|wake|survived)",
@@ -87,7 +93,7 @@ CUES: tuple[tuple[str, str, re.Pattern[str]], ...] = (
         r"classes|corners|ties|people|him|her|them|hair|grass|wood|paper|vegetables|carbs|sugar))",
         r"cutting again", r"(?:cut|cuts|cutting|scratch\w*|burn\w*) (?:on )?my (?:arms?|wrists?|legs?|thighs?|stomach)",
         r"(?:used|use|using) (?:a|the|my) (?:razor|blade|knife|lighter) on (?:myself|my)",
-        r"until (?:it|they|i) bled",
+        r"until (?:it|they|i) (?:bled|bleeds?)", r"dig\w* (?:my )?nails into (?:my )?(?:skin|arms?|hands?|legs?)",
         r"(?:punch\w*|hit|hitting|bang\w*|kick\w*) (?:a|the) wall (?:on purpose|until|so i|to feel)",
         r"(?:bite|bit|biting) (?:myself|my (?:arms?|hands?|wrists?|skin))",
         r"(?:hurt|hurting|harm|harming|cut|cutting) my ?self",
@@ -97,7 +103,8 @@ CUES: tuple[tuple[str, str, re.Pattern[str]], ...] = (
         rf" (?:him|her|them|someone|somebody|anyone|anybody|people|my {PEOPLE})",
         rf"(?:pushed|shoved|slapped|kicked|choked) (?:him|her|them|my {PEOPLE})",
         rf"(?:run|running|ran) (?:him|her|them|someone|my {PEOPLE}) (?:over|down|off the road)",
-        r"make (?:him|her|them) pay", r"(?:smash|smashing|bash|bashing|beat|beating) (?:his|her|their) (?:face|head)",
+        r"make (?:him|her|them) pay", r"want (?:him|her|them) dead",
+        r"(?:smash|smashing|bash|bashing|beat|beating) (?:his|her|their) (?:face|head)",
         r"(?:get|getting) (?:back at|even with) (?:him|her|them)",
     )),
     ("abuse_neglect", "moderate", _rx(
@@ -142,6 +149,7 @@ CUES: tuple[tuple[str, str, re.Pattern[str]], ...] = (
         r"(?:taking|take|took|using|use) (?:way |a lot |much |a bit |far )?more (?:of )?(?:my |the |those )?(?:\w+ )?"
         r"(?:pills|meds|medications?|painkillers|xanax|oxy\w*|percocets?|adderall) than (?:i should|i'm supposed|"
         r"i am supposed|prescribed|i was prescribed|the doctor)",
+        r"snort\w* (?:pills|coke|it|lines?|powder|\w+ pills)", r"pills (?:i )?(?:get|got|buy|bought) (?:from|off)",
         r"(?:xanax|valium|klonopin|ativan|benzos?|adderall|painkillers|pills|oxy\w*) (?:from|off) (?:a|my|some) "
         r"(?:friend|guy|dealer|buddy|coworker|co-worker)",
         r"(?:used|use|using|shot up|smoked) (?:heroin|meth|crack|cocaine|fentanyl|coke)", r"crack",
@@ -167,7 +175,8 @@ WEAPONS = r"gun", r"knife", r"weapon", r"bat"
 HIGH_SEGMENT: dict[str, re.Pattern[str]] = {
     "suicidal_ideation": _rx(*PLAN, *ATTEMPT, *MEANS, *PREPARING),
     "self_harm": _rx(*PLAN, *ATTEMPT, *MEDICAL),
-    "harm_to_others": _rx(*PLAN, *WEAPONS, r"know where (?:he|she|they) lives?", r"(?:worked|figured) (?:it )?out"),
+    "harm_to_others": _rx(*PLAN, *WEAPONS, r"know where (?:he|she|they) lives?", r"how i(?:'d| would) do it",
+    r"(?:worked|figured) (?:it )?out"),
     "abuse_neglect": _rx(r"threaten\w* to kill", r"chok(?:e|ed|es|ing)", r"strangl\w*", *WEAPONS, r"kill(?:ing)? me"),
     "substance_use": _rx(r"overdos(?:e|ed|ing)", r"od'd", r"(?:drove|driving|drive) (?:home )?(?:drunk|high)", r"dui"),
 }
@@ -213,11 +222,16 @@ NOT_A_NEGATION = _rx(
     r"no one",
     r"nobody",
     r"no reason to live",
+    r"(?:not|isn't|wasn't|won't be) (?:\w+ )?fault",
     r"not here",
     r"not (?:be|being) (?:here|around|alive)",
     r"(?:not|never) wake up",
 )
-CLAUSE_BREAK = re.compile(r"[,;:—–]|\b(?:but|and|because|although|though|however|yet|except|so)\b", re.IGNORECASE)
+# negation does not reach into a subordinate clause ("it's not their fault when I'm gone")
+CLAUSE_BREAK = re.compile(
+    r"[,;:—–]|\b(?:but|and|because|although|though|however|yet|except|so|when|whenever|once|after|until|unless)\b",
+    re.IGNORECASE,
+)
 OTHER_PERSON = (
     rf"(?:he|she|they|he's|she's|they're|someone|somebody|people|(?:my|his|her|their|our) {PEOPLE}|"
     r"(?:a|the|this|that|one|another) (?:woman|man|guy|girl|boy|teen(?:ager)?|kid|person|client|patient|lady|"
@@ -262,7 +276,7 @@ ACTIVE_WORDS = _rx(r"kill", r"suicid\w*", r"end(?:ing)? (?:my|it|things)", r"tak
 SCREEN_TOPIC: dict[str, re.Pattern[str]] = {
     "suicidal_ideation": _rx(
         r"kill(?:ing)? your ?self", r"end(?:ing)? (?:your|you're) (?:own )?(?:life|live|lie|light|lives)", r"suicid\w*",
-        r"want(?:ed)? to die", r"better off dead", r"(?:be|being) alive", r"take your (?:own )?life",
+        r"want(?:ed)? to die", r"better off dead", r"(?:be|being) alive", r"tak(?:e|ing) your (?:own )?life",
         r"(?:about|of) (?:dying|death|not being here|not waking up|ending it|ending things)", r"\bdead\b",
         r"end(?:ing)? (?:it|things)", r"(?:not|stop) (?:to )?exist\w*", r"disappear",
         r"not (?:be |being )?(?:here|around|alive)",
@@ -281,9 +295,13 @@ SCREEN_TOPIC: dict[str, re.Pattern[str]] = {
     "abuse_neglect": _rx(
         r"(?:has|have|did|does) (?:anyone|someone|somebody|he|she|they|your \w+) (?:ever )?(?:hurt|hit|harm\w*|"
         r"touch\w*|threaten\w*) you",
-        r"(?:hurt|hit|hits|hurts|harms?) you",
+        r"(?:hurt|hit|hits|hurts|harms?|hurting|hitting|harming|threatening) you",
     ),
 }
+# an answer to "Is anyone hurting you?" that names someone ("My husband.", "He does.")
+NAMES_SOMEONE = re.compile(
+    rf"^\W*(?:(?:my|his|her|our) (?:\w+ )?{PEOPLE}|(?:he|she|they) (?:does|do|did|has|have)\b)", re.IGNORECASE
+)
 # questions where "no" is the risk ("Do you feel safe at home?")
 SCREEN_SAFE = _rx(r"(?:feel|are you|you are|you feel|being) safe (?:at home|with (?:him|her|them|your \w+)|there)")
 SCREEN_LIFE_WORTH = _rx(

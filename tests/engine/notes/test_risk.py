@@ -8,6 +8,7 @@ from tbdesktop.engine.notes import RISK_KINDS, RISK_SEVERITIES, TranscriptLine
 from tbdesktop.engine.notes.risk import MAX_QUOTE_CHARS, detect_risks
 
 T, C = "therapist", "client"
+SI, SH, HO, AB, SU = "suicidal_ideation", "self_harm", "harm_to_others", "abuse_neglect", "substance_use"
 
 SUICIDAL_PLAN = [
     (T, "How have you been feeling since our last session?"),
@@ -540,3 +541,23 @@ def test_suicidal_as_misheard_after_a_feeling_word(text: str) -> None:
 )
 def test_words_that_merely_sound_alike_are_not_flags(text: str) -> None:
     assert single(C, text) == []
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "kind"),
+    [
+        ("Have you had thoughts of taking your own life?", "Off and on. It's like a background noise.", SI),
+        ("How do you see the future?", "I don't. I don't plan on being here much longer.", SI),
+        ("What would you tell your best friend?", "That I'm sorry, and that it's not their fault when I'm gone.", SI),
+        ("What were you doing on the roof?", "Thinking about stepping off. I stood there a long time.", SI),
+        ("How have things been?", "I want to go to sleep forever, honestly.", SI),
+        ("What's on your mind?", "Sometimes I think it would be a relief to just stop living.", SI),
+        ("What do you do with the anger?", "I turn it on myself. I dig my nails into my skin until it bleeds.", SH),
+        ("How do you feel about your ex now?", "I want him dead. I've thought about how I'd do it.", HO),
+        ("Is anyone hurting you?", "My husband. He hurts me when I don't do what he says.", AB),
+        ("Anything else going on?", "I've been snorting pills I get from a friend.", SU),
+    ],
+)
+def test_and_in_still_other_words(question: str, answer: str, kind: str) -> None:
+    flags = detect_risks(lines_of([(T, question), (C, answer)]))
+    assert {f.kind for f in flags if f.severity != "denied"} == {kind}
