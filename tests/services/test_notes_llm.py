@@ -89,7 +89,7 @@ def test_a_model_note_through_the_worker_is_stored_with_its_checks(make_settings
     assert si and all(f.source in ("rules", "rules+model", "model") for f in si)
     assessment = next(s for s in note.sections if s.key == "assessment")
     assert any(s.text.startswith("Suicidal ideation") for s in assessment.sentences)
-    assert any(s.text.startswith("Safety step") and s.evidence == [5] for s in assessment.sentences)
+    assert any(s.text.startswith("Safety step") and s.evidence[0] == 5 for s in assessment.sentences)
     assert session.status == "completed" and session.ai_summary
 
 

@@ -1,5 +1,6 @@
 """Risk flags from the rule lexicon and from a language model, merged; and the risk content every note carries
-when suicidal ideation or self-harm came up: the flags and the therapist's safety steps, each cited.
+when suicidal ideation or self-harm came up: the flags and the therapist's safety steps, quoted and cited as the
+transcript draft writes them (``local.clinical.risk_sentences``), whoever wrote the rest of the note.
 
 The rule lexicon is the floor: a model flag can add a kind or raise a severity, never remove a rule flag. Flags
 on the same line and kind become one, at the higher severity, with the source ``rules+model``.
@@ -12,9 +13,11 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from tbdesktop.engine.notes.evidence import check_support
+from tbdesktop.engine.notes.local.clinical import risk_sentences
+from tbdesktop.engine.notes.local.quotes import units
+from tbdesktop.engine.notes.summary import SAFETY_KINDS
 from tbdesktop.engine.notes.types import (
     NoteSection,
-    NoteSentence,
     NoteTemplateSpec,
     RiskFlagResult,
     TemplateSection,
@@ -22,26 +25,11 @@ from tbdesktop.engine.notes.types import (
 )
 
 _RANK = {"denied": 0, "low": 1, "moderate": 2, "high": 3}
-SAFETY_KINDS = ("suicidal_ideation", "self_harm")
-KIND_NAMES = {
-    "suicidal_ideation": "Suicidal ideation",
-    "self_harm": "Self-harm",
-    "harm_to_others": "Harm to others",
-    "abuse_neglect": "Abuse or neglect",
-    "substance_use": "Substance use",
-}
-MAX_SAFETY_STEPS = 4
+MAX_RISK_CONTENT = 8
 _RISK_SECTION = re.compile(r"\b(?:risk|safety)\b", re.IGNORECASE)
 _ASSESSMENT = re.compile(r"\bassess", re.IGNORECASE)
-# What a therapist says when taking a safety step: a plan, a crisis line, a follow-up, means, emergency contacts.
-_SAFETY_STEP = re.compile(
-    r"safety plan|crisis (?:line|number|team|text)|hot ?line|\b988\b|\b911\b|emergency|\bER\b|call (?:me|us|the)|"
-    r"reach out|check in|follow[- ]up|see you (?:again|next|on)|next (?:session|appointment|week|\w+day)|"
-    r"before (?:our|the) next|"
-    r"(?:lock|remove|get rid of|put away|hand over)\b.{0,30}\b(?:pills|medication|gun|knife|razor|means)|"
-    r"someone you trust|stay with|warning signs|coping (?:plan|steps|strategies)",
-    re.IGNORECASE,
-)
+_PLAN = re.compile(r"\bplan\b", re.IGNORECASE)
+_SUICIDE = re.compile(r"suicid|self[- ]harm", re.IGNORECASE)
 
 
 def merge_flags(rules: Sequence[RiskFlagResult], model: Sequence[RiskFlagResult]) -> tuple[RiskFlagResult, ...]:
@@ -60,35 +48,22 @@ def merge_flags(rules: Sequence[RiskFlagResult], model: Sequence[RiskFlagResult]
     return tuple(sorted(merged.values(), key=lambda f: (f.segment_idx, f.kind)))
 
 
-def flag_sentence(flag: RiskFlagResult, line: TranscriptLine | None) -> NoteSentence:
-    """``Suicidal ideation (passive ideation; denies a plan): the client said "…".``"""
-    qualifier = flag.detail or ("denied" if flag.severity == "denied" else f"{flag.severity} severity")
-    who = _speaker(line)
-    return NoteSentence(
-        f'{KIND_NAMES.get(flag.kind, flag.kind)} ({qualifier}): {who} said "{flag.quote}".', (flag.segment_idx,)
-    )
-
-
-def safety_steps(lines: Sequence[TranscriptLine], after: int) -> list[NoteSentence]:
-    """The therapist's safety steps from line ``after`` on, quoted and cited (at most ``MAX_SAFETY_STEPS``)."""
-    steps: list[NoteSentence] = []
-    for line in lines:
-        if line.idx < after or line.role != "therapist" or not _SAFETY_STEP.search(line.text):
-            continue
-        quote = " ".join(line.text.split())
-        steps.append(NoteSentence(f'Safety step: the therapist said "{quote}".', (line.idx,)))
-        if len(steps) >= MAX_SAFETY_STEPS:
-            break
-    return steps
-
-
 def risk_target(template: NoteTemplateSpec) -> TemplateSection:
-    """The section that carries risk content: a risk or safety section, else the assessment, else the first."""
-    for pattern in (_RISK_SECTION, _ASSESSMENT):
-        for section in template.sections:
-            if pattern.search(f"{section.key.replace('_', ' ')} {section.title}"):
-                return section
-    return template.sections[0]
+    """The section that carries risk content: a risk section (a "safety plan" is a plan), else the assessment,
+    else a section whose instructions ask about risk, else the first that is not the plan."""
+
+    def heading(section: TemplateSection) -> str:
+        return f"{section.key.replace('_', ' ')} {section.title}"
+
+    others = [s for s in template.sections if not _PLAN.search(heading(s))] or list(template.sections)
+    for found in (
+        [s for s in others if _RISK_SECTION.search(heading(s))],
+        [s for s in others if _ASSESSMENT.search(heading(s))],
+        [s for s in others if _RISK_SECTION.search(s.instructions) or _SUICIDE.search(s.instructions)],
+    ):
+        if found:
+            return found[0]
+    return others[0]
 
 
 def risk_content(
@@ -99,14 +74,13 @@ def risk_content(
 ) -> list[NoteSection]:
     """``sections`` with the suicidal-ideation and self-harm flags and the safety steps added to the risk section
     (whatever the writer put there stays; a line already cited there is not repeated)."""
-    safety = [f for f in flags if f.kind in SAFETY_KINDS]
-    if not safety:
+    if not any(f.kind in SAFETY_KINDS for f in flags):
         return list(sections)
-    by_idx = {line.idx: line for line in lines}
     target = risk_target(template)
-    added = [flag_sentence(f, by_idx.get(f.segment_idx)) for f in safety]
-    if any(f.severity != "denied" for f in safety):
-        added += safety_steps(lines, min(f.segment_idx for f in safety))
+    spoken = [line for line in lines if line.text.strip()]
+    added = risk_sentences(
+        flags, units(spoken), spoken, kinds=SAFETY_KINDS, brief=False, budget=None, limit=MAX_RISK_CONTENT
+    )
     out: list[NoteSection] = []
     for section in sections:
         if section.key == target.key:
@@ -115,12 +89,6 @@ def risk_content(
             section = NoteSection(section.key, section.title, tuple(extra) + section.sentences)
         out.append(section)
     return out
-
-
-def _speaker(line: TranscriptLine | None) -> str:
-    if line is None or line.role in (None, "client"):
-        return "the client"
-    return f"the {line.role}"
 
 
 def checked_summary(summary: str, sections: Sequence[NoteSection], lines: Sequence[TranscriptLine]) -> str:

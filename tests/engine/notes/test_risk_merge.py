@@ -58,17 +58,17 @@ def test_suicidal_ideation_puts_the_flag_and_the_safety_steps_in_the_assessment_
     sections = risk_content(written, SOAP, [SI], LINES)
     assessment = sections[1]
     texts = [s.text for s in assessment.sentences]
-    assert texts[0] == 'Suicidal ideation (passive ideation; denies a plan): the client said "I have thought about it".'
+    assert texts[0] == 'Suicidal ideation (low; passive ideation; denies a plan) — Client: "I have thought about it"'
     assert assessment.sentences[0].evidence == (3,)
     steps = [s for s in assessment.sentences if s.text.startswith("Safety step")]
-    assert [s.evidence for s in steps] == [(4,), (6,)]  # the safety plan and crisis line, the next appointment
+    assert [s.evidence for s in steps] == [(4, 5), (6,)]  # safety plan and crisis line (agreed), next appointment
     assert sections[0].sentences == () and sections[2].sentences == ()
 
 
 def test_a_denial_is_documented_without_safety_steps_and_other_kinds_add_nothing() -> None:
     denied = RiskFlagResult("suicidal_ideation", "denied", "No, never", 3)
     sections = risk_content([NoteSection(s.key, s.title) for s in SOAP.sections], SOAP, [denied], LINES)
-    assert [s.text for s in sections[1].sentences] == ['Suicidal ideation (denied): the client said "No, never".']
+    assert [s.text for s in sections[1].sentences] == ['Suicidal ideation (denied) — Client: "No, never"']
     drink = RiskFlagResult("substance_use", "moderate", "six beers", 5)
     unchanged = risk_content([NoteSection(s.key, s.title) for s in SOAP.sections], SOAP, [drink], LINES)
     assert all(s.sentences == () for s in unchanged)
