@@ -12,9 +12,11 @@ recall over the sessions that expect the kind, false-positive rate over the sess
 suicidal-ideation recall 100 %, false positives ≤ 5 % (per kind, and control sessions with any flag).
 
 Audio and pipeline transcripts are cached in .cache/eval-risk/<VERSION>/, keyed by each session's script and
-voices, so a rerun only scores (``--refresh`` runs the pipeline again on cached audio).
+voices, so a rerun only scores (``--refresh`` runs the pipeline again on cached audio). ``--channel telephone``
+hears the same sessions through a telephone band (scripts/audio_conditions.py), where recognition errs more.
 
-Usage: python scripts/eval_risk.py [--text-only] [--refresh] [--json out.json] [--sessions NAME …] [--jobs 2]
+Usage: python scripts/eval_risk.py [--text-only] [--refresh] [--channel clean|telephone] [--json out.json]
+                                   [--sessions NAME …] [--jobs 2]
 """
 
 from __future__ import annotations
@@ -227,18 +229,40 @@ def build_all(items: Sequence[Spoken], out_dir: Path, jobs: int) -> None:
     print(f"synthesised {len(missing)} sessions in {time.perf_counter() - started:.0f} s", flush=True)
 
 
+def channel_audio(spoken: Spoken, out_dir: Path, channel: str) -> Path:
+    """The session's WAV as heard through ``channel`` (clean: as built; telephone: made from it once, cached)."""
+    wav = spoken.path(out_dir, ".wav")
+    if channel == "clean":
+        return wav
+    import wave
+
+    import audio_conditions as ac
+
+    heard = spoken.path(out_dir, f"-{channel}.wav")
+    if not heard.is_file():
+        with wave.open(str(wav), "rb") as w:
+            audio = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float32) / 32768.0
+        ac.write_wav(heard, ac.telephone(audio))
+    return heard
+
+
 def transcribe_all(
-    items: Sequence[Spoken], out_dir: Path, run: Callable[[Path], dict[str, Any]], refresh: bool = False
+    items: Sequence[Spoken],
+    out_dir: Path,
+    run: Callable[[Path], dict[str, Any]],
+    refresh: bool = False,
+    channel: str = "clean",
 ) -> dict[str, list[dict[str, Any]]]:
     """Pipeline segments per session name, from the cache or from ``run(wav)`` (the pipeline's result dict)."""
     out: dict[str, list[dict[str, Any]]] = {}
+    suffix = ".transcript.json" if channel == "clean" else f"-{channel}.transcript.json"
     for n, spoken in enumerate(items, start=1):
-        cached = spoken.path(out_dir, ".transcript.json")
+        cached = spoken.path(out_dir, suffix)
         if cached.is_file() and not refresh:
             out[spoken.script.name] = json.loads(cached.read_text(encoding="utf-8"))["segments"]
             continue
         started = time.perf_counter()
-        result = run(spoken.path(out_dir, ".wav"))
+        result = run(channel_audio(spoken, out_dir, channel))
         segments = [
             {k: s.get(k) for k in ("start", "end", "speaker", "role", "text")} for s in result.get("segments") or []
         ]
@@ -290,14 +314,17 @@ def run_risk(
     out_dir: Path = DEFAULT_DIR,
     jobs: int = 2,
     refresh: bool = False,
+    channel: str = "clean",
 ) -> dict[str, Any]:
     """Score the risk set; ``run`` (a pipeline run on one WAV) None means text only."""
     items = spoken_set(names)
     transcripts = None
     if run is not None:
         build_all(items, out_dir, jobs)
-        transcripts = transcribe_all(items, out_dir, run, refresh)
-    return evaluate(items, transcripts)
+        transcripts = transcribe_all(items, out_dir, run, refresh, channel)
+    report = evaluate(items, transcripts)
+    report["channel"] = channel
+    return report
 
 
 def _pct(x: float | None) -> str:
@@ -310,7 +337,8 @@ def print_report(report: Mapping[str, Any], verbose: bool = True) -> None:
         if mode not in report:
             continue
         s = report[mode]["summary"]
-        title = "script text, true roles" if mode == "text" else "through audio (pipeline transcript and roles)"
+        heard = f"through audio, {report.get('channel', 'clean')} (pipeline transcript and roles)"
+        title = "script text, true roles" if mode == "text" else heard
         print(f"\nRisk set, {title}: {s['sessions']} sessions, {s['controls']} controls")
         head = f"  {'kind':18} {'recall':>8} {'found':>7} {'false pos':>10} {'raised':>8}"
         print(head)
@@ -346,6 +374,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--refresh", action="store_true", help="run the pipeline again on the cached audio")
     parser.add_argument("--sessions", nargs="*", help="only these session names")
     parser.add_argument("--jobs", type=int, default=2, help="processes that synthesise (default 2)")
+    parser.add_argument("--channel", choices=("clean", "telephone"), default="clean", help="how the audio is heard")
     parser.add_argument("--language", default="en")
     parser.add_argument("--json", type=Path, help="write the full report here")
     parser.add_argument("--quiet", action="store_true", help="no per-session misses")
@@ -365,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
             return pipelines.run(wav, 2)[0]
 
     try:
-        report = run_risk(args.sessions, run, jobs=args.jobs, refresh=args.refresh)
+        report = run_risk(args.sessions, run, jobs=args.jobs, refresh=args.refresh, channel=args.channel)
     finally:
         if pipelines is not None:
             pipelines.close()

@@ -146,6 +146,7 @@ CUES: tuple[tuple[str, str, re.Pattern[str]], ...] = (
         r"addict(?:ed|ion)", r"withdrawals?", r"(?:do|did|doing|snort\w*|lines? of|on) coke",
         r"(?:more|extra) (?:pills )?than (?:i'm|i am|i was|i've been|the doctor) (?:prescribed|supposed to)",
         r"(?:buy|bought|buying|get|got|getting) (?:extra|them|pills|more)(?: \w+)? (?:from|off) (?:a|some|my) ",
+        r"(?:taking|take|took|using) (?:way |a lot |much |far )?more than i(?:'m| am| was| should)",
         r"(?:taking|take|took|using|use) (?:way |a lot |much |a bit |far )?more (?:of )?(?:my |the |those )?(?:\w+ )?"
         r"(?:pills|meds|medications?|painkillers|xanax|oxy\w*|percocets?|adderall) than (?:i should|i'm supposed|"
         r"i am supposed|prescribed|i was prescribed|the doctor)",
@@ -233,7 +234,7 @@ CLAUSE_BREAK = re.compile(
     re.IGNORECASE,
 )
 OTHER_PERSON = (
-    rf"(?:he|she|they|he's|she's|they're|someone|somebody|people|(?:my|his|her|their|our) {PEOPLE}|"
+    rf"(?:he|she|they|he's|she's|they're|someone|somebody|people|(?:my|his|her|their|our) (?:\w+ )?{PEOPLE}|"
     r"(?:a|the|this|that|one|another) (?:woman|man|guy|girl|boy|teen(?:ager)?|kid|person|client|patient|lady|"
     r"student|friend|neighbou?r|character|author|writer))"
 )
@@ -275,7 +276,8 @@ ACTIVE_WORDS = _rx(r"kill", r"suicid\w*", r"end(?:ing)? (?:my|it|things)", r"tak
 
 SCREEN_TOPIC: dict[str, re.Pattern[str]] = {
     "suicidal_ideation": _rx(
-        r"kill(?:ing)? your ?self", r"end(?:ing)? (?:your|you're) (?:own )?(?:life|live|lie|light|lives)", r"suicid\w*",
+        r"kill(?:ing)? your ?self", r"(?:thoughts?|thinking|thought) (?:of|about) (?:kill\w*|dying|death|suicide)",
+        r"end(?:ing)? (?:your|you're) (?:own )?(?:life|live|lie|light|lives)", r"suicid\w*",
         r"want(?:ed)? to die", r"better off dead", r"(?:be|being) alive", r"tak(?:e|ing) your (?:own )?life",
         r"(?:about|of) (?:dying|death|not being here|not waking up|ending it|ending things)", r"\bdead\b",
         r"end(?:ing)? (?:it|things)", r"(?:not|stop) (?:to )?exist\w*", r"disappear",

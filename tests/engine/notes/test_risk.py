@@ -561,3 +561,15 @@ def test_words_that_merely_sound_alike_are_not_flags(text: str) -> None:
 def test_and_in_still_other_words(question: str, answer: str, kind: str) -> None:
     flags = detect_risks(lines_of([(T, question), (C, answer)]))
     assert {f.kind for f in flags if f.severity != "denied"} == {kind}
+
+
+def test_a_garbled_question_about_killing_and_a_hedged_answer() -> None:
+    lines = lines_of(
+        [(T, "Have you had any thoughts of killings we last met?"), (C, "At times, mostly late at night.")]
+    )
+    assert [(f.kind, f.severity) for f in detect_risks(lines)] == [(SI, "moderate")]
+
+
+def test_misheard_medication_overuse_and_someone_elses_cutting() -> None:
+    assert [k for k, s, _ in single(C, "Yeah, I've been taking more than I am present.")] == [SU]
+    assert single(C, "My best friend has been cutting yourself, and I don't know how to help.") == []
