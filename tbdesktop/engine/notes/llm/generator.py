@@ -24,7 +24,15 @@ from typing import Any
 from tbdesktop.engine.notes.evidence import check_support
 from tbdesktop.engine.notes.llm import prompts
 from tbdesktop.engine.notes.llm.runtime import Answer, LlamaRuntime, RuntimeOptions, load
-from tbdesktop.engine.notes.openai_prompt import estimate_tokens, find_quote, plan_chunks, render_line, trim_summary
+from tbdesktop.engine.notes.openai_prompt import (
+    Dropped,
+    estimate_tokens,
+    find_quote,
+    plan_chunks,
+    render_line,
+    trim_summary,
+    trim_words,
+)
 from tbdesktop.engine.notes.risk import detect_risks
 from tbdesktop.engine.notes.risk_merge import merge_flags, risk_content
 from tbdesktop.engine.notes.summary import summarise
@@ -252,7 +260,7 @@ class _Run:
         if truncated:
             self.counts.cut_off.append(section.title)
         kept = self._checked(data.get("statements"))
-        return NoteSection(section.key, section.title, _within(kept, section.max_words))
+        return NoteSection(section.key, section.title, trim_words(kept, section, Dropped()))
 
     def _points(self, block: str, part: int) -> list[str]:
         data, _ = self._ask(
@@ -351,19 +359,6 @@ def salvage(content: str) -> list[dict[str, Any]]:
             continue
         found.append({"text": text, "evidence": [int(i) for i in re.findall(r"\d+", match.group(2))]})
     return found
-
-
-def _within(sentences: Sequence[NoteSentence], max_words: int | None) -> tuple[NoteSentence, ...]:
-    if max_words is None:
-        return tuple(sentences)
-    kept: list[NoteSentence] = []
-    words = 0
-    for sentence in sentences:
-        words += len(sentence.text.split())
-        if kept and words > max_words:
-            break
-        kept.append(sentence)
-    return tuple(kept)
 
 
 def _sentence(text: str) -> str:
