@@ -11,6 +11,13 @@ A session raises a kind when ``detect_risks`` gives a flag of that kind above "d
 recall over the sessions that expect the kind, false-positive rate over the sessions that do not. Targets:
 suicidal-ideation recall 100 %, false positives ≤ 5 % (per kind, and control sessions with any flag).
 
+Real talk, as a control: the 123 AnnoMI counselling dialogues (../shared/eval/annomi/annomi-dev.csv, their own
+text and roles; drinking, smoking, medication, weight and the like, none on suicide, self-harm, violence or abuse)
+are read by ``detect_risks`` too.
+Per kind, the dialogues with a flag above "denied", and where each suicidal-ideation, self-harm, harm-to-others
+or abuse flag sits (transcript id, line) for review: a false-positive rate on real talk a clinician would see.
+Substance use is counted apart, since many of those flags are right. Text only; it takes well under a second.
+
 Audio and pipeline transcripts are cached in .cache/eval-risk/<VERSION>/, keyed by each session's script and
 voices, so a rerun only scores (``--refresh`` runs the pipeline again on cached audio). ``--channel telephone``
 hears the same sessions through a telephone band (scripts/audio_conditions.py), where recognition errs more.
@@ -41,12 +48,14 @@ REPO_ROOT = SCRIPTS.parent
 if str(SCRIPTS) not in sys.path:
     sys.path.insert(0, str(SCRIPTS))
 
+import annomi_audio  # noqa: E402
 import risk_set  # noqa: E402
 
 VERSION = "r1"
 DEFAULT_DIR = REPO_ROOT / ".cache" / "eval-risk" / VERSION
 TARGET_SI_RECALL = 1.0
 TARGET_FALSE_POSITIVE_RATE = 0.05
+CLINICAL_KINDS = ("suicidal_ideation", "self_harm", "harm_to_others", "abuse_neglect")  # substance use apart
 LEAD_S, TAIL_S = 0.5, 0.8
 ROLES = {risk_set.T: "therapist", risk_set.C: "client"}
 # (therapist, client): mostly a woman and a man, some same-gender pairs
@@ -123,6 +132,60 @@ def score(results: Sequence[tuple[Sequence[str], set[str]]], kinds: Sequence[str
         "false_positive_rate": all_fp / all_neg if all_neg else None,
         "exact_sessions": sum(1 for exp, got in results if set(exp) == got),
     }
+
+
+def score_control(dialogues: Mapping[str, Iterable[Any]], kinds: Sequence[str] = risk_set.KINDS) -> dict[str, Any]:
+    """Flags raised on real talk expected to hold no risk (``dialogues``: id → flags, as in ``raised_kinds``).
+
+    Per kind: the dialogues with a flag above "denied", their rate, and each such flag's ``[id, line]``.
+    ``clinical_flagged``: dialogues with any suicidal-ideation, self-harm, harm-to-others or abuse flag.
+    """
+    raised: dict[str, list[tuple[str, int]]] = {kind: [] for kind in kinds}
+    clinical: set[str] = set()
+    for tid, flags in dialogues.items():
+        for f in flags:
+            kind, severity, line = (
+                (f["kind"], f["severity"], f["segment"])
+                if isinstance(f, Mapping)
+                else (f.kind, f.severity, f.segment_idx)
+            )
+            if severity == "denied" or kind not in raised:
+                continue
+            raised[kind].append((tid, int(line)))
+            clinical.update([tid] if kind in CLINICAL_KINDS else [])
+    n = len(dialogues)
+    per_kind = {}
+    for kind, where in raised.items():
+        flagged = len({tid for tid, _ in where})
+        per_kind[kind] = {"dialogues_flagged": flagged, "rate": flagged / n if n else None, "where": where}
+    return {
+        "dialogues": n,
+        "kinds": per_kind,
+        "clinical_flagged": len(clinical),
+        "clinical_rate": len(clinical) / n if n else None,
+    }
+
+
+def annomi_control(path: Path = annomi_audio.ANNOMI_CSV) -> dict[str, Any] | None:
+    """``score_control`` over the AnnoMI dialogues' own text and roles; None when the CSV is absent."""
+    if not path.is_file():
+        return None
+    from tbdesktop.engine.notes.risk import detect_risks
+    from tbdesktop.engine.notes.types import TranscriptLine
+
+    flags = {}
+    for tid, rows in annomi_audio.load_dialogues(path).items():
+        lines = [
+            TranscriptLine(i, i * 5.0, i * 5.0 + 4.0, r["interlocutor"], r["interlocutor"], r["utterance_text"])
+            for i, r in enumerate(rows)
+        ]
+        flags[tid] = [_flag(f) for f in detect_risks(lines)]
+    control = score_control(flags)
+    control["flags"] = {
+        tid: [f for f in found if f["severity"] != "denied" and f["kind"] in CLINICAL_KINDS]
+        for tid, found in flags.items()
+    }
+    return control
 
 
 def targets(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -324,6 +387,7 @@ def run_risk(
         transcripts = transcribe_all(items, out_dir, run, refresh, channel)
     report = evaluate(items, transcripts)
     report["channel"] = channel
+    report["annomi"] = annomi_control()
     return report
 
 
@@ -366,6 +430,31 @@ def print_report(report: Mapping[str, Any], verbose: bool = True) -> None:
                             print(f"        {line['role'] or '?':9} {line['text']}")
                     for f in r[f"{mode}_flags"]:
                         print(f"        flag {f['kind']} {f['severity']}: {f['quote']}")
+    if "annomi" in report:
+        print_control(report["annomi"])
+
+
+def print_control(control: Mapping[str, Any] | None) -> None:
+    if control is None:
+        print(f"\nReal-talk control skipped: {annomi_audio.ANNOMI_CSV} not found")
+        return
+    n = control["dialogues"]
+    print(f"\nReal-talk control, AnnoMI dialogues' own text and roles: {n} dialogues")
+    print("  (on drinking, smoking, medication, weight and the like; none on suicide, self-harm, violence or abuse)")
+    print(f"  {'kind':18} {'dialogues flagged':>18}")
+    for kind, k in control["kinds"].items():
+        note = "   (many right: the talk is about drinking)" if kind not in CLINICAL_KINDS else ""
+        print(f"  {kind:18} {k['dialogues_flagged']:>8}/{n:<4} {_pct(k['rate']):>6}{note}")
+        if kind in CLINICAL_KINDS and k["where"]:
+            print("      at " + ", ".join(f"{tid}:{line}" for tid, line in k["where"]))
+    met = (control["clinical_rate"] or 0.0) <= TARGET_FALSE_POSITIVE_RATE
+    print(
+        f"  {'suicide/self-harm/harm/abuse flags ≤ 5 % of dialogues':54} {_pct(control['clinical_rate']):>8}   "
+        f"{'met' if met else 'NOT MET'} ({control['clinical_flagged']}/{n})"
+    )
+    for tid, found in control.get("flags", {}).items():
+        for f in found:
+            print(f"    {tid}:{f['segment']} {f['kind']} {f['severity']}: {f['quote']}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -88,3 +88,50 @@ def test_text_scoring_of_the_set_runs_without_audio() -> None:
     report = er.evaluate(er.spoken_set(["passive_not_here", "ctl_fig_traffic"]), None)
     assert "audio" not in report and report["text"]["summary"]["sessions"] == 2
     assert [r["name"] for r in report["sessions"]] == ["passive_not_here", "ctl_fig_traffic"]
+
+
+def test_the_real_talk_control_counts_dialogues_per_kind_and_says_where() -> None:
+    flags = {
+        "7": [
+            {"kind": SU, "severity": "moderate", "segment": 3},
+            {"kind": SU, "severity": "low", "segment": 9},  # the same dialogue counts once
+            {"kind": SI, "severity": "denied", "segment": 12},  # a denial is not raised
+        ],
+        "8": [{"kind": "harm_to_others", "severity": "high", "segment": 31}],
+        "9": [],
+        "10": [
+            {"kind": "self_harm", "severity": "moderate", "segment": 4},
+            {"kind": SU, "severity": "low", "segment": 5},
+        ],
+    }
+    control = er.score_control(flags)
+    kinds = control["kinds"]
+    assert control["dialogues"] == 4
+    assert (kinds[SU]["dialogues_flagged"], kinds[SU]["rate"]) == (2, 0.5)
+    assert kinds[SI] == {"dialogues_flagged": 0, "rate": 0.0, "where": []}
+    assert kinds["harm_to_others"]["where"] == [("8", 31)] and kinds["self_harm"]["where"] == [("10", 4)]
+    # substance use is counted apart from the flags a clinician reads as risk
+    assert (control["clinical_flagged"], control["clinical_rate"]) == (2, 0.5)
+    assert er.score_control({})["clinical_rate"] is None
+
+
+def test_the_real_talk_control_reads_a_dialogue_file(tmp_path: Path) -> None:
+    assert er.annomi_control(tmp_path / "absent.csv") is None
+    csv_path = tmp_path / "dialogues.csv"
+    csv_path.write_text(
+        "transcript_id,utterance_id,interlocutor,utterance_text\n"
+        "1,0,therapist,How much are you drinking these days?\n"
+        "1,1,client,Honestly a bottle of wine every night.\n"
+        "2,1,client,It makes me want to hit him.\n"
+        "2,0,therapist,How are things at home?\n"
+        "3,0,therapist,So it gets worse when your partner's not around?\n"
+        "3,1,client,Yeah.\n",
+        encoding="utf-8",
+    )
+    control = er.annomi_control(csv_path)
+    assert control is not None and control["dialogues"] == 3
+    assert control["kinds"][SU]["where"] == [("1", 1)]
+    assert control["kinds"]["harm_to_others"]["where"] == [("2", 1)]
+    assert control["kinds"][SI]["where"] == []
+    assert [f["quote"] for f in control["flags"]["2"]] == ["It makes me want to hit him."]
+    assert control["flags"]["1"] == [] and control["clinical_flagged"] == 1

@@ -23,6 +23,12 @@ Method (see docs/decisions/0006-local-notes.md):
   ("Do you still feel that way?"), inherits the risk topic of the last few lines; "Do you feel safe at home?"
   answered "no" is abuse. A plan denied after endorsed ideation qualifies that flag ("denies a plan") rather
   than adding a denial.
+* Real talk is not risk: a harm-to-others cue whose agent is a thing ("it's probably hurting my kid", "hurting
+  him with the smoke"), an abuse cue in a hypothetical about anyone ("if somebody wants to beat me up") or in a
+  dare the client quotes, a shoot that is a photo session. A screening question names the topic about "you"
+  (not "when your husband's not around?", unless it points back at a lead-in about others: "Has that been true
+  for you?"); a statement without "?" counts only in a short turn, not in an information talk; a follow-up
+  about drinking does not inherit the risk topic.
 * ``detail`` carries a short qualifier the clinician reads first: "passive ideation; denies a plan", "plan
   disclosed", "attempt disclosed", "past attempt", "heavy or frequent use", "endorsed when asked".
 * One flag per (kind, segment), the most severe; flags come in transcript order.
@@ -40,6 +46,8 @@ from tbdesktop.engine.notes.types import RISK_KINDS, RiskFlagResult, TranscriptL
 
 MAX_QUOTE_CHARS = 200
 TOPIC_MEMORY_LINES = 6  # a "Do you have a plan?" refers to the risk talked about within this many lines
+# a therapist's statement heard as a question without its "?" is short, in a short turn (not an information talk)
+SHORT_TURN_SENTENCES, SHORT_QUESTION_WORDS = 2, 14
 _RANK = {"denied": 0, "light": 0, "low": 1, "moderate": 2, "high": 3}
 _SCREENED_KINDS = ("suicidal_ideation", "self_harm", "harm_to_others")
 
@@ -109,6 +117,10 @@ def _cue_flags(sentences: Sequence[str], segment: str) -> list[tuple[str, str, s
                 # "better off without me" is about the speaker, whoever the clause's subject is
                 own = lex.FIRST_PERSON.search(match.group(0)) is not None
                 if kind != "abuse_neglect" and not own and _about_someone_else(prefix):
+                    continue
+                if kind == "harm_to_others" and _harm_by_a_thing(prefix, sentence[match.end() :]):
+                    continue
+                if kind == "abuse_neglect" and _not_a_report(prefix):
                     continue
                 if _negated(prefix):
                     severity, detail = "denied", ""
@@ -238,6 +250,30 @@ def _about_someone_else(prefix: str) -> bool:
     return bool(subjects) and subjects[-1].group(1) is None
 
 
+def _harm_by_a_thing(prefix: str, rest: str) -> bool:
+    """The harm comes from a thing, not the client's act ("it's hurting my kid", "hurting him with the smoke")."""
+    agents = list(lex.AGENT.finditer(prefix))
+    return (bool(agents) and agents[-1].group(1) is None) or lex.BY_A_THING.match(rest) is not None
+
+
+def _not_a_report(prefix: str) -> bool:
+    """An abuse cue in a hypothetical about anyone ("if somebody wants to beat me up") or in a dare the client
+    quotes ('I say, "Okay, then hit me"'): nobody is said to have done it."""
+    if lex.HYPOTHETICAL.search(_clause(prefix)):
+        return True
+    quoted = re.split(r"[\"“”]", prefix)
+    return len(quoted) % 2 == 0 and lex.SUBJECT.search(quoted[-1]) is None
+
+
+def _screened_about_someone_else(question: str, pattern: re.Pattern[str]) -> bool:
+    """Every place the question names the topic is about another person ("when your husband's not around?")."""
+    for match in pattern.finditer(question):
+        subjects = list(lex.SCREEN_SUBJECT.finditer(_clause(question[: match.start()])))
+        if not subjects or subjects[-1].group(1) is not None:
+            return False
+    return True
+
+
 def _quote(sentence: str, start: int, end: int) -> str:
     """The sentence verbatim, or a window of whole words around the cue when it is over the limit."""
     if len(sentence) <= MAX_QUOTE_CHARS:
@@ -271,7 +307,10 @@ def _screening_question(
     if role not in ("therapist", None):
         return []
     # a therapist's "And hurting anyone else?" is a question; an unlabelled speaker's must be put to "you"
-    questions = [s for s in sentences if _asks_someone(s) or (role == "therapist" and _heard_as_question(s))]
+    short_turn = len(sentences) <= SHORT_TURN_SENTENCES
+    questions = [
+        s for s in sentences if _asks_someone(s) or (role == "therapist" and _heard_as_question(s, short_turn))
+    ]
     if not questions:
         return []
     last = questions[-1]
@@ -282,26 +321,41 @@ def _screening_question(
         return [_Question("abuse_neglect", False, no_is_risk=True)]
     if lex.SCREEN_LIFE_WORTH.search(last):
         return [_Question("suicidal_ideation", False, no_is_risk=True)]
-    for text in (last, context) if lex.REFERS_BACK.search(last) else (last,):
-        named = [kind for kind, pattern in lex.SCREEN_TOPIC.items() if pattern.search(text)]
+    refers_back = lex.REFERS_BACK.search(last) is not None
+    for text in (last, context) if refers_back else (last,):
+        # other people's risk is asked about only as a lead-in ("Some people … think about suicide. Has that …?")
+        named = [
+            kind
+            for kind, pattern in lex.SCREEN_TOPIC.items()
+            if pattern.search(text)
+            and (refers_back or kind == "abuse_neglect" or not _screened_about_someone_else(text, pattern))
+        ]
         if named:  # "Any thoughts of hurting yourself or ending things?" asks about both
             return [_Question(kind, asks_plan) for kind in named]
     if topic is not None and pos - topic[1] <= TOPIC_MEMORY_LINES:
         if asks_plan:
             return [_Question(topic[0], True)]
-        if lex.FOLLOW_UP.search(last):  # "Do you still feel that way?", or a topic the recogniser garbled
+        # "Do you still feel that way?", or a topic the recogniser garbled; not a question about drinking
+        if lex.FOLLOW_UP.search(last) and not any(p.search(last) for k, _, p in lex.CUES if k == "substance_use"):
             return [_Question(topic[0], False)]
     return []
 
 
-def _heard_as_question(sentence: str) -> bool:
+def _heard_as_question(sentence: str, short_turn: bool) -> bool:
     """A therapist's sentence that asks, even when the recogniser lost its "?" and its "have you" ("Heavy had
-    thoughts of ending your life.") — a screening topic put to "you", unless it proposes something ("Let's …")."""
+    thoughts of ending your life.") — a screening topic put to "you" in a short turn, unless it proposes something
+    ("Let's …"), informs ("Alcohol could really harm you, because …") or says it did not happen ("So you didn't
+    hurt anybody.")."""
     if sentence.endswith("?") or lex.QUESTION_INSIDE.search(sentence):
         return True
+    if not short_turn or len(sentence.split()) > SHORT_QUESTION_WORDS:
+        return False
     if lex.PROPOSAL.match(sentence) or not lex.SECOND_PERSON.search(sentence):
         return False
-    return any(pattern.search(sentence) for pattern in lex.SCREEN_TOPIC.values())
+    for pattern in lex.SCREEN_TOPIC.values():
+        if any(not _negated(sentence[: m.start()]) for m in pattern.finditer(sentence)):
+            return True
+    return False
 
 
 def _answer_flag(sentences: Sequence[str], segment: str, question: _Question) -> tuple[str, str, str] | None:

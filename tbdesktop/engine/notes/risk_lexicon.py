@@ -238,6 +238,11 @@ OTHER_PERSON = (
     r"(?:a|the|this|that|one|another) (?:woman|man|guy|girl|boy|teen(?:ager)?|kid|person|client|patient|lady|"
     r"student|friend|neighbou?r|character|author|writer))"
 )
+# who a screening question asks about: "you", or someone else ("when your husband's not around", "I'm not here to")
+SCREEN_SUBJECT = re.compile(
+    rf"\b(?:(you|you're|you've|you'd|you'll|yourself)|{OTHER_PERSON}|your (?:\w+ )?{PEOPLE}|i|i'm|i've|i'd|i'll|we)\b",
+    re.IGNORECASE,
+)
 SUBJECT = re.compile(rf"\b(?:(i|i'm|i've|i'd|i'll|we|me|myself)|{OTHER_PERSON})\b", re.IGNORECASE)
 FIRST_PERSON = _rx(r"i", r"me", r"my", r"myself", r"my self", r"i'm", r"i'd")
 SENTENCE = re.compile(r"\S.*?(?:[.!?]+(?=\s|$)|$)", re.DOTALL)
@@ -260,6 +265,9 @@ FIGURATIVE = _rx(
     r"killing my ?self (?:at (?:the gym|work)|over (?:this|that|it)|trying to|working|studying|for (?:this|that|them))",
     r"killing (?:it|time)",
     r"(?:is|are|was|were|it's) killing me", r"going to kill me", r"gonna kill me", r"kill me (?:when|if)",
+    # a shoot as a noun is a photo or film session ("after every shoot people go out")
+    r"(?:a|the|every|each|this|that|next|last|first|one|photo|film|video|fashion) shoots?",
+    r"hurt\w* (?:his|her|their|your|my \w+'s|\w+'s) feelings",
 )
 MEANS_SPECIFIC = _rx(*MEANS)
 ATTEMPT_WORDS = _rx(*ATTEMPT)
@@ -310,12 +318,15 @@ SCREEN_LIFE_WORTH = _rx(
     r"worth living", r"reasons? to (?:live|keep going|go on)", r"want to (?:live|keep living|be alive)"
 )
 FOLLOW_UP = _rx(
-    r"thoughts?", r"thinking", r"that way", r"like that", r"those", r"urges?", r"your (?:life|lie|live)",
+    r"thoughts?", r"thinking", r"that way", r"like that", r"urges?", r"your (?:life|lie|live)",
     r"dying", r"death", r"harm\w*", r"hurt\w*", r"cut\w*",
 )
 # a question that points back at its lead-in ("… Has that been true for you?"), not "Is that okay with you?"
+# ("Have you done that?", "Do you feel that way?"; not "Do you think your drinking …" nor "… that drinking …")
 REFERS_BACK = _rx(
-    r"(?:have|did|do) you (?:ever )?(?:done|felt|had|thought|experienced|been|do|feel|think)",
+    r"(?:have|did|do) you (?:ever )?(?:done|felt|had|thought|experienced|been|do|feel|think)(?: about| of)? "
+    r"(?:that|this|it|so|those|them|the same)(?=\W*$| way| too| as well| before| yourself| happen\w*| thoughts?|"
+    r" feelings?| urges?| lately| recently| often| much| a lot| again| at all| for you| since)",
     r"(?:been|is|was) (?:that|this|it) true",
     r"true for you",
     r"happened to you",
@@ -353,6 +364,21 @@ DENY = re.compile(
     r"i'd never|absolutely not|definitely not|of course not)\b",
     re.IGNORECASE,
 )
+# Harm caused by a thing is a worry about consequences, not intent ("it's probably hurting my kid", "hurting
+# him with the smoke"): the agent before a harm-to-others cue, and what the harm comes by after it
+AGENT = _rx(
+    r"(i|i'm|i've|i'd|i'll|me|myself)",
+    r"(?:it|that|this)(?:'s|'ll|'d| is| was| will| would| could| might| may| can| has| does| is)",
+    r"smoking|drinking|what i(?:'m| am) doing",
+    r"(?:my|the|your|his|her) (?:\w+ing|smoke|habit|drugs|alcohol|behaviou?r|use)",
+)
+BY_A_THING = re.compile(
+    r"^\W*(?:by|with|because of|through|from) (?:my |the |all |your |that )?(?:second[- ]?hand )?"
+    r"(?:drinking|smoking|using|smoke|cigarettes?|habit|behaviou?r|alcohol|drugs|being (?:drunk|high|away|gone))\b",
+    re.IGNORECASE,
+)
+# Not a report of abuse: a hypothetical about anyone ("if somebody wants to beat me up, …")
+HYPOTHETICAL = _rx(r"if (?:somebody|someone|anyone|anybody|people|some \w+|other kids|kids)")
 # Where a misheard "suicidal" is looked for: right after feeling words ("I've been feeling so sadle again").
 FEELING_WORD = re.compile(
     r"\b(?:feel|feels|feeling|felt|been|am|i'm|was|get|getting|got|become|becoming)\s+"

@@ -573,3 +573,80 @@ def test_a_garbled_question_about_killing_and_a_hedged_answer() -> None:
 def test_misheard_medication_overuse_and_someone_elses_cutting() -> None:
     assert [k for k, s, _ in single(C, "Yeah, I've been taking more than I am present.")] == [SU]
     assert single(C, "My best friend has been cutting yourself, and I don't know how to help.") == []
+
+
+# Real counselling talk that the rules once read as risk (paraphrased from motivational-interviewing sessions).
+@pytest.mark.parametrize(
+    "dialogue",
+    [
+        # an information-giving turn that mentions teens hurting themselves, then a question on another topic
+        [
+            (
+                T,
+                "Let me share some facts. Young people who drink are more likely to get hurt, and some hurt "
+                "themselves by accident. Do you think your drinking has anything to do with the risk of an infection?",
+            ),
+            (C, "Yeah, I'd had a few drinks the last time I slept with someone."),
+            (T, "It seems like alcohol changes how you decide things in those moments?"),
+            (C, "Yes. I'd have said no if I hadn't been drinking."),
+        ],
+        # "not around" about a third person is no question about the client's absence
+        [
+            (T, "So things get harder when your wife's not around?"),
+            (C, "Maybe. I think about it more when she's not there."),
+        ],
+        [(T, "Does it get worse when your kids are not here?"), (C, "Yes, a bit.")],
+        # a statement is heard as a question without its "?" only when short, in a short turn, and not denying it
+        [
+            (T, "Alcohol can really harm you at your age. Your brain is still growing. Here is a leaflet on it."),
+            (C, "Yeah."),
+        ],
+        [(T, "So you didn't hurt anybody."), (C, "Yeah.")],
+        [(T, "And I'm certainly not here to lecture you"), (C, "Yeah, I know.")],
+        # a shoot is a photo or film session
+        [(T, "How did the day end?"), (C, "After every shoot people go out for a drink, so I went along.")],
+        [(T, "What's the work like?"), (C, "At the photo shoot people kept asking me to smile.")],
+        # worry that one's habit is harming someone is not intent to harm them
+        [(T, "What is your gut telling you?"), (C, "That it's probably hurting my son, and I'll regret it later.")],
+        [
+            (T, "What do you make of that?"),
+            (C, "I never thought it would have anything to do with him getting sick or, you know, hurting him."),
+        ],
+        [(T, "What worries you?"), (C, "That I'm hurting my daughter with the smoke.")],
+        [(T, "How are things with your sister?"), (C, "I keep hurting her feelings without meaning to.")],
+        # a hypothetical about anyone, and a dare the client quotes, report no abuse
+        [
+            (T, "Can you give me an example?"),
+            (C, 'If someone says they want to beat me up, I say, "Fine, then hit me," and I just stay there.'),
+        ],
+    ],
+)
+def test_real_talk_that_is_not_risk(dialogue: list[tuple[str, str]]) -> None:
+    assert [f for f in detect_risks(lines_of(dialogue)) if f.severity != "denied" and f.kind != SU] == []
+
+
+@pytest.mark.parametrize(
+    ("dialogue", "kind"),
+    [
+        # the guards above keep the client's own acts and the screening question's own lead-in
+        ([(T, "How are things at home?"), (C, "It makes me want to hit him.")], HO),
+        ([(T, "How are things at home?"), (C, "I think about it and I want to hurt him.")], HO),
+        ([(T, "What happened after that?"), (C, "He yelled at me and then hit me.")], AB),
+        ([(T, "What happened?"), (C, "If he's been drinking, he hits me.")], AB),
+        ([(T, "What would you do?"), (C, "I'd shoot him if I had the chance.")], HO),
+        ([(T, "Some people in your place think about suicide. Have you felt that way?"), (C, "Yes.")], SI),
+        ([(T, "Sometimes people hurt themselves on purpose. Have you done that?"), (C, "A few times.")], SH),
+        ([(T, "Do you ever feel they'd be better off if you were not around?"), (C, "Sometimes.")], SI),
+        (
+            [
+                (T, "Have you had thoughts of ending your life?"),
+                (C, "Yes."),
+                (T, "Do you still feel that way?"),
+                (C, "Yeah, some nights."),
+            ],
+            SI,
+        ),
+    ],
+)
+def test_the_real_talk_guards_keep_real_risk(dialogue: list[tuple[str, str]], kind: str) -> None:
+    assert kind in {f.kind for f in detect_risks(lines_of(dialogue)) if f.severity != "denied"}
