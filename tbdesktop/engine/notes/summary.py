@@ -20,6 +20,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from tbdesktop.engine.notes.risk import split_sentences
+from tbdesktop.engine.notes.risk_lexicon import phrases
 from tbdesktop.engine.notes.types import RISK_KINDS, NoteSection, RiskFlagResult, TranscriptLine
 
 MAX_SUMMARY_CHARS = 240
@@ -40,20 +42,6 @@ RISK_NAMES = {
 }
 SAFETY_KINDS = ("suicidal_ideation", "self_harm")
 _CLIENT_ROLES = ("client", "partner", "participant")
-
-_SENTENCE = re.compile(r"\S.*?(?:[.!?]+(?=\s|$)|$)", re.DOTALL)
-
-
-def phrases(*alternatives: str) -> re.Pattern[str]:
-    """Whole-word, case-blind alternation; a ``'`` in a pattern matches straight or curly apostrophes."""
-    body = "|".join(a.replace("'", "['’]") for a in alternatives)
-    return re.compile(rf"\b(?:{body})\b", re.IGNORECASE)
-
-
-def split_sentences(text: str) -> list[str]:
-    """A text's sentences, verbatim (split after . ! or ? and a space), as the risk lexicon splits them."""
-    return [m.group(0).strip() for m in _SENTENCE.finditer(text) if m.group(0).strip()]
-
 
 # fmt: off
 _DRINK = (r"drink(?:s|ing)?(?!\s+(?:a lot of |lots of |more |some |of |a cup of |a glass of )?"

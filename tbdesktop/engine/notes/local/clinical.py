@@ -9,7 +9,9 @@ from collections.abc import Sequence
 
 from tbdesktop.engine.notes.local.concepts import SUGGESTION
 from tbdesktop.engine.notes.local.quotes import Sentence, attributed, condense, quoted, speaker_label
-from tbdesktop.engine.notes.summary import SAFETY_KINDS, SAFETY_STEPS, PlanStep, phrases, plan_steps, split_sentences
+from tbdesktop.engine.notes.risk import split_sentences
+from tbdesktop.engine.notes.risk_lexicon import phrases
+from tbdesktop.engine.notes.summary import SAFETY_KINDS, SAFETY_STEPS, PlanStep, plan_steps
 from tbdesktop.engine.notes.types import NoteSentence, RiskFlagResult, TranscriptLine
 
 MAX_PLAN_ITEMS = 5

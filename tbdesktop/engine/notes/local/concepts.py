@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from tbdesktop.engine.notes.summary import phrases as _rx
+from tbdesktop.engine.notes.risk_lexicon import phrases as _rx
 
 CLIENT_FIT: Mapping[str | None, float] = {"client": 1.0, "partner": 1.0, "participant": 0.9, "other": 0.5, None: 1.0}
 THERAPIST_FIT: Mapping[str | None, float] = {"therapist": 1.0, None: 0.8}

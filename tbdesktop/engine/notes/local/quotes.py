@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from tbdesktop.engine.notes.summary import split_sentences
+from tbdesktop.engine.notes.risk import split_sentences
 from tbdesktop.engine.notes.types import NoteSentence, TranscriptLine
 
 MAX_QUOTE_WORDS = 40
