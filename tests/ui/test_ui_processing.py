@@ -145,9 +145,10 @@ def test_import_progress_and_transcript_with_real_worker(
     assert {s: c.currentData() for s, c in bar.combos.items()} == {"SPEAKER_00": "therapist", "SPEAKER_01": "client"}
     combo = bar.combos["SPEAKER_01"]
     combo.setCurrentIndex(combo.findData("partner"))
-    combo.activated.emit(combo.currentIndex())
 
     async def relabelled() -> None:
+        # what a user action starts runs on the loop, as in the app (never between two runs of the loop)
+        combo.activated.emit(combo.currentIndex())
         await aio.until(lambda: any("  Partner  " in r for r in view.rows()), message="the new role to show")
 
     aio.run(relabelled(), timeout=30)
@@ -171,9 +172,9 @@ def test_import_progress_and_transcript_with_real_worker(
     screenshot(window, "session-view-notes")
 
     panel.template_combo.setCurrentIndex(panel.template_combo.findText("DAP"))
-    qtbot.mouseClick(panel.regenerate_button, Qt.MouseButton.LeftButton)
 
     async def regenerated() -> None:
+        qtbot.mouseClick(panel.regenerate_button, Qt.MouseButton.LeftButton)  # on the running loop, as in the app
         await aio.until(lambda: panel.progress.isVisible(), message="notes progress", timeout=30)
         await aio.until(
             lambda: panel.note is not None and panel.note.version == 2, timeout=JOB_TIMEOUT_S, message="version 2"
@@ -189,9 +190,8 @@ def test_import_progress_and_transcript_with_real_worker(
     assert not panel.progress.isVisible() and panel.version_combo.isVisible()
     assert panel.version_combo.count() == 2
 
-    qtbot.mouseClick(panel.sign_button, Qt.MouseButton.LeftButton)
-
     async def signed() -> None:
+        qtbot.mouseClick(panel.sign_button, Qt.MouseButton.LeftButton)
         await aio.until(lambda: panel.note is not None and panel.note.status == "signed", message="signing")
 
     aio.run(signed(), timeout=30)
