@@ -598,6 +598,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_search_commands(sub, common)
     add_secret_commands(sub, usub, common)
     add_record_commands(sub, common)
+    from tbdesktop.cli_clinic import add_clinic_commands
+
+    add_clinic_commands(sub, common)
     return parser
 
 

@@ -13,6 +13,7 @@ from tbdesktop.config import Settings
 from tbdesktop.errors import TBError
 from tbdesktop.services.recording_vault import RecordingVault
 from tbdesktop.services.secrets import SecretVault
+from tbdesktop.services.sync import capture
 from tbdesktop.store import builtin_templates, migrate
 from tbdesktop.store.db import Database
 
@@ -75,7 +76,8 @@ def notes_options(settings: Settings, secrets: SecretVault) -> dict[str, Any]:
 
 
 def workstation_name() -> str:
-    return socket.gethostname() or "workstation"
+    """How this computer is named to colleagues (e.g. "Recording kept on Room 2"); TB_WORKSTATION_NAME sets it."""
+    return os.environ.get("TB_WORKSTATION_NAME", "").strip()[:200] or socket.gethostname() or "workstation"
 
 
 @dataclass
@@ -107,6 +109,7 @@ class AppContext:
                 migrate.upgrade(db.engine)
                 with db.unit_of_work() as s:
                     builtin_templates.sync(s)  # a new release may reword a built-in template
+                capture.install(db.engine)  # clinic sync: outbox triggers for this release's tables
             except Exception as exc:
                 db.dispose()
                 raise TBError(f"The database could not be prepared: {type(exc).__name__}.") from exc

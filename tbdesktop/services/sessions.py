@@ -104,6 +104,7 @@ class SessionService(SessionLifecycle, SpeakerEditing):
                         session_date=req.session_date or date.today(),
                         duration_mins=round(info.duration_s / 60.0, 2),
                         recording_path=stored_name,
+                        recording_host=self.ctx.workstation,
                         recording_sha256=sha256,
                         recording_key=wrapped_key,
                         recording_bytes=size,

@@ -15,6 +15,7 @@ from tbdesktop.store.models.sessions import (
     TherapySession,
     TranscriptSegment,
 )
+from tbdesktop.store.models.sync import SyncAccount, SyncConflict, SyncOutbox, SyncWorkstation
 from tbdesktop.store.models.users import DEFAULT_USER_SETTINGS, Role, User
 
 __all__ = [
@@ -35,6 +36,10 @@ __all__ = [
     "ProcessingJob",
     "ProcessingStatus",
     "RiskFlag",
+    "SyncAccount",
+    "SyncConflict",
+    "SyncOutbox",
+    "SyncWorkstation",
     "Role",
     "TherapySession",
     "TranscriptSegment",

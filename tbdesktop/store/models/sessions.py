@@ -85,6 +85,8 @@ class TherapySession(Base):
     recording_bytes: Mapped[int | None] = mapped_column(Integer)
     # The recording's AES-256 data key, wrapped by the owner's master key (services/recording_vault.py).
     recording_key: Mapped[str | None] = mapped_column(String(200))
+    # The workstation that holds the recording (recordings and their keys never leave it; others show its name).
+    recording_host: Mapped[str | None] = mapped_column(String(200))
     recording_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     transcript_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # When the therapist last changed who said what (split, merge, moved or corrected lines, re-run speaker

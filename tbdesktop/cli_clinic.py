@@ -1,0 +1,286 @@
+"""Clinic mode on the command line: set up the clinic server (IT), join it from a workstation, sync.
+
+Passwords are never arguments: ``TB_CLINIC_PASSWORD`` or a prompt. The administrator connection of ``clinic init``
+and ``clinic add-user`` takes its password from ``PGPASSWORD`` or ``~/.pgpass``, as every PostgreSQL tool does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import uuid
+from typing import Any
+
+from tbdesktop.errors import TBError
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+
+
+def _cli() -> Any:
+    from tbdesktop import cli
+
+    return cli
+
+
+def _ask(prompt: str) -> str:
+    import getpass
+
+    return getpass.getpass(prompt)
+
+
+def clinic_password(*, confirm: bool) -> str:
+    value = os.environ.get("TB_CLINIC_PASSWORD")
+    if value:
+        return value
+    if not sys.stdin.isatty():
+        raise TBError("Set TB_CLINIC_PASSWORD or run this in a terminal to type the clinic password.")
+    first = _ask("Clinic password: ")
+    if confirm and _ask("Clinic password again: ") != first:
+        raise TBError("The two passwords differ.")
+    return first
+
+
+def cmd_clinic_init(args: argparse.Namespace) -> int:
+    from tbdesktop.services.sync.server import init_clinic
+
+    result = init_clinic(args.url, ca_file=args.ca_file)
+    data = result.to_json() if hasattr(result, "to_json") else {"ok": True}
+    cli = _cli()
+    cli._emit(args, data, lambda: cli._print("The clinic database is ready (roles, row-level security, sync)."))
+    return EXIT_OK
+
+
+def cmd_clinic_add_user(args: argparse.Namespace) -> int:
+    from tbdesktop.services.sync.server import add_user
+
+    password = clinic_password(confirm=True)
+    user_id = add_user(args.url, args.email, args.name, args.role, password)
+    cli = _cli()
+    cli._emit(
+        args,
+        {"id": str(user_id), "email": args.email.lower(), "role": args.role},
+        lambda: cli._print(f"Added {args.email.lower()} ({args.role}). They join with `tbdesktop clinic join`."),
+    )
+    return EXIT_OK
+
+
+def _sync_service(ctx: Any) -> Any:
+    from tbdesktop.services.sync.service import SyncService
+
+    return SyncService(ctx)
+
+
+def _any_profile_passcode(ctx: Any) -> None:
+    """Without an OS keyring the clinic password is kept in the profile's passcode-encrypted store."""
+    from tbdesktop.cli_secrets import current_passcode
+
+    def provide(_user_id: Any) -> str | None:
+        return current_passcode("this profile")
+
+    ctx.secrets.passcode_provider = provide
+
+
+def cmd_clinic_join(args: argparse.Namespace) -> int:
+    from tbdesktop.services.profiles import ProfileService
+
+    cli = _cli()
+    password = clinic_password(confirm=False)
+    ctx = cli._open(args)
+    try:
+        _any_profile_passcode(ctx)
+        svc = _sync_service(ctx)
+        info = svc.join(args.url, args.email, password, remember=not args.no_remember, ca_file=args.ca_file)
+        profiles = ProfileService(ctx)
+        if ctx.secrets.mode == "file" and not args.no_remember and not profiles.has_passcode_sync(info.user_id):
+            passcode = os.environ.get("TB_PASSCODE")
+            if passcode:
+                profiles.set_passcode_sync(info.user_id, passcode)
+        try:
+            report = svc.sync_now(info.user_id)
+        except TBError as exc:
+            why = exc.message
+            cli._emit(
+                args,
+                {"joined": info.to_json(), "synced": False, "error": why},
+                lambda: cli._print(f"Joined the clinic as {info.email}; the first sync did not run: {why}"),
+            )
+            return EXIT_ERROR
+        cli._emit(
+            args,
+            {"joined": info.to_json(), "synced": True, "report": report.to_json()},
+            lambda: cli._print(
+                f"Joined the clinic as {info.email} ({info.role}). Pushed {report.pushed}, pulled {report.pulled}."
+            ),
+        )
+        return EXIT_OK
+    finally:
+        ctx.close()
+
+
+def _account_user(ctx: Any, args: argparse.Namespace, svc: Any) -> uuid.UUID | None:
+    wanted = getattr(args, "user", None) or os.environ.get("TB_USER")
+    if not wanted:
+        return None
+    for a in svc.accounts():
+        if wanted in {str(a.user_id), a.email, a.display_name}:
+            return a.user_id  # type: ignore[no-any-return]
+    raise TBError(f"No profile joined to a clinic matches '{wanted}'.")
+
+
+def cmd_clinic_leave(args: argparse.Namespace) -> int:
+    cli = _cli()
+    ctx = cli._open(args)
+    try:
+        _any_profile_passcode(ctx)
+        svc = _sync_service(ctx)
+        user_id = _account_user(ctx, args, svc)
+        if user_id is None:
+            accounts = svc.accounts()
+            if len(accounts) != 1:
+                raise TBError(
+                    "Say which profile leaves the clinic with --user."
+                    if accounts
+                    else "No profile on this workstation has joined a clinic."
+                )
+            user_id = accounts[0].user_id
+        dropped = svc.leave(user_id, wipe=args.wipe, force=args.force)
+        cli._emit(
+            args,
+            {"left": str(user_id), "wiped": bool(args.wipe), "dropped_changes": dropped},
+            lambda: cli._print(
+                "Left the clinic" + (" and removed this profile's data from this workstation." if args.wipe else ".")
+            ),
+        )
+        return EXIT_OK
+    finally:
+        ctx.close()
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from tbdesktop.services.sync.service import ClinicUnreachableError
+
+    cli = _cli()
+    ctx = cli._open(args)
+    try:
+        _any_profile_passcode(ctx)
+        svc = _sync_service(ctx)
+        user_id = _account_user(ctx, args, svc)
+        try:
+            report = svc.sync_now(user_id)
+        except ClinicUnreachableError as exc:
+            pending = svc.pending(user_id)
+            why = exc.message
+            cli._emit(
+                args,
+                {"ok": False, "error": why, "pending": pending},
+                lambda: cli._err(f"error: {why} {pending} change(s) kept here; they sync when it is back."),
+            )
+            return EXIT_ERROR
+        cli._emit(
+            args,
+            report.to_json(),
+            lambda: cli._print(
+                f"Pushed {report.pushed}, pulled {report.pulled}, deleted {report.deleted}, "
+                f"conflicts {report.conflicts}, pending {report.pending}"
+                + (f", refused {report.rejected}" if report.rejected else "")
+                + (f" — {report.message}" if report.message else "")
+            ),
+        )
+        return EXIT_OK if report.ok else EXIT_ERROR
+    finally:
+        ctx.close()
+
+
+def cmd_sync_status(args: argparse.Namespace) -> int:
+    cli = _cli()
+    ctx = cli._open(args)
+    try:
+        svc = _sync_service(ctx)
+        status = svc.status(_account_user(ctx, args, svc))
+
+        def human() -> None:
+            cli._print(status.text)
+            if status.server:
+                cli._print(f"  server: {status.server} as {status.login}")
+                last = status.last_sync_at.isoformat(timespec="seconds") if status.last_sync_at else "never"
+                cli._print(f"  last sync: {last}; waiting: {status.pending}; conflicts: {status.conflicts}")
+                if status.last_error:
+                    cli._print(f"  last error: {status.last_error}")
+
+        cli._emit(args, status.to_json(), human)
+        return EXIT_OK
+    finally:
+        ctx.close()
+
+
+def cmd_sync_conflicts(args: argparse.Namespace) -> int:
+    cli = _cli()
+    ctx, user = cli.context_and_user(args)
+    try:
+        svc = _sync_service(ctx)
+        session = uuid.UUID(args.session) if args.session else None
+        items = svc.conflicts(user.id, session, open_only=not args.all)
+
+        def human() -> None:
+            if not items:
+                cli._print("No conflicts.")
+            for c in items:
+                what = "edit of a note signed elsewhere" if c.kind == "signed_elsewhere" else "overwritten text"
+                cli._print(f"{c.id}  {c.table_name} {c.field}: {what} ({c.created_at:%Y-%m-%d %H:%M})")
+
+        cli._emit(args, [c.to_json() for c in items], human)
+        return EXIT_OK
+    finally:
+        ctx.close()
+
+
+def cmd_sync_resolve(args: argparse.Namespace) -> int:
+    cli = _cli()
+    ctx, user = cli.context_and_user(args)
+    try:
+        info = _sync_service(ctx).resolve_conflict(user.id, uuid.UUID(args.id), args.action)
+        cli._emit(args, info.to_json(), lambda: cli._print(f"Conflict {args.action}: done."))
+        return EXIT_OK
+    finally:
+        ctx.close()
+
+
+def add_clinic_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    clinic = sub.add_parser("clinic", help="clinic mode: the shared PostgreSQL server (IT) and joining it")
+    csub = clinic.add_subparsers(dest="clinic_command", metavar="ACTION", required=True)
+    p = csub.add_parser("init", parents=[common], help="set up or upgrade the clinic database (administrator URL)")
+    p.add_argument("url", help="postgresql://admin@host:5432/clinic (password from PGPASSWORD or ~/.pgpass)")
+    p.add_argument("--ca-file", default=None, help="the clinic's CA certificate (sslmode=verify-full)")
+    p.set_defaults(func=cmd_clinic_init)
+    p = csub.add_parser("add-user", parents=[common], help="add a clinician (password: TB_CLINIC_PASSWORD or prompt)")
+    p.add_argument("url")
+    p.add_argument("email")
+    p.add_argument("--name", required=True)
+    p.add_argument("--role", choices=["therapist", "practice_manager", "admin"], default="therapist")
+    p.set_defaults(func=cmd_clinic_add_user)
+    p = csub.add_parser("join", parents=[common], help="sign in to the clinic from this workstation and sync")
+    p.add_argument("url", help="postgresql://host:5432/clinic?sslmode=verify-full")
+    p.add_argument("--email", required=True)
+    p.add_argument("--ca-file", default=None, help="the clinic's CA certificate")
+    p.add_argument("--no-remember", action="store_true", help="do not keep the password on this workstation")
+    p.set_defaults(func=cmd_clinic_join)
+    p = csub.add_parser("leave", parents=[common], help="stop syncing this profile on this workstation")
+    p.add_argument("--wipe", action="store_true", help="also remove its data from this workstation")
+    p.add_argument("--force", action="store_true", help="leave even with changes not yet sent")
+    p.set_defaults(func=cmd_clinic_leave)
+
+    sync = sub.add_parser("sync", parents=[common], help="sync with the clinic server now (push, then pull)")
+    sync.set_defaults(func=cmd_sync)
+    ysub = sync.add_subparsers(dest="sync_command", metavar="ACTION")
+    p = ysub.add_parser("status", parents=[common], help="where sync stands")
+    p.set_defaults(func=cmd_sync_status)
+    p = ysub.add_parser("conflicts", parents=[common], help="text that lost a concurrent edit")
+    p.add_argument("session", nargs="?", default=None)
+    p.add_argument("--all", action="store_true", help="resolved ones too")
+    p.set_defaults(func=cmd_sync_conflicts)
+    p = ysub.add_parser("resolve", parents=[common], help="restore lost text, dismiss, or add it as an addendum")
+    p.add_argument("id")
+    p.add_argument("action", choices=["restore", "dismiss", "addendum"])
+    p.set_defaults(func=cmd_sync_resolve)
