@@ -487,6 +487,31 @@ def test_add_user_refuses_duplicates_short_passwords_and_unknown_roles(clinic: C
         server.add_user(clinic.admin_url, "not-an-email", "Who", "therapist", PASSWORD)
 
 
+def test_a_login_is_shared_by_the_clinic_databases_of_one_server(clinic: Clinic, clinic_cluster: PgCluster) -> None:
+    other_admin = clinic_cluster.new_database()
+    server.init_clinic(other_admin)
+    other_url = clinic_cluster.server_url(other_admin.rsplit("/", 1)[1])
+    t1 = clinic.logins["t1"]
+    # logins are server-wide: t1 reaches the other database but is no one there until added
+    with pytest.raises(PermissionDeniedError, match="not a user of this clinic"):
+        server.check_login(other_url, t1, PASSWORD)
+    elsewhere = server.add_user(other_admin, t1, "T1 elsewhere", "therapist", PASSWORD)
+    assert server.check_login(other_url, t1, PASSWORD).id == elsewhere
+    assert server.check_login(clinic.server_url, t1, PASSWORD).id == clinic.user_ids["t1"]
+    engine = clinic_engine(other_url, t1, PASSWORD)
+    try:
+        with engine.connect() as c:
+            assert c.execute(text("SELECT count(*) FROM clients")).scalar_one() == 0
+    finally:
+        engine.dispose()
+    # a login that is not a clinician's is never taken over
+    dba = f"dba-{uuid.uuid4().hex[:8]}@example.org"
+    with clinic.as_admin() as c:
+        c.execute(text(f'CREATE ROLE "{dba}" LOGIN CREATEROLE'))
+    with pytest.raises(ValidationError, match="not a clinician's"):
+        server.add_user(clinic.admin_url, dba, "Dba", "admin", PASSWORD)
+
+
 def test_passwords_are_stored_as_scram_verifiers_and_never_reach_the_server_log(clinic: Clinic) -> None:
     secret = f"never-logged-{uuid.uuid4().hex}"
     email = f"scram-{uuid.uuid4().hex[:8]}@example.org"

@@ -68,6 +68,15 @@ class ClinicInitResult:
     templates_changed: int
     secured_tables: int
 
+    def to_json(self) -> dict[str, object]:
+        return {
+            "alembic_revision": self.alembic_revision,
+            "clinic_schema_version": self.clinic_schema_version,
+            "newly_applied": self.newly_applied,
+            "templates_changed": self.templates_changed,
+            "secured_tables": self.secured_tables,
+        }
+
 
 @dataclass(frozen=True)
 class UserDirectoryEntry:
@@ -706,13 +715,23 @@ def add_user(
         _require_clinic(conn)
         if conn.execute(text("SELECT 1 FROM users WHERE lower(email) = :e"), {"e": login}).first():
             raise ValidationError(f"{login} is already a user of this clinic.")
-        if conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": login}).first():
-            raise ValidationError(f"A login named {login} already exists on this server.")
+        existing = conn.execute(
+            text(
+                "SELECT pg_has_role(oid, :c, 'MEMBER') AND NOT (rolsuper OR rolcreaterole OR rolbypassrls) "
+                "FROM pg_roles WHERE rolname = :r"
+            ),
+            {"r": login, "c": CLINICIAN_ROLE},
+        ).first()
+        if existing is not None and not existing[0]:
+            raise ValidationError(f"A login named {login} already exists on this server and is not a clinician's.")
         conn.execute(insert(User).values(id=user_id, email=login, display_name=name, role=role, password_hash=None))
         raw = _raw(conn)
-        raw.execute(
-            sql.SQL("CREATE ROLE {} LOGIN IN ROLE {}").format(sql.Identifier(login), sql.Identifier(CLINICIAN_ROLE))
-        )
+        if existing is None:
+            raw.execute(
+                sql.SQL("CREATE ROLE {} LOGIN IN ROLE {}").format(sql.Identifier(login), sql.Identifier(CLINICIAN_ROLE))
+            )
+        # else: the clinician's login from another clinic database on this server (logins are server-wide): it is
+        # linked here too, and the password given becomes its password
         _set_verifier(raw, login, password)
         conn.execute(text("INSERT INTO clinic_users (login_role, user_id) VALUES (:l, :u)"), {"l": login, "u": user_id})
     log.info("clinic user added", extra={"user_id": str(user_id), "role": role})
