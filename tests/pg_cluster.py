@@ -51,11 +51,18 @@ class PgCluster:
 
     def __init__(self, ssl_cert: Path | None = None, ssl_key: Path | None = None) -> None:
         self.bin = postgres_bin()
-        self.password = secrets.token_urlsafe(18)
         self.root = Path(tempfile.mkdtemp(prefix="tb-pgcluster-"))
         self.data = self.root / "data"
         self.log = self.root / "server.log"
         self.port = free_port()
+        try:
+            self._create(ssl_cert, ssl_key)
+        except BaseException:
+            self.destroy()
+            raise
+
+    def _create(self, ssl_cert: Path | None, ssl_key: Path | None) -> None:
+        self.password = secrets.token_urlsafe(18)
         self.as_postgres = os.geteuid() == 0
         pwfile = self.root / "pwfile"
         pwfile.write_text(self.password + "\n")
@@ -155,7 +162,7 @@ class PgCluster:
 
     def destroy(self) -> None:
         try:
-            if self.running():
+            if (self.data / "postmaster.pid").exists():
                 self.stop("immediate")
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
