@@ -170,7 +170,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
         try:
             report = svc.sync_now(user_id)
         except ClinicUnreachableError as exc:
-            pending = svc.pending(user_id)
+            pending = svc.pending(user_id, audit=False)
             why = exc.message
             cli._emit(
                 args,

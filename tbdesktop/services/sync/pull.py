@@ -161,16 +161,18 @@ class _Apply:
                     r["template_id"] = None
         if t.name == "therapy_sessions":
             self._recordings_deleted(rows)
+        if not rows:
+            return
         table = t.table
-        cols = list(rows[0].keys()) if rows else []
-        for start in range(0, len(rows), 500):
-            chunk = rows[start : start + 500]
-            stmt = sqlite_insert(table).values(chunk)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=[table.c[c] for c in t.key],
-                set_={c: stmt.excluded[c] for c in cols if c not in t.key},
-            )
-            self.local.execute(stmt)
+        cols = list(rows[0].keys())
+        stmt = sqlite_insert(table)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[table.c[c] for c in t.key],
+            set_={c: stmt.excluded[c] for c in cols if c not in t.key},
+        )
+        # one statement executed for many rows: compiled once (a multi-row VALUES is compiled anew for each chunk)
+        for start in range(0, len(rows), 5000):
+            self.local.execute(stmt, rows[start : start + 5000])
         self.result.pulled += len(rows)
 
     def _directory(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -286,3 +288,30 @@ def pull(
     apply.result.cursor = fetched.xmin
     log.info("sync pull", extra={"rows": apply.result.pulled, "deleted": apply.result.deleted})
     return apply.result
+
+
+def restore_refused(local_db: Database, server_engine: Engine, refused: list[tuple[str, dict[str, Any]]]) -> int:
+    """Puts back the server's version of rows whose local change the server refused (or removes a row the
+    clinician may not see), so this workstation never shows a change that did not happen."""
+    restored = 0
+    with server_engine.connect() as server, local_db.engine.begin() as local:
+        local.exec_driver_sql("UPDATE sync_workstation SET applying = 1 WHERE id = 1")
+        for table_name, key in refused:
+            t = BY_NAME.get(table_name)
+            if t is None or t.name in {"risk_flags", "audit_events"}:
+                continue
+            cols = [t.table.c[c] for c in _columns(t)]
+            row = server.execute(select(*cols).where(_cond(t, key))).first()
+            if row is None:
+                local.execute(delete(t.table).where(_cond(t, key)))
+                continue
+            values = dict(row._mapping)
+            stmt = sqlite_insert(t.table).values(values)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[t.table.c[c] for c in t.key],
+                set_={c: stmt.excluded[c] for c in values if c not in t.key},
+            )
+            local.execute(stmt)
+            restored += 1
+        local.exec_driver_sql("UPDATE sync_workstation SET applying = 0 WHERE id = 1")
+    return restored

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Uuid, and_, delete, insert, or_, select, text, tuple_, update
+from sqlalchemy import Connection, Engine, Uuid, and_, delete, insert, select, text, tuple_, update
 from sqlalchemy.exc import DBAPIError
 
 from tbdesktop.services.sync.schema_check import check_revisions
@@ -58,6 +58,8 @@ class PushResult:
     rejected: int = 0
     batches: int = 0
     messages: list[str] = field(default_factory=list)
+    # rows whose change the server refused: the workstation takes the server's version back
+    refused: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
 
 def _key_tuple(t: SyncedTable, key: dict[str, Any]) -> tuple[Any, ...]:
@@ -145,7 +147,7 @@ def _server_rows(
         if len(t.key) == 1:
             cond = table.c[t.key[0]].in_([k[0] for k in chunk])
         else:
-            cond = or_(*[and_(*[table.c[c] == v for c, v in zip(t.key, k, strict=True)]) for k in chunk])
+            cond = tuple_(*[table.c[c] for c in t.key]).in_(chunk)
         stmt = select(*[table.c[c] for c in cols]).where(cond).with_for_update()
         for row in server.execute(stmt):
             m = dict(row._mapping)
@@ -248,6 +250,10 @@ class _Batch:
     def reject(self, t: SyncedTable, change: Change, exc: DBAPIError) -> None:
         code = getattr(exc.orig, "sqlstate", None) or "error"
         reason = "not allowed" if code == "42501" else f"refused by the server ({code})"
+        log.warning("sync op rejected", extra={"table": t.name, "seq": change.seq, "sqlstate": code})
+        self.reject_quietly(t, change, reason)
+
+    def reject_quietly(self, t: SyncedTable, change: Change, reason: str) -> None:
         self.server.execute(
             text(
                 "INSERT INTO sync_rejected_ops (workstation_id, seq, owner_id, table_name, reason) "
@@ -256,8 +262,8 @@ class _Batch:
             {"w": self.workstation_id, "s": change.seq, "o": self.owner, "t": t.name, "r": reason},
         )
         self.result.rejected += 1
+        self.result.refused.append((t.name, change.key))
         self.result.messages.append(f"A change to {t.name.replace('_', ' ')} was refused: {reason}.")
-        log.warning("sync op rejected", extra={"table": t.name, "seq": change.seq, "sqlstate": code})
 
     def apply_upserts(self, t: SyncedTable, changes: list[Change]) -> None:
         keys = [_key_tuple(t, c.key) for c in changes]
@@ -405,7 +411,10 @@ class _Batch:
         for c in changes:
             k = _key_tuple(t, c.key)
             cond = and_(*[t.table.c[col] == v for col, v in zip(t.key, k, strict=True)])
-            self.server.execute(delete(t.table).where(cond))
+            if self.server.execute(delete(t.table).where(cond)).rowcount == 0:
+                still = self.server.execute(select(t.table.c[t.key[0]]).where(cond)).first()
+                if still is not None:  # visible but not ours to delete (e.g. a clinic template)
+                    self.reject_quietly(t, c, "not allowed")
 
 
 def push_batch(
@@ -473,16 +482,26 @@ def push_batch(
 
 
 def push_all(
-    local_db: Database, server_engine: Engine, owner: uuid.UUID, workstation_id: uuid.UUID, workstation_name: str
+    local_db: Database,
+    server_engine: Engine,
+    owner: uuid.UUID,
+    workstation_id: uuid.UUID,
+    workstation_name: str,
+    *,
+    limit: int | None = None,
 ) -> PushResult:
     total = PushResult()
     more = True
     while more:
-        res, more = push_batch(local_db, server_engine, owner, workstation_id, workstation_name)
+        res, more = push_batch(
+            local_db, server_engine, owner, workstation_id, workstation_name, limit=limit or BATCH_OPS
+        )
         total.pushed += res.pushed
         total.skipped_replay += res.skipped_replay
         total.conflicts += res.conflicts
         total.dropped_deleted += res.dropped_deleted
         total.rejected += res.rejected
         total.batches += res.batches
+        total.refused += res.refused
+        total.messages += res.messages
     return total

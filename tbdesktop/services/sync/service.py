@@ -23,7 +23,7 @@ from tbdesktop.services.dto import JsonMixin
 from tbdesktop.services.secrets import file_lock
 from tbdesktop.services.sync import capture
 from tbdesktop.services.sync.connect import clinic_engine, login_role, login_url, parse_server_url, public_url
-from tbdesktop.services.sync.pull import pull
+from tbdesktop.services.sync.pull import pull, restore_refused
 from tbdesktop.services.sync.push import push_all
 from tbdesktop.services.sync.schema_check import SchemaMismatchError
 from tbdesktop.services.sync.tables import PUSHED
@@ -162,6 +162,15 @@ def _snapshot_sql(t: Any) -> str:
         f"(SELECT version_num FROM alembic_version LIMIT 1), strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
         f"FROM {t.name} AS {r} WHERE {where}"
     )
+
+
+def _batch_ops() -> int | None:
+    """Ops per push transaction (TB_SYNC_BATCH; smaller suits a slow link)."""
+    try:
+        value = int(os.environ.get("TB_SYNC_BATCH", "0"))
+    except ValueError:
+        return None
+    return value if value > 0 else None
 
 
 class SyncService:
@@ -335,6 +344,18 @@ class SyncService:
         except TBError:
             return None  # a locked profile store: the clinician signs in to this profile first
 
+    def _has_password(self, user_id: uuid.UUID) -> bool | None:
+        """Whether a password is held for this clinician; None when the profile's store is locked (unknown)."""
+        with _PASSWORDS_LOCK:
+            if user_id in _SESSION_PASSWORDS:
+                return True
+        if self.ctx.secrets.needs_passcode(user_id) and self.ctx.secrets.passcode_provider is None:
+            return None
+        try:
+            return self.ctx.secrets.get(PASSWORD_SECRET, user_id=user_id) is not None
+        except TBError:
+            return None
+
     def _account_row(self, user_id: uuid.UUID) -> SyncAccount:
         with self.ctx.db.unit_of_work() as s:
             acct = s.get(SyncAccount, user_id)
@@ -374,6 +395,7 @@ class SyncService:
                 raise NotFoundError("This profile has not joined a clinic on this workstation.")
             s.execute(delete(SyncOutbox).where(SyncOutbox.owner_id == user_id.hex))
             s.delete(acct)
+            s.flush()  # from here on nothing of this profile is captured for the clinic
             AuditRepository(s, user_id, self.ctx.workstation).record("clinic.leave", "user", user_id)
             if wipe:
                 s.flush()
@@ -426,11 +448,14 @@ class SyncService:
 
     # -- sync -----------------------------------------------------------------------------------------------
 
-    def pending(self, user_id: uuid.UUID | None = None) -> int:
+    def pending(self, user_id: uuid.UUID | None = None, *, audit: bool = True) -> int:
+        """Ops waiting to be pushed; ``audit=False`` counts only what the clinician changed (as shown)."""
         with self.ctx.db.unit_of_work() as s:
             q = select(func.count()).select_from(SyncOutbox)
             if user_id is not None:
                 q = q.where(SyncOutbox.owner_id == user_id.hex)
+            if not audit:
+                q = q.where(SyncOutbox.table_name != "audit_events")
             return int(s.scalar(q) or 0)
 
     def sync_now(self, user_id: uuid.UUID | None = None) -> SyncReport:
@@ -453,7 +478,7 @@ class SyncService:
                     report.accounts.append(a.email)
                 except TBError as exc:
                     errors.append(exc)
-        report.pending = self.pending(user_id)
+        report.pending = self.pending(user_id, audit=False)
         if errors:
             report.ok = False
             report.message = errors[0].message if hasattr(errors[0], "message") else str(errors[0])
@@ -470,7 +495,9 @@ class SyncService:
             raise ClinicSignInError("Sign in to the clinic to sync (the password is not kept on this workstation).")
         engine = clinic_engine(acct.server_url, acct.login, password, acct.ca_file)
         try:
-            pushed = push_all(self.ctx.db, engine, user_id, ws_id, ws_name)
+            pushed = push_all(self.ctx.db, engine, user_id, ws_id, ws_name, limit=_batch_ops())
+            if pushed.refused:
+                restore_refused(self.ctx.db, engine, pushed.refused)
 
             def store_cursor(conn: Connection, cursor: str) -> None:
                 conn.execute(update(SyncAccount).where(SyncAccount.user_id == user_id).values(pull_cursor=cursor))
@@ -532,7 +559,10 @@ class SyncService:
             owners = [a.user_id for a in accts]
             pending = int(
                 s.scalar(
-                    select(func.count()).select_from(SyncOutbox).where(SyncOutbox.owner_id.in_([o.hex for o in owners]))
+                    # what the clinician changed; the audit trail of reading goes along unannounced
+                    select(func.count())
+                    .select_from(SyncOutbox)
+                    .where(SyncOutbox.owner_id.in_([o.hex for o in owners]), SyncOutbox.table_name != "audit_events")
                 )
                 or 0
             )
@@ -556,7 +586,7 @@ class SyncService:
             }
             if acct.paused_reason:
                 return SyncStatus(state="paused", text=f"Sync paused — {acct.paused_reason}", **base)
-        if self._password(acct.user_id) is None:
+        if self._has_password(acct.user_id) is False:
             return SyncStatus(state="signin", text="Sign in to the clinic to sync", **base)
         failed_last = acct.last_error and (
             acct.last_sync_at is None or (acct.last_attempt_at and acct.last_attempt_at > acct.last_sync_at)
