@@ -19,7 +19,10 @@ from tbdesktop.services.processing.runner import ProcessingRunner
 from tbdesktop.services.profiles import ProfileService
 from tbdesktop.services.retention import RetentionService
 from tbdesktop.services.sessions import SessionService
+from tbdesktop.services.sync.loop import SyncLoop
+from tbdesktop.services.sync.service import SyncService
 from tbdesktop.ui.aio import run_dialog, set_unexpected_error_handler
+from tbdesktop.ui.clinic_link import ClinicLink
 from tbdesktop.ui.crash import ErrorReporter
 from tbdesktop.ui.first_run import FirstRunDialog
 from tbdesktop.ui.lock import UnlockDialog
@@ -97,6 +100,7 @@ async def main_coroutine(settings: Settings) -> int:
         return 1
     runner: ProcessingRunner | None = None
     retention: asyncio.Task[None] | None = None
+    sync_loop: SyncLoop | None = None
     try:
         profiles = ProfileService(ctx)
         user = await ensure_profile(profiles)
@@ -105,7 +109,12 @@ async def main_coroutine(settings: Settings) -> int:
         sessions = SessionService(ctx, user)
         await prepare_recordings(sessions)
         runner = ProcessingRunner(ctx, owner_ids=[user.id])
-        window = MainWindow(user, sessions, runner)
+        # Clinic sync on its own thread (idle while no profile here joined a clinic); its reports reach the
+        # window as queued Qt signals through the link.
+        clinic = ClinicLink(SyncService(ctx), user)
+        sync_loop = SyncLoop(clinic.service, on_status=clinic.loop_status, on_report=clinic.loop_report)
+        clinic.loop = sync_loop
+        window = MainWindow(user, sessions, runner, clinic=clinic)
         closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
         def on_closed() -> None:
@@ -116,6 +125,7 @@ async def main_coroutine(settings: Settings) -> int:
         window.show()
         retention = asyncio.ensure_future(RetentionService(ctx).run_periodically())
         await runner.start()
+        sync_loop.start()
         try:
             await window.refresh()
             await window.offer_interrupted_recordings()
@@ -129,6 +139,8 @@ async def main_coroutine(settings: Settings) -> int:
     finally:
         if retention is not None:
             retention.cancel()
+        if sync_loop is not None:
+            await asyncio.to_thread(sync_loop.stop)  # a sync under way ends within its timeouts
         if runner is not None:
             await runner.stop()
         await asyncio.to_thread(ctx.close)

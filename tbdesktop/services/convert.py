@@ -72,6 +72,8 @@ def session_info(
         risk_level=risk_level,
         risk_kinds=risk_kinds,
         needs_regeneration=needs_regeneration,
+        recording_host=row.recording_host,
+        recording_here=bool(row.recording_path),
     )
 
 

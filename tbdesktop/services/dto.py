@@ -74,6 +74,16 @@ class SessionInfo(JsonMixin):
     risk_kinds: tuple[str, ...] = ()
     # Who said what changed after the latest note (and its risk flags) was written: offer to regenerate it.
     needs_regeneration: bool = False
+    # Clinic mode: the workstation that holds the recording, and whether that is this one (recordings never sync).
+    recording_host: str | None = None
+    recording_here: bool = True
+
+    @property
+    def recording_elsewhere(self) -> str | None:
+        """The workstation that keeps the recording when it is not on this one (and was not deleted)."""
+        if self.recording_here or self.recording_deleted_at is not None:
+            return None
+        return self.recording_host
 
     @property
     def display_client(self) -> str:

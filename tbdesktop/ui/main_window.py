@@ -29,10 +29,12 @@ from tbdesktop.services.notes import NoteService
 from tbdesktop.services.profiles import ProfileService
 from tbdesktop.services.sessions import ImportRequest, SessionService
 from tbdesktop.services.settings import SettingsService
+from tbdesktop.services.sync.service import SyncService
 from tbdesktop.services.templates import TemplateService
 from tbdesktop.ui.aio import run_dialog, spawn
 from tbdesktop.ui.bridge import ProgressBridge
 from tbdesktop.ui.buttons import action_button
+from tbdesktop.ui.clinic_link import ClinicLink
 from tbdesktop.ui.formatting import initials
 from tbdesktop.ui.import_dialog import ImportDialog
 from tbdesktop.ui.lock import IdleWatcher, LockScreen
@@ -42,10 +44,13 @@ from tbdesktop.ui.resources import icon
 from tbdesktop.ui.session_view import SessionView
 from tbdesktop.ui.sessions_page import SessionsPage
 from tbdesktop.ui.settings_page import SettingsPage
+from tbdesktop.ui.settings_page.clinic import ClinicSection
+from tbdesktop.ui.sync_indicator import SyncIndicator
 from tbdesktop.ui.templates_page import TemplatesPage
 from tbdesktop.ui.toasts import ToastOverlay
 from tbdesktop.ui.window_notes import NoteActions
 from tbdesktop.ui.window_recording import RecordingActions
+from tbdesktop.ui.window_sync import SyncActions
 
 
 class Processing(Protocol):
@@ -58,7 +63,7 @@ class Processing(Protocol):
     async def cancel(self, session_id: uuid.UUID) -> bool: ...
 
 
-class MainWindow(QMainWindow, RecordingActions, NoteActions):
+class MainWindow(QMainWindow, RecordingActions, NoteActions, SyncActions):
     closed = Signal()
 
     def __init__(
@@ -67,6 +72,8 @@ class MainWindow(QMainWindow, RecordingActions, NoteActions):
         sessions: SessionService,
         processing: Processing,
         parent: QWidget | None = None,
+        *,
+        clinic: ClinicLink | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("mainWindow")
@@ -82,6 +89,8 @@ class MainWindow(QMainWindow, RecordingActions, NoteActions):
         self.templates = TemplateService(sessions.ctx, user)
         self.bridge = ProgressBridge(self)
         self.bridge.attach(processing.add_listener)
+        # Clinic sync (the app passes the link its sync loop reports through; without one, sync runs on request)
+        self.clinic = clinic if clinic is not None else ClinicLink(SyncService(sessions.ctx), user, parent=self)
         self.import_dialog: ImportDialog | None = None
         self.processing_dialog: ProcessingDialog | None = None
 
@@ -143,6 +152,8 @@ class MainWindow(QMainWindow, RecordingActions, NoteActions):
         self.templates_page.notify.connect(self.notify)
         self.settings_page = SettingsPage(SettingsService(sessions.ctx, user))
         self.settings_page.notify.connect(self.notify)
+        self.clinic_section = ClinicSection(self.clinic)
+        self.settings_page.add_section(self.clinic_section)
         self.stack.addWidget(self.sessions_page)
         self.stack.addWidget(self.session_view)
         self.stack.addWidget(self.templates_page)
@@ -159,6 +170,7 @@ class MainWindow(QMainWindow, RecordingActions, NoteActions):
         self.set_idle_lock_minutes(self.profiles.idle_lock_minutes_sync(user.id))
 
         self.toasts = ToastOverlay(self)
+        self._wire_sync()
 
     def _build_header(self) -> QFrame:
         header = QFrame()
@@ -196,6 +208,9 @@ class MainWindow(QMainWindow, RecordingActions, NoteActions):
             layout.addWidget(button)
         self.nav_buttons["sessions"].setChecked(True)
         layout.addStretch(1)
+        self.sync_indicator = SyncIndicator()
+        layout.addWidget(self.sync_indicator)
+        layout.addSpacing(6)
         self.record_button = action_button("  Record", "recordButton", icon("record"))
         self.record_button.setToolTip("Record a session in the room (Ctrl+R)")
         self.record_button.setAccessibleName("Record session")
@@ -241,6 +256,7 @@ class MainWindow(QMainWindow, RecordingActions, NoteActions):
         self.import_button.setEnabled(False)
         self.record_action.setEnabled(False)
         self.record_button.setEnabled(False)
+        self.sync_indicator.setEnabled(False)
         for button in self.nav_buttons.values():
             button.setEnabled(False)
         self.lock_screen.set_mode(has_passcode=self.profiles.has_passcode_sync(self.user.id))
@@ -270,6 +286,7 @@ class MainWindow(QMainWindow, RecordingActions, NoteActions):
         self.import_button.setEnabled(True)
         self.record_action.setEnabled(True)
         self.record_button.setEnabled(True)
+        self.sync_indicator.setEnabled(True)
         for button in self.nav_buttons.values():
             button.setEnabled(True)
         self.idle_watcher.resume()
@@ -285,6 +302,7 @@ class MainWindow(QMainWindow, RecordingActions, NoteActions):
     # -- navigation -----------------------------------------------------------------------------------
 
     async def refresh(self) -> None:
+        self.clinic.schedule_refresh()
         await self.sessions_page.refresh()
 
     def show_sessions(self) -> None:

@@ -91,6 +91,8 @@ class SessionContextMenu(QMenu):
     def _recording_blocker(info: SessionInfo) -> str | None:
         if info.recording_deleted_at is not None:
             return f"The recording was deleted on {day_month_year(info.recording_deleted_at)}"
+        if info.recording_elsewhere:
+            return f"The recording is kept on {info.recording_elsewhere}"
         if not info.recording_available:
             return "This session has no recording"
         if needs_consent(info):

@@ -38,9 +38,11 @@ from tbdesktop.services.notes import NoteService
 from tbdesktop.services.session_lifecycle import AWAITING_CONSENT, MAX_SPEAKER_NAME
 from tbdesktop.services.sessions import SessionService
 from tbdesktop.services.speakers.edits import cited_lines
+from tbdesktop.services.sync.service import SyncService
 from tbdesktop.ui.aio import run_dialog, spawn
 from tbdesktop.ui.anonymous_toggle import AnonymousToggle
 from tbdesktop.ui.audio_player import AudioPlayer
+from tbdesktop.ui.conflict_panel import ConflictPanel
 from tbdesktop.ui.formatting import duration_badge, long_date, status_words
 from tbdesktop.ui.notes_panel import NotesPanel
 from tbdesktop.ui.resources import icon
@@ -271,6 +273,12 @@ class SessionView(QWidget):
         layout.addLayout(speakers_row)
         self.regenerate_banner = RegenerateBanner()
         layout.addWidget(self.regenerate_banner)
+        self.conflict_panel = ConflictPanel(
+            SyncService(sessions.ctx) if sessions is not None else None, sessions.user.id if sessions else None
+        )
+        self.conflict_panel.resolved.connect(self._done)
+        self.conflict_panel.failed.connect(self._error)
+        layout.addWidget(self.conflict_panel)
 
         transcript_card = QFrame()
         transcript_card.setObjectName("transcriptCard")
@@ -291,6 +299,12 @@ class SessionView(QWidget):
         self.player.positionChanged.connect(self._position_changed)
         self.player.setVisible(False)
         card_layout.addWidget(self.player)
+        # Clinic mode: a session recorded on another workstation has its recording there only.
+        self.elsewhere_label = QLabel("")
+        self.elsewhere_label.setObjectName("recordingElsewhere")
+        self.elsewhere_label.setWordWrap(True)
+        self.elsewhere_label.setVisible(False)
+        card_layout.addWidget(self.elsewhere_label)
         self.transcript = TranscriptView()
         self.transcript.lineActivated.connect(self.play_line)
         self.transcript.fixRequested.connect(self.correct_line)
@@ -408,6 +422,8 @@ class SessionView(QWidget):
         self._show_transcript(info)
         self._show_recording_state()
         self._order_focus()
+        hidden = self._client_names.get(info.id) if info.is_anonymous else None
+        self.conflict_panel.show_session(info, note, self._segments, hidden)
 
     def _order_focus(self) -> None:
         """Tab goes down the page: header, speakers (rebuilt with each session), player, transcript, notes."""
@@ -517,7 +533,13 @@ class SessionView(QWidget):
         info, sessions = self._info, self._sessions
         if info is None:
             return
-        if info.recording_deleted_at is not None:
+        elsewhere = info.recording_elsewhere
+        self.elsewhere_label.setText(f"Recording kept on {elsewhere}" if elsewhere else "")
+        self.elsewhere_label.setVisible(bool(elsewhere))
+        if elsewhere:
+            self.player.release(remember=False)
+            self.player.setVisible(False)
+        elif info.recording_deleted_at is not None:
             self.player.release(remember=False)
             self.player.show_message(f"Recording deleted on {day_month_year(info.recording_deleted_at)}")
             self.player.setVisible(True)

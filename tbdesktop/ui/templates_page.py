@@ -39,6 +39,7 @@ SCOPE_WORDS = {
     "clinic": "Clinic-wide · shared with every therapist",
     "mine": "Mine · only you see it",
 }
+CLINIC_READ_ONLY = "Clinic template — set by your practice manager"
 ID_ROLE = Qt.ItemDataRole.UserRole
 DEFAULT_MARK = "★ Default"
 
@@ -283,7 +284,10 @@ class TemplatesPage(QWidget):
 
     def _show_detail(self, info: TemplateInfo | None) -> None:
         self.name_label.setText(info.name if info else "No template selected")
-        self.scope_label.setText(SCOPE_WORDS.get(info.scope, "") if info else "")
+        scope = SCOPE_WORDS.get(info.scope, "") if info else ""
+        if info is not None and info.scope == "clinic" and not info.editable:
+            scope = f"{CLINIC_READ_ONLY} · read-only"  # clinic-wide templates are the practice managers' to change
+        self.scope_label.setText(scope)
         self.default_badge.setVisible(bool(info and info.is_default))
         self.preview.setHtml(self._preview_html(info))
         blocked = edit_block_reason(info, self.is_manager) if info else None

@@ -339,7 +339,8 @@ def config_dir(tmp_path: Path) -> Path:
 def _settings_page(qtbot: QtBot, aio: AsyncDriver, ctx: AppContext, user: UserInfo, config_dir: Path) -> SettingsPage:
     page = SettingsPage(SettingsService(ctx, user, config_dir=config_dir, env={}))
     _show(qtbot, page)
-    aio.run(aio.until(lambda: page.view() is not None, message="the settings to load"))
+    # loaded, About included: until then the page runs its load and a click on Save would be dropped
+    aio.run(aio.until(lambda: page.view() is not None and not page._busy, message="the settings to load"))
     return page
 
 

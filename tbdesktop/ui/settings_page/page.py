@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtCore import Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication, QIntValidator, QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -97,6 +97,7 @@ class SettingsPage(NotesModelRows, QWidget):
         scroll.setWidget(content)
         outer.addWidget(scroll, 1)
         self._scroll = scroll
+        self._sections = layout
 
         title = QLabel("Settings")
         title.setObjectName("pageTitle")
@@ -135,6 +136,14 @@ class SettingsPage(NotesModelRows, QWidget):
         outer.addWidget(bar)
         self._set_enabled(False)
         self._backend_changed()  # the rows of the chosen notes backend only, from the first paint
+
+    def add_section(self, section: QWidget) -> None:
+        """A section the window provides (Clinic), placed above About."""
+        self._sections.insertWidget(self._sections.indexOf(self.about), section)
+
+    def show_section(self, section: QWidget) -> None:
+        """Scrolls the section into view (once the page is laid out)."""
+        QTimer.singleShot(0, lambda: self._scroll.ensureWidgetVisible(section, 0, 24))
 
     # -- building -------------------------------------------------------------------------------------
 

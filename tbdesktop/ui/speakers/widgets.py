@@ -93,11 +93,13 @@ class SpeakerActions(QFrame):
         self.merge_button.setEnabled(not busy and speakers > 1)
         self.add_button.setEnabled(not busy)
         self.rediarize_button.setEnabled(not busy and info.recording_available)
-        self.rediarize_button.setToolTip(
-            "Separate the voices again with a number of speakers"
-            if info.recording_available
-            else "The recording was deleted, so the voices cannot be separated again"
-        )
+        if info.recording_available:
+            tip = "Separate the voices again with a number of speakers"
+        elif info.recording_elsewhere:
+            tip = f"The recording is kept on {info.recording_elsewhere}: separate the voices again there"
+        else:
+            tip = "The recording was deleted, so the voices cannot be separated again"
+        self.rediarize_button.setToolTip(tip)
         self._show_busy(busy, info.stage_detail or "Processing", info.progress)
 
     def show_progress(self, event: ProgressEvent) -> None:

@@ -1,0 +1,283 @@
+"""Joining a clinic, or signing in to it again: the server address, the clinician's email and password, whether the
+password is remembered on this workstation, and the clinic's CA file. The call runs off the event loop; what the
+server or the service refuses is shown inside the dialog."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from tbdesktop.services.sync.service import SyncAccountInfo
+from tbdesktop.ui.aio import run_dialog, spawn
+from tbdesktop.ui.buttons import dialog_buttons, primary_button
+from tbdesktop.ui.clinic_link import ClinicLink
+from tbdesktop.ui.resources import icon
+
+SERVER_PLACEHOLDER = "postgresql://host:5432/clinic"
+CA_FILTER = "Certificates (*.crt *.pem *.cer);;All files (*)"
+
+
+class CaFileField(QWidget):
+    """A CA file path: typed, or chosen with Browse… (a non-modal file dialog)."""
+
+    changed = Signal(str)
+
+    def __init__(self, name: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName(f"{name}Field")
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(8)
+        self.edit = QLineEdit()
+        self.edit.setObjectName(f"{name}Edit")
+        self.edit.setAccessibleName("Clinic CA file")
+        self.edit.setPlaceholderText("Only when IT gave you one (e.g. clinic-ca.crt)")
+        self.edit.setMaxLength(1000)
+        self.edit.textChanged.connect(self.changed)
+        self.browse_button = QPushButton("Browse…")
+        self.browse_button.setObjectName(f"{name}BrowseButton")
+        self.browse_button.setAccessibleName("Choose the clinic CA file")
+        self.browse_button.setAutoDefault(False)
+        self.browse_button.clicked.connect(self.browse)
+        row.addWidget(self.edit, 1)
+        row.addWidget(self.browse_button)
+        self.dialog: QFileDialog | None = None
+
+    def text(self) -> str:
+        return self.edit.text().strip()
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt's naming)
+        self.edit.setText(text)
+
+    def setReadOnly(self, read_only: bool) -> None:  # noqa: N802
+        self.edit.setReadOnly(read_only)
+        self.browse_button.setEnabled(not read_only)
+
+    def browse(self) -> None:
+        if self.dialog is not None:
+            self.dialog.raise_()
+            return
+        current = Path(self.text()).expanduser() if self.text() else None
+        start = str(current.parent) if current is not None and current.parent.is_dir() else str(Path.home())
+        dialog = QFileDialog(self, "Choose the clinic's CA file", start, CA_FILTER)
+        dialog.setObjectName("caFileDialog")
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptOpen)
+        dialog.fileSelected.connect(self.setText)
+        dialog.finished.connect(self._closed)
+        self.dialog = dialog
+        dialog.open()
+
+    def _closed(self, _result: int) -> None:
+        dialog, self.dialog = self.dialog, None
+        if dialog is not None:
+            dialog.deleteLater()
+
+
+class ClinicSignInDialog(QDialog):
+    """With ``account`` None the profile joins the clinic; with it, the clinician gives the password again (the
+    server and email are shown, not edited)."""
+
+    def __init__(self, link: ClinicLink, account: SyncAccountInfo | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("clinicSignInDialog")
+        self.setWindowIcon(icon("app"))
+        self.setMinimumWidth(500)
+        self._link = link
+        self.account = account
+        self.joined: SyncAccountInfo | None = None
+        self._busy = False
+        rejoin = account is not None
+        self.setWindowTitle("Sign in to the clinic" if rejoin else "Join a clinic")
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(28, 24, 28, 20)
+        layout.setSpacing(10)
+        title = QLabel("Sign in to the clinic" if rejoin else "Join your clinic")
+        title.setObjectName("dialogTitle")
+        layout.addWidget(title)
+        hint = QLabel(
+            "Give your clinic password again to go on syncing. Your work on this computer is kept meanwhile."
+            if rejoin
+            else "Your sessions stay on this computer and are also kept on the clinic's server, so you can work on "
+            "any workstation of the clinic. IT gives you the server address."
+        )
+        hint.setObjectName("dialogHint")
+        hint.setWordWrap(True)
+        layout.addWidget(hint)
+        layout.addSpacing(4)
+
+        form = QFormLayout()
+        form.setHorizontalSpacing(14)
+        form.setVerticalSpacing(8)
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.server_edit = QLineEdit(account.server if account else "")
+        self.server_edit.setObjectName("clinicServerEdit")
+        self.server_edit.setAccessibleName("Clinic server address")
+        self.server_edit.setPlaceholderText(SERVER_PLACEHOLDER)
+        self.server_edit.setMaxLength(1000)
+        self.email_edit = QLineEdit(account.email if account else (link.user.email or ""))
+        self.email_edit.setObjectName("clinicEmailEdit")
+        self.email_edit.setAccessibleName("Clinic email")
+        self.email_edit.setPlaceholderText("name@clinic.org")
+        self.email_edit.setMaxLength(320)
+        self.password_edit = QLineEdit()
+        self.password_edit.setObjectName("clinicPasswordEdit")
+        self.password_edit.setAccessibleName("Clinic password")
+        self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password_edit.setMaxLength(1000)
+        self.ca_field = CaFileField("clinicCaFile")
+        form.addRow(self._label("&Server", self.server_edit), self.server_edit)
+        form.addRow(self._label("&Email", self.email_edit), self.email_edit)
+        form.addRow(self._label("&Password", self.password_edit), self.password_edit)
+        if rejoin:
+            for edit in (self.server_edit, self.email_edit):
+                edit.setReadOnly(True)
+                edit.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        else:
+            form.addRow(self._label("&CA file", self.ca_field.edit), self.ca_field)
+        self.ca_field.setVisible(not rejoin)
+        layout.addLayout(form)
+        self.remember_check = QCheckBox("Remember on this workstation")
+        self.remember_check.setObjectName("clinicRememberCheck")
+        self.remember_check.setChecked(account.remember if account else True)
+        self.remember_check.setToolTip(
+            "Keeps the password in this computer's secret store, so sync goes on after a restart. "
+            "Leave it off on a shared computer: you sign in each time TherapyBridge starts."
+        )
+        layout.addWidget(self.remember_check)
+
+        self.busy_label = QLabel("Connecting to the clinic server…")
+        self.busy_label.setObjectName("muted")
+        self.busy_label.hide()
+        layout.addWidget(self.busy_label)
+        self.error_label = QLabel()
+        self.error_label.setObjectName("formError")
+        self.error_label.setWordWrap(True)
+        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.error_label.hide()
+        layout.addWidget(self.error_label)
+        layout.addSpacing(4)
+        self.submit_button = primary_button("Sign in" if rejoin else "Join clinic", "clinicSignInButton")
+        buttons, self.cancel_button = dialog_buttons(
+            self.submit_button, "Cancel", "clinicCancelButton", self.submit, self.reject
+        )
+        layout.addWidget(buttons)
+        (self.password_edit if rejoin or self.server_edit.text() else self.server_edit).setFocus()
+
+    @staticmethod
+    def _label(text: str, buddy: QWidget) -> QLabel:
+        label = QLabel(text)
+        label.setObjectName("fieldLabel")
+        label.setBuddy(buddy)
+        return label
+
+    @property
+    def busy(self) -> bool:
+        return self._busy
+
+    def error_text(self) -> str:
+        return self.error_label.text() if not self.error_label.isHidden() else ""
+
+    def show_error(self, message: str) -> None:
+        self.error_label.setText(message)
+        self.error_label.setVisible(bool(message))
+
+    def submit(self) -> None:
+        if self._busy:
+            return
+        if not self.server_edit.text().strip():
+            self.show_error("Enter the clinic server address IT gave you (postgresql://host:5432/clinic).")
+            self.server_edit.setFocus()
+            return
+        if not self.email_edit.text().strip():
+            self.show_error("Enter the email address your clinic account uses.")
+            self.email_edit.setFocus()
+            return
+        if not self.password_edit.text():
+            self.show_error("Enter your clinic password.")
+            self.password_edit.setFocus()
+            return
+        self.show_error("")
+        self._set_busy(True)
+        spawn(self._sign_in(), on_error=self._failed, on_done=lambda _none: self._signed_in())
+
+    async def _sign_in(self) -> None:
+        service, link = self._link.service, self._link
+        password, remember = self.password_edit.text(), self.remember_check.isChecked()
+        if self.account is None:
+            self.joined = await link.call(
+                service.join,
+                self.server_edit.text().strip(),
+                self.email_edit.text().strip(),
+                password,
+                remember=remember,
+                ca_file=self.ca_field.text() or None,
+            )
+        else:
+            await link.call(service.sign_in, self.account.user_id, password, remember=remember)
+        link.sync_now()
+        link.schedule_refresh()
+
+    @property
+    def other_profile(self) -> bool:
+        """The clinic login was linked to another profile of this workstation than the one signed in."""
+        return self.joined is not None and self.joined.user_id != self._link.user_id
+
+    def reject(self) -> None:
+        if not self._busy:  # the call under way finishes first (it gives up within seconds)
+            super().reject()
+
+    def _set_busy(self, busy: bool) -> None:
+        self._busy = busy
+        self.busy_label.setVisible(busy)
+        # Read-only rather than disabled: disabling the focused field would move focus (and Enter) elsewhere.
+        self.password_edit.setReadOnly(busy)
+        if self.account is None:
+            for edit in (self.server_edit, self.email_edit):
+                edit.setReadOnly(busy)
+            self.ca_field.setReadOnly(busy)
+        self.remember_check.setEnabled(not busy)
+        self.submit_button.setEnabled(not busy)
+
+    def _failed(self, message: str) -> None:
+        self._set_busy(False)
+        self.show_error(message)
+        self.password_edit.setFocus()
+        self.password_edit.selectAll()
+
+    def _signed_in(self) -> None:
+        self._set_busy(False)
+        self.password_edit.clear()
+        self.accept()
+
+
+async def sign_in_to_clinic(link: ClinicLink, parent: QWidget | None = None) -> tuple[bool, str | None]:
+    """Opens the dialog for the signed-in profile: to join, or to sign in again when it has joined already.
+    Returns whether it succeeded, and a notice for the window when the login belongs to another profile here."""
+    account = await link.account()
+    dialog = ClinicSignInDialog(link, account, parent)
+    try:
+        accepted = await run_dialog(dialog) == QDialog.DialogCode.Accepted
+        notice = None
+        if accepted and dialog.other_profile and dialog.joined is not None:
+            notice = (
+                f"{dialog.joined.email} joined the clinic as another profile on this workstation "
+                f"({dialog.joined.display_name}); sign in to TherapyBridge as that profile to work with its sessions."
+            )
+        return accepted, notice
+    finally:
+        dialog.deleteLater()
