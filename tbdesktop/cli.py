@@ -467,8 +467,25 @@ def cmd_selftest(args: argparse.Namespace) -> int:
 
         return playback_support()
 
+    def clinic() -> str:
+        from tbdesktop.services.sync.service import SyncService
+
+        ctx = _open(args)
+        try:
+            status = SyncService(ctx).status()
+        finally:
+            ctx.close()
+        if status.state == "off":
+            return "not connected (this workstation works on its own)"
+        last = status.last_sync_at.isoformat(timespec="seconds") if status.last_sync_at else "never"
+        detail = f"{status.text}; server {status.server}; last sync {last}; {status.pending} change(s) waiting"
+        if status.state in {"offline", "paused"}:
+            raise TBError(detail)
+        return detail
+
     check("engine", engine)
     check("database", database)
+    check("clinic sync", clinic, required=False)
     check("secret store", secret_store)
     check("model", model)
     check("speaker model", speaker_model)
@@ -522,9 +539,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("audio")
     p.add_argument("--model", default=None, help="model name or path (default: settings, 'base')")
     p.add_argument("--language", default=None, help="language code, e.g. en (default: detect)")
-    p.add_argument(
-        "--speakers-hint", type=int, default=None, help="voices to expect: 2 individual, 3 couples (a hint)"
-    )
+    p.add_argument("--speakers-hint", type=int, default=None, help="voices to expect: 2 individual, 3 couples (a hint)")
     p.add_argument("--num-speakers", type=int, default=None, help="exact number of voices, when known")
     p.add_argument(
         "--diarization", choices=["local", "pyannote", "none"], default=None, help="speaker backend (default: settings)"
@@ -623,5 +638,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _err("interrupted")
         return 130
-
-

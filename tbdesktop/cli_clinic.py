@@ -66,6 +66,25 @@ def cmd_clinic_add_user(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_clinic_set_password(args: argparse.Namespace) -> int:
+    from tbdesktop.services.sync.server import set_password
+
+    set_password(args.url, args.email, clinic_password(confirm=True), ca_file=args.ca_file)
+    cli = _cli()
+    cli._emit(args, {"email": args.email.lower(), "password_set": True}, lambda: cli._print("Password changed."))
+    return EXIT_OK
+
+
+def cmd_clinic_disable_user(args: argparse.Namespace) -> int:
+    from tbdesktop.services.sync.server import disable_user, enable_user
+
+    (enable_user if args.enable else disable_user)(args.url, args.email, ca_file=args.ca_file)
+    state = "enabled" if args.enable else "disabled (their rows are kept)"
+    cli = _cli()
+    cli._emit(args, {"email": args.email.lower(), "login": bool(args.enable)}, lambda: cli._print(f"Login {state}."))
+    return EXIT_OK
+
+
 def _sync_service(ctx: Any) -> Any:
     from tbdesktop.services.sync.service import SyncService
 
@@ -260,6 +279,17 @@ def add_clinic_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--name", required=True)
     p.add_argument("--role", choices=["therapist", "practice_manager", "admin"], default="therapist")
     p.set_defaults(func=cmd_clinic_add_user)
+    p = csub.add_parser("set-password", parents=[common], help="a clinician's new password (IT)")
+    p.add_argument("url")
+    p.add_argument("email")
+    p.add_argument("--ca-file", default=None)
+    p.set_defaults(func=cmd_clinic_set_password)
+    p = csub.add_parser("disable-user", parents=[common], help="stop a clinician's login; --enable restores it (IT)")
+    p.add_argument("url")
+    p.add_argument("email")
+    p.add_argument("--enable", action="store_true")
+    p.add_argument("--ca-file", default=None)
+    p.set_defaults(func=cmd_clinic_disable_user)
     p = csub.add_parser("join", parents=[common], help="sign in to the clinic from this workstation and sync")
     p.add_argument("url", help="postgresql://host:5432/clinic?sslmode=verify-full")
     p.add_argument("--email", required=True)

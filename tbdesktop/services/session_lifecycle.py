@@ -45,6 +45,15 @@ def _when(moment: Any) -> str:
     return f"{moment:%d %b %Y}" if moment is not None else "earlier"
 
 
+def recording_elsewhere(row: TherapySession, here: str) -> str | None:
+    """In clinic mode a recording stays on the workstation that made it: the message for another one."""
+    if row.recording_path or row.recording_deleted_at is not None or not row.recording_host:
+        return None
+    if row.recording_host == here:
+        return None
+    return f"The recording is kept on {row.recording_host}; it never leaves that workstation. Use it there."
+
+
 class SessionLifecycle:
     """Mixed into SessionService (which provides ``ctx``, ``user`` and ``_info``)."""
 
@@ -78,6 +87,9 @@ class SessionLifecycle:
             row = SessionRepository(s, self.user.id).get(session_id)
             if row.recording_deleted_at is not None:
                 raise ValidationError(f"The recording was deleted on {_when(row.recording_deleted_at)}.")
+            elsewhere = recording_elsewhere(row, self.ctx.workstation)
+            if elsewhere:
+                raise ValidationError(elsewhere)
             if not row.recording_path:
                 raise ValidationError("This session has no recording.")
             stored, wrapped, owner = row.recording_path, row.recording_key, row.owner_id
@@ -361,6 +373,9 @@ class SessionLifecycle:
             row = SessionRepository(s, self.user.id).get(session_id, for_update=True)
             if row.processing_status not in (ProcessingStatus.FAILED, ProcessingStatus.CANCELLED):
                 raise ValidationError("Only a session whose processing failed or was cancelled can be retried.")
+            elsewhere = recording_elsewhere(row, self.ctx.workstation)
+            if elsewhere:
+                raise ValidationError(elsewhere)
             if row.recording_deleted_at is not None or not row.recording_path:
                 raise ValidationError("The recording was deleted, so this session cannot be processed again.")
             row.processing_status = ProcessingStatus.QUEUED

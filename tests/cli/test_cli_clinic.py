@@ -315,3 +315,22 @@ def test_a_sync_killed_mid_push_loses_and_doubles_nothing(
             admin.dispose()
     finally:
         ctx.close()
+
+
+def test_it_changes_a_password_and_disables_a_login(server: dict[str, str], workstation: Callable[[str], Run]) -> None:
+    a = workstation("Room 2")
+    _it_sets_up(server, a)
+    a("clinic", "join", server["url"], "--email", T1)
+    it_env = {"PGPASSWORD": server["pgpassword"], "TB_CLINIC_PASSWORD": "a-brand-new-password"}
+    a("clinic", "set-password", server["admin_no_password"], T1, env=it_env)
+    refused = a("sync", check=False)
+    assert refused.returncode == 1 and "did not accept the password" in refused.stderr
+    assert json.loads(a("sync", "status", "--json").stdout)["state"] == "signin"
+    a("clinic", "disable-user", server["admin_no_password"], T1, env=it_env)
+    again = a("clinic", "join", server["url"], "--email", "dana@clinic.example", check=False,
+              env={"TB_CLINIC_PASSWORD": "a-brand-new-password"})  # fmt: skip
+    assert again.returncode == 1 and "is disabled" in again.stderr
+    a("clinic", "disable-user", server["admin_no_password"], T1, "--enable", env=it_env)
+    selftest = json.loads(a("selftest", "--json", check=False).stdout)
+    clinic_check = next(c for c in selftest["checks"] if c["check"] == "clinic sync")
+    assert clinic_check["required"] is False and "Sign in" in clinic_check["detail"]

@@ -82,6 +82,9 @@ def test_profile_data_from_before_joining_reaches_a_second_workstation(clinic: C
         assert s.scalars(select(RiskFlag.kind).where(RiskFlag.session_id == session_id)).all() == ["passive_si"]
     note = NoteService(b.ctx, b_user).get_sync(session_id)
     assert {sec.key: sec.text for sec in note.sections}["plan"] == "Meet next week."
+    # the recording stays on Room 2: Room 4 says where it is instead of failing vaguely
+    with pytest.raises(ValidationError, match="kept on Room 2"):
+        SessionService(b.ctx, b_user).open_recording_sync(session_id)
     # the server never holds a recording or its key
     assert clinic.count("therapy_sessions", "WHERE recording_path IS NOT NULL OR recording_key IS NOT NULL") == 0
 
@@ -372,7 +375,7 @@ def test_schema_revision_mismatch_pauses_sync_and_keeps_changes(clinic: Clinic, 
 
 def test_wrong_password_and_unreachable_server_are_clear(clinic: Clinic, workstations: Any) -> None:
     a = workstations("Room 2")
-    with pytest.raises(ClinicSignInError, match="did not accept"):
+    with pytest.raises(ClinicSignInError, match="did not accept the password"):
         a.sync.join(clinic.url, T1, "not-the-password")
     closed = clinic.url.rsplit(":", 1)[0] + ":1/" + clinic.url.rsplit("/", 1)[1]
     with pytest.raises(ClinicUnreachableError, match="Could not reach the clinic server"):

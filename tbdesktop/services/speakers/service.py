@@ -20,6 +20,7 @@ from tbdesktop.errors import NotFoundError, ValidationError
 from tbdesktop.services.convert import mask_name
 from tbdesktop.services.dto import JsonMixin, SessionInfo
 from tbdesktop.services.ids import parse_session_id
+from tbdesktop.services.session_lifecycle import recording_elsewhere
 from tbdesktop.services.speakers.edits import line_words, next_label, split_parts, stored_word_index
 from tbdesktop.store.models import (
     ACTIVE_STATUSES,
@@ -310,6 +311,9 @@ class SpeakerEditing:
                     f"The recording was deleted on {when}, so the voices cannot be separated again; "
                     "split lines and merge speakers by hand instead."
                 )
+            elsewhere = recording_elsewhere(row, self.ctx.workstation)
+            if elsewhere:
+                raise ValidationError(elsewhere)
             if not row.recording_path:
                 raise ValidationError("This session has no recording to separate the voices of.")
             has_lines = s.scalar(select(TranscriptSegment.idx).where(TranscriptSegment.session_id == row.id).limit(1))

@@ -17,12 +17,12 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, select, text, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from tbdesktop.errors import NotFoundError, TBError, ValidationError
+from tbdesktop.errors import NotFoundError, PermissionDeniedError, TBError, ValidationError
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.dto import JsonMixin
 from tbdesktop.services.secrets import file_lock
 from tbdesktop.services.sync import capture
-from tbdesktop.services.sync.connect import clinic_engine, login_role, login_url, parse_server_url, public_url
+from tbdesktop.services.sync.connect import clinic_engine, login_role, login_url, public_url
 from tbdesktop.services.sync.pull import pull, restore_refused
 from tbdesktop.services.sync.push import push_all
 from tbdesktop.services.sync.schema_check import SchemaMismatchError
@@ -115,19 +115,21 @@ _SESSION_PASSWORDS: dict[uuid.UUID, str] = {}
 _PASSWORDS_LOCK = threading.Lock()
 
 
-def _db_error_message(exc: BaseException, url: str) -> TBError:
-    text_ = str(getattr(exc, "orig", exc)).lower()
-    where = parse_server_url(url)
-    place = f"{where.host}:{where.port or 5432}"
-    if "password authentication failed" in text_ or "no password supplied" in text_:
-        return ClinicSignInError("The clinic server did not accept that email and password.")
-    if "does not exist" in text_ and "role" in text_:
-        return ClinicSignInError("The clinic server did not accept that email and password.")
-    if "certificate" in text_ or "ssl" in text_:
-        return ClinicUnreachableError(
-            f"The clinic server at {place} could not be verified with the clinic's CA file (TLS)."
-        )
-    return ClinicUnreachableError(f"Could not reach the clinic server at {place}.")
+def _db_error_message(exc: BaseException, url: str, login: str | None = None, ca_file: str | None = None) -> TBError:
+    """The server module's explanation of a failed connection, as the error sync callers act on: a refused
+    sign-in (ask for the password), an unreachable server (retry later), or anything else."""
+    from tbdesktop.services.sync.server import connection_error
+
+    err = connection_error(exc, url, login, ca_file)
+    if isinstance(err, PermissionDeniedError) and _is_sign_in_problem(err.message):
+        return ClinicSignInError(err.message)
+    if err.message.startswith("Could not reach"):
+        return ClinicUnreachableError(err.message)
+    return err
+
+
+def _is_sign_in_problem(message: str | None) -> bool:
+    return bool(message) and ("did not accept the password" in str(message) or "is disabled" in str(message))
 
 
 def whoami(url: str, login: str, password: str, ca_file: str | None) -> dict[str, Any]:
@@ -136,7 +138,7 @@ def whoami(url: str, login: str, password: str, ca_file: str | None) -> dict[str
         with engine.connect() as conn:
             row = conn.execute(text("SELECT id, email, display_name, role FROM users WHERE id = tb_user_id()")).first()
     except OperationalError as exc:
-        raise _db_error_message(exc, url) from exc
+        raise _db_error_message(exc, url, login, ca_file) from exc
     except DBAPIError as exc:
         raise TBError("That server is not a TherapyBridge clinic database (run `tbdesktop clinic init`).") from exc
     finally:
@@ -279,7 +281,7 @@ class SyncService:
                 conn.execute(text("SELECT tb_claim_profile(:id)"), {"id": local_id})
             return local_id
         except OperationalError as exc:
-            raise _db_error_message(exc, url) from exc
+            raise _db_error_message(exc, url, login, ca_file) from exc
         except DBAPIError as exc:
             if local_has_data:
                 raise ValidationError(
@@ -507,7 +509,7 @@ class SyncService:
             self._record(user_id, attempt=now, error=exc.message, paused=exc.message)
             raise
         except OperationalError as exc:
-            err = _db_error_message(exc, acct.server_url)
+            err = _db_error_message(exc, acct.server_url, acct.login, acct.ca_file)
             self._record(user_id, attempt=now, error=err.message)
             raise err from exc
         except DBAPIError as exc:
@@ -591,6 +593,10 @@ class SyncService:
         failed_last = acct.last_error and (
             acct.last_sync_at is None or (acct.last_attempt_at and acct.last_attempt_at > acct.last_sync_at)
         )
+        if failed_last and _is_sign_in_problem(acct.last_error):
+            return SyncStatus(
+                state="signin", text="Sign in to the clinic again (the password was not accepted)", **base
+            )
         if failed_last:
             return SyncStatus(state="offline", text="Offline — working on this computer", **base)
         if conflicts:
