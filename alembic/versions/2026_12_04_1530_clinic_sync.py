@@ -113,5 +113,9 @@ def downgrade() -> None:
     op.drop_table("sync_outbox")
     op.drop_table("sync_accounts")
     op.drop_table("sync_workstation")
-    with op.batch_alter_table("therapy_sessions") as batch:
-        batch.drop_column("recording_host")
+    if bind.dialect.name == "sqlite":
+        # a plain DROP COLUMN (SQLite 3.35+): rebuilding the table would delete and re-add every session, firing
+        # the cascades and search triggers of their transcripts
+        op.execute("ALTER TABLE therapy_sessions DROP COLUMN recording_host")
+    else:
+        op.drop_column("therapy_sessions", "recording_host")
