@@ -38,19 +38,9 @@ def synced_words(last_sync_at: datetime | None, now: datetime) -> str:
 
 
 def indicator_text(status: SyncStatus, now: datetime) -> str:
-    """What the header says for a state (the service's words, with the time since the last sync when synced)."""
+    """What the header says: the service's words for the state, with the time since the last sync when synced."""
     if status.state == "synced":
         return synced_words(status.last_sync_at, now)
-    if status.state == "pending":
-        n = status.pending
-        return f"{n} change{'s' if n != 1 else ''} waiting" if n else "Changes waiting"
-    if status.state == "conflicts":
-        n = status.conflicts
-        return f"{n} conflict{'s' if n != 1 else ''}"
-    if status.state == "offline":
-        return "Offline — working on this computer"
-    if status.state == "signin":
-        return "Sign in to the clinic to sync"
     return status.text
 
 
