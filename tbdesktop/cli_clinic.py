@@ -164,7 +164,12 @@ def cmd_clinic_leave(args: argparse.Namespace) -> int:
                     else "No profile on this workstation has joined a clinic."
                 )
             user_id = accounts[0].user_id
-        dropped = svc.leave(user_id, wipe=args.wipe, force=args.force)
+        from tbdesktop.services.sync.service import ChangesWaitingError
+
+        try:
+            dropped = svc.leave(user_id, wipe=args.wipe, force=args.force)
+        except ChangesWaitingError as exc:
+            raise TBError(f"{exc.message} Run `tbdesktop sync` first, or leave with --force to drop them.") from exc
         cli._emit(
             args,
             {"left": str(user_id), "wiped": bool(args.wipe), "dropped_changes": dropped},

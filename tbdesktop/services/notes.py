@@ -66,6 +66,29 @@ def transcript_lines(segments: list[TranscriptSegment], speakers: dict[str, Any]
     return lines
 
 
+def set_section_text(note: Note, key: str, text: str) -> bool:
+    """The therapist's own words in one section of a draft note: kept with the evidence the draft had, marked as
+    edited. Returns whether the text changed. A signed note takes an addendum instead."""
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError("A section cannot be empty; write “Not discussed in this session.” instead.")
+    if len(text) > MAX_SECTION_TEXT:
+        raise ValidationError(f"A section can hold at most {MAX_SECTION_TEXT} characters.")
+    if note.status == "signed":
+        raise ValidationError("This note is signed and cannot be changed; add an addendum instead.")
+    sections = dict(note.sections or {})
+    if key not in sections:
+        raise NotFoundError(f"This note has no section '{key}'.")
+    section = dict(sections[key])
+    if section.get("text") == text:
+        return False
+    section.update(text=text, sentences=[{"text": text, "evidence": list(section.get("evidence", []))}], edited=True)
+    sections[key] = section
+    note.sections = sections
+    note.updated_at = utcnow()
+    return True
+
+
 class NoteService:
     def __init__(self, ctx: AppContext, user: UserInfo) -> None:
         self.ctx = ctx
@@ -130,30 +153,10 @@ class NoteService:
     def update_section_sync(self, session_id: uuid.UUID | str, key: str, text: str) -> NoteInfo:
         """Edit one section of the latest note while it is a draft; a signed note takes an addendum instead."""
         session_id = parse_session_id(session_id)
-        text = (text or "").strip()
-        if not text:
-            raise ValidationError("A section cannot be empty; write “Not discussed in this session.” instead.")
-        if len(text) > MAX_SECTION_TEXT:
-            raise ValidationError(f"A section can hold at most {MAX_SECTION_TEXT} characters.")
         with self.ctx.db.unit_of_work() as s:
             repo = NoteRepository(s, self.user.id)
             note = repo.get(session_id)
-            if note.status == "signed":
-                raise ValidationError("This note is signed and cannot be changed; add an addendum instead.")
-            sections = dict(note.sections or {})
-            if key not in sections:
-                raise NotFoundError(f"This note has no section '{key}'.")
-            section = dict(sections[key])
-            if section.get("text") != text:
-                # The therapist's own words: kept with the evidence the draft had, marked as edited.
-                section.update(
-                    text=text,
-                    sentences=[{"text": text, "evidence": list(section.get("evidence", []))}],
-                    edited=True,
-                )
-                sections[key] = section
-                note.sections = sections
-                note.updated_at = utcnow()
+            if set_section_text(note, key, text):
                 s.flush()
                 self._audit(s, "note.edit", note.id)
             return self._info(s, repo, note)

@@ -93,10 +93,7 @@ class ClinicLink(QObject):
     async def ca_file(self) -> str | None:
         """The CA file the profile's clinic connection verifies the server with."""
         info = await self.account()
-        if info is not None and hasattr(info, "ca_file"):
-            return getattr(info, "ca_file", None) or None
-        row = await self.call(self.service._account_row, self.user.id)
-        return row.ca_file or None
+        return info.ca_file if info is not None else None
 
     def sync_now(self) -> None:
         """Sync as soon as possible: through the background loop, or (without one) a single sync off the loop."""

@@ -151,6 +151,9 @@ def test_concurrent_edits_of_one_section_keep_the_losing_text(clinic: Clinic, wo
     assert a.sync.status().state == "conflicts"
     # restored on A: the restored text is an edit like any other, and reaches B
     a.sync.resolve_conflict(user.id, a.sync.conflicts(user.id, session_id)[0].id, "restore")
+    shown = {sec.key: sec for sec in NoteService(a.ctx, user).get_sync(session_id).sections}["subjective"]
+    assert shown.text == "A: sleeps five hours." and shown.edited
+    assert [sentence.text for sentence in shown.sentences] == ["A: sleeps five hours."]
     a.sync.sync_now()
     b.sync.sync_now()
     assert _section(b, note_id, "subjective") == "A: sleeps five hours."

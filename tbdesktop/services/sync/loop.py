@@ -50,7 +50,18 @@ class SyncLoop:
         self._failures = 0
         self._thread: threading.Thread | None = None
         self._listeners: dict[uuid.UUID, threading.Thread] = {}
+        self._listening: set[uuid.UUID] = set()
         self.syncs = 0  # completed syncs (for tests and the status line)
+
+    @property
+    def failures(self) -> int:
+        """Failed syncs in a row (the pause before the next one grows with them)."""
+        return self._failures
+
+    def listening(self) -> bool:
+        """True when every joined clinician's channel is being listened to."""
+        accounts = {a.user_id for a in self.service.accounts()}
+        return bool(accounts) and accounts <= self._listening
 
     def start(self) -> None:
         if self._thread is not None:
@@ -158,6 +169,7 @@ class SyncLoop:
                 return
             mine = self.service.workstation_id()
             conn.execute(f'LISTEN "{notify_channel(user_id)}"')
+            self._listening.add(user_id)
             while not self._stop:
                 for note in conn.notifies(timeout=1.0, stop_after=1):
                     if note.payload != str(mine):
@@ -165,6 +177,7 @@ class SyncLoop:
         except Exception as exc:  # the server went away: the polling loop carries on
             log.info("sync listener ended", extra={"error_type": type(exc).__name__})
         finally:
+            self._listening.discard(user_id)
             if conn is not None:
                 with suppress(Exception):
                     conn.close()

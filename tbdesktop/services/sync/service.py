@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from tbdesktop.errors import NotFoundError, PermissionDeniedError, TBError, ValidationError
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.dto import JsonMixin
+from tbdesktop.services.notes import MAX_ADDENDUM_TEXT, set_section_text
 from tbdesktop.services.secrets import file_lock
 from tbdesktop.services.sync import capture
 from tbdesktop.services.sync.connect import clinic_engine, login_role, login_url, public_url
@@ -50,6 +51,14 @@ class ClinicUnreachableError(TBError):
     """The clinic server could not be reached; everything keeps working here and syncs later."""
 
 
+class ChangesWaitingError(ValidationError):
+    """Leaving now would drop changes that have not reached the clinic server."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__(f"{count} change(s) made here have not reached the clinic server yet.")
+        self.count = count
+
+
 class ClinicSignInError(TBError):
     """The server refused the email and password."""
 
@@ -63,6 +72,7 @@ class SyncAccountInfo(JsonMixin):
     server: str
     workstation: str
     remember: bool
+    ca_file: str | None = None
 
 
 @dataclass(frozen=True)
@@ -198,6 +208,7 @@ class SyncService:
             server=a.server_url,
             workstation=self.ctx.workstation,
             remember=a.remember,
+            ca_file=a.ca_file,
         )
 
     def join(
@@ -386,10 +397,7 @@ class SyncService:
         were dropped."""
         pending = self.pending(user_id)
         if pending and not force:
-            raise ValidationError(
-                f"{pending} change(s) have not reached the clinic server yet. Sync first "
-                "(`tbdesktop sync`), or leave with --force to drop them."
-            )
+            raise ChangesWaitingError(pending)
         removed_files: list[str] = []
         with self.ctx.db.unit_of_work() as s:
             acct = s.get(SyncAccount, user_id)
@@ -638,13 +646,7 @@ class SyncService:
                         raise NotFoundError("That note no longer exists.")
                     if note.status == "signed":
                         raise ValidationError("That note is signed: add the text as an addendum instead.")
-                    key = c.field.split(".", 1)[1]
-                    sections = dict(note.sections or {})
-                    section = dict(sections.get(key) or {})
-                    section["text"] = c.lost_text or ""
-                    sections[key] = section
-                    note.sections = sections
-                    note.updated_at = utcnow()
+                    set_section_text(note, c.field.split(".", 1)[1], c.lost_text or "")
                 elif c.table_name == "transcript_segments":
                     seg = s.get(TranscriptSegment, (uuid.UUID(str(c.row_key["session_id"])), int(c.row_key["idx"])))
                     if seg is None:
@@ -655,7 +657,10 @@ class SyncService:
             elif action == "addendum":
                 if c.table_name != "notes":
                     raise ValidationError("Only note text can become an addendum.")
-                s.add(NoteAddendum(note_id=uuid.UUID(str(c.row_key["id"])), author_id=user_id, text=c.lost_text or ""))
+                text_ = (c.lost_text or "").strip()
+                if not text_ or len(text_) > MAX_ADDENDUM_TEXT:
+                    raise ValidationError("That text cannot become an addendum (empty or too long).")
+                s.add(NoteAddendum(note_id=uuid.UUID(str(c.row_key["id"])), author_id=user_id, text=text_))
             c.resolved_at = utcnow()
             AuditRepository(s, user_id, self.ctx.workstation).record(f"conflict.{action}", "sync_conflict", c.id)
             return _conflict_info(c)

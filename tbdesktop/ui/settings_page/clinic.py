@@ -21,8 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tbdesktop.errors import ValidationError
-from tbdesktop.services.sync.service import SyncAccountInfo, SyncStatus
+from tbdesktop.services.sync.service import ChangesWaitingError, SyncAccountInfo, SyncStatus
 from tbdesktop.ui.aio import run_dialog, spawn
 from tbdesktop.ui.buttons import action_button
 from tbdesktop.ui.clinic_link import ClinicLink
@@ -304,7 +303,7 @@ class ClinicSection(QFrame):
             return
         try:
             await self._link.call(self._link.service.leave, self._link.user_id, wipe=wipe)
-        except ValidationError as exc:
+        except ChangesWaitingError as exc:
             if not await self._leave_anyway(exc.message):
                 return
             await self._link.call(self._link.service.leave, self._link.user_id, wipe=wipe, force=True)
