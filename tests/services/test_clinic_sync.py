@@ -415,3 +415,28 @@ def test_audit_events_are_appended_to_the_clinic_log(clinic: Clinic, workstation
     assert a.count(SyncConflict) == 0
     assert clinic.count("therapy_sessions", "WHERE is_anonymous") == 1
     assert a.count(NoteTemplate, NoteTemplate.builtin.is_(False)) == 0
+
+
+def test_two_offline_note_versions_with_one_number_are_both_kept(clinic: Clinic, workstations: Any) -> None:
+    a, b = workstations("Room 2"), workstations("Room 4")
+    user = a.join(clinic, T1)
+    session_id = add_session(a, user.id)
+    a.sync.sync_now()
+    b.join(clinic, T1)
+    made = {}
+    for ws in (a, b):  # each writes version 2 while the other cannot see it (as a regeneration would)
+        with ws.ctx.db.unit_of_work() as s:
+            note = Note(session_id=session_id, version=2, sections={"plan": {"text": f"From {ws.name}"}})
+            s.add(note)
+            s.flush()
+            made[ws.name] = note.id
+    a.sync.sync_now()
+    b.sync.sync_now()
+    a.sync.sync_now()
+    expected = {made["Room 2"]: 2, made["Room 4"]: 3}
+    for ws in (a, b):
+        with ws.ctx.db.unit_of_work() as s:
+            versions = dict(s.execute(select(Note.id, Note.version).where(Note.session_id == session_id)).all())
+        assert {k: v for k, v in versions.items() if k in expected} == expected
+        assert sorted(versions.values()) == [1, 2, 3]
+    assert clinic.count("notes") == 3
