@@ -10,6 +10,7 @@ import logging
 import os
 import threading
 import uuid
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -233,6 +234,10 @@ class SyncService:
         with self.ctx.db.unit_of_work() as s:
             if s.get(SyncAccount, user_id) is not None:
                 raise ValidationError("This profile has already joined the clinic on this workstation.")
+        # kept first: a secret store that cannot be opened leaves the profile not joined, rather than joined
+        # without a password
+        self.keep_password(user_id, password, remember)
+        with self.ctx.db.unit_of_work() as s:
             if s.get(SyncWorkstation, 1) is None:
                 s.add(SyncWorkstation(id=1, workstation_id=uuid.uuid4(), name=self.ctx.workstation, applying=0))
             s.add(
@@ -255,7 +260,6 @@ class SyncService:
             account = s.get(SyncAccount, user_id)
             assert account is not None
             info = self._info(account, user)
-        self.keep_password(user_id, password, remember)
         log.info("clinic joined", extra={"user_id": str(user_id)})
         return info
 
@@ -326,7 +330,8 @@ class SyncService:
             _SESSION_PASSWORDS[user_id] = password
         if remember:
             self.ctx.secrets.set(PASSWORD_SECRET, password, user_id=user_id)
-        else:
+            return
+        with suppress(TBError):  # nothing was stored, or a locked store that holds none
             self.ctx.secrets.delete(PASSWORD_SECRET, user_id=user_id)
 
     def sign_in(self, user_id: uuid.UUID, password: str, *, remember: bool = True) -> None:
