@@ -146,3 +146,14 @@ def add_session(ws: Workstation, owner: uuid.UUID, *, lines: int = 3, client: st
             )
         )
         return row.id
+
+
+def shared_session(clinic: Clinic, workstations: Any, email: str = "t1@clinic.example") -> tuple[Any, ...]:
+    """Room 2 and Room 4, both joined by one clinician, with a session made on Room 2 already on both.
+    Returns (room 2, room 4, the clinician on room 2, the clinician on room 4, the session's id)."""
+    a, b = workstations("Room 2"), workstations("Room 4")
+    user = a.join(clinic, email)
+    session_id = add_session(a, user.id)
+    a.sync.sync_now()
+    b_user = b.join(clinic, email)
+    return a, b, user, b_user, session_id

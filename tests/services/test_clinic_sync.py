@@ -9,7 +9,7 @@ import uuid
 from typing import Any
 
 import pytest
-from clinic_support import PASSWORDS, Clinic, add_session
+from clinic_support import PASSWORDS, Clinic, add_session, shared_session
 from sqlalchemy import select, text
 
 from tbdesktop.errors import PermissionDeniedError, ValidationError
@@ -90,11 +90,7 @@ def test_profile_data_from_before_joining_reaches_a_second_workstation(clinic: C
 
 
 def test_an_edit_on_one_workstation_is_seen_on_the_other(clinic: Clinic, workstations: Any) -> None:
-    a, b = workstations("Room 2"), workstations("Room 4")
-    user = a.join(clinic, T1)
-    session_id = add_session(a, user.id)
-    a.sync.sync_now()
-    b_user = b.join(clinic, T1)
+    a, b, user, b_user, session_id = shared_session(clinic, workstations)
     NoteService(b.ctx, b_user).update_section_sync(session_id, "plan", "Meet in two weeks; sleep diary.")
     SessionService(b.ctx, b_user).fix_segment_sync(session_id, 1, text="Line 1, corrected on Room 4.")
     assert b.sync.pending() > 0
@@ -111,11 +107,7 @@ def test_an_edit_on_one_workstation_is_seen_on_the_other(clinic: Clinic, worksta
 
 
 def test_a_delete_wins_over_an_offline_edit(clinic: Clinic, workstations: Any) -> None:
-    a, b = workstations("Room 2"), workstations("Room 4")
-    user = a.join(clinic, T1)
-    session_id = add_session(a, user.id)
-    a.sync.sync_now()
-    b_user = b.join(clinic, T1)
+    a, b, user, b_user, session_id = shared_session(clinic, workstations)
     # B edits while offline (not synced yet); A deletes the session and syncs first
     NoteService(b.ctx, b_user).update_section_sync(session_id, "plan", "Offline plan")
     SessionService(a.ctx, user).delete_session_sync(session_id)
@@ -128,11 +120,7 @@ def test_a_delete_wins_over_an_offline_edit(clinic: Clinic, workstations: Any) -
 
 
 def test_concurrent_edits_of_one_section_keep_the_losing_text(clinic: Clinic, workstations: Any) -> None:
-    a, b = workstations("Room 2"), workstations("Room 4")
-    user = a.join(clinic, T1)
-    session_id = add_session(a, user.id)
-    a.sync.sync_now()
-    b_user = b.join(clinic, T1)
+    a, b, user, b_user, session_id = shared_session(clinic, workstations)
     NoteService(a.ctx, user).update_section_sync(session_id, "subjective", "A: sleeps five hours.")
     NoteService(b.ctx, b_user).update_section_sync(session_id, "subjective", "B: sleeps badly.")
     NoteService(b.ctx, b_user).update_section_sync(session_id, "plan", "B: sleep diary.")
@@ -161,11 +149,7 @@ def test_concurrent_edits_of_one_section_keep_the_losing_text(clinic: Clinic, wo
 
 
 def test_concurrent_edits_of_different_sections_merge_without_conflict(clinic: Clinic, workstations: Any) -> None:
-    a, b = workstations("Room 2"), workstations("Room 4")
-    user = a.join(clinic, T1)
-    session_id = add_session(a, user.id)
-    a.sync.sync_now()
-    b_user = b.join(clinic, T1)
+    a, b, user, b_user, session_id = shared_session(clinic, workstations)
     NoteService(a.ctx, user).update_section_sync(session_id, "subjective", "Edited on A")
     NoteService(b.ctx, b_user).update_section_sync(session_id, "plan", "Edited on B")
     a.sync.sync_now()
@@ -177,11 +161,7 @@ def test_concurrent_edits_of_different_sections_merge_without_conflict(clinic: C
 
 
 def test_concurrent_transcript_line_edits_keep_the_losing_text(clinic: Clinic, workstations: Any) -> None:
-    a, b = workstations("Room 2"), workstations("Room 4")
-    user = a.join(clinic, T1)
-    session_id = add_session(a, user.id)
-    a.sync.sync_now()
-    b_user = b.join(clinic, T1)
+    a, b, user, b_user, session_id = shared_session(clinic, workstations)
     SessionService(a.ctx, user).fix_segment_sync(session_id, 2, text="Heard on A.")
     SessionService(b.ctx, b_user).fix_segment_sync(session_id, 2, text="Heard on B.")
     b.sync.sync_now()
@@ -198,11 +178,7 @@ def test_concurrent_transcript_line_edits_keep_the_losing_text(clinic: Clinic, w
 def test_an_offline_edit_of_a_note_signed_elsewhere_becomes_an_addendum_draft(
     clinic: Clinic, workstations: Any
 ) -> None:
-    a, b = workstations("Room 2"), workstations("Room 4")
-    user = a.join(clinic, T1)
-    session_id = add_session(a, user.id)
-    a.sync.sync_now()
-    b_user = b.join(clinic, T1)
+    a, b, user, b_user, session_id = shared_session(clinic, workstations)
     NoteService(a.ctx, user).sign_sync(session_id)
     NoteService(b.ctx, b_user).update_section_sync(session_id, "plan", "Plan written offline on B.")
     a.sync.sync_now()
@@ -418,11 +394,7 @@ def test_audit_events_are_appended_to_the_clinic_log(clinic: Clinic, workstation
 
 
 def test_two_offline_note_versions_with_one_number_are_both_kept(clinic: Clinic, workstations: Any) -> None:
-    a, b = workstations("Room 2"), workstations("Room 4")
-    user = a.join(clinic, T1)
-    session_id = add_session(a, user.id)
-    a.sync.sync_now()
-    b.join(clinic, T1)
+    a, b, user, _, session_id = shared_session(clinic, workstations)
     made = {}
     for ws in (a, b):  # each writes version 2 while the other cannot see it (as a regeneration would)
         with ws.ctx.db.unit_of_work() as s:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from clinic_support import Clinic, add_session
+from clinic_support import Clinic, add_session, shared_session
 from sqlalchemy import select
 
 from tbdesktop.services.notes import NoteService
@@ -37,11 +37,7 @@ def _plan(ws: Any, session_id: Any) -> str:
 
 
 def test_an_edit_reaches_the_other_workstation_without_pressing_sync(clinic: Clinic, workstations: Any) -> None:
-    a, b = workstations("Room 2"), workstations("Room 4")
-    user = a.join(clinic, T1)
-    session_id = add_session(a, user.id)
-    a.sync.sync_now()
-    b_user = b.join(clinic, T1)
+    a, b, user, b_user, session_id = shared_session(clinic, workstations)
     # a long poll interval: only the change itself (A) and the announcement (B) can make this quick
     loops = [SyncLoop(ws.sync, interval_s=3600, change_delay_s=0.3) for ws in (a, b)]
     for loop in loops:
