@@ -47,6 +47,7 @@ typecheck: install
 bench: test-deps model
 	$(BIN)/python scripts/bench.py $(ARGS)
 	$(BIN)/python scripts/bench_notes.py $(NOTES_ARGS)
+	$(BIN)/python scripts/bench_sync.py $(SYNC_ARGS)
 
 eval: test-deps model eval-deps
 	$(BIN)/python scripts/eval.py $(ARGS)

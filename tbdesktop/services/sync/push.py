@@ -109,6 +109,16 @@ def fold(ops: Iterable[Op]) -> list[Change]:
     return list(changes.values())
 
 
+def _key_in(t: SyncedTable, keys: Sequence[tuple[Any, ...]]) -> Any:
+    """Rows whose key is one of ``keys``. A composite key also gets its leading column's own IN list: with it both
+    SQLite and PostgreSQL search the primary key's index, where a row-value IN list alone scans every row."""
+    first = t.table.c[t.key[0]]
+    if len(t.key) == 1:
+        return first.in_([k[0] for k in keys])
+    leading = list(dict.fromkeys(k[0] for k in keys))
+    return and_(first.in_(leading), tuple_(*[t.table.c[c] for c in t.key]).in_(keys))
+
+
 def _local_rows(
     local: Connection, t: SyncedTable, keys: Sequence[tuple[Any, ...]]
 ) -> dict[tuple[Any, ...], dict[str, Any]]:
@@ -126,11 +136,7 @@ def _local_rows(
             for k in chunk:
                 found.setdefault(k, {"rows": []})
             continue
-        if len(t.key) == 1:
-            cond = table.c[t.key[0]].in_([k[0] for k in chunk])
-        else:
-            cond = tuple_(*[table.c[c] for c in t.key]).in_(chunk)
-        for row in local.execute(select(*cols).where(cond)):
+        for row in local.execute(select(*cols).where(_key_in(t, chunk))):
             m = dict(row._mapping)
             found[tuple(m[c] for c in t.key)] = m
     return found
@@ -143,12 +149,7 @@ def _server_rows(
     found: dict[tuple[Any, ...], dict[str, Any]] = {}
     for start in range(0, len(keys), 500):
         chunk = keys[start : start + 500]
-        cond: Any
-        if len(t.key) == 1:
-            cond = table.c[t.key[0]].in_([k[0] for k in chunk])
-        else:
-            cond = tuple_(*[table.c[c] for c in t.key]).in_(chunk)
-        stmt = select(*[table.c[c] for c in cols]).where(cond).with_for_update()
+        stmt = select(*[table.c[c] for c in cols]).where(_key_in(t, chunk)).with_for_update()
         for row in server.execute(stmt):
             m = dict(row._mapping)
             found[tuple(m[c] for c in t.key)] = m
