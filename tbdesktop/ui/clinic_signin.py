@@ -4,18 +4,13 @@ server or the service refuses is shown inside the dialog."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
-    QFileDialog,
     QFormLayout,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
-    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -24,67 +19,25 @@ from tbdesktop.services.sync.service import SyncAccountInfo
 from tbdesktop.ui.aio import run_dialog, spawn
 from tbdesktop.ui.buttons import dialog_buttons, primary_button
 from tbdesktop.ui.clinic_link import ClinicLink
+from tbdesktop.ui.file_field import FileField
 from tbdesktop.ui.resources import icon
 
 SERVER_PLACEHOLDER = "postgresql://host:5432/clinic"
 CA_FILTER = "Certificates (*.crt *.pem *.cer);;All files (*)"
 
 
-class CaFileField(QWidget):
-    """A CA file path: typed, or chosen with Browse… (a non-modal file dialog)."""
-
-    changed = Signal(str)
+class CaFileField(FileField):
+    """The clinic's CA file (only when IT gave one)."""
 
     def __init__(self, name: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName(f"{name}Field")
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.setSpacing(8)
-        self.edit = QLineEdit()
-        self.edit.setObjectName(f"{name}Edit")
-        self.edit.setAccessibleName("Clinic CA file")
-        self.edit.setPlaceholderText("Only when IT gave you one (e.g. clinic-ca.crt)")
-        self.edit.setMaxLength(1000)
-        self.edit.textChanged.connect(self.changed)
-        self.browse_button = QPushButton("Browse…")
-        self.browse_button.setObjectName(f"{name}BrowseButton")
-        self.browse_button.setAccessibleName("Choose the clinic CA file")
-        self.browse_button.setAutoDefault(False)
-        self.browse_button.clicked.connect(self.browse)
-        row.addWidget(self.edit, 1)
-        row.addWidget(self.browse_button)
-        self.dialog: QFileDialog | None = None
-
-    def text(self) -> str:
-        return self.edit.text().strip()
-
-    def setText(self, text: str) -> None:  # noqa: N802 (Qt's naming)
-        self.edit.setText(text)
-
-    def setReadOnly(self, read_only: bool) -> None:  # noqa: N802
-        self.edit.setReadOnly(read_only)
-        self.browse_button.setEnabled(not read_only)
-
-    def browse(self) -> None:
-        if self.dialog is not None:
-            self.dialog.raise_()
-            return
-        current = Path(self.text()).expanduser() if self.text() else None
-        start = str(current.parent) if current is not None and current.parent.is_dir() else str(Path.home())
-        dialog = QFileDialog(self, "Choose the clinic's CA file", start, CA_FILTER)
-        dialog.setObjectName("caFileDialog")
-        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
-        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptOpen)
-        dialog.fileSelected.connect(self.setText)
-        dialog.finished.connect(self._closed)
-        self.dialog = dialog
-        dialog.open()
-
-    def _closed(self, _result: int) -> None:
-        dialog, self.dialog = self.dialog, None
-        if dialog is not None:
-            dialog.deleteLater()
+        super().__init__(
+            (f"{name}Field", f"{name}Edit", f"{name}BrowseButton", "caFileDialog"),
+            what="Clinic CA file",
+            placeholder="Only when IT gave you one (e.g. clinic-ca.crt)",
+            dialog_title="Choose the clinic's CA file",
+            file_filter=CA_FILTER,
+            parent=parent,
+        )
 
 
 class ClinicSignInDialog(QDialog):

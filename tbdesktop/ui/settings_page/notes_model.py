@@ -4,16 +4,13 @@ test run (in a separate process) with its result."""
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QProgressBar,
     QPushButton,
     QSpinBox,
@@ -30,6 +27,7 @@ from tbdesktop.services.notes_model import (
     NotesModelService,
 )
 from tbdesktop.ui.aio import spawn
+from tbdesktop.ui.file_field import FileField
 
 GGUF_FILTER = "GGUF models (*.gguf)"
 GPU_CHECKING = "Checking whether this runtime can use a GPU…"
@@ -40,55 +38,19 @@ def _repolish(widget: QWidget) -> None:
     widget.style().polish(widget)
 
 
-class ModelFileField(QWidget):
-    """A GGUF file's path: typed, pasted, or chosen with Browse… (a non-blocking file dialog)."""
+class ModelFileField(FileField):
+    """The GGUF file of the note model IT installed."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("notesModelFileField")
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.setSpacing(8)
-        self.edit = QLineEdit()
-        self.edit.setObjectName("notesModelFileEdit")
-        self.edit.setPlaceholderText("The .gguf file IT installed, e.g. C:\\Models\\notes.gguf")
-        self.edit.setMaxLength(2000)
-        self.edit.setAccessibleName("Note model file")
-        self.browse_button = QPushButton("Browse…")
-        self.browse_button.setObjectName("notesModelBrowseButton")
-        self.browse_button.setAccessibleName("Choose the note model file")
-        self.browse_button.setAutoDefault(False)
-        self.browse_button.clicked.connect(self.browse)
-        row.addWidget(self.edit, 1)
-        row.addWidget(self.browse_button)
-        self.dialog: QFileDialog | None = None
-
-    def text(self) -> str:
-        return self.edit.text().strip()
-
-    def setText(self, text: str) -> None:  # noqa: N802 - Qt's naming, as the line edit it stands for
-        self.edit.setText(text)
-        self.edit.setCursorPosition(0)
-
-    def browse(self) -> None:
-        if self.dialog is not None:
-            self.dialog.raise_()
-            return
-        current = Path(self.text()).expanduser() if self.text() else None
-        start = str(current.parent) if current is not None and current.parent.is_dir() else str(Path.home())
-        dialog = QFileDialog(self, "Choose the note model file", start, f"{GGUF_FILTER};;All files (*)")
-        dialog.setObjectName("notesModelFileDialog")
-        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
-        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptOpen)
-        dialog.fileSelected.connect(self.setText)
-        dialog.finished.connect(self._closed)
-        self.dialog = dialog
-        dialog.open()
-
-    def _closed(self, _result: int) -> None:
-        dialog, self.dialog = self.dialog, None
-        if dialog is not None:
-            dialog.deleteLater()
+        super().__init__(
+            ("notesModelFileField", "notesModelFileEdit", "notesModelBrowseButton", "notesModelFileDialog"),
+            what="Note model file",
+            placeholder="The .gguf file IT installed, e.g. C:\\Models\\notes.gguf",
+            dialog_title="Choose the note model file",
+            file_filter=f"{GGUF_FILTER};;All files (*)",
+            max_length=2000,
+            parent=parent,
+        )
 
 
 class ModelTestBox(QWidget):
