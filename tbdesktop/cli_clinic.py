@@ -10,6 +10,8 @@ import argparse
 import os
 import sys
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from tbdesktop.errors import TBError
@@ -106,10 +108,7 @@ def cmd_clinic_join(args: argparse.Namespace) -> int:
 
     cli = _cli()
     password = clinic_password(confirm=False)
-    ctx = cli._open(args)
-    try:
-        _any_profile_passcode(ctx)
-        svc = _sync_service(ctx)
+    with _clinic_context(args, unlock=True) as (ctx, svc):
         info = svc.join(args.url, args.email, password, remember=not args.no_remember, ca_file=args.ca_file)
         profiles = ProfileService(ctx)
         if ctx.secrets.mode == "file" and not args.no_remember and not profiles.has_passcode_sync(info.user_id):
@@ -134,6 +133,17 @@ def cmd_clinic_join(args: argparse.Namespace) -> int:
             ),
         )
         return EXIT_OK
+
+
+@contextmanager
+def _clinic_context(args: argparse.Namespace, *, unlock: bool = False) -> Iterator[tuple[Any, Any]]:
+    """An opened context and its SyncService, closed afterwards; ``unlock`` lets the secret store ask for the
+    profile's passcode (TB_PASSCODE or a prompt) where there is no OS keyring."""
+    ctx = _cli()._open(args)
+    try:
+        if unlock:
+            _any_profile_passcode(ctx)
+        yield ctx, _sync_service(ctx)
     finally:
         ctx.close()
 
@@ -150,10 +160,7 @@ def _account_user(ctx: Any, args: argparse.Namespace, svc: Any) -> uuid.UUID | N
 
 def cmd_clinic_leave(args: argparse.Namespace) -> int:
     cli = _cli()
-    ctx = cli._open(args)
-    try:
-        _any_profile_passcode(ctx)
-        svc = _sync_service(ctx)
+    with _clinic_context(args, unlock=True) as (ctx, svc):
         user_id = _account_user(ctx, args, svc)
         if user_id is None:
             accounts = svc.accounts()
@@ -178,18 +185,13 @@ def cmd_clinic_leave(args: argparse.Namespace) -> int:
             ),
         )
         return EXIT_OK
-    finally:
-        ctx.close()
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
     from tbdesktop.services.sync.service import ClinicUnreachableError
 
     cli = _cli()
-    ctx = cli._open(args)
-    try:
-        _any_profile_passcode(ctx)
-        svc = _sync_service(ctx)
+    with _clinic_context(args, unlock=True) as (ctx, svc):
         user_id = _account_user(ctx, args, svc)
         try:
             report = svc.sync_now(user_id)
@@ -213,15 +215,11 @@ def cmd_sync(args: argparse.Namespace) -> int:
             ),
         )
         return EXIT_OK if report.ok else EXIT_ERROR
-    finally:
-        ctx.close()
 
 
 def cmd_sync_status(args: argparse.Namespace) -> int:
     cli = _cli()
-    ctx = cli._open(args)
-    try:
-        svc = _sync_service(ctx)
+    with _clinic_context(args) as (ctx, svc):
         status = svc.status(_account_user(ctx, args, svc))
 
         def human() -> None:
@@ -235,8 +233,6 @@ def cmd_sync_status(args: argparse.Namespace) -> int:
 
         cli._emit(args, status.to_json(), human)
         return EXIT_OK
-    finally:
-        ctx.close()
 
 
 def cmd_sync_conflicts(args: argparse.Namespace) -> int:
