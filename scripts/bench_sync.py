@@ -61,25 +61,9 @@ VOCAB = (
 
 def use_memory_keyring() -> None:
     import keyring
-    from keyring.backend import KeyringBackend
+    from memory_keyring import MemoryKeyring
 
-    class MemoryKeyring(KeyringBackend):
-        priority = 1  # type: ignore[assignment]
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.store: dict[tuple[str, str], str] = {}
-
-        def get_password(self, service: str, username: str) -> str | None:
-            return self.store.get((service, username))
-
-        def set_password(self, service: str, username: str, password: str) -> None:
-            self.store[(service, username)] = password
-
-        def delete_password(self, service: str, username: str) -> None:
-            self.store.pop((service, username), None)
-
-    keyring.set_keyring(MemoryKeyring())
+    keyring.set_keyring(MemoryKeyring.backend())
 
 
 # --- workload ------------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from memory_keyring import MemoryKeyring
 from pg_cluster import clinic_cluster  # noqa: F401  (a private PostgreSQL cluster)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -27,33 +28,6 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TB_CACHE_DIR"] = str(MODEL_CACHE)
 for _key in ("TB_DATA_DIR", "TB_DATABASE_URL", "TB_USER", "TB_PASSCODE", "TB_NEW_PASSCODE", "TB_SECRET_STORE"):
     os.environ.pop(_key, None)
-
-
-class MemoryKeyring:
-    """A keyring backend held in memory. This machine has no OS keyring, so in-process tests select this one
-    explicitly; tests of the passcode-encrypted store ask for it with ``secret_store="file"``."""
-
-    @staticmethod
-    def backend() -> Any:
-        from keyring.backend import KeyringBackend
-
-        class Memory(KeyringBackend):
-            priority = 1  # type: ignore[assignment]
-
-            def __init__(self) -> None:
-                super().__init__()
-                self.store: dict[tuple[str, str], str] = {}
-
-            def get_password(self, service: str, username: str) -> str | None:
-                return self.store.get((service, username))
-
-            def set_password(self, service: str, username: str, password: str) -> None:
-                self.store[(service, username)] = password
-
-            def delete_password(self, service: str, username: str) -> None:
-                self.store.pop((service, username), None)
-
-        return Memory()
 
 
 @pytest.fixture(autouse=True)
