@@ -263,9 +263,9 @@ def test_server_stopped_mid_push_and_mid_pull_loses_and_doubles_nothing(
     # mid-pull: the server goes away after B read the snapshot position, before the rows
     real_fetch = pull_module.fetch
 
-    def stop_then_fetch(server: Any, cursor: str) -> Any:
+    def stop_then_fetch(server: Any, *args: Any) -> Any:
         clinic_cluster.stop()
-        return real_fetch(server, cursor)
+        return real_fetch(server, *args)
 
     monkeypatch.setattr(pull_module, "fetch", stop_then_fetch)
     try:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,11 +50,14 @@ def _columns(t: SyncedTable) -> list[str]:
     return list(_DIRECTORY) if t.name == "users" else t.column_names()
 
 
-def fetch(server: Connection, cursor: str) -> _Fetched:
+def fetch(server: Connection, cursor: str, skip_tx: Sequence[str] = ()) -> _Fetched:
+    """``skip_tx``: this workstation's push transactions of this sync; what they wrote is here already (the push
+    took back every row the server holds differently), except the conflict records the server wrote."""
     check_revisions(server, set())
     xmin = str(server.execute(text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")).scalar_one())
     window = text("sync_tx >= CAST(:cur AS xid8) AND sync_tx < CAST(:xmin AS xid8)")
-    params = {"cur": cursor, "xmin": xmin}
+    not_own = text("NOT (sync_tx = ANY(CAST(:own AS xid8[])))")
+    params: dict[str, Any] = {"cur": cursor, "xmin": xmin, "own": list(skip_tx)}
     rows: dict[str, list[dict[str, Any]]] = {}
     for t in PULLED:
         table = t.table
@@ -80,6 +83,8 @@ def fetch(server: Connection, cursor: str) -> _Fetched:
             rows["risk_flags:sets"] = [{"session_id": r[0]} for r in sets]
             continue
         stmt = select(*cols).where(window)
+        if t.name != "sync_conflicts":
+            stmt = stmt.where(not_own)
         if t.name == "note_templates":
             stmt = stmt.where(table.c.builtin.is_(False))
         rows[t.name] = [dict(r._mapping) for r in server.execute(stmt, params)]
@@ -268,11 +273,12 @@ def pull(
     cursor: str,
     *,
     store_cursor: Callable[[Connection, str], None],
+    skip_tx: Sequence[str] = (),
 ) -> PullResult:
     with server_engine.connect() as server:
         server = server.execution_options(isolation_level="REPEATABLE READ")
         with server.begin():
-            fetched = fetch(server, cursor)
+            fetched = fetch(server, cursor, skip_tx)
     with local_db.engine.begin() as local:
         local.exec_driver_sql("UPDATE sync_workstation SET applying = 1 WHERE id = 1")
         apply = _Apply(local, owner)
@@ -290,9 +296,9 @@ def pull(
     return apply.result
 
 
-def restore_refused(local_db: Database, server_engine: Engine, refused: list[tuple[str, dict[str, Any]]]) -> int:
-    """Puts back the server's version of rows whose local change the server refused (or removes a row the
-    clinician may not see), so this workstation never shows a change that did not happen."""
+def take_server_version(local_db: Database, server_engine: Engine, refused: list[tuple[str, dict[str, Any]]]) -> int:
+    """Puts back the server's version of rows whose local change the server refused or merged (or removes a row
+    the clinician may not see), so this workstation shows what the clinic holds."""
     restored = 0
     with server_engine.connect() as server, local_db.engine.begin() as local:
         local.exec_driver_sql("UPDATE sync_workstation SET applying = 1 WHERE id = 1")

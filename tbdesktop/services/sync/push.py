@@ -60,6 +60,11 @@ class PushResult:
     messages: list[str] = field(default_factory=list)
     # rows whose change the server refused: the workstation takes the server's version back
     refused: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    # rows the server now holds differently from this workstation (merged, renumbered, signed elsewhere, or
+    # changed there in fields not pushed from here): taken back right after the push
+    diverged: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    # the server transactions of this push: their rows need not be pulled back (see ``diverged``)
+    transactions: list[str] = field(default_factory=list)
 
 
 def _key_tuple(t: SyncedTable, key: dict[str, Any]) -> tuple[Any, ...]:
@@ -298,8 +303,12 @@ class _Batch:
             if values:
                 cond = and_(*[t.table.c[c] == v for c, v in zip(t.key, k, strict=True)])
                 self.server.execute(update(t.table).where(cond).values(**values))
+            final = {**server_rows[k], **values}
+            if any(final.get(c) != row.get(c) for c in cols):
+                self.result.diverged.append((t.name, by_key[k].key))
         if t.name == "notes":
-            self._renumber(inserts)
+            for row in self._renumber(inserts):
+                self.result.diverged.append((t.name, {"id": row["id"].hex}))
         if inserts:
             self.server.execute(insert(t.table), inserts)
 
@@ -370,10 +379,12 @@ class _Batch:
             if _text_of(value) != _text_of(signed.get(key)):
                 self.conflict(t, local, f"sections.{key}", "signed_elsewhere", signed.get(key), value, self.workstation)
 
-    def _renumber(self, inserts: list[dict[str, Any]]) -> None:
-        """Two workstations wrote version N of one note offline: the later arrival becomes the next version."""
+    def _renumber(self, inserts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Two workstations wrote version N of one note offline: the later arrival becomes the next version.
+        Returns the renumbered rows."""
         notes = BY_NAME["notes"].table
         top: dict[Any, int] = {}
+        moved: list[dict[str, Any]] = []
         for row in inserts:
             sid = row["session_id"]
             if sid not in top:
@@ -386,8 +397,10 @@ class _Batch:
                 select(notes.c.id).where(notes.c.session_id == sid, notes.c.version == row["version"])
             ).first()
             if taken is not None:
-                row["version"] = top[sid] + 1
+                row["version"] = top[sid] + 1  # the row as read for this push, not the local one
+                moved.append(row)
             top[sid] = max(top[sid], int(row["version"]))
+        return moved
 
     def _replace_sets(
         self, t: SyncedTable, changes: list[Change], local_rows: dict[tuple[Any, ...], dict[str, Any]]
@@ -446,6 +459,7 @@ def push_batch(
                 {"w": workstation_id, "o": owner},
             ).scalar_one()
             fresh = [o for o in ops if o.seq > mark]
+            own_tx = str(server.execute(text("SELECT pg_current_xact_id()::text")).scalar_one())
             batch = _Batch(server, local, owner, workstation_id, workstation_name)
             batch.result.skipped_replay = len(ops) - len(fresh)
             changes = fold(fresh)
@@ -472,6 +486,7 @@ def push_batch(
                 )
         batch.result.pushed = len(fresh)
         batch.result.batches = 1
+        batch.result.transactions.append(own_tx)
     # only now, after the server committed
     with local_db.engine.begin() as local:
         local.exec_driver_sql("DELETE FROM sync_outbox WHERE owner_id = ? AND seq <= ?", (owner.hex, last))
@@ -504,5 +519,7 @@ def push_all(
         total.rejected += res.rejected
         total.batches += res.batches
         total.refused += res.refused
+        total.diverged += res.diverged
+        total.transactions += res.transactions
         total.messages += res.messages
     return total

@@ -25,7 +25,7 @@ from tbdesktop.services.notes import MAX_ADDENDUM_TEXT, set_section_text
 from tbdesktop.services.secrets import file_lock
 from tbdesktop.services.sync import capture
 from tbdesktop.services.sync.connect import clinic_engine, login_role, login_url, public_url
-from tbdesktop.services.sync.pull import pull, restore_refused
+from tbdesktop.services.sync.pull import pull, take_server_version
 from tbdesktop.services.sync.push import push_all
 from tbdesktop.services.sync.schema_check import SchemaMismatchError
 from tbdesktop.services.sync.tables import PUSHED
@@ -511,13 +511,20 @@ class SyncService:
         engine = clinic_engine(acct.server_url, acct.login, password, acct.ca_file)
         try:
             pushed = push_all(self.ctx.db, engine, user_id, ws_id, ws_name, limit=_batch_ops())
-            if pushed.refused:
-                restore_refused(self.ctx.db, engine, pushed.refused)
+            if pushed.refused or pushed.diverged:
+                take_server_version(self.ctx.db, engine, pushed.refused + pushed.diverged)
 
             def store_cursor(conn: Connection, cursor: str) -> None:
                 conn.execute(update(SyncAccount).where(SyncAccount.user_id == user_id).values(pull_cursor=cursor))
 
-            pulled = pull(self.ctx.db, engine, user_id, acct.pull_cursor, store_cursor=store_cursor)
+            pulled = pull(
+                self.ctx.db,
+                engine,
+                user_id,
+                acct.pull_cursor,
+                store_cursor=store_cursor,
+                skip_tx=pushed.transactions,
+            )
         except SchemaMismatchError as exc:
             self._record(user_id, attempt=now, error=exc.message, paused=exc.message)
             raise
