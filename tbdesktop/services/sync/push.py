@@ -11,7 +11,7 @@ import json
 import logging
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Uuid, and_, delete, insert, select, text, tuple_, update
@@ -66,6 +66,11 @@ class PushResult:
     # the server transactions of this push: their rows need not be pulled back (see ``diverged``)
     transactions: list[str] = field(default_factory=list)
 
+    def add(self, other: PushResult) -> None:
+        """Adds up the counts and lists of another batch."""
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
 
 def _key_tuple(t: SyncedTable, key: dict[str, Any]) -> tuple[Any, ...]:
     if t.name == "risk_flags":
@@ -88,8 +93,8 @@ def read_ops(conn: Connection, owner: uuid.UUID, limit: int = BATCH_OPS) -> list
         (owner.hex, limit),
     ).fetchall()
     ops = []
-    for seq, table, key, kind, fields, old, rev in rows:
-        names = None if fields is None else {f for f in json.loads(fields) if f}
+    for seq, table, key, kind, changed, old, rev in rows:
+        names = None if changed is None else {f for f in json.loads(changed) if f}
         ops.append(Op(seq, table, json.loads(key), kind, names, json.loads(old) if old else {}, rev))
     return ops
 
@@ -512,14 +517,5 @@ def push_all(
         res, more = push_batch(
             local_db, server_engine, owner, workstation_id, workstation_name, limit=limit or BATCH_OPS
         )
-        total.pushed += res.pushed
-        total.skipped_replay += res.skipped_replay
-        total.conflicts += res.conflicts
-        total.dropped_deleted += res.dropped_deleted
-        total.rejected += res.rejected
-        total.batches += res.batches
-        total.refused += res.refused
-        total.diverged += res.diverged
-        total.transactions += res.transactions
-        total.messages += res.messages
+        total.add(res)
     return total

@@ -159,6 +159,11 @@ def whoami(url: str, login: str, password: str, ca_file: str | None) -> dict[str
     return dict(row._mapping)
 
 
+def _directory_user(me: dict[str, Any], user_id: uuid.UUID, **local: Any) -> User:
+    """The local profile of a clinician as the clinic's directory names them (``local``: what stays here)."""
+    return User(id=user_id, email=str(me["email"]), display_name=str(me["display_name"]), role=str(me["role"]), **local)
+
+
 def _snapshot_sql(t: Any) -> str:
     """Queues every existing row of a clinician (the profile's data from before joining) as an upsert."""
     r = "r"
@@ -269,14 +274,7 @@ class SyncService:
         with self.ctx.db.unit_of_work() as s:
             local = s.scalar(select(User).where(func.lower(User.email) == login))
             if local is None:
-                s.add(
-                    User(
-                        id=server_id,
-                        email=str(me["email"]),
-                        display_name=str(me["display_name"]),
-                        role=str(me["role"]),
-                    )
-                )
+                s.add(_directory_user(me, server_id))
                 return server_id
             if local.id == server_id:
                 return server_id
@@ -313,15 +311,7 @@ class SyncService:
             s.execute(delete(AuditEvent).where(AuditEvent.user_id == local_id))
             s.delete(old)
             s.flush()
-            s.add(
-                User(
-                    id=server_id,
-                    email=str(me["email"]),
-                    display_name=str(me["display_name"]),
-                    role=str(me["role"]),
-                    **keep,
-                )
-            )
+            s.add(_directory_user(me, server_id, **keep))
         return server_id
 
     def keep_password(self, user_id: uuid.UUID, password: str, remember: bool) -> None:
