@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine, and_, delete, select, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from tbdesktop.services.sync.schema_check import check_revisions
-from tbdesktop.services.sync.tables import BY_NAME, PULLED, SyncedTable
+from tbdesktop.services.sync.tables import BY_NAME, PULLED, SyncedTable, present
 from tbdesktop.store.db import Database
 from tbdesktop.store.models import DEFAULT_USER_SETTINGS
 
@@ -134,17 +134,7 @@ class _Apply:
         self.result = PullResult()
 
     def _existing(self, table_name: str, column: str, ids: set[Any]) -> set[Any]:
-        table = BY_NAME[table_name].table
-        found: set[Any] = set()
-        id_list = list(ids)
-        for start in range(0, len(id_list), 500):
-            found.update(
-                r[0]
-                for r in self.local.execute(
-                    select(table.c[column]).where(table.c[column].in_(id_list[start : start + 500]))
-                )
-            )
-        return found
+        return present(self.local, table_name, column, ids)
 
     def upsert(self, t: SyncedTable, rows: list[dict[str, Any]]) -> None:
         kept = [r for r in rows if (t.name, _key_json(t, r)) not in self.pending]

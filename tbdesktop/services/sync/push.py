@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, Uuid, and_, delete, insert, select, t
 from sqlalchemy.exc import DBAPIError
 
 from tbdesktop.services.sync.schema_check import check_revisions
-from tbdesktop.services.sync.tables import BY_NAME, PUSHED, SyncedTable
+from tbdesktop.services.sync.tables import BY_NAME, PUSHED, SyncedTable, present
 from tbdesktop.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -322,17 +322,7 @@ class _Batch:
     ) -> list[tuple[Any, ...]]:
         assert t.parent is not None
         parent, col, parent_key = t.parent
-        ids = {rows[k][col] for k in keys}
-        ptable = BY_NAME[parent].table
-        alive: set[Any] = set()
-        id_list = list(ids)
-        for start in range(0, len(id_list), 500):
-            alive.update(
-                r[0]
-                for r in self.server.execute(
-                    select(ptable.c[parent_key]).where(ptable.c[parent_key].in_(id_list[start : start + 500]))
-                )
-            )
+        alive = present(self.server, parent, parent_key, {rows[k][col] for k in keys})
         kept = [k for k in keys if rows[k][col] in alive]
         self.result.dropped_deleted += len(keys) - len(kept)
         return kept

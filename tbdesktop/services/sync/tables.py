@@ -7,8 +7,9 @@ The same list drives the local capture triggers, the push, the pull and the clin
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import Column, Table
+from sqlalchemy import Column, Connection, Table, select
 
 from tbdesktop.store.models import Base
 
@@ -136,3 +137,13 @@ CLINICAL = (
     "sync_conflicts",
     "processing_jobs",
 )
+
+
+def present(conn: Connection, table_name: str, column: str, values: set[Any] | list[Any]) -> set[Any]:
+    """Which of ``values`` the column holds (on either side; in chunks that stay under parameter limits)."""
+    col = BY_NAME[table_name].table.c[column]
+    wanted = list(values)
+    found: set[Any] = set()
+    for start in range(0, len(wanted), 500):
+        found.update(r[0] for r in conn.execute(select(col).where(col.in_(wanted[start : start + 500]))))
+    return found
