@@ -15,6 +15,7 @@ from tbdesktop.config import APP_NAME, Settings
 from tbdesktop.errors import TBError
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.dto import UserInfo
+from tbdesktop.services.processing.host import RunnerThread
 from tbdesktop.services.processing.runner import ProcessingRunner
 from tbdesktop.services.profiles import ProfileService
 from tbdesktop.services.retention import RetentionService
@@ -92,13 +93,19 @@ async def prepare_recordings(service: SessionService) -> None:
         log.warning("recordings not sealed", extra={"error_type": type(exc).__name__})
 
 
+def processing_for_window(ctx: AppContext, user: UserInfo) -> RunnerThread:
+    """The window's processing: the runner on a thread and asyncio loop of its own (services/processing/host.py),
+    so nothing Qt does with the window's loop can stall the queue."""
+    return RunnerThread(ProcessingRunner(ctx, owner_ids=[user.id]))
+
+
 async def main_coroutine(settings: Settings) -> int:
     try:
         ctx = await asyncio.to_thread(AppContext.open, settings)
     except TBError as exc:
         await show_fatal(exc.message)
         return 1
-    runner: ProcessingRunner | None = None
+    runner: RunnerThread | None = None
     retention: asyncio.Task[None] | None = None
     sync_loop: SyncLoop | None = None
     try:
@@ -108,7 +115,7 @@ async def main_coroutine(settings: Settings) -> int:
             return 0
         sessions = SessionService(ctx, user)
         await prepare_recordings(sessions)
-        runner = ProcessingRunner(ctx, owner_ids=[user.id])
+        runner = processing_for_window(ctx, user)
         # Clinic sync on its own thread (idle while no profile here joined a clinic); its reports reach the
         # window as queued Qt signals through the link.
         clinic = ClinicLink(SyncService(ctx), user)

@@ -12,7 +12,8 @@ Unsubscribe = Callable[[], None]
 
 
 class ProgressBridge(QObject):
-    """`progress` carries a ProgressEvent; the runner calls it on the event-loop (GUI) thread."""
+    """`progress` carries a ProgressEvent. The window's runner publishes on its own thread; Qt delivers the signal
+    to the widgets on the GUI thread (a queued connection)."""
 
     progress = Signal(object)
 

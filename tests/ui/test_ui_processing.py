@@ -13,9 +13,9 @@ from PySide6.QtCore import Qt, QTimer
 from pytestqt.qtbot import QtBot
 from ui_support import ARTIFACT_DIR, AsyncDriver
 
+from tbdesktop.app import processing_for_window
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.dto import ProgressEvent, UserInfo
-from tbdesktop.services.processing.runner import ProcessingRunner
 from tbdesktop.services.sessions import ImportRequest, SessionService
 from tbdesktop.ui.main_window import MainWindow
 
@@ -37,7 +37,7 @@ def test_import_progress_and_transcript_with_real_worker(
     screenshot: Any,
 ) -> None:
     wav, turns = speech_session
-    runner = ProcessingRunner(ui_ctx, owner_ids=[therapist.id])
+    runner = processing_for_window(ui_ctx, therapist)  # as the app runs it: on its own thread
     window = MainWindow(therapist, SessionService(ui_ctx, therapist), runner)
     qtbot.addWidget(window)
     window.resize(1040, 720)
@@ -210,7 +210,7 @@ def test_event_loop_stays_responsive_while_processing(
     """A 10 ms timer on the GUI loop while a real job runs: records how late the loop ever was."""
     wav, _ = speech_session
     service = SessionService(ui_ctx, therapist)
-    runner = ProcessingRunner(ui_ctx, owner_ids=[therapist.id])
+    runner = processing_for_window(ui_ctx, therapist)  # as the app runs it: on its own thread
     window = MainWindow(therapist, service, runner)
     qtbot.addWidget(window)
     window.show()
