@@ -26,12 +26,12 @@ from tbdesktop.store.models import (
     Note,
     NoteAddendum,
     NoteTemplate,
-    ProcessingStatus,
     TranscriptSegment,
     User,
     utcnow,
 )
 from tbdesktop.store.note_repositories import NoteRepository
+from tbdesktop.store.processing_state import queue
 from tbdesktop.store.repositories import AuditRepository, JobRepository, SessionRepository
 
 MAX_SECTION_TEXT = 20_000
@@ -220,11 +220,7 @@ class NoteService:
             if has_text is None:
                 raise ValidationError("This session has no transcript yet, so there is nothing to write notes from.")
             job = JobRepository(s).enqueue(session_id, JobKind.REGENERATE_NOTES.value, {"template_id": str(chosen.id)})
-            row.processing_status = ProcessingStatus.QUEUED
-            row.processing_progress = 0
-            row.processing_stage_detail = "Waiting to write notes"
-            row.processing_error = None
-            row.eta_seconds = None
+            queue(row, "Waiting to write notes")
             AuditRepository(s, self.user.id, self.ctx.workstation).record("note.regenerate", "session", session_id)
             return job.id
 

@@ -24,6 +24,7 @@ from tbdesktop.store.models import (
     TranscriptSegment,
     utcnow,
 )
+from tbdesktop.store.processing_state import queue
 from tbdesktop.store.repositories import AuditRepository, ClientRepository, JobRepository, SessionRepository
 from tbdesktop.store.search_repository import drop_deleted_from_index
 
@@ -378,14 +379,10 @@ class SessionLifecycle:
                 raise ValidationError(elsewhere)
             if row.recording_deleted_at is not None or not row.recording_path:
                 raise ValidationError("The recording was deleted, so this session cannot be processed again.")
-            row.processing_status = ProcessingStatus.QUEUED
-            row.processing_progress = 0
-            row.processing_error = None
-            row.eta_seconds = None
             if row.consent_method is None and self._consent_required(s):
-                row.processing_stage_detail = AWAITING_CONSENT
+                queue(row, AWAITING_CONSENT)
             else:
-                row.processing_stage_detail = "Waiting to start"
+                queue(row, "Waiting to start")
                 JobRepository(s).enqueue(row.id, JobKind.PROCESS.value)
             self._audit(s, "session.retry", row.id)
             info = self._info(s, row)

@@ -23,6 +23,7 @@ from tbdesktop.store.models import (
     User,
     utcnow,
 )
+from tbdesktop.store.processing_state import move_by_id
 
 
 class UserRepository:
@@ -61,9 +62,7 @@ class ClientRepository:
         return self.s.scalars(q.order_by(func.lower(Client.name))).all()
 
     def get(self, client_id: uuid.UUID) -> Client:
-        client = self.s.scalar(
-            select(Client).where(Client.id == client_id, Client.owner_id == self.user_id)
-        )
+        client = self.s.scalar(select(Client).where(Client.id == client_id, Client.owner_id == self.user_id))
         if client is None:
             raise NotFoundError("That client does not exist.")
         return client
@@ -154,9 +153,7 @@ class SessionRepository:
         if not client_ids:
             return {}
         rows = self.s.execute(
-            select(Client.id, Client.name).where(
-                Client.owner_id == self.user_id, Client.id.in_(list(client_ids))
-            )
+            select(Client.id, Client.name).where(Client.owner_id == self.user_id, Client.id.in_(list(client_ids)))
         ).all()
         return {row[0]: row[1] for row in rows}
 
@@ -178,9 +175,7 @@ class JobRepository:
 
     def for_session(self, session_id: uuid.UUID) -> Sequence[ProcessingJob]:
         return self.s.scalars(
-            select(ProcessingJob)
-            .where(ProcessingJob.session_id == session_id)
-            .order_by(ProcessingJob.created_at)
+            select(ProcessingJob).where(ProcessingJob.session_id == session_id).order_by(ProcessingJob.created_at)
         ).all()
 
     def next_queued(self, owner_ids: Sequence[uuid.UUID] | None) -> ProcessingJob | None:
@@ -238,9 +233,7 @@ class JobRepository:
 
     def requeue_abandoned(self, is_abandoned: Callable[[ProcessingJob], bool]) -> list[ProcessingJob]:
         """Put running jobs whose process is gone (as `is_abandoned` judges) back in the queue."""
-        running = self.s.scalars(
-            select(ProcessingJob).where(ProcessingJob.status == JobStatus.RUNNING.value)
-        ).all()
+        running = self.s.scalars(select(ProcessingJob).where(ProcessingJob.status == JobStatus.RUNNING.value)).all()
         requeued: list[ProcessingJob] = []
         for job in running:
             if is_abandoned(job):
@@ -327,11 +320,5 @@ class ProcessingStateRepository:
         return self.s.get(TherapySession, session_id)
 
     def update_state(self, session_id: uuid.UUID, **values: object) -> bool:
-        values.setdefault("updated_at", utcnow())
-        result = self.s.execute(
-            update(TherapySession)
-            .where(TherapySession.id == session_id)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        """Writes processing fields; a status change must be an allowed transition (``store.processing_state``)."""
+        return move_by_id(self.s, session_id, **values)

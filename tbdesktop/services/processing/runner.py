@@ -33,6 +33,7 @@ from tbdesktop.store.models import (
     TranscriptSegment,
     utcnow,
 )
+from tbdesktop.store.processing_state import InvalidTransitionError
 from tbdesktop.store.repositories import JobRepository, ProcessingStateRepository, SegmentWriter
 
 log = logging.getLogger(__name__)
@@ -267,6 +268,13 @@ class ProcessingRunner(NotesStage, RediarizeStage):
                     await self._run_rediarize_job(job_id, session_id, recording, attempts, hint, params)
                 else:
                     await self._run_job(job_id, session_id, recording, attempts, hint)
+            except InvalidTransitionError:
+                # the session's state was changed elsewhere while its job ran: the job ends, the session stays
+                log.info("job ended: its session moved on elsewhere", extra={"job_id": str(job_id)})
+                worker, self._worker = self._worker, None
+                if worker is not None:
+                    await asyncio.to_thread(worker.kill)
+                await asyncio.to_thread(self._finish_job_sync, job_id, JobStatus.CANCELLED)
             finally:
                 self._running = None
             return True
@@ -413,7 +421,12 @@ class ProcessingRunner(NotesStage, RediarizeStage):
         last = self._last_write.get(job_id)
         if force or last is None or last[1] != status.value or now - last[0] >= self.db_write_interval_s:
             self._last_write[job_id] = (now, status.value)
-            await asyncio.to_thread(self._write_progress_sync, job_id, event)
+            try:
+                await asyncio.to_thread(self._write_progress_sync, job_id, event)
+            except InvalidTransitionError:
+                # the session was moved on elsewhere (e.g. cancelled from the command line): stop its job
+                log.info("job's session moved on elsewhere; cancelling", extra={"job_id": str(job_id)})
+                await self.cancel(session_id)
 
     def _write_progress_sync(self, job_id: uuid.UUID, event: ProgressEvent) -> None:
         with self.ctx.db.unit_of_work() as s:

@@ -26,11 +26,11 @@ from tbdesktop.store.models import (
     ACTIVE_STATUSES,
     JobKind,
     Note,
-    ProcessingStatus,
     TherapySession,
     TranscriptSegment,
     utcnow,
 )
+from tbdesktop.store.processing_state import queue
 from tbdesktop.store.repositories import AuditRepository, JobRepository, SessionRepository
 
 if TYPE_CHECKING:
@@ -322,11 +322,7 @@ class SpeakerEditing:
             job = JobRepository(s).enqueue(
                 row.id, JobKind.REDIARIZE.value, {"voices": int(voices) if voices is not None else None}
             )
-            row.processing_status = ProcessingStatus.QUEUED
-            row.processing_progress = 0
-            row.processing_stage_detail = WAITING_TO_SEPARATE
-            row.processing_error = None
-            row.eta_seconds = None
+            queue(row, WAITING_TO_SEPARATE)
             change = self._change(s, row, "rediarize", edited=False, job_id=job.id)
         log.info("speaker separation queued", extra={"session_id": str(sid), "voices": voices})
         return change
