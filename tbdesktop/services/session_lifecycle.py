@@ -340,25 +340,12 @@ class SessionLifecycle:
     def cancel_sync(self, session_id: uuid.UUID | str) -> bool:
         """Cancel queued processing of my session (a running job is stopped by the app's runner)."""
         session_id = parse_session_id(session_id)
-        from tbdesktop.services.processing.rediarize_stage import only_separation_open
-        from tbdesktop.store.models import ProcessingStatus
-        from tbdesktop.store.repositories import ProcessingStateRepository
+        from tbdesktop.services.processing.rediarize_stage import cancel_open_processing
 
         with self.ctx.db.unit_of_work() as s:
             row = SessionRepository(s, self.user.id).get(session_id, for_update=True)
-            separation = only_separation_open(s, row.id)  # the transcript stays: the session stays completed
-            count = JobRepository(s).cancel_open_for_session(row.id)
-            if count and separation:
-                ProcessingStateRepository(s).update_state(
-                    row.id,
-                    processing_status=ProcessingStatus.COMPLETED,
-                    processing_progress=100,
-                    processing_stage_detail="Speaker separation cancelled",
-                )
-            elif count:
-                ProcessingStateRepository(s).update_state(
-                    row.id, processing_status=ProcessingStatus.CANCELLED, processing_stage_detail="Cancelled"
-                )
+            count, separation = cancel_open_processing(s, row.id)
+            if count and not separation:
                 self._audit(s, "session.cancel", row.id)
             return bool(count)
 

@@ -46,6 +46,22 @@ def only_separation_open(s: Session, session_id: uuid.UUID) -> bool:
     return kinds == {JobKind.REDIARIZE.value}
 
 
+def cancel_open_processing(s: Session, session_id: uuid.UUID) -> tuple[int, bool]:
+    """Cancels the session's queued and running jobs (the one cancel, for the runner and the services). Returns how
+    many, and whether they were only speaker separations — then the transcript stays and so does "completed"."""
+    separation = only_separation_open(s, session_id)
+    count = JobRepository(s).cancel_open_for_session(session_id)
+    if count:
+        ProcessingStateRepository(s).update_state(
+            session_id,
+            processing_status=ProcessingStatus.COMPLETED if separation else ProcessingStatus.CANCELLED,
+            processing_stage_detail="Speaker separation cancelled" if separation else "Cancelled",
+            eta_seconds=None,
+            **({"processing_progress": 100} if separation else {}),
+        )
+    return count, separation
+
+
 class RediarizeStage:
     """Mixed into ProcessingRunner, whose worker, progress reporting and listeners it uses."""
 

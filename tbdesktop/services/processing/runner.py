@@ -21,7 +21,7 @@ from tbdesktop.services.context import AppContext
 from tbdesktop.services.dto import ProgressEvent
 from tbdesktop.services.processing.handle import WorkerCrashed, WorkerHandle
 from tbdesktop.services.processing.notes_stage import CRASH_MESSAGE, MAX_ATTEMPTS, NotesStage
-from tbdesktop.services.processing.rediarize_stage import RediarizeStage, only_separation_open
+from tbdesktop.services.processing.rediarize_stage import RediarizeStage, cancel_open_processing
 from tbdesktop.store.models import (
     CAPTURE_KEY,
     CHANNEL_PER_SPEAKER,
@@ -530,17 +530,7 @@ class ProcessingRunner(NotesStage, RediarizeStage):
 
     def _cancel_queued_sync(self, session_id: uuid.UUID) -> int:
         with self.ctx.db.unit_of_work() as s:
-            separation = only_separation_open(s, session_id)  # the transcript stays: the session stays completed
-            count = JobRepository(s).cancel_open_for_session(session_id)
-            if count:
-                ProcessingStateRepository(s).update_state(
-                    session_id,
-                    processing_status=ProcessingStatus.COMPLETED if separation else ProcessingStatus.CANCELLED,
-                    processing_stage_detail="Speaker separation cancelled" if separation else "Cancelled",
-                    eta_seconds=None,
-                    **({"processing_progress": 100} if separation else {}),
-                )
-            return count
+            return cancel_open_processing(s, session_id)[0]
 
     async def _finish_cancelled(self, job_id: uuid.UUID, session_id: uuid.UUID) -> None:
         self._worker = None
