@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from tbdesktop.engine.errors import Cancelled
@@ -24,3 +25,26 @@ def reporter(stage: str) -> Reporter:
             on_progress(stage, fraction, eta)
 
     return report
+
+
+class MeasuredEta:
+    """A stage's fraction done (never going back, capped below 1 until the stage ends) and its time left from the
+    speed measured so far: at each step the finish is projected as ``started + elapsed / fraction``, and the time
+    left counts down towards it between steps. The one estimator of the engine's stages."""
+
+    def __init__(self, started: float | None = None, *, cap: float = 0.999, min_fraction: float = 0.0) -> None:
+        self.started = time.perf_counter() if started is None else started
+        self.cap = cap
+        self.min_fraction = min_fraction  # below it, too little is measured to say how long is left
+        self.fraction = 0.0
+        self._finish_at: float | None = None
+
+    def advance_to(self, fraction: float) -> None:
+        self.fraction = max(self.fraction, min(fraction, self.cap))
+        if self.fraction > 0 and self.fraction >= self.min_fraction:
+            self._finish_at = self.started + (time.perf_counter() - self.started) / self.fraction
+
+    def eta(self) -> float | None:
+        if self._finish_at is None:
+            return None
+        return max(self._finish_at - time.perf_counter(), 0.0)

@@ -18,8 +18,8 @@ import numpy.typing as npt
 
 from tbdesktop.engine.asr import DEFAULT_SPEAKER
 from tbdesktop.engine.errors import EngineError, ModelError
+from tbdesktop.engine.progress import MeasuredEta, reporter
 from tbdesktop.engine.progress import check_cancel as _check_cancel
-from tbdesktop.engine.progress import reporter
 from tbdesktop.engine.types import CancelCheck, ProgressCallback, Segment, TranscriptResult, Word
 
 log = logging.getLogger(__name__)
@@ -187,7 +187,6 @@ class LocalTranscriber:
             language_probability=probability if segments else 0.0,
             segments=tuple(segments),
         )
-
 
     def _producer(
         self, packed: npt.NDArray[np.float32], clips: list[dict[str, float]], index: int, language: str | None
@@ -366,26 +365,24 @@ class _ProgressTracker:
 
     def __init__(self, duration: float, started: float, on_progress: ProgressCallback | None) -> None:
         self._duration = duration
-        self._started = started
         self._on_progress = on_progress
-        self.fraction = 0.0
-        self._finish_at: float | None = None
+        self._eta = MeasuredEta(started)
+
+    @property
+    def fraction(self) -> float:
+        return self._eta.fraction
 
     def advance(self, position_s: float) -> None:
         if self._duration <= 0:
             return
-        self.fraction = max(self.fraction, min(position_s / self._duration, 0.999))
-        elapsed = time.perf_counter() - self._started
-        if self.fraction > 0:
-            self._finish_at = self._started + elapsed / self.fraction
+        self._eta.advance_to(position_s / self._duration)
         self._emit()
 
     def heartbeat(self) -> None:
         self._emit()
 
     def _emit(self) -> None:
-        eta = None if self._finish_at is None else max(self._finish_at - time.perf_counter(), 0.0)
-        _report(self._on_progress, self.fraction, eta)
+        _report(self._on_progress, self._eta.fraction, self._eta.eta())
 
 
 _Producer = Callable[[Callable[[int, Any], None], threading.Event], None]

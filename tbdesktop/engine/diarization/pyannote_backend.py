@@ -24,8 +24,8 @@ import numpy.typing as npt
 
 from tbdesktop.engine.diarization import MAX_SPEAKERS, MIN_SPEAKERS, STAGE, Region
 from tbdesktop.engine.errors import Cancelled, EngineError, ModelError
+from tbdesktop.engine.progress import MeasuredEta, reporter
 from tbdesktop.engine.progress import check_cancel as _check_cancel
-from tbdesktop.engine.progress import reporter
 from tbdesktop.engine.types import CancelCheck, DiarizationResult, ProgressCallback, SpeakerTurn
 
 log = logging.getLogger(__name__)
@@ -176,8 +176,11 @@ class _Progress:
     """Turns pyannote hook calls into one fraction and an ETA; written by the helper, read by the caller."""
 
     def __init__(self, started: float) -> None:
-        self._started = started
-        self.fraction = 0.0
+        self._eta = MeasuredEta(started, cap=0.99, min_fraction=0.05)
+
+    @property
+    def fraction(self) -> float:
+        return self._eta.fraction
 
     def update(self, step_name: str, total: int | None, completed: int | None) -> None:
         first, last = _STEP_SPANS.get(step_name, (self.fraction, self.fraction))
@@ -185,13 +188,10 @@ class _Progress:
             value = first + (last - first) * min(float(completed) / float(total), 1.0)
         else:
             value = last if completed is None and total is None else first
-        self.fraction = max(self.fraction, min(value, 0.99))
+        self._eta.advance_to(value)
 
     def eta(self) -> float | None:
-        if self.fraction < 0.05:
-            return None
-        elapsed = time.perf_counter() - self._started
-        return max(elapsed * (1.0 - self.fraction) / self.fraction, 0.0)
+        return self._eta.eta()
 
 
 class PyannoteDiarizer:
@@ -432,8 +432,6 @@ def _tracks(output: Any) -> list[tuple[float, float, str]]:
 def _short(exc: BaseException, limit: int = 300) -> str:
     text = " ".join(str(exc).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 
 
 __all__ = ["ENV_VAR", "PyannoteDiarizer", "check_model_dir", "merge_regions", "resolve_config", "to_result"]

@@ -19,8 +19,8 @@ import numpy.typing as npt
 from tbdesktop.engine.asr.openai.chunks import SAMPLE_RATE, WAV_HEADER_BYTES, Chunk, encode_wav, plan_chunks
 from tbdesktop.engine.asr.openai.response import clamp, language_code, number, segments_from_response
 from tbdesktop.engine.errors import Cancelled, EngineError, RemoteServiceError
+from tbdesktop.engine.progress import MeasuredEta, reporter
 from tbdesktop.engine.progress import check_cancel as _check_cancel
-from tbdesktop.engine.progress import reporter
 from tbdesktop.engine.remote import display_host, http_base, parse_retry_after
 from tbdesktop.engine.types import CancelCheck, ProgressCallback, Segment, TranscriptResult
 
@@ -335,21 +335,18 @@ class _ProgressTracker:
 
     def __init__(self, total_s: float, started: float, on_progress: ProgressCallback | None) -> None:
         self.total_s = total_s
-        self._started = started
         self._on_progress = on_progress
         self._done_s = 0.0
+        self._eta = MeasuredEta(started)
 
     def advance(self, seconds: float) -> None:
         self._done_s += seconds
+        if self.total_s > 0:
+            self._eta.advance_to(self._done_s / self.total_s)
         self.emit()
 
     def emit(self) -> None:
         if self.total_s <= 0:
             _report(self._on_progress, 0.0, None)
             return
-        fraction = min(self._done_s / self.total_s, 0.999)
-        eta: float | None = None
-        if self._done_s > 0:
-            elapsed = time.perf_counter() - self._started
-            eta = max(elapsed / self._done_s * (self.total_s - self._done_s), 0.0)
-        _report(self._on_progress, fraction, eta)
+        _report(self._on_progress, self._eta.fraction, self._eta.eta())
