@@ -46,6 +46,7 @@ from typing import Any
 SCRIPTS = Path(__file__).resolve().parent
 REPO_ROOT = SCRIPTS.parent
 sys.path.insert(0, str(SCRIPTS))
+sys.path.insert(1, str(REPO_ROOT / "tests"))  # the in-memory keyring the app path's bench profile uses
 
 import eval_fixtures  # noqa: E402
 import rss  # noqa: E402
@@ -120,28 +121,39 @@ def run_child(kind: str, out: Path, extra: list[str]) -> dict[str, Any]:
     return data
 
 
-def app_queue(path: Path, cache: Path) -> float:
-    """Import + the job queue + the spawned worker, as the app runs it."""
+def app_queue(path: Path, cache: Path, count: int = 1) -> float:
+    """Import ``count`` recordings, then the job queue and the spawned worker until all are done, as the app runs
+    them. Returns the wall seconds from the first import to the last job's end."""
+    import keyring
+    from memory_keyring import MemoryKeyring
+
     from tbdesktop.config import Settings
     from tbdesktop.services.context import AppContext
     from tbdesktop.services.processing import ProcessingRunner
     from tbdesktop.services.profiles import ProfileService
     from tbdesktop.services.sessions import ImportRequest, SessionService
 
+    keyring.set_keyring(MemoryKeyring.backend())  # the recordings' keys: never an OS keyring of the bench machine
     with tempfile.TemporaryDirectory() as tmp:
-        ctx = AppContext.open(Settings(data_dir=Path(tmp), cache_dir=cache))
+        ctx = AppContext.open(Settings(data_dir=Path(tmp), cache_dir=cache, secret_store="keyring"))
         user = ProfileService(ctx).create_profile_sync("Bench")
         t0 = time.perf_counter()
-        SessionService(ctx, user).import_recording_sync(ImportRequest(source=path, consent_method="verbal"))
+        for n in range(count):
+            SessionService(ctx, user).import_recording_sync(
+                ImportRequest(source=path, client_name=f"Client {n + 1}", consent_method="verbal")
+            )
         runner = ProcessingRunner(ctx, owner_ids=[user.id])
 
-        async def go() -> None:
-            await runner.run_until_idle()
+        async def go() -> int:
+            done = await runner.run_until_idle()
             await runner.stop()
+            return done
 
-        asyncio.run(go())
+        done = asyncio.run(go())
         elapsed = time.perf_counter() - t0
         ctx.close()
+        if done != count:
+            raise RuntimeError(f"the queue ran {done} of {count} jobs")
         return elapsed
 
 
@@ -320,6 +332,13 @@ def print_report(r: dict[str, Any]) -> None:
                 + f", DER {100 * acc['der']:.1f} % (collar 0.25: {100 * acc['der_collar_0.25']:.1f} %), "
                 f"speakers {acc['speakers_found']}/2, role accuracy {100 * acc['role_speaker_accuracy']:.0f} %"
             )
+    q = r.get("queue")
+    if q:
+        print(
+            f"\nQueue of {q['recordings']} recordings through the app (import, job queue, worker; TB_WORKERS "
+            f"{q['workers']}): {q['wall_s']:.0f} s — {q['sessions_per_hour']:.0f} sessions per hour, "
+            f"{q['audio_hours_per_hour']:.1f} hours of audio per hour"
+        )
     print("\nTargets")
     for t in r["targets"]:
         print(f"  {t['name']:58} {t['value']:>22}   {_met(t['met']) if t['met'] is not None else t.get('note', '')}")
@@ -375,6 +394,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--language", default="auto", help="language for both systems (default: detect)")
     parser.add_argument("--skip-baseline", action="store_true", help="skip faster-whisper alone")
     parser.add_argument("--app", action="store_true", help="also time import + job queue + worker (the app path)")
+    parser.add_argument("--queue", type=int, default=0, help="also time a queue of N recordings through the app path")
     parser.add_argument("--child", choices=("fw", "pipeline"), help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--audio", type=Path, help=argparse.SUPPRESS)
@@ -476,6 +496,16 @@ def main(argv: list[str] | None = None) -> int:
         report["table"].append(
             {"name": "app: import + queue + worker process", "wall_s": app_queue(session.wav, cache)}
         )
+    if args.queue:
+        print(f"app: a queue of {args.queue} recordings …", flush=True)
+        wall = app_queue(session.wav, cache, args.queue)
+        report["queue"] = {
+            "recordings": args.queue,
+            "wall_s": round(wall, 1),
+            "sessions_per_hour": round(args.queue * 3600 / wall, 1),
+            "audio_hours_per_hour": round(args.queue * audio_s / wall, 1),
+            "workers": os.environ.get("TB_WORKERS", "1"),
+        }
     report["targets"] = targets(report, args.minutes)
     if report.get("faster_whisper"):
         report["faster_whisper"].pop("text", None)
