@@ -98,3 +98,21 @@ async def run_dialog(dialog: QDialog) -> int:
         return await future
     finally:
         dialog.finished.disconnect(done)
+
+
+def spawn_one_at_a_time(
+    coro: Coroutine[Any, Any, Any], *, busy: bool, set_busy: Callable[[bool], None], on_error: ErrorSink | None
+) -> None:
+    """A widget's actions one at a time: dropped while one runs, the widget busy until it ends."""
+    if busy:
+        coro.close()
+        return
+    set_busy(True)
+
+    async def guarded() -> None:
+        try:
+            await coro
+        finally:
+            set_busy(False)
+
+    spawn(guarded(), on_error=on_error)

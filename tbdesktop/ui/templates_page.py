@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from tbdesktop.services.dto import TemplateInfo, UserInfo
 from tbdesktop.services.templates import MANAGERS, TemplateService
-from tbdesktop.ui.aio import run_dialog, spawn
+from tbdesktop.ui.aio import run_dialog, spawn, spawn_one_at_a_time
 from tbdesktop.ui.buttons import action_button
 from tbdesktop.ui.template_editor import TemplateDraft, TemplateEditorDialog
 
@@ -339,18 +339,7 @@ class TemplatesPage(QWidget):
 
     def _run(self, coro: Coroutine[Any, Any, Any]) -> None:
         """One change at a time; errors go to a toast."""
-        if self._busy:
-            coro.close()
-            return
-        self._set_busy(True)
-
-        async def guarded() -> None:
-            try:
-                await coro
-            finally:
-                self._set_busy(False)
-
-        spawn(guarded(), on_error=self._error)
+        spawn_one_at_a_time(coro, busy=self._busy, set_busy=self._set_busy, on_error=self._error)
 
     def _error(self, message: str) -> None:
         self.notify.emit("error", message)

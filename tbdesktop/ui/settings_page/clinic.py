@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from tbdesktop.services.sync.service import ChangesWaitingError, SyncAccountInfo, SyncStatus
-from tbdesktop.ui.aio import run_dialog, spawn
+from tbdesktop.ui.aio import run_dialog, spawn, spawn_one_at_a_time
 from tbdesktop.ui.buttons import action_button
 from tbdesktop.ui.clinic_link import ClinicLink
 from tbdesktop.ui.clinic_signin import CaFileField, sign_in_to_clinic
@@ -211,18 +211,9 @@ class ClinicSection(QFrame):
     # -- actions --------------------------------------------------------------------------------------------
 
     def _run(self, coro: Coroutine[Any, Any, Any]) -> None:
-        if self._busy:
-            coro.close()
-            return
-        self._set_busy(True)
-
-        async def guarded() -> None:
-            try:
-                await coro
-            finally:
-                self._set_busy(False)
-
-        spawn(guarded(), on_error=lambda message: self.notify.emit("error", message))
+        spawn_one_at_a_time(
+            coro, busy=self._busy, set_busy=self._set_busy, on_error=lambda message: self.notify.emit("error", message)
+        )
 
     def _set_busy(self, busy: bool) -> None:
         self._busy = busy
