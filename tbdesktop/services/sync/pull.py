@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, select, text, update
+from sqlalchemy import Connection, Engine, delete, select, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from tbdesktop.services.sync.schema_check import check_revisions
@@ -113,17 +113,6 @@ def _key_json(t: SyncedTable, row: dict[str, Any]) -> str:
 
 def _hex(value: Any) -> Any:
     return value.hex if isinstance(value, uuid.UUID) else value
-
-
-def _cond(t: SyncedTable, key: dict[str, Any]) -> Any:
-    parts = []
-    for c in t.key:
-        value = key[c]
-        col = t.table.c[c]
-        if col.type.__class__.__name__ == "Uuid":
-            value = uuid.UUID(str(value))
-        parts.append(col == value)
-    return and_(*parts)
 
 
 class _Apply:
@@ -248,11 +237,11 @@ class _Apply:
         # deletes win: a local edit still waiting in the outbox finds no row to push and is dropped
         if t.name == "therapy_sessions":
             found = self.local.execute(
-                select(t.table.c.recording_path).where(_cond(t, key), t.table.c.recording_path.is_not(None))
+                select(t.table.c.recording_path).where(t.key_condition(key), t.table.c.recording_path.is_not(None))
             ).first()
             if found is not None:
                 self.result.removed_recordings.append(str(found[0]))
-        res = self.local.execute(delete(t.table).where(_cond(t, key)))
+        res = self.local.execute(delete(t.table).where(t.key_condition(key)))
         self.result.deleted += res.rowcount or 0
 
 
@@ -297,9 +286,9 @@ def take_server_version(local_db: Database, server_engine: Engine, refused: list
             if t is None or t.name in {"risk_flags", "audit_events"}:
                 continue
             cols = [t.table.c[c] for c in _columns(t)]
-            row = server.execute(select(*cols).where(_cond(t, key))).first()
+            row = server.execute(select(*cols).where(t.key_condition(key))).first()
             if row is None:
-                local.execute(delete(t.table).where(_cond(t, key)))
+                local.execute(delete(t.table).where(t.key_condition(key)))
                 continue
             values = dict(row._mapping)
             stmt = sqlite_insert(t.table).values(values)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Uuid, and_, delete, insert, select, text, tuple_, update
+from sqlalchemy import Connection, Engine, and_, delete, insert, select, text, tuple_, update
 from sqlalchemy.exc import DBAPIError
 
 from tbdesktop.services.sync.schema_check import check_revisions
@@ -72,18 +72,8 @@ class PushResult:
             setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
 
-def _key_tuple(t: SyncedTable, key: dict[str, Any]) -> tuple[Any, ...]:
-    if t.name == "risk_flags":
-        return (_as_uuid(key["session_id"]),)
-    return tuple(_coerce_key(t, c, key[c]) for c in t.key)
-
-
 def _as_uuid(value: Any) -> uuid.UUID:
     return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-
-
-def _coerce_key(t: SyncedTable, column: str, value: Any) -> Any:
-    return _as_uuid(value) if isinstance(t.table.c[column].type, Uuid) else value
 
 
 def read_ops(conn: Connection, owner: uuid.UUID, limit: int = BATCH_OPS) -> list[Op]:
@@ -277,7 +267,7 @@ class _Batch:
         self.result.messages.append(f"A change to {t.name.replace('_', ' ')} was refused: {reason}.")
 
     def apply_upserts(self, t: SyncedTable, changes: list[Change]) -> None:
-        keys = [_key_tuple(t, c.key) for c in changes]
+        keys = [t.key_tuple(c.key) for c in changes]
         local_rows = _local_rows(self.local, t, keys)
         if t.name == "risk_flags":
             self._replace_sets(t, changes, local_rows)
@@ -294,7 +284,7 @@ class _Batch:
         server_rows = _server_rows(self.server, t, present, cols + (["status"] if t.name == "notes" else []))
         missing = [k for k in present if k not in server_rows]
         gone = _tombstoned(self.server, t, [json.loads(_json_key(t, k)) for k in missing])
-        by_key = {(_key_tuple(t, c.key)): c for c in changes}
+        by_key = {(t.key_tuple(c.key)): c for c in changes}
         inserts: list[dict[str, Any]] = []
         for k in present:
             row = local_rows[k]
@@ -418,7 +408,7 @@ class _Batch:
         if t.name in {"audit_events", "risk_flags"}:
             return  # the log is append only; flag sets are replaced, never deleted one by one
         for c in changes:
-            k = _key_tuple(t, c.key)
+            k = t.key_tuple(c.key)
             cond = and_(*[t.table.c[col] == v for col, v in zip(t.key, k, strict=True)])
             if self.server.execute(delete(t.table).where(cond)).rowcount == 0:
                 still = self.server.execute(select(t.table.c[t.key[0]]).where(cond)).first()

@@ -6,10 +6,11 @@ The same list drives the local capture triggers, the push, the pull and the clin
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Column, Connection, Table, select
+from sqlalchemy import Column, ColumnElement, Connection, Table, Uuid, and_, select
 
 from tbdesktop.store.models import Base
 
@@ -41,6 +42,21 @@ class SyncedTable:
 
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns()]
+
+    def key_tuple(self, key: dict[str, Any]) -> tuple[Any, ...]:
+        """A key as the outbox holds it (uuids as text) in its columns' own types; a risk flag's is its session."""
+        names = ("session_id",) if self.name == "risk_flags" else self.key
+        return tuple(_typed(self.table.c[c], key[c]) for c in names)
+
+    def key_condition(self, key: dict[str, Any]) -> ColumnElement[bool]:
+        """The row with this key (as an outbox row or a tombstone gives it)."""
+        return and_(*[self.table.c[c] == _typed(self.table.c[c], key[c]) for c in self.key])
+
+
+def _typed(column: Column[Any], value: Any) -> Any:
+    if isinstance(column.type, Uuid) and not isinstance(value, uuid.UUID):
+        return uuid.UUID(str(value))
+    return value
 
 
 _SESSION_OWNER = "(SELECT owner_id FROM therapy_sessions WHERE id = {r}.session_id)"
