@@ -15,13 +15,14 @@ import asyncio
 import logging
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tbdesktop.errors import TBError, ValidationError
 from tbdesktop.services.recording.capture import Capture
-from tbdesktop.services.recording.devices import CaptureFormat, capture_format, pick_device
+from tbdesktop.services.recording.devices import CaptureFormat, InputStreamLike, capture_format, pick_device
 from tbdesktop.services.recording.events import (
     DeviceProblem,
     RecorderObserver,
@@ -40,7 +41,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class Recorder(JournalThread):
+CAPTURING = (RecorderState.RECORDING, RecorderState.PAUSED)
+
+
+class Recorder:
     """Made by ``RecordingService.recorder(params)``: start, pause, resume, stop, then save (or discard)."""
 
     def __init__(
@@ -54,13 +58,11 @@ class Recorder(JournalThread):
         self._state = RecorderState.IDLE
         self._format = CaptureFormat(0, 0)
         self._feed = StreamFeed(self._backend)
-        self._queue = self._feed.queue
-        self._writer: threading.Thread | None = None
+        self._writer: JournalThread | None = None
         self._journal: JournalWriter | None = None
         self._journal_lock: JournalLock | None = None
         self._capture: Capture | None = None
         self._problem: DeviceProblem | None = None
-        self._writer_failed = False
         self._details: dict[str, Any] = {
             "client_name": (params.client_name or "").strip() or None,
             "client_id": str(params.client_id) if params.client_id else None,
@@ -100,7 +102,7 @@ class Recorder(JournalThread):
     @property
     def backlog(self) -> int:
         """Blocks captured and not yet written (near 0 unless the disk is slow)."""
-        return self._queue.qsize()
+        return self._feed.queue.qsize()
 
     @property
     def elapsed_s(self) -> float:
@@ -121,6 +123,30 @@ class Recorder(JournalThread):
                 journal_id=self.journal_id,
                 problem=self._problem,
             )
+
+    def _interrupt(
+        self, state: RecorderState, problem: DeviceProblem | None
+    ) -> tuple[InputStreamLike | None, RecorderStatus]:
+        """The writer thread ends capture: the stream to close and the status to announce."""
+        with self._lock:
+            stream = self._feed.detach()
+            self._feed.paused = False
+            self._state = state
+            self._problem = problem
+            log.info("recorder state", extra={"journal_id": self.journal_id, "state": state.value})
+            return stream, self.status()
+
+    def _journal_call(self, action: Callable[[JournalWriter], Any], *, wait: bool = False) -> None:
+        if self._writer is not None:
+            self._writer.call(action, wait=wait)
+
+    def _note(self, name: str, *, sync: bool = False, wait: bool = False, **values: Any) -> None:
+        if self._writer is not None:
+            self._writer.note(name, sync=sync, wait=wait, **values)
+
+    def _finish_writer(self) -> None:
+        if self._writer is not None:
+            self._writer.finish()
 
     def _change(self, state: RecorderState) -> RecorderStatus:
         with self._lock:
@@ -164,7 +190,15 @@ class Recorder(JournalThread):
                 raise TBError(f"The recording could not be started in the data folder: {exc.strerror}.") from exc
             self._format, self._journal, self._journal_lock = fmt, journal, journal_lock
             self._capture = Capture(journal, fmt, int(round(limit_s * fmt.sample_rate)))
-            self._writer = threading.Thread(target=self._run_writer, args=(journal,), name="tb-recorder", daemon=True)
+            self._writer = JournalThread(
+                self._capture,
+                self._feed,
+                lock=self._lock,
+                stop_after_s=self.params.stop_after_s,
+                capturing=lambda: self._state in CAPTURING,
+                interrupt=self._interrupt,
+                emit=self._emit,
+            )
             self._writer.start()
             try:
                 self._feed.open(device, fmt)
@@ -198,7 +232,7 @@ class Recorder(JournalThread):
             self._state = RecorderState.PAUSED
             status = self.status()
         log.info("recorder state", extra={"journal_id": status.journal_id, "state": status.state.value})
-        self._call(lambda j: self._event(j, "paused", sync=True), wait=True)
+        self._note("paused", sync=True, wait=True)
         self._emit("state_changed", status)
         return status
 
@@ -217,14 +251,13 @@ class Recorder(JournalThread):
                 if old is not None:
                     close_stream(old, abort=False)
                 self._feed.open(chosen, self._format)
-                index = chosen.index
-                self._call(lambda j: self._event(j, "device", device_index=index))
+                self._note("device", device_index=chosen.index)
             self._feed.paused = False
             self._problem = None
             self._state = RecorderState.RECORDING
             status = self.status()
         log.info("recorder state", extra={"journal_id": status.journal_id, "state": status.state.value})
-        self._call(lambda j: self._event(j, "resumed"))
+        self._note("resumed")
         self._emit("state_changed", status)
         return status
 
@@ -252,11 +285,11 @@ class Recorder(JournalThread):
             if client_name is not None:
                 self._details["client_name"] = update["client_name"]
             values = dict(self._details)
-        self._call(lambda j: j.details(values), wait=True)
+        self._journal_call(lambda j: j.details(values), wait=True)
 
     def stop(self) -> RecorderStatus:
         """Ends capture: everything captured is sealed and synced; ``save`` then makes it a session."""
-        if self._writer is not None and threading.current_thread() is self._writer:
+        if self._writer is not None and self._writer.is_current():
             raise ValidationError("The recorder cannot be stopped from one of its observers.")
         with self._lock:
             if self._state is RecorderState.IDLE:

@@ -1,6 +1,6 @@
 """The recorder's writer thread ("tb-recorder"): takes captured blocks from the queue, writes them to the journal
 (it alone touches the journal), measures them for the observers, and notices a lost device, a full disk or the
-time limit. Mixed into ``Recorder``."""
+time limit. ``Recorder`` holds one per recording."""
 
 from __future__ import annotations
 
@@ -10,17 +10,15 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tbdesktop.services.recording.capture import Block, Capture
-from tbdesktop.services.recording.devices import CaptureFormat, InputStreamLike
-from tbdesktop.services.recording.events import DeviceProblem, RecorderState, RecorderStatus, RecordingParams
+from tbdesktop.services.recording.devices import InputStreamLike
+from tbdesktop.services.recording.events import DeviceProblem, RecorderState, RecorderStatus
 from tbdesktop.services.recording.feed import StreamFeed, close_stream
 from tbdesktop.services.recording.journal import JournalWriter
 
 log = logging.getLogger(__name__)
-
-CAPTURING = (RecorderState.RECORDING, RecorderState.PAUSED)
 
 
 @dataclass
@@ -34,53 +32,80 @@ class JournalCall:
 STOP = object()
 
 
+Interrupt = Callable[[RecorderState, DeviceProblem | None], tuple[InputStreamLike | None, RecorderStatus]]
+
+
 class JournalThread:
-    """The writer side of ``Recorder`` (which provides these attributes)."""
+    """The writer thread of one recording, made by ``Recorder.start`` once its journal and capture exist.
 
-    params: RecordingParams
-    _lock: threading.RLock
-    _state: RecorderState
-    _format: CaptureFormat
-    _feed: StreamFeed
-    _queue: queue.Queue[Any]
-    _writer: threading.Thread | None
-    _writer_failed: bool
-    _capture: Capture | None
-    _problem: DeviceProblem | None
+    What it needs from the recorder comes in explicitly: the recorder's ``lock`` (held while it checks the device),
+    ``capturing()`` (recording or paused), ``interrupt(state, problem)`` (ends capture and returns the stream to
+    close and the status to announce) and ``emit(method, *args)`` (calls the observers)."""
 
-    if TYPE_CHECKING:
+    def __init__(
+        self,
+        capture: Capture,
+        feed: StreamFeed,
+        *,
+        lock: threading.RLock,
+        stop_after_s: float | None,
+        capturing: Callable[[], bool],
+        interrupt: Interrupt,
+        emit: Callable[..., None],
+    ) -> None:
+        self._capture = capture
+        self._journal = capture.journal
+        self._feed = feed
+        self._queue = feed.queue
+        self._lock = lock
+        self._stop_after_s = stop_after_s
+        self._capturing = capturing
+        self._interrupt = interrupt
+        self._emit = emit
+        self._failed = False
+        self._thread = threading.Thread(target=self._run, name="tb-recorder", daemon=True)
 
-        @property
-        def journal_id(self) -> str | None: ...
+    @property
+    def journal_id(self) -> str:
+        return self._journal.header.id
 
-        @property
-        def elapsed_s(self) -> float: ...
+    @property
+    def elapsed_s(self) -> float:
+        return self._capture.elapsed_s
 
-        def status(self) -> RecorderStatus: ...
+    def start(self) -> None:
+        self._thread.start()
 
-        def _emit(self, method: str, *args: Any) -> None: ...
+    def is_current(self) -> bool:
+        """Whether the caller runs on this writer thread (an observer called by it)."""
+        return threading.current_thread() is self._thread
 
-    def _event(self, journal: JournalWriter, name: str, *, sync: bool = False, **values: Any) -> None:
-        journal.event({"event": name, "frame": self._capture.frames if self._capture else 0, **values})
-        if sync:
-            journal.sync()
-
-    def _call(self, action: Callable[[JournalWriter], Any], *, wait: bool = False) -> None:
-        if self._writer is None or not self._writer.is_alive():
+    def call(self, action: Callable[[JournalWriter], Any], *, wait: bool = False) -> None:
+        """Journal work, done on the writer thread in order with the audio (dropped once the thread has ended)."""
+        if not self._thread.is_alive():
             return
         call = JournalCall(action)
         self._queue.put(call)
         if wait:
             call.done.wait(timeout=10.0)
 
-    def _finish_writer(self) -> None:
-        if self._writer is not None and self._writer.is_alive():
-            self._queue.put(STOP)
-            self._writer.join()
+    def note(self, name: str, *, sync: bool = False, wait: bool = False, **values: Any) -> None:
+        """An event in the journal (pause, resume, device change) at the frame the audio has reached."""
+        self.call(lambda journal: self._event(journal, name, sync=sync, **values), wait=wait)
 
-    def _run_writer(self, journal: JournalWriter) -> None:
-        capture = self._capture
-        assert capture is not None
+    def finish(self) -> None:
+        """Writes what is queued, closes the journal and ends the thread."""
+        if self._thread.is_alive():
+            self._queue.put(STOP)
+            self._thread.join()
+
+    def _event(self, journal: JournalWriter, name: str, *, sync: bool = False, **values: Any) -> None:
+        journal.event({"event": name, "frame": self._capture.frames, **values})
+        if sync:
+            journal.sync()
+
+    def _run(self) -> None:
+        capture, journal = self._capture, self._journal
         try:
             while True:
                 try:
@@ -92,18 +117,18 @@ class JournalThread:
                 try:
                     if isinstance(item, JournalCall):
                         try:
-                            if not self._writer_failed:
+                            if not self._failed:
                                 item.action(journal)
                         finally:
                             item.done.set()
                         continue
-                    if self._writer_failed:
+                    if self._failed:
                         continue
                     if isinstance(item, Block):
                         self._on_block(capture, item)
                     journal.tick(time.monotonic())
                     self._watch_device(journal)
-                    if capture.at_limit and self._state in CAPTURING:
+                    if capture.at_limit and self._capturing():
                         self._reach_limit(journal)
                 except OSError as exc:
                     self._storage_failed(exc)
@@ -122,7 +147,7 @@ class JournalThread:
         self._feed.last_block_at = max(self._feed.last_block_at, block.arrival)
         result = capture.add(block)
         if result.overflow_lost is not None:
-            rate = self._format.sample_rate
+            rate = capture.fmt.sample_rate
             log.info("input overflow", extra={"journal_id": self.journal_id, "lost_frames": result.overflow_lost})
             message = (
                 f"The input device could not keep up: {result.overflow_lost / rate:.2f} s lost, marked as silence."
@@ -134,7 +159,7 @@ class JournalThread:
 
     def _watch_device(self, journal: JournalWriter) -> None:
         with self._lock:
-            if self._feed.stream is None or self._state not in CAPTURING:
+            if self._feed.stream is None or not self._capturing():
                 return
             gone, stalled = self._feed.lost()
             if not gone:
@@ -157,7 +182,7 @@ class JournalThread:
         self._emit("state_changed", status)
 
     def _reach_limit(self, journal: JournalWriter) -> None:
-        asked = self.params.stop_after_s is not None and self.elapsed_s >= self.params.stop_after_s - 1e-6
+        asked = self._stop_after_s is not None and self.elapsed_s >= self._stop_after_s - 1e-6
         problem = None
         if not asked:
             problem = DeviceProblem(
@@ -166,8 +191,7 @@ class JournalThread:
                 self.elapsed_s,
                 False,
             )
-        with self._lock:
-            stream, status = self._interrupt(RecorderState.STOPPED, problem)
+        stream, status = self._interrupt(RecorderState.STOPPED, problem)
         journal.flush()
         journal.sync()
         if stream is not None:
@@ -177,7 +201,7 @@ class JournalThread:
         self._emit("state_changed", status)
 
     def _storage_failed(self, exc: OSError) -> None:
-        self._writer_failed = True
+        self._failed = True
         log.error("journal write failed", extra={"journal_id": self.journal_id, "error_type": type(exc).__name__})
         problem = DeviceProblem(
             "storage",
@@ -186,20 +210,8 @@ class JournalThread:
             self.elapsed_s,
             False,
         )
-        with self._lock:
-            stream, status = self._interrupt(RecorderState.STOPPED, problem)
+        stream, status = self._interrupt(RecorderState.STOPPED, problem)
         if stream is not None:
             close_stream(stream, abort=True)
         self._emit("device_error", problem)
         self._emit("state_changed", status)
-
-    def _interrupt(
-        self, state: RecorderState, problem: DeviceProblem | None
-    ) -> tuple[InputStreamLike | None, RecorderStatus]:
-        """The writer thread ends capture (the lock is held): the stream to close and the status to announce."""
-        stream = self._feed.detach()
-        self._feed.paused = False
-        self._state = state
-        self._problem = problem
-        log.info("recorder state", extra={"journal_id": self.journal_id, "state": state.value})
-        return stream, self.status()
