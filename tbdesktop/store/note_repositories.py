@@ -4,7 +4,8 @@ only through a session the user owns."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, delete, func, or_, select
@@ -98,6 +99,19 @@ class NoteRepository:
     def risk_flags(self, session_id: uuid.UUID) -> Sequence[RiskFlag]:
         self._owned_session(session_id)
         return self.s.scalars(select(RiskFlag).where(RiskFlag.session_id == session_id).order_by(RiskFlag.id)).all()
+
+    def latest_written(self, session_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, datetime]:
+        """When the latest note of each of these sessions of mine was written (sessions with no note, or someone
+        else's, are left out). One query for a whole list."""
+        if not session_ids:
+            return {}
+        rows = self.s.execute(
+            select(Note.session_id, func.max(Note.created_at))
+            .join(TherapySession, TherapySession.id == Note.session_id)
+            .where(TherapySession.owner_id == self.user_id, Note.session_id.in_(list(session_ids)))
+            .group_by(Note.session_id)
+        ).all()
+        return {session_id: written for session_id, written in rows if written is not None}
 
 
 class NoteWriter:

@@ -5,16 +5,19 @@ from __future__ import annotations
 import builtins
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from tbdesktop.errors import NotFoundError
 from tbdesktop.store.models import (
+    ACTIVE_STATUSES,
     AuditEvent,
     Client,
+    JobKind,
     JobStatus,
+    Note,
     ProcessingJob,
     ProcessingStatus,
     RiskFlag,
@@ -157,6 +160,101 @@ class SessionRepository:
         ).all()
         return {row[0]: row[1] for row in rows}
 
+    # -- a session's transcript lines, by speaker ----------------------------------------------------------
+
+    def speaker_roles(self, session_id: uuid.UUID) -> builtins.list[tuple[str, str | None]]:
+        """(speaker, role) of each line of my session's transcript, in line order."""
+        self.get(session_id)
+        rows = self.s.execute(
+            select(TranscriptSegment.speaker, TranscriptSegment.role)
+            .where(TranscriptSegment.session_id == session_id)
+            .order_by(TranscriptSegment.idx)
+        ).all()
+        return [(speaker, role) for speaker, role in rows]
+
+    def speaker_labels(self, session_id: uuid.UUID) -> set[str]:
+        """The speakers who have lines in my session's transcript."""
+        self.get(session_id)
+        return set(self.s.scalars(select(TranscriptSegment.speaker).where(TranscriptSegment.session_id == session_id)))
+
+    def line_numbers(self, session_id: uuid.UUID, speaker: str | None = None) -> builtins.list[int]:
+        """The numbers (idx) of my session's transcript lines, of one speaker when given, in order."""
+        self.get(session_id)
+        q = select(TranscriptSegment.idx).where(TranscriptSegment.session_id == session_id)
+        if speaker is not None:
+            q = q.where(TranscriptSegment.speaker == speaker)
+        return [int(idx) for idx in self.s.scalars(q.order_by(TranscriptSegment.idx))]
+
+    def has_transcript(self, session_id: uuid.UUID) -> bool:
+        """Whether my session has at least one transcript line."""
+        self.get(session_id)
+        found = self.s.scalar(select(TranscriptSegment.idx).where(TranscriptSegment.session_id == session_id).limit(1))
+        return found is not None
+
+    def last_line_number(self, session_id: uuid.UUID) -> int | None:
+        """The highest line number (idx) of my session's transcript; None when it has no lines."""
+        self.get(session_id)
+        highest = self.s.scalar(
+            select(func.max(TranscriptSegment.idx)).where(TranscriptSegment.session_id == session_id)
+        )
+        return None if highest is None else int(highest)
+
+    # -- recordings and retention --------------------------------------------------------------------------
+
+    def unencrypted_recordings(self) -> builtins.list[tuple[uuid.UUID, str]]:
+        """(session id, stored name) of my kept recordings stored without a key, not being processed."""
+        rows = self.s.execute(
+            select(TherapySession.id, TherapySession.recording_path).where(
+                TherapySession.owner_id == self.user_id,
+                TherapySession.recording_path.is_not(None),
+                TherapySession.recording_key.is_(None),
+                TherapySession.processing_status.not_in(ACTIVE_STATUSES),
+            )
+        ).all()
+        return [(row_id, str(name)) for row_id, name in rows]
+
+    def recordings_processed_before(self, cutoff: datetime) -> builtins.list[uuid.UUID]:
+        """My completed sessions whose recording is still kept and whose processing last finished by ``cutoff``."""
+        processed = (
+            select(ProcessingJob.session_id, func.max(ProcessingJob.finished_at).label("at"))
+            .where(ProcessingJob.kind == JobKind.PROCESS.value, ProcessingJob.status == JobStatus.COMPLETED.value)
+            .group_by(ProcessingJob.session_id)
+            .subquery()
+        )
+        return list(
+            self.s.scalars(
+                select(TherapySession.id)
+                .join(processed, processed.c.session_id == TherapySession.id)
+                .where(
+                    TherapySession.owner_id == self.user_id,
+                    processed.c.at <= cutoff,
+                    TherapySession.recording_path.is_not(None),
+                    TherapySession.recording_deleted_at.is_(None),
+                    TherapySession.processing_status == ProcessingStatus.COMPLETED,
+                )
+            )
+        )
+
+    def transcripts_signed_before(self, cutoff: datetime) -> builtins.list[uuid.UUID]:
+        """My sessions whose transcript is still kept and whose latest signed note was signed by ``cutoff``."""
+        signed = (
+            select(Note.session_id, func.max(Note.signed_at).label("at"))
+            .where(Note.status == "signed")
+            .group_by(Note.session_id)
+            .subquery()
+        )
+        return list(
+            self.s.scalars(
+                select(TherapySession.id)
+                .join(signed, signed.c.session_id == TherapySession.id)
+                .where(
+                    TherapySession.owner_id == self.user_id,
+                    signed.c.at <= cutoff,
+                    TherapySession.transcript_deleted_at.is_(None),
+                )
+            )
+        )
+
 
 class JobRepository:
     """The persistent job queue. Used by the processing runner, never by a user query directly."""
@@ -282,6 +380,16 @@ class SegmentWriter:
         self.s.execute(delete(TranscriptSegment).where(TranscriptSegment.session_id == session_id))
         self.s.add_all(list(segments))
         self.s.flush()
+
+    def in_order(self, session_id: uuid.UUID) -> list[TranscriptSegment]:
+        """The session's transcript lines in spoken order (for the processing stages, which act for no user)."""
+        return list(
+            self.s.scalars(
+                select(TranscriptSegment)
+                .where(TranscriptSegment.session_id == session_id)
+                .order_by(TranscriptSegment.start_s, TranscriptSegment.idx)
+            )
+        )
 
 
 class AuditRepository:
