@@ -1,5 +1,6 @@
 """What a therapist keeps and changes: delete the recording, the transcript or the whole session; anonymous mode;
-reassign, edit details, fix transcript lines. Owner-only (the repositories filter by user) and audited."""
+reassign, edit details, fix transcript lines, cancel and retry processing. Owner-only (the repositories filter by
+user) and audited. ``SessionService`` holds a ``SessionLifecycle`` and offers its methods."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ import uuid
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 
 from tbdesktop.errors import NotFoundError, ValidationError
 from tbdesktop.services.dto import SegmentInfo, SessionInfo
 from tbdesktop.services.ids import parse_session_id
 from tbdesktop.services.recording_vault import PlainCopy, RecordingCryptoError, is_encrypted_file
+from tbdesktop.services.session_views import consent_required, describe
 from tbdesktop.store.models import (
     ACTIVE_STATUSES,
     JobKind,
@@ -56,16 +58,14 @@ def recording_elsewhere(row: TherapySession, here: str) -> str | None:
 
 
 class SessionLifecycle:
-    """Mixed into SessionService (which provides ``ctx``, ``user`` and ``_info``)."""
+    """The lifecycle of ``user``'s sessions: playback, deletion, changes, cancel and retry."""
 
-    ctx: AppContext
-    user: UserInfo
+    def __init__(self, ctx: AppContext, user: UserInfo) -> None:
+        self.ctx = ctx
+        self.user = user
 
-    if TYPE_CHECKING:
-
-        def _info(self, s: Session, row: TherapySession) -> SessionInfo: ...
-
-        def _consent_required(self, s: Session) -> bool: ...
+    def _info(self, s: Session, row: TherapySession) -> SessionInfo:
+        return describe(s, self.user, row)
 
     def _audit(self, s: Session, action: str, session_id: uuid.UUID) -> None:
         AuditRepository(s, self.user.id, self.ctx.workstation).record(action, "therapy_session", session_id)
@@ -106,20 +106,10 @@ class SessionLifecycle:
     def seal_plain_recordings_sync(self) -> int:
         """Encrypt my recordings stored before encryption at rest (rows without a key); returns how many."""
         with self.ctx.db.unit_of_work() as s:
-            pending = [
-                (row_id, name)
-                for row_id, name in s.execute(
-                    select(TherapySession.id, TherapySession.recording_path).where(
-                        TherapySession.owner_id == self.user.id,
-                        TherapySession.recording_path.is_not(None),
-                        TherapySession.recording_key.is_(None),
-                        TherapySession.processing_status.not_in(ACTIVE_STATUSES),
-                    )
-                )
-            ]
+            pending = SessionRepository(s, self.user.id).unencrypted_recordings()
         sealed = 0
         for row_id, name in pending:
-            path = self.ctx.recordings.path(str(name))
+            path = self.ctx.recordings.path(name)
             if not path.is_file() or is_encrypted_file(path):
                 continue
             # Encrypted under a new name, recorded, and only then is the plain file removed: a crash in between
@@ -131,7 +121,7 @@ class SessionLifecycle:
                 row.recording_path = new_name
                 row.recording_key = wrapped
                 self._audit(s, "recording.encrypt", row.id)
-            self.ctx.recordings.destroy(str(name))
+            self.ctx.recordings.destroy(name)
             sealed += 1
         if sealed:
             log.info("recordings encrypted", extra={"count": sealed})
@@ -260,7 +250,8 @@ class SessionLifecycle:
         if consent_method is not None and consent_method not in CONSENT_METHODS:
             raise ValidationError("Consent method must be verbal, written or electronic.")
         with self.ctx.db.unit_of_work() as s:
-            row = SessionRepository(s, self.user.id).get(session_id, for_update=True)
+            repo = SessionRepository(s, self.user.id)
+            row = repo.get(session_id, for_update=True)
             if session_date is not None:
                 if session_date > date.today():
                     raise ValidationError("The session date cannot be in the future.")
@@ -274,9 +265,7 @@ class SessionLifecycle:
                     row.processing_stage_detail = "Waiting to start"
             if speaker_names:
                 speakers = {k: dict(v) for k, v in (row.speakers or {}).items()}
-                known = set(speakers) | set(
-                    s.scalars(select(TranscriptSegment.speaker).where(TranscriptSegment.session_id == row.id))
-                )
+                known = set(speakers) | repo.speaker_labels(row.id)
                 for speaker, label in speaker_names.items():
                     if speaker not in known:
                         raise NotFoundError(f"This session has no speaker '{speaker}'.")
@@ -302,7 +291,8 @@ class SessionLifecycle:
         if text is None and speaker is None:
             raise ValidationError("Give the corrected text or speaker for the line.")
         with self.ctx.db.unit_of_work() as s:
-            row = SessionRepository(s, self.user.id).get(session_id, for_update=True)
+            repo = SessionRepository(s, self.user.id)
+            row = repo.get(session_id, for_update=True)
             if row.transcript_deleted_at is not None:
                 raise ValidationError("The transcript of this session was deleted.")
             segment = s.get(TranscriptSegment, (row.id, int(idx)))
@@ -319,9 +309,7 @@ class SessionLifecycle:
                     segment.words = []  # the old word timings no longer match the words
             if speaker is not None:
                 speakers = dict(row.speakers or {})
-                known = set(speakers) | set(
-                    s.scalars(select(TranscriptSegment.speaker).where(TranscriptSegment.session_id == row.id))
-                )
+                known = set(speakers) | repo.speaker_labels(row.id)
                 if speaker not in known:
                     raise NotFoundError(f"This session has no speaker '{speaker}'.")
                 segment.speaker = speaker
@@ -366,7 +354,7 @@ class SessionLifecycle:
                 raise ValidationError(elsewhere)
             if row.recording_deleted_at is not None or not row.recording_path:
                 raise ValidationError("The recording was deleted, so this session cannot be processed again.")
-            if row.consent_method is None and self._consent_required(s):
+            if row.consent_method is None and consent_required(s, self.user.id):
                 queue(row, AWAITING_CONSENT)
             else:
                 queue(row, "Waiting to start")

@@ -1,4 +1,6 @@
-"""Sessions: import a recording, list, show, status and transcript — all scoped to the signed-in user."""
+"""Sessions: import a recording, list, show, status and transcript — all scoped to the signed-in user. The
+session's lifecycle (``SessionLifecycle``) and speaker corrections (``SpeakerEditing``) are collaborators it holds;
+their methods are offered here, so the GUI, the CLI and the tests use one service."""
 
 from __future__ import annotations
 
@@ -9,27 +11,28 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from tbdesktop.engine.errors import AudioTooLongError, EngineError
-from tbdesktop.engine.roles import ROLES
-from tbdesktop.errors import NotFoundError, ValidationError
+from tbdesktop.errors import ValidationError
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.convert import client_info, masked_segment, segment_info, session_info, status_info
 from tbdesktop.services.dto import ClientInfo, SegmentInfo, SessionInfo, StatusInfo, UserInfo
 from tbdesktop.services.ids import parse_session_id
+from tbdesktop.services.recording_vault import PlainCopy
 from tbdesktop.services.session_lifecycle import AWAITING_CONSENT, CONSENT_METHODS, SessionLifecycle
-from tbdesktop.services.speakers.service import SpeakerEditing, regeneration_due, regeneration_due_among
+from tbdesktop.services.session_views import consent_required, describe, regeneration_due_among
+from tbdesktop.services.speakers.service import NEW_SPEAKER, SpeakerEditing, SpeakersChange
 from tbdesktop.store.models import (
     SESSION_TYPES,
     JobKind,
     ProcessingStatus,
     TherapySession,
-    TranscriptSegment,
     utcnow,
 )
+from tbdesktop.store.note_repositories import NoteRepository
 from tbdesktop.store.repositories import (
     AuditRepository,
     ClientRepository,
@@ -41,8 +44,6 @@ from tbdesktop.store.repositories import (
 log = logging.getLogger(__name__)
 
 AUDIO_EXTENSIONS = (".wav", ".mp3", ".m4a", ".ogg", ".webm", ".flac", ".opus", ".aac", ".mp4")
-
-SPEAKER_ROLES = ROLES
 CopyProgress = Callable[[int, int], None]
 
 
@@ -56,10 +57,12 @@ class ImportRequest:
     session_type: str = "individual"
 
 
-class SessionService(SessionLifecycle, SpeakerEditing):
+class SessionService:
     def __init__(self, ctx: AppContext, user: UserInfo) -> None:
         self.ctx = ctx
         self.user = user
+        self._lifecycle = SessionLifecycle(ctx, user)
+        self._speakers = SpeakerEditing(ctx, user)
 
     # -- import -------------------------------------------------------------------------------------------
 
@@ -117,7 +120,7 @@ class SessionService(SessionLifecycle, SpeakerEditing):
                         speakers={},
                     )
                 )
-                if req.consent_method is None and self._consent_required(s):
+                if req.consent_method is None and consent_required(s, self.user.id):
                     # Kept, not processed, until the client's consent is recorded (``update(consent_method=…)``).
                     row.processing_stage_detail = AWAITING_CONSENT
                 else:
@@ -131,10 +134,6 @@ class SessionService(SessionLifecycle, SpeakerEditing):
             raise
         log.info("session imported", extra={"session_id": str(result.id), "bytes": size})
         return result
-
-    def _consent_required(self, s: Session) -> bool:
-        user = UserRepository(s).get(self.user.id)
-        return bool((user.settings or {}).get("consent_required", True))
 
     def set_consent_required_sync(self, required: bool) -> None:
         """My setting: whether a session needs recorded consent before it is processed (on by default)."""
@@ -156,15 +155,7 @@ class SessionService(SessionLifecycle, SpeakerEditing):
     # -- queries ------------------------------------------------------------------------------------------
 
     def _info(self, s: Session, row: TherapySession) -> SessionInfo:
-        repo = SessionRepository(s, self.user.id)
-        names = repo.client_names({row.client_id} if row.client_id else set())
-        return session_info(
-            row,
-            owner_name=self.user.display_name,
-            client_name=names.get(row.client_id) if row.client_id else None,
-            flags=repo.risk_summary({row.id}).get(row.id, []),
-            needs_regeneration=regeneration_due(s, row),
-        )
+        return describe(s, self.user, row)
 
     def list_sessions_sync(self, client_id: uuid.UUID | None = None) -> list[SessionInfo]:
         with self.ctx.db.unit_of_work() as s:
@@ -172,7 +163,7 @@ class SessionService(SessionLifecycle, SpeakerEditing):
             rows = repo.list(client_id=client_id)
             names = repo.client_names({r.client_id for r in rows if r.client_id})
             flags = repo.risk_summary({r.id for r in rows})
-            due = regeneration_due_among(s, rows)
+            due = regeneration_due_among(NoteRepository(s, self.user.id), rows)
             return [
                 session_info(
                     r,
@@ -217,39 +208,6 @@ class SessionService(SessionLifecycle, SpeakerEditing):
     async def transcript(self, session_id: uuid.UUID | str) -> list[SegmentInfo]:
         return await asyncio.to_thread(self.transcript_sync, session_id)
 
-    # -- speakers -----------------------------------------------------------------------------------------
-
-    def set_speaker_role_sync(self, session_id: uuid.UUID | str, speaker: str, role: str) -> SessionInfo:
-        """Correct who is who: the role of one diarized speaker, on the session and every transcript row."""
-        sid = parse_session_id(session_id)
-        if role not in SPEAKER_ROLES:
-            raise ValidationError("Role must be therapist, client, partner, participant or other.")
-        with self.ctx.db.unit_of_work() as s:
-            repo = SessionRepository(s, self.user.id)
-            row = repo.get(sid, for_update=True)
-            speakers = {k: dict(v) for k, v in (row.speakers or {}).items()}
-            known = set(speakers) | {seg.speaker for seg in repo.segments(sid)}
-            if speaker not in known:
-                raise NotFoundError(f"This session has no speaker '{speaker}'.")
-            entry = speakers.setdefault(speaker, {"name": None})
-            entry["role"] = role
-            entry["role_source"] = "user"
-            row.speakers = speakers
-            row.transcript_edited_at = utcnow()  # the notes read the roles
-            s.execute(
-                update(TranscriptSegment)
-                .where(TranscriptSegment.session_id == sid, TranscriptSegment.speaker == speaker)
-                .values(role=role)
-            )
-            row.updated_at = utcnow()
-            AuditRepository(s, self.user.id, self.ctx.workstation).record(
-                "session.speaker_role", "therapy_session", sid
-            )
-            return self._info(s, row)
-
-    async def set_speaker_role(self, session_id: uuid.UUID | str, speaker: str, role: str) -> SessionInfo:
-        return await asyncio.to_thread(self.set_speaker_role_sync, session_id, speaker, role)
-
     # -- clients ------------------------------------------------------------------------------------------
 
     def list_clients_sync(self) -> list[ClientInfo]:
@@ -273,3 +231,139 @@ class SessionService(SessionLifecycle, SpeakerEditing):
 
     async def create_client(self, name: str, pronouns: str | None = None) -> ClientInfo:
         return await asyncio.to_thread(self.create_client_sync, name, pronouns)
+
+    # -- the session's lifecycle (SessionLifecycle) ---------------------------------------------------------
+
+    def open_recording_sync(self, session_id: uuid.UUID | str) -> PlainCopy:
+        return self._lifecycle.open_recording_sync(session_id)
+
+    async def open_recording(self, session_id: uuid.UUID | str) -> PlainCopy:
+        return await self._lifecycle.open_recording(session_id)
+
+    def seal_plain_recordings_sync(self) -> int:
+        return self._lifecycle.seal_plain_recordings_sync()
+
+    def delete_recording_sync(
+        self, session_id: uuid.UUID | str, *, audit_action: str = "recording.delete"
+    ) -> SessionInfo:
+        return self._lifecycle.delete_recording_sync(session_id, audit_action=audit_action)
+
+    async def delete_recording(self, session_id: uuid.UUID | str) -> SessionInfo:
+        return await self._lifecycle.delete_recording(session_id)
+
+    def delete_transcript_sync(
+        self, session_id: uuid.UUID | str, *, audit_action: str = "transcript.delete"
+    ) -> SessionInfo:
+        return self._lifecycle.delete_transcript_sync(session_id, audit_action=audit_action)
+
+    async def delete_transcript(self, session_id: uuid.UUID | str) -> SessionInfo:
+        return await self._lifecycle.delete_transcript(session_id)
+
+    def delete_session_sync(self, session_id: uuid.UUID | str) -> None:
+        self._lifecycle.delete_session_sync(session_id)
+
+    async def delete_session(self, session_id: uuid.UUID | str) -> None:
+        await self._lifecycle.delete_session(session_id)
+
+    def set_anonymous_sync(self, session_id: uuid.UUID | str, anonymous: bool) -> SessionInfo:
+        return self._lifecycle.set_anonymous_sync(session_id, anonymous)
+
+    async def set_anonymous(self, session_id: uuid.UUID | str, anonymous: bool) -> SessionInfo:
+        return await self._lifecycle.set_anonymous(session_id, anonymous)
+
+    def reassign_sync(
+        self, session_id: uuid.UUID | str, *, client_id: uuid.UUID | None = None, client_name: str | None = None
+    ) -> SessionInfo:
+        return self._lifecycle.reassign_sync(session_id, client_id=client_id, client_name=client_name)
+
+    async def reassign(
+        self, session_id: uuid.UUID | str, *, client_id: uuid.UUID | None = None, client_name: str | None = None
+    ) -> SessionInfo:
+        return await self._lifecycle.reassign(session_id, client_id=client_id, client_name=client_name)
+
+    def update_sync(
+        self,
+        session_id: uuid.UUID | str,
+        *,
+        session_date: date | None = None,
+        consent_method: str | None = None,
+        speaker_names: dict[str, str | None] | None = None,
+    ) -> SessionInfo:
+        return self._lifecycle.update_sync(
+            session_id, session_date=session_date, consent_method=consent_method, speaker_names=speaker_names
+        )
+
+    async def update(self, session_id: uuid.UUID | str, **changes: Any) -> SessionInfo:
+        return await self._lifecycle.update(session_id, **changes)
+
+    def fix_segment_sync(
+        self, session_id: uuid.UUID | str, idx: int, *, text: str | None = None, speaker: str | None = None
+    ) -> SegmentInfo:
+        return self._lifecycle.fix_segment_sync(session_id, idx, text=text, speaker=speaker)
+
+    async def fix_segment(
+        self, session_id: uuid.UUID | str, idx: int, *, text: str | None = None, speaker: str | None = None
+    ) -> SegmentInfo:
+        return await self._lifecycle.fix_segment(session_id, idx, text=text, speaker=speaker)
+
+    def cancel_sync(self, session_id: uuid.UUID | str) -> bool:
+        return self._lifecycle.cancel_sync(session_id)
+
+    async def cancel(self, session_id: uuid.UUID | str) -> bool:
+        return await self._lifecycle.cancel(session_id)
+
+    def retry_sync(self, session_id: uuid.UUID | str) -> SessionInfo:
+        return self._lifecycle.retry_sync(session_id)
+
+    async def retry(self, session_id: uuid.UUID | str) -> SessionInfo:
+        return await self._lifecycle.retry(session_id)
+
+    # -- speaker corrections (SpeakerEditing) ---------------------------------------------------------------
+
+    def split_line_sync(
+        self,
+        session_id: uuid.UUID | str,
+        idx: int,
+        at_word: int,
+        speaker: str = NEW_SPEAKER,
+        *,
+        role: str | None = None,
+        name: str | None = None,
+    ) -> SpeakersChange:
+        return self._speakers.split_line_sync(session_id, idx, at_word, speaker, role=role, name=name)
+
+    async def split_line(
+        self,
+        session_id: uuid.UUID | str,
+        idx: int,
+        at_word: int,
+        speaker: str = NEW_SPEAKER,
+        *,
+        role: str | None = None,
+        name: str | None = None,
+    ) -> SpeakersChange:
+        return await self._speakers.split_line(session_id, idx, at_word, speaker, role=role, name=name)
+
+    def merge_speakers_sync(self, session_id: uuid.UUID | str, source: str, into: str) -> SpeakersChange:
+        return self._speakers.merge_speakers_sync(session_id, source, into)
+
+    async def merge_speakers(self, session_id: uuid.UUID | str, source: str, into: str) -> SpeakersChange:
+        return await self._speakers.merge_speakers(session_id, source, into)
+
+    def add_speaker_sync(self, session_id: uuid.UUID | str, role: str, name: str | None = None) -> SpeakersChange:
+        return self._speakers.add_speaker_sync(session_id, role, name)
+
+    async def add_speaker(self, session_id: uuid.UUID | str, role: str, name: str | None = None) -> SpeakersChange:
+        return await self._speakers.add_speaker(session_id, role, name)
+
+    def rediarize_sync(self, session_id: uuid.UUID | str, voices: int | None = None) -> SpeakersChange:
+        return self._speakers.rediarize_sync(session_id, voices)
+
+    async def rediarize(self, session_id: uuid.UUID | str, voices: int | None = None) -> SpeakersChange:
+        return await self._speakers.rediarize(session_id, voices)
+
+    def set_speaker_role_sync(self, session_id: uuid.UUID | str, speaker: str, role: str) -> SessionInfo:
+        return self._speakers.set_speaker_role_sync(session_id, speaker, role)
+
+    async def set_speaker_role(self, session_id: uuid.UUID | str, speaker: str, role: str) -> SessionInfo:
+        return await self._speakers.set_speaker_role(session_id, speaker, role)

@@ -1,19 +1,18 @@
-"""Correcting who said what, mixed into SessionService: split a line at a word, merge two speakers, add a speaker,
-and queue a fresh speaker separation with a chosen number of voices. Owner-only (the repositories filter by user),
-one transaction each, audited without content. Notes and risk flags are never rewritten here: a change only marks
-the session's transcript as edited, and a note written before that is offered for regeneration."""
+"""Correcting who said what (``SessionService`` holds a ``SpeakerEditing`` and offers its methods): split a line at
+a word, merge two speakers, add a speaker, and queue a fresh speaker separation with a chosen number of voices.
+Owner-only (the repositories filter by user), one transaction each, audited without content. Notes and risk flags
+are never rewritten here: a change only marks the session's transcript as edited, and a note written before that is
+offered for regeneration."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import update
 
 from tbdesktop.engine.roles import ROLES
 from tbdesktop.errors import NotFoundError, ValidationError
@@ -21,15 +20,9 @@ from tbdesktop.services.convert import mask_name
 from tbdesktop.services.dto import JsonMixin, SessionInfo
 from tbdesktop.services.ids import parse_session_id
 from tbdesktop.services.session_lifecycle import recording_elsewhere
+from tbdesktop.services.session_views import describe
 from tbdesktop.services.speakers.edits import line_words, next_label, split_parts, stored_word_index
-from tbdesktop.store.models import (
-    ACTIVE_STATUSES,
-    JobKind,
-    Note,
-    TherapySession,
-    TranscriptSegment,
-    utcnow,
-)
+from tbdesktop.store.models import ACTIVE_STATUSES, JobKind, TherapySession, TranscriptSegment, utcnow
 from tbdesktop.store.processing_state import queue
 from tbdesktop.store.repositories import AuditRepository, JobRepository, SessionRepository
 
@@ -59,31 +52,6 @@ class SpeakersChange(JsonMixin):
     job_id: uuid.UUID | None = None  # the queued speaker separation
 
 
-def regeneration_due(s: Session, row: TherapySession) -> bool:
-    """Whether the latest note predates the last change of who said what."""
-    return row.id in regeneration_due_among(s, [row])
-
-
-def regeneration_due_among(s: Session, rows: Sequence[TherapySession]) -> set[uuid.UUID]:
-    """Of these sessions, those whose latest note predates the last change of who said what (one query)."""
-    edited = {row.id: row.transcript_edited_at for row in rows if row.transcript_edited_at is not None}
-    if not edited:
-        return set()
-    latest = s.execute(
-        select(Note.session_id, func.max(Note.created_at)).where(Note.session_id.in_(edited)).group_by(Note.session_id)
-    )
-    due = set()
-    for session_id, written in latest:
-        changed: datetime | None = edited.get(session_id)
-        if changed is None or written is None:
-            continue
-        if written.tzinfo is None and changed.tzinfo is not None:  # SQLite reads back naive values through max()
-            changed = changed.replace(tzinfo=None)
-        if written < changed:
-            due.add(session_id)
-    return due
-
-
 def _clean_role(role: str | None) -> str | None:
     if role is None or role == "":
         return None
@@ -100,14 +68,11 @@ def _clean_name(name: str | None) -> str | None:
 
 
 class SpeakerEditing:
-    """Mixed into SessionService (which provides ``ctx``, ``user`` and ``_info``)."""
+    """Speaker corrections on ``user``'s sessions."""
 
-    ctx: AppContext
-    user: UserInfo
-
-    if TYPE_CHECKING:
-
-        def _info(self, s: Session, row: TherapySession) -> SessionInfo: ...
+    def __init__(self, ctx: AppContext, user: UserInfo) -> None:
+        self.ctx = ctx
+        self.user = user
 
     # -- shared -------------------------------------------------------------------------------------------
 
@@ -119,13 +84,10 @@ class SpeakerEditing:
             raise ValidationError("This session is being processed; wait until it has finished.")
         return row
 
-    @staticmethod
-    def _voices(s: Session, row: TherapySession) -> dict[str, dict[str, Any]]:
+    def _voices(self, s: Session, row: TherapySession) -> dict[str, dict[str, Any]]:
         """The session's speakers (capture keys left out), with anyone who has lines but no entry yet."""
         speakers = {k: dict(v) for k, v in (row.speakers or {}).items() if not k.startswith("_")}
-        for label, role in s.execute(
-            select(TranscriptSegment.speaker, TranscriptSegment.role).where(TranscriptSegment.session_id == row.id)
-        ):
+        for label, role in SessionRepository(s, self.user.id).speaker_roles(row.id):
             speakers.setdefault(label, {"role": role, "name": None})
         return speakers
 
@@ -151,8 +113,41 @@ class SpeakerEditing:
         row.updated_at = now
         AuditRepository(s, self.user.id, self.ctx.workstation).record(f"speakers.{action}", "therapy_session", row.id)
         s.flush()
-        info = self._info(s, row)
+        info = describe(s, self.user, row)
         return SpeakersChange(info, action, speaker, sorted(lines or []), info.needs_regeneration, job_id)
+
+    # -- the role of a speaker -----------------------------------------------------------------------------------------
+
+    def set_speaker_role_sync(self, session_id: uuid.UUID | str, speaker: str, role: str) -> SessionInfo:
+        """Correct who is who: the role of one diarized speaker, on the session and every transcript row."""
+        sid = parse_session_id(session_id)
+        if role not in ROLES:
+            raise ValidationError("Role must be therapist, client, partner, participant or other.")
+        with self.ctx.db.unit_of_work() as s:
+            repo = SessionRepository(s, self.user.id)
+            row = repo.get(sid, for_update=True)
+            speakers = {k: dict(v) for k, v in (row.speakers or {}).items()}
+            known = set(speakers) | {seg.speaker for seg in repo.segments(sid)}
+            if speaker not in known:
+                raise NotFoundError(f"This session has no speaker '{speaker}'.")
+            entry = speakers.setdefault(speaker, {"name": None})
+            entry["role"] = role
+            entry["role_source"] = "user"
+            row.speakers = speakers
+            row.transcript_edited_at = utcnow()  # the notes read the roles
+            s.execute(
+                update(TranscriptSegment)
+                .where(TranscriptSegment.session_id == sid, TranscriptSegment.speaker == speaker)
+                .values(role=role)
+            )
+            row.updated_at = utcnow()
+            AuditRepository(s, self.user.id, self.ctx.workstation).record(
+                "session.speaker_role", "therapy_session", sid
+            )
+            return describe(s, self.user, row)
+
+    async def set_speaker_role(self, session_id: uuid.UUID | str, speaker: str, role: str) -> SessionInfo:
+        return await asyncio.to_thread(self.set_speaker_role_sync, session_id, speaker, role)
 
     # -- split a line -------------------------------------------------------------------------------------
 
@@ -198,7 +193,7 @@ class SpeakerEditing:
             elif speaker == segment.speaker:
                 raise ValidationError("The new line would keep the same speaker; choose another or a new speaker.")
             head, tail = split_parts(segment.start_s, segment.end_s, segment.text, segment.words or [], at_word)
-            highest = s.scalar(select(func.max(TranscriptSegment.idx)).where(TranscriptSegment.session_id == row.id))
+            highest = SessionRepository(s, self.user.id).last_line_number(row.id)
             new_idx = int(highest or 0) + 1
             segment.start_s, segment.end_s = head.start_s, head.end_s
             segment.text, segment.words = head.text, head.words
@@ -250,13 +245,7 @@ class SpeakerEditing:
                     raise NotFoundError(f"This session has no speaker '{label}'.")
             if source == into:
                 raise ValidationError("Choose two different speakers to merge.")
-            moved = list(
-                s.scalars(
-                    select(TranscriptSegment.idx).where(
-                        TranscriptSegment.session_id == row.id, TranscriptSegment.speaker == source
-                    )
-                )
-            )
+            moved = SessionRepository(s, self.user.id).line_numbers(row.id, source)
             gone, kept = voices.pop(source), voices[into]
             s.execute(
                 update(TranscriptSegment)
@@ -316,8 +305,7 @@ class SpeakerEditing:
                 raise ValidationError(elsewhere)
             if not row.recording_path:
                 raise ValidationError("This session has no recording to separate the voices of.")
-            has_lines = s.scalar(select(TranscriptSegment.idx).where(TranscriptSegment.session_id == row.id).limit(1))
-            if has_lines is None:
+            if not SessionRepository(s, self.user.id).has_transcript(row.id):
                 raise ValidationError("This session has no transcript yet; its speakers are separated with it.")
             job = JobRepository(s).enqueue(
                 row.id, JobKind.REDIARIZE.value, {"voices": int(voices) if voices is not None else None}
