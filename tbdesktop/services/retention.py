@@ -17,23 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
-
 from tbdesktop.errors import ValidationError
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.convert import user_info
 from tbdesktop.services.sessions import SessionService
-from tbdesktop.store.models import (
-    JobKind,
-    JobStatus,
-    Note,
-    ProcessingJob,
-    ProcessingStatus,
-    TherapySession,
-    User,
-    utcnow,
-)
-from tbdesktop.store.repositories import AuditRepository, UserRepository
+from tbdesktop.store.models import User, utcnow
+from tbdesktop.store.repositories import AuditRepository, SessionRepository, UserRepository
 
 log = logging.getLogger(__name__)
 
@@ -82,49 +71,19 @@ class RetentionService:
     def due_sync(self, now: datetime | None = None) -> list[tuple[User, uuid.UUID, str]]:
         """(owner, session id, "recording" | "transcript") for everything past its retention."""
         now = now or self.clock()
-        # When each session's clock started: its processing completed / its note was signed.
-        processed = (
-            select(ProcessingJob.session_id, func.max(ProcessingJob.finished_at).label("at"))
-            .where(ProcessingJob.kind == JobKind.PROCESS.value, ProcessingJob.status == JobStatus.COMPLETED.value)
-            .group_by(ProcessingJob.session_id)
-            .subquery()
-        )
-        signed = (
-            select(Note.session_id, func.max(Note.signed_at).label("at"))
-            .where(Note.status == "signed")
-            .group_by(Note.session_id)
-            .subquery()
-        )
         due: list[tuple[User, uuid.UUID, str]] = []
         with self.ctx.db.unit_of_work() as s:
-
-            def past(user: User, started: Any, days: int, *conditions: Any) -> list[uuid.UUID]:
-                return list(
-                    s.scalars(
-                        select(TherapySession.id)
-                        .join(started, started.c.session_id == TherapySession.id)
-                        .where(
-                            TherapySession.owner_id == user.id, started.c.at <= now - timedelta(days=days), *conditions
-                        )
-                    )
-                )
-
             for user in UserRepository(s).all():
                 settings = user.settings or {}
                 recording_days = _days(settings.get("retention_recording_days"))
                 transcript_days = _days(settings.get("retention_transcript_days"))
+                sessions = SessionRepository(s, user.id)
+                # Each clock starts when the session's processing completed / its note was signed.
                 if recording_days is not None:
-                    expired = past(
-                        user,
-                        processed,
-                        recording_days,
-                        TherapySession.recording_path.is_not(None),
-                        TherapySession.recording_deleted_at.is_(None),
-                        TherapySession.processing_status == ProcessingStatus.COMPLETED,
-                    )
+                    expired = sessions.recordings_processed_before(now - timedelta(days=recording_days))
                     due += [(user, sid, "recording") for sid in expired]
                 if transcript_days is not None:
-                    expired = past(user, signed, transcript_days, TherapySession.transcript_deleted_at.is_(None))
+                    expired = sessions.transcripts_signed_before(now - timedelta(days=transcript_days))
                     due += [(user, sid, "transcript") for sid in expired]
             s.expunge_all()
         return due
