@@ -56,7 +56,7 @@ class Settings:
     openai_base_url: str = ""
     openai_model: str = ""
     max_duration_min: float = 240.0
-    workers: int = 1
+    workers: int = 0  # jobs processed at once; 0: as many as this workstation runs well (processing/capacity.py)
 
     @property
     def recordings_dir(self) -> Path:

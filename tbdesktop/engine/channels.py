@@ -24,9 +24,7 @@ MIN_RATIO_DB = 6.0
 CHANNEL_LABELS = ("SPEAKER_00", "SPEAKER_01")
 
 
-def channel_energy(
-    path: Path, *, should_cancel: Callable[[], bool] | None = None
-) -> npt.NDArray[np.float64] | None:
+def channel_energy(path: Path, *, should_cancel: Callable[[], bool] | None = None) -> npt.NDArray[np.float64] | None:
     """Mean square of each channel in 50 ms frames, shape (2, frames); None when the file is not two-channel."""
     import av
 

@@ -66,10 +66,7 @@ def assign_speakers(segments: Sequence[Segment], turns: Sequence[SpeakerTurn]) -
         labels = [index.best(w.start, w.end) for w in segment.words]
         speakers = [speaker for speaker, _ in labels]
         for k in range(1, len(speakers) - 1):
-            if (
-                speakers[k - 1] == speakers[k + 1] != speakers[k]
-                and labels[k][1] < WEAK_OVERLAP
-            ):
+            if speakers[k - 1] == speakers[k + 1] != speakers[k] and labels[k][1] < WEAK_OVERLAP:
                 speakers[k] = speakers[k - 1]
         out.extend(_split(segment.words, speakers))
     return out
@@ -98,9 +95,8 @@ def _split(words: Sequence[Word], speakers: Sequence[str]) -> list[Segment]:
     for word, speaker in zip(words, speakers, strict=True):
         if current:
             pause = word.start - current[-1].end
-            long_sentence = (
-                current[-1].end - current[0].start > LONG_SEGMENT_S
-                and current[-1].word.strip().endswith(_SENTENCE_END)
+            long_sentence = current[-1].end - current[0].start > LONG_SEGMENT_S and current[-1].word.strip().endswith(
+                _SENTENCE_END
             )
             if speaker != current_speaker or pause > PAUSE_SPLIT_S or long_sentence:
                 flush()

@@ -28,6 +28,7 @@ import numpy.typing as npt
 from tbdesktop.engine import audio as audio_mod
 from tbdesktop.engine import channels, merge, roles, vad
 from tbdesktop.engine.errors import AudioDecodeError, Cancelled, EngineError, ModelError, WorkerCrashedError
+from tbdesktop.engine.progress import MeasuredEta
 from tbdesktop.engine.scratch import memory_backed_dir
 from tbdesktop.engine.types import (
     CancelCheck,
@@ -38,6 +39,7 @@ from tbdesktop.engine.types import (
     SpeakerInfo,
     SpeakerTurn,
 )
+from tbdesktop.engine.worker_protocol import Error, Result, Run
 from tbdesktop.engine.workers import ASR, DIARIZATION, EngineWorker, WorkerFailed, peak_rss_mb, reset_peak_rss
 
 log = logging.getLogger(__name__)
@@ -90,50 +92,26 @@ class PipelineOptions:
         return f"PipelineOptions(model={self.model!r}, {backends})"
 
 
-class _Part:
-    """One worker's progress; before it reports, the fraction and ETA come from the expected duration."""
-
-    def __init__(self, expected_s: float) -> None:
-        self.expected_s = max(expected_s, 0.1)
-        self.started = time.monotonic()
-        self.fraction = 0.0
-        self.eta: float | None = None
-        self.done = False
-
-    def estimate(self, now: float) -> tuple[float, float]:
-        if self.done:
-            return 1.0, 0.0
-        elapsed = now - self.started
-        total = self.expected_s
-        if 0 < self.fraction < 1 and self.eta is not None:
-            total = elapsed + self.eta  # measured speed replaces the prior as soon as there is one
-        elif self.fraction > 0:
-            total = elapsed / self.fraction
-        fraction = max(self.fraction, min(elapsed / total, 0.97) if total > 0 else 0.0)
-        return fraction, max(total - elapsed, 0.0)
-
-
 class _Progress:
     """Combines the two workers' progress into one figure with an ETA; emits at least every second."""
 
     def __init__(self, on_progress: ProgressCallback | None, asr_expected_s: float, diar_expected_s: float | None):
         self.on_progress = on_progress
-        self.asr = _Part(asr_expected_s)
-        self.diar = _Part(diar_expected_s) if diar_expected_s is not None else None
+        self.asr = MeasuredEta(expected_s=asr_expected_s)
+        self.diar = MeasuredEta(expected_s=diar_expected_s) if diar_expected_s is not None else None
         self.last_emit = 0.0
         self._high: dict[str, float] = {}
 
-    def update(self, which: str, fraction: float, eta: float | None) -> None:
+    def update(self, which: str, fraction: float) -> None:
         part = self.asr if which == ASR else self.diar
         if part is not None:
-            part.fraction = max(part.fraction, min(max(fraction, 0.0), 1.0))
-            part.eta = eta
+            part.advance_to(max(fraction, 0.0))
         self.emit()
 
     def finish(self, which: str) -> None:
         part = self.asr if which == ASR else self.diar
         if part is not None:
-            part.done, part.fraction, part.eta = True, 1.0, 0.0
+            part.finish()
         self.emit(force=True)
 
     def emit(self, *, force: bool = False) -> None:
@@ -143,17 +121,18 @@ class _Progress:
         self.last_emit = now
         if self.on_progress is None:
             return
-        asr_f, asr_eta = self.asr.estimate(now)
+        asr_f, asr_eta = self.asr.estimate()
+        eta: float | None
         if self.diar is None:
             stage, fraction, eta = STAGE_TRANSCRIBING, asr_f, asr_eta
         else:
-            diar_f, diar_eta = self.diar.estimate(now)
+            diar_f, diar_eta = self.diar.estimate()
             if self.asr.done and not self.diar.done:
                 stage, fraction, eta = STAGE_DIARIZING, diar_f, diar_eta
             else:
                 stage = STAGE_TRANSCRIBING
                 fraction = ASR_SHARE * asr_f + (1 - ASR_SHARE) * diar_f
-                eta = max(asr_eta, diar_eta)
+                eta = None if asr_eta is None or diar_eta is None else max(asr_eta, diar_eta)
         fraction = max(min(fraction, 0.999), self._high.get(stage, 0.0))  # never goes back
         self._high[stage] = fraction
         self.on_progress(stage, fraction, eta)
@@ -464,28 +443,32 @@ class Pipeline:
             asr_speech * self._rates[ASR],
             diar_speech * self._rates[DIARIZATION] if self.diar_worker is not None else None,
         )
-        common = {"type": "run", "job": job, "audio": str(scratch), "samples": n_samples}
-        asr_msg = {**common, "regions": asr_regions, "params": {"language": self.options.language}}
-        diar_msg = {
-            **common,
-            "regions": diar_regions,
-            "params": {
-                "num_speakers": self.options.num_speakers,
-                "min_speakers": self.options.min_speakers,
-                "max_speakers": self.options.max_speakers,
-                "speakers_hint": hint,
+        common = {"audio": str(scratch), "samples": n_samples}
+        asr_run = Run(job, ASR, {**common, "regions": asr_regions, "params": {"language": self.options.language}})
+        diar_run = Run(
+            job,
+            DIARIZATION,
+            {
+                **common,
+                "regions": diar_regions,
+                "params": {
+                    "num_speakers": self.options.num_speakers,
+                    "min_speakers": self.options.min_speakers,
+                    "max_speakers": self.options.max_speakers,
+                    "speakers_hint": hint,
+                },
             },
-        }
+        )
 
-        async def one(worker: EngineWorker, msg: dict[str, Any]) -> dict[str, Any]:
-            reply = await worker.run(msg, lambda _stage, f, eta: progress.update(worker.kind, f, eta))
-            if reply.get("type") == "result":
+        async def one(worker: EngineWorker, run: Run) -> Result | Error:
+            reply = await worker.request(run, lambda p: progress.update(worker.kind, p.fraction))
+            if isinstance(reply, Result):
                 progress.finish(worker.kind)
             return reply
 
-        tasks = [asyncio.ensure_future(one(self.asr_worker, asr_msg))]
+        tasks = [asyncio.ensure_future(one(self.asr_worker, asr_run))]
         if self.diar_worker is not None:
-            tasks.append(asyncio.ensure_future(one(self.diar_worker, diar_msg)))
+            tasks.append(asyncio.ensure_future(one(self.diar_worker, diar_run)))
         gathered = asyncio.gather(*tasks)
         try:
             while not gathered.done():
@@ -507,39 +490,28 @@ class Pipeline:
             raise
 
         asr_reply = replies[0]
-        if asr_reply["type"] == "error":
+        if isinstance(asr_reply, Error):
             if self.diar_worker is not None:
-                self.diar_worker.send({"type": "cancel", "job": job})
-            raise _error_from(asr_reply)
+                self.diar_worker.cancel(job)
+            raise asr_reply.to_exception()
         diarization: DiarizationResult | None = None
-        resources: dict[str, float] = {ASR: round(float(asr_reply.get("peak_rss_mb") or 0.0), 1)}
-        timings["asr"] = round(float(asr_reply["finished"]) - float(asr_reply["started"]), 4)
+        resources: dict[str, float] = {ASR: round(asr_reply.peak_rss_mb, 1)}
+        timings["asr"] = round(asr_reply.finished - asr_reply.started, 4)
         self._learn_rate(ASR, timings["asr"], asr_speech)
         if len(replies) > 1:
             diar_reply = replies[1]
-            if diar_reply["type"] == "error":
-                raise _error_from(diar_reply)
-            diarization = DiarizationResult.from_dict(diar_reply["data"])
-            timings["diarization"] = round(float(diar_reply["finished"]) - float(diar_reply["started"]), 4)
+            if isinstance(diar_reply, Error):
+                raise diar_reply.to_exception()
+            diarization = DiarizationResult.from_dict(diar_reply.data)
+            timings["diarization"] = round(diar_reply.finished - diar_reply.started, 4)
             self._learn_rate(DIARIZATION, timings["diarization"], diar_speech)
-            overlap = min(float(asr_reply["finished"]), float(diar_reply["finished"])) - max(
-                float(asr_reply["started"]), float(diar_reply["started"])
-            )
+            overlap = min(asr_reply.finished, diar_reply.finished) - max(asr_reply.started, diar_reply.started)
             timings["overlap"] = round(max(overlap, 0.0), 4)
-            resources[DIARIZATION] = round(float(diar_reply.get("peak_rss_mb") or 0.0), 1)
+            resources[DIARIZATION] = round(diar_reply.peak_rss_mb, 1)
         else:
             timings["diarization"] = 0.0
             timings["overlap"] = 0.0
-        return dict(asr_reply["data"]), diarization, resources
-
-
-def _error_from(reply: dict[str, Any]) -> EngineError:
-    message = str(reply.get("message") or "Processing failed.")
-    if reply.get("error_type") == "Cancelled":
-        return Cancelled(message)
-    if reply.get("error_type") == "ModelError":
-        return ModelError(message)
-    return EngineError(message)
+        return dict(asr_reply.data), diarization, resources
 
 
 async def _settle(task: asyncio.Future[Any]) -> None:

@@ -20,7 +20,8 @@ from tbdesktop.engine import audio as audio_mod
 from tbdesktop.engine import vad
 from tbdesktop.engine.errors import AudioDecodeError, Cancelled, EngineError, ModelError, WorkerCrashedError
 from tbdesktop.engine.types import CancelCheck, DiarizationResult, ProgressCallback
-from tbdesktop.engine.workers import WorkerFailed
+from tbdesktop.engine.worker_protocol import Error, Run
+from tbdesktop.engine.workers import DIARIZATION, WorkerFailed
 
 if TYPE_CHECKING:
     from tbdesktop.engine.pipeline import Pipeline
@@ -118,21 +119,23 @@ async def _diarize(
     worker = pipeline.diar_worker
     assert worker is not None
     options = pipeline.options
-    msg = {
-        "type": "run",
-        "job": uuid.uuid4().hex,
-        "audio": str(scratch),
-        "samples": n_samples,
-        "regions": regions,
-        "params": {
-            "num_speakers": num_speakers,
-            "min_speakers": options.min_speakers,
-            "max_speakers": options.max_speakers,
-            "speakers_hint": speakers_hint if num_speakers is None else None,
+    run = Run(
+        uuid.uuid4().hex,
+        DIARIZATION,
+        {
+            "audio": str(scratch),
+            "samples": n_samples,
+            "regions": regions,
+            "params": {
+                "num_speakers": num_speakers,
+                "min_speakers": options.min_speakers,
+                "max_speakers": options.max_speakers,
+                "speakers_hint": speakers_hint if num_speakers is None else None,
+            },
         },
-    }
+    )
     report(STAGE_DIARIZING, 0.0)
-    task = asyncio.ensure_future(worker.run(msg, lambda _stage, f, eta: report(STAGE_DIARIZING, f, eta)))
+    task = asyncio.ensure_future(worker.request(run, lambda p: report(STAGE_DIARIZING, p.fraction, p.eta)))
     try:
         while not task.done():
             check()
@@ -147,10 +150,7 @@ async def _diarize(
         with contextlib.suppress(BaseException):
             await task
         raise
-    if reply.get("type") == "error":
-        message = str(reply.get("message") or "Speaker separation failed.")
-        if reply.get("error_type") == "Cancelled":
-            raise Cancelled(message)
-        raise EngineError(message)
+    if isinstance(reply, Error):
+        raise reply.to_exception()
     report(STAGE_DIARIZING, 1.0, 0.0)
-    return DiarizationResult.from_dict(reply["data"])
+    return DiarizationResult.from_dict(reply.data)

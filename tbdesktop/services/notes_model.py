@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tbdesktop.engine.notes.llm.probe import ProbeResult, probe_child
-from tbdesktop.engine.workers import ProcessHandle, WorkerFailed
+from tbdesktop.engine.worker_protocol import Error, ProcessHandle, Run, WorkerFailed
 from tbdesktop.services.dto import JsonMixin
 
 log = logging.getLogger(__name__)
@@ -173,23 +173,24 @@ class NotesModelService:
 
     @staticmethod
     async def _run(request: dict[str, Any], timeout: float) -> dict[str, Any] | None:
-        """The child's one message, an error message when it died, None past ``timeout``; ended either way."""
-        handle = ProcessHandle(probe_child, (request,), "tbdesktop-model-test", daemon=True)
-        await asyncio.to_thread(handle.spawn)
-        deadline = time.monotonic() + timeout
+        """The child's answer, an error message when it died, None past ``timeout``; the process ends either way."""
+        mode = str(request.get("mode") or "test")
+        handle = ProcessHandle(probe_child, (), "tbdesktop-model-test", daemon=True)
         try:
-            while time.monotonic() < deadline:
-                try:
-                    message = await asyncio.to_thread(handle.recv, POLL_S)
-                except WorkerFailed as exc:
-                    log.warning("model test process ended", extra={"detail": str(exc)})
-                    return {
-                        "type": "error",
-                        "message": "The notes runtime stopped while loading the model: the file may be damaged, "
-                        "or it needs more memory than is free.",
-                    }
-                if message is not None:
-                    return message
+            reply = await handle.request(Run(mode, mode, request), timeout=timeout)
+        except WorkerFailed as exc:
+            log.warning("model test process ended", extra={"detail": str(exc)})
+            return {
+                "type": "error",
+                "message": "The notes runtime stopped while loading the model: the file may be damaged, "
+                "or it needs more memory than is free.",
+            }
+        except TimeoutError:
             return None
         finally:
             await asyncio.shield(asyncio.to_thread(handle.kill))
+        if isinstance(reply, Error):
+            return {"type": "error", "message": reply.message}
+        if mode == "devices":
+            return {"type": "devices", "devices": reply.data}
+        return {"type": "result", "data": reply.data}

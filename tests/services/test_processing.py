@@ -122,6 +122,45 @@ def test_undecodable_recording_fails_and_queue_moves_on(
     assert service.get_sync(good.id).status == "completed"
 
 
+def test_two_slots_process_two_recordings_at_once(
+    ctx: AppContext, therapist: Any, two_speaker: Any, model_cache: Path
+) -> None:
+    """With two jobs allowed at once (TB_WORKERS=2), a queue of two runs in two worker processes side by side."""
+    service = SessionService(ctx, therapist)
+    first, second = (
+        service.import_recording_sync(ImportRequest(source=two_speaker[0], client_name=name, consent_method="verbal"))
+        for name in ("Avery", "Blake")
+    )
+    runner = ProcessingRunner(ctx, owner_ids=[therapist.id], workers=2)
+    events: list[ProgressEvent] = []
+    runner.add_listener(events.append)
+    pids: set[int] = set()
+
+    def note_pids(_event: ProgressEvent) -> None:
+        pids.update(runner.worker_pids)
+
+    runner.add_listener(note_pids)
+
+    async def go() -> int:
+        try:
+            return await runner.run_until_idle()
+        finally:
+            await runner.stop()
+
+    assert asyncio.run(go()) == 2
+    assert runner.capacity.jobs == 2 and len(pids) == 2
+    order = [e.session_id for e in events]
+    # each session's work began before the other's ended: they overlapped
+    for one, other in ((first.id, second.id), (second.id, first.id)):
+        last_of_one = max(i for i, sid in enumerate(order) if sid == one)
+        first_of_other = order.index(other)
+        assert first_of_other < last_of_one
+    for info in (first, second):
+        done = service.get_sync(info.id)
+        assert done.status == "completed", done.error
+        assert service.transcript_sync(info.id)
+
+
 def test_missing_recording_fails_readably(ctx: AppContext, therapist: Any, two_speaker: Any) -> None:
     service = SessionService(ctx, therapist)
     info = service.import_recording_sync(ImportRequest(source=two_speaker[0], consent_method="verbal"))

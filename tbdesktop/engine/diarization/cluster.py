@@ -47,9 +47,7 @@ def _pruned(affinity: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     return a
 
 
-def estimate_count(
-    eigenvalues: npt.NDArray[np.float64], min_k: int, max_k: int, hint: int | None
-) -> int:
+def estimate_count(eigenvalues: npt.NDArray[np.float64], min_k: int, max_k: int, hint: int | None) -> int:
     gaps = np.diff(eigenvalues[: max_k + 1])  # gaps[k-1] = λ_{k+1} − λ_k: the gap after k clusters
     candidates = list(range(min_k, min(max_k, gaps.size) + 1))
     if not candidates:
@@ -60,9 +58,7 @@ def estimate_count(
     return best
 
 
-def kmeans(
-    x: npt.NDArray[np.float64], k: int, *, iterations: int = 50, seed: int = 0
-) -> npt.NDArray[np.int64]:
+def kmeans(x: npt.NDArray[np.float64], k: int, *, iterations: int = 50, seed: int = 0) -> npt.NDArray[np.int64]:
     """Deterministic k-means++ with a few restarts; returns labels."""
     rng = np.random.default_rng(seed)
     n = x.shape[0]

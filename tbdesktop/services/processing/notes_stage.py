@@ -9,108 +9,68 @@ import logging
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
+from tbdesktop.engine.worker_protocol import Error, Progress
 from tbdesktop.errors import TBError
-from tbdesktop.services.dto import ProgressEvent
-from tbdesktop.services.processing.handle import WorkerCrashed, WorkerHandle
-from tbdesktop.store.models import JobStatus, NoteTemplate, ProcessingStatus, TranscriptSegment
+from tbdesktop.services.processing.handle import WorkerSlot
+from tbdesktop.services.processing.jobs import ClaimedJob
+from tbdesktop.services.processing.reporter import JobReporter
+from tbdesktop.store.models import JobStatus, NoteTemplate, ProcessingStatus
 from tbdesktop.store.note_repositories import NoteWriter
-from tbdesktop.store.repositories import JobRepository, ProcessingStateRepository
+from tbdesktop.store.repositories import JobRepository, ProcessingStateRepository, SegmentWriter
 
 if TYPE_CHECKING:
     from tbdesktop.services.context import AppContext
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 2
-CRASH_MESSAGE = "The processing worker stopped unexpectedly; the recording could not be processed."
-
 
 class NotesStage:
-    """Mixed into ProcessingRunner, whose worker, progress reporting and listeners it uses."""
+    """Writes a session's note in a worker slot; the session ends completed either way (the transcript is there),
+    with the reason when the note could not be written."""
 
-    ctx: AppContext
-    _worker: WorkerHandle | None
-    _running: Any
-    _last_write: dict[uuid.UUID, tuple[float, str]]
+    def __init__(self, ctx: AppContext, reporter: JobReporter) -> None:
+        self.ctx = ctx
+        self.reporter = reporter
 
-    if TYPE_CHECKING:  # provided by ProcessingRunner
+    # -- a regenerate-notes job -------------------------------------------------------------------------------
 
-        def _ensure_worker(self) -> WorkerHandle: ...
+    async def run(self, job: ClaimedJob, slot: WorkerSlot) -> None:
+        """A new note version from the stored transcript; earlier versions stay."""
+        log.info("notes job started", extra={"job_id": job.key, "session_id": str(job.session_id)})
+        await self.write(job, slot, job.params.get("template_id"))
 
-        async def _progress(
-            self,
-            job_id: uuid.UUID,
-            session_id: uuid.UUID,
-            stage: str,
-            fraction: float,
-            eta: float | None,
-            *,
-            force: bool = False,
-        ) -> None: ...
+    async def cancelled(self, job: ClaimedJob) -> None:
+        await self.reporter.completed_with(job, JobStatus.CANCELLED, "Notes cancelled", None)
 
-        def _emit(self, event: ProgressEvent) -> None: ...
+    async def crashed(self, job: ClaimedJob, message: str) -> None:
+        await self.reporter.completed_with(job, JobStatus.FAILED, "Notes failed", message)
 
-        def _requeue_sync(self, job_id: uuid.UUID, session_id: uuid.UUID) -> None: ...
+    # -- the stage --------------------------------------------------------------------------------------------
 
-    async def _run_notes_job(
-        self, job_id: uuid.UUID, session_id: uuid.UUID, template_id: str | None, attempts: int
-    ) -> None:
-        """A regenerate-notes job: a new note version from the stored transcript; earlier versions stay."""
-        log.info("notes job started", extra={"job_id": str(job_id), "session_id": str(session_id)})
+    async def write(self, job: ClaimedJob, slot: WorkerSlot, template_id: str | None) -> None:
+        """The generating_notes stage (after transcription, ``template_id`` None: the default template)."""
+        failed_status = JobStatus.FAILED if template_id is not None else JobStatus.COMPLETED
+        await self.reporter.progress(job, "generating_notes", 0.0, None, force=True)
         try:
-            worker = await asyncio.to_thread(self._ensure_worker)
-            await self._notes_stage(job_id, session_id, template_id, worker)
-        except WorkerCrashed:
-            if self._worker is not None:
-                self._worker.kill()
-                self._worker = None
-            if self._running is not None and self._running.cancelled:
-                await self._notes_done(job_id, session_id, JobStatus.CANCELLED, "Notes cancelled", None)
-            elif attempts < MAX_ATTEMPTS:
-                await asyncio.to_thread(self._requeue_sync, job_id, session_id)
-            else:
-                await self._notes_done(job_id, session_id, JobStatus.FAILED, "Notes failed", CRASH_MESSAGE)
-        except asyncio.CancelledError:
-            if self._worker is not None:
-                self._worker.kill()
-                self._worker = None
-            raise
-
-    async def _notes_stage(
-        self, job_id: uuid.UUID, session_id: uuid.UUID, template_id: str | None, worker: WorkerHandle
-    ) -> None:
-        """The generating_notes stage, run by the worker process; the session ends completed either way (the
-        transcript is there), with the reason when the note could not be written."""
-        regenerate = template_id is not None
-        failed_status = JobStatus.FAILED if regenerate else JobStatus.COMPLETED
-        await self._progress(job_id, session_id, "generating_notes", 0.0, None, force=True)
-        try:
-            prepared = await asyncio.to_thread(self._notes_input_sync, session_id, template_id)
+            prepared = await asyncio.to_thread(self._notes_input_sync, job.session_id, template_id)
         except TBError as exc:
-            await self._notes_done(job_id, session_id, failed_status, "Notes failed", exc.message)
+            await self.reporter.completed_with(job, failed_status, "Notes failed", exc.message)
             return
         if prepared is None:
-            await asyncio.to_thread(self._finish_job_sync, job_id, JobStatus.CANCELLED)
+            await self.reporter.finish_job(job, JobStatus.CANCELLED)
             return
-        template_row_id, message = prepared
-        worker.send({"type": "notes", "job_id": str(job_id), **message})
-        while True:
-            msg = await asyncio.to_thread(worker.recv, 0.5)
-            if msg is None or msg.get("job_id") not in (None, str(job_id)):
-                continue
-            kind = msg.get("type")
-            if kind == "progress":
-                await self._progress(job_id, session_id, "generating_notes", float(msg["fraction"]), msg.get("eta"))
-            elif kind == "result":
-                await asyncio.to_thread(self._store_note_sync, job_id, session_id, template_row_id, msg["result"])
-                self._emit(ProgressEvent(session_id, job_id, ProcessingStatus.COMPLETED.value, 100, "Done", None))
-                return
-            elif kind == "error":
-                reason = str(msg.get("message") or "The note could not be written.")
-                await self._notes_done(job_id, session_id, failed_status, "Notes failed", reason)
-                return
+        template_row_id, args = prepared
+
+        async def on_progress(p: Progress) -> None:
+            await self.reporter.progress(job, "generating_notes", p.fraction, p.eta)
+
+        reply = await slot.request("notes", args, on_progress)
+        if isinstance(reply, Error):
+            reason = reply.message or "The note could not be written."
+            await self.reporter.completed_with(job, failed_status, "Notes failed", reason)
+            return
+        await asyncio.to_thread(self._store_note_sync, job, template_row_id, reply.data)
+        self.reporter.ended(job, ProcessingStatus.COMPLETED, "Done")
 
     def _notes_input_sync(
         self, session_id: uuid.UUID, template_id: str | None
@@ -130,43 +90,35 @@ class NotesStage:
                 template = default_template(s, row.owner_id)
             if template is None:
                 raise TBError("No note template is available.")
-            segments = list(
-                s.scalars(
-                    select(TranscriptSegment)
-                    .where(TranscriptSegment.session_id == session_id)
-                    .order_by(TranscriptSegment.start_s, TranscriptSegment.idx)
-                )
-            )
+            segments = SegmentWriter(s).in_order(session_id)
             lines = [dataclasses.asdict(line) for line in transcript_lines(segments, dict(row.speakers or {}))]
-            message = {
+            args = {
                 "lines": lines,
                 "template": {"name": template.name, "content": dict(template.template_content)},
                 "notes": notes_options(self.ctx.settings, self.ctx.secrets),
             }
-            return template.id, message
+            return template.id, args
 
-    def _store_note_sync(
-        self, job_id: uuid.UUID, session_id: uuid.UUID, template_id: uuid.UUID, result: dict[str, Any]
-    ) -> None:
+    def _store_note_sync(self, job: ClaimedJob, template_id: uuid.UUID, result: dict[str, Any]) -> None:
         from tbdesktop.services.notes import stored_sections
 
         with self.ctx.db.unit_of_work() as s:
             state = ProcessingStateRepository(s)
-            if state.get(session_id) is None:
-                JobRepository(s).finish(job_id, JobStatus.CANCELLED)
+            if state.get(job.session_id) is None:
+                JobRepository(s).finish(job.id, JobStatus.CANCELLED)
                 return
             writer = NoteWriter(s)
             writer.add_version(
-                session_id,
+                job.session_id,
                 template_id,
                 stored_sections(result),
                 str(result.get("generator", "")),
                 removed_statements=int(result.get("removed_statements") or 0),
                 warnings=[str(w) for w in result.get("warnings") or []],
             )
-            writer.replace_flags(session_id, list(result.get("risk_flags", [])))
+            writer.replace_flags(job.session_id, list(result.get("risk_flags", [])))
             state.update_state(
-                session_id,
+                job.session_id,
                 ai_summary=str(result.get("summary") or "") or None,
                 processing_status=ProcessingStatus.COMPLETED,
                 processing_progress=100,
@@ -174,32 +126,4 @@ class NotesStage:
                 processing_error=None,
                 eta_seconds=None,
             )
-            JobRepository(s).finish(job_id, JobStatus.COMPLETED)
-        self._last_write.pop(job_id, None)
-
-    async def _notes_done(
-        self, job_id: uuid.UUID, session_id: uuid.UUID, status: JobStatus, detail: str, error: str | None
-    ) -> None:
-        """The note was not written: the session stays completed (its transcript is kept) and says why."""
-        await asyncio.to_thread(self._notes_done_sync, job_id, session_id, status, detail, error)
-        log.info("notes not written", extra={"job_id": str(job_id), "status": status.value})
-        self._emit(ProgressEvent(session_id, job_id, ProcessingStatus.COMPLETED.value, 100, detail, None, error))
-
-    def _notes_done_sync(
-        self, job_id: uuid.UUID, session_id: uuid.UUID, status: JobStatus, detail: str, error: str | None
-    ) -> None:
-        with self.ctx.db.unit_of_work() as s:
-            ProcessingStateRepository(s).update_state(
-                session_id,
-                processing_status=ProcessingStatus.COMPLETED,
-                processing_progress=100,
-                processing_stage_detail=detail,
-                processing_error=error,
-                eta_seconds=None,
-            )
-            JobRepository(s).finish(job_id, status, error)
-        self._last_write.pop(job_id, None)
-
-    def _finish_job_sync(self, job_id: uuid.UUID, status: JobStatus) -> None:
-        with self.ctx.db.unit_of_work() as s:
-            JobRepository(s).finish(job_id, status)
+            JobRepository(s).finish(job.id, JobStatus.COMPLETED)

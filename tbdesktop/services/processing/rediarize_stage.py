@@ -14,13 +14,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tbdesktop.engine.types import DiarizationResult
+from tbdesktop.engine.worker_protocol import Error, Progress
 from tbdesktop.errors import TBError
-from tbdesktop.services.dto import ProgressEvent
-from tbdesktop.services.processing.handle import WorkerCrashed, WorkerHandle
-from tbdesktop.services.processing.notes_stage import CRASH_MESSAGE, MAX_ATTEMPTS
+from tbdesktop.services.processing.handle import WorkerSlot
+from tbdesktop.services.processing.jobs import ClaimedJob
+from tbdesktop.services.processing.reporter import JobReporter
 from tbdesktop.services.speakers.edits import StoredLine, relabel
 from tbdesktop.store.models import JobKind, JobStatus, ProcessingJob, ProcessingStatus, TranscriptSegment, utcnow
-from tbdesktop.store.repositories import JobRepository, ProcessingStateRepository
+from tbdesktop.store.repositories import JobRepository, ProcessingStateRepository, SegmentWriter
 
 if TYPE_CHECKING:
     from tbdesktop.services.context import AppContext
@@ -63,124 +64,69 @@ def cancel_open_processing(s: Session, session_id: uuid.UUID) -> tuple[int, bool
 
 
 class RediarizeStage:
-    """Mixed into ProcessingRunner, whose worker, progress reporting and listeners it uses."""
+    """Runs a rediarize job in a worker slot and lays the new speaker turns over the stored words."""
 
-    ctx: AppContext
-    _worker: WorkerHandle | None
-    _running: Any
-    _last_write: dict[uuid.UUID, tuple[float, str]]
+    def __init__(self, ctx: AppContext, reporter: JobReporter) -> None:
+        self.ctx = ctx
+        self.reporter = reporter
 
-    if TYPE_CHECKING:  # provided by ProcessingRunner
-
-        def _ensure_worker(self) -> WorkerHandle: ...
-
-        async def _progress(
-            self,
-            job_id: uuid.UUID,
-            session_id: uuid.UUID,
-            stage: str,
-            fraction: float,
-            eta: float | None,
-            *,
-            force: bool = False,
-        ) -> None: ...
-
-        def _emit(self, event: ProgressEvent) -> None: ...
-
-        def _requeue_sync(self, job_id: uuid.UUID, session_id: uuid.UUID) -> None: ...
-
-    async def _run_rediarize_job(
-        self,
-        job_id: uuid.UUID,
-        session_id: uuid.UUID,
-        recording: Any,
-        attempts: int,
-        hint: int | None,
-        params: dict[str, Any],
-    ) -> None:
-        log.info("speaker separation started", extra={"job_id": str(job_id), "session_id": str(session_id)})
+    async def run(self, job: ClaimedJob, slot: WorkerSlot) -> None:
+        log.info("speaker separation started", extra={"job_id": job.key, "session_id": str(job.session_id)})
+        recording = job.recording
         if recording is None:
-            await self._separation_done(job_id, session_id, JobStatus.FAILED, DELETED)
+            await self._done(job, JobStatus.FAILED, DELETED)
             return
-        voices = params.get("voices")
-        await self._progress(job_id, session_id, "separating_setup", 0.0, None, force=True)
+        voices = job.params.get("voices")
+        await self.reporter.progress(job, "separating_setup", 0.0, None, force=True)
         try:
             plain = await asyncio.to_thread(
                 self.ctx.recordings.open_plaintext, recording.name, recording.key, recording.owner_id
             )
         except TBError as exc:
-            await self._separation_done(job_id, session_id, JobStatus.FAILED, exc.message)
+            await self._done(job, JobStatus.FAILED, exc.message)
             return
+
+        async def on_progress(p: Progress) -> None:
+            await self.reporter.progress(job, ENGINE_STAGES.get(p.stage, "separating"), p.fraction, p.eta)
+
         try:
-            worker = await asyncio.to_thread(self._ensure_worker)
-            if self._running is not None and self._running.cancelled:  # cancelled before there was a worker to stop
-                await self._separation_done(job_id, session_id, JobStatus.CANCELLED, None)
-                return
-            worker.send(
-                {
-                    "type": "rediarize",
-                    "job_id": str(job_id),
-                    "audio_path": str(plain.path),
-                    "num_speakers": int(voices) if voices else None,
-                    "speakers_hint": hint,
-                }
-            )
-            while True:
-                msg = await asyncio.to_thread(worker.recv, 0.5)
-                if msg is None or msg.get("job_id") not in (None, str(job_id)):
-                    continue
-                kind = msg.get("type")
-                if kind == "progress":
-                    stage = ENGINE_STAGES.get(str(msg["stage"]), "separating")
-                    await self._progress(job_id, session_id, stage, float(msg["fraction"]), msg.get("eta"))
-                elif kind == "result":
-                    stored = await asyncio.to_thread(
-                        self._store_separation_sync, job_id, session_id, msg["result"], voices or hint
-                    )
-                    if stored:
-                        self._emit(ProgressEvent(session_id, job_id, ProcessingStatus.COMPLETED.value, 100, DONE, None))
-                    return
-                elif kind == "error" and msg.get("error_type") == "WorkerCrashedError":
-                    raise WorkerCrashed("an engine worker died")
-                elif kind == "error":
-                    reason = str(msg.get("message") or "Speaker separation failed.")
-                    await self._separation_done(job_id, session_id, JobStatus.FAILED, reason)
-                    return
-        except WorkerCrashed:
-            if self._worker is not None:
-                self._worker.kill()
-                self._worker = None
-            if self._running is not None and self._running.cancelled:
-                await self._separation_done(job_id, session_id, JobStatus.CANCELLED, None)
-            elif attempts < MAX_ATTEMPTS:
-                await asyncio.to_thread(self._requeue_sync, job_id, session_id)
-            else:
-                await self._separation_done(job_id, session_id, JobStatus.FAILED, CRASH_MESSAGE)
-        except asyncio.CancelledError:
-            if self._worker is not None:
-                self._worker.kill()
-                self._worker = None
-            raise
+            args = {
+                "audio_path": str(plain.path),
+                "num_speakers": int(voices) if voices else None,
+                "speakers_hint": job.speakers_hint,
+            }
+            reply = await slot.request("rediarize", args, on_progress)
         finally:
             plain.close()
+        if isinstance(reply, Error):
+            await self._done(job, JobStatus.FAILED, reply.message or "Speaker separation failed.")
+            return
+        hint = int(voices) if voices else job.speakers_hint
+        if await asyncio.to_thread(self._store_separation_sync, job, reply.data, hint):
+            self.reporter.ended(job, ProcessingStatus.COMPLETED, DONE)
 
-    def _store_separation_sync(
-        self, job_id: uuid.UUID, session_id: uuid.UUID, result: dict[str, Any], hint: int | None
-    ) -> bool:
+    async def cancelled(self, job: ClaimedJob) -> None:
+        await self._done(job, JobStatus.CANCELLED, None)
+
+    async def crashed(self, job: ClaimedJob, message: str) -> None:
+        await self._done(job, JobStatus.FAILED, message)
+
+    async def _done(self, job: ClaimedJob, status: JobStatus, error: str | None) -> None:
+        """Nothing changed: the session is completed again with its transcript, and says why."""
+        detail = "Speaker separation cancelled" if status == JobStatus.CANCELLED else "Speaker separation failed"
+        message = None if error is None else f"{error} The transcript is unchanged."
+        await self.reporter.completed_with(job, status, detail, message)
+
+    def _store_separation_sync(self, job: ClaimedJob, result: dict[str, Any], hint: int | None) -> bool:
+        session_id = job.session_id
         turns = DiarizationResult.from_dict(result).turns
         with self.ctx.db.unit_of_work() as s:
             state = ProcessingStateRepository(s)
             row = state.get(session_id)
             if row is None:
-                JobRepository(s).finish(job_id, JobStatus.CANCELLED)
+                JobRepository(s).finish(job.id, JobStatus.CANCELLED)
                 return False
-            segments = list(
-                s.scalars(
-                    select(TranscriptSegment)
-                    .where(TranscriptSegment.session_id == session_id)
-                    .order_by(TranscriptSegment.start_s, TranscriptSegment.idx)
-                )
-            )
+            segments = SegmentWriter(s).in_order(session_id)
             stored = [
                 StoredLine(seg.idx, seg.start_s, seg.end_s, seg.speaker, seg.text, list(seg.words or []), seg.manual)
                 for seg in segments
@@ -232,35 +178,9 @@ class RediarizeStage:
                 processing_error=None,
                 eta_seconds=None,
             )
-            JobRepository(s).finish(job_id, JobStatus.COMPLETED)
-        self._last_write.pop(job_id, None)
+            JobRepository(s).finish(job.id, JobStatus.COMPLETED)
         log.info(
             "speakers stored",
-            extra={"job_id": str(job_id), "lines_changed": len(out.changed), "speakers": len(voices)},
+            extra={"job_id": job.key, "lines_changed": len(out.changed), "speakers": len(voices)},
         )
         return True
-
-    async def _separation_done(
-        self, job_id: uuid.UUID, session_id: uuid.UUID, status: JobStatus, error: str | None
-    ) -> None:
-        """Nothing changed: the session is completed again with its transcript, and says why."""
-        detail = "Speaker separation cancelled" if status == JobStatus.CANCELLED else "Speaker separation failed"
-        message = None if error is None else f"{error} The transcript is unchanged."
-        await asyncio.to_thread(self._separation_done_sync, job_id, session_id, status, detail, message)
-        log.info("speaker separation ended", extra={"job_id": str(job_id), "status": status.value})
-        self._emit(ProgressEvent(session_id, job_id, ProcessingStatus.COMPLETED.value, 100, detail, None, message))
-
-    def _separation_done_sync(
-        self, job_id: uuid.UUID, session_id: uuid.UUID, status: JobStatus, detail: str, error: str | None
-    ) -> None:
-        with self.ctx.db.unit_of_work() as s:
-            ProcessingStateRepository(s).update_state(
-                session_id,
-                processing_status=ProcessingStatus.COMPLETED,
-                processing_progress=100,
-                processing_stage_detail=detail,
-                processing_error=error,
-                eta_seconds=None,
-            )
-            JobRepository(s).finish(job_id, status, error)
-        self._last_write.pop(job_id, None)

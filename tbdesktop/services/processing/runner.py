@@ -1,7 +1,9 @@
-"""The processing runner: claims queued jobs, runs them in a worker process, records progress and results.
+"""The processing runner: claims queued jobs, runs them in worker processes, records progress and results.
 
-Lives on the asyncio loop (the Qt loop in the GUI via qasync, `asyncio.run` in the CLI); blocking work — the
-database and the worker pipe — runs in threads, so the loop never waits on either.
+Lives on an asyncio loop (its own thread in the GUI, `asyncio.run` in the CLI); blocking work — the database and
+the worker pipes — runs in threads, so the loop never waits on either. It holds one worker slot per job that may
+run at once (services/processing/capacity.py); each job kind is a stage collaborator: TranscribeStage (then
+NotesStage), NotesStage for a regenerate-notes job, RediarizeStage for a speaker separation.
 """
 
 from __future__ import annotations
@@ -9,19 +11,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from tbdesktop.errors import TBError
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.dto import ProgressEvent
-from tbdesktop.services.processing.handle import WorkerCrashed, WorkerHandle
-from tbdesktop.services.processing.notes_stage import CRASH_MESSAGE, MAX_ATTEMPTS, NotesStage
+from tbdesktop.services.processing import capacity
+from tbdesktop.services.processing.handle import WorkerCrashed, WorkerSlot
+from tbdesktop.services.processing.jobs import CRASH_MESSAGE, MAX_ATTEMPTS, ClaimedJob, StoredRecording
+from tbdesktop.services.processing.notes_stage import NotesStage
 from tbdesktop.services.processing.rediarize_stage import RediarizeStage, cancel_open_processing
+from tbdesktop.services.processing.reporter import STAGES, JobReporter, Listener
+from tbdesktop.services.processing.transcribe_stage import TranscribeStage
 from tbdesktop.store.models import (
     CAPTURE_KEY,
     CHANNEL_PER_SPEAKER,
@@ -30,47 +32,24 @@ from tbdesktop.store.models import (
     JobStatus,
     ProcessingJob,
     ProcessingStatus,
-    TranscriptSegment,
     utcnow,
 )
 from tbdesktop.store.processing_state import InvalidTransitionError
-from tbdesktop.store.repositories import JobRepository, ProcessingStateRepository, SegmentWriter
+from tbdesktop.store.repositories import JobRepository, ProcessingStateRepository
+
+__all__ = ["STAGES", "FINISHED", "Listener", "ProcessingRunner"]
 
 log = logging.getLogger(__name__)
 
-Listener = Callable[[ProgressEvent], None]
-
-# engine stage → (session status, overall % at start, overall % at end, words shown to the user)
-STAGES: dict[str, tuple[ProcessingStatus, int, int, str]] = {
-    "loading_model": (ProcessingStatus.PREPROCESSING, 0, 2, "Loading speech model…"),
-    "preprocessing": (ProcessingStatus.PREPROCESSING, 2, 8, "Preparing audio…"),
-    "transcribing": (ProcessingStatus.TRANSCRIBING, 8, 94, "Transcribing and identifying speakers…"),
-    "diarizing": (ProcessingStatus.DIARIZING, 94, 96, "Identifying speakers…"),
-    "merging": (ProcessingStatus.DIARIZING, 96, 97, "Labelling therapist and client…"),
-    "generating_notes": (ProcessingStatus.GENERATING_NOTES, 97, 100, "Writing notes…"),
-    # a rediarize job: speaker separation alone
-    "separating_setup": (ProcessingStatus.PREPROCESSING, 0, 3, "Loading speaker model…"),
-    "separating_audio": (ProcessingStatus.PREPROCESSING, 3, 25, "Preparing audio…"),
-    "separating": (ProcessingStatus.DIARIZING, 25, 99, "Separating speakers…"),
-}
 FINISHED = {ProcessingStatus.COMPLETED, ProcessingStatus.FAILED, ProcessingStatus.CANCELLED}
 
 
-@dataclass(frozen=True)
-class _Stored:
-    """Where a job's recording is and how to open it."""
+class Stage(Protocol):
+    async def run(self, job: ClaimedJob, slot: WorkerSlot) -> None: ...
 
-    name: str
-    key: str | None
-    owner_id: uuid.UUID
-    channel_per_speaker: bool = False  # recorded with one microphone per person, on two channels
+    async def cancelled(self, job: ClaimedJob) -> None: ...
 
-
-@dataclass
-class _Running:
-    job_id: uuid.UUID
-    session_id: uuid.UUID
-    cancelled: bool = False
+    async def crashed(self, job: ClaimedJob, message: str) -> None: ...
 
 
 def _pid_alive(pid: int) -> bool:
@@ -87,7 +66,7 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-class ProcessingRunner(NotesStage, RediarizeStage):
+class ProcessingRunner:
     def __init__(
         self,
         ctx: AppContext,
@@ -96,62 +75,95 @@ class ProcessingRunner(NotesStage, RediarizeStage):
         lease_s: float = 120.0,
         db_write_interval_s: float = 1.0,
         poll_interval_s: float = 5.0,
+        workers: int | None = None,
     ) -> None:
         self.ctx = ctx
         self.owner_ids = owner_ids
         self.lease_s = lease_s
-        self.db_write_interval_s = db_write_interval_s
         self.poll_interval_s = poll_interval_s
         self.lease_owner = f"{ctx.workstation}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self._listeners: list[Listener] = []
-        self._worker: WorkerHandle | None = None
-        self._running: _Running | None = None
+        self.reporter = JobReporter(ctx, lease_s=lease_s, db_write_interval_s=db_write_interval_s)
+        notes = NotesStage(ctx, self.reporter)
+        self._stages: dict[str, Stage] = {
+            JobKind.PROCESS.value: TranscribeStage(ctx, self.reporter, notes),
+            JobKind.REGENERATE_NOTES.value: notes,
+            JobKind.REDIARIZE.value: RediarizeStage(ctx, self.reporter),
+        }
+        self._requested = ctx.settings.workers if workers is None else workers
+        self._capacity: capacity.Capacity | None = None
+        self._slots: list[WorkerSlot] = []
         self._task: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
-        self._lock: asyncio.Lock | None = None
-        self._last_write: dict[uuid.UUID, tuple[float, str]] = {}
+        self._claim_lock: asyncio.Lock | None = None
+        self._jobs: set[asyncio.Task[None]] = set()
 
     # -- listeners ----------------------------------------------------------------------------------------
 
     def add_listener(self, listener: Listener) -> Callable[[], None]:
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+        return self.reporter.add_listener(listener)
 
-    def _emit(self, event: ProgressEvent) -> None:
-        for listener in list(self._listeners):
-            try:
-                listener(event)
-            except Exception:
-                log.exception("progress listener failed")
+    # -- capacity -----------------------------------------------------------------------------------------
+
+    @property
+    def capacity(self) -> capacity.Capacity:
+        """How many jobs run at once here (decided once, when first needed: it may ask the speech runtime)."""
+        if self._capacity is None:
+            settings = self.ctx.settings
+            remote = settings.asr_backend == "openai"
+            self._capacity = capacity.plan(
+                int(self._requested or 0),
+                memory_gb=capacity.available_memory_gb(),
+                gpu=not remote and self._requested == 0 and capacity.has_gpu(settings.asr_device),
+                remote_asr=remote,
+                asr_threads=settings.asr_threads,
+            )
+            log.info("processing capacity", extra={"jobs": self._capacity.jobs, "reason": self._capacity.reason})
+        return self._capacity
+
+    def _options(self) -> dict[str, Any]:
+        options = self.ctx.pipeline_options()
+        threads = self.capacity.asr_threads
+        if threads and not options.get("cpu_threads"):
+            options["cpu_threads"] = threads
+        return options
+
+    def _ensure_slots(self) -> list[WorkerSlot]:
+        while len(self._slots) < self.capacity.jobs:
+            self._slots.append(WorkerSlot(self._options, len(self._slots)))
+        return self._slots
+
+    def _free_slot(self) -> WorkerSlot | None:
+        return next((slot for slot in self._ensure_slots() if slot.free), None)
 
     # -- lifecycle ----------------------------------------------------------------------------------------
 
     async def start(self, *, warm_up: bool = True) -> None:
         """Resume abandoned jobs, then keep processing in the background until stop().
 
-        With warm_up, the worker process starts and loads its models now rather than with the first job.
+        With warm_up, the first worker process starts and loads its models now rather than with the first job.
         """
         self._wake = asyncio.Event()
         await self.resume_abandoned()
+        slots = await asyncio.to_thread(self._ensure_slots)
         if warm_up:
             try:
-                worker = await asyncio.to_thread(self._ensure_worker)
-                worker.send({"type": "warmup"})
+                await asyncio.to_thread(slots[0].warm_up)
             except WorkerCrashed:
                 log.warning("worker warm-up failed; it will start with the first job")
         self._task = asyncio.ensure_future(self._loop())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        tasks = [t for t in (self._task, *self._jobs) if t is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
             try:
-                await self._task
+                await task
             except (asyncio.CancelledError, Exception):
                 pass
-            self._task = None
-        worker, self._worker = self._worker, None
-        if worker is not None:
-            await asyncio.to_thread(worker.shutdown)
+        self._task = None
+        for slot in self._slots:
+            await asyncio.to_thread(slot.shutdown)
 
     def wake(self) -> None:
         if self._wake is not None:
@@ -159,33 +171,46 @@ class ProcessingRunner(NotesStage, RediarizeStage):
 
     @property
     def busy(self) -> bool:
-        return self._running is not None
+        return any(not slot.free for slot in self._slots)
 
     @property
     def worker_pid(self) -> int | None:
-        return self._worker.pid if self._worker is not None and self._worker.alive else None
+        """The first running worker process (None when none runs)."""
+        return next((slot.pid for slot in self._slots if slot.pid is not None), None)
+
+    @property
+    def worker_pids(self) -> list[int]:
+        return [pid for slot in self._slots if (pid := slot.pid) is not None]
 
     async def _loop(self) -> None:
         assert self._wake is not None
         while True:
+            self._wake.clear()
             try:
-                worked = await self.run_next()
+                while (claimed := await self._claim()) is not None:
+                    slot, job = claimed
+                    task = asyncio.ensure_future(self._run_claimed(slot, job))
+                    self._jobs.add(task)
+                    task.add_done_callback(self._job_done)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("processing loop error")
-                worked = False
-            if not worked:
-                self._wake.clear()
-                try:
-                    await asyncio.wait_for(self._wake.wait(), self.poll_interval_s)
-                except TimeoutError:
-                    pass
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.poll_interval_s)
+            except TimeoutError:
+                pass
+
+    def _job_done(self, task: asyncio.Task[None]) -> None:
+        self._jobs.discard(task)
+        self.wake()  # a slot is free: the next queued job may start
 
     async def resume_abandoned(self) -> int:
         requeued = await asyncio.to_thread(self._resume_sync)
         for session_id in requeued:
-            self._emit(ProgressEvent(session_id, None, ProcessingStatus.QUEUED.value, 0, "Waiting to resume", None))
+            self.reporter.emit(
+                ProgressEvent(session_id, None, ProcessingStatus.QUEUED.value, 0, "Waiting to resume", None)
+            )
         if requeued:
             log.info("resumed unfinished jobs", extra={"count": len(requeued)})
         return len(requeued)
@@ -219,11 +244,17 @@ class ProcessingRunner(NotesStage, RediarizeStage):
     # -- running jobs -------------------------------------------------------------------------------------
 
     async def run_until_idle(self) -> int:
-        """Process queued jobs until none is left; returns how many ran (CLI --wait, tests)."""
-        count = 0
-        while await self.run_next():
-            count += 1
-        return count
+        """Process queued jobs until none is left, as many at once as the slots allow; returns how many ran
+        (CLI --wait, tests)."""
+        slots = await asyncio.to_thread(self._ensure_slots)
+
+        async def drain() -> int:
+            count = 0
+            while await self.run_next():
+                count += 1
+            return count
+
+        return sum(await asyncio.gather(*(drain() for _ in slots)))
 
     async def wait_for_session(self, session_id: uuid.UUID, poll_s: float = 1.0) -> ProgressEvent:
         """Process jobs (or wait for another instance to) until the session's processing has finished."""
@@ -252,36 +283,56 @@ class ProcessingRunner(NotesStage, RediarizeStage):
             )
 
     async def run_next(self) -> bool:
-        """Claim and run one queued job. False when there was nothing to do."""
-        if self._lock is None:
-            self._lock = asyncio.Lock()
-        async with self._lock:
-            claimed = await asyncio.to_thread(self._claim_sync)
-            if claimed is None:
-                return False
-            job_id, session_id, recording, attempts, hint, kind, params = claimed
-            self._running = _Running(job_id, session_id)
-            try:
-                if kind == JobKind.REGENERATE_NOTES.value:
-                    await self._run_notes_job(job_id, session_id, params.get("template_id"), attempts)
-                elif kind == JobKind.REDIARIZE.value:
-                    await self._run_rediarize_job(job_id, session_id, recording, attempts, hint, params)
-                else:
-                    await self._run_job(job_id, session_id, recording, attempts, hint)
-            except InvalidTransitionError:
-                # the session's state was changed elsewhere while its job ran: the job ends, the session stays
-                log.info("job ended: its session moved on elsewhere", extra={"job_id": str(job_id)})
-                worker, self._worker = self._worker, None
-                if worker is not None:
-                    await asyncio.to_thread(worker.kill)
-                await asyncio.to_thread(self._finish_job_sync, job_id, JobStatus.CANCELLED)
-            finally:
-                self._running = None
-            return True
+        """Claim and run one queued job in a free slot. False when there was nothing to do (or no free slot)."""
+        claimed = await self._claim()
+        if claimed is None:
+            return False
+        await self._run_claimed(*claimed)
+        return True
 
-    def _claim_sync(
-        self,
-    ) -> tuple[uuid.UUID, uuid.UUID, _Stored | None, int, int | None, str, dict[str, Any]] | None:
+    async def _claim(self) -> tuple[WorkerSlot, ClaimedJob] | None:
+        """The next queued job, held by a free slot; None when no slot is free or nothing is queued. Claims are
+        made one at a time, so no two slots take the same slot or job."""
+        if self._claim_lock is None:
+            self._claim_lock = asyncio.Lock()
+        async with self._claim_lock:
+            slot = await asyncio.to_thread(self._free_slot)
+            if slot is None:
+                return None
+            job = await asyncio.to_thread(self._claim_sync)
+            if job is None:
+                return None
+            slot.hold(job)
+            return slot, job
+
+    async def _run_claimed(self, slot: WorkerSlot, job: ClaimedJob) -> None:
+        """One job in its slot, with the one crash policy: a crash is retried once, then the job fails; a
+        cancelled job's crash is its cancellation; the app closing leaves the job to be resumed at next start."""
+        stage = self._stages.get(job.kind, self._stages[JobKind.PROCESS.value])
+        try:
+            await stage.run(job, slot)
+        except WorkerCrashed:
+            if slot.cancelled:
+                await stage.cancelled(job)
+            else:
+                log.warning("worker crashed", extra={"job_id": job.key, "attempt": job.attempts})
+                if job.attempts < MAX_ATTEMPTS:
+                    await self.reporter.requeue(job)
+                else:
+                    await stage.crashed(job, CRASH_MESSAGE)
+        except InvalidTransitionError:
+            # the session's state was changed elsewhere while its job ran: the job ends, the session stays
+            log.info("job ended: its session moved on elsewhere", extra={"job_id": job.key})
+            await asyncio.to_thread(slot.kill)
+            await self.reporter.finish_job(job, JobStatus.CANCELLED)
+        except asyncio.CancelledError:
+            # The app is closing: the job stays claimed by a dead process and is resumed at next start.
+            await asyncio.shield(asyncio.to_thread(slot.kill))
+            raise
+        finally:
+            slot.release()
+
+    def _claim_sync(self) -> ClaimedJob | None:
         with self.ctx.db.unit_of_work() as s:
             jobs = JobRepository(s)
             for _ in range(5):
@@ -296,243 +347,32 @@ class ProcessingRunner(NotesStage, RediarizeStage):
                 if row is not None:
                     if row.recording_path:
                         capture = (row.speakers or {}).get(CAPTURE_KEY) or {}
-                        recording = _Stored(
+                        recording = StoredRecording(
                             row.recording_path,
                             row.recording_key,
                             row.owner_id,
                             capture.get("layout") == CHANNEL_PER_SPEAKER,
                         )
                     hint = SPEAKERS_HINT.get(row.session_type or "individual")
-                return job.id, job.session_id, recording, job.attempts + 1, hint, job.kind, dict(job.params or {})
-        return None
-
-    def _ensure_worker(self) -> WorkerHandle:
-        if self._worker is None or not self._worker.alive:
-            if self._worker is not None:
-                self._worker.kill()
-            self._worker = WorkerHandle(self.ctx.pipeline_options())
-            self._worker.start()
-        return self._worker
-
-    async def _run_job(
-        self,
-        job_id: uuid.UUID,
-        session_id: uuid.UUID,
-        recording: _Stored | None,
-        attempts: int,
-        hint: int | None = None,
-    ) -> None:
-        log.info("job started", extra={"job_id": str(job_id), "session_id": str(session_id)})
-        if recording is None:
-            await self._fail(job_id, session_id, "The recording file is missing from the data folder.")
-            return
-        # The worker reads a short-lived decrypted copy (memory-backed storage), removed however the job ends.
-        try:
-            plain = await asyncio.to_thread(
-                self.ctx.recordings.open_plaintext, recording.name, recording.key, recording.owner_id
-            )
-        except TBError as exc:
-            await self._fail(job_id, session_id, exc.message)
-            return
-        try:
-            await self._process(job_id, session_id, plain.path, attempts, hint, recording.channel_per_speaker)
-        finally:
-            plain.close()
-
-    async def _process(
-        self,
-        job_id: uuid.UUID,
-        session_id: uuid.UUID,
-        audio: Path,
-        attempts: int,
-        hint: int | None,
-        channel_speakers: bool = False,
-    ) -> None:
-        started = time.monotonic()
-        await self._progress(job_id, session_id, "loading_model", 0.0, None, force=True)
-        try:
-            worker = await asyncio.to_thread(self._ensure_worker)
-            worker.send(
-                {
-                    "type": "run",
-                    "job_id": str(job_id),
-                    "audio_path": str(audio),
-                    "speakers_hint": hint,
-                    "channel_speakers": channel_speakers,
-                }
-            )
-            while True:
-                msg = await asyncio.to_thread(worker.recv, 0.5)
-                if msg is None or msg.get("job_id") not in (None, str(job_id)):
-                    continue
-                kind = msg.get("type")
-                if kind == "progress":
-                    await self._progress(job_id, session_id, str(msg["stage"]), float(msg["fraction"]), msg.get("eta"))
-                elif kind == "result":
-                    stored = await asyncio.to_thread(self._store_result_sync, job_id, session_id, msg["result"])
-                    if stored:
-                        await self._notes_stage(job_id, session_id, None, worker)
-                    log.info(
-                        "job completed",
-                        extra={"job_id": str(job_id), "seconds": round(time.monotonic() - started, 2)},
-                    )
-                    return
-                elif kind == "error" and msg.get("error_type") == "WorkerCrashedError":
-                    raise WorkerCrashed("an engine worker died")  # retried like a crash of the worker itself
-                elif kind == "error":
-                    await self._fail(job_id, session_id, str(msg.get("message") or "Processing failed."))
-                    return
-        except WorkerCrashed:
-            if self._running is not None and self._running.cancelled:
-                await self._finish_cancelled(job_id, session_id)
-                return
-            log.warning("worker crashed", extra={"job_id": str(job_id), "attempt": attempts})
-            if self._worker is not None:
-                self._worker.kill()
-                self._worker = None
-            if attempts < MAX_ATTEMPTS:
-                await asyncio.to_thread(self._requeue_sync, job_id, session_id)
-            else:
-                await self._fail(job_id, session_id, CRASH_MESSAGE)
-        except asyncio.CancelledError:
-            # The app is closing: the job stays claimed by a dead process and is resumed at next start.
-            if self._worker is not None:
-                self._worker.kill()
-                self._worker = None
-            raise
-
-    async def _progress(
-        self,
-        job_id: uuid.UUID,
-        session_id: uuid.UUID,
-        stage: str,
-        fraction: float,
-        eta: float | None,
-        *,
-        force: bool = False,
-    ) -> None:
-        status, lo, hi, words = STAGES.get(stage, (ProcessingStatus.TRANSCRIBING, 8, 97, "Processing…"))
-        fraction = min(max(fraction, 0.0), 1.0)
-        overall = int(lo + (hi - lo) * fraction)
-        eta_i = int(round(eta)) if eta is not None else None
-        event = ProgressEvent(session_id, job_id, status.value, overall, words, eta_i)
-        self._emit(event)
-        now = time.monotonic()
-        last = self._last_write.get(job_id)
-        if force or last is None or last[1] != status.value or now - last[0] >= self.db_write_interval_s:
-            self._last_write[job_id] = (now, status.value)
-            try:
-                await asyncio.to_thread(self._write_progress_sync, job_id, event)
-            except InvalidTransitionError:
-                # the session was moved on elsewhere (e.g. cancelled from the command line): stop its job
-                log.info("job's session moved on elsewhere; cancelling", extra={"job_id": str(job_id)})
-                await self.cancel(session_id)
-
-    def _write_progress_sync(self, job_id: uuid.UUID, event: ProgressEvent) -> None:
-        with self.ctx.db.unit_of_work() as s:
-            ProcessingStateRepository(s).update_state(
-                event.session_id,
-                processing_status=ProcessingStatus(event.status),
-                processing_progress=event.progress,
-                processing_stage_detail=event.stage_detail,
-                eta_seconds=event.eta_seconds,
-                processing_error=None,
-            )
-            JobRepository(s).heartbeat(job_id, event.progress / 100.0, self.lease_s)
-
-    def _store_result_sync(self, job_id: uuid.UUID, session_id: uuid.UUID, result: dict[str, Any]) -> bool:
-        """The transcript, speakers and duration; the session moves on to writing notes. False if it is gone."""
-        segments = []
-        speakers: dict[str, Any] = {}
-        for info in result.get("speakers", []):
-            speakers[str(info["id"])] = {
-                "role": info.get("role"),
-                "name": None,
-                "talk_time_s": info.get("talk_time_s"),
-                "words": info.get("words"),
-            }
-        for idx, seg in enumerate(result.get("segments", [])):
-            speaker = str(seg.get("speaker") or "SPEAKER_00")
-            speakers.setdefault(speaker, {"role": seg.get("role"), "name": None})
-            segments.append(
-                TranscriptSegment(
-                    session_id=session_id,
-                    idx=idx,
-                    start_s=float(seg["start"]),
-                    end_s=float(seg["end"]),
-                    speaker=speaker,
-                    role=seg.get("role"),
-                    text=str(seg.get("text", "")).strip(),
-                    words=[dict(w) for w in seg.get("words", [])],
+                return ClaimedJob(
+                    job.id, job.session_id, job.kind, job.attempts + 1, recording, hint, dict(job.params or {})
                 )
-            )
-        with self.ctx.db.unit_of_work() as s:
-            state = ProcessingStateRepository(s)
-            row = state.get(session_id)
-            if row is None:
-                JobRepository(s).finish(job_id, JobStatus.CANCELLED)
-                return False
-            # What the recording says about its capture ("_" keys) outlives a new transcript.
-            speakers.update({k: v for k, v in (row.speakers or {}).items() if k.startswith("_")})
-            SegmentWriter(s).replace(session_id, segments)
-            values: dict[str, Any] = {
-                "processing_status": ProcessingStatus.GENERATING_NOTES,
-                "processing_progress": STAGES["generating_notes"][1],
-                "processing_stage_detail": STAGES["generating_notes"][3],
-                "processing_error": None,
-                "eta_seconds": None,
-                "speakers": speakers,
-            }
-            duration = result.get("duration_s")
-            if duration:
-                values["duration_mins"] = round(float(duration) / 60.0, 2)
-            state.update_state(session_id, **values)
-        return True
-
-    async def _fail(self, job_id: uuid.UUID, session_id: uuid.UUID, message: str) -> None:
-        await asyncio.to_thread(self._fail_sync, job_id, session_id, message)
-        log.info("job failed", extra={"job_id": str(job_id)})
-        self._emit(ProgressEvent(session_id, job_id, ProcessingStatus.FAILED.value, 0, "Failed", None, message))
-
-    def _fail_sync(self, job_id: uuid.UUID, session_id: uuid.UUID, message: str) -> None:
-        with self.ctx.db.unit_of_work() as s:
-            ProcessingStateRepository(s).update_state(
-                session_id,
-                processing_status=ProcessingStatus.FAILED,
-                processing_stage_detail="Failed",
-                processing_error=message,
-                eta_seconds=None,
-            )
-            JobRepository(s).finish(job_id, JobStatus.FAILED, message)
-        self._last_write.pop(job_id, None)
-
-    def _requeue_sync(self, job_id: uuid.UUID, session_id: uuid.UUID) -> None:
-        with self.ctx.db.unit_of_work() as s:
-            JobRepository(s).requeue(job_id)
-            ProcessingStateRepository(s).update_state(
-                session_id, processing_status=ProcessingStatus.QUEUED, processing_stage_detail="Retrying"
-            )
+        return None
 
     # -- cancellation -------------------------------------------------------------------------------------
 
     async def cancel(self, session_id: uuid.UUID) -> bool:
         """Cancel queued or running processing of a session. True when something was cancelled."""
-        running = self._running
-        if running is not None and running.session_id == session_id:
-            running.cancelled = True
-            if self._worker is not None:
-                await asyncio.to_thread(self._worker.kill)
-            return True
+        for slot in self._slots:
+            if slot.job is not None and slot.job.session_id == session_id:
+                slot.cancelled = True
+                await asyncio.to_thread(slot.kill)
+                return True
         count = await asyncio.to_thread(self._cancel_queued_sync, session_id)
         if count:
-            self._emit(ProgressEvent(session_id, None, ProcessingStatus.CANCELLED.value, 0, "Cancelled", None))
+            self.reporter.emit(ProgressEvent(session_id, None, ProcessingStatus.CANCELLED.value, 0, "Cancelled", None))
         return bool(count)
 
     def _cancel_queued_sync(self, session_id: uuid.UUID) -> int:
         with self.ctx.db.unit_of_work() as s:
             return cancel_open_processing(s, session_id)[0]
-
-    async def _finish_cancelled(self, job_id: uuid.UUID, session_id: uuid.UUID) -> None:
-        self._worker = None
-        await asyncio.to_thread(self._cancel_queued_sync, session_id)
-        self._emit(ProgressEvent(session_id, job_id, ProcessingStatus.CANCELLED.value, 0, "Cancelled", None))

@@ -130,23 +130,33 @@ def devices() -> list[str]:
         return []
 
 
-def probe_child(conn: Connection, request: dict[str, Any]) -> None:
-    """The spawned process: ``{"mode": "devices"}`` or ``{"mode": "test", "model_path", …}`` → one message."""
-    try:
-        if request.get("mode") == "devices":
-            conn.send({"type": "devices", "devices": devices()})
-            return
+class ProbeHandler:
+    """The model-test process: ``devices`` (the GPUs the runtime sees) or ``test`` (load a model and time a short
+    answer), one job per process; the runtime stays out of the app's own process."""
+
+    def warm_up(self) -> None:
+        pass
+
+    def run(self, task: str, args: dict[str, Any], report: Any, cancelled: Any) -> Any:
+        if task == "devices":
+            return devices()
         options = RuntimeOptions(
-            model_path=Path(str(request.get("model_path") or "")),
-            threads=int(request.get("threads") or 0),
-            gpu_layers=int(request.get("gpu_layers", ALL_LAYERS)),
-            context_tokens=int(request.get("context_tokens") or DEFAULT_CONTEXT),
+            model_path=Path(str(args.get("model_path") or "")),
+            threads=int(args.get("threads") or 0),
+            gpu_layers=int(args.get("gpu_layers", ALL_LAYERS)),
+            context_tokens=int(args.get("context_tokens") or DEFAULT_CONTEXT),
         )
-        conn.send({"type": "result", "data": probe(options).to_json()})
-    except Exception as exc:  # the parent shows a message instead of waiting for a process that says nothing
-        conn.send({"type": "error", "message": f"The model test failed ({type(exc).__name__})."})
-    finally:
-        conn.close()
+        return probe(options).to_json()
+
+    def close(self) -> None:
+        pass
+
+
+def probe_child(conn: Connection) -> None:
+    """Entry point of the spawned model-test process."""
+    from tbdesktop.engine.worker_protocol import serve
+
+    serve(conn, ProbeHandler(), name="model-test")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
