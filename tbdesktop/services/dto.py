@@ -139,6 +139,19 @@ class ProgressEvent(JsonMixin):
     def finished(self) -> bool:
         return self.status in {"completed", "failed", "cancelled"}
 
+    @classmethod
+    def state(
+        cls,
+        session_id: uuid.UUID,
+        status: str,
+        detail: str,
+        *,
+        job_id: uuid.UUID | None = None,
+        error: str | None = None,
+    ) -> ProgressEvent:
+        """A state without progress of its own: completed is 100 %, anything else starts at 0."""
+        return cls(session_id, job_id, status, 100 if status == "completed" else 0, detail, None, error)
+
 
 @dataclass(frozen=True)
 class TemplateSectionInfo(JsonMixin):

@@ -32,7 +32,7 @@ from tbdesktop.store.models import (
 )
 from tbdesktop.store.note_repositories import NoteRepository
 from tbdesktop.store.processing_state import queue
-from tbdesktop.store.repositories import AuditRepository, JobRepository, SessionRepository
+from tbdesktop.store.repositories import AuditRepository, SessionRepository, SystemJobRepository
 
 MAX_SECTION_TEXT = 20_000
 MAX_ADDENDUM_TEXT = 20_000
@@ -219,7 +219,9 @@ class NoteService:
             has_text = s.query(TranscriptSegment.idx).filter(TranscriptSegment.session_id == session_id).first()
             if has_text is None:
                 raise ValidationError("This session has no transcript yet, so there is nothing to write notes from.")
-            job = JobRepository(s).enqueue(session_id, JobKind.REGENERATE_NOTES.value, {"template_id": str(chosen.id)})
+            job = SystemJobRepository(s).enqueue(
+                session_id, JobKind.REGENERATE_NOTES.value, {"template_id": str(chosen.id)}
+            )
             queue(row, "Waiting to write notes")
             AuditRepository(s, self.user.id, self.ctx.workstation).record("note.regenerate", "session", session_id)
             return job.id

@@ -27,7 +27,7 @@ from tbdesktop.store.models import (
     utcnow,
 )
 from tbdesktop.store.processing_state import queue
-from tbdesktop.store.repositories import AuditRepository, ClientRepository, JobRepository, SessionRepository
+from tbdesktop.store.repositories import AuditRepository, ClientRepository, SessionRepository, SystemJobRepository
 from tbdesktop.store.search_repository import drop_deleted_from_index
 
 if TYPE_CHECKING:
@@ -180,7 +180,7 @@ class SessionLifecycle:
         session_id = parse_session_id(session_id)
         with self.ctx.db.unit_of_work() as s:
             row = SessionRepository(s, self.user.id).get(session_id, for_update=True)
-            JobRepository(s).cancel_open_for_session(row.id)
+            SystemJobRepository(s).cancel_open_for_session(row.id)
             stored = row.recording_path
             s.execute(delete(RiskFlag).where(RiskFlag.session_id == row.id))
             s.execute(delete(Note).where(Note.session_id == row.id))
@@ -261,7 +261,7 @@ class SessionLifecycle:
                 row.consent_obtained_at = utcnow()
                 if row.processing_stage_detail == AWAITING_CONSENT and row.recording_path:
                     # The consent gate opens: the session is processed like any import.
-                    JobRepository(s).enqueue(row.id, JobKind.PROCESS.value)
+                    SystemJobRepository(s).enqueue(row.id, JobKind.PROCESS.value)
                     row.processing_stage_detail = "Waiting to start"
             if speaker_names:
                 speakers = {k: dict(v) for k, v in (row.speakers or {}).items()}
@@ -358,7 +358,7 @@ class SessionLifecycle:
                 queue(row, AWAITING_CONSENT)
             else:
                 queue(row, "Waiting to start")
-                JobRepository(s).enqueue(row.id, JobKind.PROCESS.value)
+                SystemJobRepository(s).enqueue(row.id, JobKind.PROCESS.value)
             self._audit(s, "session.retry", row.id)
             info = self._info(s, row)
         log.info("session queued again", extra={"session_id": str(session_id)})

@@ -36,8 +36,8 @@ from tbdesktop.store.note_repositories import NoteRepository
 from tbdesktop.store.repositories import (
     AuditRepository,
     ClientRepository,
-    JobRepository,
     SessionRepository,
+    SystemJobRepository,
     UserRepository,
 )
 
@@ -124,7 +124,7 @@ class SessionService:
                     # Kept, not processed, until the client's consent is recorded (``update(consent_method=…)``).
                     row.processing_stage_detail = AWAITING_CONSENT
                 else:
-                    JobRepository(s).enqueue(row.id, JobKind.PROCESS.value)
+                    SystemJobRepository(s).enqueue(row.id, JobKind.PROCESS.value)
                 AuditRepository(s, self.user.id, self.ctx.workstation).record(
                     "session.import", "therapy_session", row.id
                 )

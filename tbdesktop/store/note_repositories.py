@@ -114,7 +114,7 @@ class NoteRepository:
         return {session_id: written for session_id, written in rows if written is not None}
 
 
-class NoteWriter:
+class SystemNoteWriter:
     """Writes a generated note as a new version, with its risk flags (system-level: the processing runner)."""
 
     def __init__(self, session: Session) -> None:

@@ -256,7 +256,7 @@ class SessionRepository:
         )
 
 
-class JobRepository:
+class SystemJobRepository:
     """The persistent job queue. Used by the processing runner, never by a user query directly."""
 
     def __init__(self, session: Session) -> None:
@@ -370,7 +370,7 @@ class JobRepository:
         return int(self.s.scalar(q) or 0)
 
 
-class SegmentWriter:
+class SystemSegmentWriter:
     """Replaces a session's transcript in one go: a re-run replaces outputs, never duplicates them."""
 
     def __init__(self, session: Session) -> None:
@@ -418,7 +418,7 @@ class AuditRepository:
         ).all()
 
 
-class ProcessingStateRepository:
+class SystemStateRepository:
     """Session processing state written by the runner (system-level, never user-triggered)."""
 
     def __init__(self, session: Session) -> None:

@@ -254,7 +254,7 @@ def test_speaker_corrections(cli: Any, two_speaker: Any, tmp_path: Path) -> None
     from tbdesktop.config import Settings
     from tbdesktop.services.context import AppContext
     from tbdesktop.store.models import ProcessingJob, ProcessingStatus, TherapySession, TranscriptSegment
-    from tbdesktop.store.note_repositories import NoteWriter
+    from tbdesktop.store.note_repositories import SystemNoteWriter
 
     wav, turns, _ = two_speaker
     cli("user", "add", "Dana Reyes")
@@ -278,7 +278,7 @@ def test_speaker_corrections(cli: Any, two_speaker: Any, tmp_path: Path) -> None
             assert row is not None
             row.processing_status = ProcessingStatus.COMPLETED
             row.speakers = {"SPEAKER_00": {"role": "client", "name": None}}
-            NoteWriter(s).add_version(session_id, None, {}, "local")
+            SystemNoteWriter(s).add_version(session_id, None, {}, "local")
     finally:
         ctx.close()
 

@@ -17,7 +17,7 @@ from tbdesktop.services.notes import NoteService, stored_sections
 from tbdesktop.services.profiles import ProfileService
 from tbdesktop.services.sessions import ImportRequest, SessionService
 from tbdesktop.store.models import AuditEvent, Note, ProcessingJob, RiskFlag, TherapySession, TranscriptSegment
-from tbdesktop.store.note_repositories import NoteWriter
+from tbdesktop.store.note_repositories import SystemNoteWriter
 
 LINES = [
     ("therapist", "Good morning Jordan, how was your week?"),
@@ -38,8 +38,8 @@ def _with_note(ctx: AppContext, session_id: Any) -> None:
         ],
     }
     with ctx.db.unit_of_work() as s:
-        NoteWriter(s).add_version(session_id, None, stored_sections(result), "local")
-        NoteWriter(s).replace_flags(
+        SystemNoteWriter(s).add_version(session_id, None, stored_sections(result), "local")
+        SystemNoteWriter(s).replace_flags(
             session_id, [{"kind": "substance_use", "severity": "low", "quote": "Jordan drinks", "segment_idx": 1}]
         )
 
@@ -333,7 +333,7 @@ def test_cards_carry_the_highest_raised_risk(ctx: AppContext, therapist: Any, tw
     denied = session_with_transcript(ctx, therapist, two_speaker[0], LINES)
     clear = session_with_transcript(ctx, therapist, two_speaker[0], LINES)
     with ctx.db.unit_of_work() as s:
-        NoteWriter(s).replace_flags(
+        SystemNoteWriter(s).replace_flags(
             flagged.id,
             [
                 {"kind": "substance_use", "severity": "low", "quote": "Jordan drinks", "segment_idx": 1},
@@ -341,7 +341,7 @@ def test_cards_carry_the_highest_raised_risk(ctx: AppContext, therapist: Any, tw
                 {"kind": "self_harm", "severity": "denied", "quote": "tired all week", "segment_idx": 1},
             ],
         )
-        NoteWriter(s).replace_flags(
+        SystemNoteWriter(s).replace_flags(
             denied.id, [{"kind": "self_harm", "severity": "denied", "quote": "tired all week", "segment_idx": 1}]
         )
     by_id = {i.id: i for i in service.list_sessions_sync()}

@@ -18,7 +18,7 @@ from tbdesktop.services.processing import ProcessingRunner
 from tbdesktop.services.profiles import ProfileService
 from tbdesktop.services.sessions import ImportRequest, SessionService
 from tbdesktop.store.models import TherapySession
-from tbdesktop.store.note_repositories import NoteWriter
+from tbdesktop.store.note_repositories import SystemNoteWriter
 
 CRISIS = [
     ("therapist", "How have things been since we last met?"),
@@ -125,7 +125,7 @@ def test_edit_sign_and_addendum(ctx: AppContext, therapist: Any, two_speaker: An
     lines = [TranscriptLine(i, i * 5.0, i * 5.0 + 4.5, "S", role, text) for i, (role, text) in enumerate(DENIAL)]
     generated = LocalNoteGenerator().generate(lines, NoteTemplateSpec.from_content("SOAP", soap.content()))
     with ctx.db.unit_of_work() as s:
-        NoteWriter(s).add_version(info.id, soap.id, stored_sections(generated.to_dict()), generated.generator)
+        SystemNoteWriter(s).add_version(info.id, soap.id, stored_sections(generated.to_dict()), generated.generator)
 
     notes = NoteService(ctx, therapist)
     edited = notes.update_section_sync(info.id, "objective", "Client was calm and engaged.")

@@ -72,7 +72,7 @@ def test_queue_transcribes_real_recording(ctx: AppContext, therapist: Any, two_s
 
 
 def test_rerun_replaces_transcript(ctx: AppContext, therapist: Any, two_speaker: Any, model_cache: Path) -> None:
-    from tbdesktop.store.repositories import JobRepository
+    from tbdesktop.store.repositories import SystemJobRepository
 
     service = SessionService(ctx, therapist)
     info = service.import_recording_sync(ImportRequest(source=two_speaker[0], consent_method="verbal"))
@@ -81,7 +81,7 @@ def test_rerun_replaces_transcript(ctx: AppContext, therapist: Any, two_speaker:
     async def go() -> None:
         await runner.run_until_idle()
         with ctx.db.unit_of_work() as s:
-            JobRepository(s).enqueue(info.id, "process")
+            SystemJobRepository(s).enqueue(info.id, "process")
         await runner.run_until_idle()
         await runner.stop()
 

@@ -15,7 +15,7 @@ from tbdesktop.services.notes import NoteService, stored_sections
 from tbdesktop.services.retention import RetentionService
 from tbdesktop.services.sessions import SessionService
 from tbdesktop.store.models import AuditEvent, JobKind, ProcessingJob, utcnow
-from tbdesktop.store.note_repositories import NoteWriter
+from tbdesktop.store.note_repositories import SystemNoteWriter
 
 LINES = [("therapist", "How did the week go?"), ("client", "Better, I walked every day.")]
 
@@ -68,7 +68,7 @@ def test_transcripts_are_deleted_days_after_signing(ctx: AppContext, therapist: 
     for info in (signed, draft):
         with ctx.db.unit_of_work() as s:
             result = {"sections": [{"key": "plan", "title": "Plan", "sentences": [{"text": "Walk.", "evidence": [1]}]}]}
-            NoteWriter(s).add_version(info.id, None, stored_sections(result), "local")
+            SystemNoteWriter(s).add_version(info.id, None, stored_sections(result), "local")
     NoteService(ctx, therapist).sign_sync(signed.id)
     RetentionService(ctx).set_retention_sync(therapist.id, recording_days=None, transcript_days=3)
     assert RetentionService(ctx, clock=lambda: t0 + timedelta(days=2)).apply_sync().transcripts_deleted == 0

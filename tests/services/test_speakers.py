@@ -16,7 +16,7 @@ from tbdesktop.services.notes import NoteService
 from tbdesktop.services.sessions import SessionService
 from tbdesktop.services.speakers.edits import StoredLine, next_label, relabel, split_parts
 from tbdesktop.store.models import Note, ProcessingJob, RiskFlag, TranscriptSegment
-from tbdesktop.store.note_repositories import NoteWriter
+from tbdesktop.store.note_repositories import SystemNoteWriter
 
 LINES = [
     ("therapist", "How have you been sleeping this week?"),
@@ -33,13 +33,15 @@ def session(ctx: AppContext, therapist: Any, two_speaker: Any) -> Any:
         assert seg is not None
         # Line 1 has word timings; the others were corrected by hand.
         seg.words = timed_words(seg.text, seg.start_s)
-        NoteWriter(s).add_version(
+        SystemNoteWriter(s).add_version(
             info.id,
             None,
             {"plan": {"title": "Plan", "position": 0, "text": "Sleep.", "evidence": [1, 2], "sentences": []}},
             "local",
         )
-        NoteWriter(s).replace_flags(info.id, [{"kind": "sleep", "severity": "low", "quote": "wake", "segment_idx": 1}])
+        SystemNoteWriter(s).replace_flags(
+            info.id, [{"kind": "sleep", "severity": "low", "quote": "wake", "segment_idx": 1}]
+        )
     return info
 
 
@@ -151,7 +153,7 @@ def test_regeneration_clears_the_offer(ctx: AppContext, therapist: Any, session:
     assert service.get_sync(session.id).needs_regeneration
     assert [i.needs_regeneration for i in service.list_sessions_sync()] == [True]
     with ctx.db.unit_of_work() as s:
-        NoteWriter(s).add_version(session.id, None, {}, "local")
+        SystemNoteWriter(s).add_version(session.id, None, {}, "local")
     assert not service.get_sync(session.id).needs_regeneration
     assert [i.needs_regeneration for i in service.list_sessions_sync()] == [False]
 
@@ -218,9 +220,7 @@ def test_deleted_transcript_refuses_corrections(ctx: AppContext, therapist: Any,
 # -- the pure parts ------------------------------------------------------------------------------------------
 
 
-def test_split_in_an_anonymous_session_counts_words_as_shown(
-    ctx: AppContext, therapist: Any, two_speaker: Any
-) -> None:
+def test_split_in_an_anonymous_session_counts_words_as_shown(ctx: AppContext, therapist: Any, two_speaker: Any) -> None:
     lines = [("therapist", "Hello."), ("client", "I told Jordan Lee about it yesterday.")]
     info = session_with_transcript(ctx, therapist, two_speaker[0], lines)
     service = SessionService(ctx, therapist)

@@ -17,7 +17,7 @@ from tbdesktop.services.dto import ProgressEvent
 from tbdesktop.services.processing import ProcessingRunner
 from tbdesktop.services.sessions import ImportRequest, SessionService
 from tbdesktop.store.models import ProcessingJob, ProcessingStatus, TherapySession, TranscriptSegment
-from tbdesktop.store.note_repositories import NoteWriter
+from tbdesktop.store.note_repositories import SystemNoteWriter
 
 pytestmark = pytest.mark.slow
 
@@ -52,7 +52,7 @@ def _one_voice_session(ctx: AppContext, therapist: Any, wav: Path, turns: list[d
         row.processing_status = ProcessingStatus.COMPLETED
         row.processing_progress = 100
         row.speakers = {"SPEAKER_00": {"role": "client", "name": "Alex"}}
-        NoteWriter(s).add_version(info.id, None, {}, "local")
+        SystemNoteWriter(s).add_version(info.id, None, {}, "local")
     return info
 
 

@@ -12,7 +12,7 @@ from tbdesktop.services.dto import ProgressEvent
 from tbdesktop.services.processing import ProcessingRunner
 from tbdesktop.services.sessions import ImportRequest, SessionService
 from tbdesktop.store.models import ProcessingJob, ProcessingStatus, TherapySession, TranscriptSegment
-from tbdesktop.store.repositories import SegmentWriter
+from tbdesktop.store.repositories import SystemSegmentWriter
 
 
 def session_with_transcript(ctx: AppContext, user: Any, wav: Any, lines: list[tuple[str, str]]) -> Any:
@@ -36,7 +36,7 @@ def session_with_transcript(ctx: AppContext, user: Any, wav: Any, lines: list[tu
             )
             for i, (role, text) in enumerate(lines)
         ]
-        SegmentWriter(s).replace(info.id, segments)
+        SystemSegmentWriter(s).replace(info.id, segments)
         row = s.get(TherapySession, info.id)
         assert row is not None
         row.processing_status = ProcessingStatus.COMPLETED

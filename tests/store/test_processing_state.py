@@ -10,7 +10,7 @@ from tbdesktop.store.db import Database
 from tbdesktop.store.migrate import upgrade
 from tbdesktop.store.models import ProcessingStatus, TherapySession, User
 from tbdesktop.store.processing_state import ALLOWED, InvalidTransitionError, check, move, queue
-from tbdesktop.store.repositories import ProcessingStateRepository
+from tbdesktop.store.repositories import SystemStateRepository
 
 S = ProcessingStatus
 
@@ -70,10 +70,10 @@ def test_the_row_and_the_runner_writes_go_through_the_check(db_url: str) -> None
             session_id = row.id
             move(row, S.CANCELLED, processing_stage_detail="Cancelled")
         with db.unit_of_work() as s, pytest.raises(InvalidTransitionError):
-            ProcessingStateRepository(s).update_state(session_id, processing_status=S.TRANSCRIBING)
+            SystemStateRepository(s).update_state(session_id, processing_status=S.TRANSCRIBING)
         with db.unit_of_work() as s:
             # a write without a status (e.g. a detail) is not a transition
-            assert ProcessingStateRepository(s).update_state(session_id, processing_stage_detail="Cancelled by you")
+            assert SystemStateRepository(s).update_state(session_id, processing_stage_detail="Cancelled by you")
             row = s.get(TherapySession, session_id)
             assert row is not None
             queue(row, "Waiting to start")

@@ -10,7 +10,7 @@ from tbdesktop.errors import NotFoundError
 from tbdesktop.store import migrate
 from tbdesktop.store.db import Database
 from tbdesktop.store.models import ProcessingStatus, TherapySession, TranscriptSegment, User
-from tbdesktop.store.repositories import ClientRepository, JobRepository, SessionRepository, UserRepository
+from tbdesktop.store.repositories import ClientRepository, SessionRepository, SystemJobRepository, UserRepository
 
 
 @pytest.fixture
@@ -72,17 +72,17 @@ def test_job_claim_is_exclusive(db: Database) -> None:
     a, _ = _users(db)
     with db.unit_of_work() as s:
         row = SessionRepository(s, a.id).add(TherapySession(session_date=date(2026, 1, 1), speakers={}))
-        job = JobRepository(s).enqueue(row.id, "process")
+        job = SystemJobRepository(s).enqueue(row.id, "process")
         job_id = job.id
     with db.unit_of_work() as s:
-        assert JobRepository(s).claim(job_id, "ws:1:x", 60)
+        assert SystemJobRepository(s).claim(job_id, "ws:1:x", 60)
     with db.unit_of_work() as s:
-        assert not JobRepository(s).claim(job_id, "ws:2:y", 60)
-        claimed = JobRepository(s).get(job_id)
+        assert not SystemJobRepository(s).claim(job_id, "ws:2:y", 60)
+        claimed = SystemJobRepository(s).get(job_id)
         assert claimed is not None
         assert claimed.status == "running"
         assert claimed.attempts == 1
-        assert JobRepository(s).next_queued([a.id]) is None
+        assert SystemJobRepository(s).next_queued([a.id]) is None
 
 
 def test_deleting_session_cascades(db: Database) -> None:
@@ -90,7 +90,7 @@ def test_deleting_session_cascades(db: Database) -> None:
     with db.unit_of_work() as s:
         row = SessionRepository(s, a.id).add(TherapySession(session_date=date(2026, 1, 1), speakers={}))
         s.add(TranscriptSegment(session_id=row.id, idx=0, start_s=0, end_s=1, speaker="S", text="x", words=[]))
-        JobRepository(s).enqueue(row.id, "process")
+        SystemJobRepository(s).enqueue(row.id, "process")
         sid = row.id
     with db.unit_of_work() as s:
         s.delete(SessionRepository(s, a.id).get(sid))

@@ -31,8 +31,8 @@ from tbdesktop.store.models import (
     TherapySession,
     TranscriptSegment,
 )
-from tbdesktop.store.note_repositories import NoteWriter
-from tbdesktop.store.repositories import SegmentWriter
+from tbdesktop.store.note_repositories import SystemNoteWriter
+from tbdesktop.store.repositories import SystemSegmentWriter
 from tbdesktop.ui.session_menu import SessionContextMenu
 from tbdesktop.ui.templates_page import CLINIC_READ_ONLY, TemplatesPage
 
@@ -74,7 +74,7 @@ def synced_session(ctx: AppContext, user: UserInfo, **row: Any) -> uuid.UUID:
         )
         s.add(session)
         s.flush()
-        SegmentWriter(s).replace(
+        SystemSegmentWriter(s).replace(
             session.id,
             [
                 TranscriptSegment(
@@ -90,7 +90,7 @@ def synced_session(ctx: AppContext, user: UserInfo, **row: Any) -> uuid.UUID:
                 for i, (role, text) in enumerate(LINES)
             ],
         )
-        NoteWriter(s).add_version(session.id, soap.id, stored_sections(note.to_dict()), note.generator)
+        SystemNoteWriter(s).add_version(session.id, soap.id, stored_sections(note.to_dict()), note.generator)
         return session.id
 
 

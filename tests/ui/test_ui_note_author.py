@@ -18,7 +18,7 @@ from tbdesktop.services.dto import UserInfo
 from tbdesktop.services.notes import NoteService, stored_sections
 from tbdesktop.services.sessions import SessionService
 from tbdesktop.services.templates import TemplateService
-from tbdesktop.store.note_repositories import NoteWriter
+from tbdesktop.store.note_repositories import SystemNoteWriter
 from tbdesktop.ui.session_view import SessionView
 
 pytestmark = [
@@ -77,7 +77,7 @@ def _write(
 ) -> None:
     soap = TemplateService(ctx, user).get_sync("SOAP")
     with ctx.db.unit_of_work() as s:
-        writer = NoteWriter(s)
+        writer = SystemNoteWriter(s)
         writer.add_version(
             session_id,
             soap.id,

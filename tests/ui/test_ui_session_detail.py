@@ -25,7 +25,7 @@ from tbdesktop.services.notes import NoteService, stored_sections
 from tbdesktop.services.recording_vault import MAGIC, scratch_root
 from tbdesktop.services.sessions import SessionService
 from tbdesktop.services.templates import TemplateService
-from tbdesktop.store.note_repositories import NoteWriter
+from tbdesktop.store.note_repositories import SystemNoteWriter
 from tbdesktop.ui.audio_player import NO_OUTPUT
 from tbdesktop.ui.formatting import timestamp
 from tbdesktop.ui.session_view import SessionView, day_month_year
@@ -45,8 +45,6 @@ pytestmark = [
     pytest.mark.qt_log_level_fail("WARNING"),
     pytest.mark.qt_log_ignore("This plugin does not support", "pipewire", "PulseAudioService"),
 ]
-
-
 
 
 session_with_transcript = services_support().session_with_transcript
@@ -73,7 +71,7 @@ def write_note(ctx: AppContext, user: UserInfo, session_id: uuid.UUID) -> None:
     lines = [TranscriptLine(i, i * 5.0, i * 5.0 + 4.5, "S", role, text) for i, (role, text) in enumerate(LINES)]
     generated = LocalNoteGenerator().generate(lines, NoteTemplateSpec.from_content("SOAP", soap.content()))
     with ctx.db.unit_of_work() as s:
-        NoteWriter(s).add_version(session_id, soap.id, stored_sections(generated.to_dict()), generated.generator)
+        SystemNoteWriter(s).add_version(session_id, soap.id, stored_sections(generated.to_dict()), generated.generator)
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from tbdesktop.services.dto import UserInfo
 from tbdesktop.services.sessions import SessionService
 from tbdesktop.services.templates import TemplateService
 from tbdesktop.store.models import ProcessingJob
-from tbdesktop.store.note_repositories import NoteWriter
+from tbdesktop.store.note_repositories import SystemNoteWriter
 from tbdesktop.ui.session_view import SessionView
 from tbdesktop.ui.speakers.dialogs import AddSpeakerDialog, MergeSpeakersDialog, RediarizeDialog, SplitLineDialog
 from tbdesktop.ui.speakers.widgets import word_at
@@ -52,7 +52,7 @@ def recorded(ui_ctx: AppContext, therapist: UserInfo, speech_session: tuple[Path
     with ui_ctx.db.unit_of_work() as s:
         sections = {"plan": {"title": "Plan", "position": 0, "text": "Work.", "evidence": [1],
                              "sentences": [{"text": "Work.", "evidence": [1]}]}}  # fmt: skip
-        NoteWriter(s).add_version(info.id, soap.id, sections, "local")
+        SystemNoteWriter(s).add_version(info.id, soap.id, sections, "local")
     return info
 
 

@@ -15,8 +15,8 @@ from tbdesktop.services.processing.handle import WorkerSlot
 from tbdesktop.services.processing.jobs import ClaimedJob
 from tbdesktop.services.processing.reporter import JobReporter
 from tbdesktop.store.models import JobStatus, NoteTemplate, ProcessingStatus
-from tbdesktop.store.note_repositories import NoteWriter
-from tbdesktop.store.repositories import JobRepository, ProcessingStateRepository, SegmentWriter
+from tbdesktop.store.note_repositories import SystemNoteWriter
+from tbdesktop.store.repositories import SystemJobRepository, SystemSegmentWriter, SystemStateRepository
 
 if TYPE_CHECKING:
     from tbdesktop.services.context import AppContext
@@ -80,7 +80,7 @@ class NotesStage:
         from tbdesktop.services.templates import default_template
 
         with self.ctx.db.unit_of_work() as s:
-            row = ProcessingStateRepository(s).get(session_id)
+            row = SystemStateRepository(s).get(session_id)
             if row is None:
                 return None
             if row.transcript_deleted_at is not None:
@@ -90,7 +90,7 @@ class NotesStage:
                 template = default_template(s, row.owner_id)
             if template is None:
                 raise TBError("No note template is available.")
-            segments = SegmentWriter(s).in_order(session_id)
+            segments = SystemSegmentWriter(s).in_order(session_id)
             lines = [dataclasses.asdict(line) for line in transcript_lines(segments, dict(row.speakers or {}))]
             args = {
                 "lines": lines,
@@ -103,11 +103,11 @@ class NotesStage:
         from tbdesktop.services.notes import stored_sections
 
         with self.ctx.db.unit_of_work() as s:
-            state = ProcessingStateRepository(s)
+            state = SystemStateRepository(s)
             if state.get(job.session_id) is None:
-                JobRepository(s).finish(job.id, JobStatus.CANCELLED)
+                SystemJobRepository(s).finish(job.id, JobStatus.CANCELLED)
                 return
-            writer = NoteWriter(s)
+            writer = SystemNoteWriter(s)
             writer.add_version(
                 job.session_id,
                 template_id,
@@ -126,4 +126,4 @@ class NotesStage:
                 processing_error=None,
                 eta_seconds=None,
             )
-            JobRepository(s).finish(job.id, JobStatus.COMPLETED)
+            SystemJobRepository(s).finish(job.id, JobStatus.COMPLETED)

@@ -21,7 +21,7 @@ from tbdesktop.services.processing.jobs import ClaimedJob
 from tbdesktop.services.processing.reporter import JobReporter
 from tbdesktop.services.speakers.edits import StoredLine, relabel
 from tbdesktop.store.models import JobKind, JobStatus, ProcessingJob, ProcessingStatus, TranscriptSegment, utcnow
-from tbdesktop.store.repositories import JobRepository, ProcessingStateRepository, SegmentWriter
+from tbdesktop.store.repositories import SystemJobRepository, SystemSegmentWriter, SystemStateRepository
 
 if TYPE_CHECKING:
     from tbdesktop.services.context import AppContext
@@ -51,9 +51,9 @@ def cancel_open_processing(s: Session, session_id: uuid.UUID) -> tuple[int, bool
     """Cancels the session's queued and running jobs (the one cancel, for the runner and the services). Returns how
     many, and whether they were only speaker separations — then the transcript stays and so does "completed"."""
     separation = only_separation_open(s, session_id)
-    count = JobRepository(s).cancel_open_for_session(session_id)
+    count = SystemJobRepository(s).cancel_open_for_session(session_id)
     if count:
-        ProcessingStateRepository(s).update_state(
+        SystemStateRepository(s).update_state(
             session_id,
             processing_status=ProcessingStatus.COMPLETED if separation else ProcessingStatus.CANCELLED,
             processing_stage_detail="Speaker separation cancelled" if separation else "Cancelled",
@@ -121,12 +121,12 @@ class RediarizeStage:
         session_id = job.session_id
         turns = DiarizationResult.from_dict(result).turns
         with self.ctx.db.unit_of_work() as s:
-            state = ProcessingStateRepository(s)
+            state = SystemStateRepository(s)
             row = state.get(session_id)
             if row is None:
-                JobRepository(s).finish(job.id, JobStatus.CANCELLED)
+                SystemJobRepository(s).finish(job.id, JobStatus.CANCELLED)
                 return False
-            segments = SegmentWriter(s).in_order(session_id)
+            segments = SystemSegmentWriter(s).in_order(session_id)
             stored = [
                 StoredLine(seg.idx, seg.start_s, seg.end_s, seg.speaker, seg.text, list(seg.words or []), seg.manual)
                 for seg in segments
@@ -178,7 +178,7 @@ class RediarizeStage:
                 processing_error=None,
                 eta_seconds=None,
             )
-            JobRepository(s).finish(job.id, JobStatus.COMPLETED)
+            SystemJobRepository(s).finish(job.id, JobStatus.COMPLETED)
         log.info(
             "speakers stored",
             extra={"job_id": job.key, "lines_changed": len(out.changed), "speakers": len(voices)},

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from tbdesktop.services.dto import ProgressEvent
 from tbdesktop.services.processing.jobs import ClaimedJob
 from tbdesktop.store.models import JobStatus, ProcessingStatus
-from tbdesktop.store.repositories import JobRepository, ProcessingStateRepository
+from tbdesktop.store.repositories import SystemJobRepository, SystemStateRepository
 
 if TYPE_CHECKING:
     from tbdesktop.services.context import AppContext
@@ -61,8 +61,7 @@ class JobReporter:
     def ended(self, job: ClaimedJob, status: ProcessingStatus, detail: str, error: str | None = None) -> None:
         """The job's last event (its state is stored already)."""
         self._last_write.pop(job.id, None)
-        progress = 100 if status == ProcessingStatus.COMPLETED else 0
-        self.emit(ProgressEvent(job.session_id, job.id, status.value, progress, detail, None, error))
+        self.emit(ProgressEvent.state(job.session_id, status.value, detail, job_id=job.id, error=error))
 
     async def progress(
         self, job: ClaimedJob, stage: str, fraction: float, eta: float | None, *, force: bool = False
@@ -82,7 +81,7 @@ class JobReporter:
 
     def _write_progress_sync(self, job_id: uuid.UUID, event: ProgressEvent) -> None:
         with self.ctx.db.unit_of_work() as s:
-            ProcessingStateRepository(s).update_state(
+            SystemStateRepository(s).update_state(
                 event.session_id,
                 processing_status=ProcessingStatus(event.status),
                 processing_progress=event.progress,
@@ -90,7 +89,7 @@ class JobReporter:
                 eta_seconds=event.eta_seconds,
                 processing_error=None,
             )
-            JobRepository(s).heartbeat(job_id, event.progress / 100.0, self.lease_s)
+            SystemJobRepository(s).heartbeat(job_id, event.progress / 100.0, self.lease_s)
 
     async def fail(self, job: ClaimedJob, message: str) -> None:
         """The session failed with a reason the user can read."""
@@ -100,14 +99,14 @@ class JobReporter:
 
     def _fail_sync(self, job: ClaimedJob, message: str) -> None:
         with self.ctx.db.unit_of_work() as s:
-            ProcessingStateRepository(s).update_state(
+            SystemStateRepository(s).update_state(
                 job.session_id,
                 processing_status=ProcessingStatus.FAILED,
                 processing_stage_detail="Failed",
                 processing_error=message,
                 eta_seconds=None,
             )
-            JobRepository(s).finish(job.id, JobStatus.FAILED, message)
+            SystemJobRepository(s).finish(job.id, JobStatus.FAILED, message)
 
     async def completed_with(self, job: ClaimedJob, status: JobStatus, detail: str, error: str | None) -> None:
         """The job ended without its result, but the session keeps what it had and is completed again (its
@@ -118,7 +117,7 @@ class JobReporter:
 
     def _completed_with_sync(self, job: ClaimedJob, status: JobStatus, detail: str, error: str | None) -> None:
         with self.ctx.db.unit_of_work() as s:
-            ProcessingStateRepository(s).update_state(
+            SystemStateRepository(s).update_state(
                 job.session_id,
                 processing_status=ProcessingStatus.COMPLETED,
                 processing_progress=100,
@@ -126,7 +125,7 @@ class JobReporter:
                 processing_error=error,
                 eta_seconds=None,
             )
-            JobRepository(s).finish(job.id, status, error)
+            SystemJobRepository(s).finish(job.id, status, error)
 
     async def requeue(self, job: ClaimedJob) -> None:
         """The worker crashed: the job goes back to the queue for its next try."""
@@ -135,8 +134,8 @@ class JobReporter:
 
     def _requeue_sync(self, job: ClaimedJob) -> None:
         with self.ctx.db.unit_of_work() as s:
-            JobRepository(s).requeue(job.id)
-            ProcessingStateRepository(s).update_state(
+            SystemJobRepository(s).requeue(job.id)
+            SystemStateRepository(s).update_state(
                 job.session_id, processing_status=ProcessingStatus.QUEUED, processing_stage_detail="Retrying"
             )
 
@@ -147,4 +146,4 @@ class JobReporter:
 
     def _finish_job_sync(self, job_id: uuid.UUID, status: JobStatus) -> None:
         with self.ctx.db.unit_of_work() as s:
-            JobRepository(s).finish(job_id, status)
+            SystemJobRepository(s).finish(job_id, status)

@@ -35,7 +35,7 @@ from tbdesktop.store.models import (
     utcnow,
 )
 from tbdesktop.store.processing_state import InvalidTransitionError
-from tbdesktop.store.repositories import JobRepository, ProcessingStateRepository
+from tbdesktop.store.repositories import SystemJobRepository, SystemStateRepository
 
 __all__ = ["STAGES", "FINISHED", "Listener", "ProcessingRunner"]
 
@@ -208,9 +208,7 @@ class ProcessingRunner:
     async def resume_abandoned(self) -> int:
         requeued = await asyncio.to_thread(self._resume_sync)
         for session_id in requeued:
-            self.reporter.emit(
-                ProgressEvent(session_id, None, ProcessingStatus.QUEUED.value, 0, "Waiting to resume", None)
-            )
+            self.reporter.emit(ProgressEvent.state(session_id, ProcessingStatus.QUEUED.value, "Waiting to resume"))
         if requeued:
             log.info("resumed unfinished jobs", extra={"count": len(requeued)})
         return len(requeued)
@@ -231,9 +229,9 @@ class ProcessingRunner:
                 return True
 
         with self.ctx.db.unit_of_work() as s:
-            requeued = JobRepository(s).requeue_abandoned(abandoned)
+            requeued = SystemJobRepository(s).requeue_abandoned(abandoned)
             for job in requeued:
-                ProcessingStateRepository(s).update_state(
+                SystemStateRepository(s).update_state(
                     job.session_id,
                     processing_status=ProcessingStatus.QUEUED,
                     processing_stage_detail="Waiting to resume",
@@ -261,7 +259,7 @@ class ProcessingRunner:
         while True:
             state = await asyncio.to_thread(self._session_state, session_id)
             if state is None:
-                return ProgressEvent(session_id, None, ProcessingStatus.CANCELLED.value, 0, "Deleted", None)
+                return ProgressEvent.state(session_id, ProcessingStatus.CANCELLED.value, "Deleted")
             if state.status in {s.value for s in FINISHED}:
                 return state
             if not await self.run_next():
@@ -269,7 +267,7 @@ class ProcessingRunner:
 
     def _session_state(self, session_id: uuid.UUID) -> ProgressEvent | None:
         with self.ctx.db.unit_of_work() as s:
-            row = ProcessingStateRepository(s).get(session_id)
+            row = SystemStateRepository(s).get(session_id)
             if row is None:
                 return None
             return ProgressEvent(
@@ -334,14 +332,14 @@ class ProcessingRunner:
 
     def _claim_sync(self) -> ClaimedJob | None:
         with self.ctx.db.unit_of_work() as s:
-            jobs = JobRepository(s)
+            jobs = SystemJobRepository(s)
             for _ in range(5):
                 job = jobs.next_queued(self.owner_ids)
                 if job is None:
                     return None
                 if not jobs.claim(job.id, self.lease_owner, self.lease_s):
                     continue
-                row = ProcessingStateRepository(s).get(job.session_id)
+                row = SystemStateRepository(s).get(job.session_id)
                 recording = None
                 hint = None
                 if row is not None:
@@ -370,7 +368,7 @@ class ProcessingRunner:
                 return True
         count = await asyncio.to_thread(self._cancel_queued_sync, session_id)
         if count:
-            self.reporter.emit(ProgressEvent(session_id, None, ProcessingStatus.CANCELLED.value, 0, "Cancelled", None))
+            self.reporter.emit(ProgressEvent.state(session_id, ProcessingStatus.CANCELLED.value, "Cancelled"))
         return bool(count)
 
     def _cancel_queued_sync(self, session_id: uuid.UUID) -> int:

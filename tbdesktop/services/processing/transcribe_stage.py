@@ -16,7 +16,7 @@ from tbdesktop.services.processing.notes_stage import NotesStage
 from tbdesktop.services.processing.rediarize_stage import cancel_open_processing
 from tbdesktop.services.processing.reporter import STAGES, JobReporter
 from tbdesktop.store.models import JobStatus, ProcessingStatus, TranscriptSegment
-from tbdesktop.store.repositories import JobRepository, ProcessingStateRepository, SegmentWriter
+from tbdesktop.store.repositories import SystemJobRepository, SystemSegmentWriter, SystemStateRepository
 
 if TYPE_CHECKING:
     from tbdesktop.services.context import AppContext
@@ -107,14 +107,14 @@ class TranscribeStage:
                 )
             )
         with self.ctx.db.unit_of_work() as s:
-            state = ProcessingStateRepository(s)
+            state = SystemStateRepository(s)
             row = state.get(session_id)
             if row is None:
-                JobRepository(s).finish(job.id, JobStatus.CANCELLED)
+                SystemJobRepository(s).finish(job.id, JobStatus.CANCELLED)
                 return False
             # What the recording says about its capture ("_" keys) outlives a new transcript.
             speakers.update({k: v for k, v in (row.speakers or {}).items() if k.startswith("_")})
-            SegmentWriter(s).replace(session_id, segments)
+            SystemSegmentWriter(s).replace(session_id, segments)
             values: dict[str, Any] = {
                 "processing_status": ProcessingStatus.GENERATING_NOTES,
                 "processing_progress": STAGES["generating_notes"][1],

@@ -24,7 +24,7 @@ from tbdesktop.services.session_views import describe
 from tbdesktop.services.speakers.edits import line_words, next_label, split_parts, stored_word_index
 from tbdesktop.store.models import ACTIVE_STATUSES, JobKind, TherapySession, TranscriptSegment, utcnow
 from tbdesktop.store.processing_state import queue
-from tbdesktop.store.repositories import AuditRepository, JobRepository, SessionRepository
+from tbdesktop.store.repositories import AuditRepository, SessionRepository, SystemJobRepository
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -307,7 +307,7 @@ class SpeakerEditing:
                 raise ValidationError("This session has no recording to separate the voices of.")
             if not SessionRepository(s, self.user.id).has_transcript(row.id):
                 raise ValidationError("This session has no transcript yet; its speakers are separated with it.")
-            job = JobRepository(s).enqueue(
+            job = SystemJobRepository(s).enqueue(
                 row.id, JobKind.REDIARIZE.value, {"voices": int(voices) if voices is not None else None}
             )
             queue(row, WAITING_TO_SEPARATE)
