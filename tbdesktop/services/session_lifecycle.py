@@ -328,7 +328,7 @@ class SessionLifecycle:
     def cancel_sync(self, session_id: uuid.UUID | str) -> bool:
         """Cancel queued processing of my session (a running job is stopped by the app's runner)."""
         session_id = parse_session_id(session_id)
-        from tbdesktop.services.processing.rediarize_stage import cancel_open_processing
+        from tbdesktop.services.processing.cancel import cancel_open_processing
 
         with self.ctx.db.unit_of_work() as s:
             row = SessionRepository(s, self.user.id).get(session_id, for_update=True)

@@ -347,6 +347,17 @@ class SystemJobRepository:
             .execution_options(synchronize_session=False)
         )
 
+    def open_kinds(self, session_id: uuid.UUID) -> set[str]:
+        """The kinds of the session's queued and running jobs."""
+        return set(
+            self.s.scalars(
+                select(ProcessingJob.kind).where(
+                    ProcessingJob.session_id == session_id,
+                    ProcessingJob.status.in_([JobStatus.QUEUED.value, JobStatus.RUNNING.value]),
+                )
+            )
+        )
+
     def cancel_open_for_session(self, session_id: uuid.UUID) -> int:
         result = self.s.execute(
             update(ProcessingJob)

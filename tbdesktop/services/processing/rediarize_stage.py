@@ -7,11 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from typing import TYPE_CHECKING, Any
-
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from tbdesktop.engine.types import DiarizationResult
 from tbdesktop.engine.worker_protocol import Error, Progress
@@ -20,7 +16,7 @@ from tbdesktop.services.processing.handle import WorkerSlot
 from tbdesktop.services.processing.jobs import ClaimedJob
 from tbdesktop.services.processing.reporter import JobReporter
 from tbdesktop.services.speakers.edits import StoredLine, relabel
-from tbdesktop.store.models import JobKind, JobStatus, ProcessingJob, ProcessingStatus, TranscriptSegment, utcnow
+from tbdesktop.store.models import JobStatus, ProcessingStatus, TranscriptSegment, utcnow
 from tbdesktop.store.repositories import SystemJobRepository, SystemSegmentWriter, SystemStateRepository
 
 if TYPE_CHECKING:
@@ -32,35 +28,6 @@ log = logging.getLogger(__name__)
 ENGINE_STAGES = {"loading_model": "separating_setup", "preprocessing": "separating_audio", "diarizing": "separating"}
 DONE = "Speakers separated again"
 DELETED = "The recording was deleted, so the voices cannot be separated again."
-
-
-def only_separation_open(s: Session, session_id: uuid.UUID) -> bool:
-    """Whether the session's open jobs are all speaker separations (cancelling them leaves it completed)."""
-    kinds = set(
-        s.scalars(
-            select(ProcessingJob.kind).where(
-                ProcessingJob.session_id == session_id,
-                ProcessingJob.status.in_([JobStatus.QUEUED.value, JobStatus.RUNNING.value]),
-            )
-        )
-    )
-    return kinds == {JobKind.REDIARIZE.value}
-
-
-def cancel_open_processing(s: Session, session_id: uuid.UUID) -> tuple[int, bool]:
-    """Cancels the session's queued and running jobs (the one cancel, for the runner and the services). Returns how
-    many, and whether they were only speaker separations — then the transcript stays and so does "completed"."""
-    separation = only_separation_open(s, session_id)
-    count = SystemJobRepository(s).cancel_open_for_session(session_id)
-    if count:
-        SystemStateRepository(s).update_state(
-            session_id,
-            processing_status=ProcessingStatus.COMPLETED if separation else ProcessingStatus.CANCELLED,
-            processing_stage_detail="Speaker separation cancelled" if separation else "Cancelled",
-            eta_seconds=None,
-            **({"processing_progress": 100} if separation else {}),
-        )
-    return count, separation
 
 
 class RediarizeStage:

@@ -18,10 +18,11 @@ from typing import Any, Protocol
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.dto import ProgressEvent
 from tbdesktop.services.processing import capacity
+from tbdesktop.services.processing.cancel import cancel_open_processing
 from tbdesktop.services.processing.handle import WorkerCrashed, WorkerSlot
 from tbdesktop.services.processing.jobs import CRASH_MESSAGE, MAX_ATTEMPTS, ClaimedJob, StoredRecording
 from tbdesktop.services.processing.notes_stage import NotesStage
-from tbdesktop.services.processing.rediarize_stage import RediarizeStage, cancel_open_processing
+from tbdesktop.services.processing.rediarize_stage import RediarizeStage
 from tbdesktop.services.processing.reporter import STAGES, JobReporter, Listener
 from tbdesktop.services.processing.transcribe_stage import TranscribeStage
 from tbdesktop.store.models import (

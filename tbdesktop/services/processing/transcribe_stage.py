@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 from tbdesktop.engine.worker_protocol import Error, Progress
 from tbdesktop.errors import TBError
+from tbdesktop.services.processing.cancel import cancel_open_processing
 from tbdesktop.services.processing.handle import WorkerSlot
 from tbdesktop.services.processing.jobs import ClaimedJob
 from tbdesktop.services.processing.notes_stage import NotesStage
-from tbdesktop.services.processing.rediarize_stage import cancel_open_processing
 from tbdesktop.services.processing.reporter import STAGES, JobReporter
 from tbdesktop.store.models import JobStatus, ProcessingStatus, TranscriptSegment
 from tbdesktop.store.repositories import SystemJobRepository, SystemSegmentWriter, SystemStateRepository
