@@ -123,9 +123,14 @@ def run_child(kind: str, out: Path, extra: list[str]) -> dict[str, Any]:
     return data
 
 
-def app_queue(path: Path, cache: Path, count: int = 1) -> float:
-    """Import ``count`` recordings, then the job queue and the spawned worker until all are done, as the app runs
-    them. Returns the wall seconds from the first import to the last job's end."""
+def _loadavg() -> str:
+    return "/".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def app_queue(path: Path, cache: Path, count: int = 1, workers: int = 0) -> tuple[float, int]:
+    """Import ``count`` recordings, then the job queue and the spawned workers until all are done, as the app runs
+    them (``workers`` jobs at once; 0: as many as the app decides for this workstation). Returns the wall seconds
+    from the first import to the last job's end, and how many jobs ran at once."""
     import keyring
     from memory_keyring import MemoryKeyring
 
@@ -144,7 +149,7 @@ def app_queue(path: Path, cache: Path, count: int = 1) -> float:
             SessionService(ctx, user).import_recording_sync(
                 ImportRequest(source=path, client_name=f"Client {n + 1}", consent_method="verbal")
             )
-        runner = ProcessingRunner(ctx, owner_ids=[user.id])
+        runner = ProcessingRunner(ctx, owner_ids=[user.id], workers=workers)
 
         async def go() -> int:
             done = await runner.run_until_idle()
@@ -156,7 +161,7 @@ def app_queue(path: Path, cache: Path, count: int = 1) -> float:
         ctx.close()
         if done != count:
             raise RuntimeError(f"the queue ran {done} of {count} jobs")
-        return elapsed
+        return elapsed, runner.capacity.jobs
 
 
 def gui_stall(path: Path, cache: Path) -> dict[str, Any]:
@@ -394,12 +399,11 @@ def print_report(r: dict[str, Any]) -> None:
             f"\nWindow while the app processed the recording ({g['status']}): worst stall "
             f"{g['worst_stall_ms']:.0f} ms, p99 {g['p99_stall_ms']:.0f} ms over {g['ticks']} ticks of a 10 ms timer"
         )
-    q = r.get("queue")
-    if q:
+    for q in r.get("queue") or []:
         print(
-            f"\nQueue of {q['recordings']} recordings through the app (import, job queue, worker; TB_WORKERS "
-            f"{q['workers']}): {q['wall_s']:.0f} s — {q['sessions_per_hour']:.0f} sessions per hour, "
-            f"{q['audio_hours_per_hour']:.1f} hours of audio per hour"
+            f"\nQueue of {q['recordings']} recordings through the app (import, job queue, workers; TB_WORKERS "
+            f"{q['workers']} → {q['jobs_at_once']} at once): {q['wall_s']:.0f} s — {q['sessions_per_hour']:.0f} "
+            f"sessions per hour, {q['audio_hours_per_hour']:.1f} hours of audio per hour (load {q['load']})"
         )
     print("\nTargets")
     for t in r["targets"]:
@@ -466,6 +470,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-baseline", action="store_true", help="skip faster-whisper alone")
     parser.add_argument("--app", action="store_true", help="also time import + job queue + worker (the app path)")
     parser.add_argument("--queue", type=int, default=0, help="also time a queue of N recordings through the app path")
+    parser.add_argument(
+        "--queue-workers",
+        default="0",
+        help="comma-separated jobs-at-once settings to time the queue with (0: the app decides; e.g. 0,2)",
+    )
     parser.add_argument(
         "--no-gui", dest="gui", action="store_false", help="skip the window's stall while the app processes"
     )
@@ -568,21 +577,28 @@ def main(argv: list[str] | None = None) -> int:
     if args.app:
         print("app: import + queue + worker …", flush=True)
         report["table"].append(
-            {"name": "app: import + queue + worker process", "wall_s": app_queue(session.wav, cache)}
+            {"name": "app: import + queue + worker process", "wall_s": app_queue(session.wav, cache)[0]}
         )
     if args.gui:
         print("window: a 10 ms timer on the Qt loop while the app processes the recording …", flush=True)
         report["gui"] = gui_stall(session.wav, cache)
     if args.queue:
-        print(f"app: a queue of {args.queue} recordings …", flush=True)
-        wall = app_queue(session.wav, cache, args.queue)
-        report["queue"] = {
-            "recordings": args.queue,
-            "wall_s": round(wall, 1),
-            "sessions_per_hour": round(args.queue * 3600 / wall, 1),
-            "audio_hours_per_hour": round(args.queue * audio_s / wall, 1),
-            "workers": os.environ.get("TB_WORKERS", "1"),
-        }
+        report["queue"] = []
+        for workers in [int(w) for w in str(args.queue_workers).split(",") if w.strip()]:
+            print(f"app: a queue of {args.queue} recordings, TB_WORKERS {workers} …", flush=True)
+            before = _loadavg()
+            wall, at_once = app_queue(session.wav, cache, args.queue, workers)
+            report["queue"].append(
+                {
+                    "recordings": args.queue,
+                    "workers": workers,
+                    "jobs_at_once": at_once,
+                    "wall_s": round(wall, 1),
+                    "sessions_per_hour": round(args.queue * 3600 / wall, 1),
+                    "audio_hours_per_hour": round(args.queue * audio_s / wall, 1),
+                    "load": f"{before} → {_loadavg()}",
+                }
+            )
     report["targets"] = targets(report, args.minutes)
     if report.get("faster_whisper"):
         report["faster_whisper"].pop("text", None)
