@@ -483,7 +483,14 @@ def cmd_selftest(args: argparse.Namespace) -> int:
             raise TBError(detail)
         return detail
 
+    def processing() -> str:
+        from tbdesktop.services.processing import capacity
+
+        plan = capacity.for_settings(settings)
+        return f"{plan.jobs} recording(s) at once ({plan.reason})"
+
     check("engine", engine)
+    check("processing", processing)
     check("database", database)
     check("clinic sync", clinic, required=False)
     check("secret store", secret_store)

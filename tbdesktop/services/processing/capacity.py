@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from tbdesktop.config import Settings
+
 MIN_CORES_PER_JOB = 4
 JOB_MEMORY_GB = 1.6  # peak of one job on a 60-minute recording with `base` (make bench), with headroom
 MAX_JOBS = 4
@@ -76,3 +78,16 @@ def has_gpu(device: str) -> bool:
         return int(ctranslate2.get_cuda_device_count()) > 0
     except Exception:
         return False
+
+
+def for_settings(settings: Settings, requested: int | None = None) -> Capacity:
+    """The plan for this workstation with these settings (``requested`` overrides ``settings.workers``)."""
+    jobs = settings.workers if requested is None else requested
+    remote = settings.asr_backend == "openai"
+    return plan(
+        int(jobs or 0),
+        memory_gb=available_memory_gb(),
+        gpu=not remote and not jobs and has_gpu(settings.asr_device),
+        remote_asr=remote,
+        asr_threads=settings.asr_threads,
+    )

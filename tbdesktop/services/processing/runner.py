@@ -90,7 +90,7 @@ class ProcessingRunner:
             JobKind.REGENERATE_NOTES.value: notes,
             JobKind.REDIARIZE.value: RediarizeStage(ctx, self.reporter),
         }
-        self._requested = ctx.settings.workers if workers is None else workers
+        self._requested = workers
         self._capacity: capacity.Capacity | None = None
         self._slots: list[WorkerSlot] = []
         self._task: asyncio.Task[None] | None = None
@@ -109,15 +109,7 @@ class ProcessingRunner:
     def capacity(self) -> capacity.Capacity:
         """How many jobs run at once here (decided once, when first needed: it may ask the speech runtime)."""
         if self._capacity is None:
-            settings = self.ctx.settings
-            remote = settings.asr_backend == "openai"
-            self._capacity = capacity.plan(
-                int(self._requested or 0),
-                memory_gb=capacity.available_memory_gb(),
-                gpu=not remote and self._requested == 0 and capacity.has_gpu(settings.asr_device),
-                remote_asr=remote,
-                asr_threads=settings.asr_threads,
-            )
+            self._capacity = capacity.for_settings(self.ctx.settings, self._requested)
             log.info("processing capacity", extra={"jobs": self._capacity.jobs, "reason": self._capacity.reason})
         return self._capacity
 
