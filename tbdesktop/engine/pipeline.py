@@ -112,13 +112,11 @@ class _Progress:
         part = self.asr if which == ASR else self.diar
         if part is not None:
             part.finish()
-        self.emit(force=True)
+        self.emit()
 
-    def emit(self, *, force: bool = False) -> None:
-        now = time.monotonic()
-        if not force and now - self.last_emit < 0.2:
-            return
-        self.last_emit = now
+    def emit(self) -> None:
+        """Every update goes on: the one throttle is at the process boundary (engine/worker_protocol.serve)."""
+        self.last_emit = time.monotonic()
         if self.on_progress is None:
             return
         asr_f, asr_eta = self.asr.estimate()
@@ -474,7 +472,8 @@ class Pipeline:
             while not gathered.done():
                 if should_cancel is not None and should_cancel():
                     raise Cancelled()
-                progress.emit(force=time.monotonic() - progress.last_emit >= HEARTBEAT_S)
+                if time.monotonic() - progress.last_emit >= HEARTBEAT_S:
+                    progress.emit()  # the clock moves the estimate on between the workers' reports
                 await asyncio.wait({gathered}, timeout=0.2)
             replies = gathered.result()
         except WorkerFailed as exc:
