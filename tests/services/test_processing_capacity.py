@@ -34,3 +34,9 @@ def test_the_setting_wins_and_explicit_threads_are_kept() -> None:
     assert cap.jobs == 3 and cap.reason == "set in the settings"
     assert plan(2, cores=8, memory_gb=24.0, asr_threads=2).asr_threads == 2
     assert plan(2, cores=8, memory_gb=24.0).asr_threads == 3
+
+
+def test_the_gpu_question_follows_the_device_setting() -> None:
+    from tbdesktop.services.processing.capacity import has_gpu
+
+    assert has_gpu("cpu") is False and has_gpu("cuda") is True

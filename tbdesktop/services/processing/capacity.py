@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from tbdesktop.config import Settings
 
@@ -67,17 +68,20 @@ def plan(
 
 
 def has_gpu(device: str) -> bool:
-    """Whether transcription will run on a GPU (asked of the speech runtime only when the device is automatic)."""
+    """Whether transcription will run on a GPU, told from the driver without loading the speech runtime into the
+    app's process (the engine workers load it)."""
     if device == "cpu":
         return False
     if device == "cuda":
         return True
-    try:
-        import ctranslate2
+    gpus = Path("/proc/driver/nvidia/gpus")
+    if gpus.is_dir():
+        return any(gpus.iterdir())
+    if os.name == "nt":
+        import ctypes.util
 
-        return int(ctranslate2.get_cuda_device_count()) > 0
-    except Exception:
-        return False
+        return ctypes.util.find_library("nvcuda") is not None
+    return False
 
 
 def for_settings(settings: Settings, requested: int | None = None) -> Capacity:
