@@ -60,6 +60,7 @@ class FakeService:
     language: str = "english"
     delay: Callable[[int], float] = lambda freq: 0.0
     gate: threading.Event | None = None  # when given, every request waits for it before answering
+    hold: Callable[[int], bool] | None = None  # when given, a tone is answered once hold(tone) holds (or after 10 s)
     script: deque[tuple[int, dict[str, str]]] = field(default_factory=deque)  # canned replies, first come
     received: list[Received] = field(default_factory=list)
     answered: list[int] = field(default_factory=list)  # tone of the first run, in answer order
@@ -87,6 +88,9 @@ class FakeService:
             runs = _tone_runs(samples)
             if self.gate is not None:
                 self.gate.wait(10)
+            if self.hold is not None:
+                hold, tone = self.hold, runs[0][2] if runs else 0
+                _poll(lambda: hold(tone), 10.0)  # past the deadline it answers anyway: the test's assertions fail
             time.sleep(self.delay(runs[0][2] if runs else 0))
             with self.lock:
                 self.answered.append(runs[0][2] if runs else 0)
@@ -126,6 +130,41 @@ class FakeService:
         if self.mode == "verbose":
             answer["words"] = words
         return answer
+
+
+def _poll(predicate: Callable[[], bool], timeout: float) -> bool:
+    """Whether ``predicate`` came to hold within ``timeout`` seconds (for the server's threads: never raises)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
+
+
+def _remote_workers() -> set[threading.Thread]:
+    """The transcriber's request threads alive now (it names them asr-remote-<chunk>)."""
+    return {t for t in threading.enumerate() if t.name.startswith("asr-remote-")}
+
+
+def _heartbeats(events: list[tuple[str, float, float | None]]) -> int:
+    """Reports that repeat the fraction before them: sent while the requests were out, not for a chunk's answer."""
+    seen = list(events)
+    return sum(1 for before, after in zip(seen, seen[1:], strict=False) if after[1] == before[1])
+
+
+class _RetryAnnounced(logging.Handler):
+    """Notes the moment a request thread says it will retry (it then waits out the backoff), and which thread."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.announced = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "will be retried" in record.getMessage():
+            self.thread = threading.current_thread()
+            self.announced.set()
 
 
 def _parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, list[str]], bytes]:
@@ -251,8 +290,8 @@ def test_chunks_go_out_in_parallel_and_come_back_in_order(
     service: tuple[FakeService, str], caplog: pytest.LogCaptureFixture
 ) -> None:
     state, url = service
-    # Early chunks answer last, so answers arrive out of order.
-    state.delay = lambda freq: {200: 0.5, 400: 0.1, 600: 0.3}.get(freq, 0.05)
+    # The first chunk is answered only after the second, so answers arrive out of order (and two were out at once).
+    state.hold = lambda freq: freq != 200 or 400 in state.answered
     audio, freqs = tones(STARTS, 1.0, 12.5)
     caplog.set_level(logging.DEBUG)
     result = client(url, max_chunk_s=1.5).transcribe(audio, regions=REGIONS)
@@ -439,34 +478,49 @@ def test_cancel_returns_while_requests_are_out_and_sends_no_more(service: tuple[
     state, url = service
     state.gate = threading.Event()
     audio, _ = tones(STARTS, 1.0, 12.5)
-    flag = threading.Event()
-    threading.Timer(0.3, flag.set).start()
+    before = _remote_workers()
+    # Cancelled once the service holds two requests: four chunks are still to be sent.
     with pytest.raises(Cancelled):
-        client(url, max_chunk_s=1.5, max_in_flight=2).transcribe(audio, regions=REGIONS, should_cancel=flag.is_set)
+        client(url, max_chunk_s=1.5, max_in_flight=2).transcribe(
+            audio, regions=REGIONS, should_cancel=lambda: state.max_active >= 2
+        )
     assert state.answered == []  # returned while the service still held both requests
+    out = _remote_workers() - before
+    assert len(out) == 2
     state.gate.set()
-    time.sleep(0.3)
+    for worker in out:  # the two requests finish on their own; nothing is left that could send another
+        worker.join(10)
+    assert not any(worker.is_alive() for worker in out), "a request thread outlived its answer"
+    assert len(state.answered) == 2
     assert len(state.received) == 2
 
 
-def test_cancel_interrupts_a_retry_wait(service: tuple[FakeService, str]) -> None:
+def test_cancel_interrupts_a_retry_wait(service: tuple[FakeService, str], caplog: pytest.LogCaptureFixture) -> None:
     state, url = service
     state.script.append((429, {"Retry-After": "30"}))
     audio, _ = tones(STARTS[:1], 1.0, 2.0)
-    flag = threading.Event()
-    threading.Timer(0.3, flag.set).start()
-    with pytest.raises(Cancelled):
-        client(url).transcribe(audio, regions=REGIONS[:1], should_cancel=flag.is_set)
-    time.sleep(0.3)
+    caplog.set_level(logging.WARNING, logger=transcriber_mod.__name__)
+    retrying = _RetryAnnounced()
+    logging.getLogger(transcriber_mod.__name__).addHandler(retrying)
+    try:
+        # Cancelled while the request thread waits out the 30 s the service asked for.
+        with pytest.raises(Cancelled):
+            client(url).transcribe(audio, regions=REGIONS[:1], should_cancel=retrying.announced.is_set)
+    finally:
+        logging.getLogger(transcriber_mod.__name__).removeHandler(retrying)
+    assert retrying.thread is not None
+    retrying.thread.join(10)
+    assert not retrying.thread.is_alive(), "the retry wait went on after the cancel"
     assert len(state.received) == 1
 
 
 def test_progress_heartbeat_fractions_and_eta(service: tuple[FakeService, str], monkeypatch: Any) -> None:
     state, url = service
     monkeypatch.setattr(transcriber_mod, "HEARTBEAT_S", 0.05)
-    state.delay = lambda freq: 0.3
-    audio, _ = tones(STARTS[:4], 1.0, 8.0)
     events: list[tuple[str, float, float | None]] = []
+    # Chunk n (tone 200 n) is answered once the client has sent 3 n heartbeats while waiting.
+    state.hold = lambda freq: _heartbeats(events) >= 3 * (freq // 200)
+    audio, _ = tones(STARTS[:4], 1.0, 8.0)
     client(url, max_chunk_s=1.5, max_in_flight=2).transcribe(
         audio, regions=REGIONS[:4], on_progress=lambda *e: events.append(e)
     )
@@ -477,7 +531,8 @@ def test_progress_heartbeat_fractions_and_eta(service: tuple[FakeService, str], 
     assert events[-1] == ("transcribing", 1.0, 0.0)
     # Each of the four equal chunks moves the bar a quarter; heartbeats fill the waits between.
     assert {round(f, 3) for f in fractions} >= {0.0, 0.25, 0.5, 0.75, 1.0}
-    assert len(events) >= 4 + 6
+    assert _heartbeats(events) >= 12, events
+    assert len(events) >= 4 + 12
     assert all(eta is not None and eta >= 0 for _, f, eta in events if f > 0)
 
 

@@ -6,7 +6,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -18,11 +18,12 @@ from tbdesktop.engine.errors import Cancelled, ModelError
 
 
 class _SlowModel:
-    """Yields one segment per ``delay`` seconds, like a slow CPU working through 30 s windows."""
+    """Yields segment ``i`` once ``pace(i)`` returns, like a slow CPU working through 30 s windows."""
 
-    def __init__(self, segments: int, delay: float) -> None:
+    def __init__(self, segments: int, pace: Callable[[int], object]) -> None:
         self.segments = segments
-        self.delay = delay
+        self.pace = pace
+        self.produced = 0
         self.finished = threading.Event()
 
     def transcribe(self, audio: Any, **kwargs: Any) -> tuple[Iterator[Any], Any]:
@@ -33,7 +34,8 @@ class _SlowModel:
         def generate() -> Iterator[Any]:
             try:
                 for i in range(self.segments):
-                    time.sleep(self.delay)
+                    self.pace(i)
+                    self.produced += 1
                     word = SimpleNamespace(start=i * 2.0, end=i * 2.0 + 1.0, word=" word", probability=0.9)
                     yield SimpleNamespace(start=i * 2.0, end=i * 2.0 + 1.5, text=" word", words=[word])
             finally:
@@ -42,11 +44,29 @@ class _SlowModel:
         return generate(), info
 
 
+def _poll(predicate: Callable[[], bool], timeout: float) -> bool:
+    """Whether ``predicate`` came to hold within ``timeout`` seconds (for the model's thread: never raises)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
+
+
+def _heartbeats(events: list[tuple[str, float, float | None]]) -> int:
+    """Reports that repeat the fraction before them: sent while the model worked, not for a segment it gave."""
+    seen = list(events)
+    return sum(1 for before, after in zip(seen, seen[1:], strict=False) if after[1] == before[1])
+
+
 def _transcriber(model: _SlowModel) -> local.LocalTranscriber:
     transcriber = object.__new__(local.LocalTranscriber)
     transcriber._batched = model
     transcriber.batch_size = 8
     transcriber.beam_size = 2
+    transcriber.retry_beam_size = 0
+    transcriber.retry_batch_size = 1
     transcriber.parallel = 1
     transcriber.device = "cpu"
     return transcriber
@@ -55,7 +75,9 @@ def _transcriber(model: _SlowModel) -> local.LocalTranscriber:
 def test_heartbeat_reports_while_the_model_works(monkeypatch: Any) -> None:
     monkeypatch.setattr(local, "HEARTBEAT_S", 0.05)
     events: list[tuple[str, float, float | None]] = []
-    result = _transcriber(_SlowModel(segments=3, delay=0.3)).transcribe(
+    # Segment i comes once the caller has heard 2 (i + 1) heartbeats (or after 10 s: then the count below fails).
+    model = _SlowModel(segments=3, pace=lambda i: _poll(lambda: _heartbeats(events) >= 2 * (i + 1), 10.0))
+    result = _transcriber(model).transcribe(
         np.zeros(16000 * 8, dtype=np.float32),
         regions=[(0.0, 8.0)],
         language="en",
@@ -66,21 +88,27 @@ def test_heartbeat_reports_while_the_model_works(monkeypatch: Any) -> None:
     assert fractions == sorted(fractions)
     assert fractions[-1] == 1.0
     # Several reports per segment: the caller hears from the engine even between segments.
+    assert _heartbeats(events) >= 6, events
     assert len(events) >= 3 * 3
     etas = [e for _, f, e in events if 0 < f < 1]
     assert all(e is not None and e >= 0 for e in etas)
 
 
 def test_cancel_returns_before_the_model_finishes() -> None:
-    model = _SlowModel(segments=20, delay=0.2)
-    flag = threading.Event()
-    threading.Timer(0.3, flag.set).start()
+    release = threading.Event()
+    # The first segment comes at once; each later one only once the test releases the stand-in.
+    model = _SlowModel(segments=20, pace=lambda i: i == 0 or release.wait(30))
     with pytest.raises(Cancelled):
         _transcriber(model).transcribe(
-            np.zeros(16000 * 40, dtype=np.float32), regions=[(0.0, 30.0)], language="en", should_cancel=flag.is_set
+            np.zeros(16000 * 40, dtype=np.float32),
+            regions=[(0.0, 30.0)],
+            language="en",
+            should_cancel=lambda: model.produced >= 1,  # cancelled while the model is at work
         )
     assert not model.finished.is_set()  # returned while the stand-in was still working
-    assert model.finished.wait(2.0)  # and the helper stopped at the next segment boundary
+    release.set()
+    assert model.finished.wait(10)  # and the helper stopped at the next segment boundary
+    assert model.produced == 2
 
 
 def test_model_errors_reach_the_caller() -> None:
@@ -92,6 +120,8 @@ def test_model_errors_reach_the_caller() -> None:
     transcriber._batched = Broken()
     transcriber.batch_size = 8
     transcriber.beam_size = 2
+    transcriber.retry_beam_size = 0
+    transcriber.retry_batch_size = 1
     transcriber.parallel = 1
     transcriber.device = "cpu"
     with pytest.raises(ModelError, match="failed while transcribing") as info:
