@@ -7,6 +7,7 @@ import asyncio
 import json
 import multiprocessing
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +67,10 @@ def test_a_test_past_its_timeout_or_cancelled_ends_its_process() -> None:
 
     async def cancel() -> None:
         task = asyncio.create_task(service.test_model(str(note_model_file()), 1, 0, 2048))
-        await asyncio.sleep(0.3)
+        deadline = time.monotonic() + 60
+        while not _children() - before:  # cancelled once its process runs
+            assert not task.done() and time.monotonic() < deadline, "the model test's process never started"
+            await asyncio.sleep(0.01)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
