@@ -287,6 +287,20 @@ def wait_until(check: Callable[[], bool], timeout: float = 20.0) -> None:
         time.sleep(0.005)
 
 
+def sealed_audio_bytes(journal: Path) -> int:
+    """Bytes of audio in the journal's whole records on disk, from the record lengths (nothing is decrypted)."""
+    from tbdesktop.services.recording.journal import RECORD_HEAD, TAG, JournalHeader, Kind
+
+    data = journal.read_bytes()
+    offset, total = JournalHeader.read(journal).size, 0
+    while offset + RECORD_HEAD.size <= len(data):
+        length, kind = RECORD_HEAD.unpack_from(data, offset)
+        offset += RECORD_HEAD.size + length
+        if offset <= len(data) and kind == Kind.AUDIO:
+            total += length - TAG
+    return total
+
+
 def recorded_audio(ctx: AppContext, user: Any, session_id: Any) -> tuple[np.ndarray[Any, Any], int]:
     """The session's stored recording, decrypted and decoded: (frames × channels int16, sample rate)."""
     import av
@@ -529,11 +543,11 @@ def test_the_journal_on_disk_is_encrypted(ctx: AppContext, therapist: Any, sourc
     recorder.start()
     device.allow(8 * SECOND)
     wait_until(lambda: recorder.elapsed_s >= 8.0)
-    time.sleep(0.7)  # past the record and fsync interval: the last record is on disk too
     journal = recorder.journal_path
     assert journal is not None and journal.parent == ctx.settings.recordings_dir / "in-progress"
-    content = journal.read_bytes()
     pcm = source[: 8 * SECOND].tobytes()
+    wait_until(lambda: sealed_audio_bytes(journal) >= len(pcm))  # the last record is on disk too
+    content = journal.read_bytes()
     pieces = [pcm[i : i + 32] for i in range(0, len(pcm) - 32, 1999) if len(set(pcm[i : i + 32])) >= 16]
     assert len(pieces) > 20
     assert not any(piece in content for piece in pieces), "no sample of the captured audio is in the journal"
@@ -784,7 +798,8 @@ def test_real_capture_through_pulseaudio_is_transcribed(
         ["paplay", "--device=virt", str(wav)], env=dict(os.environ), capture_output=True, timeout=120
     )
     assert played.returncode == 0, played.stderr
-    time.sleep(0.5)
+    played_at = recorder.elapsed_s
+    wait_until(lambda: recorder.elapsed_s >= played_at + 0.5)  # the tail still in the sound server's buffers
     recorder.stop()
     assert recorder.elapsed_s > 20 and events.levels and max(r.rms_dbfs for r in events.levels) > -40
     info = recorder.save_sync()
