@@ -152,12 +152,21 @@ def test_turns_are_cut_to_the_speech_regions() -> None:
 
 
 class _FakePipeline:
-    """Calls the hook like pyannote's SpeakerDiarization does, one batch per ``delay`` seconds."""
+    """Calls the hook like pyannote's SpeakerDiarization does, one batch per ``delay`` seconds; with ``pace``,
+    batch ``n`` ends once ``pace(n)`` returns instead."""
 
-    def __init__(self, batches: int = 4, delay: float = 0.0, error: Exception | None = None) -> None:
+    def __init__(
+        self,
+        batches: int = 4,
+        delay: float = 0.0,
+        error: Exception | None = None,
+        pace: Callable[[int], object] | None = None,
+    ) -> None:
         self.batches = batches
         self.delay = delay
         self.error = error
+        self.pace = pace
+        self.completed = 0
         self.calls: list[dict[str, Any]] = []
         self.finished = threading.Event()
 
@@ -170,7 +179,11 @@ class _FakePipeline:
             if self.error is not None:
                 raise self.error
             for batch in range(self.batches):
-                time.sleep(self.delay)
+                if self.pace is not None:
+                    self.pace(batch)
+                else:
+                    time.sleep(self.delay)
+                self.completed = batch + 1
                 hook("embeddings", None, file=file, total=self.batches, completed=batch + 1)
             hook("discrete_diarization", "artifact", file=file)
         finally:
@@ -238,7 +251,8 @@ def test_heartbeat_reports_while_the_pipeline_works(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(pb, "HEARTBEAT_S", 0.05)
     monkeypatch.setattr(pb, "POLL_S", 0.01)
     events: list[tuple[str, float, float | None]] = []
-    pipeline = _FakePipeline(batches=3, delay=0.3)
+    # Batch n ends once the caller has heard 2 (n + 1) heartbeats (or after 10 s: then the count below fails).
+    pipeline = _FakePipeline(batches=3, pace=lambda n: _poll(lambda: _heartbeats(events) >= 2 * (n + 1), 10.0))
     _diarizer(pipeline).diarize(np.zeros(16000 * 4, dtype=np.float32), on_progress=lambda *e: events.append(e))
     assert {stage for stage, _, _ in events} == {"diarizing"}
     fractions = [f for _, f, _ in events]
@@ -246,19 +260,19 @@ def test_heartbeat_reports_while_the_pipeline_works(monkeypatch: pytest.MonkeyPa
     assert fractions[0] == 0.0
     assert fractions[-1] == 1.0
     assert any(0.1 < f < 0.95 for f in fractions)  # the embedding batches move the bar
-    assert len(events) >= 3 * 3  # several reports per batch, not just one per hook call
+    assert _heartbeats(events) >= 6, events  # several reports per batch, not just one per hook call
+    assert len(events) >= 3 * 3
     assert all(e is not None and e >= 0 for _, f, e in events if f >= 0.1)
 
 
 def test_cancel_returns_before_the_pipeline_finishes() -> None:
     pipeline = _FakePipeline(batches=20, delay=0.2)
-    flag = threading.Event()
-    timer = threading.Timer(0.3, flag.set)
-    timer.start()
-    with pytest.raises(Cancelled):
-        _diarizer(pipeline).diarize(np.zeros(16000 * 4, dtype=np.float32), should_cancel=flag.is_set)
-    timer.join()
+    with pytest.raises(Cancelled):  # cancelled once the pipeline is at work: a batch is done
+        _diarizer(pipeline).diarize(
+            np.zeros(16000 * 4, dtype=np.float32), should_cancel=lambda: pipeline.completed >= 1
+        )
     assert pipeline.finished.is_set()  # the helper stopped at its next hook call, long before batch 20
+    assert pipeline.completed < pipeline.batches
     assert len(pipeline.calls) == 1
     assert not _helper_threads()
 
@@ -401,6 +415,22 @@ def _assert_well_formed(result: DiarizationResult, duration: float) -> None:
 
 def _overlap(start: float, end: float, result: DiarizationResult) -> float:
     return sum(max(0.0, min(end, t.end) - max(start, t.start)) for t in result.turns)
+
+
+def _poll(predicate: Callable[[], bool], timeout: float) -> bool:
+    """Whether ``predicate`` came to hold within ``timeout`` seconds (for the pipeline's thread: never raises)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
+
+
+def _heartbeats(events: list[tuple[str, float, float | None]]) -> int:
+    """Reports that repeat the fraction before them: sent while a batch ran, not for a hook call."""
+    seen = list(events)
+    return sum(1 for before, after in zip(seen, seen[1:], strict=False) if after[1] == before[1])
 
 
 def _helper_threads() -> list[threading.Thread]:
