@@ -197,6 +197,10 @@ LINE_ROLE = Qt.ItemDataRole.UserRole + 1
 CURRENT_ROLE = Qt.ItemDataRole.UserRole + 2
 EVIDENCE_ROLE = Qt.ItemDataRole.UserRole + 3
 
+# Rows are measured (their words wrapped) this many at a time between other events, so a long transcript never
+# holds the window while it is laid out: shown, reflowed on a resize, rebuilt when processing ends.
+LAYOUT_BATCH = 50
+
 PAD_X = 12
 PAD_Y = 8
 CHIP_W = 108
@@ -343,6 +347,8 @@ class LineList(QListWidget):
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setResizeMode(QListView.ResizeMode.Adjust)
         self.setUniformItemSizes(False)
+        self.setLayoutMode(QListView.LayoutMode.Batched)
+        self.setBatchSize(LAYOUT_BATCH)
         self.setWordWrap(True)
         self.setMouseTracking(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
@@ -351,6 +357,38 @@ class LineList(QListWidget):
         self.speakers: list[tuple[str, str]] = []  # (speaker, label) for "Move to"
         self.editable = False  # whether lines can be corrected here
         self.itemClicked.connect(self._clicked)
+        # A scroll asked for before the rows it needs are laid out: a position, or a row and where to show it.
+        self._pending: int | tuple[QListWidgetItem, QAbstractItemView.ScrollHint] | None = None
+        self.verticalScrollBar().rangeChanged.connect(self._laid_out_more)
+        self.verticalScrollBar().actionTriggered.connect(self.forget_scroll)  # the reader scrolls: theirs wins
+
+    # -- scrolling while rows are still being laid out ---------------------------------------------------------
+
+    def scroll_to(self, item: QListWidgetItem, hint: QAbstractItemView.ScrollHint) -> None:
+        """Bring ``item`` into view, as soon as its batch of rows is laid out."""
+        if self.visualItemRect(item).isValid():
+            self._pending = None
+            self.scrollToItem(item, hint)
+        else:
+            self._pending = (item, hint)
+
+    def scroll_to_value(self, value: int) -> None:
+        """Back to a scroll position, as soon as enough rows are laid out to reach it."""
+        bar = self.verticalScrollBar()
+        bar.setValue(value)
+        self._pending = value if bar.value() < value else None
+
+    def forget_scroll(self, *_args: object) -> None:
+        self._pending = None
+
+    def _laid_out_more(self, _minimum: int, maximum: int) -> None:
+        pending = self._pending
+        if isinstance(pending, int):
+            self.verticalScrollBar().setValue(min(pending, maximum))
+            if maximum >= pending:
+                self._pending = None
+        elif pending is not None:
+            self.scroll_to(*pending)
 
     def line(self, item: QListWidgetItem | None) -> Line | None:
         data = item.data(LINE_ROLE) if item is not None else None
@@ -477,6 +515,7 @@ class TranscriptView(QStackedWidget):
         self.list.delegate.set_stamp_sample("0" * len(widest), self.list.font())
         current_row = self.list.currentRow()
         scroll = self.list.verticalScrollBar().value()
+        self.list.forget_scroll()
         self.list.clear()
         self._items = {}
         for line in lines:
@@ -487,12 +526,14 @@ class TranscriptView(QStackedWidget):
             item.setToolTip("Click to play from here · right-click to correct")
             self.list.addItem(item)
             self._items[line.idx] = item
+        self.list.doItemsLayout()  # the first batch now, so the scroll range is the new rows' and not the old ones'
         if 0 <= current_row < self.list.count():
             self.list.setCurrentRow(current_row)
-        self.list.verticalScrollBar().setValue(scroll)
+        self.list.scroll_to_value(scroll)
         self.setCurrentIndex(0)
 
     def set_notice(self, text: str) -> None:
+        self.list.forget_scroll()
         self.list.clear()
         self._items = {}
         self._current = None
@@ -509,7 +550,7 @@ class TranscriptView(QStackedWidget):
         return [x for x in (self.list.line(self.list.item(i)) for i in range(self.list.count())) if x is not None]
 
     def item_rect(self, idx: int) -> QRect:
-        """Where line `idx` is, in the list's viewport."""
+        """Where line `idx` is, in the list's viewport (invalid until its batch of rows is laid out)."""
         item = self._items.get(idx)
         return self.list.visualItemRect(item) if item is not None else QRect()
 
@@ -531,7 +572,7 @@ class TranscriptView(QStackedWidget):
         if item is not None:
             item.setData(CURRENT_ROLE, True)
             if follow:
-                self.list.scrollToItem(item, QAbstractItemView.ScrollHint.EnsureVisible)
+                self.list.scroll_to(item, QAbstractItemView.ScrollHint.EnsureVisible)
 
     @property
     def evidence(self) -> set[int]:
@@ -546,7 +587,7 @@ class TranscriptView(QStackedWidget):
         for idx in self._evidence:
             self._items[idx].setData(EVIDENCE_ROLE, True)
         if self._evidence:
-            self.list.scrollToItem(self._items[min(self._evidence)], QAbstractItemView.ScrollHint.PositionAtCenter)
+            self.list.scroll_to(self._items[min(self._evidence)], QAbstractItemView.ScrollHint.PositionAtCenter)
 
 
 class LineFixDialog(QDialog):
