@@ -24,7 +24,13 @@ Targets (met / not met on the medians; the exit status reflects errors only): en
 10-minute file; pipeline wall ≤ 0.6 × faster-whisper-alone wall; peak tree RSS ≤ 1.5 GB on the 60-minute file; the
 window's worst stall ≤ 50 ms while the app processes the recording (a 10 ms timer on the Qt loop; ``--no-gui`` skips).
 
-Usage: python scripts/bench.py [--minutes 10] [--repeat 3] [--json out.json] [--warm-runs 1] [--app]
+The window's stall: the real main window, offscreen, imports the recording, shows it while it is processed and is
+rebuilt with its transcript at the end. Each stall is split into the time the window's thread waited, runnable, for
+a CPU (Linux schedstat: the machine's scheduling, e.g. other processes on a busy machine) and the rest (work of the
+app on that thread, or another thread of the app holding the GIL). ``--gui-only`` runs just this, ``--repeat``
+times, judged on the median of the runs' worst stalls.
+
+Usage: python scripts/bench.py [--minutes 10] [--repeat 3] [--json out.json] [--warm-runs 1] [--app] [--gui-only]
 """
 
 from __future__ import annotations
@@ -164,9 +170,22 @@ def app_queue(path: Path, cache: Path, count: int = 1, workers: int = 0) -> tupl
         return elapsed, runner.capacity.jobs
 
 
+def _cpu_wait_ms() -> float | None:
+    """Linux: how long the calling thread has so far spent runnable but waiting for a CPU (its schedstat)."""
+    try:
+        with open("/proc/thread-self/schedstat", encoding="ascii") as fh:
+            return int(fh.read().split()[1]) / 1e6
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def gui_stall(path: Path, cache: Path) -> dict[str, Any]:
-    """The window's loop while a recording is processed as the app does it (the runner on its own thread): how late
-    a 10 ms sleep on the Qt event loop ever came back, from the import to the job's end."""
+    """The window while a recording is imported and processed as the app does it: the real main window, shown
+    (offscreen), imports the file through its import flow (the processing dialog, the sessions list), opens the
+    session and stays on it until its view is rebuilt with the transcript; the runner is on its own thread.
+    A 10 ms sleep on the Qt loop measures how late the loop ever came back, from the import until a second
+    after the job ended. Each tick also records how long the window's thread waited, runnable, for a CPU
+    (Linux schedstat): a stall made of that waiting is the machine's scheduling, not work of the app."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     import keyring
     import qasync
@@ -178,14 +197,22 @@ def gui_stall(path: Path, cache: Path) -> dict[str, Any]:
     from tbdesktop.services.context import AppContext
     from tbdesktop.services.profiles import ProfileService
     from tbdesktop.services.sessions import ImportRequest, SessionService
+    from tbdesktop.ui.main_window import MainWindow
+    from tbdesktop.ui.resources import style_sheet
 
     keyring.set_keyring(MemoryKeyring.backend())
     app = QApplication.instance() or QApplication([])
+    app.setStyleSheet(style_sheet())
+    app.setQuitOnLastWindowClosed(False)
     loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
     with tempfile.TemporaryDirectory() as tmp:
         ctx = AppContext.open(Settings(data_dir=Path(tmp), cache_dir=cache, secret_store="keyring"))
         user = ProfileService(ctx).create_profile_sync("Bench")
         processing = processing_for_window(ctx, user)
+        window = MainWindow(user, SessionService(ctx, user), processing)
+        window.resize(1040, 720)
+        window.show()
         finished: list[str] = []
         processing.add_listener(
             lambda e: finished.append(e.status) if e.status in {"completed", "failed", "cancelled"} else None
@@ -193,29 +220,50 @@ def gui_stall(path: Path, cache: Path) -> dict[str, Any]:
 
         async def main() -> dict[str, Any]:
             await processing.start()
-            lates: list[float] = []
-            await asyncio.to_thread(
-                SessionService(ctx, user).import_recording_sync, ImportRequest(source=path, consent_method="verbal")
-            )
-            processing.wake()
+            await window.refresh()
+            ticks: list[tuple[float, float]] = []  # (how late, of which waiting for a CPU), seconds
+            stop_at: list[float] = []
+
+            async def sample() -> None:
+                while not stop_at or time.perf_counter() < stop_at[0]:
+                    before, waited = time.perf_counter(), _cpu_wait_ms()
+                    await asyncio.sleep(0.01)
+                    late = time.perf_counter() - before - 0.01
+                    after = _cpu_wait_ms()
+                    cpu = (after - waited) / 1000 if after is not None and waited is not None else 0.0
+                    ticks.append((late, min(max(cpu, 0.0), max(late, 0.0))))
+
+            sampler = asyncio.ensure_future(sample())
+            info = await window.run_import(ImportRequest(source=path, consent_method="verbal"))
+            if info is None:
+                raise RuntimeError("the import failed")
+            await window.open_session(info.id)  # on screen while it is processed: rebuilt when it ends
             while not finished:
-                before = time.perf_counter()
-                await asyncio.sleep(0.01)
-                lates.append(time.perf_counter() - before - 0.01)
+                await asyncio.sleep(0.05)
+            stop_at.append(time.perf_counter() + 1.0)  # the list refresh and the session view after the end
+            await sampler
+            shown = len(window.session_view.rows())
             await processing.stop()
-            lates.sort()
+            lates = sorted(late for late, _ in ticks)
+            worst = max(ticks) if ticks else (0.0, 0.0)
             return {
-                "worst_stall_ms": round(1000 * lates[-1], 1) if lates else 0.0,
+                "worst_stall_ms": round(1000 * worst[0], 1),
+                "worst_stall_cpu_wait_ms": round(1000 * worst[1], 1),
+                "worst_app_stall_ms": round(1000 * max(late - cpu for late, cpu in ticks), 1) if ticks else 0.0,
                 "p99_stall_ms": round(1000 * lates[int(len(lates) * 0.99)], 1) if lates else 0.0,
                 "ticks": len(lates),
                 "status": finished[0],
+                "transcript_rows": shown,
+                "load": [round(x, 2) for x in os.getloadavg()],
             }
 
         try:
             return loop.run_until_complete(main())
         finally:
+            window.close()
             ctx.close()
             loop.close()
+            asyncio.set_event_loop(None)
 
 
 # --- report ------------------------------------------------------------------------------------------------------
@@ -393,11 +441,13 @@ def print_report(r: dict[str, Any]) -> None:
                 + f", DER {100 * acc['der']:.1f} % (collar 0.25: {100 * acc['der_collar_0.25']:.1f} %), "
                 f"speakers {acc['speakers_found']}/2, role accuracy {100 * acc['role_speaker_accuracy']:.0f} %"
             )
-    g = r.get("gui")
-    if g:
+    for g in r.get("gui_runs") or ([r["gui"]] if r.get("gui") else []):
         print(
-            f"\nWindow while the app processed the recording ({g['status']}): worst stall "
-            f"{g['worst_stall_ms']:.0f} ms, p99 {g['p99_stall_ms']:.0f} ms over {g['ticks']} ticks of a 10 ms timer"
+            f"\nWindow while the app imported and processed the recording ({g['status']}, "
+            f"{g.get('transcript_rows', 0)} transcript rows shown): worst stall {g['worst_stall_ms']:.0f} ms "
+            f"(of which {g.get('worst_stall_cpu_wait_ms', 0):.0f} ms waiting for a CPU), worst stall of the app "
+            f"itself {g.get('worst_app_stall_ms', 0):.0f} ms, p99 {g['p99_stall_ms']:.0f} ms over {g['ticks']} "
+            f"ticks of a 10 ms timer (load {g.get('load')})"
         )
     for q in r.get("queue") or []:
         print(
@@ -410,8 +460,25 @@ def print_report(r: dict[str, Any]) -> None:
         print(f"  {t['name']:58} {t['value']:>22}   {_met(t['met']) if t['met'] is not None else t.get('note', '')}")
 
 
+def gui_target(r: dict[str, Any]) -> list[dict[str, Any]]:
+    """The window's worst stall, judged on the median over the runs (one run outside --gui-only)."""
+    runs = r.get("gui_runs") or ([r["gui"]] if r.get("gui") else [])
+    if not runs:
+        return []
+    worst = statistics.median(g["worst_stall_ms"] for g in runs)
+    each = ", ".join(f"{g['worst_stall_ms']:.0f}" for g in runs)
+    spread = f" (runs: {each})" if len(runs) > 1 else ""
+    return [
+        {
+            "name": f"window's worst stall ≤ {TARGET_STALL_MS:g} ms while processing",
+            "value": f"{worst:.0f} ms{spread}",
+            "met": worst <= TARGET_STALL_MS,
+        }
+    ]
+
+
 def targets(r: dict[str, Any], minutes: float) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
+    out: list[dict[str, Any]] = gui_target(r)
     p, fw = r.get("pipeline"), r.get("faster_whisper")
     if not p:
         return out
@@ -434,15 +501,6 @@ def targets(r: dict[str, Any], minutes: float) -> list[dict[str, Any]]:
                 "name": f"pipeline wall ≤ {TARGET_WALL_RATIO:g} × faster-whisper alone (cold, medians)",
                 "value": f"{ratio:.2f}×",
                 "met": ratio <= TARGET_WALL_RATIO,
-            }
-        )
-    g = r.get("gui")
-    if g:
-        out.append(
-            {
-                "name": f"window's worst stall ≤ {TARGET_STALL_MS:g} ms while processing",
-                "value": f"{g['worst_stall_ms']:.0f} ms",
-                "met": g["worst_stall_ms"] <= TARGET_STALL_MS,
             }
         )
     peak = p["memory"]["peak_tree_rss_mb"]
@@ -477,6 +535,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--no-gui", dest="gui", action="store_false", help="skip the window's stall while the app processes"
+    )
+    parser.add_argument(
+        "--gui-only",
+        action="store_true",
+        help="only the window's stall while the app processes the recording, --repeat times",
     )
     parser.add_argument("--child", choices=("fw", "pipeline"), help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -516,6 +579,15 @@ def main(argv: list[str] | None = None) -> int:
     }
     common = ["--audio", str(session.wav), "--language", args.language]
     report["load_before"] = [round(x, 2) for x in os.getloadavg()]
+    if args.gui_only:
+        report["gui_runs"] = []
+        for round_no in range(args.repeat):
+            print(f"window {round_no + 1}/{args.repeat}: a 10 ms timer on the Qt loop while the app imports and "
+                  "processes the recording …", flush=True)  # fmt: skip
+            report["gui_runs"].append(gui_stall(session.wav, cache))
+        report["load_after"] = [round(x, 2) for x in os.getloadavg()]
+        report["targets"] = gui_target(report)
+        return _output(report, args.json)
     fw_runs: list[dict[str, Any]] = []
     pl_runs: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -602,13 +674,17 @@ def main(argv: list[str] | None = None) -> int:
     report["targets"] = targets(report, args.minutes)
     if report.get("faster_whisper"):
         report["faster_whisper"].pop("text", None)
-    if args.json == "-":
+    return _output(report, args.json)
+
+
+def _output(report: dict[str, Any], json_path: str | None) -> int:
+    if json_path == "-":
         print(json.dumps(report, indent=1))
         return 0
     print_report(report)
-    if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=1), encoding="utf-8")
-        print(f"\nwrote {args.json}")
+    if json_path:
+        Path(json_path).write_text(json.dumps(report, indent=1), encoding="utf-8")
+        print(f"\nwrote {json_path}")
     return 0
 
 
