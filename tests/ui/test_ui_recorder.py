@@ -17,7 +17,7 @@ from ui_support import AsyncDriver
 
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.dto import UserInfo
-from tbdesktop.services.recording import RecorderState, RecordingService
+from tbdesktop.services.recording import LevelReading, RecorderObserver, RecorderState, RecordingService
 from tbdesktop.services.sessions import SessionService
 from tbdesktop.ui.recorder_dialog import RecorderDialog, clock, meter_value
 
@@ -94,9 +94,15 @@ def test_record_pause_resume_stop_and_save(
             lambda: dialog.state is RecorderState.PAUSED and "Paused" in dialog.state_label.text(), message="paused"
         )
         assert dialog.pause_button.text() == "Resume"
-        paused_at = dialog.recorder.elapsed_s if dialog.recorder else 0.0
-        await asyncio.sleep(1.5)
-        assert dialog.recorder is not None and abs(dialog.recorder.elapsed_s - paused_at) < 0.3
+        assert dialog.recorder is not None
+        paused_at = dialog.recorder.elapsed_s
+        # The device goes on delivering while paused (the meter moves): 1.5 s of it, and none of it is recorded.
+        heard = PausedBlocks()
+        dialog.recorder.add_observer(heard)
+        await AsyncDriver.until(lambda: len(heard.elapsed_s) >= 30, message="1.5 s of audio while paused")
+        dialog.recorder.remove_observer(heard)
+        assert len(set(heard.elapsed_s)) == 1, "the recorded time stood still while paused"
+        assert dialog.recorder.elapsed_s == pytest.approx(heard.elapsed_s[0])
         qtbot.mouseClick(dialog.pause_button, Qt.MouseButton.LeftButton)
         await AsyncDriver.until(lambda: dialog.state is RecorderState.RECORDING, message="resumed")
         await AsyncDriver.until(lambda: dialog.recorder is not None and dialog.recorder.elapsed_s > paused_at + 2)
@@ -138,6 +144,17 @@ def test_closing_while_recording_keeps_the_audio(
 
     aio.run(scenario(), timeout=120)
     assert SessionService(ui_ctx, therapist).get_sync(saved[0].id).consent_method == "written"
+
+
+class PausedBlocks(RecorderObserver):
+    """The recorded time at each block (0.05 s) the recorder measured while paused."""
+
+    def __init__(self) -> None:
+        self.elapsed_s: list[float] = []
+
+    def level(self, reading: LevelReading) -> None:
+        if reading.paused:
+            self.elapsed_s.append(reading.elapsed_s)
 
 
 def _interrupted(ui_ctx: AppContext, therapist: UserInfo, client: str) -> str:
