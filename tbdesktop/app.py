@@ -83,10 +83,8 @@ async def sign_in(profiles: ProfileService, user: UserInfo) -> bool:
 
 
 async def prepare_recordings(service: SessionService) -> None:
-    """Plaintext left by a crash is removed; recordings stored before encryption at rest are encrypted now."""
-    from tbdesktop.services.recording_vault import remove_stale_plaintext
-
-    await asyncio.to_thread(remove_stale_plaintext)
+    """Recordings stored before encryption at rest are encrypted now (what a crash left was removed when the data
+    folder was opened: services/leftovers.py)."""
     try:
         await asyncio.to_thread(service.seal_plain_recordings_sync)
     except TBError as exc:

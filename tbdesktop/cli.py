@@ -262,12 +262,15 @@ def wait_for_session(ctx: Any, user: Any, session_id: Any, *, quiet: bool) -> An
 
     runner = ProcessingRunner(ctx, owner_ids=[user.id])
     if not quiet:
-        last = [""]
+        last: list[Any] = ["", -1]  # the stage shown last, and its 5 % step
 
         def show(ev: Any) -> None:
-            line = f"{ev.stage_detail or ev.status} {ev.progress}%"
-            if ev.session_id == session_id and line != last[0] and (ev.progress % 5 == 0 or ev.finished):
-                last[0] = line
+            # a line for each new stage and each 5 % step passed (progress may jump over a multiple of 5)
+            stage = ev.stage_detail or ev.status
+            line = f"{stage} {ev.progress}%"
+            step = ev.progress // 5
+            if ev.session_id == session_id and (stage != last[0] or step != last[1] or ev.finished):
+                last[0], last[1] = stage, step
                 eta = f" (about {ev.eta_seconds} s left)" if ev.eta_seconds else ""
                 _err(line + eta)
 
@@ -346,6 +349,17 @@ def cmd_session_set_role(args: argparse.Namespace) -> int:
 
 
 def cmd_session_status(args: argparse.Namespace) -> int:
+    if getattr(args, "wait", False):
+        from tbdesktop.services.sessions import SessionService
+
+        ctx = _open(args)
+        try:
+            user = _acting_user(ctx, args)
+            service = SessionService(ctx, user)
+            session_id = service.status_sync(args.id).session_id  # refused here when it is not mine
+            wait_for_session(ctx, user, session_id, quiet=args.json)
+        finally:
+            ctx.close()
     with _session_service(args) as service:
         st = service.status_sync(args.id)
 
@@ -597,6 +611,10 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         p = ssub.add_parser(name, parents=[common], help=text)
         p.add_argument("id")
+        if name == "status":
+            p.add_argument(
+                "--wait", action="store_true", help="process queued work now (resuming interrupted work) until done"
+            )
         p.set_defaults(func=fn)
     p = ssub.add_parser("set-role", parents=[common], help="correct a speaker's role (therapist, client, …)")
     p.add_argument("id")

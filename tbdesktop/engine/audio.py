@@ -288,6 +288,9 @@ class _GrowableBuffer:
         return self._data[: self._size]
 
 
+MEMORY_FILE_RE = re.compile(r"^/proc/\d+/fd/\d+$")
+
+
 def _local_file(path: Path) -> Path:
     raw = str(path)
     if _URL_RE.match(raw) and not Path(raw).exists():
@@ -299,6 +302,8 @@ def _local_file(path: Path) -> Path:
         raise AudioDecodeError("The selected item is not a file.")
     if path.stat().st_size == 0:
         raise AudioDecodeError("The recording file is empty.")
+    if MEMORY_FILE_RE.match(str(path)):
+        return path  # a recording opened into memory (engine/scratch.MemoryFile): its link names no file
     return path.resolve()
 
 

@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import re
 import threading
 import time
 import uuid
@@ -29,7 +28,7 @@ from tbdesktop.engine import audio as audio_mod
 from tbdesktop.engine import channels, merge, roles, vad
 from tbdesktop.engine.errors import AudioDecodeError, Cancelled, EngineError, ModelError, WorkerCrashedError
 from tbdesktop.engine.progress import MeasuredEta
-from tbdesktop.engine.scratch import memory_backed_dir
+from tbdesktop.engine.scratch import SCRATCH_PREFIX, MemoryFile, memory_backed_dir, remove_stale_scratch
 from tbdesktop.engine.types import (
     CancelCheck,
     DiarizationResult,
@@ -52,8 +51,6 @@ HEARTBEAT_S = 1.0
 # Wall seconds per second of speech before this process has measured its own speed (2-core CPU, base int8).
 PRIOR_SECONDS_PER_SPEECH_SECOND = {ASR: 0.06, DIARIZATION: 0.02}
 ASR_SHARE = 0.85  # while both run, the transcription's progress weighs this much of the combined figure
-SCRATCH_PREFIX = "tb-audio-"
-_SCRATCH_RE = re.compile(rf"^{SCRATCH_PREFIX}(\d+)-[0-9a-f]+\.f32$")
 
 
 @dataclass(frozen=True)
@@ -151,7 +148,7 @@ class Pipeline:
         self.model_load_seconds = 0.0
         self._rates = dict(PRIOR_SECONDS_PER_SPEECH_SECOND)
         for directory in {self.scratch_dir(), Path(options.cache_dir) / "scratch"}:
-            _remove_stale_scratch(directory)
+            remove_stale_scratch(directory)
 
     def _learn_rate(self, kind: str, seconds: float, speech_s: float) -> None:
         """Measured speed of this workstation, for the next recording's first ETA."""
@@ -543,43 +540,29 @@ def _speaker_infos(
 
 @contextlib.contextmanager
 def _scratch_audio(directory: Path, samples: npt.NDArray[np.float32]) -> Iterator[Path]:
-    """The decoded audio in a private file (0600) the workers memory-map; removed afterwards, always."""
+    """The decoded audio where the workers memory-map it: anonymous memory (engine/scratch.MemoryFile) where the
+    platform has it, else a private file (0600) in ``directory``; freed afterwards, always."""
+    memory = MemoryFile.create("tbdesktop-scratch")
+    if memory is not None:
+        try:
+            with memory.writer() as fh:
+                np.ascontiguousarray(samples, dtype=np.float32).tofile(fh)
+            del samples  # this generator's frame lives as long as the job: it must not keep the audio alive
+            yield memory.path
+        finally:
+            memory.close()
+        return
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = directory / f"{SCRATCH_PREFIX}{os.getpid()}-{uuid.uuid4().hex}.f32"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
     try:
         with os.fdopen(fd, "wb") as fh:
             np.ascontiguousarray(samples, dtype=np.float32).tofile(fh)  # no copy for the usual float32 array
-        del samples  # this generator's frame lives as long as the job: it must not keep the audio alive
+        del samples
         yield path
     finally:
         with contextlib.suppress(OSError):
             path.unlink()
-
-
-def _remove_stale_scratch(directory: Path) -> None:
-    """Scratch audio left by a coordinator that was killed is removed at the next start."""
-    if not directory.is_dir():
-        return
-    with contextlib.suppress(OSError):
-        for entry in directory.iterdir():
-            match = _SCRATCH_RE.match(entry.name)
-            if match is None or _pid_alive(int(match.group(1))):
-                continue
-            with contextlib.suppress(OSError):
-                entry.unlink()
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid() or os.name != "posix":
-        return True  # elsewhere, only this process's own files are removed (on exit)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True
-    return True
 
 
 def run(

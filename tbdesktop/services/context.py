@@ -11,6 +11,7 @@ from typing import Any
 
 from tbdesktop.config import Settings
 from tbdesktop.errors import TBError
+from tbdesktop.services import leftovers
 from tbdesktop.services.recording_vault import RecordingVault
 from tbdesktop.services.secrets import SecretVault
 from tbdesktop.services.sync import capture
@@ -114,6 +115,8 @@ class AppContext:
                 db.dispose()
                 raise TBError(f"The database could not be prepared: {type(exc).__name__}.") from exc
         log.info("database ready", extra={"dialect": db.dialect})
+        # What a killed process left (and its jobs): removed by every entry point, before any work.
+        leftovers.clean(settings, db, workstation_name())
         return cls(
             settings=settings,
             db=db,

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import logging
 import os
@@ -25,7 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-from tbdesktop.engine.scratch import memory_backed_dir
+from tbdesktop.engine.scratch import MemoryFile, memory_backed_dir
 from tbdesktop.errors import TBError
 from tbdesktop.services.secrets import SecretVault
 
@@ -219,25 +220,42 @@ def _alive(pid: int) -> bool:
 
 
 class PlainCopy:
-    """A decrypted recording on memory-backed storage; ``close()`` removes it (idempotent)."""
+    """A decrypted recording for a short while: in anonymous memory where the platform has it (nothing named on any
+    disk, freed by the kernel however the process ends), else a private file on memory-backed storage; ``close()``
+    frees it (idempotent)."""
 
-    def __init__(self, path: Path, *, owned: bool) -> None:
+    def __init__(self, path: Path, *, owned: bool, memory: MemoryFile | None = None) -> None:
         self.path = path
         self._owned = owned
+        self._memory = memory
+
+    @property
+    def in_memory(self) -> bool:
+        return self._memory is not None
 
     def close(self) -> None:
+        if self._memory is not None:
+            self._memory.close()
+            self._memory = None
         if self._owned:
             self._owned = False
             try:
                 self.path.unlink(missing_ok=True)
             except OSError as exc:
                 log.warning("plaintext copy not removed", extra={"error_type": type(exc).__name__})
+            with contextlib.suppress(OSError):
+                self.path.parent.rmdir()  # this process's folder, once nothing else of it is open
 
     def __enter__(self) -> PlainCopy:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def partial_path(dest: Path) -> Path:
+    """Where a recording is copied before it takes its name: ``<name>.p<pid>.part``."""
+    return dest.with_name(f"{dest.name}.p{os.getpid()}.part")
 
 
 # -- the vault ---------------------------------------------------------------------------------------------
@@ -284,7 +302,7 @@ class RecordingVault:
         data_key = _random.token_bytes(32)
         dest = self.path(stored_name)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_suffix(dest.suffix + ".part")
+        tmp = partial_path(dest)  # named for this process: removed at the next start if it dies mid-copy
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with source.open("rb") as src, os.fdopen(fd, "wb") as out:
@@ -310,11 +328,17 @@ class RecordingVault:
                 raise RecordingCryptoError("The recording's key is missing.")
             return PlainCopy(source, owned=False)  # stored before encryption at rest; sealed at the next start
         data_key = unwrap_key(self.master_key(owner_id, create=False), wrapped, stored_name)
-        folder = scratch_dir(source.stat().st_size)
-        fd, name = tempfile.mkstemp(prefix="rec-", suffix=source.suffix, dir=folder)
-        copy = PlainCopy(Path(name), owned=True)
+        memory = MemoryFile.create("tbdesktop-recording")
+        if memory is not None:
+            copy = PlainCopy(memory.path, owned=False, memory=memory)
+            out: BinaryIO = memory.writer()
+        else:
+            folder = scratch_dir(source.stat().st_size)
+            fd, name = tempfile.mkstemp(prefix="rec-", suffix=source.suffix, dir=folder)
+            copy = PlainCopy(Path(name), owned=True)
+            out = os.fdopen(fd, "wb")
         try:
-            with source.open("rb") as src, os.fdopen(fd, "wb") as out:
+            with source.open("rb") as src, out:
                 decrypt_stream(src, out, data_key)
         except OSError as exc:
             copy.close()
@@ -338,7 +362,7 @@ class RecordingVault:
         if not stored_name:
             return
         path = self.path(stored_name)
-        for candidate in (path, path.with_suffix(path.suffix + ".part")):
+        for candidate in (path, path.with_suffix(path.suffix + ".part"), *path.parent.glob(f"{path.name}.p*.part")):
             try:
                 candidate.unlink(missing_ok=True)
             except OSError as exc:

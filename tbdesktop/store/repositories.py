@@ -256,6 +256,9 @@ class SessionRepository:
         )
 
 
+MAX_INTERRUPTIONS = 3
+
+
 class SystemJobRepository:
     """The persistent job queue. Used by the processing runner, never by a user query directly."""
 
@@ -330,12 +333,30 @@ class SystemJobRepository:
         )
 
     def requeue_abandoned(self, is_abandoned: Callable[[ProcessingJob], bool]) -> list[ProcessingJob]:
-        """Put running jobs whose process is gone (as `is_abandoned` judges) back in the queue."""
+        """Put running jobs whose process is gone (as `is_abandoned` judges) back in the queue. A run interrupted
+        because the app died is not a failure of the job: its try is given back (its worker's retry stays), up to
+        MAX_INTERRUPTIONS times — a job that keeps taking the app down with it is then counted like a crash."""
         running = self.s.scalars(select(ProcessingJob).where(ProcessingJob.status == JobStatus.RUNNING.value)).all()
         requeued: list[ProcessingJob] = []
         for job in running:
             if is_abandoned(job):
-                self.requeue(job.id)
+                params = dict(job.params or {})
+                params["interrupted"] = int(params.get("interrupted") or 0) + 1
+                attempts = job.attempts
+                if params["interrupted"] <= MAX_INTERRUPTIONS:
+                    attempts = max(attempts - 1, 0)
+                self.s.execute(
+                    update(ProcessingJob)
+                    .where(ProcessingJob.id == job.id)
+                    .values(
+                        status=JobStatus.QUEUED.value,
+                        lease_owner=None,
+                        lease_expires_at=None,
+                        attempts=attempts,
+                        params=params,
+                    )
+                    .execution_options(synchronize_session=False)
+                )
                 requeued.append(job)
         return requeued
 
@@ -434,6 +455,10 @@ class SystemStateRepository:
 
     def __init__(self, session: Session) -> None:
         self.s = session
+
+    def recording_names(self) -> set[str]:
+        """The stored file names of every session's recording (kept or awaiting deletion), whoever owns it."""
+        return {str(name) for name in self.s.scalars(select(TherapySession.recording_path)) if name}
 
     def get(self, session_id: uuid.UUID) -> TherapySession | None:
         return self.s.get(TherapySession, session_id)

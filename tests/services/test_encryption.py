@@ -141,9 +141,32 @@ def _row(ctx: AppContext, session_id: Any) -> TherapySession:
         return row
 
 
-def _own_plaintext_copies() -> list[Path]:
+def _own_plaintext_copies() -> list[str]:
+    """This process's decrypted recordings: files in its scratch folder and copies held in anonymous memory."""
     folder = scratch_root() / f"tbdesktop-{os.getuid()}" / f"p{os.getpid()}"
-    return sorted(folder.glob("rec-*")) if folder.is_dir() else []
+    files = [str(p) for p in sorted(folder.glob("rec-*"))] if folder.is_dir() else []
+    return files + [link for link in _fd_links() if link.startswith("/memfd:tbdesktop-recording")]
+
+
+def _fd_links() -> list[str]:
+    links = []
+    for fd in Path(f"/proc/{os.getpid()}/fd").iterdir():
+        try:
+            links.append(os.readlink(fd))
+        except OSError:
+            continue
+    return links
+
+
+def _in_memory(path: Path) -> bool:
+    try:
+        return os.readlink(path).startswith("/memfd:tbdesktop-recording")
+    except OSError:
+        return False
+
+
+def _gone(path: Path) -> bool:
+    return not _in_memory(path) and not (path.is_file() and path.name.startswith("rec-"))
 
 
 def test_imported_recordings_are_ciphertext_in_the_data_folder(
@@ -165,9 +188,8 @@ def test_imported_recordings_are_ciphertext_in_the_data_folder(
         # Each recording has a key of its own, and it opens only that recording.
         with ctx.recordings.plaintext(str(row.recording_path), row.recording_key, therapist.id) as plain:
             assert plain.read_bytes() == source.read_bytes()
-            assert not plain.is_relative_to(ctx.settings.data_dir)
-            assert oct(plain.stat().st_mode & 0o777) == "0o600"
-        assert not plain.exists()
+            assert _in_memory(plain)  # named on no disk: anonymous memory of this process
+        assert _gone(plain)
     keys = {_row(ctx, i.id).recording_key for i in infos}
     assert len(keys) == len(infos)
     first, second = _row(ctx, infos[0].id), _row(ctx, infos[1].id)
@@ -240,9 +262,10 @@ def test_playback_copy_is_audited_and_removed(ctx: AppContext, therapist: Any, t
     info = _imported(service, two_speaker[0])
     copy = service.open_recording_sync(info.id)
     assert copy.path.read_bytes() == two_speaker[0].read_bytes()
+    assert copy.in_memory
     copy.close()
     copy.close()  # closing twice is harmless
-    assert not copy.path.exists()
+    assert _gone(copy.path)
     with ctx.db.unit_of_work() as s:
         actions = [e.action for e in s.scalars(select(AuditEvent).where(AuditEvent.object_id == str(info.id)))]
     assert "recording.play" in actions
@@ -255,6 +278,27 @@ def test_playback_copy_is_audited_and_removed(ctx: AppContext, therapist: Any, t
     service.delete_recording_sync(info.id)
     with pytest.raises(ValidationError, match="deleted"):
         service.open_recording_sync(info.id)
+
+
+def test_without_anonymous_memory_the_copy_is_a_private_file_removed_with_its_folder(
+    ctx: AppContext, therapist: Any, two_speaker: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where the platform has no anonymous memory files, the copy is a 0600 file on memory-backed storage in a
+    0700 folder of this process, and closing it leaves neither the file nor the folder."""
+    from tbdesktop.engine.scratch import MemoryFile
+
+    service = SessionService(ctx, therapist)
+    info = _imported(service, two_speaker[0])
+    monkeypatch.setattr(MemoryFile, "create", classmethod(lambda cls, name: None))
+    copy = service.open_recording_sync(info.id)
+    try:
+        assert not copy.in_memory and copy.path.read_bytes() == two_speaker[0].read_bytes()
+        assert oct(copy.path.stat().st_mode & 0o777) == "0o600"
+        assert oct(copy.path.parent.stat().st_mode & 0o777) == "0o700"
+        assert not copy.path.is_relative_to(ctx.settings.data_dir)
+    finally:
+        copy.close()
+    assert not copy.path.exists() and not copy.path.parent.exists()
 
 
 def test_deleting_a_recording_destroys_its_key(

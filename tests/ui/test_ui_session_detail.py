@@ -226,6 +226,22 @@ def test_evidence_click_highlights_and_seeks(
 # -- the decrypted copy never outlives the view ------------------------------------------------------------------
 
 
+def open_copies() -> int:
+    """Decrypted recordings this process holds: private files in its scratch folder or anonymous memory."""
+    from tbdesktop.services.recording_vault import scratch_root
+
+    folder = scratch_root() / f"tbdesktop-{os.getuid()}" / f"p{os.getpid()}"
+    files = len(list(folder.glob("rec-*"))) if folder.is_dir() else 0
+    memory = set()  # the player may hold the same copy open twice: count copies, not descriptors
+    for fd in Path(f"/proc/{os.getpid()}/fd").iterdir():
+        try:
+            if os.readlink(fd).startswith("/memfd:tbdesktop-recording"):
+                memory.add(fd.stat().st_ino)
+        except OSError:
+            continue
+    return files + len(memory)
+
+
 def test_decrypted_copy_is_removed_when_the_view_moves_on(
     qtbot: QtBot,
     aio: AsyncDriver,
@@ -239,23 +255,23 @@ def test_decrypted_copy_is_removed_when_the_view_moves_on(
     other = session_with_transcript(ui_ctx, therapist, speech_session[0], LINES[:2])
     aio.run(show(view, sessions, recorded.id))
     first = view.recording_path
-    assert isinstance(first, Path) and first.is_file()
+    assert isinstance(first, Path) and first.is_file() and open_copies() == 1
 
     aio.run(show(view, sessions, other.id))  # another session
-    assert not first.exists()
     second = view.recording_path
-    assert isinstance(second, Path) and second.is_file() and second != first
+    assert isinstance(second, Path) and second.is_file()
+    assert open_copies() == 1  # the first copy was freed when the view moved on
 
     view.player.seek(12.0)
     aio.run(AsyncDriver.until(lambda: near(view.player.position_ms, 12_000)))
     view.hide()  # left: another page of the window is shown
-    assert not second.exists() and view.recording_path is None and view.player.source_path is None
+    assert open_copies() == 0 and view.recording_path is None and view.player.source_path is None
     view.show()  # back again: opened anew, where it was
     aio.run(AsyncDriver.until(lambda: view.player.loaded and near(view.player.position_ms, 12_000), message="resume"))
     third = view.recording_path
-    assert isinstance(third, Path) and third.is_file()
+    assert isinstance(third, Path) and third.is_file() and open_copies() == 1
     view.release()  # what the window calls when it leaves the view
-    assert not third.exists()
+    assert open_copies() == 0
     view.hide()
     view.show()
     aio.run(AsyncDriver.until(lambda: view.recording_path is not None and view.player.loaded))
@@ -287,13 +303,31 @@ def test_decrypted_copy_is_removed_when_the_view_moves_on(
 
 
 def test_a_session_left_while_its_recording_is_opened_leaves_no_copy(
-    aio: AsyncDriver, view: SessionView, sessions: SessionService, recorded: Any
+    aio: AsyncDriver, view: SessionView, sessions: SessionService, recorded: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    opened: list[Any] = []
+    closed: list[Any] = []
+    open_recording = sessions.open_recording
+
+    async def opening(session_id: Any) -> Any:
+        copy = await open_recording(session_id)
+        close = copy.close
+
+        def closing() -> None:
+            closed.append(copy)
+            close()
+
+        copy.close = closing
+        opened.append(copy)  # the view takes it as soon as this returns, in the same step of its task
+        return copy
+
+    monkeypatch.setattr(sessions, "open_recording", opening)
     info = sessions.get_sync(recorded.id)
     view.set_content(info, sessions.transcript_sync(recorded.id))
     assert view.player.message == "Opening the recording…"
     view.hide()  # before the decryption finished
-    aio.run(asyncio.sleep(1.5))
+    aio.run(AsyncDriver.until(lambda: opened, message="the decryption to finish"))
+    assert closed == opened, "the copy that arrived after the view was left is let go of at once"
     assert view.recording_path is None and decrypted_copies() == []
 
 

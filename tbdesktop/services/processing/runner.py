@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from tbdesktop.services import leftovers
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.dto import ProgressEvent
 from tbdesktop.services.processing import capacity
@@ -31,9 +32,7 @@ from tbdesktop.store.models import (
     SPEAKERS_HINT,
     JobKind,
     JobStatus,
-    ProcessingJob,
     ProcessingStatus,
-    utcnow,
 )
 from tbdesktop.store.processing_state import InvalidTransitionError
 from tbdesktop.store.repositories import SystemJobRepository, SystemStateRepository
@@ -51,20 +50,6 @@ class Stage(Protocol):
     async def cancelled(self, job: ClaimedJob) -> None: ...
 
     async def crashed(self, job: ClaimedJob, message: str) -> None: ...
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    if os.name != "posix":
-        return True  # cannot tell cheaply; the lease expiry decides
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class ProcessingRunner:
@@ -180,6 +165,7 @@ class ProcessingRunner:
         while True:
             self._wake.clear()
             try:
+                await self.resume_abandoned()  # a job another process on this workstation left when it died
                 while (claimed := await self._claim()) is not None:
                     slot, job = claimed
                     task = asyncio.ensure_future(self._run_claimed(slot, job))
@@ -207,30 +193,7 @@ class ProcessingRunner:
         return len(requeued)
 
     def _resume_sync(self) -> list[uuid.UUID]:
-        host = self.ctx.workstation + ":"
-        now = utcnow()
-
-        def abandoned(job: ProcessingJob) -> bool:
-            if job.lease_expires_at is None or job.lease_expires_at < now:
-                return True
-            owner = job.lease_owner or ""
-            if not owner.startswith(host):
-                return False  # another workstation holds a live lease
-            try:
-                return not _pid_alive(int(owner.split(":")[1]))
-            except (IndexError, ValueError):
-                return True
-
-        with self.ctx.db.unit_of_work() as s:
-            requeued = SystemJobRepository(s).requeue_abandoned(abandoned)
-            for job in requeued:
-                SystemStateRepository(s).update_state(
-                    job.session_id,
-                    processing_status=ProcessingStatus.QUEUED,
-                    processing_stage_detail="Waiting to resume",
-                    eta_seconds=None,
-                )
-            return [job.session_id for job in requeued]
+        return leftovers.requeue_interrupted(self.ctx.db, self.ctx.workstation)
 
     # -- running jobs -------------------------------------------------------------------------------------
 
@@ -238,6 +201,7 @@ class ProcessingRunner:
         """Process queued jobs until none is left, as many at once as the slots allow; returns how many ran
         (CLI --wait, tests)."""
         slots = await asyncio.to_thread(self._ensure_slots)
+        await self.resume_abandoned()
 
         async def drain() -> int:
             count = 0
@@ -248,7 +212,9 @@ class ProcessingRunner:
         return sum(await asyncio.gather(*(drain() for _ in slots)))
 
     async def wait_for_session(self, session_id: uuid.UUID, poll_s: float = 1.0) -> ProgressEvent:
-        """Process jobs (or wait for another instance to) until the session's processing has finished."""
+        """Process jobs (or wait for another instance to) until the session's processing has finished; a job a
+        dead process left is resumed here too."""
+        await self.resume_abandoned()
         while True:
             state = await asyncio.to_thread(self._session_state, session_id)
             if state is None:
