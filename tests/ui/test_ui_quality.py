@@ -97,7 +97,7 @@ def test_pages_by_button_and_by_keyboard(qtbot: Any, aio: AsyncDriver, window: A
             qtbot.keyClick(window, key, Qt.KeyboardModifier.ControlModifier)
             await AsyncDriver.until(lambda page=page: window.stack.currentWidget() is page, message=f"Ctrl+{key}")
             assert window.nav_buttons["sessions" if key == "1" else "templates"].isChecked()
-        await asyncio.sleep(0.1)  # the pages finish loading
+        await aio.settled()  # the pages finish loading
 
     aio.run(scenario())
     window.lock()
@@ -138,7 +138,7 @@ def test_window_layout_from_small_to_large(
             await window.refresh()
         else:
             await AsyncDriver.until(lambda: bool(seen), message=f"{key} page loaded")
-        await asyncio.sleep(0.05)
+        await aio.settled()  # the rest of the page's loading, and its layout
 
     for key in ("sessions", "templates", "settings"):
         aio.run(visit(key))
@@ -244,7 +244,7 @@ def test_finished_session_toast_fades_in_and_opens_the_session(
         await AsyncDriver.until(lambda: not window.toasts.toasts(), message="the toast faded out")
         # Already on screen: no toast for it.
         window.bridge.progress.emit(ProgressEvent(info.id, None, "completed", 100, "Done", None))
-        await asyncio.sleep(0.1)
+        await aio.settled()  # the view has reloaded the session for the event
         assert window.toasts.toasts() == []
         for n in range(6):  # they stack, four at most
             window.toasts.show_error(f"Problem {n}")

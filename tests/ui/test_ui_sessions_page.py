@@ -362,7 +362,7 @@ def test_page_groups_by_day_newest_first(
     assert clients == ["Casey Brooks", "Jordan Lee", "Anonymous individual", "Alex Kim", "Morgan Ellis"]
     assert page.subtitle.text() == "5 sessions · 1 processing"
     assert day_title(date(2026, 11, 23), date(2026, 11, 30)) == "Monday 23 November 2026"
-    aio.run(asyncio.sleep(0.05))
+    aio.run(aio.settled())
     screenshot(page, "sessions-page")
 
 
@@ -604,7 +604,7 @@ def test_menu_reasons_keyboard_and_screenshot(
     menu = open_menu(qtbot, page, done.id)
     assert all(a.isEnabled() for a in (menu.delete_recording_action, menu.delete_session_action))
     assert [a.property("destructive") for a in menu.actions() if not a.isSeparator()] == [False, True, True, True]
-    aio.run(asyncio.sleep(0.05))
+    aio.run(aio.settled())
     path = screenshot(menu, "session-context-menu")
     # the delete actions are drawn in red
     image = menu.grab().toImage()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
+import wave
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import QDialog, QMessageBox, QPushButton
@@ -21,7 +22,7 @@ from tbdesktop.services.context import AppContext
 from tbdesktop.services.dto import ClientInfo, ProgressEvent, SegmentInfo, SessionInfo, UserInfo
 from tbdesktop.services.processing.runner import ProcessingRunner
 from tbdesktop.services.profiles import ProfileService
-from tbdesktop.services.sessions import SessionService
+from tbdesktop.services.sessions import ImportRequest, SessionService
 from tbdesktop.ui.aio import spawn
 from tbdesktop.ui.first_run import FirstRunDialog
 from tbdesktop.ui.formatting import duration_badge, eta_words, initials, timestamp
@@ -544,10 +545,38 @@ def test_cancel_from_card_calls_runner(
     aio.run(scenario())
 
 
-def test_processing_runner_is_a_valid_window_dependency(ui_ctx: AppContext, therapist: UserInfo) -> None:
-    # The real runner satisfies what MainWindow needs (checked by mypy too).
-    runner = ProcessingRunner(ui_ctx, owner_ids=[therapist.id])
-    assert callable(runner.add_listener) and callable(runner.wake) and callable(runner.cancel)
+def test_the_window_cancels_through_the_real_runner_and_hears_back_from_it(
+    qtbot: QtBot, aio: AsyncDriver, ui_ctx: AppContext, therapist: UserInfo, tmp_path: Path
+) -> None:
+    """The real runner, not started (the job stays queued): Cancel on the card cancels the job through it, and its
+    event comes back to the card through the listener the window added."""
+    wav = tmp_path / "tone.wav"
+    with wave.open(str(wav), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16000)
+        out.writeframes((np.sin(np.arange(16000 * 3) * 2 * np.pi * 440 / 16000) * 8000).astype("<i2").tobytes())
+    sessions = SessionService(ui_ctx, therapist)
+    window = MainWindow(therapist, sessions, ProcessingRunner(ui_ctx, owner_ids=[therapist.id]))
+    qtbot.addWidget(window)
+    window.show()
+    info = sessions.import_recording_sync(ImportRequest(wav, client_name="Casey Brooks", consent_method="verbal"))
+    assert info.status == "queued"
+    aio.run(window.refresh())
+    card = window.sessions_page.card(info.id)
+    assert card is not None and card.cancel_button.isVisible()
+
+    def shown_cancelled() -> bool:
+        shown = window.sessions_page.card(info.id)
+        return shown is not None and shown.status == "cancelled"
+
+    async def scenario() -> None:
+        qtbot.mouseClick(card.cancel_button, Qt.MouseButton.LeftButton)
+        await aio.until(shown_cancelled, message="the runner's event on the card")
+
+    aio.run(scenario())
+    assert sessions.get_sync(info.id).status == "cancelled"
+    assert window.toasts.toasts() == [], "nothing went wrong (no 'no longer processing')"
 
 
 def test_session_view_consent_bar(qtbot: QtBot, styled_app: Any) -> None:
@@ -600,13 +629,16 @@ def test_idle_lock_hides_sessions_until_the_passcode(
     assert "profile.unlock_failed" in actions and "profile.unlock" in actions
 
     # input keeps it unlocked: activity restarts the countdown
-    window.set_idle_lock_minutes(0.5 / 60)
+    window.set_idle_lock_minutes(10 / 60)  # 10 s: Qt may move such a timer by 5 %, far less than the 2 s waited
+    countdown = window.idle_watcher.timer
 
     async def busy() -> None:
-        for _ in range(8):
-            qtbot.keyClick(window.sessions_page, Qt.Key.Key_Shift)
-            await asyncio.sleep(0.1)
+        await aio.until(lambda: countdown.remainingTime() <= 8_000, message="2 s of the countdown")
+        left = countdown.remainingTime()
+        qtbot.keyClick(window.sessions_page, Qt.Key.Key_Shift)
+        assert countdown.remainingTime() > left, "a key press starts the countdown again"
         assert not window.locked
+        window.set_idle_lock_minutes(0.5 / 60)
         await aio.until(lambda: window.locked, timeout=5, message="lock after input stops")
 
     aio.run(busy())

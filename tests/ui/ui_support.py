@@ -28,9 +28,29 @@ class AsyncDriver:
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
+        self._driving: set[asyncio.Future[Any]] = set()  # the tasks `run` is driving now: the test's own
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float = 60.0) -> T:
-        return self.loop.run_until_complete(asyncio.wait_for(coro, timeout))
+        task = asyncio.ensure_future(coro, loop=self.loop)
+        driver = asyncio.ensure_future(asyncio.wait_for(task, timeout), loop=self.loop)
+        self._driving = {task, driver}
+        try:
+            return self.loop.run_until_complete(driver)
+        finally:
+            self._driving = set()
+
+    async def settled(self, timeout: float = 30.0) -> None:
+        """Until the work the widgets started has finished: no task left on the loop but the test's own, and the
+        events Qt has posted (layout requests, deferred updates) delivered."""
+        from PySide6.QtCore import QCoreApplication
+
+        own = {*self._driving, asyncio.current_task()}
+
+        def idle() -> bool:
+            QCoreApplication.sendPostedEvents()
+            return all(t.done() or t in own for t in asyncio.all_tasks(self.loop))
+
+        await self.until(idle, timeout, "the widgets' background work to finish")
 
     @staticmethod
     async def until(predicate: Callable[[], object], timeout: float = 30.0, message: str = "") -> None:
