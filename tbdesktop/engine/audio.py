@@ -160,6 +160,8 @@ def _check_stream(container: Any, stream: Any, max_duration_s: float | None) -> 
     codec_ctx = stream.codec_context
     channels = int(codec_ctx.channels or 0)
     sample_rate = int(codec_ctx.sample_rate or 0)
+    if channels == 0 or sample_rate == 0:  # nothing a decoder recognised: the bytes only looked like audio
+        raise AudioDecodeError(NOT_AUDIO)
     if not 1 <= channels <= MAX_CHANNELS:
         raise AudioDecodeError(f"The recording has an unsupported number of audio channels ({channels}).")
     if not MIN_SAMPLE_RATE <= sample_rate <= MAX_SAMPLE_RATE:
@@ -288,6 +290,10 @@ class _GrowableBuffer:
         return self._data[: self._size]
 
 
+NOT_AUDIO = "The file is not a recording this app can read: no audio could be decoded from it."
+NO_PERMISSION = (
+    "This app has no permission to read the file. Ask whoever manages it for access, or copy it to a folder of yours."
+)
 MEMORY_FILE_RE = re.compile(r"^/proc/\d+/fd/\d+$")
 
 
@@ -302,6 +308,13 @@ def _local_file(path: Path) -> Path:
         raise AudioDecodeError("The selected item is not a file.")
     if path.stat().st_size == 0:
         raise AudioDecodeError("The recording file is empty.")
+    try:
+        with path.open("rb"):
+            pass
+    except PermissionError as exc:
+        raise AudioDecodeError(NO_PERMISSION) from exc
+    except OSError as exc:
+        raise AudioDecodeError(f"The recording file could not be opened ({exc.strerror}).") from exc
     if MEMORY_FILE_RE.match(str(path)):
         return path  # a recording opened into memory (engine/scratch.MemoryFile): its link names no file
     return path.resolve()
@@ -321,7 +334,7 @@ def _open_container(path: Path) -> Iterator[Any]:
         )
     except Exception as exc:
         log.info("audio open failed", extra={"error_type": type(exc).__name__})
-        raise AudioDecodeError("The file is not a recording this app can read (not an audio file).") from exc
+        raise AudioDecodeError(NOT_AUDIO) from exc
     try:
         if str(container.format.name) in _REFERENCING_FORMATS:
             raise AudioDecodeError("Playlists and linked media are not supported; import the audio file.")

@@ -51,7 +51,7 @@ def test_decode_to_other_rate(speech_fixtures: Any, session_duration: float) -> 
 @pytest.mark.parametrize(
     ("name", "fragment"),
     [
-        ("not_audio", "not an audio file"),
+        ("not_audio", "no audio could be decoded"),
         ("empty", "is empty"),
         ("video_only", "has no audio track"),
         ("zero_samples", "contains no audio"),
@@ -142,3 +142,57 @@ def test_normalize_loudness_bounds() -> None:
     broken = np.array([np.nan, 0.2, -0.2, np.inf] * 4000, dtype=np.float32)
     audio.normalize_loudness(broken)
     assert np.all(np.isfinite(broken))
+
+
+def test_random_bytes_named_like_audio_are_not_audio(tmp_path: Path) -> None:
+    import os
+
+    fake = tmp_path / "session.mp3"
+    fake.write_bytes(os.urandom(200_000))
+    with pytest.raises(AudioDecodeError, match="no audio could be decoded") as info:
+        audio.probe(fake)
+    assert "channels" not in info.value.message
+
+
+def test_a_file_the_app_may_not_read_says_so(
+    speech_fixtures: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The refusal names the missing permission, not the content. (An administrator's account reads any file: there
+    the operating system's refusal is stood in for.)"""
+    import os
+    import shutil
+
+    locked = tmp_path / "locked.wav"
+    shutil.copy(speech_fixtures["session"], locked)
+    locked.chmod(0o000)
+    if os.geteuid() == 0:
+        real_open = Path.open
+
+        def refuse(self: Path, *args: Any, **kwargs: Any) -> Any:
+            if self == locked:
+                raise PermissionError(13, "Permission denied", str(self))
+            return real_open(self, *args, **kwargs)
+
+        monkeypatch.setattr(Path, "open", refuse)
+    try:
+        with pytest.raises(AudioDecodeError, match="no permission to read the file"):
+            audio.probe(locked)
+    finally:
+        locked.chmod(0o600)
+
+
+def test_a_wav_header_claiming_more_than_the_file_holds_reports_what_is_there(
+    speech_fixtures: Any, tmp_path: Path
+) -> None:
+    import struct
+
+    data = bytearray(speech_fixtures["session"].read_bytes())
+    at = data.find(b"data")
+    rate = struct.unpack("<I", data[28:32])[0]  # bytes per second
+    struct.pack_into("<I", data, at + 4, rate * 600)  # ten minutes claimed
+    lying = tmp_path / "lying.wav"
+    lying.write_bytes(bytes(data))
+    real = audio.probe(speech_fixtures["session"]).duration_s
+    with pytest.raises(AudioDecodeError, match="truncated") as info:
+        audio.probe(lying)
+    assert f"only {real:.1f} s of the 600.0 s" in info.value.message

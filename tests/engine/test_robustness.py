@@ -144,9 +144,9 @@ def test_three_hours_of_mostly_silence(pipeline: Any, inputs: dict[str, Path]) -
 @pytest.mark.parametrize(
     ("name", "message"),
     [
-        ("corrupt", r"not an audio file|damaged"),
+        ("corrupt", r"no audio could be decoded|damaged"),
         ("sixty_four_channels", r"unsupported number of audio channels \(64\)"),
-        ("playlist", r"Playlists and linked media|not an audio file"),
+        ("playlist", r"Playlists and linked media|no audio could be decoded"),
     ],
 )
 def test_unusable_inputs_fail_with_a_clear_reason(
@@ -164,7 +164,7 @@ def test_unusable_inputs_fail_with_a_clear_reason(
         ("zero_samples", "contains no audio"),
         ("truncated", "truncated"),
         ("video_only", "no audio track"),
-        ("not_audio", "not an audio file"),
+        ("not_audio", "no audio could be decoded"),
     ],
 )
 def test_damaged_fixtures_fail_with_a_clear_reason(
