@@ -235,6 +235,7 @@ def cmd_session_import(args: argparse.Namespace) -> int:
                 session_date=session_date,
                 consent_method=args.consent,
                 session_type=args.type,
+                allow_duplicate=args.allow_duplicate,
             )
         )
         if not args.json:
@@ -601,6 +602,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--type", default="individual", choices=["individual", "couples", "family", "group"], help="session type"
     )
     p.add_argument("--wait", action="store_true", help="process now and wait until done")
+    p.add_argument(
+        "--allow-duplicate", action="store_true", help="import even if the same recording is in a session already"
+    )
     p.set_defaults(func=cmd_session_import)
     p = ssub.add_parser("list", parents=[common], help="list my sessions")
     p.set_defaults(func=cmd_session_list)
@@ -659,6 +663,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(func(args))
     except TBError as exc:
         _err(f"error: {exc.message}")
+        existing = getattr(exc, "existing_id", None)
+        if existing is not None:  # a recording imported before
+            _err(f"  the session: tbdesktop session show {existing}; to import it again: --allow-duplicate")
         return EXIT_ERROR
     except KeyboardInterrupt:
         _err("interrupted")

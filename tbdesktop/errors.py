@@ -19,5 +19,13 @@ class ValidationError(TBError):
     pass
 
 
+class DuplicateRecordingError(ValidationError):
+    """The same recording (same content) was imported before: ``existing_id`` is that session."""
+
+    def __init__(self, message: str, existing_id: object) -> None:
+        super().__init__(message)
+        self.existing_id = existing_id
+
+
 class PermissionDeniedError(TBError):
     pass

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from tbdesktop.engine.errors import AudioTooLongError, EngineError
-from tbdesktop.errors import ValidationError
+from tbdesktop.errors import DuplicateRecordingError, ValidationError
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.convert import client_info, masked_segment, segment_info, session_info, status_info
 from tbdesktop.services.dto import ClientInfo, SegmentInfo, SessionInfo, StatusInfo, UserInfo
@@ -55,6 +55,7 @@ class ImportRequest:
     session_date: date | None = None
     consent_method: str | None = None
     session_type: str = "individual"
+    allow_duplicate: bool = False  # import even when the same recording is in one of my sessions already
 
 
 class SessionService:
@@ -100,6 +101,8 @@ class SessionService:
         sha256, wrapped_key = self.ctx.recordings.store(source, stored_name, self.user.id, size, on_copy)
         try:
             with self.ctx.db.unit_of_work() as s:
+                if not req.allow_duplicate:
+                    self._refuse_duplicate(s, sha256, source.name)
                 client_id = self._resolve_client(s, req)
                 row = SessionRepository(s, self.user.id).add(
                     TherapySession(
@@ -134,6 +137,19 @@ class SessionService:
             raise
         log.info("session imported", extra={"session_id": str(result.id), "bytes": size})
         return result
+
+    def _refuse_duplicate(self, s: Session, sha256: str, file_name: str) -> None:
+        """The same recording (same content) in one of my sessions already: say which, and import nothing."""
+        existing = SessionRepository(s, self.user.id).with_recording(sha256)
+        if existing is None:
+            return
+        info = self._info(s, existing)
+        who = f" with {info.client_name}" if info.client_name and not info.is_anonymous else ""
+        raise DuplicateRecordingError(
+            f"'{file_name}' was imported before: it is the recording of the session{who} on "
+            f"{existing.session_date:%d %b %Y}. Open that session, or import it again as a new one.",
+            existing.id,
+        )
 
     def set_consent_required_sync(self, required: bool) -> None:
         """My setting: whether a session needs recorded consent before it is processed (on by default)."""

@@ -93,6 +93,11 @@ class SessionRepository:
     def _owned(self) -> Select[TherapySession]:
         return select(TherapySession).where(TherapySession.owner_id == self.user_id)
 
+    def with_recording(self, sha256: str) -> TherapySession | None:
+        """My earliest session whose recording has this content (its sha256), if any."""
+        q = self._owned().where(TherapySession.recording_sha256 == sha256)
+        return self.s.scalars(q.order_by(TherapySession.created_at).limit(1)).first()
+
     def list(
         self,
         *,

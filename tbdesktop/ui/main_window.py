@@ -4,6 +4,7 @@ pages; the session view; the idle lock; toasts."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -23,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tbdesktop.errors import TBError
+from tbdesktop.errors import DuplicateRecordingError, TBError
 from tbdesktop.services.dto import ProgressEvent, SessionInfo, UserInfo
 from tbdesktop.services.notes import NoteService
 from tbdesktop.services.profiles import ProfileService
@@ -35,6 +36,7 @@ from tbdesktop.ui.aio import run_dialog, spawn
 from tbdesktop.ui.bridge import ProgressBridge
 from tbdesktop.ui.buttons import action_button
 from tbdesktop.ui.clinic_link import ClinicLink
+from tbdesktop.ui.duplicate_dialog import AGAIN, OPEN, DuplicateDialog
 from tbdesktop.ui.formatting import initials
 from tbdesktop.ui.import_dialog import ImportDialog
 from tbdesktop.ui.lock import IdleWatcher, LockScreen
@@ -93,6 +95,7 @@ class MainWindow(QMainWindow, RecordingActions, NoteActions, SyncActions):
         self.clinic = clinic if clinic is not None else ClinicLink(SyncService(sessions.ctx), user, parent=self)
         self.import_dialog: ImportDialog | None = None
         self.processing_dialog: ProcessingDialog | None = None
+        self.duplicate_dialog: DuplicateDialog | None = None
 
         central = QWidget()
         central.setObjectName("centralWidget")
@@ -479,6 +482,9 @@ class MainWindow(QMainWindow, RecordingActions, NoteActions, SyncActions):
 
         try:
             info = await self.sessions.import_recording(request, on_copy)
+        except DuplicateRecordingError as exc:
+            dialog.close()
+            return await self._import_duplicate(request, exc)
         except TBError as exc:
             dialog.set_failed(exc.message)
             self.show_error(exc.message)
@@ -488,6 +494,22 @@ class MainWindow(QMainWindow, RecordingActions, NoteActions, SyncActions):
         self.show_sessions()
         await self.sessions_page.refresh()
         return info
+
+    async def _import_duplicate(self, request: ImportRequest, exc: DuplicateRecordingError) -> SessionInfo | None:
+        """The recording is in a session already: open that one, or import it again if the user says so."""
+        ask = DuplicateDialog(exc.message, parent=self)
+        self.duplicate_dialog = ask
+        try:
+            await run_dialog(ask)
+            choice = ask.choice()
+        finally:
+            self.duplicate_dialog = None
+            ask.deleteLater()
+        if choice == AGAIN:
+            return await self.run_import(dataclasses.replace(request, allow_duplicate=True))
+        if choice == OPEN and isinstance(exc.existing_id, uuid.UUID):
+            await self.open_session(exc.existing_id)
+        return None
 
     def cancel_processing(self, session_id: object) -> None:
         if not isinstance(session_id, uuid.UUID):

@@ -324,3 +324,14 @@ def test_speaker_corrections(cli: Any, two_speaker: Any, tmp_path: Path) -> None
     transcript = json.loads(cli("session", "transcript", sid, "--json").stdout)
     assert {seg["idx"] for seg in transcript} >= set(range(len(turns) + 1))
     assert len({seg["speaker"] for seg in transcript if not seg["manual"]}) >= 2
+
+
+def test_importing_the_same_recording_again_is_refused_unless_asked(cli: Any, two_speaker: Any) -> None:
+    cli("user", "add", "Dana Reyes")
+    first = json.loads(cli("session", "import", str(two_speaker[0]), "--consent", "verbal", "--json").stdout)
+    again = cli("session", "import", str(two_speaker[0]), "--consent", "verbal", check=False)
+    assert again.returncode == 1 and "imported before" in again.stderr
+    assert f"tbdesktop session show {first['id']}" in again.stderr and "--allow-duplicate" in again.stderr
+    assert len(json.loads(cli("session", "list", "--json").stdout)) == 1
+    cli("session", "import", str(two_speaker[0]), "--consent", "verbal", "--allow-duplicate")
+    assert len(json.loads(cli("session", "list", "--json").stdout)) == 2

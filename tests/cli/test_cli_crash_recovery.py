@@ -180,7 +180,6 @@ def cli(tmp_path: Path, model_cache: Path) -> Cli:
 
 
 def test_killed_at_each_stage_then_started_again(cli: Cli, two_speaker: Any, tmp_path: Path) -> None:
-    audio = _repeat(two_speaker[0], tmp_path / "session.wav", 5)  # about two minutes
     sources = [two_speaker[0]]
 
     # 1. During the encrypted copy into the data folder: a large recording, killed once its partial copy appears.
@@ -206,7 +205,8 @@ def test_killed_at_each_stage_then_started_again(cli: Cli, two_speaker: Any, tmp
         ("note writing", lambda line: line.startswith("Writing notes")),
     ]
     done: list[str] = []
-    for what, seen in stages:
+    for n, (what, seen) in enumerate(stages):
+        audio = _repeat(two_speaker[0], tmp_path / f"session-{n}.wav", 5 + n)  # about two minutes, each its own
         proc = cli.start("session", "import", str(audio), "--consent", "verbal", "--wait")
         kill_when(proc, seen, what)
         killed.append(proc.pid)

@@ -53,8 +53,8 @@ def test_import_copies_hashes_and_queues(ctx: AppContext, therapist: Any, two_sp
 def test_existing_client_is_reused(ctx: AppContext, therapist: Any, two_speaker: Any) -> None:
     wav, _, _ = two_speaker
     service = SessionService(ctx, therapist)
-    first = service.import_recording_sync(ImportRequest(source=wav, client_name="Alex Kim", consent_method="verbal"))
-    second = service.import_recording_sync(ImportRequest(source=wav, client_name="alex kim", consent_method="verbal"))
+    first = service.import_recording_sync(ImportRequest(allow_duplicate=True, source=wav, client_name="Alex Kim", consent_method="verbal"))
+    second = service.import_recording_sync(ImportRequest(allow_duplicate=True, source=wav, client_name="alex kim", consent_method="verbal"))
     assert first.client_id == second.client_id
     assert [c.name for c in service.list_clients_sync()] == ["Alex Kim"]
 
@@ -129,3 +129,34 @@ def test_other_user_cannot_see_imported_session(ctx: AppContext, therapist: Any,
         other_service.get_sync(info.id)
     with pytest.raises(NotFoundError):
         other_service.transcript_sync(info.id)
+
+
+def test_the_same_recording_twice_is_refused_with_the_session_it_is_in(
+    ctx: AppContext, therapist: Any, two_speaker: Any, tmp_path: Path
+) -> None:
+    import shutil
+
+    from tbdesktop.errors import DuplicateRecordingError
+
+    service = SessionService(ctx, therapist)
+    first = service.import_recording_sync(
+        ImportRequest(source=two_speaker[0], client_name="Sam Ortiz", consent_method="verbal")
+    )
+    renamed = tmp_path / "monday-session.wav"  # the same content under another name
+    shutil.copy(two_speaker[0], renamed)
+    before = sorted(p.name for p in ctx.settings.recordings_dir.iterdir())
+    with pytest.raises(DuplicateRecordingError) as info:
+        service.import_recording_sync(ImportRequest(source=renamed, consent_method="verbal"))
+    assert info.value.existing_id == first.id
+    assert "imported before" in info.value.message and "Sam Ortiz" in info.value.message
+    assert [s.id for s in service.list_sessions_sync()] == [first.id]  # nothing new …
+    assert sorted(p.name for p in ctx.settings.recordings_dir.iterdir()) == before  # … not even its copy
+
+    again = service.import_recording_sync(ImportRequest(source=renamed, consent_method="verbal", allow_duplicate=True))
+    assert again.id != first.id and len(service.list_sessions_sync()) == 2
+
+    from tbdesktop.services.profiles import ProfileService
+
+    other = ProfileService(ctx).create_profile_sync("Other Therapist")  # another therapist's sessions do not count
+    theirs = SessionService(ctx, other).import_recording_sync(ImportRequest(source=renamed, consent_method="verbal"))
+    assert theirs.id not in {first.id, again.id}

@@ -93,7 +93,7 @@ def test_delete_session_removes_everything(ctx: AppContext, therapist: Any, two_
     gone = session_with_transcript(ctx, therapist, two_speaker[0], LINES)
     _with_note(ctx, gone.id)
     queued = service.import_recording_sync(
-        ImportRequest(source=two_speaker[0], consent_method="verbal")
+        ImportRequest(allow_duplicate=True, source=two_speaker[0], consent_method="verbal")
     )  # a job still waiting
     service.delete_session_sync(gone.id)
     service.delete_session_sync(queued.id)
@@ -272,7 +272,7 @@ def test_consent_gate(ctx: AppContext, therapist: Any, two_speaker: Any) -> None
     from tbdesktop.services.processing import ProcessingRunner
 
     service = SessionService(ctx, therapist)
-    held = service.import_recording_sync(ImportRequest(source=two_speaker[0], client_name="Jordan"))
+    held = service.import_recording_sync(ImportRequest(allow_duplicate=True, source=two_speaker[0], client_name="Jordan"))
     assert held.status == "queued" and held.stage_detail == "Waiting for the client's consent"
     assert held.consent_obtained_at is None
     with ctx.db.unit_of_work() as s:
@@ -288,7 +288,7 @@ def test_consent_gate(ctx: AppContext, therapist: Any, two_speaker: Any) -> None
         assert [j.status for j in jobs] == ["queued"]
 
     service.set_consent_required_sync(False)
-    free = service.import_recording_sync(ImportRequest(source=two_speaker[0]))
+    free = service.import_recording_sync(ImportRequest(allow_duplicate=True, source=two_speaker[0]))
     assert free.stage_detail == "Waiting to start"
     with ctx.db.unit_of_work() as s:
         assert len(s.scalars(select(ProcessingJob).where(ProcessingJob.session_id == free.id)).all()) == 1

@@ -154,7 +154,7 @@ def test_edit_sign_and_addendum(ctx: AppContext, therapist: Any, two_speaker: An
 def test_regenerate_refuses_without_a_transcript(ctx: AppContext, therapist: Any, two_speaker: Any) -> None:
     notes = NoteService(ctx, therapist)
     fresh = SessionService(ctx, therapist).import_recording_sync(
-        ImportRequest(source=two_speaker[0], consent_method="verbal")
+        ImportRequest(allow_duplicate=True, source=two_speaker[0], consent_method="verbal")
     )
     with pytest.raises(ValidationError, match="still being processed"):
         notes.regenerate_sync(fresh.id)

@@ -18,7 +18,9 @@ from tbdesktop.store.repositories import SystemSegmentWriter
 def session_with_transcript(ctx: AppContext, user: Any, wav: Any, lines: list[tuple[str, str]]) -> Any:
     """An imported session whose transcript is the given lines (as if processing had produced them)."""
     service = SessionService(ctx, user)
-    info = service.import_recording_sync(ImportRequest(source=wav, client_name="Jordan", consent_method="verbal"))
+    info = service.import_recording_sync(
+        ImportRequest(allow_duplicate=True, source=wav, client_name="Jordan", consent_method="verbal")
+    )
     with ctx.db.unit_of_work() as s:
         for job in s.query(ProcessingJob).filter(ProcessingJob.session_id == info.id):
             job.status = "completed"
