@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import re
 import time
 import uuid
@@ -82,15 +83,15 @@ def requeue_interrupted(db: Database, workstation: str) -> list[uuid.UUID]:
     now = utcnow()
 
     def abandoned(job: ProcessingJob) -> bool:
-        if job.lease_expires_at is None or job.lease_expires_at < now:
-            return True
         owner = job.lease_owner or ""
-        if not owner.startswith(host):
-            return False  # another workstation holds a live lease
-        try:
-            return not pid_alive(int(owner.split(":")[1]))
-        except (IndexError, ValueError):
-            return True
+        if owner.startswith(host):
+            # here the process itself is asked: a live one keeps its job even when a long step let its lease run
+            # out (it renews it with its next progress), a dead one's job goes back to the queue at once
+            try:
+                return not app_process_alive(int(owner.split(":")[1]))
+            except (IndexError, ValueError):
+                return True
+        return job.lease_expires_at is None or job.lease_expires_at < now  # another workstation: its lease
 
     with db.unit_of_work() as s:
         requeued = SystemJobRepository(s).requeue_abandoned(abandoned)
@@ -102,6 +103,20 @@ def requeue_interrupted(db: Database, workstation: str) -> list[uuid.UUID]:
                 eta_seconds=None,
             )
         return [job.session_id for job in requeued]
+
+
+def app_process_alive(pid: int) -> bool:
+    """Whether ``pid`` is a live process of this app (not another program that was given a dead one's number)."""
+    if not pid_alive(pid):
+        return False
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    if pid == os.getpid() or not cmdline.parent.is_dir():
+        return True
+    try:
+        words = cmdline.read_bytes().decode("utf-8", "replace").lower()
+    except OSError:
+        return True
+    return any(name in words for name in ("tbdesktop", "therapybridge", "python", "pytest"))
 
 
 def _safely(step: object) -> int:

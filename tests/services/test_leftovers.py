@@ -79,3 +79,46 @@ def test_plaintext_folders_and_decoded_audio_of_dead_processes_are_removed(ctx: 
         assert mine.exists()  # this process is alive: its audio is in use
     finally:
         mine.unlink(missing_ok=True)
+
+
+def test_jobs_of_dead_processes_are_requeued_with_their_try_given_back(
+    ctx: AppContext, therapist: Any, two_speaker: Any
+) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from tbdesktop.store.models import ProcessingJob, utcnow
+    from tbdesktop.store.repositories import MAX_INTERRUPTIONS
+
+    service = SessionService(ctx, therapist)
+    mine = service.import_recording_sync(ImportRequest(source=two_speaker[0], consent_method="verbal"))
+    theirs = service.import_recording_sync(
+        ImportRequest(source=two_speaker[0], consent_method="verbal", allow_duplicate=True)
+    )
+
+    def hold(session_id: uuid.UUID, pid: int, lease_s: float, attempts: int = 1) -> None:
+        with ctx.db.unit_of_work() as s:
+            job = s.scalars(select(ProcessingJob).where(ProcessingJob.session_id == session_id)).one()
+            job.status, job.attempts = "running", attempts
+            job.lease_owner = f"{ctx.workstation}:{pid}:abc"
+            job.lease_expires_at = utcnow() + timedelta(seconds=lease_s)
+
+    def job(session_id: uuid.UUID) -> ProcessingJob:
+        with ctx.db.unit_of_work() as s:
+            row = s.scalars(select(ProcessingJob).where(ProcessingJob.session_id == session_id)).one()
+            s.expunge(row)
+            return row
+
+    hold(mine.id, os.getpid(), -600)  # this live process, its lease run out during a long step: kept
+    hold(theirs.id, dead_pid(), 600)  # a dead process, its lease still running: requeued now
+    assert leftovers.requeue_interrupted(ctx.db, ctx.workstation) == [theirs.id]
+    assert job(mine.id).status == "running"
+    requeued = job(theirs.id)
+    assert requeued.status == "queued" and requeued.attempts == 0 and requeued.params["interrupted"] == 1
+    assert service.get_sync(theirs.id).stage_detail == "Waiting to resume"
+
+    for n in range(2, MAX_INTERRUPTIONS + 2):  # a job that keeps going down with its process counts in the end
+        hold(theirs.id, dead_pid(), 600, attempts=1)
+        leftovers.requeue_interrupted(ctx.db, ctx.workstation)
+        assert job(theirs.id).attempts == (0 if n <= MAX_INTERRUPTIONS else 1)
