@@ -191,6 +191,9 @@ def test_cancel_running_job(
         # the worker reads a short-lived decrypted copy held in this process's memory, named on no disk
         assert len(_memory_copies(os.getpid())) == 1 and _plaintext_copies(os.getpid()) == []
         worker_pid = runner.worker_pid
+        assert worker_pid is not None
+        own = os.getpriority(os.PRIO_PROCESS, 0)
+        assert os.getpriority(os.PRIO_PROCESS, worker_pid) == min(own + 10, 19)  # below the window in priority
         assert await runner.cancel(info.id)
         await task
         assert worker_pid is not None

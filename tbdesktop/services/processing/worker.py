@@ -12,8 +12,10 @@ This module imports only the engine, so the spawned child stays light.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import sys
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Protocol
@@ -21,6 +23,9 @@ from typing import Any, Protocol
 from tbdesktop.engine.worker_protocol import serve
 
 log = logging.getLogger(__name__)
+
+WORKER_NICE = 10  # POSIX niceness of the processing processes
+BELOW_NORMAL_PRIORITY_CLASS = 0x4000  # Windows
 
 
 class _Runnable(Protocol):
@@ -121,4 +126,19 @@ def worker_main(conn: Connection, options: dict[str, Any]) -> None:
     and both engine workers at once."""
     if hasattr(os, "setpgrp"):
         os.setpgrp()
+    below_the_window()
     serve(conn, CoordinatorHandler(options), name="coordinator")
+
+
+def below_the_window() -> None:
+    """Processing runs below the window in CPU priority (the engine workers this process starts inherit it): it
+    keeps every core busy, and the window's thread must get one the moment it wakes. When nothing else wants the
+    cores, processing loses nothing."""
+    with contextlib.suppress(OSError, AttributeError, ValueError):
+        if hasattr(os, "nice"):
+            os.nice(WORKER_NICE)
+        elif sys.platform == "win32":
+            import ctypes
+
+            kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
+            kernel32.SetPriorityClass(kernel32.GetCurrentProcess(), BELOW_NORMAL_PRIORITY_CLASS)
