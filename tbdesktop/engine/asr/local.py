@@ -30,11 +30,16 @@ HEARTBEAT_S = 2.0  # progress is reported at least this often, even inside a lon
 SAMPLE_RATE = 16000
 MAX_WINDOW_S = 30.0  # Whisper's window
 GROUP_WINDOWS = 32  # windows per model call: bounds memory for long recordings and keeps progress moving
-# Batch 0 = automatic: 8 windows per call on a GPU; 1 per model replica on a CPU, where the beam already fills
-# the cores and each extra window in a batch costs ~180 MB of cross-attention cache at beam 5 while being no
-# faster (ADR 0005; `make bench`).
+# Batch 0 = automatic: 8 windows per call on a GPU; on a CPU 4 per call for the greedy pass (greedy decoding costs
+# half as much per window in a batch of 4-16; ~36 MB of cross-attention cache each) and 1 with an explicit beam
+# (each extra window at beam 5 holds ~180 MB and is no faster) (ADR 0005; `make bench`).
 DEFAULT_BATCH_SIZE = 0
+CPU_GREEDY_BATCH_SIZE = 4
 DEFAULT_BEAM_SIZE = 5
+# Beam 0 = automatic: beam 5 on a GPU; on a CPU a greedy pass, and beam 5 again, from the same encoder output, for
+# the windows it was unsure of (mean token log-probability below RETRY_LOGPROB: about 1 % of the windows of the
+# realistic eval set, 10 % of the espeak bench's) or looped on. Realistic eval set: WER 6.4 % at beam 5, 6.2 % so.
+RETRY_LOGPROB = -0.3
 MAX_PARALLEL = 4
 COMPRESSION_RATIO_LIMIT = 2.4  # above it a window's text is a repetition loop and is decoded again
 
@@ -67,7 +72,7 @@ class LocalTranscriber:
         compute_type: str = "auto",
         cpu_threads: int = 0,
         batch_size: int = DEFAULT_BATCH_SIZE,
-        beam_size: int = DEFAULT_BEAM_SIZE,
+        beam_size: int = 0,
         parallel: int = 0,
     ) -> None:
         # Never reach for the network: the model folder is local and complete.
@@ -103,8 +108,21 @@ class LocalTranscriber:
         from faster_whisper import BatchedInferencePipeline
 
         self._batched: Any = BatchedInferencePipeline(model=self._model)
-        self.batch_size = int(batch_size) if batch_size > 0 else (8 if self.device == "cuda" else 1)
-        self.beam_size = int(beam_size) if beam_size > 0 else DEFAULT_BEAM_SIZE
+        cuda = self.device == "cuda"
+        # retry_beam_size 0: every window is decoded once, at beam_size
+        if beam_size > 0:
+            self.beam_size, self.retry_beam_size = int(beam_size), 0
+        else:
+            self.beam_size, self.retry_beam_size = (DEFAULT_BEAM_SIZE, 0) if cuda else (1, DEFAULT_BEAM_SIZE)
+        if batch_size > 0:
+            self.batch_size = int(batch_size)
+        else:
+            self.batch_size = 8 if cuda else (CPU_GREEDY_BATCH_SIZE if self.beam_size == 1 else 1)
+        if not cuda:
+            tokenizer = self._model.hf_tokenizer
+            self._model.model = _OneWindowAtATime(
+                self._model.model, self.retry_beam_size, lambda ids: str(tokenizer.decode(ids))
+            )
         self.load_seconds = time.perf_counter() - started
         log.info(
             "model loaded",
@@ -202,17 +220,28 @@ class LocalTranscriber:
                 without_timestamps=True,
             )
             for raw in raw_segments:
-                if _degenerate(raw):
-                    # A repetition loop ("no no no …"): decode that window again on its own, as faster-whisper
-                    # does sequentially, with timestamps and the temperature fallback that breaks such loops.
-                    for fixed in self._redecode(packed, clips, raw, language):
-                        emit(index, fixed)
-                else:
-                    emit(index, raw)
+                self._emit_checked(packed, clips, raw, language, index, emit)
                 if stop.is_set():
                     return
 
         return produce
+
+    def _emit_checked(
+        self,
+        packed: npt.NDArray[np.float32],
+        clips: list[dict[str, float]],
+        raw: Any,
+        language: str | None,
+        index: int,
+        emit: Callable[[int, Any], None],
+    ) -> None:
+        if _degenerate(raw):
+            # A repetition loop ("no no no …"): decode that window again on its own, as faster-whisper does
+            # sequentially, with timestamps and the temperature fallback that breaks such loops.
+            for fixed in self._redecode(packed, clips, raw, language):
+                emit(index, fixed)
+        else:
+            emit(index, raw)
 
     def _redecode(
         self, packed: npt.NDArray[np.float32], clips: list[dict[str, float]], raw: Any, language: str | None
@@ -220,13 +249,12 @@ class LocalTranscriber:
         """The window that produced ``raw``, decoded again alone; times stay in the packed audio's clock."""
         import dataclasses
 
-        offset = float(raw.seek) / 100.0  # faster-whisper's seek counts 10 ms frames from the window start
-        clip = min(clips, key=lambda c: abs(c["start"] - offset))
+        clip = _clip_of(clips, raw)
         first, last = int(round(clip["start"] * SAMPLE_RATE)), int(round(clip["end"] * SAMPLE_RATE))
         segments, _info = self._model.transcribe(
             packed[first:last],
             language=language,
-            beam_size=self.beam_size,
+            beam_size=max(self.beam_size, self.retry_beam_size),
             word_timestamps=True,
             condition_on_previous_text=False,
             vad_filter=False,
@@ -252,6 +280,90 @@ def _degenerate(raw: Any) -> bool:
 
         ratio = get_compression_ratio(str(raw.text))
     return float(ratio) > COMPRESSION_RATIO_LIMIT
+
+
+class _OneWindowAtATime:
+    """The CTranslate2 Whisper model with its encoder and word alignment run one window at a time.
+
+    On a CPU both cost more per window in a batch (10-minute file, one thread, 8 windows a batch: encoder +25 %,
+    alignment +50 %), while greedy decoding is cheaper per window in a batch (-50 %): so windows are encoded
+    and aligned alone and decoded together. Everything else is the model's own.
+    """
+
+    def __init__(self, model: Any, retry_beam_size: int = 0, decode: Callable[[list[int]], str] | None = None) -> None:
+        self._model = model
+        self.retry_beam_size = retry_beam_size
+        self._decode = decode
+        self.retried = 0  # windows decoded again with the beam, for the log
+
+    def generate(self, features: Any, prompts: list[list[int]], *, beam_size: int = 1, **kwargs: Any) -> list[Any]:
+        """The model's decoding; with a retry beam, a window the greedy pass was unsure of (mean log-probability
+        per token below RETRY_LOGPROB) or looped on is decoded again with the beam from the same encoder output."""
+        results = list(self._model.generate(features, prompts, beam_size=beam_size, **kwargs))
+        if self.retry_beam_size <= beam_size or not kwargs.get("return_scores"):
+            return results
+        import ctranslate2
+
+        length_penalty = float(kwargs.get("length_penalty", 1.0))
+        unsure = [i for i, r in enumerate(results) if self._unsure(r, length_penalty)]
+        if unsure:
+            batch = np.asarray(features)
+            for i in unsure:
+                one = ctranslate2.StorageView.from_array(batch[i : i + 1])
+                results[i] = self._model.generate(one, [prompts[i]], beam_size=self.retry_beam_size, **kwargs)[0]
+            self.retried += len(unsure)
+        return results
+
+    def _unsure(self, result: Any, length_penalty: float) -> bool:
+        if _avg_logprob(result, length_penalty) < RETRY_LOGPROB:
+            return True
+        if self._decode is None:
+            return False
+        from faster_whisper.transcribe import get_compression_ratio
+
+        return float(get_compression_ratio(self._decode(result.sequences_ids[0]))) > COMPRESSION_RATIO_LIMIT
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._model, name)
+
+    def encode(self, features: Any, to_cpu: bool = False) -> Any:
+        import ctranslate2
+
+        batch = np.asarray(features)
+        if batch.ndim != 3 or batch.shape[0] <= 1:
+            return self._model.encode(features, to_cpu=to_cpu)
+        outputs = [
+            np.asarray(self._model.encode(ctranslate2.StorageView.from_array(batch[i : i + 1]), to_cpu=to_cpu))
+            for i in range(batch.shape[0])
+        ]
+        return ctranslate2.StorageView.from_array(np.concatenate(outputs))
+
+    def align(
+        self, features: Any, start_sequence: list[int], text_tokens: list[list[int]], num_frames: Any, **kwargs: Any
+    ) -> list[Any]:
+        import ctranslate2
+
+        if len(text_tokens) <= 1:
+            return list(self._model.align(features, start_sequence, text_tokens, num_frames, **kwargs))
+        batch = np.asarray(features)
+        results: list[Any] = []
+        for i, tokens in enumerate(text_tokens):
+            frames = num_frames[i] if isinstance(num_frames, (list, tuple)) else num_frames
+            one = ctranslate2.StorageView.from_array(batch[i : i + 1])
+            results.extend(self._model.align(one, start_sequence, [tokens], [frames], **kwargs))
+        return results
+
+
+def _avg_logprob(result: Any, length_penalty: float) -> float:
+    """faster-whisper's ``avg_logprob`` of a generation result (its score is length-normalised)."""
+    length = len(result.sequences_ids[0])
+    return float(result.scores[0]) * float(length**length_penalty) / (length + 1)
+
+
+def _clip_of(clips: list[dict[str, float]], raw: Any) -> dict[str, float]:
+    """The window (clip) of the packed audio that produced ``raw``."""
+    offset = float(getattr(raw, "seek", 0)) / 100.0  # faster-whisper's seek counts 10 ms frames from the clip start
+    return min(clips, key=lambda c: abs(c["start"] - offset))
 
 
 def _split(windows: list[Window], parts: int) -> list[list[Window]]:
