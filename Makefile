@@ -48,6 +48,7 @@ bench: test-deps model
 	$(BIN)/python scripts/bench.py $(ARGS)
 	$(BIN)/python scripts/bench_notes.py $(NOTES_ARGS)
 	$(BIN)/python scripts/bench_sync.py $(SYNC_ARGS)
+	$(BIN)/python scripts/bench_db.py $(DB_ARGS)
 
 eval: test-deps model eval-deps
 	$(BIN)/python scripts/eval.py $(ARGS)

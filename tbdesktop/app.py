@@ -14,11 +14,13 @@ from PySide6.QtWidgets import QApplication, QDialog, QMessageBox, QWidget
 from tbdesktop.config import APP_NAME, Settings
 from tbdesktop.errors import TBError
 from tbdesktop.services.context import AppContext
+from tbdesktop.services.database_keys import DatabaseKeys
 from tbdesktop.services.dto import UserInfo
 from tbdesktop.services.processing.host import RunnerThread
 from tbdesktop.services.processing.runner import ProcessingRunner
 from tbdesktop.services.profiles import ProfileService
 from tbdesktop.services.retention import RetentionService
+from tbdesktop.services.secrets import SecretVault, WrongPasscodeError
 from tbdesktop.services.sessions import SessionService
 from tbdesktop.services.sync.loop import SyncLoop
 from tbdesktop.services.sync.service import SyncService
@@ -76,10 +78,45 @@ async def sign_in(profiles: ProfileService, user: UserInfo) -> bool:
     if preset and await profiles.unlock_secrets(user.id, preset):
         return True
     has_passcode = await asyncio.to_thread(profiles.has_passcode_sync, user.id)
-    dialog = UnlockDialog(profiles, user, has_passcode)
+
+    async def choose(passcode: str) -> None:
+        await asyncio.to_thread(profiles.set_passcode_sync, user.id, passcode)
+
+    dialog = UnlockDialog(
+        user.display_name, lambda passcode: profiles.unlock_secrets(user.id, passcode), has_passcode, choose
+    )
     result = await run_dialog(dialog)
     dialog.deleteLater()
     return result == QDialog.DialogCode.Accepted
+
+
+async def unlock_database(keys: DatabaseKeys) -> bool:
+    """Without an OS keyring, the encrypted database opens with a profile's passcode: asked for before anything
+    is read from it (the first profile, as the window signs in to). It opens the profile's secret store too.
+
+    False when the user quits instead."""
+    profile = keys.profiles()[0]
+
+    async def unlock(passcode: str) -> bool:
+        try:
+            await asyncio.to_thread(keys.unlock, profile.id, passcode)
+        except WrongPasscodeError:
+            return False
+        await asyncio.to_thread(keys.vault.unlock, profile.id, passcode)
+        return True
+
+    preset = os.environ.get("TB_PASSCODE")  # an unattended start (as for the command line)
+    if preset and await unlock(preset):
+        return True
+    dialog = UnlockDialog(profile.display_name, unlock, has_passcode=True)
+    result = await run_dialog(dialog)
+    dialog.deleteLater()
+    return result == QDialog.DialogCode.Accepted
+
+
+def open_context(settings: Settings) -> tuple[SecretVault, DatabaseKeys | None]:
+    vault = SecretVault(settings.secrets_dir, settings.secret_store)
+    return vault, AppContext.database_keys_for(settings, vault)
 
 
 async def prepare_recordings(service: SessionService) -> None:
@@ -99,7 +136,11 @@ def processing_for_window(ctx: AppContext, user: UserInfo) -> RunnerThread:
 
 async def main_coroutine(settings: Settings) -> int:
     try:
-        ctx = await asyncio.to_thread(AppContext.open, settings)
+        vault, keys = await asyncio.to_thread(open_context, settings)
+        if keys is not None and await asyncio.to_thread(keys.needs_passcode):
+            if not await unlock_database(keys):
+                return 0
+        ctx = await asyncio.to_thread(lambda: AppContext.open(settings, secrets=vault, keys=keys))
     except TBError as exc:
         await show_fatal(exc.message)
         return 1
@@ -131,6 +172,8 @@ async def main_coroutine(settings: Settings) -> int:
         retention = asyncio.ensure_future(RetentionService(ctx).run_periodically())
         await runner.start()
         sync_loop.start()
+        if ctx.database_notice:
+            window.show_error(ctx.database_notice)
         try:
             await window.refresh()
             await window.offer_interrupted_recordings()

@@ -55,9 +55,25 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _open(args: argparse.Namespace) -> Any:
+    """The context; an encrypted database opens with the acting profile's passcode (TB_USER, TB_PASSCODE)."""
+    from tbdesktop.cli_secrets import database_credentials
     from tbdesktop.services.context import AppContext
 
-    return AppContext.open(_settings(args))
+    return AppContext.open(_settings(args), credentials=database_credentials(_wanted_user(args)))
+
+
+def _wanted_user(args: argparse.Namespace) -> str | None:
+    return getattr(args, "user", None) or os.environ.get("TB_USER") or None
+
+
+def choose_profile(profiles: Sequence[Any], wanted: str | None) -> Any:
+    """The profile named by id, email or name (TB_USER / --user), else the first."""
+    if not wanted:
+        return profiles[0]
+    for p in profiles:
+        if wanted in {str(p.id), p.email or "", p.display_name}:
+            return p
+    raise TBError(f"No profile matches '{wanted}'.")
 
 
 @contextmanager
@@ -88,16 +104,10 @@ def _acting_user(ctx: Any, args: argparse.Namespace) -> Any:
     profiles = ProfileService(ctx).list_profiles_sync()
     if not profiles:
         raise TBError("There is no therapist profile yet: create one with `tbdesktop user add NAME`.")
-    wanted = getattr(args, "user", None) or os.environ.get("TB_USER")
-    chosen = profiles[0] if not wanted else None
-    for p in profiles if wanted else ():
-        if wanted in {str(p.id), p.email or "", p.display_name}:
-            chosen = p
-            break
-    if chosen is None:
-        raise TBError(f"No profile matches '{wanted}'.")
-    from tbdesktop.cli_secrets import install_unlock
+    chosen = choose_profile(profiles, _wanted_user(args))
+    from tbdesktop.cli_secrets import check_given_passcode, install_unlock
 
+    check_given_passcode(ctx, chosen)
     install_unlock(ctx, chosen)
     return chosen
 
@@ -167,7 +177,13 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         rev = migrate.current_revision(ctx.db.engine)
         ctx.close()
     else:
-        db = Database(settings.effective_database_url)
+        from tbdesktop.cli_secrets import database_credentials
+        from tbdesktop.services.context import AppContext
+        from tbdesktop.services.secrets import SecretVault
+
+        keys = AppContext.database_keys_for(settings, SecretVault(settings.secrets_dir, settings.secret_store))
+        key = keys.resolve(database_credentials(_wanted_user(args))) if keys is not None else None
+        db = Database(settings.effective_database_url, key)
         migrate.downgrade(db.engine, args.to) if args.to == "base" else migrate.upgrade(db.engine, args.to)
         rev = migrate.current_revision(db.engine)
         db.dispose()
@@ -182,8 +198,13 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     try:
         from tbdesktop.cli_secrets import new_passcode
 
-        # Without an OS keyring the profile's keys open with its passcode, so it needs one from the start.
-        passcode = new_passcode("TB_PASSCODE", required=not ctx.secrets.uses_os_keyring)
+        # Without an OS keyring the profile's keys open with its passcode, so it needs one from the start. Where
+        # TB_PASSCODE opened the encrypted database (an existing profile's), the new one is TB_NEW_PASSCODE.
+        keys = ctx.database_keys
+        opened_with_passcode = keys is not None and keys.unlocked_by is not None
+        passcode = new_passcode(
+            "TB_NEW_PASSCODE" if opened_with_passcode else "TB_PASSCODE", required=not ctx.secrets.uses_os_keyring
+        )
         user = ProfileService(ctx).create_profile_sync(args.name, args.email, args.role, passcode)
     finally:
         ctx.close()

@@ -162,3 +162,37 @@ def add_secret_commands(sub: Any, usub: Any, common: argparse.ArgumentParser) ->
     p.set_defaults(func=cmd_secret_delete)
     p = xsub.add_parser("list", parents=[common], help="which keys are set (never their values)")
     p.set_defaults(func=cmd_secret_list)
+
+
+def database_credentials(wanted: str | None) -> Any:
+    """For an encrypted database without an OS keyring: the acting profile (TB_USER, else the first) and its
+    passcode (TB_PASSCODE, else a prompt on a terminal). None or a wrong one opens nothing."""
+
+    def pick(profiles: Any) -> tuple[Any, str | None]:
+        from tbdesktop.services.database_keys import DatabaseLockedError
+
+        chosen = _cli().choose_profile(profiles, wanted)
+        passcode = current_passcode(chosen.display_name)
+        if not passcode:
+            raise DatabaseLockedError(
+                "The database on this computer is encrypted and opens with your profile's passcode. Set "
+                "TB_PASSCODE (and TB_USER for another profile), or run the command in a terminal."
+            )
+        return chosen.id, passcode
+
+    return pick
+
+
+def check_given_passcode(ctx: Any, user: Any) -> None:
+    """A passcode given for the acting profile must be its passcode, even where the OS keyring opened the keys."""
+    keys = ctx.database_keys
+    if keys is not None and keys.unlocked_by == user.id:
+        return  # its passcode just opened the database
+    given = os.environ.get("TB_PASSCODE")
+    if not given:
+        return
+    from tbdesktop.services.profiles import ProfileService
+
+    profiles = ProfileService(ctx)
+    if profiles.has_passcode_sync(user.id) and not profiles.verify_passcode_sync(user.id, given):
+        raise TBError("That passcode is not right.")

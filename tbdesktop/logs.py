@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
 from pathlib import Path
 
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
@@ -32,11 +33,24 @@ def configure(verbose: bool = False) -> None:
     root.setLevel(logging.INFO if verbose else logging.WARNING)
 
 
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """Log files readable by this account only (0600), the rotated ones too."""
+
+    def _open(self):  # type: ignore[no-untyped-def]
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        if os.name == "posix":
+            os.fchmod(fd, 0o600)
+        return open(fd, self.mode, encoding=self.encoding, errors=self.errors)  # noqa: SIM115
+
+
 def add_log_file(folder: Path) -> Path | None:
-    """``folder/tbdesktop.log``, rotated at 1 MB (5 kept), at INFO level; None when the folder is not writable."""
+    """``folder/tbdesktop.log`` (0600, in a 0700 folder), rotated at 1 MB (5 kept), at INFO level; None when the
+    folder is not writable."""
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        handler = logging.handlers.RotatingFileHandler(
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if os.name == "posix":
+            folder.chmod(0o700)
+        handler = PrivateRotatingFileHandler(
             folder / "tbdesktop.log", maxBytes=1 << 20, backupCount=5, encoding="utf-8"
         )
     except OSError:

@@ -12,11 +12,12 @@ from typing import Any
 from tbdesktop.config import Settings
 from tbdesktop.errors import TBError
 from tbdesktop.services import leftovers
+from tbdesktop.services.database_keys import Credentials, DatabaseKeys
 from tbdesktop.services.recording_vault import RecordingVault
 from tbdesktop.services.secrets import SecretVault
 from tbdesktop.services.sync import capture
 from tbdesktop.store import builtin_templates, migrate
-from tbdesktop.store.db import Database
+from tbdesktop.store.db import Database, sqlite_file
 
 log = logging.getLogger(__name__)
 
@@ -88,9 +89,26 @@ class AppContext:
     workstation: str
     secrets: SecretVault
     recordings: RecordingVault
+    database_keys: DatabaseKeys | None = None  # the local SQLite database's key (None on PostgreSQL)
+
+    @staticmethod
+    def database_keys_for(settings: Settings, secrets: SecretVault) -> DatabaseKeys | None:
+        """Who can open the local database, readable before it is open (the profile list, the key slots)."""
+        path = sqlite_file(settings.effective_database_url)
+        return DatabaseKeys(path, secrets) if path is not None else None
 
     @classmethod
-    def open(cls, settings: Settings, *, run_migrations: bool = True) -> AppContext:
+    def open(
+        cls,
+        settings: Settings,
+        *,
+        run_migrations: bool = True,
+        secrets: SecretVault | None = None,
+        keys: DatabaseKeys | None = None,
+        credentials: Credentials | None = None,
+    ) -> AppContext:
+        """The context over an open database. A local SQLite database is encrypted (ADR 0016): its key comes from
+        ``keys`` once unlocked, the OS keyring, or ``credentials`` (a profile and its passcode)."""
         try:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
             settings.recordings_dir.mkdir(parents=True, exist_ok=True)
@@ -103,18 +121,30 @@ class AppContext:
                     path.chmod(0o700)
                 except OSError:
                     pass
-        vault = SecretVault(settings.secrets_dir, settings.secret_store)
-        db = Database(settings.effective_database_url)
+        if secrets is None:
+            secrets = keys.vault if keys is not None else SecretVault(settings.secrets_dir, settings.secret_store)
+        vault = secrets
+        if keys is None:
+            keys = cls.database_keys_for(settings, vault)
+        key = keys.resolve(credentials) if keys is not None else None
+        if keys is not None and keys.notice:
+            log.warning("database not encrypted yet")
+        db = Database(settings.effective_database_url, key)
         if run_migrations:
             try:
                 migrate.upgrade(db.engine)
                 with db.unit_of_work() as s:
                     builtin_templates.sync(s)  # a new release may reword a built-in template
                 capture.install(db.engine)  # clinic sync: outbox triggers for this release's tables
+                if keys is not None:
+                    keys.refresh(_profile_rows(db))
+            except TBError:
+                db.dispose()
+                raise
             except Exception as exc:
                 db.dispose()
                 raise TBError(f"The database could not be prepared: {type(exc).__name__}.") from exc
-        log.info("database ready", extra={"dialect": db.dialect})
+        log.info("database ready", extra={"dialect": db.dialect, "encrypted": db.encrypted})
         # What a killed process left (and its jobs): removed by every entry point, before any work.
         leftovers.clean(settings, db, workstation_name())
         return cls(
@@ -123,7 +153,13 @@ class AppContext:
             workstation=workstation_name(),
             secrets=vault,
             recordings=RecordingVault(settings.recordings_dir, vault),
+            database_keys=keys,
         )
+
+    @property
+    def database_notice(self) -> str | None:
+        """Something the user should know about the database's encryption (it had to wait), else None."""
+        return self.database_keys.notice if self.database_keys is not None else None
 
     def close(self) -> None:
         self.db.dispose()
@@ -131,3 +167,10 @@ class AppContext:
     def pipeline_options(self) -> dict[str, Any]:
         """What the worker process needs to build its engine pipeline (plain data: it crosses processes)."""
         return engine_options(self.settings, self.secrets)
+
+
+def _profile_rows(db: Database) -> list[tuple[Any, str, str | None, str, str | None]]:
+    from tbdesktop.store.repositories import UserRepository
+
+    with db.unit_of_work() as s:
+        return [(u.id, u.display_name, u.email, u.role, u.password_hash) for u in UserRepository(s).all()]

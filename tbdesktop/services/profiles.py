@@ -10,6 +10,7 @@ from typing import Any
 from tbdesktop.errors import PermissionDeniedError, ValidationError
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.convert import user_info
+from tbdesktop.services.database_keys import ProfileEntry
 from tbdesktop.services.dto import UserInfo
 from tbdesktop.store.models import DEFAULT_USER_SETTINGS, Role, User
 from tbdesktop.store.repositories import AuditRepository, UserRepository
@@ -67,13 +68,24 @@ class ProfileService:
             raise ValidationError("That email address does not look right.")
         if role not in {r.value for r in Role}:
             raise ValidationError(f"Unknown role '{role}'.")
+        keys = self.ctx.database_keys
+        if passcode is None and keys is not None and not self.ctx.secrets.uses_os_keyring:
+            raise ValidationError("Choose a passcode: on this computer it is what opens your encrypted data.")
         hashed = _hasher().hash(check_passcode(passcode)) if passcode is not None else None
+        with self.ctx.db.unit_of_work() as s:
+            if mail is not None and UserRepository(s).by_email(mail) is not None:
+                raise ValidationError("A profile with that email address already exists.")
+        user_id = uuid.uuid4()
+        if keys is not None:
+            # The key slot first: a profile row never exists without a way for it to open the database.
+            keys.grant(user_id, hashed, ProfileEntry(user_id, name, mail, role))
         with self.ctx.db.unit_of_work() as s:
             users = UserRepository(s)
             if mail is not None and users.by_email(mail) is not None:
                 raise ValidationError("A profile with that email address already exists.")
             user = users.add(
                 User(
+                    id=user_id,
                     display_name=name,
                     email=mail,
                     role=role,
@@ -116,10 +128,22 @@ class ProfileService:
                 "The current passcode is not right." if current else "Enter the current passcode to change it."
             )
         self.ctx.secrets.change_passcode(user_id, current, passcode)
+        if self.ctx.database_keys is not None:
+            self.ctx.database_keys.grant(user_id, hashed)
         with self.ctx.db.unit_of_work() as s:
             user = UserRepository(s).get(user_id)
             user.password_hash = hashed
             AuditRepository(s, user.id, self.ctx.workstation).record("profile.passcode", "user", user.id)
+        self.refresh_database_keys()
+
+    def refresh_database_keys(self) -> None:
+        """The key file follows the profiles: names for the sign-in list, a key slot per passcode."""
+        keys = self.ctx.database_keys
+        if keys is None:
+            return
+        with self.ctx.db.unit_of_work() as s:
+            rows = [(u.id, u.display_name, u.email, u.role, u.password_hash) for u in UserRepository(s).all()]
+        keys.refresh(rows)
 
     def unlock_secrets_sync(self, user_id: uuid.UUID, passcode: str) -> bool:
         """Check the passcode and open the profile's secrets with it (signing in, unlocking the idle lock)."""

@@ -11,6 +11,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from tbdesktop.store import cipher
+
 
 def normalise_url(url: str) -> str:
     """Plain postgresql:// URLs use psycopg 3, the driver we ship."""
@@ -30,14 +32,32 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL; None for PostgreSQL or an in-memory database."""
+    parsed = make_url(normalise_url(url))
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
+def make_engine(url: str, key: bytes | None = None) -> Engine:
+    """An engine for the URL. With ``key`` (SQLite only), every connection goes through SQLCipher and is keyed
+    before anything else runs on it (ADR 0016)."""
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 10})
+        path = sqlite_file(url)
+        if path is not None:
+            cipher.create_private(path)
+        if key is not None:
+            if path is None:
+                raise ValueError("an encrypted database needs a file")
+            engine = create_engine(url, module=cipher.dbapi(), creator=cipher.creator(path, key))
+        else:
+            engine = create_engine(url, connect_args={"timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
+        if path is not None:
+            event.listen(engine, "connect", lambda *_: cipher.make_private(path))
         return engine
     return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
 
@@ -45,9 +65,10 @@ def make_engine(url: str) -> Engine:
 class Database:
     """An engine plus a session factory; `unit_of_work()` commits on success, rolls back on error."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, key: bytes | None = None) -> None:
         self.url = normalise_url(url)
-        self.engine = make_engine(self.url)
+        self.encrypted = key is not None
+        self.engine = make_engine(self.url, key)
         self._factory = sessionmaker(self.engine, expire_on_commit=False)
 
     @property

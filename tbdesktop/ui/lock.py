@@ -3,6 +3,8 @@ profile's passcode (or, for a profile without one yet, asks the therapist to cho
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QApplication,
@@ -15,8 +17,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tbdesktop.services.dto import UserInfo
-from tbdesktop.services.profiles import ProfileService
 from tbdesktop.ui.aio import spawn
 from tbdesktop.ui.resources import icon
 
@@ -150,26 +150,39 @@ class LockScreen(QFrame):
         self.unlockRequested.emit(passcode)
 
 
+Unlock = Callable[[str], Awaitable[bool]]
+ChoosePasscode = Callable[[str], Awaitable[None]]
+
+
 class UnlockDialog(QDialog):
-    """Signing in where the profile's keys open with its passcode (a computer without an OS keyring).
+    """Signing in where the profile's keys (and the encrypted database) open with its passcode (a computer
+    without an OS keyring).
 
-    A profile without a passcode yet is asked to choose one; its encrypted secret store is created with it."""
+    ``unlock`` checks a passcode (False: not right); a profile without a passcode yet is asked to choose one, and
+    ``choose`` sets it."""
 
-    def __init__(self, profiles: ProfileService, user: UserInfo, has_passcode: bool, parent: QWidget | None = None):
+    def __init__(
+        self,
+        display_name: str,
+        unlock: Unlock,
+        has_passcode: bool,
+        choose: ChoosePasscode | None = None,
+        parent: QWidget | None = None,
+    ):
         super().__init__(parent)
         self.setObjectName("unlockDialog")
         self.setWindowTitle("Sign in to TherapyBridge")
         self.setWindowIcon(icon("app"))
         self.setMinimumSize(520, 320)
-        self._profiles = profiles
-        self._user = user
+        self._unlock_with = unlock
+        self._choose_with = choose
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.screen_widget = LockScreen(user.display_name, self, title="Sign in")
-        self.screen_widget.set_mode(has_passcode=has_passcode)
-        if has_passcode:
+        self.screen_widget = LockScreen(display_name, self, title="Sign in")
+        self.screen_widget.set_mode(has_passcode=has_passcode or choose is None)
+        if has_passcode or choose is None:
             self.screen_widget.hint.setText(
-                f"{user.display_name}: enter your passcode. It opens your keys on this computer."
+                f"{display_name}: enter your passcode. It opens your sessions and keys on this computer."
             )
         self.screen_widget.unlockRequested.connect(self._unlock)
         self.screen_widget.passcodeChosen.connect(self._choose)
@@ -180,7 +193,7 @@ class UnlockDialog(QDialog):
         spawn(self._check(passcode), on_error=self.screen_widget.show_error)
 
     async def _check(self, passcode: str) -> None:
-        if await self._profiles.unlock_secrets(self._user.id, passcode):
+        if await self._unlock_with(passcode):
             self.accept()
         else:
             self.screen_widget.show_error("That passcode is not right.")
@@ -189,7 +202,6 @@ class UnlockDialog(QDialog):
         spawn(self._set(passcode), on_error=self.screen_widget.show_error)
 
     async def _set(self, passcode: str) -> None:
-        import asyncio
-
-        await asyncio.to_thread(self._profiles.set_passcode_sync, self._user.id, passcode)
+        if self._choose_with is not None:
+            await self._choose_with(passcode)
         self.accept()

@@ -195,6 +195,21 @@ def test_no_phi_in_logs_or_file_names(cli: Any, two_speaker: Any, tmp_path: Path
     assert not any("marisol" in n or "quintero" in n for n in names)
     assert not [n for n in names if n.endswith(".part") or n.endswith(".f32")]  # no temporary files left
 
+    # The database is encrypted at rest: its files hold no transcript word and no client name (ADR 0016) …
+    db_files = [p for p in (tmp_path / "data").iterdir() if p.name.startswith("tbdesktop.sqlite3")]
+    assert {p.name for p in db_files} >= {"tbdesktop.sqlite3"}
+    for path in db_files:
+        data = path.read_bytes().lower()
+        assert b"marisol" not in data and b"quintero" not in data, path.name
+        assert not [w for w in spoken if w.encode() in data], path.name
+    # … and a wrong or empty passcode prints none of it, with a clear message.
+    for env in ({"TB_PASSCODE": "not-the-passcode"}, {"TB_PASSCODE": ""}, {"TB_PASSCODE": None}):
+        refused = cli("session", "transcript", session_id, check=False, env=env)
+        assert refused.returncode == 1 and "Traceback" not in refused.stderr, refused.stderr
+        assert "not right" in refused.stderr or "TB_PASSCODE" in refused.stderr, refused.stderr
+        shown = (refused.stdout + refused.stderr).lower()
+        assert not [w for w in spoken if w in shown] and "quintero" not in shown
+
 
 def test_passcode_from_the_environment(cli: Any, tmp_path: Path) -> None:
     from tbdesktop.config import Settings
@@ -210,7 +225,10 @@ def test_passcode_from_the_environment(cli: Any, tmp_path: Path) -> None:
     wrong = cli("user", "passcode", check=False, env={"TB_PASSCODE": "not-it", "TB_NEW_PASSCODE": "second-passcode"})
     assert wrong.returncode == 1 and "not right" in wrong.stderr
     cli("user", "passcode", env={"TB_PASSCODE": "first-passcode", "TB_NEW_PASSCODE": "second-passcode"})
-    ctx = AppContext.open(Settings(data_dir=tmp_path / "data", secrets_dir=tmp_path / "secrets"))
+    wrong = cli("user", "list", check=False, env={"TB_PASSCODE": "first-passcode"})  # the old one opens nothing
+    assert wrong.returncode == 1 and "not right" in wrong.stderr and "Dana" not in wrong.stdout
+    settings = Settings(data_dir=tmp_path / "data", secrets_dir=tmp_path / "secrets")
+    ctx = AppContext.open(settings, credentials=lambda profiles: (profiles[0].id, "second-passcode"))
     try:
         profiles = ProfileService(ctx)
         user = profiles.list_profiles_sync()[0]
@@ -262,7 +280,8 @@ def test_speaker_corrections(cli: Any, two_speaker: Any, tmp_path: Path) -> None
     wav, turns, _ = two_speaker
     cli("user", "add", "Dana Reyes")
     sid = json.loads(cli("session", "import", str(wav), "--consent", "verbal", "--json").stdout)["id"]
-    ctx = AppContext.open(Settings(data_dir=tmp_path / "data", secrets_dir=tmp_path / "secrets"))
+    settings = Settings(data_dir=tmp_path / "data", secrets_dir=tmp_path / "secrets")
+    ctx = AppContext.open(settings, credentials=lambda profiles: (profiles[0].id, PASSCODE))
     try:  # as if processing had run, every line given to one voice
         with ctx.db.unit_of_work() as s:
             import uuid

@@ -239,7 +239,7 @@ def test_a_sync_killed_mid_push_loses_and_doubles_nothing(
     a("clinic", "join", server["url"], "--email", T1)
     data_dir: Path = a.data_dir  # type: ignore[attr-defined]
     monkeypatch.setenv("TB_WORKSTATION_NAME", "Room 2")
-    ctx = AppContext.open(load_settings(data_dir=data_dir))
+    ctx = AppContext.open(load_settings(data_dir=data_dir), credentials=lambda profiles: (profiles[0].id, PASSCODE))
     try:
         owner = _add_sessions_bulk(ctx, sessions=60, lines=60)
         with ctx.db.engine.connect() as conn:
