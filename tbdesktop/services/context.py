@@ -161,6 +161,11 @@ class AppContext:
         """Something the user should know about the database's encryption (it had to wait), else None."""
         return self.database_keys.notice if self.database_keys is not None else None
 
+    def refresh_database_keys(self) -> None:
+        """The key file follows the profiles (names for signing in, one key slot per passcode)."""
+        if self.database_keys is not None:
+            self.database_keys.refresh(_profile_rows(self.db))
+
     def close(self) -> None:
         self.db.dispose()
 

@@ -233,10 +233,19 @@ class DatabaseKeys:
                     raise
         log.info("database key unlocked")
 
+    def _lock(self) -> Any:
+        """Between processes (the window and a command): one of them changes the key file at a time."""
+        return file_lock(self.database.with_name(f".{self.database.name}.keylock"))
+
+    def _reload(self) -> KeyFile | None:
+        """The key file as on disk now (another process may have added a profile since it was read)."""
+        self._keyfile = KeyFile.load(self.path) or self._keyfile
+        return self._keyfile
+
     def resolve(self, credentials: Credentials | None = None) -> bytes | None:
         """The key to open the database with (made for a new database; the plaintext one of an earlier release
         is encrypted here). None only when that encryption must wait; ``notice`` then says why."""
-        with file_lock(self.database.with_name(f".{self.database.name}.keylock")):
+        with self._lock():
             return self._resolve(credentials)
 
     def _resolve(self, credentials: Credentials | None) -> bytes | None:
@@ -314,8 +323,12 @@ class DatabaseKeys:
     def refresh(self, users: Sequence[tuple[uuid.UUID, str, str | None, str, str | None]]) -> None:
         """After the database opened: the profile list, and (without an OS keyring) one slot per profile with a
         passcode, sealed again when its passcode changed; slots of removed profiles go."""
+        with self._lock():
+            self._refresh(users)
+
+    def _refresh(self, users: Sequence[tuple[uuid.UUID, str, str | None, str, str | None]]) -> None:
         key = self._key
-        kf = self.keyfile()
+        kf = self._reload()
         if key is None or kf is None:
             return
         profiles = [ProfileEntry(u, name, email, role) for u, name, email, role, _ in users]
@@ -344,8 +357,12 @@ class DatabaseKeys:
     def grant(self, user_id: uuid.UUID, password_hash: str | None, entry: ProfileEntry | None = None) -> None:
         """A profile's slot (and entry) for a new passcode hash, saved before the row is committed, so no profile
         is ever without a way to open the database; a slot it had is kept as the previous one until then."""
+        with self._lock():
+            self._grant(user_id, password_hash, entry)
+
+    def _grant(self, user_id: uuid.UUID, password_hash: str | None, entry: ProfileEntry | None) -> None:
         key = self._key
-        kf = self.keyfile()
+        kf = self._reload()
         if key is None or kf is None:
             return
         if entry is not None:

@@ -134,16 +134,7 @@ class ProfileService:
             user = UserRepository(s).get(user_id)
             user.password_hash = hashed
             AuditRepository(s, user.id, self.ctx.workstation).record("profile.passcode", "user", user.id)
-        self.refresh_database_keys()
-
-    def refresh_database_keys(self) -> None:
-        """The key file follows the profiles: names for the sign-in list, a key slot per passcode."""
-        keys = self.ctx.database_keys
-        if keys is None:
-            return
-        with self.ctx.db.unit_of_work() as s:
-            rows = [(u.id, u.display_name, u.email, u.role, u.password_hash) for u in UserRepository(s).all()]
-        keys.refresh(rows)
+        self.ctx.refresh_database_keys()
 
     def unlock_secrets_sync(self, user_id: uuid.UUID, passcode: str) -> bool:
         """Check the passcode and open the profile's secrets with it (signing in, unlocking the idle lock)."""

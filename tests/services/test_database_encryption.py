@@ -322,3 +322,15 @@ def test_no_profile_yet_then_a_first_profile(make_settings: Any) -> None:
         AppContext.open(settings)
     again = AppContext.open(settings, credentials=lambda _: (user.id, PASSCODE))
     again.close()
+
+
+def test_without_a_keyring_a_profile_needs_a_passcode(make_settings: Any) -> None:
+    from tbdesktop.errors import ValidationError
+
+    ctx = AppContext.open(make_settings(secret_store="file"))
+    try:
+        with pytest.raises(ValidationError, match="passcode"):
+            ProfileService(ctx).create_profile_sync("Dana Reyes")
+        assert ProfileService(ctx).list_profiles_sync() == []
+    finally:
+        ctx.close()

@@ -235,7 +235,8 @@ def test_a_refusing_keyring_reaches_the_user_as_a_message(service: SettingsServi
 def test_locked_file_store_is_reported_not_raised(make_settings: Any, config_dir: Path) -> None:
     ctx = AppContext.open(make_settings(secret_store="file"))
     try:
-        user = ProfileService(ctx).create_profile_sync("Ana Silva", "ana@example.org")
+        # Without an OS keyring a profile needs its passcode (it opens the encrypted database and the store).
+        user = ProfileService(ctx).create_profile_sync("Ana Silva", "ana@example.org", passcode="ana-passcode")
         ctx.secrets.lock()
         view = SettingsService(ctx, user, config_dir=config_dir, env={}).view_sync()
         assert not view.secrets_in_os_keyring and view.secrets_dir == ctx.settings.secrets_dir

@@ -236,6 +236,7 @@ class SyncService:
         me = whoami(url, login, password, ca_file)
         server_id = uuid.UUID(str(me["id"]))
         user_id = self._link_profile(url, login, password, ca_file, me, server_id)
+        self.ctx.refresh_database_keys()  # the profile may have taken the clinic's id and name
         with self.ctx.db.unit_of_work() as s:
             if s.get(SyncAccount, user_id) is not None:
                 raise ValidationError("This profile has already joined the clinic on this workstation.")
