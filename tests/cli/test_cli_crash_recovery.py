@@ -161,7 +161,7 @@ def assert_nothing_left(cli: Cli, sources: list[Path], killed: list[int]) -> lis
 def job_of(cli: Cli, session_id: str) -> ProcessingJob:
     from sqlalchemy import select as sql_select
 
-    ctx = AppContext.open(cli.settings())
+    ctx = AppContext.open(cli.settings(), credentials=lambda profiles: (profiles[0].id, PASSCODE))
     try:
         with ctx.db.unit_of_work() as s:
             query = sql_select(ProcessingJob).where(ProcessingJob.session_id == uuid.UUID(session_id))

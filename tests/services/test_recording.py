@@ -653,7 +653,11 @@ from tbdesktop.services.context import AppContext
 from tbdesktop.services.profiles import ProfileService
 from tbdesktop.services.recording import RecordingParams, RecordingService
 
-ctx = AppContext.open(Settings(data_dir=Path({data!r}), secrets_dir=Path({secrets!r}), secret_store="file"))
+import uuid
+ctx = AppContext.open(
+    Settings(data_dir=Path({data!r}), secrets_dir=Path({secrets!r}), secret_store="file"),
+    credentials=lambda profiles: (uuid.UUID({user!r}), {passcode!r}),
+)
 user = ProfileService(ctx).get_sync({user!r})
 ctx.secrets.unlock(user.id, {passcode!r})
 device = FakeDevice("Room mic", load_wav(Path({wav!r})), realtime=1.0, counter_file=Path({counter!r}))
