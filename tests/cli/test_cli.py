@@ -354,3 +354,15 @@ def test_importing_the_same_recording_again_is_refused_unless_asked(cli: Any, tw
     assert len(json.loads(cli("session", "list", "--json").stdout)) == 1
     cli("session", "import", str(two_speaker[0]), "--consent", "verbal", "--allow-duplicate")
     assert len(json.loads(cli("session", "list", "--json").stdout)) == 2
+
+
+def test_a_second_profile_opens_the_encrypted_database_with_its_own_passcode(cli: Any) -> None:
+    """No OS keyring: the first profile's passcode opens the database to add a second; each opens it with its own."""
+    cli("user", "add", "Dana Reyes", env={"TB_PASSCODE": "dana-passcode"})
+    refused = cli("user", "add", "Sam Okafor", check=False, env={"TB_PASSCODE": "sam-passcode"})
+    assert refused.returncode == 1 and "not right" in refused.stderr  # Dana's passcode opens the database
+    cli("user", "add", "Sam Okafor", env={"TB_PASSCODE": "dana-passcode", "TB_NEW_PASSCODE": "sam-passcode"})
+    as_sam = {"TB_USER": "Sam Okafor", "TB_PASSCODE": "sam-passcode"}
+    assert "Sam Okafor" in cli("user", "list", env=as_sam).stdout
+    wrong = cli("session", "list", check=False, env={"TB_USER": "Sam Okafor", "TB_PASSCODE": "dana-passcode"})
+    assert wrong.returncode == 1 and "not right" in wrong.stderr
