@@ -236,8 +236,12 @@ def test_a_damaged_recording_fails_clearly_and_leaves_no_copy(
     ctx: AppContext, therapist: Any, two_speaker: Any
 ) -> None:
     service = SessionService(ctx, therapist)
-    bad = service.import_recording_sync(ImportRequest(allow_duplicate=True, source=two_speaker[0], consent_method="verbal"))
-    good = service.import_recording_sync(ImportRequest(allow_duplicate=True, source=two_speaker[0], consent_method="verbal"))
+    bad = service.import_recording_sync(
+        ImportRequest(allow_duplicate=True, source=two_speaker[0], consent_method="verbal")
+    )
+    good = service.import_recording_sync(
+        ImportRequest(allow_duplicate=True, source=two_speaker[0], consent_method="verbal")
+    )
     stored = ctx.settings.recordings_dir / str(_row(ctx, bad.id).recording_path)
     blob = bytearray(stored.read_bytes())
     blob[HEADER_SIZE + 1000] ^= 0xFF

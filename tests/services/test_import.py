@@ -53,8 +53,12 @@ def test_import_copies_hashes_and_queues(ctx: AppContext, therapist: Any, two_sp
 def test_existing_client_is_reused(ctx: AppContext, therapist: Any, two_speaker: Any) -> None:
     wav, _, _ = two_speaker
     service = SessionService(ctx, therapist)
-    first = service.import_recording_sync(ImportRequest(allow_duplicate=True, source=wav, client_name="Alex Kim", consent_method="verbal"))
-    second = service.import_recording_sync(ImportRequest(allow_duplicate=True, source=wav, client_name="alex kim", consent_method="verbal"))
+    first = service.import_recording_sync(
+        ImportRequest(allow_duplicate=True, source=wav, client_name="Alex Kim", consent_method="verbal")
+    )
+    second = service.import_recording_sync(
+        ImportRequest(allow_duplicate=True, source=wav, client_name="alex kim", consent_method="verbal")
+    )
     assert first.client_id == second.client_id
     assert [c.name for c in service.list_clients_sync()] == ["Alex Kim"]
 

@@ -272,7 +272,9 @@ def test_consent_gate(ctx: AppContext, therapist: Any, two_speaker: Any) -> None
     from tbdesktop.services.processing import ProcessingRunner
 
     service = SessionService(ctx, therapist)
-    held = service.import_recording_sync(ImportRequest(allow_duplicate=True, source=two_speaker[0], client_name="Jordan"))
+    held = service.import_recording_sync(
+        ImportRequest(allow_duplicate=True, source=two_speaker[0], client_name="Jordan")
+    )
     assert held.status == "queued" and held.stage_detail == "Waiting for the client's consent"
     assert held.consent_obtained_at is None
     with ctx.db.unit_of_work() as s:

@@ -128,7 +128,9 @@ def test_two_slots_process_two_recordings_at_once(
     """With two jobs allowed at once (TB_WORKERS=2), a queue of two runs in two worker processes side by side."""
     service = SessionService(ctx, therapist)
     first, second = (
-        service.import_recording_sync(ImportRequest(allow_duplicate=True, source=two_speaker[0], client_name=name, consent_method="verbal"))
+        service.import_recording_sync(
+            ImportRequest(allow_duplicate=True, source=two_speaker[0], client_name=name, consent_method="verbal")
+        )
         for name in ("Avery", "Blake")
     )
     runner = ProcessingRunner(ctx, owner_ids=[therapist.id], workers=2)

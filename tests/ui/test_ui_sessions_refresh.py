@@ -49,7 +49,9 @@ def test_refresh_touches_only_what_changed(
 ) -> None:
     service = SessionService(ui_ctx, therapist)
     for name in ("Avery Hill", "Blake Moss", "Casey Park"):
-        service.import_recording_sync(ImportRequest(allow_duplicate=True, source=wav, client_name=name, consent_method="verbal"))
+        service.import_recording_sync(
+            ImportRequest(allow_duplicate=True, source=wav, client_name=name, consent_method="verbal")
+        )
     page = SessionsPage(service, ProgressBridge())
     qtbot.addWidget(page)
     page.resize(900, 700)
@@ -65,7 +67,9 @@ def test_refresh_touches_only_what_changed(
     assert [card.info.id for card in page.cards()] == before
     assert counter.count == 0
 
-    newest = service.import_recording_sync(ImportRequest(allow_duplicate=True, source=wav, client_name="Drew Lane", consent_method="verbal"))
+    newest = service.import_recording_sync(
+        ImportRequest(allow_duplicate=True, source=wav, client_name="Drew Lane", consent_method="verbal")
+    )
     aio.run(page.refresh())
     after = [card.info.id for card in page.cards()]
     assert sorted(after) == sorted([*before, newest.id])  # the new card is in, in its place by the page's order
