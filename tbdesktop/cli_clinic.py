@@ -104,11 +104,18 @@ def _any_profile_passcode(ctx: Any) -> None:
 
 
 def cmd_clinic_join(args: argparse.Namespace) -> int:
+    from tbdesktop.cli_secrets import current_passcode
     from tbdesktop.services.profiles import ProfileService
 
     cli = _cli()
     password = clinic_password(confirm=False)
     with _clinic_context(args, unlock=True) as (ctx, svc):
+        if ctx.secrets.mode == "file" and not current_passcode("this profile"):
+            # without an OS keyring the profile's passcode opens the encrypted database and the clinic password
+            raise TBError(
+                "This computer has no OS keyring: set TB_PASSCODE to the passcode your profile uses (or will use) "
+                "on this workstation, then join again."
+            )
         info = svc.join(args.url, args.email, password, remember=not args.no_remember, ca_file=args.ca_file)
         profiles = ProfileService(ctx)
         if ctx.secrets.mode == "file" and not args.no_remember and not profiles.has_passcode_sync(info.user_id):

@@ -334,3 +334,14 @@ def test_it_changes_a_password_and_disables_a_login(server: dict[str, str], work
     selftest = json.loads(a("selftest", "--json", check=False).stdout)
     clinic_check = next(c for c in selftest["checks"] if c["check"] == "clinic sync")
     assert clinic_check["required"] is False and "Sign in" in clinic_check["detail"]
+
+
+def test_joining_without_a_keyring_or_a_passcode_is_refused_before_anything_is_made(
+    workstation: Callable[[str], Run],
+) -> None:
+    ws = workstation("Front Desk")
+    refused = ws(
+        "clinic", "join", "postgresql://127.0.0.1:1/clinic", "--email", "t1@clinic.example", check=False,
+        env={"TB_PASSCODE": "", "TB_SECRET_STORE": "file"},
+    )  # fmt: skip
+    assert refused.returncode == 1 and "set TB_PASSCODE" in refused.stderr, refused.stderr
