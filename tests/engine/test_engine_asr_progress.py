@@ -108,7 +108,7 @@ def test_cancel_returns_before_the_model_finishes() -> None:
     assert not model.finished.is_set()  # returned while the stand-in was still working
     release.set()
     assert model.finished.wait(10)  # and the helper stopped at the next segment boundary
-    assert model.produced == 2
+    assert model.produced <= 2  # no more than the segment under way when the cancel was seen
 
 
 def test_model_errors_reach_the_caller() -> None:

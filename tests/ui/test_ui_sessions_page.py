@@ -101,7 +101,7 @@ def add_session(
         if client is not None:
             info = service.reassign_sync(info.id, client_name=client)
     else:
-        request = ImportRequest(source=wav, client_name=client, consent_method="verbal")
+        request = ImportRequest(source=wav, allow_duplicate=True, client_name=client, consent_method="verbal")
         info = service.import_recording_sync(request)
     when = day or date.today()
     with service.ctx.db.unit_of_work() as s:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -112,13 +113,34 @@ class StreamFeed:
         return finished
 
 
+STOP_TIMEOUT_S = 5.0
+
+
 def close_stream(stream: InputStreamLike, *, abort: bool) -> None:
-    """Stops (delivering what PortAudio still holds) or aborts, then closes; a device already gone may refuse."""
-    try:
-        stream.abort() if abort else stream.stop()
-    except Exception as exc:
-        log.info("input stream stop refused", extra={"error_type": type(exc).__name__})
-    try:
-        stream.close()
-    except Exception as exc:
-        log.info("input stream close refused", extra={"error_type": type(exc).__name__})
+    """Stops (delivering what PortAudio still holds) or aborts, then closes; a device already gone may refuse. A
+    stop that does not return (an audio server that stopped answering) is given up after a few seconds and the
+    stream aborted instead, so Ctrl+C or Stop always ends the recording; a stream that will not even abort is left
+    to the process's end rather than blocking it."""
+
+    def attempt(action: Callable[[], object], what: str) -> bool:
+        done = threading.Event()
+
+        def run() -> None:
+            try:
+                action()
+            except Exception as exc:
+                log.info(f"input stream {what} refused", extra={"error_type": type(exc).__name__})
+            finally:
+                done.set()
+
+        threading.Thread(target=run, name=f"tbdesktop-stream-{what}", daemon=True).start()
+        if done.wait(STOP_TIMEOUT_S):
+            return True
+        log.warning(f"input stream {what} did not return", extra={"seconds": STOP_TIMEOUT_S})
+        return False
+
+    ended = attempt(stream.abort if abort else stream.stop, "abort" if abort else "stop")
+    if not ended and not abort:
+        ended = attempt(stream.abort, "abort")
+    if ended:
+        attempt(stream.close, "close")
