@@ -153,7 +153,7 @@ def app_queue(path: Path, cache: Path, count: int = 1, workers: int = 0) -> tupl
         t0 = time.perf_counter()
         for n in range(count):
             SessionService(ctx, user).import_recording_sync(
-                ImportRequest(source=path, client_name=f"Client {n + 1}", consent_method="verbal")
+                ImportRequest(source=path, client_name=f"Client {n + 1}", consent_method="verbal", allow_duplicate=True)
             )
         runner = ProcessingRunner(ctx, owner_ids=[user.id], workers=workers)
 
