@@ -27,20 +27,27 @@ def _cli() -> Any:
 
 @contextmanager
 def _terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM stops a recording the way Ctrl+C does: cleanly, keeping the audio."""
+    """SIGTERM stops a recording the way Ctrl+C does: cleanly, keeping the audio. SIGINT is handled here too, even
+    where the process was started with it ignored (a background job of a shell, a service manager): a recording
+    is always stoppable by its signal, never left running."""
 
     def handler(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
+    previous: dict[signal.Signals, Any] = {}
     try:
-        previous = signal.signal(signal.SIGTERM, handler)
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            previous[signum] = signal.signal(signum, handler)
     except ValueError:  # not the main thread
+        for signum, old in previous.items():
+            signal.signal(signum, old)
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, old in previous.items():
+            signal.signal(signum, old)
 
 
 def _progress_observer() -> Any:

@@ -36,7 +36,8 @@ def cli(tmp_path: Path, model_cache: Path, pulse_null_sink: dict[str, str]) -> A
         **pulse_null_sink,
     )
 
-    def start(*args: str, extra: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    def start(*args: str, extra: dict[str, str] | None = None, sigint_ignored: bool = False) -> subprocess.Popen[str]:
+        """``sigint_ignored``: started as a shell starts a background job (SIGINT ignored from the outset)."""
         return subprocess.Popen(
             [script, "--data-dir", str(data_dir), *args],
             stdout=subprocess.PIPE,
@@ -44,6 +45,7 @@ def cli(tmp_path: Path, model_cache: Path, pulse_null_sink: dict[str, str]) -> A
             stdin=subprocess.DEVNULL,
             text=True,
             env={**env, **(extra or {})},
+            preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint_ignored else None,  # noqa: PLW1509
         )
 
     def run(*args: str, check: bool = True, extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -171,7 +173,10 @@ def test_ctrl_c_keeps_the_audio_and_a_killed_recording_is_recovered(cli: Any) ->
     cli("user", "add", "Dana Reyes")
 
     started = time.monotonic()
-    proc = cli.start("record", "--device", "pulse", "--client", "Jordan Example", "--consent", "written")
+    # started as a background job of a shell is (SIGINT ignored from the outset): its signal still stops it
+    proc = cli.start(
+        "record", "--device", "pulse", "--client", "Jordan Example", "--consent", "written", sigint_ignored=True
+    )
     _recording_started(cli, proc)
     _recorded(cli, proc, 2.5)  # 2.5 s on disk: more than 2 s even kept to the hundredth of a minute
     proc.send_signal(signal.SIGINT)
