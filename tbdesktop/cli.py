@@ -299,7 +299,6 @@ def wait_for_session(ctx: Any, user: Any, session_id: Any, *, quiet: bool) -> An
         runner.add_listener(show)
 
     async def wait() -> Any:
-        await runner.resume_abandoned()
         try:
             return await runner.wait_for_session(session_id)
         finally:

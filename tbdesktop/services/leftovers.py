@@ -18,6 +18,7 @@ import os
 import re
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,7 +58,7 @@ def clean(settings: Settings, db: Database, workstation: str) -> Leftovers:
     found = Leftovers(
         interrupted_jobs=_safely(lambda: len(requeue_interrupted(db, workstation))),
         plaintext=_safely(remove_stale_plaintext),
-        scratch=sum(_safely(lambda d=d: remove_stale_scratch(d)) for d in {SHM, settings.cache_dir / "scratch"}),
+        scratch=_safely(lambda: sum(remove_stale_scratch(d) for d in (SHM, settings.cache_dir / "scratch"))),
         partial_imports=_safely(lambda: _partial_imports(settings.recordings_dir)),
         orphan_recordings=_safely(lambda: _orphan_recordings(settings.recordings_dir, db)),
     )
@@ -119,9 +120,9 @@ def app_process_alive(pid: int) -> bool:
     return any(name in words for name in ("tbdesktop", "therapybridge", "python", "pytest"))
 
 
-def _safely(step: object) -> int:
+def _safely(step: Callable[[], int]) -> int:
     try:
-        return int(step())  # type: ignore[operator]
+        return step()
     except Exception as exc:
         log.warning("leftovers not removed", extra={"error_type": type(exc).__name__})
         return 0

@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-from tbdesktop.engine.scratch import MemoryFile, memory_backed_dir
+from tbdesktop.engine.scratch import MemoryFile, memory_backed_dir, pid_alive
 from tbdesktop.errors import TBError
 from tbdesktop.services.secrets import SecretVault
 
@@ -198,25 +198,13 @@ def remove_stale_plaintext() -> int:
             continue
         for folder in base.iterdir():
             pid = folder.name[1:]
-            if not folder.name.startswith("p") or not pid.isdigit() or _alive(int(pid)):
+            if not folder.name.startswith("p") or not pid.isdigit() or pid_alive(int(pid)):
                 continue
             for item in folder.iterdir():
                 item.unlink(missing_ok=True)
                 removed += 1
             folder.rmdir()
     return removed
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
 
 
 class PlainCopy:

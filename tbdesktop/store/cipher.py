@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tbdesktop.errors import TBError
+from tbdesktop.paths import sync_folder
 
 log = logging.getLogger(__name__)
 
@@ -125,16 +126,6 @@ def secure_remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def _fsync_dir(folder: Path) -> None:
-    if os.name != "posix":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 # -- encrypting a plaintext database in place ----------------------------------------------------------------
 
 
@@ -221,7 +212,7 @@ def encrypt_in_place(path: Path, key: bytes, *, before_swap: Callable[[], None] 
             before_swap()
         os.replace(encrypting, path)
         swapped = True
-        _fsync_dir(path.parent)
+        sync_folder(path.parent)
     except TBError:
         _discard(encrypting, backup, path, swapped)
         raise

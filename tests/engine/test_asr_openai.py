@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pytest
+from polling import heartbeats, poll
 
 from tbdesktop.engine.asr import DEFAULT_SPEAKER, Transcriber
 from tbdesktop.engine.asr.openai import (
@@ -90,7 +91,7 @@ class FakeService:
                 self.gate.wait(10)
             if self.hold is not None:
                 hold, tone = self.hold, runs[0][2] if runs else 0
-                _poll(lambda: hold(tone), 10.0)  # past the deadline it answers anyway: the test's assertions fail
+                poll(lambda: hold(tone), 10.0)  # past the deadline it answers anyway: the test's assertions fail
             time.sleep(self.delay(runs[0][2] if runs else 0))
             with self.lock:
                 self.answered.append(runs[0][2] if runs else 0)
@@ -132,25 +133,9 @@ class FakeService:
         return answer
 
 
-def _poll(predicate: Callable[[], bool], timeout: float) -> bool:
-    """Whether ``predicate`` came to hold within ``timeout`` seconds (for the server's threads: never raises)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.005)
-    return True
-
-
 def _remote_workers() -> set[threading.Thread]:
     """The transcriber's request threads alive now (it names them asr-remote-<chunk>)."""
     return {t for t in threading.enumerate() if t.name.startswith("asr-remote-")}
-
-
-def _heartbeats(events: list[tuple[str, float, float | None]]) -> int:
-    """Reports that repeat the fraction before them: sent while the requests were out, not for a chunk's answer."""
-    seen = list(events)
-    return sum(1 for before, after in zip(seen, seen[1:], strict=False) if after[1] == before[1])
 
 
 class _RetryAnnounced(logging.Handler):
@@ -519,7 +504,7 @@ def test_progress_heartbeat_fractions_and_eta(service: tuple[FakeService, str], 
     monkeypatch.setattr(transcriber_mod, "HEARTBEAT_S", 0.05)
     events: list[tuple[str, float, float | None]] = []
     # Chunk n (tone 200 n) is answered once the client has sent 3 n heartbeats while waiting.
-    state.hold = lambda freq: _heartbeats(events) >= 3 * (freq // 200)
+    state.hold = lambda freq: heartbeats(events) >= 3 * (freq // 200)
     audio, _ = tones(STARTS[:4], 1.0, 8.0)
     client(url, max_chunk_s=1.5, max_in_flight=2).transcribe(
         audio, regions=REGIONS[:4], on_progress=lambda *e: events.append(e)
@@ -531,7 +516,7 @@ def test_progress_heartbeat_fractions_and_eta(service: tuple[FakeService, str], 
     assert events[-1] == ("transcribing", 1.0, 0.0)
     # Each of the four equal chunks moves the bar a quarter; heartbeats fill the waits between.
     assert {round(f, 3) for f in fractions} >= {0.0, 0.25, 0.5, 0.75, 1.0}
-    assert _heartbeats(events) >= 12, events
+    assert heartbeats(events) >= 12, events
     assert len(events) >= 4 + 12
     assert all(eta is not None and eta >= 0 for _, f, eta in events if f > 0)
 

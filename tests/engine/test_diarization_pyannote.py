@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pytest
+from polling import heartbeats, poll
 
 from tbdesktop.engine.diarization import pyannote_backend as pb
 from tbdesktop.engine.errors import Cancelled, ModelError
@@ -252,7 +253,7 @@ def test_heartbeat_reports_while_the_pipeline_works(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(pb, "POLL_S", 0.01)
     events: list[tuple[str, float, float | None]] = []
     # Batch n ends once the caller has heard 2 (n + 1) heartbeats (or after 10 s: then the count below fails).
-    pipeline = _FakePipeline(batches=3, pace=lambda n: _poll(lambda: _heartbeats(events) >= 2 * (n + 1), 10.0))
+    pipeline = _FakePipeline(batches=3, pace=lambda n: poll(lambda: heartbeats(events) >= 2 * (n + 1), 10.0))
     _diarizer(pipeline).diarize(np.zeros(16000 * 4, dtype=np.float32), on_progress=lambda *e: events.append(e))
     assert {stage for stage, _, _ in events} == {"diarizing"}
     fractions = [f for _, f, _ in events]
@@ -260,7 +261,7 @@ def test_heartbeat_reports_while_the_pipeline_works(monkeypatch: pytest.MonkeyPa
     assert fractions[0] == 0.0
     assert fractions[-1] == 1.0
     assert any(0.1 < f < 0.95 for f in fractions)  # the embedding batches move the bar
-    assert _heartbeats(events) >= 6, events  # several reports per batch, not just one per hook call
+    assert heartbeats(events) >= 6, events  # several reports per batch, not just one per hook call
     assert len(events) >= 3 * 3
     assert all(e is not None and e >= 0 for _, f, e in events if f >= 0.1)
 
@@ -415,22 +416,6 @@ def _assert_well_formed(result: DiarizationResult, duration: float) -> None:
 
 def _overlap(start: float, end: float, result: DiarizationResult) -> float:
     return sum(max(0.0, min(end, t.end) - max(start, t.start)) for t in result.turns)
-
-
-def _poll(predicate: Callable[[], bool], timeout: float) -> bool:
-    """Whether ``predicate`` came to hold within ``timeout`` seconds (for the pipeline's thread: never raises)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.005)
-    return True
-
-
-def _heartbeats(events: list[tuple[str, float, float | None]]) -> int:
-    """Reports that repeat the fraction before them: sent while a batch ran, not for a hook call."""
-    seen = list(events)
-    return sum(1 for before, after in zip(seen, seen[1:], strict=False) if after[1] == before[1])
 
 
 def _helper_threads() -> list[threading.Thread]:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 import pytest
+from polling import heartbeats, poll
 
 from tbdesktop.engine.asr import local
 from tbdesktop.engine.errors import Cancelled, ModelError
@@ -44,22 +44,6 @@ class _SlowModel:
         return generate(), info
 
 
-def _poll(predicate: Callable[[], bool], timeout: float) -> bool:
-    """Whether ``predicate`` came to hold within ``timeout`` seconds (for the model's thread: never raises)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.005)
-    return True
-
-
-def _heartbeats(events: list[tuple[str, float, float | None]]) -> int:
-    """Reports that repeat the fraction before them: sent while the model worked, not for a segment it gave."""
-    seen = list(events)
-    return sum(1 for before, after in zip(seen, seen[1:], strict=False) if after[1] == before[1])
-
-
 def _transcriber(model: _SlowModel) -> local.LocalTranscriber:
     transcriber = object.__new__(local.LocalTranscriber)
     transcriber._batched = model
@@ -76,7 +60,7 @@ def test_heartbeat_reports_while_the_model_works(monkeypatch: Any) -> None:
     monkeypatch.setattr(local, "HEARTBEAT_S", 0.05)
     events: list[tuple[str, float, float | None]] = []
     # Segment i comes once the caller has heard 2 (i + 1) heartbeats (or after 10 s: then the count below fails).
-    model = _SlowModel(segments=3, pace=lambda i: _poll(lambda: _heartbeats(events) >= 2 * (i + 1), 10.0))
+    model = _SlowModel(segments=3, pace=lambda i: poll(lambda: heartbeats(events) >= 2 * (i + 1), 10.0))
     result = _transcriber(model).transcribe(
         np.zeros(16000 * 8, dtype=np.float32),
         regions=[(0.0, 8.0)],
@@ -88,7 +72,7 @@ def test_heartbeat_reports_while_the_model_works(monkeypatch: Any) -> None:
     assert fractions == sorted(fractions)
     assert fractions[-1] == 1.0
     # Several reports per segment: the caller hears from the engine even between segments.
-    assert _heartbeats(events) >= 6, events
+    assert heartbeats(events) >= 6, events
     assert len(events) >= 3 * 3
     etas = [e for _, f, e in events if 0 < f < 1]
     assert all(e is not None and e >= 0 for e in etas)

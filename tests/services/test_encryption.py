@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from plaintext_support import copies, gone, in_memory
 from sqlalchemy import select
 
 from tbdesktop.errors import ValidationError
@@ -25,7 +26,6 @@ from tbdesktop.services.recording_vault import (
     RecordingCryptoError,
     decrypt_stream,
     encrypt_stream,
-    scratch_root,
 )
 from tbdesktop.services.sessions import ImportRequest, SessionService
 from tbdesktop.store.models import TherapySession
@@ -141,34 +141,6 @@ def _row(ctx: AppContext, session_id: Any) -> TherapySession:
         return row
 
 
-def _own_plaintext_copies() -> list[str]:
-    """This process's decrypted recordings: files in its scratch folder and copies held in anonymous memory."""
-    folder = scratch_root() / f"tbdesktop-{os.getuid()}" / f"p{os.getpid()}"
-    files = [str(p) for p in sorted(folder.glob("rec-*"))] if folder.is_dir() else []
-    return files + [link for link in _fd_links() if link.startswith("/memfd:tbdesktop-recording")]
-
-
-def _fd_links() -> list[str]:
-    links = []
-    for fd in Path(f"/proc/{os.getpid()}/fd").iterdir():
-        try:
-            links.append(os.readlink(fd))
-        except OSError:
-            continue
-    return links
-
-
-def _in_memory(path: Path) -> bool:
-    try:
-        return os.readlink(path).startswith("/memfd:tbdesktop-recording")
-    except OSError:
-        return False
-
-
-def _gone(path: Path) -> bool:
-    return not _in_memory(path) and not (path.is_file() and path.name.startswith("rec-"))
-
-
 def test_imported_recordings_are_ciphertext_in_the_data_folder(
     ctx: AppContext, therapist: Any, audio_files: dict[str, Path]
 ) -> None:
@@ -188,8 +160,8 @@ def test_imported_recordings_are_ciphertext_in_the_data_folder(
         # Each recording has a key of its own, and it opens only that recording.
         with ctx.recordings.plaintext(str(row.recording_path), row.recording_key, therapist.id) as plain:
             assert plain.read_bytes() == source.read_bytes()
-            assert _in_memory(plain)  # named on no disk: anonymous memory of this process
-        assert _gone(plain)
+            assert in_memory(plain)  # named on no disk: anonymous memory of this process
+        assert gone(plain)
     keys = {_row(ctx, i.id).recording_key for i in infos}
     assert len(keys) == len(infos)
     first, second = _row(ctx, infos[0].id), _row(ctx, infos[1].id)
@@ -216,7 +188,7 @@ def test_processing_reads_a_short_lived_copy_and_never_writes_plaintext(
                 assert_no_plaintext_audio(ctx.settings.data_dir, [wav])
             except AssertionError as exc:
                 problems.append(str(exc))
-            seen_copies.append(len(_own_plaintext_copies()))
+            seen_copies.append(len(copies(os.getpid())))
 
     runner.add_listener(on_event)
 
@@ -228,7 +200,7 @@ def test_processing_reads_a_short_lived_copy_and_never_writes_plaintext(
     assert service.get_sync(info.id).status == "completed"
     assert problems == []
     assert checks[0] >= 3 and max(seen_copies) == 1  # the copy existed while the job ran …
-    assert _own_plaintext_copies() == []  # … and not after
+    assert copies(os.getpid()) == []  # … and not after
     assert_no_plaintext_audio(ctx.settings.data_dir, [wav])
 
 
@@ -256,7 +228,7 @@ def test_a_damaged_recording_fails_clearly_and_leaves_no_copy(
     failed = service.get_sync(bad.id)
     assert failed.status == "failed" and "altered or damaged" in (failed.error or "")
     assert service.get_sync(good.id).status == "completed"  # the other session was processed
-    assert _own_plaintext_copies() == []
+    assert copies(os.getpid()) == []
 
 
 def test_playback_copy_is_audited_and_removed(ctx: AppContext, therapist: Any, two_speaker: Any) -> None:
@@ -269,7 +241,7 @@ def test_playback_copy_is_audited_and_removed(ctx: AppContext, therapist: Any, t
     assert copy.in_memory
     copy.close()
     copy.close()  # closing twice is harmless
-    assert _gone(copy.path)
+    assert gone(copy.path)
     with ctx.db.unit_of_work() as s:
         actions = [e.action for e in s.scalars(select(AuditEvent).where(AuditEvent.object_id == str(info.id)))]
     assert "recording.play" in actions

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from plaintext_support import file_copies, memory_copies
 from sqlalchemy import select
 from tests_support import run_queue_once
 
@@ -191,7 +192,7 @@ def test_cancel_running_job(
                 break
             await asyncio.sleep(0.1)
         # the worker reads a short-lived decrypted copy held in this process's memory, named on no disk
-        assert len(_memory_copies(os.getpid())) == 1 and _plaintext_copies(os.getpid()) == []
+        assert len(memory_copies(os.getpid())) == 1 and file_copies(os.getpid()) == []
         worker_pid = runner.worker_pid
         assert worker_pid is not None
         own = os.getpriority(os.PRIO_PROCESS, 0)
@@ -208,7 +209,7 @@ def test_cancel_running_job(
     after = service.get_sync(info.id)
     assert after.status == "cancelled"
     assert service.transcript_sync(info.id) == []
-    assert _plaintext_copies(os.getpid()) == [] and _memory_copies(os.getpid()) == []  # freed on cancel too
+    assert file_copies(os.getpid()) == [] and memory_copies(os.getpid()) == []  # freed on cancel too
 
 
 def test_job_left_transcribing_completes_after_restart(
@@ -267,7 +268,7 @@ def test_job_left_transcribing_completes_after_restart(
     assert service.status_sync(info.id).status == "transcribing"
 
     # the dead process had no chance to clean up, and there is nothing to clean: its decrypted copy was memory
-    assert _plaintext_copies(proc.pid) == [] and remove_stale_plaintext() == 0
+    assert file_copies(proc.pid) == [] and remove_stale_plaintext() == 0
 
     try:
         runner = ProcessingRunner(ctx, owner_ids=[therapist.id])
@@ -289,27 +290,9 @@ def test_job_left_transcribing_completes_after_restart(
             job = s.scalars(select(ProcessingJob).where(ProcessingJob.session_id == info.id)).one()
             # the app dying is not the job failing: its try was given back, the worker's retry is intact
             assert job.status == "completed" and job.attempts == 1 and job.params.get("interrupted") == 1
-        assert _plaintext_copies(os.getpid()) == [] and _memory_copies(os.getpid()) == []  # freed once it ended
+        assert file_copies(os.getpid()) == [] and memory_copies(os.getpid()) == []  # freed once it ended
     finally:
         ctx.close()
-
-
-def _memory_copies(pid: int) -> list[str]:
-    """The decrypted recordings a process holds in anonymous memory (engine/scratch.MemoryFile)."""
-    links = []
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        try:
-            links.append(os.readlink(fd))
-        except OSError:
-            continue  # closed meanwhile
-    return [link for link in links if link.startswith("/memfd:tbdesktop-recording")]
-
-
-def _plaintext_copies(pid: int) -> list[Path]:
-    from tbdesktop.services.recording_vault import scratch_root
-
-    folder = scratch_root() / f"tbdesktop-{os.getuid()}" / f"p{pid}"
-    return sorted(folder.glob("rec-*")) if folder.is_dir() else []
 
 
 def _stored(ctx: AppContext, session_id: Any) -> tuple[str, str | None, Any]:

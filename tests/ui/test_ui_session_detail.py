@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from plaintext_support import copies
 from PySide6.QtCore import QEvent, Qt, QUrl
 from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
 from pytestqt.qtbot import QtBot
@@ -226,22 +227,6 @@ def test_evidence_click_highlights_and_seeks(
 # -- the decrypted copy never outlives the view ------------------------------------------------------------------
 
 
-def open_copies() -> int:
-    """Decrypted recordings this process holds: private files in its scratch folder or anonymous memory."""
-    from tbdesktop.services.recording_vault import scratch_root
-
-    folder = scratch_root() / f"tbdesktop-{os.getuid()}" / f"p{os.getpid()}"
-    files = len(list(folder.glob("rec-*"))) if folder.is_dir() else 0
-    memory = set()  # the player may hold the same copy open twice: count copies, not descriptors
-    for fd in Path(f"/proc/{os.getpid()}/fd").iterdir():
-        try:
-            if os.readlink(fd).startswith("/memfd:tbdesktop-recording"):
-                memory.add(fd.stat().st_ino)
-        except OSError:
-            continue
-    return files + len(memory)
-
-
 def test_decrypted_copy_is_removed_when_the_view_moves_on(
     qtbot: QtBot,
     aio: AsyncDriver,
@@ -255,23 +240,23 @@ def test_decrypted_copy_is_removed_when_the_view_moves_on(
     other = session_with_transcript(ui_ctx, therapist, speech_session[0], LINES[:2])
     aio.run(show(view, sessions, recorded.id))
     first = view.recording_path
-    assert isinstance(first, Path) and first.is_file() and open_copies() == 1
+    assert isinstance(first, Path) and first.is_file() and len(copies(os.getpid())) == 1
 
     aio.run(show(view, sessions, other.id))  # another session
     second = view.recording_path
     assert isinstance(second, Path) and second.is_file()
-    assert open_copies() == 1  # the first copy was freed when the view moved on
+    assert len(copies(os.getpid())) == 1  # the first copy was freed when the view moved on
 
     view.player.seek(12.0)
     aio.run(AsyncDriver.until(lambda: near(view.player.position_ms, 12_000)))
     view.hide()  # left: another page of the window is shown
-    assert open_copies() == 0 and view.recording_path is None and view.player.source_path is None
+    assert len(copies(os.getpid())) == 0 and view.recording_path is None and view.player.source_path is None
     view.show()  # back again: opened anew, where it was
     aio.run(AsyncDriver.until(lambda: view.player.loaded and near(view.player.position_ms, 12_000), message="resume"))
     third = view.recording_path
-    assert isinstance(third, Path) and third.is_file() and open_copies() == 1
+    assert isinstance(third, Path) and third.is_file() and len(copies(os.getpid())) == 1
     view.release()  # what the window calls when it leaves the view
-    assert open_copies() == 0
+    assert len(copies(os.getpid())) == 0
     view.hide()
     view.show()
     aio.run(AsyncDriver.until(lambda: view.recording_path is not None and view.player.loaded))

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from tbdesktop.errors import TBError
+from tbdesktop.paths import sync_folder
 from tbdesktop.services.recording_vault import wrap_key
 
 log = logging.getLogger(__name__)
@@ -176,7 +177,7 @@ class JournalWriter:
         try:
             self._write(header.raw)
             self.sync()
-            _sync_folder(path.parent)
+            sync_folder(path.parent)
         except BaseException:
             self.close()
             path.unlink(missing_ok=True)
@@ -266,17 +267,6 @@ class JournalWriter:
                     os.fsync(fd)
             finally:
                 os.close(fd)
-
-
-def _sync_folder(folder: Path) -> None:
-    """Makes the journal's name itself survive a power cut (POSIX; a no-op elsewhere)."""
-    if os.name != "posix":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 # -- the lock ------------------------------------------------------------------------------------------------
