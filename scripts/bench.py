@@ -14,15 +14,17 @@ last word, model loading included:
 
 Memory: the whole process tree (this bench process, the child and the pipeline's workers) is sampled from /proc
 every 0.1 s; the peak of the summed RSS is reported with each process's peak, next to the pipeline's own
-``resources.peak_rss_mb``.
+``resources.peak_rss_mb``. The decoded audio the workers read lives in a memory file (memfd) that no process's
+RSS shows: the memory target counts it too (RSS + memory files, scripts/rss.py).
 
 Timings are noisy on a shared machine: every configuration runs ``--repeat`` times (default 3), the order of the
 configurations alternating from round to round, and each is reported as the median with its min, max and spread;
 the load average is printed before and after. One run is never a finding.
 
 Targets (met / not met on the medians; the exit status reflects errors only): end-to-end ≥ 40× realtime on the
-10-minute file; pipeline wall ≤ 0.6 × faster-whisper-alone wall; peak tree RSS ≤ 1.5 GB on the 60-minute file; the
-window's worst stall ≤ 50 ms while the app processes the recording (a 10 ms timer on the Qt loop; ``--no-gui`` skips).
+10-minute file; pipeline wall ≤ 0.6 × faster-whisper-alone wall; peak tree RSS + memory files ≤ 1.5 GB on the
+60-minute file; the window's worst stall ≤ 50 ms while the app processes the recording (a 10 ms timer on the Qt
+loop; ``--no-gui`` skips).
 
 The window's stall: the real main window, offscreen, imports the recording, shows it while it is processed and is
 rebuilt with its transcript at the end. Each stall is split into the time the window's thread waited, runnable, for
@@ -423,6 +425,7 @@ def print_report(r: dict[str, Any]) -> None:
             f"sampled every {mem['interval_s']} s: "
             f"RSS {mem['peak_tree_rss_mb']:.0f} MB"
             + (f", PSS {mem['peak_tree_pss_mb']:.0f} MB" if mem.get("peak_tree_pss_mb") else "")
+            + f"; RSS + memory files (decoded audio) {mem.get('peak_tree_total_mb', 0):.0f} MB"
         )
         for entry in mem["per_process_peak_rss_mb"][:6]:
             print(f"  {entry['name']:28} pid {entry['pid']:>7}  {entry['mb']:8.0f} MB")
@@ -453,6 +456,7 @@ def print_report(r: dict[str, Any]) -> None:
     if long:
         print(
             f"\nPipeline on a {long['minutes']:g}-minute recording: peak tree RSS {long['peak_tree_rss_mb']:.0f} MB, "
+            f"with the decoded audio's memory file {long.get('peak_tree_total_mb', 0):.0f} MB; "
             f"{long['wall_s']:.0f} s ({long['realtime']:.1f}× realtime)"
         )
     for q in r.get("queue") or []:
@@ -511,12 +515,12 @@ def targets(r: dict[str, Any], minutes: float) -> list[dict[str, Any]]:
         )
     long = r.get("long_memory")
     if long is not None:  # the --rss-minutes run of this same bench
-        peak, sixty, length = long["peak_tree_rss_mb"], long["minutes"] >= 60, long["minutes"]
+        peak, sixty, length = long["peak_tree_total_mb"], long["minutes"] >= 60, long["minutes"]
     else:
-        peak, sixty, length = p["memory"]["peak_tree_rss_mb"], minutes >= 60, minutes
+        peak, sixty, length = p["memory"]["peak_tree_total_mb"], minutes >= 60, minutes
     out.append(
         {
-            "name": "peak tree RSS ≤ 1.5 GB (60-min file)",
+            "name": "peak tree RSS + memory files ≤ 1.5 GB (60-min file)",
             "value": f"{peak:.0f} MB ({length:g}-min file)",
             "met": peak <= TARGET_PEAK_MB if sixty else None,
             "note": "" if sixty else f"n/a: {length:g}-min file (run --rss-minutes 60)",
@@ -628,6 +632,8 @@ def main(argv: list[str] | None = None) -> int:
         report["long_memory"] = {
             "minutes": args.rss_minutes,
             "peak_tree_rss_mb": long_run["memory"]["peak_tree_rss_mb"],
+            "peak_tree_total_mb": long_run["memory"]["peak_tree_total_mb"],
+            "per_process_peak_rss_mb": long_run["memory"]["per_process_peak_rss_mb"][:6],
             "wall_s": long_run["runs"][0]["wall_s"],
             "realtime": round(duration_of(long_session.wav) / long_run["runs"][0]["wall_s"], 1),
         }

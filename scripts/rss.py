@@ -4,7 +4,10 @@
 seconds and keeps the peak of that sum, plus each process's own peak. Summing RSS counts shared pages (the
 Python runtime, shared libraries) once per process, so it overstates the true footprint a little; the
 proportional set size (PSS, from /proc/PID/smaps_rollup) splits shared pages between their users and is
-reported beside it when the kernel offers it.
+reported beside it when the kernel offers it. Memory files (memfd: the decoded audio the engine workers read)
+hold memory that no process's RSS shows while it is read with read() rather than mapped; their sizes are added
+to the tree's total, each file once (a backend that maps the file has those pages in its RSS too: counted twice,
+the total errs high, never low).
 """
 
 from __future__ import annotations
@@ -65,6 +68,26 @@ def pss_bytes(pid: int) -> int | None:
     except (OSError, ValueError):
         return None
     return None
+
+
+def memory_file_bytes(pids: list[int]) -> int:
+    """Bytes held by the memory files (memfd) the processes have open, each file counted once."""
+    seen: dict[int, int] = {}
+    for pid in pids:
+        fd_dir = PROC / str(pid) / "fd"
+        try:
+            names = os.listdir(fd_dir)
+        except OSError:
+            continue
+        for name in names:
+            try:
+                if not os.readlink(fd_dir / name).startswith("/memfd:"):
+                    continue
+                st = os.stat(fd_dir / name)
+            except OSError:
+                continue
+            seen[st.st_ino] = st.st_size
+    return sum(seen.values())
 
 
 def describe(pid: int) -> str:
@@ -136,6 +159,8 @@ class TreeSampler:
     pss: bool = True
     peak_rss: int = 0
     peak_pss: int = 0
+    peak_total: int = 0  # RSS plus the memory files (see the module's docstring)
+    peak_files: int = 0
     peak_processes: int = 0
     per_process: dict[int, dict[str, Any]] = field(default_factory=dict)
     samples: int = 0
@@ -173,8 +198,11 @@ class TreeSampler:
             if entry is None:
                 entry = self.per_process[pid] = {"pid": pid, "name": describe(pid), "peak_rss": 0}
             entry["peak_rss"] = max(entry["peak_rss"], rss)
+        files = memory_file_bytes(pids)
         self.peak_rss = max(self.peak_rss, total_rss)
         self.peak_pss = max(self.peak_pss, total_pss)
+        self.peak_files = max(self.peak_files, files)
+        self.peak_total = max(self.peak_total, total_rss + files)
         self.peak_processes = max(self.peak_processes, len(pids))
         self.samples += 1
 
@@ -183,6 +211,8 @@ class TreeSampler:
         return {
             "peak_tree_rss_mb": round(self.peak_rss / mb, 1),
             "peak_tree_pss_mb": round(self.peak_pss / mb, 1) if self.pss and self.peak_pss else None,
+            "peak_memory_files_mb": round(self.peak_files / mb, 1),
+            "peak_tree_total_mb": round(self.peak_total / mb, 1),
             "peak_processes": self.peak_processes,
             "samples": self.samples,
             "interval_s": self.interval,

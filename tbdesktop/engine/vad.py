@@ -22,7 +22,7 @@ from tbdesktop.engine.types import CancelCheck
 SAMPLE_RATE = 16000
 WINDOW = 512  # samples per probability (32 ms)
 CONTEXT = 64
-BLOCK_WINDOWS = 4096  # ~131 s of audio per model call
+BLOCK_WINDOWS = 1024  # ~33 s of audio per model call: as fast as 4096 and 120 MB less at the peak (60-min file)
 
 Region = tuple[float, float]
 

@@ -30,11 +30,12 @@ HEARTBEAT_S = 2.0  # progress is reported at least this often, even inside a lon
 SAMPLE_RATE = 16000
 MAX_WINDOW_S = 30.0  # Whisper's window
 GROUP_WINDOWS = 32  # windows per model call: bounds memory for long recordings and keeps progress moving
-# Batch 0 = automatic: 8 windows per call on a GPU; on a CPU 4 per call for the greedy pass (greedy decoding costs
-# half as much per window in a batch of 4-16; ~36 MB of cross-attention cache each) and 1 with an explicit beam
-# (each extra window at beam 5 holds ~180 MB and is no faster) (ADR 0005; `make bench`).
+# Batch 0 = automatic: 8 windows per call on a GPU; on a CPU 2 per call for the greedy pass (greedy decoding costs
+# less per window in a batch; on 2 cores a batch of 2 is as fast as 4 — 4 minutes of the bench file, alternated:
+# 40-45 s either way — and the worker's peak is 630 MB instead of 815) and 1 with an explicit beam (each extra
+# window at beam 5 holds ~180 MB and is no faster) (ADR 0005; `make bench`).
 DEFAULT_BATCH_SIZE = 0
-CPU_GREEDY_BATCH_SIZE = 4
+CPU_GREEDY_BATCH_SIZE = 2
 DEFAULT_BEAM_SIZE = 5
 # Beam 0 = automatic: beam 5 on a GPU; on a CPU a greedy pass, and beam 5 again, from the same encoder output, for
 # the windows it was unsure of (mean token log-probability below RETRY_LOGPROB: about 1 % of the windows of the

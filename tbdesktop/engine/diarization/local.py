@@ -17,23 +17,25 @@ from tbdesktop.engine.diarization.cluster import cluster
 from tbdesktop.engine.diarization.fbank import FRAME, HOP, N_MELS, SAMPLE_RATE, fbank, num_frames
 from tbdesktop.engine.diarization.speaker_model import SpeakerModel
 from tbdesktop.engine.errors import Cancelled
-from tbdesktop.engine.progress import reporter
+from tbdesktop.engine.progress import MeasuredEta, reporter
 from tbdesktop.engine.types import CancelCheck, DiarizationResult, ProgressCallback, SpeakerTurn
 
 log = logging.getLogger(__name__)
 _report = reporter(STAGE)
 
-# 1.5 s windows every 0.75 s inside each speech region (ADR 0009), counted in 10 ms fbank frames so the
-# region's frames are computed once and sliced: 148 frames span 1.5 s of audio.
+# 1.5 s windows every 1.0 s inside each speech region (ADR 0009), counted in 10 ms fbank frames so the
+# region's frames are computed once and sliced: 148 frames span 1.5 s of audio. A step of 1.0 s rather than
+# 0.75 s embeds 12 % fewer frames of the bench file (most regions are short) at the same accuracy: realistic
+# eval set, DER 5.1 % against 5.2 %, every speaker count right.
 WINDOW_FRAMES = 148
-STEP_FRAMES = 75
+STEP_FRAMES = 100
 WINDOW_S = ((WINDOW_FRAMES - 1) * HOP + FRAME) / SAMPLE_RATE
 # Windows shorter than this (0.5 s) describe a voice too poorly to find voices from: CAM++ embeddings of very
 # short snippets gather by length rather than by speaker (a monologue split into "short" and "long" voices).
 # They join the nearest voice after clustering. Measured on the realistic eval set: 0.4–0.5 s keeps every
 # count right; 0.75 s and more leaves too few windows of a quiet minority speaker.
 MIN_CLUSTER_FRAMES = 50
-BATCH = 32  # windows per chunk: progress and cancellation between chunks
+BATCH = 8  # windows per model call: as fast per window as 32 on a CPU, and 150 MB less memory at its peak
 MERGE_GAP_S = 0.5  # same-speaker turns closer than this are one turn
 FRAME_S = HOP / SAMPLE_RATE
 _MIN_SAMPLES = FRAME + (MIN_FRAMES - 1) * HOP
@@ -113,7 +115,7 @@ class LocalDiarizer:
 
         embeddings = np.empty((len(windows), EMBEDDING_DIM), dtype=np.float32)
         frames = _RegionFrames(audio, regions)
-        last_report = time.monotonic()
+        eta = MeasuredEta(started, cap=0.95)  # the clustering after the last chunk takes the rest
         for first in range(0, len(windows), BATCH):
             if should_cancel is not None and should_cancel():
                 raise Cancelled()
@@ -124,12 +126,8 @@ class LocalDiarizer:
             for indices in by_length.values():
                 feats = np.stack([frames.window(windows[i]) for i in indices])
                 embeddings[indices] = self.model.embed(feats)
-            now = time.monotonic()
-            if now - last_report >= 0.5 or last == len(windows):
-                done = last / len(windows)
-                elapsed = time.perf_counter() - started
-                _report(on_progress, 0.95 * done, elapsed / done * (1 - done) if done > 0 else None)
-                last_report = now
+            eta.advance_to(0.95 * last / len(windows))  # throttled once, at the worker's process boundary
+            _report(on_progress, eta.fraction, eta.eta())
 
         labels = cluster(
             embeddings,
