@@ -425,7 +425,7 @@ def print_report(r: dict[str, Any]) -> None:
             f"sampled every {mem['interval_s']} s: "
             f"RSS {mem['peak_tree_rss_mb']:.0f} MB"
             + (f", PSS {mem['peak_tree_pss_mb']:.0f} MB" if mem.get("peak_tree_pss_mb") else "")
-            + f"; RSS + memory files (decoded audio) {mem.get('peak_tree_total_mb', 0):.0f} MB"
+            + f"; RSS + memory files (decoded audio) {mem['peak_tree_total_mb']:.0f} MB"
         )
         for entry in mem["per_process_peak_rss_mb"][:6]:
             print(f"  {entry['name']:28} pid {entry['pid']:>7}  {entry['mb']:8.0f} MB")
@@ -456,7 +456,7 @@ def print_report(r: dict[str, Any]) -> None:
     if long:
         print(
             f"\nPipeline on a {long['minutes']:g}-minute recording: peak tree RSS {long['peak_tree_rss_mb']:.0f} MB, "
-            f"with the decoded audio's memory file {long.get('peak_tree_total_mb', 0):.0f} MB; "
+            f"with the decoded audio's memory file {long['peak_tree_total_mb']:.0f} MB; "
             f"{long['wall_s']:.0f} s ({long['realtime']:.1f}× realtime)"
         )
     for q in r.get("queue") or []:
