@@ -34,7 +34,7 @@ def samples(speech_fixtures: Any) -> Any:
 
 def test_cpu_defaults_are_greedy_batched_with_a_beam_retry(model_cache_dir: Path) -> None:
     auto = LocalTranscriber(resolve_model("base", model_cache_dir), device="cpu")
-    assert (auto.beam_size, auto.retry_beam_size, auto.batch_size) == (1, local.DEFAULT_BEAM_SIZE, 2)
+    assert (auto.beam_size, auto.retry_beam_size, auto.batch_size) == (1, local.DEFAULT_BEAM_SIZE, 4)
     # an explicit beam is used for every window, one window per call, with no second pass
     fixed = LocalTranscriber(resolve_model("base", model_cache_dir), device="cpu", beam_size=5)
     assert (fixed.beam_size, fixed.retry_beam_size, fixed.batch_size) == (5, 0, 1)

@@ -30,12 +30,13 @@ HEARTBEAT_S = 2.0  # progress is reported at least this often, even inside a lon
 SAMPLE_RATE = 16000
 MAX_WINDOW_S = 30.0  # Whisper's window
 GROUP_WINDOWS = 32  # windows per model call: bounds memory for long recordings and keeps progress moving
-# Batch 0 = automatic: 8 windows per call on a GPU; on a CPU 2 per call for the greedy pass (greedy decoding costs
-# less per window in a batch; on 2 cores a batch of 2 is as fast as 4 — 4 minutes of the bench file, alternated:
-# 40-45 s either way — and the worker's peak is 630 MB instead of 815) and 1 with an explicit beam (each extra
-# window at beam 5 holds ~180 MB and is no faster) (ADR 0005; `make bench`).
+# Batch 0 = automatic: 8 windows per call on a GPU; on a CPU 4 per call for the greedy pass (a decoder step reads
+# the whole decoder and its 51,865-word output layer whatever the batch, so a batch shares that cost: 6 windows on
+# one thread decode in 3.7 s at 2 per call, 2.8 s at 6; its memory is held down by the workers' fixed mmap
+# threshold, engine/workers.py) and 1 with an explicit beam (each extra window at beam 5 holds ~180 MB and is no
+# faster) (ADR 0005; `make bench`).
 DEFAULT_BATCH_SIZE = 0
-CPU_GREEDY_BATCH_SIZE = 2
+CPU_GREEDY_BATCH_SIZE = 4
 DEFAULT_BEAM_SIZE = 5
 # Beam 0 = automatic: beam 5 on a GPU; on a CPU a greedy pass, and beam 5 again, from the same encoder output, for
 # the windows it was unsure of (mean token log-probability below RETRY_LOGPROB: about 1 % of the windows of the
