@@ -245,13 +245,19 @@ def cmd_session_import(args: argparse.Namespace) -> int:
         session_date = date.fromisoformat(args.date) if args.date else None
     except ValueError as exc:
         raise TBError(f"'{args.date}' is not a date (use YYYY-MM-DD).") from exc
+    if not args.audio and not args.folder:
+        raise TBError("Name the recording(s) to import, or a folder with --folder DIR.")
+    if args.recursive and not args.folder:
+        raise TBError("--recursive goes with --folder DIR.")
+    if args.folder or len(args.audio) > 1:
+        return _import_batch(args, session_date)
     ctx = _open(args)
     try:
         user = _acting_user(ctx, args)
         service = SessionService(ctx, user)
         info = service.import_recording_sync(
             ImportRequest(
-                source=Path(args.audio),
+                source=Path(args.audio[0]),
                 client_name=args.client,
                 session_date=session_date,
                 consent_method=args.consent,
@@ -276,6 +282,105 @@ def cmd_session_import(args: argparse.Namespace) -> int:
         return EXIT_OK if final.status == "completed" else EXIT_ERROR
     finally:
         ctx.close()
+
+
+def _import_batch(args: argparse.Namespace, session_date: date | None) -> int:
+    """Several recordings (files, a folder's audio and video files): one line per file, every file tried."""
+    from tbdesktop.services.batch_import import (
+        FAILED,
+        IMPORTED,
+        BatchImportService,
+        BatchItem,
+        BatchResult,
+        media_files,
+        recording_date,
+    )
+    from tbdesktop.services.sessions import ImportRequest, SessionService
+
+    paths = [Path(a) for a in args.audio]
+    if args.folder:
+        found = media_files(Path(args.folder), recursive=args.recursive)
+        if not found:
+            where = " or its subfolders" if args.recursive else ""
+            raise TBError(f"The folder '{Path(args.folder).name}'{where} holds no audio or video files.")
+        paths += found
+    items = []
+    for path in paths:
+        day = session_date
+        if day is None and path.is_file():
+            day = recording_date(path)[0]  # its tags, a date in its name, else its modification day
+        request = ImportRequest(
+            source=path,
+            client_name=args.client,
+            session_date=day,
+            consent_method=args.consent,
+            session_type=args.type,
+            allow_duplicate=args.allow_duplicate,
+        )
+        items.append(BatchItem(request))
+
+    def line(_index: int, result: BatchResult) -> None:
+        if args.json:
+            return
+        if result.session is not None:
+            _print(f"{result.session.id}  {result.source.name}  {result.session.status}")
+        else:
+            _print(f"{result.status}  {result.source.name}: {result.error}")
+        sys.stdout.flush()
+
+    ctx = _open(args)
+    try:
+        user = _acting_user(ctx, args)
+        service = SessionService(ctx, user)
+        results = BatchImportService(service).import_all_sync(items, on_result=line)
+        imported = [r.session.id for r in results if r.session is not None]
+        finished: dict[Any, str] = {}
+        if args.wait and imported:
+            finished = wait_for_sessions(ctx, user, imported, quiet=args.json)
+            results = [
+                BatchResult(r.source, r.status, service.get_sync(r.session.id), r.error, r.existing_id)
+                if r.session is not None
+                else r
+                for r in results
+            ]
+            if not args.json:
+                for r in results:
+                    if r.session is not None:
+                        _print(f"{r.session.id}  {r.source.name}  {r.session.status}")
+    finally:
+        ctx.close()
+    if args.json:
+        _print(json.dumps([r.to_json() for r in results], indent=2, ensure_ascii=False))
+    counts = {s: sum(r.status == s for r in results) for s in (IMPORTED, FAILED, "skipped")}
+    if not args.json:
+        _err(f"{counts[IMPORTED]} imported, {counts[FAILED]} failed, {counts['skipped']} skipped")
+    unfinished = any(status != "completed" for status in finished.values())
+    return EXIT_ERROR if counts[FAILED] or unfinished else EXIT_OK
+
+
+def wait_for_sessions(ctx: Any, user: Any, session_ids: Sequence[Any], *, quiet: bool) -> dict[Any, str]:
+    """Process queued jobs here until each session's processing has finished; its final status by session."""
+    from tbdesktop.services.processing import ProcessingRunner
+
+    runner = ProcessingRunner(ctx, owner_ids=[user.id])
+    if not quiet:
+        last: dict[Any, int] = {}
+
+        def show(ev: Any) -> None:
+            step = ev.progress // 10
+            if ev.session_id in session_ids and (last.get(ev.session_id) != step or ev.finished):
+                last[ev.session_id] = step
+                _err(f"{ev.session_id}  {ev.stage_detail or ev.status} {ev.progress}%")
+
+        runner.add_listener(show)
+
+    async def wait() -> dict[Any, str]:
+        try:
+            return {sid: (await runner.wait_for_session(sid)).status for sid in session_ids}
+        finally:
+            await runner.stop()
+
+    return asyncio.run(wait())
 
 
 def wait_for_session(ctx: Any, user: Any, session_id: Any, *, quiet: bool) -> Any:
@@ -613,10 +718,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     session = sub.add_parser("session", help="therapy sessions")
     ssub = session.add_subparsers(dest="session_command", metavar="ACTION", required=True)
-    p = ssub.add_parser("import", parents=[common], help="import a recording and queue it for processing")
-    p.add_argument("audio")
+    p = ssub.add_parser(
+        "import",
+        parents=[common],
+        help="import recordings and queue them for processing",
+        description="Import one recording, several (A B C …) or a folder's audio and video files (--folder), one "
+        "session per file. With several, each file gets a line (its session id, or why it was not imported), "
+        "--json prints a list, a recording imported before is skipped (--allow-duplicate imports it again) and the "
+        "exit code is 1 if any file failed.",
+    )
+    p.add_argument("audio", nargs="*", help="the recording file(s)")
+    p.add_argument("--folder", default=None, help="import the audio and video files of this folder")
+    p.add_argument("--recursive", action="store_true", help="with --folder: its subfolders' files too")
     p.add_argument("--client", default=None, help="client name (created if new)")
-    p.add_argument("--date", default=None, help="session date, YYYY-MM-DD (default: today)")
+    p.add_argument(
+        "--date",
+        default=None,
+        help="session date, YYYY-MM-DD (default: today for one file; with several, each recording's own date: "
+        "its metadata, else a date in its file name, else the day the file was last changed)",
+    )
     p.add_argument("--consent", default=None, choices=["verbal", "written", "electronic"])
     p.add_argument(
         "--type", default="individual", choices=["individual", "couples", "family", "group"], help="session type"

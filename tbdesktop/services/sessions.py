@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -150,6 +150,33 @@ class SessionService:
             f"{existing.session_date:%d %b %Y}. Open that session, or import it again as a new one.",
             existing.id,
         )
+
+    def find_duplicates_sync(self, recordings: Sequence[tuple[str, str]]) -> list[DuplicateRecordingError | None]:
+        """For each (sha256, file name): what importing it would be refused with (the same recording is in one of
+        my sessions already), or None — the check an import makes, made before anything is copied."""
+        found: list[DuplicateRecordingError | None] = []
+        with self.ctx.db.unit_of_work() as s:
+            for sha256, file_name in recordings:
+                try:
+                    self._refuse_duplicate(s, sha256, file_name)
+                except DuplicateRecordingError as exc:
+                    found.append(exc)
+                else:
+                    found.append(None)
+        return found
+
+    def last_consent_methods_sync(self) -> dict[uuid.UUID, str]:
+        """Each of my clients' consent method as their latest session with one recorded it (a returning client's
+        consent is offered again on import)."""
+        found: dict[uuid.UUID, str] = {}
+        with self.ctx.db.unit_of_work() as s:
+            for row in SessionRepository(s, self.user.id).list():  # newest session first
+                if row.client_id is not None and row.consent_method and row.client_id not in found:
+                    found[row.client_id] = row.consent_method
+        return found
+
+    async def last_consent_methods(self) -> dict[uuid.UUID, str]:
+        return await asyncio.to_thread(self.last_consent_methods_sync)
 
     def set_consent_required_sync(self, required: bool) -> None:
         """My setting: whether a session needs recorded consent before it is processed (on by default)."""

@@ -1,12 +1,15 @@
-"""Import a recording: pick the audio file, choose or name the client, set the session date."""
+"""Import recordings: pick one file (client, date, type, consent in a form), or several files or a folder (a review
+table: one row per file with its date, client, consent and state). Dropped files open it with them."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QDate
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDateEdit,
     QDialog,
@@ -19,15 +22,26 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from tbdesktop.services.batch_import import MEDIA_EXTENSIONS, BatchItem
 from tbdesktop.services.dto import ClientInfo
 from tbdesktop.services.sessions import ImportRequest
+from tbdesktop.ui.batch_import_dialog import BatchMode, Inspector
+from tbdesktop.ui.batch_import_table import CONSENT_CHOICES, NO_CLIENT_HINT, BatchReviewTable, set_combo_data
 from tbdesktop.ui.buttons import dialog_buttons, primary_button
+from tbdesktop.ui.duplicate_dialog import DuplicateDialog
 from tbdesktop.ui.resources import icon
 
 IMPORT_EXTENSIONS = (".wav", ".mp3", ".m4a", ".ogg", ".webm", ".flac")
-FILE_FILTER = "Audio recordings (" + " ".join(f"*{e}" for e in IMPORT_EXTENSIONS) + ");;All files (*)"
+FILE_FILTER = (
+    "Audio and video recordings ("
+    + " ".join(f"*{e}" for e in MEDIA_EXTENSIONS)
+    + ");;Audio recordings ("
+    + " ".join(f"*{e}" for e in IMPORT_EXTENSIONS)
+    + ");;All files (*)"
+)
 NO_CLIENT = "No client"
 
+__all__ = ["CONSENT_CHOICES", "ImportDialog", "Inspector"]
 
 SESSION_TYPE_CHOICES = (
     ("individual", "Individual (therapist and client)"),
@@ -49,53 +63,90 @@ def _mark_invalid(widget: QWidget, invalid: bool) -> None:
     widget.style().polish(widget)
 
 
-CONSENT_CHOICES = (
-    ("", "Not recorded yet"),
-    ("verbal", "Verbal"),
-    ("written", "Written"),
-    ("electronic", "Electronic"),
-)
+class ImportDialog(BatchMode, QDialog):
+    """Collects what to import: ``request()`` for one file, ``batch_items()`` for several (``is_batch``); valid
+    once the dialog was accepted."""
 
-
-class ImportDialog(QDialog):
-    """Collects an ImportRequest; `request()` is valid once the dialog was accepted."""
-
-    def __init__(self, clients: list[ClientInfo], start_dir: Path | None = None, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        clients: list[ClientInfo],
+        start_dir: Path | None = None,
+        parent: QWidget | None = None,
+        *,
+        last_consent: Mapping[uuid.UUID, str] | None = None,
+        inspect: Inspector | None = None,
+        paths: Sequence[Path] = (),
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("importDialog")
         self.setWindowTitle("Import recording")
-        self.setMinimumWidth(520)
+        self.setMinimumWidth(620)
+        self.setAcceptDrops(True)  # recordings dropped here join the import
         self._clients = list(clients)
+        self._last_consent = dict(last_consent or {})
+        self._inspect = inspect
         self._start_dir = start_dir or Path.home()
         self._request: ImportRequest | None = None
+        self._items: list[BatchItem] | None = None
+        self._consent_touched = False
+        self.open_after: uuid.UUID | None = None  # the user chose to open a session a duplicate is already in
+        self.duplicate_dialog: DuplicateDialog | None = None
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(28, 24, 28, 20)
         layout.setSpacing(8)
-        title = QLabel("Import recording")
-        title.setObjectName("dialogTitle")
-        layout.addWidget(title)
-        hint = QLabel("The recording is copied into TherapyBridge's private data folder and transcribed here.")
+        self.title_label = QLabel("Import recording")
+        self.title_label.setObjectName("dialogTitle")
+        layout.addWidget(self.title_label)
+        hint = QLabel(
+            "Recordings are copied into TherapyBridge's private data folder and transcribed here. Several files "
+            "or a folder make a batch: one session each."
+        )
         hint.setObjectName("dialogHint")
         hint.setWordWrap(True)
         layout.addWidget(hint)
         layout.addSpacing(10)
 
-        layout.addWidget(_field_label("Recording"))
+        self.recording_label = _field_label("Recording")
+        layout.addWidget(self.recording_label)
         file_row = QHBoxLayout()
         self.path_edit = QLineEdit()
         self.path_edit.setObjectName("filePathEdit")
         self.path_edit.setPlaceholderText("Choose a WAV, MP3, M4A, OGG, WebM or FLAC file")
-        self.browse_button = QPushButton("Browse…")
+        self.browse_button = QPushButton("Files…")
         self.browse_button.setObjectName("browseButton")
+        self.browse_button.setToolTip("Choose one recording, or several at once")
         self.browse_button.clicked.connect(self.browse)
+        self.folder_button = QPushButton("Folder…")
+        self.folder_button.setObjectName("folderButton")
+        self.folder_button.setToolTip("Import the audio and video files of a folder")
+        self.folder_button.clicked.connect(self.browse_folder)
+        self.recursive_check = QCheckBox("Include subfolders")
+        self.recursive_check.setObjectName("recursiveCheck")
+        self.recursive_check.setToolTip("With Folder…: also the files in the folders inside it")
         file_row.addWidget(self.path_edit, 1)
         file_row.addWidget(self.browse_button)
+        file_row.addWidget(self.folder_button)
+        file_row.addStretch(0)  # takes the room only when the path field is hidden (a batch)
         layout.addLayout(file_row)
+        layout.addWidget(self.recursive_check)
         self.path_error = self._error_label("filePathError")
         layout.addWidget(self.path_error)
 
-        layout.addWidget(_field_label("Client"))
+        self.table = BatchReviewTable(self._clients, self._last_consent)
+        self.table.duplicateDetailsRequested.connect(self._duplicate_details)
+        self.table.changed.connect(self._sync_batch)
+        self.table.hide()
+        layout.addWidget(self.table, 1)
+        self.batch_summary = QLabel()
+        self.batch_summary.setObjectName("batchSummary")
+        self.batch_summary.setWordWrap(True)
+        self.batch_summary.hide()
+        layout.addWidget(self.batch_summary)
+
+        self.client_label = _field_label("Client")
+        layout.addWidget(self.client_label)
+        client_row = QHBoxLayout()
         self.client_combo = QComboBox()
         self.client_combo.setObjectName("clientCombo")
         self.client_combo.setEditable(True)
@@ -105,9 +156,19 @@ class ImportDialog(QDialog):
             self.client_combo.addItem(client.name, client.id)
         line_edit = self.client_combo.lineEdit()
         if line_edit is not None:
-            line_edit.setPlaceholderText("Choose a client or type a new name")
+            line_edit.setPlaceholderText(NO_CLIENT_HINT)
             line_edit.setMaxLength(200)
-        layout.addWidget(self.client_combo)
+        # "No client" is a choice in the list, never text in the field: typing a name must not append to it.
+        self.client_combo.setEditText("")
+        self.client_combo.currentIndexChanged.connect(self._no_client_chosen)
+        self.client_combo.activated.connect(self._no_client_chosen)
+        client_row.addWidget(self.client_combo, 1)
+        self.apply_client_button = QPushButton("Apply to all")
+        self.apply_client_button.setObjectName("applyClientButton")
+        self.apply_client_button.setToolTip("Give every row this client")
+        self.apply_client_button.clicked.connect(lambda: self.table.apply_client(self.client_combo.currentText()))
+        client_row.addWidget(self.apply_client_button)
+        layout.addLayout(client_row)
         self.client_hint = QLabel()
         self.client_hint.setObjectName("muted")
         layout.addWidget(self.client_hint)
@@ -124,6 +185,11 @@ class ImportDialog(QDialog):
         date_row = QHBoxLayout()
         date_row.setSpacing(12)
         date_row.addWidget(self.date_edit, 1)
+        self.apply_date_button = QPushButton("Apply to all")
+        self.apply_date_button.setObjectName("applyDateButton")
+        self.apply_date_button.setToolTip("Give every row this date")
+        self.apply_date_button.clicked.connect(lambda: self.table.apply_date(self.date_edit.date().toPython()))  # type: ignore[arg-type]
+        date_row.addWidget(self.apply_date_button)
         layout.addLayout(date_row)
 
         layout.addWidget(_field_label("Session type"))
@@ -135,6 +201,7 @@ class ImportDialog(QDialog):
         layout.addWidget(self.type_combo)
 
         layout.addWidget(_field_label("Client's consent to record"))
+        consent_row = QHBoxLayout()
         self.consent_combo = QComboBox()
         self.consent_combo.setObjectName("consentCombo")
         for value, text in CONSENT_CHOICES:
@@ -142,7 +209,22 @@ class ImportDialog(QDialog):
         self.consent_combo.setToolTip(
             "How the client agreed to the recording. Without recorded consent the session is kept but not processed."
         )
-        layout.addWidget(self.consent_combo)
+        self.consent_combo.activated.connect(self._consent_chosen)
+        consent_row.addWidget(self.consent_combo, 1)
+        self.apply_consent_button = QPushButton("Apply to all")
+        self.apply_consent_button.setObjectName("applyConsentButton")
+        self.apply_consent_button.setToolTip("Give every row this consent")
+        self.apply_consent_button.clicked.connect(
+            lambda: self.table.apply_consent(str(self.consent_combo.currentData() or ""))
+        )
+        consent_row.addWidget(self.apply_consent_button)
+        layout.addLayout(consent_row)
+        self.consent_hint = QLabel()
+        self.consent_hint.setObjectName("consentHint")
+        self.consent_hint.hide()
+        layout.addWidget(self.consent_hint)
+        self.batch_error = self._error_label("fieldError")
+        layout.addWidget(self.batch_error)
         layout.addSpacing(12)
 
         self.import_button = primary_button("  Import", "importConfirmButton", icon("import"))
@@ -151,6 +233,9 @@ class ImportDialog(QDialog):
 
         self.path_edit.textChanged.connect(self._clear_path_error)
         self._update_client_hint(self.client_combo.currentText())
+        self._show_mode()
+        if paths:
+            self.add_paths(paths)
 
     def _error_label(self, name: str) -> QLabel:
         label = QLabel()
@@ -179,22 +264,46 @@ class ImportDialog(QDialog):
     def browse(self) -> None:
         current = self.path_edit.text().strip()
         start = str(Path(current).parent) if current else str(self._start_dir)
-        path, _ = QFileDialog.getOpenFileName(self, "Choose a recording", start, FILE_FILTER)
-        if path:
-            self.set_file_path(path)
+        paths, _ = QFileDialog.getOpenFileNames(self, "Choose recordings", start, FILE_FILTER)
+        if len(paths) == 1 and not self.is_batch:
+            self.set_file_path(paths[0])
+        elif paths:
+            self.add_paths([Path(p) for p in paths])
 
     def _matching_client(self, text: str) -> ClientInfo | None:
         key = text.strip().casefold()
         return next((c for c in self._clients if c.name.strip().casefold() == key), None)
 
+    def _no_client_chosen(self, index: int) -> None:
+        if index == 0 and self.client_combo.currentText() == NO_CLIENT:
+            self.client_combo.setEditText("")
+
+    def _consent_chosen(self, _index: int) -> None:
+        self._consent_touched = True
+        self.consent_hint.hide()
+
     def _update_client_hint(self, text: str) -> None:
         name = text.strip()
-        if name and name != NO_CLIENT and self._matching_client(name) is None:
+        match = self._matching_client(name) if name else None
+        if self.is_batch:
+            self.client_hint.setText("")
+        elif name and name != NO_CLIENT and match is None:
             self.client_hint.setText(f"A new client “{name}” will be added.")
         else:
             self.client_hint.setText("")
         self.client_hint.setVisible(bool(self.client_hint.text()))
         self._set_error(self.client_error, self.client_combo, "")
+        self._offer_last_consent(match)
+
+    def _offer_last_consent(self, client: ClientInfo | None) -> None:
+        """A returning client's consent, as their last session recorded it, unless the user chose one."""
+        if self._consent_touched:
+            return
+        previous = self._last_consent.get(client.id) if client is not None else None
+        set_combo_data(self.consent_combo, previous)
+        label = dict(CONSENT_CHOICES).get(previous or "", "")
+        self.consent_hint.setText(f"{label} consent, as recorded at this client's last session." if previous else "")
+        self.consent_hint.setVisible(bool(previous))
 
     # -- result ---------------------------------------------------------------------------------------
 
@@ -208,7 +317,7 @@ class ImportDialog(QDialog):
         elif not path.is_file():
             self._set_error(self.path_error, self.path_edit, "That file does not exist.")
             ok = False
-        elif path.suffix.lower() not in IMPORT_EXTENSIONS:
+        elif path.suffix.lower() not in MEDIA_EXTENSIONS:
             self._set_error(self.path_error, self.path_edit, "Choose a WAV, MP3, M4A, OGG, WebM or FLAC recording.")
             ok = False
         elif path.stat().st_size == 0:
@@ -240,10 +349,18 @@ class ImportDialog(QDialog):
         )
 
     def set_consent(self, method: str | None) -> None:
-        index = self.consent_combo.findData(method or "")
-        self.consent_combo.setCurrentIndex(max(index, 0))
+        self._consent_touched = True
+        self.consent_hint.hide()
+        set_combo_data(self.consent_combo, method)
 
     def submit(self) -> None:
+        if self.is_batch:
+            items = self.validate_batch()
+            if items is None:
+                return
+            self._items = items
+            self.accept()
+            return
         request = self.validate()
         if request is None:
             return

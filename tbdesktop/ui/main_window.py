@@ -6,14 +6,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QButtonGroup,
-    QDialog,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -33,6 +33,7 @@ from tbdesktop.services.settings import SettingsService
 from tbdesktop.services.sync.service import SyncService
 from tbdesktop.services.templates import TemplateService
 from tbdesktop.ui.aio import run_dialog, spawn
+from tbdesktop.ui.batch_import_flow import ImportFlow
 from tbdesktop.ui.bridge import ProgressBridge
 from tbdesktop.ui.buttons import action_button
 from tbdesktop.ui.clinic_link import ClinicLink
@@ -94,6 +95,8 @@ class MainWindow(QMainWindow, RecordingActions, NoteActions, SyncActions):
         # Clinic sync (the app passes the link its sync loop reports through; without one, sync runs on request)
         self.clinic = clinic if clinic is not None else ClinicLink(SyncService(sessions.ctx), user, parent=self)
         self.import_dialog: ImportDialog | None = None
+        self.import_flow = ImportFlow(self, self)  # several recordings, a folder, files dropped on the window
+        self.setAcceptDrops(True)
         self.processing_dialog: ProcessingDialog | None = None
         self.duplicate_dialog: DuplicateDialog | None = None
 
@@ -451,20 +454,15 @@ class MainWindow(QMainWindow, RecordingActions, NoteActions, SyncActions):
             return
         spawn(self.import_recording(), on_error=self.show_error)
 
-    async def import_recording(self) -> SessionInfo | None:
-        """Ask for a recording (ImportDialog), then import it with a ProcessingDialog showing progress."""
-        clients = await self.sessions.list_clients()
-        dialog = ImportDialog(clients, parent=self)
-        self.import_dialog = dialog
-        try:
-            result = await run_dialog(dialog)
-            request = dialog.request()
-        finally:
-            self.import_dialog = None
-            dialog.deleteLater()
-        if result != QDialog.DialogCode.Accepted or request is None:
-            return None
-        return await self.run_import(request)
+    async def import_recording(self, paths: Sequence[Path] = ()) -> SessionInfo | None:
+        """Ask for recordings (ImportDialog): one is imported with a ProcessingDialog, several as a batch."""
+        return await self.import_flow.ask_and_import(paths)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        self.import_flow.drag_enter(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        self.import_flow.drop(event)
 
     async def run_import(self, request: ImportRequest) -> SessionInfo | None:
         dialog = ProcessingDialog(request.source.name, parent=self)
@@ -474,6 +472,7 @@ class MainWindow(QMainWindow, RecordingActions, NoteActions, SyncActions):
         self.bridge.progress.connect(dialog.apply_event)
         dialog.cancelRequested.connect(self.cancel_processing)
         dialog.openRequested.connect(self.open_session_later)
+        dialog.consentRecorded.connect(self.import_flow.record_consent)
         dialog.show()
         loop = asyncio.get_running_loop()
 

@@ -1,4 +1,5 @@
-"""Progress of one recording: copying it in, then processing (stage, percent, ETA), then Open."""
+"""Progress of one recording: copying it in, then processing (stage, percent, ETA), then Open. A session kept
+until the client's consent is recorded says so, and the consent can be recorded here."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from tbdesktop.services.dto import ProgressEvent, SessionInfo
+from tbdesktop.services.session_lifecycle import AWAITING_CONSENT, CONSENT_METHODS
 from tbdesktop.ui.formatting import ACTIVE_STATUSES, eta_words, status_words
 from tbdesktop.ui.resources import icon
 
@@ -29,6 +31,7 @@ class ProcessingDialog(QDialog):
 
     cancelRequested = Signal(object)  # session id
     openRequested = Signal(object)  # session id
+    consentRecorded = Signal(object, str)  # session id, verbal | written | electronic
 
     def __init__(self, title: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -84,6 +87,31 @@ class ProcessingDialog(QDialog):
         self.error_label.setWordWrap(True)
         self.error_label.hide()
         layout.addWidget(self.error_label)
+
+        self.consent_row = QWidget()
+        self.consent_row.setObjectName("consentRow")
+        consent_outer = QVBoxLayout(self.consent_row)
+        consent_outer.setContentsMargins(0, 4, 0, 0)
+        consent_text = QLabel(
+            "The recording is kept but not processed until the client's consent is recorded. How did the client "
+            "consent?"
+        )
+        consent_text.setObjectName("consentPrompt")
+        consent_text.setWordWrap(True)
+        consent_outer.addWidget(consent_text)
+        consent_layout = QHBoxLayout()
+        consent_outer.addLayout(consent_layout)
+        self.consent_buttons: dict[str, QPushButton] = {}
+        for method in CONSENT_METHODS:
+            button = QPushButton(method.title())
+            button.setObjectName(f"recordConsent_{method}")
+            button.setToolTip(f"The client gave {method} consent: record it, and processing starts")
+            button.clicked.connect(lambda _=False, m=method: self._record_consent(m))
+            consent_layout.addWidget(button)
+            self.consent_buttons[method] = button
+        consent_layout.addStretch(1)
+        self.consent_row.hide()
+        layout.addWidget(self.consent_row)
         layout.addSpacing(12)
 
         buttons = QHBoxLayout()
@@ -142,7 +170,19 @@ class ProcessingDialog(QDialog):
         self._show("failed", 0, None, None, message)
 
     def _show(self, status: str, progress: int, detail: str | None, eta: int | None, error: str | None) -> None:
-        self._state = status
+        consent = status == "queued" and detail == AWAITING_CONSENT
+        self._state = "consent" if consent else status
+        for button in self.consent_buttons.values():
+            button.setEnabled(True)
+        self.consent_row.setVisible(consent)
+        if consent:
+            self.stage_label.setText("Waiting for consent")
+            self.progress_bar.setVisible(False)
+            self.percent_label.setText("")
+            self.eta_label.setText("")
+            self.error_label.hide()
+            self._sync_buttons()
+            return
         if status == "completed":
             self.stage_label.setText("✓ The transcript is ready.")
             progress = 100
@@ -170,7 +210,7 @@ class ProcessingDialog(QDialog):
         # The copy itself cannot be interrupted; cancelling becomes possible once the job exists.
         self.cancel_button.setEnabled(active and self._session_id is not None)
         self.background_button.setVisible(active or self._state == "copying")
-        self.close_button.setVisible(self._state in ("failed", "cancelled", "completed"))
+        self.close_button.setVisible(self._state in ("failed", "cancelled", "completed", "consent"))
         self.open_button.setVisible(self._state == "completed")
         if self._state == "completed":
             self.open_button.setDefault(True)
@@ -181,6 +221,20 @@ class ProcessingDialog(QDialog):
             self.cancel_button.setEnabled(False)
             self.stage_label.setText("Cancelling…")
             self.cancelRequested.emit(self._session_id)
+
+    def _record_consent(self, method: str) -> None:
+        if self._session_id is not None:
+            for button in self.consent_buttons.values():
+                button.setEnabled(False)
+            self.stage_label.setText("Recording consent…")
+            self.consentRecorded.emit(self._session_id, method)
+
+    def consent_failed(self) -> None:
+        """Recording the consent did not work (the window says why): the buttons can be tried again."""
+        for button in self.consent_buttons.values():
+            button.setEnabled(True)
+        if self._state == "consent":
+            self.stage_label.setText("Waiting for consent")
 
     def _open(self) -> None:
         if self._session_id is not None:

@@ -399,8 +399,10 @@ class SessionView(QWidget):
         self.anonymous_toggle.set_on(info.is_anonymous)
         self.meta_label.setText(f"{long_date(info.session_date)} · {info.owner_name}")
         self.duration_label.setText(duration_badge(info.duration_mins))
-        self.status_label.setText(status_words(info.status))
-        self.status_label.setProperty("state", info.status)
+        waiting = info.consent_obtained_at is None and info.stage_detail == AWAITING_CONSENT  # the bar below asks
+        self.status_label.setText("Waiting for consent" if waiting else status_words(info.status))
+        self.status_label.setToolTip("Record the client's consent just below to start processing" if waiting else "")
+        self.status_label.setProperty("state", "consent" if waiting else info.status)
         self.status_label.style().unpolish(self.status_label)
         self.status_label.style().polish(self.status_label)
         count = len(self._segments)
