@@ -77,6 +77,8 @@ class SessionInfo(JsonMixin):
     # Clinic mode: the workstation that holds the recording, and whether that is this one (recordings never sync).
     recording_host: str | None = None
     recording_here: bool = True
+    # The latest note's state: "draft", "signed", or None while the session has no note.
+    note_state: str | None = None
 
     @property
     def recording_elsewhere(self) -> str | None:
@@ -208,6 +210,19 @@ class RiskFlagInfo(JsonMixin):
     segment_idx: int | None
     source: str = "rules"  # rules | model | rules+model
     detail: str = ""  # e.g. "passive ideation; denies a plan"
+    start_s: float | None = None  # where the quoted line starts in the recording
+    # Marked reviewed on the latest note version: by whom (display name) and when.
+    reviewed_by: str | None = None
+    reviewed_at: datetime | None = None
+
+    @property
+    def denied(self) -> bool:
+        """The client denied it: information for the reader, not a risk."""
+        return self.severity == "denied"
+
+    @property
+    def reviewed(self) -> bool:
+        return self.reviewed_at is not None
 
     @property
     def source_label(self) -> str:

@@ -130,10 +130,47 @@ class NoteService:
         return await asyncio.to_thread(self.risk_flags_sync, session_id)
 
     def risk_flags_sync(self, session_id: uuid.UUID | str) -> list[RiskFlagInfo]:
+        """The session's risk flags, each with where its line starts and whether it was reviewed on the latest
+        note version."""
         session_id = parse_session_id(session_id)
         with self.ctx.db.unit_of_work() as s:
-            hidden = SessionRepository(s, self.user.id).hidden_client_name(session_id)
-            return [
+            return self._flags(s, NoteRepository(s, self.user.id), session_id)
+
+    async def mark_flag_reviewed(
+        self, session_id: uuid.UUID | str, kind: str, segment_idx: int | None
+    ) -> list[RiskFlagInfo]:
+        return await asyncio.to_thread(self.mark_flag_reviewed_sync, session_id, kind, segment_idx)
+
+    def mark_flag_reviewed_sync(
+        self, session_id: uuid.UUID | str, kind: str, segment_idx: int | None
+    ) -> list[RiskFlagInfo]:
+        """Mark one risk flag reviewed on the latest note version (I reviewed it now); audited with the flag's kind,
+        never its quote. Marking it again changes nothing. Returns the session's flags as they now stand."""
+        session_id = parse_session_id(session_id)
+        with self.ctx.db.unit_of_work() as s:
+            repo = NoteRepository(s, self.user.id)
+            note = repo.get(session_id)
+            raised = {(f.kind, f.segment_idx) for f in repo.risk_flags(session_id)}
+            if (kind, segment_idx) not in raised:
+                raise NotFoundError("That risk flag is no longer on this session's note.")
+            if repo.add_flag_review(note, kind, segment_idx, self.user.id):
+                AuditRepository(s, self.user.id, self.ctx.workstation).record(
+                    "note.flag_review", f"risk_flag:{kind}"[:64], note.id
+                )
+            return self._flags(s, repo, session_id)
+
+    def _flags(self, s: Any, repo: NoteRepository, session_id: uuid.UUID) -> list[RiskFlagInfo]:
+        sessions = SessionRepository(s, self.user.id)
+        hidden = sessions.hidden_client_name(session_id)
+        flags = repo.risk_flags(session_id)
+        wanted = {f.segment_idx for f in flags if f.segment_idx is not None}
+        starts = repo.line_starts(session_id, wanted)
+        note = repo.find(session_id)
+        reviews = repo.flag_reviews(note.id) if note is not None else {}
+        out = []
+        for f in flags:
+            review = reviews.get((f.kind, -1 if f.segment_idx is None else f.segment_idx))
+            out.append(
                 RiskFlagInfo(
                     kind=f.kind,
                     severity=f.severity,
@@ -141,9 +178,12 @@ class NoteService:
                     segment_idx=f.segment_idx,
                     source=f.source,
                     detail=f.detail,
+                    start_s=starts.get(f.segment_idx) if f.segment_idx is not None else None,
+                    reviewed_by=review[0] if review is not None else None,
+                    reviewed_at=review[1] if review is not None else None,
                 )
-                for f in NoteRepository(s, self.user.id).risk_flags(session_id)
-            ]
+            )
+        return out
 
     # -- editing and signing ------------------------------------------------------------------------------
 

@@ -115,6 +115,45 @@ class ProfileService:
         with self.ctx.db.unit_of_work() as s:
             return user_info(UserRepository(s).get(uuid.UUID(str(user_id))))
 
+    def update_profile_sync(
+        self, acting: UserInfo, user_id: uuid.UUID, display_name: str, email: str | None
+    ) -> UserInfo:
+        """Change a profile's name and email address: only its owner may (audited as ``profile.update``)."""
+        if acting.id != user_id:
+            raise PermissionDeniedError("You can change only your own profile.")
+        name = (display_name or "").strip()
+        if not name:
+            raise ValidationError("Please enter your name.")
+        if len(name) > 200:
+            raise ValidationError("The name is too long (200 characters at most).")
+        mail = (email or "").strip() or None
+        if mail is not None and (len(mail) > 320 or not _EMAIL.match(mail)):
+            raise ValidationError("That email address does not look right.")
+        with self.ctx.db.unit_of_work() as s:
+            users = UserRepository(s)
+            user = users.get(user_id)
+            if mail is not None and mail.casefold() != (user.email or "").casefold():
+                taken = users.by_email(mail)
+                if taken is not None and taken.id != user.id:
+                    raise ValidationError("Another profile already uses that email address.")
+            changed = (user.display_name, user.email) != (name, mail)
+            if changed:
+                user.display_name = name
+                user.email = mail
+                AuditRepository(s, user.id, self.ctx.workstation).record("profile.update", "user", user.id)
+            info = user_info(user)
+        if changed:
+            self.ctx.refresh_database_keys()  # the sign-in list shows the new name
+        return info
+
+    async def update_profile(
+        self, acting: UserInfo, user_id: uuid.UUID, display_name: str, email: str | None
+    ) -> UserInfo:
+        return await asyncio.to_thread(self.update_profile_sync, acting, user_id, display_name, email)
+
+    async def change_passcode(self, user_id: uuid.UUID, passcode: str, current: str | None) -> None:
+        await asyncio.to_thread(self.set_passcode_sync, user_id, passcode, current)
+
     # -- passcode and lock --------------------------------------------------------------------------------
 
     def set_passcode_sync(self, user_id: uuid.UUID, passcode: str, current: str | None = None) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from tbdesktop.services.context import AppContext
 from tbdesktop.services.convert import mask_name
 from tbdesktop.services.dto import ANONYMOUS_CLIENT, JsonMixin, UserInfo
 from tbdesktop.store.repositories import AuditRepository
-from tbdesktop.store.search_repository import SearchRepository, SearchRow
+from tbdesktop.store.search_repository import SearchRepository, SearchRow, search_terms
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,8 @@ class SearchHit(JsonMixin):
     timestamp_s: float | None = None  # where the line starts in the recording (transcript hits)
     segment_idx: int | None = None
     note_version: int | None = None
+    # Where the snippet shows the searched words: (start, end) character offsets, for highlighting.
+    highlights: tuple[tuple[int, int], ...] = ()
 
 
 def _clip(text: str, limit: int = MAX_SNIPPET) -> str:
@@ -48,22 +51,36 @@ def _clip(text: str, limit: int = MAX_SNIPPET) -> str:
     return cut.rstrip(" .,;:…") + "…"
 
 
-def _hit(row: SearchRow) -> SearchHit:
+_WORD = re.compile(r"[^\W_]+")
+
+
+def match_spans(text: str, terms: list[str]) -> tuple[tuple[int, int], ...]:
+    """The words of ``text`` that a search term matches (a word starting with the term, as the search does)."""
+    if not terms:
+        return ()
+    return tuple(
+        (m.start(), m.end()) for m in _WORD.finditer(text) if any(m.group().casefold().startswith(t) for t in terms)
+    )
+
+
+def _hit(row: SearchRow, terms: list[str] | None = None) -> SearchHit:
     if row.is_anonymous:
         client_display = ANONYMOUS_CLIENT
         snippet = mask_name(row.snippet, row.client_name)
     else:
         client_display = row.client_name or NO_CLIENT
         snippet = row.snippet
+    snippet = _clip(snippet)
     return SearchHit(
         session_id=row.session_id,
         session_date=row.session_date,
         client_display=client_display,
         kind=row.kind,
-        snippet=_clip(snippet),
+        snippet=snippet,
         timestamp_s=row.timestamp_s if row.kind == "transcript" else None,
         segment_idx=row.segment_idx if row.kind == "transcript" else None,
         note_version=row.note_version if row.kind == "note" else None,
+        highlights=match_spans(snippet, terms or []),
     )
 
 
@@ -88,6 +105,7 @@ class SearchService:
         with self.ctx.db.unit_of_work() as s:
             rows = SearchRepository(s, self.user.id).search(query, limit)
             AuditRepository(s, self.user.id, self.ctx.workstation).record("search", "search", None)
-        hits = [_hit(r) for r in rows]
+        terms = search_terms(query)
+        hits = [_hit(r, terms) for r in rows]
         log.info("search", extra={"hits": len(hits), "ms": round((time.perf_counter() - started) * 1000, 1)})
         return hits

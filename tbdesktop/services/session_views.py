@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -34,16 +35,33 @@ def regeneration_due_among(notes: NoteRepository, rows: Sequence[TherapySession]
 
 
 def describe(s: Session, user: UserInfo, row: TherapySession) -> SessionInfo:
-    """The session as its owner ``user`` sees it: client name, risk badges, whether its note is out of date."""
+    """The session as its owner ``user`` sees it: client name, risk badges, whether its note is out of date, and
+    the state of its latest note."""
+    return describe_all(s, user, [row])[0]
+
+
+def describe_all(s: Session, user: UserInfo, rows: Sequence[TherapySession]) -> list[SessionInfo]:
+    """Each of ``rows`` as ``describe`` shows it, with a fixed number of queries for the whole list."""
     repo = SessionRepository(s, user.id)
-    names = repo.client_names({row.client_id} if row.client_id else set())
-    return session_info(
-        row,
-        owner_name=user.display_name,
-        client_name=names.get(row.client_id) if row.client_id else None,
-        flags=repo.risk_summary({row.id}).get(row.id, []),
-        needs_regeneration=row.id in regeneration_due_among(NoteRepository(s, user.id), [row]),
-    )
+    notes = NoteRepository(s, user.id)
+    ids = {r.id for r in rows}
+    names = repo.client_names({r.client_id for r in rows if r.client_id})
+    flags = repo.risk_summary(ids)
+    due = regeneration_due_among(notes, rows)
+    states = notes.latest_states(ids)
+    return [
+        replace(
+            session_info(
+                r,
+                owner_name=user.display_name,
+                client_name=names.get(r.client_id) if r.client_id else None,
+                flags=flags.get(r.id, []),
+                needs_regeneration=r.id in due,
+            ),
+            note_state=states.get(r.id),
+        )
+        for r in rows
+    ]
 
 
 def consent_required(s: Session, user_id: uuid.UUID) -> bool:

@@ -18,12 +18,12 @@ from sqlalchemy.orm import Session
 from tbdesktop.engine.errors import AudioTooLongError, EngineError
 from tbdesktop.errors import DuplicateRecordingError, ValidationError
 from tbdesktop.services.context import AppContext
-from tbdesktop.services.convert import client_info, masked_segment, segment_info, session_info, status_info
+from tbdesktop.services.convert import client_info, masked_segment, segment_info, status_info
 from tbdesktop.services.dto import ClientInfo, SegmentInfo, SessionInfo, StatusInfo, UserInfo
 from tbdesktop.services.ids import parse_session_id
 from tbdesktop.services.recording_vault import PlainCopy
 from tbdesktop.services.session_lifecycle import AWAITING_CONSENT, CONSENT_METHODS, SessionLifecycle
-from tbdesktop.services.session_views import consent_required, describe, regeneration_due_among
+from tbdesktop.services.session_views import consent_required, describe, describe_all
 from tbdesktop.services.speakers.service import NEW_SPEAKER, SpeakerEditing, SpeakersChange
 from tbdesktop.store.models import (
     SESSION_TYPES,
@@ -32,7 +32,6 @@ from tbdesktop.store.models import (
     TherapySession,
     utcnow,
 )
-from tbdesktop.store.note_repositories import NoteRepository
 from tbdesktop.store.repositories import (
     AuditRepository,
     ClientRepository,
@@ -202,21 +201,7 @@ class SessionService:
 
     def list_sessions_sync(self, client_id: uuid.UUID | None = None) -> list[SessionInfo]:
         with self.ctx.db.unit_of_work() as s:
-            repo = SessionRepository(s, self.user.id)
-            rows = repo.list(client_id=client_id)
-            names = repo.client_names({r.client_id for r in rows if r.client_id})
-            flags = repo.risk_summary({r.id for r in rows})
-            due = regeneration_due_among(NoteRepository(s, self.user.id), rows)
-            return [
-                session_info(
-                    r,
-                    owner_name=self.user.display_name,
-                    client_name=names.get(r.client_id) if r.client_id else None,
-                    flags=flags.get(r.id, []),
-                    needs_regeneration=r.id in due,
-                )
-                for r in rows
-            ]
+            return describe_all(s, self.user, SessionRepository(s, self.user.id).list(client_id=client_id))
 
     async def list_sessions(self, client_id: uuid.UUID | None = None) -> list[SessionInfo]:
         return await asyncio.to_thread(self.list_sessions_sync, client_id)

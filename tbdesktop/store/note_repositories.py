@@ -8,11 +8,20 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, func, or_, select
+from sqlalchemy import Select, and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from tbdesktop.errors import NotFoundError
-from tbdesktop.store.models import Note, NoteAddendum, NoteTemplate, RiskFlag, TherapySession
+from tbdesktop.store.models import (
+    Note,
+    NoteAddendum,
+    NoteTemplate,
+    RiskFlag,
+    RiskFlagReview,
+    TherapySession,
+    TranscriptSegment,
+    User,
+)
 
 
 class TemplateRepository:
@@ -112,6 +121,63 @@ class NoteRepository:
             .group_by(Note.session_id)
         ).all()
         return {session_id: written for session_id, written in rows if written is not None}
+
+    def line_starts(self, session_id: uuid.UUID, indexes: Collection[int]) -> dict[int, float]:
+        """Where these transcript lines of a session of mine start in the recording (seconds)."""
+        self._owned_session(session_id)
+        if not indexes:
+            return {}
+        rows = self.s.execute(
+            select(TranscriptSegment.idx, TranscriptSegment.start_s).where(
+                TranscriptSegment.session_id == session_id, TranscriptSegment.idx.in_(list(indexes))
+            )
+        ).all()
+        return {int(idx): float(start) for idx, start in rows}
+
+    def latest_states(self, session_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, str]:
+        """The status (draft | signed) of the latest note of each of these sessions of mine; sessions with no note,
+        or someone else's, are left out. One query for a whole list."""
+        if not session_ids:
+            return {}
+        latest = (
+            select(Note.session_id.label("session_id"), func.max(Note.version).label("version"))
+            .join(TherapySession, TherapySession.id == Note.session_id)
+            .where(TherapySession.owner_id == self.user_id, Note.session_id.in_(list(session_ids)))
+            .group_by(Note.session_id)
+            .subquery()
+        )
+        rows = self.s.execute(
+            select(Note.session_id, Note.status).join(
+                latest, and_(Note.session_id == latest.c.session_id, Note.version == latest.c.version)
+            )
+        ).all()
+        return {session_id: str(status) for session_id, status in rows}
+
+    def flag_reviews(self, note_id: uuid.UUID) -> dict[tuple[str, int], tuple[str | None, datetime]]:
+        """The reviewed flags of a note version of mine: (kind, line or -1) → (reviewer's name, when)."""
+        rows = self.s.execute(
+            select(RiskFlagReview.flag_kind, RiskFlagReview.segment_idx, User.display_name, RiskFlagReview.reviewed_at)
+            .join(Note, Note.id == RiskFlagReview.note_id)
+            .join(TherapySession, TherapySession.id == Note.session_id)
+            .outerjoin(User, User.id == RiskFlagReview.reviewed_by)
+            .where(RiskFlagReview.note_id == note_id, TherapySession.owner_id == self.user_id)
+        ).all()
+        return {(kind, int(idx)): (name, at) for kind, idx, name, at in rows}
+
+    def add_flag_review(self, note: Note, kind: str, segment_idx: int | None, reviewer: uuid.UUID) -> bool:
+        """Mark a flag of ``note`` (a note of mine, as ``get`` returned it) reviewed; False when it already was."""
+        self._owned_session(note.session_id)
+        idx = -1 if segment_idx is None else int(segment_idx)
+        found = self.s.scalar(
+            select(RiskFlagReview.id).where(
+                RiskFlagReview.note_id == note.id, RiskFlagReview.flag_kind == kind, RiskFlagReview.segment_idx == idx
+            )
+        )
+        if found is not None:
+            return False
+        self.s.add(RiskFlagReview(note_id=note.id, flag_kind=kind, segment_idx=idx, reviewed_by=reviewer))
+        self.s.flush()
+        return True
 
 
 class SystemNoteWriter:

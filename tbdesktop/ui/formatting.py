@@ -44,11 +44,18 @@ def duration_badge(duration_mins: float | None) -> str:
     return "1 min" if mins == 1 else f"{mins} mins"
 
 
-def eta_words(eta_seconds: int | None) -> str:
+NEAR_END_PERCENT = 90
+
+
+def eta_words(eta_seconds: int | None, progress: int | None = None) -> str:
+    """The time left as the ETA says it. The ETA is the running step's, so "almost done" is said only when the
+    whole job is near its end (``progress`` ≥ 90 %); earlier a short ETA is said in seconds."""
     if eta_seconds is None or eta_seconds < 0:
         return ""
-    if eta_seconds < 10:
+    if progress is not None and progress >= NEAR_END_PERCENT and eta_seconds < 60:
         return "almost done"
+    if eta_seconds < 10:
+        return "a few seconds left"
     if eta_seconds < 60:
         return f"about {int(round(eta_seconds / 5.0) * 5)} s left"
     minutes = int(round(eta_seconds / 60.0))

@@ -7,6 +7,7 @@ import asyncio
 import dataclasses
 import uuid
 from collections.abc import Callable, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -38,7 +39,7 @@ from tbdesktop.ui.bridge import ProgressBridge
 from tbdesktop.ui.buttons import action_button
 from tbdesktop.ui.clinic_link import ClinicLink
 from tbdesktop.ui.duplicate_dialog import AGAIN, OPEN, DuplicateDialog
-from tbdesktop.ui.formatting import initials
+from tbdesktop.ui.formatting import initials, long_date
 from tbdesktop.ui.import_dialog import ImportDialog
 from tbdesktop.ui.lock import IdleWatcher, LockScreen
 from tbdesktop.ui.processing_dialog import ProcessingDialog
@@ -124,6 +125,13 @@ class MainWindow(QMainWindow, RecordingActions, NoteActions, SyncActions):
         self.search_action.setShortcut(QKeySequence.StandardKey.Find)
         self.search_action.triggered.connect(self.focus_search)
         self.addAction(self.search_action)
+        # Quit closes the window the usual way, so a recording in progress is saved first (closeEvent).
+        self.quit_action = QAction("Quit TherapyBridge", self)
+        self.quit_action.setObjectName("quitAction")
+        self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))
+        self.quit_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+        self.quit_action.triggered.connect(self.close)
+        self.addAction(self.quit_action)
 
         root.addWidget(self._build_header())
 
@@ -136,6 +144,7 @@ class MainWindow(QMainWindow, RecordingActions, NoteActions, SyncActions):
         self.sessions_page.cancelRequested.connect(self.cancel_processing)
         self.sessions_page.errorOccurred.connect(self.show_error)
         self.sessions_page.editRequested.connect(self.open_session_later)
+        self.sessions_page.hitOpened.connect(self.open_search_hit)
         self.sessions_page.notify.connect(self.notify)
         self.sessions_page.processingQueued.connect(lambda _session_id: self.processing.wake())
         self.session_view = SessionView(sessions)
@@ -152,12 +161,15 @@ class MainWindow(QMainWindow, RecordingActions, NoteActions, SyncActions):
         panel.signRequested.connect(self.sign_note)
         panel.editRequested.connect(lambda: self.edit_note(addendum=False))
         panel.addendumRequested.connect(lambda: self.edit_note(addendum=True))
+        panel.flagReviewRequested.connect(self.review_flag)
         self.bridge.progress.connect(self._session_progress)
         self.bridge.progress.connect(self._announce_finished)
         self.templates_page = TemplatesPage(self.templates, user)
         self.templates_page.notify.connect(self.notify)
         self.settings_page = SettingsPage(SettingsService(sessions.ctx, user))
         self.settings_page.notify.connect(self.notify)
+        profile = self.settings_page.profile_section
+        profile.profileChanged.connect(lambda info: self.therapist_label.setText(info.display_name))
         self.clinic_section = ClinicSection(self.clinic)
         self.settings_page.add_section(self.clinic_section)
         self.stack.addWidget(self.sessions_page)
@@ -359,7 +371,8 @@ class MainWindow(QMainWindow, RecordingActions, NoteActions, SyncActions):
         if isinstance(session_id, uuid.UUID):
             spawn(self.open_session(session_id), on_error=self.show_error)
 
-    async def open_session(self, session_id: uuid.UUID, version: int | None = None) -> None:
+    async def open_session(self, session_id: uuid.UUID, version: int | None = None, *, show: bool = True) -> None:
+        """Load a session into the session view and show it; ``show=False`` refreshes it where it is."""
         info = await self.sessions.get(session_id)
         segments = await self.sessions.transcript(session_id)
         note = await asyncio.to_thread(self._note_or_none, session_id, version)
@@ -367,7 +380,21 @@ class MainWindow(QMainWindow, RecordingActions, NoteActions, SyncActions):
         templates = await self.templates.list_templates()
         self.session_view.set_content(info, segments, note, flags, templates)
         self.session_view.notes_panel.set_busy(info.status == "generating_notes" or info.status == "queued")
-        self._show_page(self.session_view)
+        self.sessions_page.show_info(info)  # the card shows what was just read (the note's state, say)
+        if show:
+            self._show_page(self.session_view)
+
+    def open_search_hit(self, session_id: object, segment_idx: object) -> None:
+        """Open a search hit: the session, its transcript at the matching line."""
+        if not isinstance(session_id, uuid.UUID):
+            return
+
+        async def run() -> None:
+            await self.open_session(session_id)
+            if isinstance(segment_idx, int) and not self.session_view.transcript.show_match(segment_idx):
+                self.show_error("That line is no longer in the transcript.")
+
+        spawn(run(), on_error=self.show_error)
 
     def _note_or_none(self, session_id: uuid.UUID, version: int | None) -> Any:
         if version is None:
@@ -385,9 +412,29 @@ class MainWindow(QMainWindow, RecordingActions, NoteActions, SyncActions):
             panel.set_busy(True, event.progress, event.stage_detail or "Writing notes…")
         elif event.finished:
             panel.set_busy(False)
-            if event.error:
+            on_screen = self.stack.currentWidget() is self.session_view
+            if event.error and on_screen:
                 self.show_error(event.error)
-            spawn(self.open_session(event.session_id), on_error=self.show_error)
+            if on_screen:  # refreshed where it is; elsewhere a toast offers to open it (never a jump)
+                spawn(self.open_session(event.session_id, show=False), on_error=self.show_error)
+
+    def review_flag(self, kind: str, segment_idx: object) -> None:
+        """Mark a risk flag of the shown session's latest note reviewed."""
+        session_id = self.session_view.session_id
+        if session_id is None:
+            return
+        idx = segment_idx if isinstance(segment_idx, int) else None
+        panel = self.session_view.notes_panel
+
+        def failed(message: str) -> None:
+            panel.flags_list.review_failed()
+            self.show_error(message)
+
+        def done(flags: object) -> None:
+            if self.session_view.session_id == session_id and isinstance(flags, list):
+                panel.set_flags(flags)
+
+        spawn(self.notes.mark_flag_reviewed(session_id, kind, idx), on_error=failed, on_done=done)
 
     def _announce_finished(self, event: object) -> None:
         """A session finished processing while the therapist was elsewhere: say so, with a way to open it."""
@@ -465,7 +512,10 @@ class MainWindow(QMainWindow, RecordingActions, NoteActions, SyncActions):
         self.import_flow.drop(event)
 
     async def run_import(self, request: ImportRequest) -> SessionInfo | None:
-        dialog = ProcessingDialog(request.source.name, parent=self)
+        # Who and when, never the file's name (it may hold a client's name) in a window title.
+        when = long_date(request.session_date or date.today())
+        dialog = ProcessingDialog(f"{request.client_name or 'Session'} · {when}", parent=self)
+        dialog.setWindowTitle("Processing session")
         if self.processing_dialog is not None:
             self.processing_dialog.close()
         self.processing_dialog = dialog

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
@@ -22,15 +23,11 @@ from PySide6.QtWidgets import (
 )
 
 from tbdesktop.services.dto import NoteInfo, RiskFlagInfo, TemplateInfo
+from tbdesktop.ui.risk_flags import RISK_WORDS, RiskFlagList, risk_source_text, risk_text
 
-RISK_WORDS = {
-    "suicidal_ideation": "Suicidal ideation",
-    "self_harm": "Self-harm",
-    "harm_to_others": "Harm to others",
-    "abuse_neglect": "Abuse or neglect",
-    "substance_use": "Substance use",
-}
-SEVERITY_COLOURS = {"high": "#a4262c", "moderate": "#b45309", "low": "#5b6b73", "denied": "#3f6b2a"}
+__all__ = ["RISK_WORDS", "NoteEditDialog", "NotesPanel", "risk_source_text", "risk_text"]
+
+SIGN_QUESTION = "Sign this note? You will not be able to change it; add an addendum instead."
 
 
 DRAFT_TIP = (
@@ -40,16 +37,6 @@ MODEL_TIP = (
     "Written by a language model from the transcript. Each statement was checked against the lines it cites; "
     "statements the transcript does not support were removed. Review before signing."
 )
-
-
-def risk_text(flag: RiskFlagInfo) -> str:
-    kind = RISK_WORDS.get(flag.kind, flag.kind.replace("_", " ").capitalize())
-    return f"{kind} — denied" if flag.severity == "denied" else f"{kind} ({flag.severity})"
-
-
-def risk_source_text(flag: RiskFlagInfo) -> str:
-    """Who raised the flag: "found by rules", "found by the model" or "found by rules + model"."""
-    return "found by the model" if flag.source == "model" else f"found by {flag.source_label}"
 
 
 class NoteEditDialog(QDialog):
@@ -110,6 +97,7 @@ class NotesPanel(QFrame):
     editRequested = Signal()
     addendumRequested = Signal()
     evidenceRequested = Signal(list)  # segment indexes
+    flagReviewRequested = Signal(str, object)  # flag kind, segment idx (None: the flag quotes no line)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -155,7 +143,8 @@ class NotesPanel(QFrame):
         self.sign_button = QPushButton("Sign")
         self.sign_button.setObjectName("signNoteButton")
         self.sign_button.setToolTip("Sign the note: it can no longer be changed, only added to")
-        self.sign_button.clicked.connect(self.signRequested)
+        self.sign_button.clicked.connect(self.confirm_sign)
+        self.sign_dialog: QMessageBox | None = None
         actions.addWidget(self.sign_button)
         layout.addLayout(actions)
 
@@ -171,12 +160,11 @@ class NotesPanel(QFrame):
         self.notices_label.setAccessibleName("What the note's checks found")
         layout.addWidget(self.notices_label)
 
-        self.flags_label = QLabel()
-        self.flags_label.setObjectName("riskFlags")
-        self.flags_label.setWordWrap(True)
-        self.flags_label.setTextFormat(Qt.TextFormat.RichText)
-        self.flags_label.linkActivated.connect(self._link)
-        layout.addWidget(self.flags_label)
+        self.flags_list = RiskFlagList()
+        self.flags_list.reviewRequested.connect(self.flagReviewRequested)
+        self.flags_list.evidenceRequested.connect(self.evidenceRequested)
+        self.flags_label = self.flags_list  # the earlier name: its text() reads every flag
+        layout.addWidget(self.flags_list)
 
         self.body = QTextBrowser()
         self.body.setObjectName("noteView")
@@ -233,24 +221,13 @@ class NotesPanel(QFrame):
                 self.version_combo.addItem(f"Version {v}" + (" (latest)" if v == note.versions[-1] else ""), v)
             self.version_combo.setCurrentIndex(max(self.version_combo.findData(note.version), 0))
         self.version_combo.setVisible(note is not None and len(note.versions) > 1)
-        self.flags_label.setText(self._flags_html())
-        self.flags_label.setVisible(bool(self.flags))
+        self.flags_list.set_flags(self.flags)
         self.body.setHtml(self._note_html())
 
-    def _flags_html(self) -> str:
-        parts = []
-        for flag in self.flags:
-            colour = SEVERITY_COLOURS.get(flag.severity, "#5b6b73")
-            link = f"ev:{flag.segment_idx}" if flag.segment_idx is not None else ""
-            quote = html.escape(flag.quote)
-            detail = f" — {html.escape(flag.detail)}" if flag.detail else ""
-            parts.append(
-                f"<a href='{link}' style='color:{colour}; text-decoration:none;'>"
-                f"<b>⚠ {html.escape(risk_text(flag))}</b></a>{detail}"
-                f" <span style='color:#5b6b73;'>“{quote}”</span>"
-                f" <span style='color:#7a8a92; font-size:small;'>· {html.escape(risk_source_text(flag))}</span>"
-            )
-        return "<br>".join(parts)
+    def set_flags(self, flags: list[RiskFlagInfo]) -> None:
+        """The session's risk flags as they now stand (after one was marked reviewed)."""
+        self.flags = list(flags)
+        self.flags_list.set_flags(self.flags)
 
     def _note_html(self) -> str:
         note = self.note
@@ -303,6 +280,38 @@ class NotesPanel(QFrame):
         version = self.version_combo.currentData()
         if isinstance(version, int):
             self.versionRequested.emit(version)
+
+    def confirm_sign(self) -> None:
+        """Ask before signing: a signed note can no longer be changed. Sign emits ``signRequested``; Cancel does
+        nothing."""
+        if self.note is None or self.note.status == "signed":
+            return
+        if self.sign_dialog is not None:
+            self.sign_dialog.raise_()
+            return
+        box = QMessageBox(self)
+        box.setObjectName("signConfirm")
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("Sign note")
+        box.setText(SIGN_QUESTION)
+        sign = box.addButton("Sign", QMessageBox.ButtonRole.AcceptRole)
+        sign.setObjectName("confirmSignButton")
+        cancel = box.addButton("Cancel", QMessageBox.ButtonRole.RejectRole)
+        cancel.setObjectName("cancelSignButton")
+        box.setDefaultButton(cancel)
+        box.setEscapeButton(cancel)
+        box.setWindowModality(Qt.WindowModality.WindowModal)
+
+        def answered(_result: int) -> None:
+            self.sign_dialog = None
+            chosen = box.clickedButton() is sign
+            box.deleteLater()
+            if chosen:
+                self.signRequested.emit()
+
+        box.finished.connect(answered)
+        self.sign_dialog = box
+        box.open()
 
     def _edit(self) -> None:
         if self.note is None:

@@ -34,6 +34,15 @@ from tbdesktop.ui.notes_panel import RISK_WORDS
 from tbdesktop.ui.resources import icon
 
 RISK_LEVEL_WORDS = {"high": "High risk", "moderate": "Moderate risk", "low": "Low risk"}
+NOTE_STATE_WORDS = {"draft": "Draft", "signed": "Signed"}
+NOTE_STATE_TIPS = {
+    "draft": "The progress note is a draft: review and sign it",
+    "signed": "The progress note is signed; changes are added as addenda",
+}
+NOTE_STATE_STYLES = {
+    "draft": "color: #8a5a00; background: #fff4db; border-radius: 8px; padding: 1px 8px;",
+    "signed": "color: #2f5d3a; background: #e5f2e8; border-radius: 8px; padding: 1px 8px;",
+}
 SUMMARY_LINES = 2
 
 
@@ -194,6 +203,10 @@ class SessionCard(QFrame):
         self.risk_badge = QLabel()
         self.risk_badge.setObjectName("riskBadge")
         top.addWidget(self.risk_badge, 0, Qt.AlignmentFlag.AlignVCenter)
+        # The latest note's state: Draft or Signed (nothing while there is no note).
+        self.note_state_label = QLabel()
+        self.note_state_label.setObjectName("noteState")
+        top.addWidget(self.note_state_label, 0, Qt.AlignmentFlag.AlignVCenter)
         top.addStretch(1)
         self.cancel_button = self._button("Cancel", "cancelButton", self._request_cancel, flat=True)
         top.addWidget(self.cancel_button)
@@ -300,6 +313,7 @@ class SessionCard(QFrame):
         own = self._current_user_id is not None and info.owner_id == self._current_user_id
         self.held_label.setText("Held by You" if own else f"Held by {info.owner_name}")
         self._show_risk(info)
+        self._show_note_state(info)
         self._show_tombstones(info)
         self.summary_label.set_full_text(info.ai_summary or "")
         self.setAccessibleName(f"Session with {client}, {long_date(info.session_date)}")
@@ -331,6 +345,19 @@ class SessionCard(QFrame):
         self.risk_badge.setToolTip(f"Raised in this session: {kinds}" if kinds else words)
         self.risk_badge.setAccessibleName(f"{words}: {kinds}" if kinds else words)
         _repolish(self.risk_badge)
+
+    def _show_note_state(self, info: SessionInfo) -> None:
+        state = info.note_state
+        label = self.note_state_label
+        label.setVisible(state in NOTE_STATE_WORDS)
+        if state not in NOTE_STATE_WORDS:
+            label.setText("")
+            return
+        label.setText(NOTE_STATE_WORDS[state])
+        label.setProperty("state", state)
+        label.setStyleSheet(NOTE_STATE_STYLES[state])
+        label.setToolTip(NOTE_STATE_TIPS[state])
+        label.setAccessibleName(f"Note {NOTE_STATE_WORDS[state].lower()}")
 
     def _show_tombstones(self, info: SessionInfo) -> None:
         for chip, moment, what in (
@@ -375,7 +402,7 @@ class SessionCard(QFrame):
         self.progress_bar.setVisible(active)
         self.progress_bar.setValue(max(0, min(100, progress)))
         self.progress_bar.setAccessibleName(f"Processing progress {progress}%")
-        self.eta_label.setText(eta_words(eta) if active and status != "queued" else "")
+        self.eta_label.setText(eta_words(eta, progress) if active and status != "queued" else "")
         self.eta_label.setVisible(bool(self.eta_label.text()))
         failed_text = (error or "The recording could not be processed.") if status == "failed" else ""
         self.error_label.setText(failed_text)

@@ -37,6 +37,7 @@ from tbdesktop.ui.bridge import ProgressBridge
 from tbdesktop.ui.buttons import action_button
 from tbdesktop.ui.formatting import long_date
 from tbdesktop.ui.resources import icon
+from tbdesktop.ui.search_results import SearchPanel
 from tbdesktop.ui.session_card import SessionCard, is_processing, needs_consent, with_event
 from tbdesktop.ui.session_menu import (
     ConfirmDeleteDialog,
@@ -62,6 +63,8 @@ STATUS_FILTERS = (
     ("consent", "Needs consent"),
     ("failed", "Failed"),
     ("cancelled", "Cancelled"),
+    ("draft", "Note: draft"),
+    ("signed", "Note: signed"),
 )
 
 DELETED = None  # an override that hides a session while its delete is on its way
@@ -83,6 +86,8 @@ def _status_matches(key: str, info: SessionInfo) -> bool:
         return needs_consent(info)
     if key in ("completed", "failed", "cancelled"):
         return info.status == key
+    if key in ("draft", "signed"):
+        return info.note_state == key
     return True
 
 
@@ -107,6 +112,7 @@ class SessionsPage(QWidget):
     errorOccurred = Signal(str)
     refreshed = Signal()
     searched = Signal()
+    hitOpened = Signal(object, object)  # session id, transcript line (None: the hit is not a line)
 
     def __init__(self, sessions: SessionService, bridge: ProgressBridge, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -120,6 +126,7 @@ class SessionsPage(QWidget):
         self._headers: dict[date, QLabel] = {}
         self._search_ids: set[uuid.UUID] | None = None  # None: no search text
         self._search_generation = 0
+        self._added_while_filtered: set[uuid.UUID] = set()  # new sessions that came in while a filter was on
         self._loaded = False
         self.menu: SessionContextMenu | None = None
         self.dialog: QDialog | None = None
@@ -142,6 +149,10 @@ class SessionsPage(QWidget):
         self.toolbar = self._build_toolbar()
         layout.addWidget(self.toolbar)
         layout.addSpacing(8)
+        self.search_panel = SearchPanel()
+        self.search_panel.hitOpened.connect(self.hitOpened)
+        self.search_panel.clearRequested.connect(self.clear_filters)
+        layout.addWidget(self.search_panel)
 
         self.stack = QStackedWidget()
         layout.addWidget(self.stack, 1)
@@ -328,8 +339,16 @@ class SessionsPage(QWidget):
     def schedule_refresh(self) -> None:
         spawn(self.refresh(), on_error=self.errorOccurred.emit)
 
+    def show_info(self, info: SessionInfo) -> None:
+        """A session as just read from the service (when it was opened, say): its card shows it at once."""
+        if info.id in self._server and info.id not in self._overrides and self._server[info.id] != info:
+            self._server[info.id] = info
+            self._render()
+
     def set_sessions(self, sessions: list[SessionInfo]) -> None:
         """Show `sessions`, reusing the cards of sessions already shown."""
+        if self._loaded and self._filtering():
+            self._added_while_filtered |= {s.id for s in sessions if s.id not in self._server}
         self._loaded = True
         self._server = {s.id: s for s in sessions}
         for sid in [sid for sid in self._overrides if sid not in self._server]:
@@ -367,7 +386,7 @@ class SessionsPage(QWidget):
         self.search_edit.clear()
         self.client_filter.setCurrentIndex(0)
         self.status_filter.setCurrentIndex(0)
-        self._render()
+        self._run_search()  # at once, not after the typing pause: the search is gone
 
     def set_client_filter(self, client_id: uuid.UUID | None) -> None:
         self.client_filter.setCurrentIndex(self._client_index(client_id))
@@ -420,6 +439,7 @@ class SessionsPage(QWidget):
         query = self.search_edit.text().strip()
         if not query:
             self._search_ids = None
+            self.search_panel.set_hits([])
             self._render()
             self.searched.emit()
             return
@@ -430,6 +450,7 @@ class SessionsPage(QWidget):
         if generation != self._search_generation:
             return
         self._search_ids = {hit.session_id for hit in hits}
+        self.search_panel.set_hits(hits)
         self._render()
         self.searched.emit()
 
@@ -459,6 +480,7 @@ class SessionsPage(QWidget):
             header.deleteLater()
         self._update_status_counts(every)
         self._update_header(len(visible))
+        self._update_cue({info.id for info in visible})
         if not self._loaded:
             return
         self.toolbar.setVisible(bool(every))
@@ -533,6 +555,27 @@ class SessionsPage(QWidget):
         if active:
             text += f" · {active} processing"
         self.subtitle.setText(text)
+
+    def _update_cue(self, visible: set[uuid.UUID]) -> None:
+        """While a search or filter is on, say so above the list, with a way to clear it, and how many sessions
+        that came in meanwhile (a new import, say) it hides."""
+        if not self._filtering():
+            self._added_while_filtered.clear()
+            self.search_panel.set_cue("")
+            return
+        parts = []
+        query = self.search_edit.text().strip()
+        if query and self._search_ids is not None:
+            parts.append(f"“{query}”")
+        if self.client_filter.currentIndex() > 0:
+            parts.append(self.client_filter.currentText())
+        if self.status_filter.currentIndex() > 0:
+            parts.append(str(self.status_filter.currentText()).split(" (")[0])
+        text = "Filtered by " + ", ".join(parts) if parts else "Filtered"
+        hidden = len(self._added_while_filtered & set(self._server) - visible)
+        if hidden:
+            text += f" — {hidden} new session{'' if hidden == 1 else 's'} not shown"
+        self.search_panel.set_cue(text)
 
     def _no_match_words(self) -> str:
         query = self.search_edit.text().strip()

@@ -41,6 +41,16 @@ def section_key(title: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", plain.lower()).strip("_")[:MAX_KEY_LEN]
 
 
+def unique_key(key: str, taken: set[str]) -> str:
+    """``key``, or ``key_2``, ``key_3`` … when another section of the template has it."""
+    if not key or key not in taken:
+        return key
+    n = 2
+    while f"{key}_{n}"[:MAX_KEY_LEN] in taken:
+        n += 1
+    return f"{key[: MAX_KEY_LEN - len(str(n)) - 1]}_{n}"
+
+
 @dataclass
 class SectionDraft:
     key: str = ""
@@ -187,8 +197,10 @@ class TemplateEditorDialog(QDialog):
         self.title_edit.setAccessibleName("Section title")
         self.title_edit.setPlaceholderText("e.g. Interventions")
         self.title_edit.setMaxLength(120)
-        self.key_edit = QLineEdit()
+        # The key names the section in stored notes: made from the title, never shown to clinicians.
+        self.key_edit = QLineEdit(self.section_form)
         self.key_edit.setObjectName("sectionKeyEdit")
+        self.key_edit.setVisible(False)
         self.key_edit.setAccessibleName("Section key")
         self.key_edit.setPlaceholderText("interventions")
         self.key_edit.setMaxLength(MAX_KEY_LEN)
@@ -203,16 +215,18 @@ class TemplateEditorDialog(QDialog):
         self.max_words_edit.setAccessibleName("Maximum words")
         self.max_words_edit.setPlaceholderText("No limit")
         self.max_words_edit.setValidator(QIntValidator(0, MAX_SECTION_WORDS, self.max_words_edit))
-        self.max_words_edit.setMaximumWidth(120)
+        self.max_words_edit.setFixedWidth(96)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.addRow(_field_label("&Title", self.title_edit), self.title_edit)
-        form.addRow(_field_label("&Key", self.key_edit), self.key_edit)
         form.addRow(_field_label("&Instructions", self.instructions_edit), self.instructions_edit)
         words_row = QHBoxLayout()
         words_row.addWidget(self.max_words_edit)
-        words_hint = QLabel(f"words at most (1–{MAX_SECTION_WORDS}; empty = no limit)")
+        words_hint = QLabel(f"words at most (up to {MAX_SECTION_WORDS}); empty: no limit")
         words_hint.setObjectName("muted")
+        words_hint.setWordWrap(True)
         words_row.addWidget(words_hint, 1)
-        form.addRow(_field_label("&Max words", self.max_words_edit), words_row)
+        self.max_words_label = _field_label("&Word limit", self.max_words_edit)
+        form.addRow(self.max_words_label, words_row)
         body.addWidget(self.section_form, 3)
         layout.addLayout(body, 1)
 
@@ -332,7 +346,8 @@ class TemplateEditorDialog(QDialog):
             return
         section.title = text
         if section.key_follows_title:
-            section.key = section_key(text)
+            taken = {s.key for n, s in enumerate(self._sections) if n != self._current}
+            section.key = unique_key(section_key(text), taken)
             self._loading = True
             self.key_edit.setText(section.key)
             self._loading = False

@@ -589,6 +589,16 @@ class TranscriptView(QStackedWidget):
         if self._evidence:
             self.list.scroll_to(self._items[min(self._evidence)], QAbstractItemView.ScrollHint.PositionAtCenter)
 
+    def show_match(self, idx: int) -> bool:
+        """A search hit: highlight line ``idx``, select it and bring it to the middle of the view. False when the
+        transcript has no such line (it was changed since the search)."""
+        item = self._items.get(idx)
+        if item is None:
+            return False
+        self.set_evidence({idx})
+        self.list.setCurrentItem(item)
+        return True
+
 
 class LineFixDialog(QDialog):
     """Correct one transcript line: its words, and who said it."""

@@ -121,7 +121,7 @@ def test_panel_shows_the_author_the_removed_statements_and_the_flag_sources(
     assert panel.notices_label.isVisible()
     assert panel.notices_label.text() == f"⚠ {REMOVED}\n⚠ {CUT_OFF}"  # the count once, then the other warning
     flags = panel.flags_label.text()
-    assert "Suicidal ideation (moderate)</b></a> — passive ideation; denies a plan" in flags
+    assert "Suicidal ideation (moderate) — passive ideation; denies a plan" in flags
     assert "found by rules + model" in flags and "found by the model" in flags
     assert "Substance use (low)" in flags
     screenshot(view, "session-view-model-note")

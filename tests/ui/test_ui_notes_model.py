@@ -45,6 +45,7 @@ def _page(qtbot: QtBot, aio: AsyncDriver, ctx: AppContext, user: UserInfo, confi
     page.resize(*SIZE)
     page.show()
     aio.run(aio.until(lambda: page.view() is not None, message="the settings to load"))
+    page.show_advanced()  # the notes model's file and tuning are IT's, under Advanced
     return page
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QPushButton
 from pytestqt.qtbot import QtBot
 from ui_support import ARTIFACT_DIR, AsyncDriver
 
@@ -193,6 +194,8 @@ def test_import_progress_and_transcript_with_real_worker(
 
     async def signed() -> None:
         qtbot.mouseClick(panel.sign_button, Qt.MouseButton.LeftButton)
+        assert panel.sign_dialog is not None  # a review step first
+        qtbot.mouseClick(panel.sign_dialog.findChild(QPushButton, "confirmSignButton"), Qt.MouseButton.LeftButton)
         await aio.until(lambda: panel.note is not None and panel.note.status == "signed", message="signing")
 
     aio.run(signed(), timeout=30)

@@ -341,6 +341,7 @@ def _settings_page(qtbot: QtBot, aio: AsyncDriver, ctx: AppContext, user: UserIn
     _show(qtbot, page)
     # loaded, About included: until then the page runs its load and a click on Save would be dropped
     aio.run(aio.until(lambda: page.view() is not None and not page._busy, message="the settings to load"))
+    page.show_advanced()  # servers and API keys are IT's, under Advanced
     return page
 
 

@@ -4,7 +4,7 @@ from tbdesktop.store.models.audit import AuditEvent
 from tbdesktop.store.models.base import Base, utcnow
 from tbdesktop.store.models.clients import Client
 from tbdesktop.store.models.jobs import JobKind, JobStatus, ProcessingJob
-from tbdesktop.store.models.notes import Note, NoteAddendum, NoteTemplate, RiskFlag
+from tbdesktop.store.models.notes import Note, NoteAddendum, NoteTemplate, RiskFlag, RiskFlagReview
 from tbdesktop.store.models.sessions import (
     ACTIVE_STATUSES,
     CAPTURE_KEY,
@@ -36,6 +36,7 @@ __all__ = [
     "ProcessingJob",
     "ProcessingStatus",
     "RiskFlag",
+    "RiskFlagReview",
     "SyncAccount",
     "SyncConflict",
     "SyncOutbox",

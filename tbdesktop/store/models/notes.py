@@ -89,3 +89,18 @@ class RiskFlag(Base):
     segment_idx: Mapped[int | None] = mapped_column(Integer)
     source: Mapped[str] = mapped_column(String(16), default="rules", server_default="rules")
     detail: Mapped[str] = mapped_column(String(200), default="", server_default="")
+
+
+class RiskFlagReview(Base):
+    """A clinician marked one risk flag of one note version as reviewed (who and when; never the quote). A flag is
+    named by its kind and the transcript line it quotes (-1: none), since flags are rewritten with each version."""
+
+    __tablename__ = "risk_flag_reviews"
+    __table_args__ = (UniqueConstraint("note_id", "flag_kind", "segment_idx"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    note_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("notes.id", ondelete="CASCADE"))
+    flag_kind: Mapped[str] = mapped_column(String(64))
+    segment_idx: Mapped[int] = mapped_column(Integer, default=-1, server_default="-1")
+    reviewed_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id", ondelete="SET NULL"))
+    reviewed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

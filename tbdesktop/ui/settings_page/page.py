@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QScrollArea,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import (
 from tbdesktop.errors import TBError
 from tbdesktop.services.context import NOTES_KEY_NAME, OPENAI_KEY_NAME
 from tbdesktop.services.notes_model import NotesModelService
+from tbdesktop.services.profiles import ProfileService
 from tbdesktop.services.retention import MAX_DAYS
 from tbdesktop.services.settings import (
     MAX_IDLE_LOCK_MINUTES,
@@ -39,6 +41,7 @@ from tbdesktop.ui.aio import spawn, user_message
 from tbdesktop.ui.buttons import action_button
 from tbdesktop.ui.settings_page.fields import KeyField, field_label, hint_label, mark_invalid
 from tbdesktop.ui.settings_page.notes_model import NotesModelRows
+from tbdesktop.ui.settings_page.profile import ProfileSection
 
 ASR_CHOICES = (("local", "On this computer (offline)"), ("openai", "OpenAI-compatible server"))
 NOTES_CHOICES = (
@@ -101,7 +104,7 @@ class SettingsPage(NotesModelRows, QWidget):
 
         title = QLabel("Settings")
         title.setObjectName("pageTitle")
-        subtitle = QLabel("How this workstation processes recordings, and your privacy settings.")
+        subtitle = QLabel("Your profile and privacy choices; how this workstation works is under Advanced (IT).")
         subtitle.setObjectName("pageSubtitle")
         titles = QVBoxLayout()
         titles.setSpacing(2)
@@ -109,9 +112,33 @@ class SettingsPage(NotesModelRows, QWidget):
         titles.addWidget(subtitle)
         layout.addLayout(titles)
 
-        layout.addWidget(self._build_processing())
+        # Clinician's sections first; servers, models, API keys and storage under "Advanced (IT)", collapsed.
+        self.profile_section = ProfileSection(ProfileService(settings.ctx), settings.user)
+        self.profile_section.notify.connect(self.notify)
+        layout.addWidget(self.profile_section)
         layout.addWidget(self._build_privacy())
-        layout.addWidget(self._build_storage())
+        processing = self._build_processing()  # builds the notes choice too, shown in its own section
+        layout.addWidget(self._build_notes())
+        self.advanced_button = QToolButton()
+        self.advanced_button.setObjectName("advancedToggle")
+        self.advanced_button.setText("Advanced (IT): servers, models, API keys, storage")
+        self.advanced_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.advanced_button.setArrowType(Qt.ArrowType.RightArrow)
+        self.advanced_button.setCheckable(True)
+        self.advanced_button.setAutoRaise(True)
+        self.advanced_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.advanced_button.setAccessibleName("Advanced settings for IT")
+        self.advanced_button.toggled.connect(self.show_advanced)
+        layout.addWidget(self.advanced_button)
+        self.advanced = QWidget()
+        self.advanced.setObjectName("advancedSettings")
+        advanced_layout = QVBoxLayout(self.advanced)
+        advanced_layout.setContentsMargins(0, 0, 0, 0)
+        advanced_layout.setSpacing(14)
+        advanced_layout.addWidget(processing)
+        advanced_layout.addWidget(self._build_storage())
+        self.advanced.setVisible(False)
+        layout.addWidget(self.advanced)
         self.about = AboutSection()
         layout.addWidget(self.about)
         layout.addStretch(1)
@@ -136,6 +163,14 @@ class SettingsPage(NotesModelRows, QWidget):
         outer.addWidget(bar)
         self._set_enabled(False)
         self._backend_changed()  # the rows of the chosen notes backend only, from the first paint
+
+    def show_advanced(self, on: bool = True) -> None:
+        """Open (or close) the Advanced (IT) section."""
+        if self.advanced_button.isChecked() != on:
+            self.advanced_button.setChecked(on)  # comes back here through toggled
+            return
+        self.advanced_button.setArrowType(Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
+        self.advanced.setVisible(on)
 
     def add_section(self, section: QWidget) -> None:
         """A section the window provides (Clinic), placed above About."""
@@ -230,7 +265,6 @@ class SettingsPage(NotesModelRows, QWidget):
         self.openai_key.setAccessibleName("Transcription server API key")
 
         self.notes_combo = self._combo("notesBackendCombo", NOTES_CHOICES)
-        self._field(form, "notes_backend", "&Notes", self.notes_combo)
         self.notes_url_edit = self._line("notesBaseUrlEdit", "Empty: the transcription server's address")
         self._field(form, "notes_base_url", "Notes server add&ress", self.notes_url_edit)
         self.notes_model_edit = self._line("notesModelEdit", "e.g. gpt-4o-mini or llama3.1:8b", max_length=200)
@@ -251,8 +285,18 @@ class SettingsPage(NotesModelRows, QWidget):
         self.notes_combo.currentIndexChanged.connect(self._backend_changed)
         return card
 
+    def _build_notes(self) -> QFrame:
+        card, form = self._card(
+            "notesForm",
+            "Notes",
+            "Who writes the draft progress note you review and sign. A model file or server is set up by IT "
+            "under Advanced (IT).",
+        )
+        self._field(form, "notes_backend", "&Written by", self.notes_combo)
+        return card
+
     def _build_privacy(self) -> QFrame:
-        card, form = self._card("privacyForm", "Privacy", "Your own settings, kept with your profile.")
+        card, form = self._card("privacyForm", "Privacy & retention", "Your own settings, kept with your profile.")
         self.consent_check = QCheckBox("Require the client's recorded consent before a session is processed")
         self.consent_check.setObjectName("consentRequiredCheck")
         self._field(form, "consent_required", "&Consent", self.consent_check)
@@ -455,6 +499,8 @@ class SettingsPage(NotesModelRows, QWidget):
         self.form_error.show()
         self.saved_label.hide()
         first = next((self._fields[n] for n in self._errors if n in errors and n in self._fields), None)
+        if first is not None and self.advanced.isAncestorOf(first):
+            self.show_advanced(True)  # a field that needs a look is never left hidden
         if first is not None:
             first.setFocus()
             self._scroll.ensureWidgetVisible(first, 50, 80)

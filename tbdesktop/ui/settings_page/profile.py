@@ -1,0 +1,141 @@
+"""The Profile section of Settings: the clinician's name and email address, and changing the passcode."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from tbdesktop.services.dto import UserInfo
+from tbdesktop.services.profiles import ProfileService
+from tbdesktop.ui.aio import spawn
+from tbdesktop.ui.settings_page.fields import field_label, hint_label
+
+
+class ProfileSection(QFrame):
+    """Shows and changes the signed-in clinician's profile through ProfileService (owner-only, audited)."""
+
+    notify = Signal(str, str)  # ("success" | "error", message)
+    profileChanged = Signal(object)  # UserInfo
+
+    def __init__(self, profiles: ProfileService, user: UserInfo, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("settingsCard")
+        self.setAccessibleName("Profile")
+        self._profiles = profiles
+        self.user = user
+        box = QVBoxLayout(self)
+        box.setContentsMargins(20, 16, 20, 18)
+        box.setSpacing(4)
+        heading = QLabel("Profile")
+        heading.setObjectName("sectionTitle")
+        box.addWidget(heading)
+        box.addWidget(hint_label("Your name as it appears on notes and addenda, and your email address.", "muted"))
+        box.addSpacing(8)
+        form = QFormLayout()
+        form.setObjectName("profileForm")
+        form.setHorizontalSpacing(16)
+        form.setVerticalSpacing(8)
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        box.addLayout(form)
+
+        self.name_edit = QLineEdit(user.display_name)
+        self.name_edit.setObjectName("profileNameEdit")
+        self.name_edit.setAccessibleName("Your name")
+        self.name_edit.setMaxLength(200)
+        form.addRow(field_label("&Name", self.name_edit), self.name_edit)
+        self.email_edit = QLineEdit(user.email or "")
+        self.email_edit.setObjectName("profileEmailEdit")
+        self.email_edit.setAccessibleName("Your email address")
+        self.email_edit.setPlaceholderText("name@clinic.example")
+        self.email_edit.setMaxLength(320)
+        form.addRow(field_label("&Email", self.email_edit), self.email_edit)
+        self.profile_error = hint_label("", "fieldError")
+        self.profile_error.hide()
+        form.addRow("", self.profile_error)
+        self.save_profile_button = QPushButton("Save profile")
+        self.save_profile_button.setObjectName("saveProfileButton")
+        self.save_profile_button.setAutoDefault(False)
+        self.save_profile_button.clicked.connect(self.save_profile)
+        row = QHBoxLayout()
+        row.addWidget(self.save_profile_button)
+        row.addStretch(1)
+        form.addRow("", row)
+
+        self.current_edit = self._secret("currentPasscodeEdit", "Current passcode")
+        self.new_edit = self._secret("newPasscodeEdit", "New passcode")
+        self.confirm_edit = self._secret("confirmPasscodeEdit", "New passcode again")
+        self.current_label = field_label("C&urrent passcode", self.current_edit)
+        form.addRow(self.current_label, self.current_edit)
+        form.addRow(field_label("New &passcode", self.new_edit), self.new_edit)
+        form.addRow(field_label("&Again", self.confirm_edit), self.confirm_edit)
+        self.passcode_error = hint_label("", "fieldError")
+        self.passcode_error.hide()
+        form.addRow("", self.passcode_error)
+        self.passcode_button = QPushButton("Change passcode")
+        self.passcode_button.setObjectName("changePasscodeButton")
+        self.passcode_button.setAutoDefault(False)
+        self.passcode_button.clicked.connect(self.change_passcode)
+        row = QHBoxLayout()
+        row.addWidget(self.passcode_button)
+        row.addWidget(hint_label("It unlocks the window after a pause and opens your stored keys."), 1)
+        form.addRow("", row)
+
+    def _secret(self, name: str, label: str) -> QLineEdit:
+        edit = QLineEdit()
+        edit.setObjectName(name)
+        edit.setAccessibleName(label)
+        edit.setEchoMode(QLineEdit.EchoMode.Password)
+        edit.setMaxLength(128)
+        return edit
+
+    @staticmethod
+    def _show(label: QLabel, message: str) -> None:
+        label.setText(message)
+        label.setVisible(bool(message))
+
+    def save_profile(self) -> None:
+        self._show(self.profile_error, "")
+
+        async def run() -> None:
+            self.save_profile_button.setEnabled(False)
+            try:
+                info = await self._profiles.update_profile(
+                    self.user, self.user.id, self.name_edit.text(), self.email_edit.text()
+                )
+            finally:
+                self.save_profile_button.setEnabled(True)
+            self.user = info
+            self.profileChanged.emit(info)
+            self.notify.emit("success", "Profile saved.")
+
+        spawn(run(), on_error=lambda message: self._show(self.profile_error, message))
+
+    def change_passcode(self) -> None:
+        self._show(self.passcode_error, "")
+        new = self.new_edit.text()
+        if new != self.confirm_edit.text():
+            self._show(self.passcode_error, "The new passcode and its repeat differ.")
+            return
+        current = self.current_edit.text() or None
+
+        async def run() -> None:
+            self.passcode_button.setEnabled(False)
+            try:
+                await self._profiles.change_passcode(self.user.id, new, current)
+            finally:
+                self.passcode_button.setEnabled(True)
+            for edit in (self.current_edit, self.new_edit, self.confirm_edit):
+                edit.clear()
+            self.notify.emit("success", "Passcode changed.")
+
+        spawn(run(), on_error=lambda message: self._show(self.passcode_error, message))
