@@ -201,7 +201,7 @@ class BatchProgressDialog(QDialog):
         elif status == "queued":
             self._show(index, "queued", "Queued for processing", None)
         elif status == "completed":
-            self._show(index, "completed", "✓ Done: transcript and note are ready", 100)
+            self._show(index, "completed", "✓ Done: transcript and note are ready", None)
         elif status == "failed":
             self._show(index, FAILED, f"Failed: {error or 'the recording could not be processed.'}", None)
         elif status == "cancelled":

@@ -3,6 +3,7 @@ table: one row per file with its date, client, consent and state). Dropped files
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -21,12 +22,20 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from shiboken6 import isValid
 
-from tbdesktop.services.batch_import import MEDIA_EXTENSIONS, BatchItem
+from tbdesktop.services.batch_import import MEDIA_EXTENSIONS, BatchItem, recording_date
 from tbdesktop.services.dto import ClientInfo
 from tbdesktop.services.sessions import ImportRequest
+from tbdesktop.ui.aio import spawn
 from tbdesktop.ui.batch_import_dialog import BatchMode, Inspector
-from tbdesktop.ui.batch_import_table import CONSENT_CHOICES, NO_CLIENT_HINT, BatchReviewTable, set_combo_data
+from tbdesktop.ui.batch_import_table import (
+    CONSENT_CHOICES,
+    DATE_WORDS,
+    NO_CLIENT_HINT,
+    BatchReviewTable,
+    set_combo_data,
+)
 from tbdesktop.ui.buttons import dialog_buttons, primary_button
 from tbdesktop.ui.duplicate_dialog import DuplicateDialog
 from tbdesktop.ui.resources import icon
@@ -191,6 +200,13 @@ class ImportDialog(BatchMode, QDialog):
         self.apply_date_button.clicked.connect(lambda: self.table.apply_date(self.date_edit.date().toPython()))  # type: ignore[arg-type]
         date_row.addWidget(self.apply_date_button)
         layout.addLayout(date_row)
+        self.date_hint = QLabel()
+        self.date_hint.setObjectName("dateHint")
+        self.date_hint.hide()
+        layout.addWidget(self.date_hint)
+        self._date_set_by_user = False
+        self._setting_date = False
+        self.date_edit.dateChanged.connect(self._date_edited)
 
         layout.addWidget(_field_label("Session type"))
         self.type_combo = QComboBox()
@@ -257,6 +273,25 @@ class ImportDialog(BatchMode, QDialog):
 
     def set_file_path(self, path: Path | str) -> None:
         self.path_edit.setText(str(path))
+        if self._inspect is not None and not self._date_set_by_user:  # in the window: date it from the file
+            spawn(self._date_from_file(Path(path)))
+
+    async def _date_from_file(self, path: Path) -> None:
+        day, source = await asyncio.to_thread(recording_date, path)
+        if not isValid(self) or self._date_set_by_user or self.path_edit.text() != str(path):
+            return
+        self._setting_date = True
+        try:
+            self.date_edit.setDate(QDate(day.year, day.month, day.day))
+        finally:
+            self._setting_date = False
+        self.date_hint.setText(f"Dated {DATE_WORDS.get(source, 'by the day the file was last changed')}.")
+        self.date_hint.show()
+
+    def _date_edited(self) -> None:
+        if not self._setting_date:
+            self._date_set_by_user = True
+            self.date_hint.hide()
 
     def set_client_text(self, text: str) -> None:
         self.client_combo.setEditText(text)

@@ -268,3 +268,26 @@ def test_progress_view_copying_and_stopping(qtbot: QtBot, styled_app: Any) -> No
     assert view.rows[1].state.text() == "Skipped: the import was stopped before this file."
     assert not view.stop_button.isVisible()
     assert view.counts()[IMPORTED] == 0 and "0 of 3 imported" in view.summary_label.text()
+
+
+def test_one_file_is_dated_from_its_metadata(
+    qtbot: QtBot, aio: AsyncDriver, ui_ctx: AppContext, therapist: UserInfo, tmp_path: Path
+) -> None:
+    window = _window(qtbot, ui_ctx, therapist, QuietRunner())
+    tagged = write_m4a(tmp_path / "phone.m4a", 480, "2026-11-03T10:00:00Z")
+
+    async def scenario() -> None:
+        task = aio.loop.create_task(window.import_recording([tagged]))
+        await aio.until(lambda: window.import_dialog is not None and window.import_dialog.isVisible())
+        dialog = window.import_dialog
+        assert dialog is not None and not dialog.is_batch and dialog.path_edit.text() == str(tagged)
+        await aio.until(lambda: dialog.date_edit.date().toPython() == date(2026, 11, 3), message="the date")
+        assert dialog.date_hint.isVisible() and "metadata" in dialog.date_hint.text()
+        dialog.date_edit.setDate(date(2026, 11, 4))  # the therapist's own date wins
+        assert not dialog.date_hint.isVisible()
+        dialog.set_consent("verbal")
+        dialog.import_button.click()
+        info = await task
+        assert info is not None and info.session_date == date(2026, 11, 4)
+
+    aio.run(scenario())
