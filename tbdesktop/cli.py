@@ -785,6 +785,9 @@ def build_parser() -> argparse.ArgumentParser:
     from tbdesktop.cli_clinic import add_clinic_commands
 
     add_clinic_commands(sub, common)
+    from tbdesktop.cli_stats import add_stats_commands
+
+    add_stats_commands(sub, common)
     return parser
 
 

@@ -31,6 +31,7 @@ from tbdesktop.services.notes import NoteService
 from tbdesktop.services.profiles import ProfileService
 from tbdesktop.services.sessions import ImportRequest, SessionService
 from tbdesktop.services.settings import SettingsService
+from tbdesktop.services.stats import StatsService
 from tbdesktop.services.sync.service import SyncService
 from tbdesktop.services.templates import TemplateService
 from tbdesktop.ui.aio import run_dialog, spawn
@@ -41,6 +42,7 @@ from tbdesktop.ui.clinic_link import ClinicLink
 from tbdesktop.ui.duplicate_dialog import AGAIN, OPEN, DuplicateDialog
 from tbdesktop.ui.formatting import initials, long_date
 from tbdesktop.ui.import_dialog import ImportDialog
+from tbdesktop.ui.insights import InsightsPage
 from tbdesktop.ui.lock import IdleWatcher, LockScreen
 from tbdesktop.ui.processing_dialog import ProcessingDialog
 from tbdesktop.ui.recorder_dialog import RecorderDialog
@@ -176,6 +178,9 @@ class MainWindow(QMainWindow, RecordingActions, NoteActions, SyncActions):
         self.stack.addWidget(self.session_view)
         self.stack.addWidget(self.templates_page)
         self.stack.addWidget(self.settings_page)
+        self.insights_page = InsightsPage(StatsService(sessions.ctx, user))
+        self.insights_page.notify.connect(self.notify)
+        self.stack.addWidget(self.insights_page)
         self.stack.currentChanged.connect(self._sync_nav)
         self.lock_screen = LockScreen(user.display_name)
         self.lock_screen.unlockRequested.connect(self.unlock)
@@ -210,6 +215,7 @@ class MainWindow(QMainWindow, RecordingActions, NoteActions, SyncActions):
         for key, text, shortcut in (
             ("sessions", "Sessions", "Ctrl+1"),
             ("templates", "Templates", "Ctrl+2"),
+            ("insights", "Insights", "Ctrl+3"),
             ("settings", "Settings", "Ctrl+,"),
         ):
             button = QPushButton(text)
@@ -270,7 +276,6 @@ class MainWindow(QMainWindow, RecordingActions, NoteActions, SyncActions):
             self.import_dialog.reject()
         if self.processing_dialog is not None:
             self.processing_dialog.hide()  # the session card keeps showing progress
-        self.import_flow.hide_views()  # a batch's progress view too (file names can name clients)
         self.import_action.setEnabled(False)
         self.import_button.setEnabled(False)
         self.record_action.setEnabled(False)
@@ -335,10 +340,11 @@ class MainWindow(QMainWindow, RecordingActions, NoteActions, SyncActions):
         self.sessions_page.focus_search()
 
     def navigate(self, key: str) -> None:
-        """Show a top-level page by its key: sessions, templates or settings."""
+        """Show a top-level page by its key: sessions, templates, insights or settings."""
         pages: dict[str, QWidget] = {
             "sessions": self.sessions_page,
             "templates": self.templates_page,
+            "insights": self.insights_page,
             "settings": self.settings_page,
         }
         self._show_page(pages[key])
@@ -351,6 +357,7 @@ class MainWindow(QMainWindow, RecordingActions, NoteActions, SyncActions):
             self.sessions_page: "sessions",
             self.session_view: "sessions",
             self.templates_page: "templates",
+            self.insights_page: "insights",
             self.settings_page: "settings",
         }.get(current)
         if key is not None:
