@@ -70,6 +70,11 @@ class ImportFlow(QObject):
         assert isinstance(self.host, QWidget)
         return self.host
 
+    def hide_views(self) -> None:
+        """The window locks: nothing of a batch stays on screen (its imports and processing go on)."""
+        if self.batch_dialog is not None:
+            self.batch_dialog.hide()
+
     # -- drag and drop ------------------------------------------------------------------------------------
 
     def drag_enter(self, event: QDragEnterEvent) -> None:

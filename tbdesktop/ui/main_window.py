@@ -276,6 +276,7 @@ class MainWindow(QMainWindow, RecordingActions, NoteActions, SyncActions):
             self.import_dialog.reject()
         if self.processing_dialog is not None:
             self.processing_dialog.hide()  # the session card keeps showing progress
+        self.import_flow.hide_views()  # a batch's progress view too (file names can name clients)
         self.import_action.setEnabled(False)
         self.import_button.setEnabled(False)
         self.record_action.setEnabled(False)

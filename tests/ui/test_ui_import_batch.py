@@ -183,6 +183,10 @@ def test_a_folder_is_reviewed_then_imported_file_by_file(
         view.rows[0].action.click()
         await aio.until(lambda: window.session_view.session_id == a_id, message="the session to open")
 
+        view.show()
+        window.lock()  # nothing of the batch stays on screen behind the lock
+        assert not view.isVisible()
+
     aio.run(scenario(), timeout=120)
 
 
