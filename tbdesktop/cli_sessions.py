@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from tbdesktop.errors import TBError
@@ -96,6 +97,45 @@ def cmd_cancel(args: argparse.Namespace) -> int:
     return 0 if cancelled else 1
 
 
+def _pdf_renderer() -> Any:
+    """Qt's PDF writer, with the (offscreen, where there is no display) application its fonts need."""
+    try:
+        from tbdesktop.ui.export_pdf import ensure_gui, render_pdf
+
+        ensure_gui()
+    except (ImportError, OSError) as exc:
+        raise TBError(f"PDF export needs Qt's libraries, which could not be loaded ({type(exc).__name__}).") from exc
+    return render_pdf
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from tbdesktop.services.export import ExportService
+
+    renderer = _pdf_renderer() if args.format == "pdf" else None
+    cli = _cli()
+    ctx, user = cli.context_and_user(args)
+    try:
+        service = ExportService(ctx, user)
+        out = Path(args.out).expanduser() if args.out else Path.cwd()
+        if out.is_dir():  # a folder: the file takes the name with no PHI in it
+            out = out / service.suggested_name_sync(args.id, args.format)
+        result = service.write_sync(
+            args.id, args.format, out, transcript=args.transcript, version=args.note_version, renderer=renderer
+        )
+    finally:
+        ctx.close()
+    state = "signed" if result.signed else "draft"
+    cli._emit(
+        args,
+        result.to_json(),
+        lambda: cli._print(
+            f"Wrote {result.path} ({result.format.upper()}, {result.bytes} bytes; note version {result.version}, "
+            f"{state}{', with the transcript' if result.transcript else ''})"
+        ),
+    )
+    return 0
+
+
 def cmd_retention_apply(args: argparse.Namespace) -> int:
     from tbdesktop.services.retention import RetentionService
 
@@ -174,6 +214,15 @@ def add_session_commands(ssub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--text", default=None)
     p.add_argument("--speaker", default=None, help="speaker label, e.g. SPEAKER_01")
     p.set_defaults(func=cmd_fix_segment)
+    p = ssub.add_parser("export", parents=[common], help="write the note to a PDF, DOCX or text file")
+    p.add_argument("id")
+    p.add_argument("--format", required=True, choices=["pdf", "docx", "txt"])
+    p.add_argument("--transcript", action="store_true", help="append the transcript (speaker, time, words)")
+    p.add_argument(
+        "--out", default=None, help="file or folder (default: session-DATE-ID.FORMAT in the current folder)"
+    )
+    p.add_argument("--note-version", type=int, default=None, help="a note version (default: the latest)")
+    p.set_defaults(func=cmd_export)
 
 
 def add_retention_commands(sub: Any, common: argparse.ArgumentParser) -> None:

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from tbdesktop.services.dto import NoteInfo, RiskFlagInfo, TemplateInfo
+from tbdesktop.ui.export_menu import ExportButton
 from tbdesktop.ui.risk_flags import RISK_WORDS, RiskFlagList, risk_source_text, risk_text
 
 __all__ = ["RISK_WORDS", "NoteEditDialog", "NotesPanel", "risk_source_text", "risk_text"]
@@ -124,6 +125,8 @@ class NotesPanel(QFrame):
         self.version_combo.setAccessibleName("Note version")
         self.version_combo.activated.connect(self._version_chosen)
         top.addWidget(self.version_combo)
+        self.export_button = ExportButton()  # copy, PDF, DOCX, print
+        top.addWidget(self.export_button)
         layout.addLayout(top)
 
         actions = QHBoxLayout()
@@ -194,6 +197,7 @@ class NotesPanel(QFrame):
 
     def set_note(self, note: NoteInfo | None, flags: list[RiskFlagInfo], *, can_regenerate: bool = True) -> None:
         self.note = note
+        self.export_button.set_note(note)
         self.flags = list(flags)
         signed = note is not None and note.status == "signed"
         self.written_by.setVisible(note is not None)

@@ -1,10 +1,11 @@
-"""The ⋮ menu of a session card (reassign, delete the recording, the transcript or the whole session), the
-confirmation that says what a delete removes and what stays, and the client picker for reassigning."""
+"""The ⋮ menu of a session card (reassign; copy, export or print the note; delete the recording, the transcript or
+the whole session), the confirmation that says what a delete removes and what stays, and the client picker for
+reassigning."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal, SignalInstance
-from PySide6.QtGui import QAction, QColor, QKeyEvent, QPalette
+from PySide6.QtGui import QAction, QColor, QKeyEvent, QMouseEvent, QPalette
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from tbdesktop.services.dto import ClientInfo, SessionInfo
+from tbdesktop.ui.export_menu import NO_NOTE, ExportActions, toggled_in_place
 from tbdesktop.ui.formatting import duration_badge, long_date
 from tbdesktop.ui.session_card import day_month_year, is_processing, needs_consent
 
@@ -41,6 +43,7 @@ class SessionContextMenu(QMenu):
     deleteRecordingRequested = Signal(object)
     deleteTranscriptRequested = Signal(object)
     deleteSessionRequested = Signal(object)
+    exportRequested = Signal(object, str, bool)  # session id, kind (copy, pdf, docx, print), with the transcript
 
     def __init__(self, info: SessionInfo, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -55,6 +58,11 @@ class SessionContextMenu(QMenu):
         self.setPalette(palette)
 
         self.reassign_action = self._action("Re&assign session…", "reassignAction", self.reassignRequested)
+        self.addSeparator()
+        self.export_actions = ExportActions(self)
+        for action in (*self.export_actions.actions, self.export_actions.transcript_action):
+            action.setProperty("destructive", False)
+        self.export_actions.requested.connect(self._export)
         self.addSeparator()
         self.delete_recording_action = self._action(
             "Delete &recording", "deleteRecordingAction", self.deleteRecordingRequested, destructive=True
@@ -74,6 +82,15 @@ class SessionContextMenu(QMenu):
         self._explain(self.delete_recording_action, self._recording_blocker(info))
         self._explain(self.delete_transcript_action, self._transcript_blocker(info))
         self._explain(self.delete_session_action, CANCEL_FIRST if is_processing(info) else None)
+        no_note = f"{NO_NOTE}: record the client's consent first" if needs_consent(info) else None
+        self.export_actions.set_blocker(no_note)
+        deleted = info.transcript_deleted_at
+        self.export_actions.set_transcript_available(
+            deleted is None, f"The transcript was deleted on {day_month_year(deleted)}" if deleted else ""
+        )
+
+    def _export(self, kind: str, with_transcript: bool) -> None:
+        self.exportRequested.emit(self.info.id, kind, with_transcript)
 
     def _action(self, text: str, name: str, signal: SignalInstance, *, destructive: bool = False) -> QAction:
         action = self.addAction(text)
@@ -110,6 +127,10 @@ class SessionContextMenu(QMenu):
         if is_processing(info):
             return CANCEL_FIRST
         return None
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt's name
+        if not toggled_in_place(self, event):
+            super().mouseReleaseEvent(event)
 
     def first_enabled(self) -> QAction | None:
         return next((a for a in self.actions() if a.isEnabled() and not a.isSeparator()), None)

@@ -34,6 +34,7 @@ from tbdesktop.services.dto import (
     SessionInfo,
     TemplateInfo,
 )
+from tbdesktop.services.export import ExportService
 from tbdesktop.services.notes import NoteService
 from tbdesktop.services.session_lifecycle import AWAITING_CONSENT, MAX_SPEAKER_NAME
 from tbdesktop.services.sessions import SessionService
@@ -43,6 +44,7 @@ from tbdesktop.ui.aio import run_dialog, spawn
 from tbdesktop.ui.anonymous_toggle import AnonymousToggle
 from tbdesktop.ui.audio_player import AudioPlayer
 from tbdesktop.ui.conflict_panel import ConflictPanel
+from tbdesktop.ui.export_menu import NoteExporter
 from tbdesktop.ui.formatting import duration_badge, long_date, status_words
 from tbdesktop.ui.notes_panel import NotesPanel
 from tbdesktop.ui.resources import icon
@@ -322,6 +324,13 @@ class SessionView(QWidget):
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
         self.notes_panel.evidenceRequested.connect(self.show_evidence)
+        # Copy, export and print the note shown (the audited export service).
+        exports = ExportService(sessions.ctx, sessions.user) if sessions is not None else None
+        self.exporter = NoteExporter(exports, self) if exports is not None else None
+        if self.exporter is not None:
+            self.exporter.notify.connect(self.notify)
+            self.notes_panel.export_button.noteRequested.connect(self.exporter.export_note)
+        self.notes_panel.export_button.setVisible(self.exporter is not None)
         self.regenerate_banner.regenerateRequested.connect(self.notes_panel.regenerate_button.click)
         layout.addWidget(self.splitter, 1)
 

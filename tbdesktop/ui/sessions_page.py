@@ -29,12 +29,14 @@ from PySide6.QtWidgets import (
 
 from tbdesktop.errors import TBError
 from tbdesktop.services.dto import ProgressEvent, SessionInfo
+from tbdesktop.services.export import ExportService
 from tbdesktop.services.search import MAX_LIMIT, MAX_QUERY, SearchService
 from tbdesktop.services.session_lifecycle import AWAITING_CONSENT
 from tbdesktop.services.sessions import SessionService
 from tbdesktop.ui.aio import run_dialog, spawn, user_message
 from tbdesktop.ui.bridge import ProgressBridge
 from tbdesktop.ui.buttons import action_button
+from tbdesktop.ui.export_menu import NoteExporter
 from tbdesktop.ui.formatting import long_date
 from tbdesktop.ui.resources import icon
 from tbdesktop.ui.search_results import SearchPanel
@@ -130,6 +132,9 @@ class SessionsPage(QWidget):
         self._loaded = False
         self.menu: SessionContextMenu | None = None
         self.dialog: QDialog | None = None
+        # Copy, export and print a session's latest note from its card's menu.
+        self.exporter = NoteExporter(ExportService(sessions.ctx, sessions.user), self)
+        self.exporter.notify.connect(self.notify)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(32, 24, 32, 0)
@@ -600,6 +605,7 @@ class SessionsPage(QWidget):
             menu.deleteRecordingRequested.connect(self.delete_recording)
             menu.deleteTranscriptRequested.connect(self.delete_transcript)
             menu.deleteSessionRequested.connect(self.delete_session)
+            menu.exportRequested.connect(self.exporter.export_session)
             self.menu = menu
         else:
             menu.close()
