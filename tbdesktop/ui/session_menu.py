@@ -82,8 +82,7 @@ class SessionContextMenu(QMenu):
         self._explain(self.delete_recording_action, self._recording_blocker(info))
         self._explain(self.delete_transcript_action, self._transcript_blocker(info))
         self._explain(self.delete_session_action, CANCEL_FIRST if is_processing(info) else None)
-        no_note = f"{NO_NOTE}: record the client's consent first" if needs_consent(info) else None
-        self.export_actions.set_blocker(no_note)
+        self.export_actions.set_blocker(self._note_blocker(info))
         deleted = info.transcript_deleted_at
         self.export_actions.set_transcript_available(
             deleted is None, f"The transcript was deleted on {day_month_year(deleted)}" if deleted else ""
@@ -117,6 +116,16 @@ class SessionContextMenu(QMenu):
         if is_processing(info):
             return CANCEL_FIRST
         return None
+
+    @staticmethod
+    def _note_blocker(info: SessionInfo) -> str | None:
+        if info.note_state is not None:
+            return None
+        if needs_consent(info):
+            return f"{NO_NOTE}: record the client's consent first"
+        if is_processing(info):
+            return f"{NO_NOTE}: it is written when processing finishes"
+        return NO_NOTE
 
     @staticmethod
     def _transcript_blocker(info: SessionInfo) -> str | None:

@@ -247,18 +247,19 @@ def test_card_menu_exports_the_latest_note_and_reports_refusals(
     assert "Client: Anonymous individual" in doc["body"] and phi_free(doc["body"] + doc["header"])
     assert "Transcript" in doc["body"]  # the check box stayed on
 
-    # A session with no note: the service's refusal is a message, nothing is written or recorded.
+    # Sessions with no note: the entries are off and say why; asked anyway, the service's refusal is a message
+    # and nothing is written or recorded.
+    for session_id, why in (
+        (bare.id, "This session has no note yet: it is written when processing finishes"),
+        (waiting.id, "This session has no note yet: record the client's consent first"),
+    ):
+        menu = page.open_menu(session_id, page.mapToGlobal(QPoint(200, 200)))
+        assert menu is not None
+        for action in menu.export_actions.actions:
+            assert not action.isEnabled() and action.toolTip() == why
+        menu.close()
     before = _exports(ui_ctx)
-    menu = page.open_menu(bare.id, page.mapToGlobal(QPoint(200, 200)))
-    assert menu is not None
-    menu.export_actions.copy_action.trigger()
+    page.exporter.export_session(bare.id, "copy", False)
     aio.run(aio.until(lambda: messages and messages[-1][0] == "error", message="the refusal"))
     assert messages[-1] == ("error", "This session has no note yet.")
     assert _exports(ui_ctx) == before == ["note.export.copy+transcript", "note.export.docx+transcript"]
-
-    # A session waiting for consent has no note: the entries say why they are off.
-    menu = page.open_menu(waiting.id, page.mapToGlobal(QPoint(200, 200)))
-    assert menu is not None
-    for action in menu.export_actions.actions:
-        assert not action.isEnabled() and action.toolTip().startswith("This session has no note yet")
-    menu.close()
