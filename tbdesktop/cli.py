@@ -295,6 +295,7 @@ def _import_batch(args: argparse.Namespace, session_date: date | None) -> int:
         media_files,
         recording_date,
     )
+    from tbdesktop.services.session_lifecycle import AWAITING_CONSENT as AWAITING
     from tbdesktop.services.sessions import ImportRequest, SessionService
 
     paths = [Path(a) for a in args.audio]
@@ -333,7 +334,11 @@ def _import_batch(args: argparse.Namespace, session_date: date | None) -> int:
         user = _acting_user(ctx, args)
         service = SessionService(ctx, user)
         results = BatchImportService(service).import_all_sync(items, on_result=line)
-        imported = [r.session.id for r in results if r.session is not None]
+        waiting = [r.session.id for r in results if r.session is not None and r.session.stage_detail == AWAITING]
+        imported = [r.session.id for r in results if r.session is not None and r.session.id not in waiting]
+        if args.wait and waiting and not args.json:
+            for sid in waiting:  # kept, not processed: there is nothing to wait for until consent is recorded
+                _err(f"{sid} waits for the client's consent: tbdesktop session update {sid} --consent METHOD")
         finished: dict[Any, str] = {}
         if args.wait and imported:
             finished = wait_for_sessions(ctx, user, imported, quiet=args.json)

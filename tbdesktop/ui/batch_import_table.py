@@ -250,7 +250,9 @@ class BatchReviewTable(QTableWidget):
         elif not row.include.isChecked():
             text, state = "Left out", "excluded"
         else:
-            text = "Ready to import"
+            name = row.client.currentText().strip()
+            new_client = bool(name) and self.matching_client(name) is None
+            text = "Ready to import · adds a new client" if new_client else "Ready to import"
         row.status.setText(text)
         row.status.setProperty("state", state)
         row.details.setVisible(duplicate)
@@ -270,6 +272,8 @@ class BatchReviewTable(QTableWidget):
         row.consent_touched = True
 
     def _client_changed(self, row: ReviewRow, text: str) -> None:
+        if row.candidate is not None:
+            self._refresh_status(self._rows.index(row))
         if row.consent_touched:
             return
         previous = self.last_consent_for(text)

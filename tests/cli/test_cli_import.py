@@ -123,3 +123,25 @@ def test_single_file_and_bad_input(cli: Any, tmp_path: Path) -> None:
     gone = cli("session", "import", str(tmp_path / "gone.wav"), str(wav), "--allow-duplicate", "--json", check=False)
     assert gone.returncode == 1
     assert [r["status"] for r in json.loads(gone.stdout)] == ["failed", "imported"]
+
+
+def test_waiting_skips_sessions_that_wait_for_consent(cli: Any, tmp_path: Path) -> None:
+    one = write_tone(tmp_path / "one.wav", 450)
+    two = write_tone(tmp_path / "two.wav", 460)
+    out = cli("session", "import", str(one), str(two), "--wait")  # no consent: nothing to process, no hang
+    ids = [line.split()[0] for line in out.stdout.splitlines()]
+    assert len(ids) == 2 and all(line.endswith("queued") for line in out.stdout.splitlines())
+    assert all(f"{sid} waits for the client's consent" in out.stderr for sid in ids)
+
+
+@pytest.mark.slow
+def test_several_files_processed_with_wait(cli: Any, model_cache: Path, two_speaker: Any, tmp_path: Path) -> None:
+    speech = two_speaker[0]
+    bad = write_not_audio(tmp_path / "broken.wav")
+    out = cli("session", "import", str(speech), str(bad), "--consent", "verbal", "--wait", "--json", check=False)
+    assert out.returncode == 1, out.stderr  # the broken file failed; the recording was processed all the same
+    rows = json.loads(out.stdout)
+    assert [r["status"] for r in rows] == ["imported", "failed"]
+    assert rows[0]["session"]["status"] == "completed" and rows[0]["session"]["duration_mins"] > 0
+    transcript = cli("session", "transcript", rows[0]["id"]).stdout
+    assert "No transcript" not in transcript and transcript.strip()

@@ -112,6 +112,10 @@ def test_a_folder_is_reviewed_then_imported_file_by_file(
         dialog.set_client_text("Alex Kim")
         dialog.apply_client_button.click()
         assert {r.client.currentText() for r in rows} == {"Alex Kim"}
+        assert rows[5].status.text() == "Ready to import · adds a new client"
+        rows[0].client.setEditText("noa levi")  # an existing client, whatever the case
+        assert rows[0].status.text() == "Ready to import"
+        rows[0].client.setEditText("Alex Kim")
         dialog.set_consent("verbal")
         dialog.apply_consent_button.click()
         rows[1].consent.setCurrentIndex(rows[1].consent.findData(""))
@@ -295,3 +299,32 @@ def test_one_file_is_dated_from_its_metadata(
         assert info is not None and info.session_date == date(2026, 11, 4)
 
     aio.run(scenario())
+
+
+def test_each_row_offers_its_clients_last_consent(qtbot: QtBot, styled_app: Any, tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from tbdesktop.services.batch_import import inspect_file
+    from tbdesktop.services.dto import ClientInfo
+    from tbdesktop.ui.batch_import_table import BatchReviewTable
+
+    noa = ClientInfo(id=uuid.uuid4(), name="Noa Levi", pronouns=None, created_at=datetime(2026, 1, 1, tzinfo=UTC))
+    table = BatchReviewTable([noa], {noa.id: "written"})
+    qtbot.addWidget(table)
+    files = [write_tone(tmp_path / "x.wav", 520), write_tone(tmp_path / "y.wav", 530)]
+    assert table.add_files(files) == [0, 1]
+    for path in files:
+        table.set_candidate(inspect_file(path))
+    first, second = table.rows
+    assert first.consent.currentData() == "" and first.client.currentText() == ""
+    first.client.setEditText("Noa Levi")
+    assert first.consent.currentData() == "written"
+    second.consent.setCurrentIndex(second.consent.findData("electronic"))
+    second.consent.activated.emit(second.consent.currentIndex())  # as the user's choice arrives
+    second.client.setEditText("noa levi")
+    assert second.consent.currentData() == "electronic"  # the therapist's own choice is kept
+    items = table.batch_items("couples")
+    assert [(i.request.client_id, i.request.consent_method, i.request.session_type) for i in items] == [
+        (noa.id, "written", "couples"),
+        (noa.id, "electronic", "couples"),
+    ]
