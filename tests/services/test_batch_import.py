@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -216,3 +217,34 @@ def _second_therapist(ctx: AppContext) -> Any:
     from tbdesktop.services.profiles import ProfileService
 
     return ProfileService(ctx).create_profile_sync("Kim Osei", "kim@example.org")
+
+
+@pytest.fixture
+def db_ctx(db_url: str, make_settings: Any) -> Iterator[AppContext]:
+    """An app context on SQLite and on the real PostgreSQL."""
+    context = AppContext.open(make_settings(database_url=db_url if db_url.startswith("postgresql") else ""))
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+def test_duplicates_and_last_consent_on_both_databases(db_ctx: AppContext, tmp_path: Path) -> None:
+    from tbdesktop.services.profiles import ProfileService
+
+    me = SessionService(db_ctx, ProfileService(db_ctx).create_profile_sync("Dana Reyes", "dana@example.org"))
+    other = SessionService(db_ctx, ProfileService(db_ctx).create_profile_sync("Kim Osei", "kim@example.org"))
+    wav = write_tone(tmp_path / "a.wav", 1200)
+    mine = me.import_recording_sync(ImportRequest(source=wav, client_name="Jordan Lee", consent_method="written"))
+    copy = tmp_path / "copy.wav"
+    shutil.copy(wav, copy)
+
+    found = BatchImportService(me).inspect_sync([copy])
+    assert found[0].duplicate_of == mine.id
+    # The same recording in another therapist's sessions is not a duplicate of theirs for me, nor mine for them.
+    theirs = BatchImportService(other).inspect_sync([copy])
+    assert theirs[0].duplicate_of is None and not theirs[0].is_duplicate
+    results = BatchImportService(other).import_all_sync([BatchItem(ImportRequest(source=copy))])
+    assert results[0].status == IMPORTED
+    assert me.last_consent_methods_sync() == {mine.client_id: "written"}
+    assert other.last_consent_methods_sync() == {}
