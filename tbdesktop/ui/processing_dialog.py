@@ -198,7 +198,7 @@ class ProcessingDialog(QDialog):
         self.progress_bar.setVisible(status not in ("failed", "cancelled"))
         self.progress_bar.setValue(max(0, min(100, progress)))
         self.percent_label.setText(f"{progress}%" if active or status == "completed" else "")
-        self.eta_label.setText(eta_words(eta) if active else "")
+        self.eta_label.setText(eta_words(eta, progress) if active else "")
         message = (error or "The recording could not be processed.") if status == "failed" else ""
         self.error_label.setText(message)
         self.error_label.setVisible(bool(message))

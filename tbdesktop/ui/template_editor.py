@@ -220,6 +220,7 @@ class TemplateEditorDialog(QDialog):
         form.addRow(_field_label("&Title", self.title_edit), self.title_edit)
         form.addRow(_field_label("&Instructions", self.instructions_edit), self.instructions_edit)
         words_row = QHBoxLayout()
+        words_row.setSpacing(10)
         words_row.addWidget(self.max_words_edit)
         words_hint = QLabel(f"words at most (up to {MAX_SECTION_WORDS}); empty: no limit")
         words_hint.setObjectName("muted")

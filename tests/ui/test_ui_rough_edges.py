@@ -30,6 +30,7 @@ from tbdesktop.store.note_repositories import SystemNoteWriter
 from tbdesktop.ui.formatting import eta_words
 from tbdesktop.ui.main_window import MainWindow
 from tbdesktop.ui.notes_panel import SIGN_QUESTION
+from tbdesktop.ui.processing_dialog import ProcessingDialog
 from tbdesktop.ui.session_card import SessionCard
 
 pytestmark = [
@@ -100,6 +101,18 @@ def noted(ui_ctx: AppContext, therapist: UserInfo, speech_session: tuple[Path, A
     return info.id  # type: ignore[no-any-return]
 
 
+def _loaded(aio: AsyncDriver, window: MainWindow, session_id: uuid.UUID) -> None:
+    """Until the session view shows ``session_id`` with its recording loaded (a reload while the player is still
+    opening the file makes the media backend warn)."""
+    view = window.session_view
+    aio.run(
+        aio.until(
+            lambda: view.session_id == session_id and view.player.loaded and view.player.duration_ms > 0,
+            message="the session and its recording",
+        )
+    )
+
+
 def _card(window: MainWindow, session_id: uuid.UUID) -> SessionCard:
     card = window.sessions_page.card(session_id)
     assert card is not None
@@ -136,6 +149,7 @@ def test_sign_asks_for_a_review_and_the_card_shows_the_note_state(
     page.set_status_filter("all")
 
     aio.run(window.open_session(noted))
+    _loaded(aio, window, noted)
     panel = window.session_view.notes_panel
     notes = NoteService(ui_ctx, therapist)
 
@@ -161,6 +175,7 @@ def test_sign_asks_for_a_review_and_the_card_shows_the_note_state(
     assert sign is not None and sign.text() == "Sign"
     qtbot.mouseClick(sign, Qt.MouseButton.LeftButton)
     aio.run(aio.until(lambda: panel.note is not None and panel.note.status == "signed", message="signed"))
+    _loaded(aio, window, noted)
     latest = notes.latest_or_none_sync(noted)
     assert latest is not None and latest.status == "signed"
     aio.run(aio.until(lambda: _card(window, noted).note_state_label.text() == "Signed", message="the card"))
@@ -179,6 +194,7 @@ def test_finished_processing_offers_the_session_and_never_changes_the_page(
 ) -> None:
     aio.run(window.refresh())
     aio.run(window.open_session(noted))
+    _loaded(aio, window, noted)
     assert window.session_view.session_id == noted
     window.navigate("templates")
     assert window.stack.currentWidget() is window.templates_page
@@ -192,6 +208,7 @@ def test_finished_processing_offers_the_session_and_never_changes_the_page(
     assert toast.action_button.text() == "Open session"
     qtbot.mouseClick(toast.action_button, Qt.MouseButton.LeftButton)
     aio.run(aio.until(lambda: window.stack.currentWidget() is window.session_view, message="opened on request"))
+    _loaded(aio, window, noted)
 
     # Looking at it: refreshed in place (a new version shows), no toast, no page change.
     _write_note(ui_ctx, therapist, noted, "A second version of the note.")
@@ -199,6 +216,7 @@ def test_finished_processing_offers_the_session_and_never_changes_the_page(
     window.bridge.progress.emit(ProgressEvent(noted, None, "completed", 100, "Done", None))
     panel = window.session_view.notes_panel
     aio.run(aio.until(lambda: panel.note is not None and panel.note.version == 2, message="refreshed in place"))
+    _loaded(aio, window, noted)
     aio.run(aio.settled())
     assert window.stack.currentWidget() is window.session_view and window.toasts.toasts() == []
 
@@ -217,6 +235,7 @@ def test_flags_are_one_line_each_denials_are_information_and_a_review_is_recorde
 ) -> None:
     aio.run(window.refresh())
     aio.run(window.open_session(noted))
+    _loaded(aio, window, noted)
     aio.run(aio.settled())
     panel = window.session_view.notes_panel
     rows = panel.flags_list.rows()
@@ -256,6 +275,7 @@ def test_flags_are_one_line_each_denials_are_information_and_a_review_is_recorde
 
     # Opened again: still reviewed.
     aio.run(window.open_session(noted))
+    _loaded(aio, window, noted)
     assert panel.flags_list.rows()[0].flag.reviewed_by == "Dr. Sam Rivera"
 
 
@@ -303,6 +323,7 @@ def test_search_hits_show_the_match_and_open_at_the_line_and_the_filter_is_visib
     view = window.session_view
     aio.run(aio.until(lambda: view.session_id == noted and view.transcript.evidence == {3}, message="the line"))
     assert window.stack.currentWidget() is view
+    _loaded(aio, window, noted)
     current = view.transcript.list.currentItem()
     assert current is not None and "weekends" in current.text()
     aio.run(aio.settled())
@@ -339,6 +360,13 @@ def test_eta_says_almost_done_only_near_the_end(qtbot: QtBot, therapist: UserInf
     assert card.eta_label.text() == "a few seconds left"  # 35 %: not "almost done"
     card.update_info(replace(base, progress=96))
     assert card.eta_label.text() == "almost done"
+
+    dialog = ProcessingDialog("Jordan")  # the processing dialog says it the same way
+    qtbot.addWidget(dialog)
+    dialog.bind_session(base)
+    assert dialog.eta_label.text() == "a few seconds left"
+    dialog.apply_event(ProgressEvent(base.id, None, "diarizing", 95, None, 5))
+    assert dialog.eta_label.text() == "almost done"
 
 
 def test_processing_dialog_title_names_no_file(

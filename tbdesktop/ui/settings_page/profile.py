@@ -86,6 +86,7 @@ class ProfileSection(QFrame):
         self.passcode_button.setAutoDefault(False)
         self.passcode_button.clicked.connect(self.change_passcode)
         row = QHBoxLayout()
+        row.setSpacing(10)
         row.addWidget(self.passcode_button)
         row.addWidget(hint_label("It unlocks the window after a pause and opens your stored keys."), 1)
         form.addRow("", row)
