@@ -328,3 +328,33 @@ def test_each_row_offers_its_clients_last_consent(qtbot: QtBot, styled_app: Any,
         (noa.id, "written", "couples"),
         (noa.id, "electronic", "couples"),
     ]
+
+
+def test_a_flagged_duplicate_can_open_the_session_that_has_it(
+    qtbot: QtBot, aio: AsyncDriver, ui_ctx: AppContext, therapist: UserInfo, tmp_path: Path
+) -> None:
+    window = _window(qtbot, ui_ctx, therapist, QuietRunner())
+    old = write_tone(tmp_path / "old.wav", 640)
+    first = window.sessions.import_recording_sync(ImportRequest(source=old, consent_method="verbal"))
+    copy = tmp_path / "batch" / "again.wav"
+    copy.parent.mkdir()
+    shutil.copy(old, copy)
+    other = write_tone(tmp_path / "batch" / "new.wav", 650)
+
+    async def scenario() -> None:
+        task = aio.loop.create_task(window.import_recording([copy, other]))
+        await aio.until(lambda: window.import_dialog is not None and window.import_dialog.isVisible())
+        dialog = window.import_dialog
+        assert dialog is not None
+        await aio.until(lambda: not dialog.table.checking)
+        dialog.table.rows[0].details.click()
+        await aio.until(lambda: dialog.duplicate_dialog is not None and dialog.duplicate_dialog.isVisible())
+        ask = dialog.duplicate_dialog
+        assert ask is not None
+        ask.open_button.click()
+        assert await task is None
+        assert window.import_dialog is None and window.import_flow.batch_dialog is None  # nothing imported
+        assert window.session_view.session_id == first.id
+        assert [s.id for s in window.sessions.list_sessions_sync()] == [first.id]
+
+    aio.run(scenario())
