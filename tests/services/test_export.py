@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -297,3 +298,30 @@ def test_an_earlier_version_exports_as_itself(ctx: AppContext, therapist: UserIn
     first = service.copy_text_sync(info.id, version=1).splitlines()
     assert "Note version: 1 of 2" in first
     assert any(line.startswith(f"Drafted by: Written by {MODEL}") for line in first)
+
+
+@pytest.fixture
+def db_ctx(db_url: str, make_settings: Any) -> Iterator[AppContext]:
+    ctx = AppContext.open(make_settings(database_url=db_url if db_url.startswith("postgresql") else ""))
+    yield ctx
+    ctx.close()
+
+
+def test_owner_only_and_audited_on_both_databases(db_ctx: AppContext, wav: Path, tmp_path: Path) -> None:
+    """SQLite on a workstation, PostgreSQL in clinic mode: the same reads, refusals and audit rows."""
+    profiles = ProfileService(db_ctx)
+    dana = profiles.create_profile_sync("Dana Reyes", "dana@example.org")
+    sam = profiles.create_profile_sync("Sam Okafor", "sam@example.org")
+    info = session_with_note(db_ctx, dana, wav, anonymous=True)
+    NoteService(db_ctx, dana).sign_sync(info.id)
+
+    result = ExportService(db_ctx, dana).write_sync(info.id, "docx", tmp_path / "n.docx", transcript=True)
+    assert result.signed and result.transcript
+    doc = docx_text(Path(result.path))
+    assert phi_free(doc["body"]) and "Electronically signed by Dana Reyes on " in doc["body"]
+    with pytest.raises(NotFoundError, match="belongs to someone else"):
+        ExportService(db_ctx, sam).copy_text_sync(info.id)
+    assert [(e.action, e.object_id) for e in _exports(db_ctx, dana)] == [
+        ("note.export.docx+transcript", str(info.id))
+    ]
+    assert _exports(db_ctx, sam) == []
