@@ -170,6 +170,7 @@ def test_export_errors_are_clear_with_exit_code_1(cli: Any, session_id: str, tmp
 
     assert "'nope' is not a session id" in refused("nope", "--format", "pdf")
     assert "does not exist or belongs to someone else" in refused(str(uuid.uuid4()), "--format", "txt")
+    assert "no note version 9" in refused(session_id, "--format", "txt", "--note-version", "9")
     blocker = tmp_path / "a-file"
     blocker.write_text("x")
     assert "does not exist" in refused(session_id, "--format", "txt", "--out", str(blocker / "n.txt"))
