@@ -200,15 +200,15 @@ class MainWindow(QMainWindow, RecordingActions, NoteActions, SyncActions):
         header.setObjectName("header")
         header.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         layout = QHBoxLayout(header)
-        layout.setContentsMargins(24, 12, 24, 12)
-        layout.setSpacing(10)
+        layout.setContentsMargins(16, 12, 16, 12)
+        layout.setSpacing(8)
         logo = QLabel()
         logo.setPixmap(icon("app").pixmap(30, 30))
         layout.addWidget(logo)
         name = QLabel("TherapyBridge")
         name.setObjectName("appName")
         layout.addWidget(name)
-        layout.addSpacing(24)
+        layout.addSpacing(8)
         self.nav_group = QButtonGroup(self)
         self.nav_group.setExclusive(True)
         self.nav_buttons: dict[str, QPushButton] = {}
@@ -246,7 +246,7 @@ class MainWindow(QMainWindow, RecordingActions, NoteActions, SyncActions):
         self.import_button.setToolTip("Import an audio recording of a session (Ctrl+I)")
         self.import_button.clicked.connect(self.start_import)
         layout.addWidget(self.import_button)
-        layout.addSpacing(12)
+        layout.addSpacing(6)
         avatar = QLabel(initials(self.user.display_name))
         avatar.setObjectName("avatar")
         avatar.setFixedSize(32, 32)
@@ -254,6 +254,10 @@ class MainWindow(QMainWindow, RecordingActions, NoteActions, SyncActions):
         layout.addWidget(avatar)
         self.therapist_label = QLabel(self.user.display_name)
         self.therapist_label.setObjectName("therapistName")
+        # a long name is elided (the tooltip has it whole) so four pages still fit a 1024-px window
+        self.therapist_label.setText(
+            self.therapist_label.fontMetrics().elidedText(self.user.display_name, Qt.TextElideMode.ElideRight, 120)
+        )
         self.therapist_label.setToolTip(f"Signed in as {self.user.display_name}")
         layout.addWidget(self.therapist_label)
         return header

@@ -82,10 +82,13 @@ class SessionContextMenu(QMenu):
         self._explain(self.delete_recording_action, self._recording_blocker(info))
         self._explain(self.delete_transcript_action, self._transcript_blocker(info))
         self._explain(self.delete_session_action, CANCEL_FIRST if is_processing(info) else None)
-        self.export_actions.set_blocker(self._note_blocker(info))
+        note_blocker = self._note_blocker(info)
+        self.export_actions.set_blocker(note_blocker)
         deleted = info.transcript_deleted_at
+        # with nothing to export the tick is off too, so the keyboard does not stop on it
         self.export_actions.set_transcript_available(
-            deleted is None, f"The transcript was deleted on {day_month_year(deleted)}" if deleted else ""
+            deleted is None and note_blocker is None,
+            note_blocker or (f"The transcript was deleted on {day_month_year(deleted)}" if deleted else ""),
         )
 
     def _export(self, kind: str, with_transcript: bool) -> None:

@@ -603,7 +603,8 @@ def test_menu_reasons_keyboard_and_screenshot(
 
     menu = open_menu(qtbot, page, done.id)
     assert all(a.isEnabled() for a in (menu.delete_recording_action, menu.delete_session_action))
-    assert [a.property("destructive") for a in menu.actions() if not a.isSeparator()] == [False, True, True, True]
+    # reassign, then the note's export entries (copy, PDF, DOCX, print, include transcript), then the deletes
+    assert [a.property("destructive") for a in menu.actions() if not a.isSeparator()] == [False] * 6 + [True] * 3
     aio.run(aio.settled())
     path = screenshot(menu, "session-context-menu")
     # the delete actions are drawn in red
@@ -625,6 +626,8 @@ def test_menu_reasons_keyboard_and_screenshot(
     menu = page.menu
     assert menu is not None and menu.isVisible() and menu.activeAction() is menu.reassign_action
     qtbot.keyClick(menu, Qt.Key.Key_Down)
+    # this session has no note yet: its export entries are off, so the next stop is the first delete
+    assert not menu.export_actions.transcript_action.isEnabled()
     assert menu.activeAction() is menu.delete_recording_action
     qtbot.keyClick(menu, Qt.Key.Key_Up)
     qtbot.keyClick(menu, Qt.Key.Key_Return)
