@@ -396,6 +396,15 @@ class ImportDialog(BatchMode, QDialog):
             self._items = items
             self.accept()
             return
+        typed = self.path_edit.text().strip().strip('"')
+        if typed and Path(typed).expanduser().is_dir():  # a folder typed or pasted: its recordings, for review
+            self.path_edit.clear()
+            self.add_paths([Path(typed)])
+            if not self.is_batch and not self.path_edit.text():  # nothing to import there: the folder stays
+                reason = self.path_error.text() or "That folder holds no audio or video files."
+                self.path_edit.setText(typed)
+                self._set_error(self.path_error, self.path_edit, reason)
+            return
         request = self.validate()
         if request is None:
             return

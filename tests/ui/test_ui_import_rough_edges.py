@@ -71,6 +71,34 @@ def test_typing_a_client_name_does_not_append_to_no_client(qtbot: QtBot, styled_
     assert request is not None and request.client_name is None and request.client_id is None
 
 
+def test_a_folder_typed_into_the_recording_field_opens_its_recordings_for_review(
+    qtbot: QtBot, styled_app: Any, tmp_path: Path
+) -> None:
+    folder = tmp_path / "week"
+    folder.mkdir()
+    write_tone(folder / "2026-11-02 monday.wav", 440)
+    write_tone(folder / "2026-11-03 tuesday.wav", 550)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    dialog = ImportDialog([])
+    qtbot.addWidget(dialog)
+    dialog.show()
+
+    # a folder with no recordings: said so, and the folder stays in the field
+    qtbot.keyClicks(dialog.path_edit, str(empty))
+    qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
+    assert dialog.isVisible() and not dialog.is_batch
+    assert dialog.path_error.text() == "That folder holds no audio or video files."
+    assert dialog.path_edit.text() == str(empty)
+
+    # a folder of recordings: the review table, one row per file, nothing imported yet
+    dialog.path_edit.clear()
+    qtbot.keyClicks(dialog.path_edit, str(folder))
+    qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
+    assert dialog.isVisible() and dialog.is_batch
+    assert sorted(row.source.name for row in dialog.table.rows) == ["2026-11-02 monday.wav", "2026-11-03 tuesday.wav"]
+
+
 def test_a_returning_client_is_offered_their_last_consent(
     qtbot: QtBot, aio: AsyncDriver, ui_ctx: AppContext, therapist: UserInfo, tmp_path: Path, screenshot: Any
 ) -> None:
