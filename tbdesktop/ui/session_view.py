@@ -11,8 +11,9 @@ from datetime import datetime
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QHideEvent, QKeyEvent, QShowEvent
+from PySide6.QtGui import QHideEvent, QKeyEvent, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QComboBox,
     QDialog,
     QFrame,
@@ -268,11 +269,12 @@ class SessionView(QWidget):
         self.speaker_actions.rediarizeRequested.connect(self.speaker_editor.rediarize)
         self.speaker_actions.cancelRequested.connect(lambda: self.cancelRequested.emit(self.session_id))
         self.speaker_actions.setVisible(False)
-        speakers_row = QHBoxLayout()
-        speakers_row.setSpacing(0)
-        speakers_row.addWidget(self.speakers_bar, 1)
-        speakers_row.addWidget(self.speaker_actions)
-        layout.addLayout(speakers_row)
+        # side by side when the window has the room, the actions under the speakers when it has not
+        self.speakers_row = QBoxLayout(QBoxLayout.Direction.LeftToRight)
+        self.speakers_row.setSpacing(0)
+        self.speakers_row.addWidget(self.speakers_bar, 1)
+        self.speakers_row.addWidget(self.speaker_actions, 0, Qt.AlignmentFlag.AlignRight)
+        layout.addLayout(self.speakers_row)
         self.regenerate_banner = RegenerateBanner()
         layout.addWidget(self.regenerate_banner)
         self.conflict_panel = ConflictPanel(
@@ -428,6 +430,7 @@ class SessionView(QWidget):
         editable = self._sessions is not None and bool(self._segments) and info.transcript_deleted_at is None
         self.speaker_actions.setVisible(editable)
         self.speaker_actions.set_session(info, len(speakers))
+        self._arrange_speakers()
         self.speaker_editor.set_session(info, self._segments, self._speaker_choices())
         self.regenerate_banner.setVisible(editable and info.needs_regeneration and info.status == "completed")
         self._show_transcript(info)
@@ -581,6 +584,19 @@ class SessionView(QWidget):
         super().showEvent(event)
         if self._info is not None and not event.spontaneous():
             self._show_recording_state()
+        self._arrange_speakers()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._arrange_speakers()
+
+    def _arrange_speakers(self) -> None:
+        margins = self.layout().contentsMargins() if self.layout() is not None else None
+        room = self.width() - (margins.left() + margins.right() if margins is not None else 0)
+        needed = self.speakers_bar.sizeHint().width() + self.speaker_actions.sizeHint().width()
+        direction = QBoxLayout.Direction.LeftToRight if needed <= room else QBoxLayout.Direction.TopToBottom
+        if self.speakers_row.direction() != direction:
+            self.speakers_row.setDirection(direction)
 
     # -- changes through the service ------------------------------------------------------------------
 

@@ -540,3 +540,45 @@ def test_without_a_service_the_view_only_shows(
     deleted = sessions.delete_recording_sync(recorded.id)
     plain.set_content(deleted, sessions.transcript_sync(recorded.id))
     assert not plain.player.isHidden() and plain.player.message.startswith("Recording deleted on ")
+
+
+def test_the_speakers_keep_their_room_in_a_narrow_window(
+    qtbot: QtBot,
+    aio: AsyncDriver,
+    view: SessionView,
+    sessions: SessionService,
+    recorded: Any,
+    screenshot: Callable[..., Path],
+) -> None:
+    from PySide6.QtWidgets import QBoxLayout, QLabel
+
+    aio.run(show(view, sessions, recorded.id))
+    bar = view.speakers_bar
+
+    def squeezed() -> list[str]:
+        """Widgets of the speakers bar drawn narrower than they need (cut-off text)."""
+        return [
+            f"{w.objectName() or type(w).__name__} {w.width()} < {w.minimumSizeHint().width()}"
+            for w in bar.findChildren(QWidget)
+            if w.isVisible() and w.width() < w.minimumSizeHint().width()
+        ]
+
+    # as wide as a session view gets in a 1024-px window (held there, as the window holds its pages): the
+    # actions go under the speakers
+    frame = QWidget()
+    qtbot.addWidget(frame)
+    QVBoxLayout(frame).addWidget(view)
+    frame.setFixedSize(990, 700)
+    frame.show()
+    aio.run(AsyncDriver.until(lambda: view.speakers_row.direction() == QBoxLayout.Direction.TopToBottom))
+    aio.run(aio.settled())
+    assert squeezed() == []
+    title = next(label for label in bar.findChildren(QLabel) if label.text() == "Speakers")
+    assert title.width() >= title.sizeHint().width()
+    screenshot(view, "session-speakers-narrow")
+    # with room to spare they sit side by side again
+    frame.setFixedSize(1600, 900)
+    aio.run(AsyncDriver.until(lambda: view.speakers_row.direction() == QBoxLayout.Direction.LeftToRight))
+    aio.run(aio.settled())
+    assert squeezed() == []
+    view.setParent(None)  # the view's own fixture closes it
