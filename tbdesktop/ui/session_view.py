@@ -591,7 +591,8 @@ class SessionView(QWidget):
         self._arrange_speakers()
 
     def _arrange_speakers(self) -> None:
-        margins = self.layout().contentsMargins() if self.layout() is not None else None
+        layout = self.layout()
+        margins = layout.contentsMargins() if layout is not None else None
         room = self.width() - (margins.left() + margins.right() if margins is not None else 0)
         needed = self.speakers_bar.sizeHint().width() + self.speaker_actions.sizeHint().width()
         direction = QBoxLayout.Direction.LeftToRight if needed <= room else QBoxLayout.Direction.TopToBottom
