@@ -266,3 +266,13 @@ def test_a_practice_manager_sees_counts_without_client_names(
     for name in _stats_support().CLIENT_NAMES:
         assert name not in text
     screenshot(page, "insights_practice_manager")
+
+
+@pytest.mark.parametrize(("top", "whole"), [(0.01, False), (0.3, False), (7.0, True), (2.5, False), (1234.0, True)])
+def test_every_axis_label_is_distinct(top: float, whole: bool) -> None:
+    from tbdesktop.ui.insights.charts import ChartView, _tick, axis_top
+
+    end = axis_top(top, ChartView.TICKS, whole)
+    labels = [_tick(end * i / ChartView.TICKS) for i in range(ChartView.TICKS + 1)]
+    assert len(set(labels)) == len(labels), labels
+    assert float(labels[-1]) == pytest.approx(end)

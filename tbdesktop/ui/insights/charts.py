@@ -60,7 +60,9 @@ def axis_top(value: float, ticks: int, whole: bool) -> float:
 
 
 def _tick(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:.2f}".rstrip("0").rstrip(".")
+    """An axis or tooltip figure: whole numbers as such, others with the digits that tell them apart (an axis
+    of hours for a few short sessions steps by 0.0025, which two decimals showed as 0, 0, 0.01, 0.01)."""
+    return str(int(value)) if float(value).is_integer() else f"{value:.6g}"
 
 
 class ChartView(QWidget):
