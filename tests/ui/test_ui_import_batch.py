@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import shutil
 import uuid
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
-from ui_support import AsyncDriver
+from ui_support import AsyncDriver, QuietRunner
 
 from tbdesktop.services.batch_import import IMPORTED, SKIPPED, BatchResult
 from tbdesktop.services.context import AppContext
@@ -27,29 +26,6 @@ from tbdesktop.ui.batch_import_progress import BatchProgressDialog
 from tbdesktop.ui.main_window import MainWindow
 
 SHOTS = Path("/tmp/shots")
-
-
-class QuietRunner:
-    """The processing runner's face to the window where no job runs; ``report`` sends an event the way the
-    runner reports its progress."""
-
-    def __init__(self) -> None:
-        self.listeners: list[Callable[[ProgressEvent], None]] = []
-        self.woken = 0
-
-    def add_listener(self, listener: Callable[[ProgressEvent], None]) -> Callable[[], None]:
-        self.listeners.append(listener)
-        return lambda: self.listeners.remove(listener)
-
-    def wake(self) -> None:
-        self.woken += 1
-
-    async def cancel(self, session_id: uuid.UUID) -> bool:
-        return True
-
-    def report(self, event: ProgressEvent) -> None:
-        for listener in list(self.listeners):
-            listener(event)
 
 
 def _shot(widget: Any, name: str, screenshot: Any) -> None:

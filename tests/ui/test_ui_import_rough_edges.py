@@ -5,7 +5,6 @@ sat at "0 %" in the processing dialog and read "Queued" in the session header, w
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,34 +13,16 @@ from import_audio import write_tone
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 from sqlalchemy import select
-from ui_support import AsyncDriver
+from ui_support import AsyncDriver, QuietRunner
 
 from tbdesktop.services.context import AppContext
-from tbdesktop.services.dto import ClientInfo, ProgressEvent, UserInfo
+from tbdesktop.services.dto import ClientInfo, UserInfo
 from tbdesktop.services.sessions import ImportRequest, SessionService
 from tbdesktop.store.models import ProcessingJob
 from tbdesktop.ui.import_dialog import ImportDialog
 from tbdesktop.ui.main_window import MainWindow
 
 NOW = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
-
-
-class QuietRunner:
-    """The processing runner's face to the window, where no job runs: it counts wake-ups."""
-
-    def __init__(self) -> None:
-        self.listeners: list[Callable[[ProgressEvent], None]] = []
-        self.woken = 0
-
-    def add_listener(self, listener: Callable[[ProgressEvent], None]) -> Callable[[], None]:
-        self.listeners.append(listener)
-        return lambda: self.listeners.remove(listener)
-
-    def wake(self) -> None:
-        self.woken += 1
-
-    async def cancel(self, session_id: uuid.UUID) -> bool:
-        return True
 
 
 def test_typing_a_client_name_does_not_append_to_no_client(qtbot: QtBot, styled_app: Any, tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
     from pytestqt.qtbot import QtBot
 
+    from tbdesktop.services.dto import ProgressEvent
     from tbdesktop.services.sessions import SessionService
     from tbdesktop.ui.session_view import SessionView
 
@@ -101,3 +102,26 @@ async def show_session(view: SessionView, sessions: SessionService, session_id: 
     view.set_content(info, segments, note, flags, templates)
     if info.recording_available:
         await AsyncDriver.until(lambda: view.player.loaded and view.player.duration_ms > 0, message="the recording")
+
+
+class QuietRunner:
+    """The processing runner's face to the window where no job runs: it counts wake-ups, and ``report`` sends
+    an event the way the runner reports its progress."""
+
+    def __init__(self) -> None:
+        self.listeners: list[Callable[[ProgressEvent], None]] = []
+        self.woken = 0
+
+    def add_listener(self, listener: Callable[[ProgressEvent], None]) -> Callable[[], None]:
+        self.listeners.append(listener)
+        return lambda: self.listeners.remove(listener)
+
+    def wake(self) -> None:
+        self.woken += 1
+
+    async def cancel(self, session_id: uuid.UUID) -> bool:
+        return True
+
+    def report(self, event: ProgressEvent) -> None:
+        for listener in list(self.listeners):
+            listener(event)
