@@ -16,6 +16,7 @@ from tbdesktop.store.models import DEFAULT_USER_SETTINGS, Role, User
 from tbdesktop.store.repositories import AuditRepository, UserRepository
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+PRACTICE_NAME_KEY = "practice_name"  # in the profile's settings: the practice named on exported notes
 MIN_PASSCODE = 6
 MAX_PASSCODE = 128
 DEFAULT_IDLE_LOCK_MINUTES = 15
@@ -115,10 +116,24 @@ class ProfileService:
         with self.ctx.db.unit_of_work() as s:
             return user_info(UserRepository(s).get(uuid.UUID(str(user_id))))
 
+    def practice_name_sync(self, user_id: uuid.UUID) -> str:
+        """The practice (clinic) name the profile puts on exported notes; "" when none is set."""
+        with self.ctx.db.unit_of_work() as s:
+            return str((UserRepository(s).get(user_id).settings or {}).get(PRACTICE_NAME_KEY) or "")
+
+    async def practice_name(self, user_id: uuid.UUID) -> str:
+        return await asyncio.to_thread(self.practice_name_sync, user_id)
+
     def update_profile_sync(
-        self, acting: UserInfo, user_id: uuid.UUID, display_name: str, email: str | None
+        self,
+        acting: UserInfo,
+        user_id: uuid.UUID,
+        display_name: str,
+        email: str | None,
+        practice: str | None = None,
     ) -> UserInfo:
-        """Change a profile's name and email address: only its owner may (audited as ``profile.update``)."""
+        """Change a profile's name, email address and (unless ``practice`` is None) the practice name on its
+        exported notes: only its owner may (audited as ``profile.update``, never with the values)."""
         if acting.id != user_id:
             raise PermissionDeniedError("You can change only your own profile.")
         name = (display_name or "").strip()
@@ -129,6 +144,9 @@ class ProfileService:
         mail = (email or "").strip() or None
         if mail is not None and (len(mail) > 320 or not _EMAIL.match(mail)):
             raise ValidationError("That email address does not look right.")
+        practice_name = None if practice is None else " ".join(practice.split())
+        if practice_name is not None and len(practice_name) > 200:
+            raise ValidationError("The practice name is too long (200 characters at most).")
         with self.ctx.db.unit_of_work() as s:
             users = UserRepository(s)
             user = users.get(user_id)
@@ -136,10 +154,19 @@ class ProfileService:
                 taken = users.by_email(mail)
                 if taken is not None and taken.id != user.id:
                     raise ValidationError("Another profile already uses that email address.")
+            stored = dict(user.settings or {})
+            practice_changed = practice_name is not None and stored.get(PRACTICE_NAME_KEY, "") != practice_name
+            if practice_changed:
+                if practice_name:
+                    stored[PRACTICE_NAME_KEY] = practice_name
+                else:
+                    stored.pop(PRACTICE_NAME_KEY, None)
+                user.settings = stored  # a new dict, so the change is seen
             changed = (user.display_name, user.email) != (name, mail)
             if changed:
                 user.display_name = name
                 user.email = mail
+            if changed or practice_changed:
                 AuditRepository(s, user.id, self.ctx.workstation).record("profile.update", "user", user.id)
             info = user_info(user)
         if changed:
@@ -147,9 +174,14 @@ class ProfileService:
         return info
 
     async def update_profile(
-        self, acting: UserInfo, user_id: uuid.UUID, display_name: str, email: str | None
+        self,
+        acting: UserInfo,
+        user_id: uuid.UUID,
+        display_name: str,
+        email: str | None,
+        practice: str | None = None,
     ) -> UserInfo:
-        return await asyncio.to_thread(self.update_profile_sync, acting, user_id, display_name, email)
+        return await asyncio.to_thread(self.update_profile_sync, acting, user_id, display_name, email, practice)
 
     async def change_passcode(self, user_id: uuid.UUID, passcode: str, current: str | None) -> None:
         await asyncio.to_thread(self.set_passcode_sync, user_id, passcode, current)

@@ -172,6 +172,22 @@ def test_docx_holds_the_header_fields_sections_draft_mark_and_page_numbers(
     assert doc["core_title"] == "Progress note" and doc["core_author"] == "TherapyBridge"
 
 
+def test_the_practice_set_in_the_profile_heads_every_format(
+    ctx: AppContext, therapist: UserInfo, wav: Path, tmp_path: Path
+) -> None:
+    info = session_with_note(ctx, therapist, wav)
+    service = ExportService(ctx, therapist)
+    assert "Practice:" not in service.copy_text_sync(info.id)  # none set: no empty line for it
+
+    ProfileService(ctx).update_profile_sync(
+        therapist, therapist.id, therapist.display_name, therapist.email, "Riverside Counselling"
+    )
+    lines = service.copy_text_sync(info.id).splitlines()
+    assert lines[2:4] == ["Practice: Riverside Counselling", "Clinician: Dana Reyes"]
+    body = docx_text(Path(service.write_sync(info.id, "docx", tmp_path / "note.docx").path))["body"].splitlines()
+    assert "Practice: Riverside Counselling" in body
+
+
 def test_an_anonymous_clients_name_appears_nowhere(
     ctx: AppContext, therapist: UserInfo, wav: Path, tmp_path: Path
 ) -> None:

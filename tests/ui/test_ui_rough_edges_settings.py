@@ -76,6 +76,17 @@ def test_profile_name_email_and_passcode_change_from_settings(
     assert changed[0].display_name == "Dr. Sam Rivera-Lopez"
     stored = ProfileService(ui_ctx).get_sync(therapist.id)
     assert (stored.display_name, stored.email) == ("Dr. Sam Rivera-Lopez", "sam.rl@clinic.test")
+    assert ProfileService(ui_ctx).practice_name_sync(therapist.id) == ""
+
+    # the practice named on exported notes: saved with the profile, shown again when the page is reloaded
+    qtbot.keyClicks(profile.practice_edit, "Riverside Counselling")
+    changed.clear()
+    qtbot.mouseClick(profile.save_profile_button, Qt.MouseButton.LeftButton)
+    aio.run(aio.until(lambda: bool(changed), message="the practice saved"))
+    assert ProfileService(ui_ctx).practice_name_sync(therapist.id) == "Riverside Counselling"
+    profile.practice_edit.clear()
+    aio.run(page.refresh())
+    assert profile.practice_edit.text() == "Riverside Counselling"
     assert not profile.profile_error.isVisibleTo(page)
 
     # A passcode whose repeat differs is refused before anything is sent; then set, and it unlocks.

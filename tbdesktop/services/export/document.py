@@ -166,6 +166,7 @@ def build_document(
     *,
     clinician: str,
     signed_by: str | None,
+    practice: str = "",
     segments: Sequence[SegmentInfo] | None = None,
     hidden_name: str | None = None,
 ) -> ExportDocument:
@@ -184,6 +185,7 @@ def build_document(
         noun = "statement" if note.removed_statements == 1 else "statements"
         written += f" ({note.removed_statements} {noun} removed: not supported by the transcript)"
     fields = [
+        *([HeaderField("Practice", practice)] if practice else []),
         HeaderField("Clinician", clinician),
         HeaderField("Client", client),
         HeaderField("Date and time", session_when(session)),

@@ -24,6 +24,7 @@ from tbdesktop.services.export.text import render_text
 from tbdesktop.services.export.word import render_docx
 from tbdesktop.services.ids import parse_session_id
 from tbdesktop.services.notes import NoteService
+from tbdesktop.services.profiles import PRACTICE_NAME_KEY
 from tbdesktop.services.session_views import describe
 from tbdesktop.store.models import User
 from tbdesktop.store.note_repositories import NoteRepository
@@ -96,10 +97,13 @@ class ExportService:
                     "export the note without it."
                 )
             segments = [masked_segment(segment_info(seg), hidden) for seg in sessions.segments(session_id)]
+        me = s.get(User, self.user.id)
+        practice = str(((me.settings or {}) if me is not None else {}).get(PRACTICE_NAME_KEY) or "")
         return build_document(
             describe(s, self.user, row),
             info,
             clinician=self.user.display_name,
+            practice=practice,
             signed_by=signer.display_name if signer is not None else None,
             segments=segments,
             hidden_name=hidden,

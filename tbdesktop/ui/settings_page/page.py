@@ -376,6 +376,7 @@ class SettingsPage(NotesModelRows, QWidget):
         self._run(self.refresh())
 
     async def refresh(self) -> None:
+        await self.profile_section.refresh()
         self.set_view(await self._service.view())
         self.about.set_info(await self._service.about())
 

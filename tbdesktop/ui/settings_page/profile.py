@@ -38,7 +38,13 @@ class ProfileSection(QFrame):
         heading = QLabel("Profile")
         heading.setObjectName("sectionTitle")
         box.addWidget(heading)
-        box.addWidget(hint_label("Your name as it appears on notes and addenda, and your email address.", "muted"))
+        box.addWidget(
+            hint_label(
+                "Your name as it appears on notes and addenda, your email address, and the practice named on the "
+                "notes you export.",
+                "muted",
+            )
+        )
         box.addSpacing(8)
         form = QFormLayout()
         form.setObjectName("profileForm")
@@ -59,6 +65,12 @@ class ProfileSection(QFrame):
         self.email_edit.setPlaceholderText("name@clinic.example")
         self.email_edit.setMaxLength(320)
         form.addRow(field_label("&Email", self.email_edit), self.email_edit)
+        self.practice_edit = QLineEdit()
+        self.practice_edit.setObjectName("profilePracticeEdit")
+        self.practice_edit.setAccessibleName("Practice name on exported notes")
+        self.practice_edit.setPlaceholderText("e.g. Riverside Counselling — printed at the top of exported notes")
+        self.practice_edit.setMaxLength(200)
+        form.addRow(field_label("Pract&ice", self.practice_edit), self.practice_edit)
         self.profile_error = hint_label("", "fieldError")
         self.profile_error.hide()
         form.addRow("", self.profile_error)
@@ -111,7 +123,7 @@ class ProfileSection(QFrame):
             self.save_profile_button.setEnabled(False)
             try:
                 info = await self._profiles.update_profile(
-                    self.user, self.user.id, self.name_edit.text(), self.email_edit.text()
+                    self.user, self.user.id, self.name_edit.text(), self.email_edit.text(), self.practice_edit.text()
                 )
             finally:
                 self.save_profile_button.setEnabled(True)
@@ -120,6 +132,10 @@ class ProfileSection(QFrame):
             self.notify.emit("success", "Profile saved.")
 
         spawn(run(), on_error=lambda message: self._show(self.profile_error, message))
+
+    async def refresh(self) -> None:
+        """Show the stored practice name (read off the UI thread)."""
+        self.practice_edit.setText(await self._profiles.practice_name(self.user.id))
 
     def change_passcode(self) -> None:
         self._show(self.passcode_error, "")
