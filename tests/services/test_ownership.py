@@ -33,6 +33,8 @@ PLAUSIBLE: dict[str, Any] = {
     "source": "SPEAKER_01",
     "into": "SPEAKER_00",
     "voices": 2,
+    "kind": "suicidal_ideation",
+    "segment_idx": 0,
 }
 
 
@@ -67,6 +69,7 @@ def test_sessions_and_notes_of_another_user_are_not_found(ctx: AppContext, thera
     assert {"get_sync", "delete_session_sync", "delete_recording_sync", "regenerate_sync", "sign_sync"} <= names
     assert {"open_recording_sync", "retry_sync", "cancel_sync"} <= names
     assert {"split_line_sync", "merge_speakers_sync", "add_speaker_sync", "rediarize_sync"} <= names
+    assert "mark_flag_reviewed_sync" in names
     for name, method in calls:
         with pytest.raises(NotFoundError):
             _call(method, "session_id", mine.id)
