@@ -21,6 +21,7 @@ import secrets as _random
 import struct
 import tempfile
 import uuid
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -207,32 +208,36 @@ def remove_stale_plaintext() -> int:
     return removed
 
 
+def _free_copy(memory: MemoryFile | None, path: Path | None) -> None:
+    if memory is not None:
+        memory.close()
+    if path is not None:
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as exc:
+            log.warning("plaintext copy not removed", extra={"error_type": type(exc).__name__})
+        with contextlib.suppress(OSError):
+            path.parent.rmdir()  # this process's folder, once nothing else of it is open
+
+
 class PlainCopy:
     """A decrypted recording for a short while: in anonymous memory where the platform has it (nothing named on any
     disk, freed by the kernel however the process ends), else a private file on memory-backed storage; ``close()``
-    frees it (idempotent)."""
+    frees it (idempotent). A copy nobody closed is freed when it is garbage-collected: one decrypted for a view
+    that was closed meanwhile (its waiting task cancelled while the thread decrypting it ran on) leaves nothing."""
 
     def __init__(self, path: Path, *, owned: bool, memory: MemoryFile | None = None) -> None:
         self.path = path
-        self._owned = owned
         self._memory = memory
+        self._free = weakref.finalize(self, _free_copy, memory, path if owned else None)
 
     @property
     def in_memory(self) -> bool:
         return self._memory is not None
 
     def close(self) -> None:
-        if self._memory is not None:
-            self._memory.close()
-            self._memory = None
-        if self._owned:
-            self._owned = False
-            try:
-                self.path.unlink(missing_ok=True)
-            except OSError as exc:
-                log.warning("plaintext copy not removed", extra={"error_type": type(exc).__name__})
-            with contextlib.suppress(OSError):
-                self.path.parent.rmdir()  # this process's folder, once nothing else of it is open
+        self._memory = None
+        self._free()  # runs once, whoever calls it first (this, or the collector)
 
     def __enter__(self) -> PlainCopy:
         return self

@@ -277,6 +277,40 @@ def test_without_anonymous_memory_the_copy_is_a_private_file_removed_with_its_fo
     assert not copy.path.exists() and not copy.path.parent.exists()
 
 
+def test_a_copy_nobody_closed_is_freed_when_it_is_dropped(
+    ctx: AppContext, therapist: Any, two_speaker: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A playback copy decrypted for a view that was closed meanwhile: the task waiting for it was cancelled, the
+    thread decrypting it ran on, and the copy it returned is dropped unclosed; it must not stay in memory."""
+    import gc
+
+    from tbdesktop.engine.scratch import MemoryFile
+
+    service = SessionService(ctx, therapist)
+    info = _imported(service, two_speaker[0])
+    assert copies(os.getpid()) == []
+
+    async def cancelled_while_decrypting() -> None:
+        opening = asyncio.ensure_future(service.open_recording(info.id))
+        await asyncio.sleep(0)  # the thread has started
+        opening.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await opening
+
+    asyncio.run(cancelled_while_decrypting())  # returns once the decrypting thread has finished
+    gc.collect()
+    assert copies(os.getpid()) == []
+
+    # the same for a copy in a private file where there is no anonymous memory: the file and its folder go
+    monkeypatch.setattr(MemoryFile, "create", classmethod(lambda cls, name: None))
+    copy = service.open_recording_sync(info.id)
+    path = copy.path
+    assert path.is_file()
+    del copy
+    gc.collect()
+    assert not path.exists() and not path.parent.exists()
+
+
 def test_deleting_a_recording_destroys_its_key(
     ctx: AppContext, therapist: Any, two_speaker: Any, tmp_path: Path
 ) -> None:
