@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 
 from tbdesktop.errors import ValidationError
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.dto import JsonMixin, UserInfo
+from tbdesktop.services.offloop import off_loop
 from tbdesktop.store.repositories import AuditRepository
 
 MAX_TRAIL = 5000
@@ -29,9 +29,6 @@ class AuditService:
         self.ctx = ctx
         self.user = user
 
-    async def trail(self, limit: int = 200) -> list[AuditInfo]:
-        return await asyncio.to_thread(self.trail_sync, limit)
-
     def trail_sync(self, limit: int = 200) -> list[AuditInfo]:
         """My newest events first (someone else's never: the repository filters by user)."""
         if not 1 <= limit <= MAX_TRAIL:
@@ -49,3 +46,5 @@ class AuditService:
                 )
                 for e in events
             ]
+
+    trail = off_loop(trail_sync)

@@ -17,6 +17,7 @@ from typing import Any
 
 from tbdesktop.errors import DuplicateRecordingError, TBError, ValidationError
 from tbdesktop.services.dto import SessionInfo
+from tbdesktop.services.offloop import off_loop
 from tbdesktop.services.sessions import AUDIO_EXTENSIONS, ImportRequest, SessionService
 
 log = logging.getLogger(__name__)
@@ -211,7 +212,8 @@ class BatchImportService:
         on_result: BatchResultSink | None = None,
         should_stop: Callable[[], bool] | None = None,
     ) -> list[BatchResult]:
-        """Import the items one after another; every item gets a result, whatever happened to the others."""
+        """Import the items one after another; every item gets a result, whatever happened to the others.
+        ``import_all`` does it on a worker thread; the callbacks are called on that thread."""
         results: list[BatchResult] = []
         for index, item in enumerate(items):
             if item.skip_reason is not None:
@@ -236,21 +238,7 @@ class BatchImportService:
         )
         return results
 
-    async def import_all(
-        self,
-        items: Sequence[BatchItem],
-        *,
-        on_start: BatchStarted | None = None,
-        on_copy: BatchCopyProgress | None = None,
-        on_result: BatchResultSink | None = None,
-        should_stop: Callable[[], bool] | None = None,
-    ) -> list[BatchResult]:
-        """As ``import_all_sync`` on a worker thread; the callbacks are called on that thread."""
-        return await asyncio.to_thread(
-            lambda: self.import_all_sync(
-                items, on_start=on_start, on_copy=on_copy, on_result=on_result, should_stop=should_stop
-            )
-        )
+    import_all = off_loop(import_all_sync)
 
     def _import_one(self, index: int, request: ImportRequest, on_copy: BatchCopyProgress | None) -> BatchResult:
         source = Path(request.source)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import Any
 
@@ -19,6 +18,7 @@ from tbdesktop.services.dto import (
     UserInfo,
 )
 from tbdesktop.services.ids import parse_session_id
+from tbdesktop.services.offloop import off_loop
 from tbdesktop.services.templates import TemplateService
 from tbdesktop.store.models import (
     ACTIVE_STATUSES,
@@ -99,9 +99,6 @@ class NoteService:
 
     # -- reading ------------------------------------------------------------------------------------------
 
-    async def get(self, session_id: uuid.UUID | str, version: int | None = None) -> NoteInfo:
-        return await asyncio.to_thread(self.get_sync, session_id, version)
-
     def get_sync(self, session_id: uuid.UUID | str, version: int | None = None) -> NoteInfo:
         """The latest note of a session (or the given version), with its addenda and the list of versions."""
         session_id = parse_session_id(session_id)
@@ -111,6 +108,8 @@ class NoteService:
             info = self._info(s, repo, note)
             self._audit(s, "note.view", note.id)
             return info
+
+    get = off_loop(get_sync)
 
     def session_id(self, ref: uuid.UUID | str) -> uuid.UUID:
         return parse_session_id(ref)
@@ -126,9 +125,6 @@ class NoteService:
             self._audit(s, "note.view", note.id)
             return self._info(s, repo, note)
 
-    async def risk_flags(self, session_id: uuid.UUID | str) -> list[RiskFlagInfo]:
-        return await asyncio.to_thread(self.risk_flags_sync, session_id)
-
     def risk_flags_sync(self, session_id: uuid.UUID | str) -> list[RiskFlagInfo]:
         """The session's risk flags, each with where its line starts and whether it was reviewed on the latest
         note version."""
@@ -136,10 +132,7 @@ class NoteService:
         with self.ctx.db.unit_of_work() as s:
             return self._flags(s, NoteRepository(s, self.user.id), session_id)
 
-    async def mark_flag_reviewed(
-        self, session_id: uuid.UUID | str, kind: str, segment_idx: int | None
-    ) -> list[RiskFlagInfo]:
-        return await asyncio.to_thread(self.mark_flag_reviewed_sync, session_id, kind, segment_idx)
+    risk_flags = off_loop(risk_flags_sync)
 
     def mark_flag_reviewed_sync(
         self, session_id: uuid.UUID | str, kind: str, segment_idx: int | None
@@ -158,6 +151,8 @@ class NoteService:
                     "note.flag_review", f"risk_flag:{kind}"[:64], note.id
                 )
             return self._flags(s, repo, session_id)
+
+    mark_flag_reviewed = off_loop(mark_flag_reviewed_sync)
 
     def _flags(self, s: Any, repo: NoteRepository, session_id: uuid.UUID) -> list[RiskFlagInfo]:
         sessions = SessionRepository(s, self.user.id)
@@ -187,9 +182,6 @@ class NoteService:
 
     # -- editing and signing ------------------------------------------------------------------------------
 
-    async def update_section(self, session_id: uuid.UUID | str, key: str, text: str) -> NoteInfo:
-        return await asyncio.to_thread(self.update_section_sync, session_id, key, text)
-
     def update_section_sync(self, session_id: uuid.UUID | str, key: str, text: str) -> NoteInfo:
         """Edit one section of the latest note while it is a draft; a signed note takes an addendum instead."""
         session_id = parse_session_id(session_id)
@@ -201,8 +193,7 @@ class NoteService:
                 self._audit(s, "note.edit", note.id)
             return self._info(s, repo, note)
 
-    async def sign(self, session_id: uuid.UUID | str) -> NoteInfo:
-        return await asyncio.to_thread(self.sign_sync, session_id)
+    update_section = off_loop(update_section_sync)
 
     def sign_sync(self, session_id: uuid.UUID | str) -> NoteInfo:
         session_id = parse_session_id(session_id)
@@ -218,8 +209,7 @@ class NoteService:
             self._audit(s, "note.sign", note.id)
             return self._info(s, repo, note)
 
-    async def add_addendum(self, session_id: uuid.UUID | str, text: str) -> NoteInfo:
-        return await asyncio.to_thread(self.add_addendum_sync, session_id, text)
+    sign = off_loop(sign_sync)
 
     def add_addendum_sync(self, session_id: uuid.UUID | str, text: str) -> NoteInfo:
         session_id = parse_session_id(session_id)
@@ -238,10 +228,9 @@ class NoteService:
             self._audit(s, "note.addendum", note.id)
             return self._info(s, repo, note)
 
-    # -- regeneration -------------------------------------------------------------------------------------
+    add_addendum = off_loop(add_addendum_sync)
 
-    async def regenerate(self, session_id: uuid.UUID | str, template: uuid.UUID | str | None = None) -> uuid.UUID:
-        return await asyncio.to_thread(self.regenerate_sync, session_id, template)
+    # -- regeneration -------------------------------------------------------------------------------------
 
     def regenerate_sync(self, session_id: uuid.UUID | str, template: uuid.UUID | str | None = None) -> uuid.UUID:
         """Queue a new note version written from the stored transcript with ``template`` (my default if None).
@@ -265,6 +254,8 @@ class NoteService:
             queue(row, "Waiting to write notes")
             AuditRepository(s, self.user.id, self.ctx.workstation).record("note.regenerate", "session", session_id)
             return job.id
+
+    regenerate = off_loop(regenerate_sync)
 
     # -- helpers ------------------------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from tbdesktop.services.context import AppContext
 from tbdesktop.services.convert import user_info
 from tbdesktop.services.database_keys import ProfileEntry
 from tbdesktop.services.dto import UserInfo
+from tbdesktop.services.offloop import off_loop
 from tbdesktop.store.models import DEFAULT_USER_SETTINGS, Role, User
 from tbdesktop.store.repositories import AuditRepository, UserRepository
 
@@ -42,15 +43,13 @@ class ProfileService:
         with self.ctx.db.unit_of_work() as s:
             return [user_info(u) for u in UserRepository(s).all()]
 
-    async def list_profiles(self) -> list[UserInfo]:
-        return await asyncio.to_thread(self.list_profiles_sync)
+    list_profiles = off_loop(list_profiles_sync)
 
     def local_profile_sync(self) -> UserInfo | None:
         profiles = self.list_profiles_sync()
         return profiles[0] if profiles else None
 
-    async def local_profile(self) -> UserInfo | None:
-        return await asyncio.to_thread(self.local_profile_sync)
+    local_profile = off_loop(local_profile_sync)
 
     def create_profile_sync(
         self,
@@ -121,8 +120,7 @@ class ProfileService:
         with self.ctx.db.unit_of_work() as s:
             return str((UserRepository(s).get(user_id).settings or {}).get(PRACTICE_NAME_KEY) or "")
 
-    async def practice_name(self, user_id: uuid.UUID) -> str:
-        return await asyncio.to_thread(self.practice_name_sync, user_id)
+    practice_name = off_loop(practice_name_sync)
 
     def update_profile_sync(
         self,
@@ -173,15 +171,7 @@ class ProfileService:
             self.ctx.refresh_database_keys()  # the sign-in list shows the new name
         return info
 
-    async def update_profile(
-        self,
-        acting: UserInfo,
-        user_id: uuid.UUID,
-        display_name: str,
-        email: str | None,
-        practice: str | None = None,
-    ) -> UserInfo:
-        return await asyncio.to_thread(self.update_profile_sync, acting, user_id, display_name, email, practice)
+    update_profile = off_loop(update_profile_sync)
 
     async def change_passcode(self, user_id: uuid.UUID, passcode: str, current: str | None) -> None:
         await asyncio.to_thread(self.set_passcode_sync, user_id, passcode, current)
@@ -214,8 +204,7 @@ class ProfileService:
         self.ctx.secrets.unlock(user_id, passcode)
         return True
 
-    async def unlock_secrets(self, user_id: uuid.UUID, passcode: str) -> bool:
-        return await asyncio.to_thread(self.unlock_secrets_sync, user_id, passcode)
+    unlock_secrets = off_loop(unlock_secrets_sync)
 
     def needs_unlock(self, user_id: uuid.UUID) -> bool:
         """True when this profile's secrets (its recordings' keys among them) wait for its passcode."""
@@ -242,8 +231,7 @@ class ProfileService:
             )
             return ok
 
-    async def verify_passcode(self, user_id: uuid.UUID, passcode: str) -> bool:
-        return await asyncio.to_thread(self.verify_passcode_sync, user_id, passcode)
+    verify_passcode = off_loop(verify_passcode_sync)
 
     def idle_lock_minutes_sync(self, user_id: uuid.UUID) -> int:
         """Minutes of inactivity before the window locks (0 = never)."""

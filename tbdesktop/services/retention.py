@@ -20,6 +20,7 @@ from typing import Any
 from tbdesktop.errors import ValidationError
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.convert import user_info
+from tbdesktop.services.offloop import off_loop
 from tbdesktop.services.sessions import SessionService
 from tbdesktop.store.models import User, utcnow
 from tbdesktop.store.repositories import AuditRepository, SessionRepository, UserRepository
@@ -105,8 +106,7 @@ class RetentionService:
             log.info("retention applied", extra={"recordings": recordings, "transcripts": transcripts})
         return RetentionReport(recordings, transcripts)
 
-    async def apply(self, now: datetime | None = None) -> RetentionReport:
-        return await asyncio.to_thread(self.apply_sync, now)
+    apply = off_loop(apply_sync)
 
     async def run_periodically(self, interval_s: float = INTERVAL_S) -> None:
         """At start-up and then every ``interval_s`` until cancelled (the app's lifetime)."""

@@ -3,7 +3,6 @@ query itself (it may hold a name or a symptom)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import time
@@ -15,6 +14,7 @@ from tbdesktop.errors import ValidationError
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.convert import mask_name
 from tbdesktop.services.dto import ANONYMOUS_CLIENT, JsonMixin, UserInfo
+from tbdesktop.services.offloop import off_loop
 from tbdesktop.store.repositories import AuditRepository
 from tbdesktop.store.search_repository import SearchRepository, SearchRow, search_terms
 
@@ -89,9 +89,6 @@ class SearchService:
         self.ctx = ctx
         self.user = user
 
-    async def search(self, query: str, limit: int = 50) -> list[SearchHit]:
-        return await asyncio.to_thread(self.search_sync, query, limit)
-
     def search_sync(self, query: str, limit: int = 50) -> list[SearchHit]:
         """My sessions matching ``query``, most relevant first, then the newest; [] for an empty query."""
         query = (query or "").strip()
@@ -109,3 +106,5 @@ class SearchService:
         hits = [_hit(r, terms) for r in rows]
         log.info("search", extra={"hits": len(hits), "ms": round((time.perf_counter() - started) * 1000, 1)})
         return hits
+
+    search = off_loop(search_sync)

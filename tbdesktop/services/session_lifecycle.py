@@ -15,6 +15,7 @@ from sqlalchemy import delete
 from tbdesktop.errors import NotFoundError, ValidationError
 from tbdesktop.services.dto import SegmentInfo, SessionInfo
 from tbdesktop.services.ids import parse_session_id
+from tbdesktop.services.offloop import off_loop
 from tbdesktop.services.recording_vault import PlainCopy, RecordingCryptoError, is_encrypted_file
 from tbdesktop.services.session_views import consent_required, describe
 from tbdesktop.store.models import (
@@ -100,8 +101,7 @@ class SessionLifecycle:
         except RecordingCryptoError as exc:
             raise ValidationError(exc.message) from exc
 
-    async def open_recording(self, session_id: uuid.UUID | str) -> PlainCopy:
-        return await asyncio.to_thread(self.open_recording_sync, session_id)
+    open_recording = off_loop(open_recording_sync)
 
     def seal_plain_recordings_sync(self) -> int:
         """Encrypt my recordings stored before encryption at rest (rows without a key); returns how many."""
@@ -193,8 +193,7 @@ class SessionLifecycle:
         self.ctx.db.flush_deleted()
         log.info("session deleted", extra={"session_id": str(session_id)})
 
-    async def delete_session(self, session_id: uuid.UUID | str) -> None:
-        await asyncio.to_thread(self.delete_session_sync, session_id)
+    delete_session = off_loop(delete_session_sync)
 
     # -- changes ------------------------------------------------------------------------------------------
 
@@ -207,8 +206,7 @@ class SessionLifecycle:
             self._audit(s, "session.anonymous_on" if anonymous else "session.anonymous_off", row.id)
             return self._info(s, row)
 
-    async def set_anonymous(self, session_id: uuid.UUID | str, anonymous: bool) -> SessionInfo:
-        return await asyncio.to_thread(self.set_anonymous_sync, session_id, anonymous)
+    set_anonymous = off_loop(set_anonymous_sync)
 
     def reassign_sync(
         self, session_id: uuid.UUID | str, *, client_id: uuid.UUID | None = None, client_name: str | None = None
@@ -232,10 +230,7 @@ class SessionLifecycle:
             self._audit(s, "session.reassign", row.id)
             return self._info(s, row)
 
-    async def reassign(
-        self, session_id: uuid.UUID | str, *, client_id: uuid.UUID | None = None, client_name: str | None = None
-    ) -> SessionInfo:
-        return await asyncio.to_thread(self.reassign_sync, session_id, client_id=client_id, client_name=client_name)
+    reassign = off_loop(reassign_sync)
 
     def update_sync(
         self,
@@ -320,10 +315,7 @@ class SessionLifecycle:
             s.flush()
             return segment_info(segment)
 
-    async def fix_segment(
-        self, session_id: uuid.UUID | str, idx: int, *, text: str | None = None, speaker: str | None = None
-    ) -> SegmentInfo:
-        return await asyncio.to_thread(lambda: self.fix_segment_sync(session_id, idx, text=text, speaker=speaker))
+    fix_segment = off_loop(fix_segment_sync)
 
     def cancel_sync(self, session_id: uuid.UUID | str) -> bool:
         """Cancel queued processing of my session (a running job is stopped by the app's runner)."""
@@ -337,8 +329,7 @@ class SessionLifecycle:
                 self._audit(s, "session.cancel", row.id)
             return bool(count)
 
-    async def cancel(self, session_id: uuid.UUID | str) -> bool:
-        return await asyncio.to_thread(self.cancel_sync, session_id)
+    cancel = off_loop(cancel_sync)
 
     def retry_sync(self, session_id: uuid.UUID | str) -> SessionInfo:
         """Process a failed or cancelled session again, from its recording."""
@@ -364,5 +355,4 @@ class SessionLifecycle:
         log.info("session queued again", extra={"session_id": str(session_id)})
         return info
 
-    async def retry(self, session_id: uuid.UUID | str) -> SessionInfo:
-        return await asyncio.to_thread(self.retry_sync, session_id)
+    retry = off_loop(retry_sync)

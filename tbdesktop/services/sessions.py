@@ -4,7 +4,6 @@ their methods are offered here, so the GUI, the CLI and the tests use one servic
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from collections.abc import Callable, Sequence
@@ -21,6 +20,7 @@ from tbdesktop.services.context import AppContext
 from tbdesktop.services.convert import client_info, masked_segment, segment_info, status_info
 from tbdesktop.services.dto import ClientInfo, SegmentInfo, SessionInfo, StatusInfo, UserInfo
 from tbdesktop.services.ids import parse_session_id
+from tbdesktop.services.offloop import off_loop
 from tbdesktop.services.recording_vault import PlainCopy
 from tbdesktop.services.session_lifecycle import AWAITING_CONSENT, CONSENT_METHODS, SessionLifecycle
 from tbdesktop.services.session_views import consent_required, describe, describe_all
@@ -65,9 +65,6 @@ class SessionService:
         self._speakers = SpeakerEditing(ctx, user)
 
     # -- import -------------------------------------------------------------------------------------------
-
-    async def import_recording(self, req: ImportRequest, on_copy: CopyProgress | None = None) -> SessionInfo:
-        return await asyncio.to_thread(self.import_recording_sync, req, on_copy)
 
     def import_recording_sync(self, req: ImportRequest, on_copy: CopyProgress | None = None) -> SessionInfo:
         from tbdesktop.engine.audio import probe
@@ -137,6 +134,8 @@ class SessionService:
         log.info("session imported", extra={"session_id": str(result.id), "bytes": size})
         return result
 
+    import_recording = off_loop(import_recording_sync)
+
     def _refuse_duplicate(self, s: Session, sha256: str, file_name: str) -> None:
         """The same recording (same content) in one of my sessions already: say which, and import nothing."""
         existing = SessionRepository(s, self.user.id).with_recording(sha256)
@@ -174,8 +173,7 @@ class SessionService:
                     found[row.client_id] = row.consent_method
         return found
 
-    async def last_consent_methods(self) -> dict[uuid.UUID, str]:
-        return await asyncio.to_thread(self.last_consent_methods_sync)
+    last_consent_methods = off_loop(last_consent_methods_sync)
 
     def set_consent_required_sync(self, required: bool) -> None:
         """My setting: whether a session needs recorded consent before it is processed (on by default)."""
@@ -203,8 +201,7 @@ class SessionService:
         with self.ctx.db.unit_of_work() as s:
             return describe_all(s, self.user, SessionRepository(s, self.user.id).list(client_id=client_id))
 
-    async def list_sessions(self, client_id: uuid.UUID | None = None) -> list[SessionInfo]:
-        return await asyncio.to_thread(self.list_sessions_sync, client_id)
+    list_sessions = off_loop(list_sessions_sync)
 
     def get_sync(self, session_id: uuid.UUID | str) -> SessionInfo:
         sid = parse_session_id(session_id)
@@ -213,16 +210,14 @@ class SessionService:
             AuditRepository(s, self.user.id, self.ctx.workstation).record("session.view", "therapy_session", sid)
             return self._info(s, row)
 
-    async def get(self, session_id: uuid.UUID | str) -> SessionInfo:
-        return await asyncio.to_thread(self.get_sync, session_id)
+    get = off_loop(get_sync)
 
     def status_sync(self, session_id: uuid.UUID | str) -> StatusInfo:
         sid = parse_session_id(session_id)
         with self.ctx.db.unit_of_work() as s:
             return status_info(SessionRepository(s, self.user.id).get(sid))
 
-    async def status(self, session_id: uuid.UUID | str) -> StatusInfo:
-        return await asyncio.to_thread(self.status_sync, session_id)
+    status = off_loop(status_sync)
 
     def transcript_sync(self, session_id: uuid.UUID | str) -> list[SegmentInfo]:
         sid = parse_session_id(session_id)
@@ -233,8 +228,7 @@ class SessionService:
             AuditRepository(s, self.user.id, self.ctx.workstation).record("transcript.view", "therapy_session", sid)
             return [masked_segment(segment_info(seg), hidden) for seg in segments]
 
-    async def transcript(self, session_id: uuid.UUID | str) -> list[SegmentInfo]:
-        return await asyncio.to_thread(self.transcript_sync, session_id)
+    transcript = off_loop(transcript_sync)
 
     # -- clients ------------------------------------------------------------------------------------------
 
@@ -242,8 +236,7 @@ class SessionService:
         with self.ctx.db.unit_of_work() as s:
             return [client_info(c) for c in ClientRepository(s, self.user.id).list()]
 
-    async def list_clients(self) -> list[ClientInfo]:
-        return await asyncio.to_thread(self.list_clients_sync)
+    list_clients = off_loop(list_clients_sync)
 
     def create_client_sync(self, name: str, pronouns: str | None = None) -> ClientInfo:
         clean = (name or "").strip()
@@ -257,8 +250,7 @@ class SessionService:
             AuditRepository(s, self.user.id, self.ctx.workstation).record("client.create", "client", client.id)
             return client_info(client)
 
-    async def create_client(self, name: str, pronouns: str | None = None) -> ClientInfo:
-        return await asyncio.to_thread(self.create_client_sync, name, pronouns)
+    create_client = off_loop(create_client_sync)
 
     # -- the session's lifecycle (SessionLifecycle) ---------------------------------------------------------
 

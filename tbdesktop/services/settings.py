@@ -7,7 +7,6 @@ own them. Backends are read when the processing worker starts, so processing cha
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import os
 from collections.abc import Mapping
@@ -22,6 +21,7 @@ from tbdesktop.services.about import AboutInfo, load_about
 from tbdesktop.services.context import NOTES_KEY_NAME, OPENAI_KEY_NAME, AppContext
 from tbdesktop.services.dto import UserInfo
 from tbdesktop.services.notes_model import MAX_GPU_LAYERS, options_problem
+from tbdesktop.services.offloop import off_loop
 from tbdesktop.services.profiles import DEFAULT_IDLE_LOCK_MINUTES, ProfileService
 from tbdesktop.services.retention import MAX_DAYS, RetentionService
 from tbdesktop.services.secrets import SecretStoreError
@@ -210,9 +210,6 @@ class SettingsService:
 
     # -- reading ------------------------------------------------------------------------------------------
 
-    async def view(self) -> SettingsView:
-        return await asyncio.to_thread(self.view_sync)
-
     async def about(self) -> AboutInfo:
         """The version, the models this workstation runs with their licences, and the bundled licence texts."""
         return await load_about(self.ctx.settings)
@@ -245,6 +242,8 @@ class SettingsService:
             settings_path=settings_file(self.config_dir),
         )
 
+    view = off_loop(view_sync)
+
     def privacy_sync(self) -> PrivacySettings:
         with self.ctx.db.unit_of_work() as s:
             stored = dict(UserRepository(s).get(self.user.id).settings or {})
@@ -258,9 +257,6 @@ class SettingsService:
 
     # -- saving -------------------------------------------------------------------------------------------
 
-    async def save(self, processing: ProcessingSettings, privacy: PrivacySettings) -> SettingsView:
-        return await asyncio.to_thread(self.save_sync, processing, privacy)
-
     def save_sync(self, processing: ProcessingSettings, privacy: PrivacySettings) -> SettingsView:
         """Both parts, validated together first so that a mistake in one writes neither."""
         errors = {**validate_processing(processing), **validate_privacy(privacy)}
@@ -270,8 +266,7 @@ class SettingsService:
         self._write_privacy(privacy)
         return self.view_sync()
 
-    async def save_processing(self, processing: ProcessingSettings) -> SettingsView:
-        return await asyncio.to_thread(self.save_processing_sync, processing)
+    save = off_loop(save_sync)
 
     def save_processing_sync(self, processing: ProcessingSettings) -> SettingsView:
         """This workstation's backends, written to the settings file; they apply when TherapyBridge next starts."""
@@ -281,8 +276,7 @@ class SettingsService:
         self._write_processing(processing.normalised())
         return self.view_sync()
 
-    async def save_privacy(self, privacy: PrivacySettings) -> SettingsView:
-        return await asyncio.to_thread(self.save_privacy_sync, privacy)
+    save_processing = off_loop(save_processing_sync)
 
     def save_privacy_sync(self, privacy: PrivacySettings) -> SettingsView:
         errors = validate_privacy(privacy)
@@ -290,6 +284,8 @@ class SettingsService:
             raise SettingsValidationError(errors)
         self._write_privacy(privacy)
         return self.view_sync()
+
+    save_privacy = off_loop(save_privacy_sync)
 
     def _write_processing(self, processing: ProcessingSettings) -> None:
         # The file's own values, not the running ones: TB_* overrides and start-up arguments stay out of it.
@@ -323,9 +319,6 @@ class SettingsService:
 
     # -- API keys -----------------------------------------------------------------------------------------
 
-    async def set_api_key(self, name: str, value: str) -> SettingsView:
-        return await asyncio.to_thread(self.set_api_key_sync, name, value)
-
     def set_api_key_sync(self, name: str, value: str) -> SettingsView:
         """Store an API key in the secret store (never in the settings file)."""
         self._check_key_name(name)
@@ -338,14 +331,15 @@ class SettingsService:
         self._audit("settings.api_key_set", name)
         return self.view_sync()
 
-    async def clear_api_key(self, name: str) -> SettingsView:
-        return await asyncio.to_thread(self.clear_api_key_sync, name)
+    set_api_key = off_loop(set_api_key_sync)
 
     def clear_api_key_sync(self, name: str) -> SettingsView:
         self._check_key_name(name)
         self.ctx.secrets.delete(name)
         self._audit("settings.api_key_clear", name)
         return self.view_sync()
+
+    clear_api_key = off_loop(clear_api_key_sync)
 
     @staticmethod
     def _check_key_name(name: str) -> None:

@@ -12,7 +12,6 @@ The GUI's Insights page and ``tbdesktop stats`` show the same ``PracticeStats``,
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import statistics
 import time
@@ -27,6 +26,7 @@ from tbdesktop.engine.notes.types import RISK_KINDS
 from tbdesktop.errors import NotFoundError, PermissionDeniedError, TBError, ValidationError
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.dto import JsonMixin, UserInfo
+from tbdesktop.services.offloop import off_loop
 from tbdesktop.store.models import Role
 from tbdesktop.store.repositories import AuditRepository, ClientRepository
 from tbdesktop.store.stats_repository import FlagFact, JobFact, ServerFigure, SessionFact, StatsRepository
@@ -314,9 +314,6 @@ class StatsService:
         """Practice managers see the whole practice, in counts only."""
         return self.user.role == Role.PRACTICE_MANAGER.value
 
-    async def clients(self) -> list[ClientChoice]:
-        return await asyncio.to_thread(self.clients_sync)
-
     def clients_sync(self) -> list[ClientChoice]:
         """The clients a therapist may filter by; none for a practice manager (no figures per client)."""
         if self.practice_view:
@@ -324,8 +321,7 @@ class StatsService:
         with self.ctx.db.unit_of_work() as s:
             return [ClientChoice(c.id, c.name) for c in ClientRepository(s, self.user.id).list(include_archived=True)]
 
-    async def figures(self, query: StatsQuery) -> PracticeStats:
-        return await asyncio.to_thread(self.figures_sync, query)
+    clients = off_loop(clients_sync)
 
     def figures_sync(self, query: StatsQuery) -> PracticeStats:
         started = time.perf_counter()
@@ -371,6 +367,8 @@ class StatsService:
             },
         )
         return stats
+
+    figures = off_loop(figures_sync)
 
     def _client(self, s: Session, q: StatsQuery) -> tuple[uuid.UUID, str]:
         clients = ClientRepository(s, self.user.id)

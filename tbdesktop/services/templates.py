@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import uuid
 from typing import Any
@@ -13,6 +12,7 @@ from tbdesktop.engine.notes import NoteTemplateSpec, TemplateError
 from tbdesktop.errors import NotFoundError, PermissionDeniedError, TBError, ValidationError
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.dto import TemplateInfo, TemplateSectionInfo, UserInfo
+from tbdesktop.services.offloop import off_loop
 from tbdesktop.store.models import NoteTemplate, Role, User
 from tbdesktop.store.note_repositories import TemplateRepository
 from tbdesktop.store.repositories import AuditRepository, UserRepository
@@ -47,22 +47,20 @@ class TemplateService:
 
     # -- reading ------------------------------------------------------------------------------------------
 
-    async def list_templates(self) -> list[TemplateInfo]:
-        return await asyncio.to_thread(self.list_sync)
-
     def list_sync(self) -> list[TemplateInfo]:
         with self.ctx.db.unit_of_work() as s:
             repo = TemplateRepository(s, self.user.id)
             default_id = self._default_id(s, repo)
             return [self._info(t, default_id) for t in repo.list()]
 
-    async def get(self, ref: uuid.UUID | str) -> TemplateInfo:
-        return await asyncio.to_thread(self.get_sync, ref)
+    list_templates = off_loop(list_sync)
 
     def get_sync(self, ref: uuid.UUID | str) -> TemplateInfo:
         with self.ctx.db.unit_of_work() as s:
             repo = TemplateRepository(s, self.user.id)
             return self._info(self._resolve(repo, ref), self._default_id(s, repo))
+
+    get = off_loop(get_sync)
 
     def default_sync(self) -> TemplateInfo:
         """My default template: the one I chose, else the clinic's, else SOAP."""
@@ -74,9 +72,6 @@ class TemplateService:
             return self._info(repo.get(default_id), default_id)
 
     # -- changing -----------------------------------------------------------------------------------------
-
-    async def create(self, name: str, content: Any, *, clinic_wide: bool = False) -> TemplateInfo:
-        return await asyncio.to_thread(self.create_sync, name, content, clinic_wide=clinic_wide)
 
     def create_sync(self, name: str, content: Any, *, clinic_wide: bool = False) -> TemplateInfo:
         spec = validate(name, content)
@@ -95,8 +90,7 @@ class TemplateService:
             AuditRepository(s, self.user.id, self.ctx.workstation).record("template.create", "template", row.id)
             return self._info(row, self._default_id(s, repo))
 
-    async def update(self, ref: uuid.UUID | str, *, name: str | None = None, content: Any = None) -> TemplateInfo:
-        return await asyncio.to_thread(self.update_sync, ref, name=name, content=content)
+    create = off_loop(create_sync)
 
     def update_sync(self, ref: uuid.UUID | str, *, name: str | None = None, content: Any = None) -> TemplateInfo:
         with self.ctx.db.unit_of_work() as s:
@@ -112,8 +106,7 @@ class TemplateService:
             AuditRepository(s, self.user.id, self.ctx.workstation).record("template.update", "template", row.id)
             return self._info(row, self._default_id(s, repo))
 
-    async def delete(self, ref: uuid.UUID | str) -> None:
-        await asyncio.to_thread(self.delete_sync, ref)
+    update = off_loop(update_sync)
 
     def delete_sync(self, ref: uuid.UUID | str) -> None:
         with self.ctx.db.unit_of_work() as s:
@@ -127,10 +120,7 @@ class TemplateService:
                 user.settings = {**(user.settings or {}), "default_template": None}
             AuditRepository(s, self.user.id, self.ctx.workstation).record("template.delete", "template", template_id)
 
-    async def duplicate(
-        self, ref: uuid.UUID | str, name: str | None = None, *, clinic_wide: bool = False
-    ) -> TemplateInfo:
-        return await asyncio.to_thread(self.duplicate_sync, ref, name, clinic_wide=clinic_wide)
+    delete = off_loop(delete_sync)
 
     def duplicate_sync(
         self, ref: uuid.UUID | str, name: str | None = None, *, clinic_wide: bool = False
@@ -142,8 +132,7 @@ class TemplateService:
             new_name = name or f"{source.name} (copy)"
         return self.create_sync(new_name, content, clinic_wide=clinic_wide)
 
-    async def set_default(self, ref: uuid.UUID | str) -> TemplateInfo:
-        return await asyncio.to_thread(self.set_default_sync, ref)
+    duplicate = off_loop(duplicate_sync)
 
     def set_default_sync(self, ref: uuid.UUID | str) -> TemplateInfo:
         """My default template (a setting of my profile; the clinic default stays as it is)."""
@@ -155,6 +144,8 @@ class TemplateService:
             s.flush()
             AuditRepository(s, self.user.id, self.ctx.workstation).record("template.set_default", "template", row.id)
             return self._info(row, row.id)
+
+    set_default = off_loop(set_default_sync)
 
     # -- helpers ------------------------------------------------------------------------------------------
 

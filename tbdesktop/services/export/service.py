@@ -6,7 +6,6 @@ live in the ui package; the caller hands them in, so this layer stays free of Qt
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import uuid
@@ -24,6 +23,7 @@ from tbdesktop.services.export.text import render_text
 from tbdesktop.services.export.word import render_docx
 from tbdesktop.services.ids import parse_session_id
 from tbdesktop.services.notes import NoteService
+from tbdesktop.services.offloop import off_loop
 from tbdesktop.services.profiles import PRACTICE_NAME_KEY
 from tbdesktop.services.session_views import describe
 from tbdesktop.store.models import User
@@ -77,8 +77,7 @@ class ExportService:
             row = SessionRepository(s, self.user.id).get(sid)
             return default_file_name(row.session_date, row.id, fmt)
 
-    async def suggested_name(self, session_id: uuid.UUID | str, fmt: str) -> str:
-        return await asyncio.to_thread(self.suggested_name_sync, session_id, fmt)
+    suggested_name = off_loop(suggested_name_sync)
 
     def _document(self, s: Any, session_id: uuid.UUID, transcript: bool, version: int | None) -> ExportDocument:
         sessions = SessionRepository(s, self.user.id)
@@ -133,18 +132,7 @@ class ExportService:
         log.info("note exported", extra={"session_id": str(sid), "kind": kind, "transcript": transcript})
         return result
 
-    async def with_document(
-        self,
-        session_id: uuid.UUID | str,
-        kind: str,
-        use: Callable[[ExportDocument], T],
-        *,
-        transcript: bool = False,
-        version: int | None = None,
-    ) -> T:
-        return await asyncio.to_thread(
-            lambda: self.with_document_sync(session_id, kind, use, transcript=transcript, version=version)
-        )
+    with_document = off_loop(with_document_sync)
 
     # -- copying ------------------------------------------------------------------------------------------------
 
@@ -154,12 +142,7 @@ class ExportService:
         """The note as plain text for the clipboard (audited as a copy)."""
         return self.with_document_sync(session_id, "copy", render_text, transcript=transcript, version=version)
 
-    async def copy_text(
-        self, session_id: uuid.UUID | str, *, transcript: bool = False, version: int | None = None
-    ) -> str:
-        return await asyncio.to_thread(
-            lambda: self.copy_text_sync(session_id, transcript=transcript, version=version)
-        )
+    copy_text = off_loop(copy_text_sync)
 
     # -- files --------------------------------------------------------------------------------------------------
 
@@ -215,21 +198,7 @@ class ExportService:
                 done.unlink(missing_ok=True)
             raise
 
-    async def write(
-        self,
-        session_id: uuid.UUID | str,
-        fmt: str,
-        path: str | Path,
-        *,
-        transcript: bool = False,
-        version: int | None = None,
-        renderer: Renderer | None = None,
-    ) -> ExportResult:
-        return await asyncio.to_thread(
-            lambda: self.write_sync(
-                session_id, fmt, path, transcript=transcript, version=version, renderer=renderer
-            )
-        )
+    write = off_loop(write_sync)
 
 
 def _format(fmt: str) -> str:

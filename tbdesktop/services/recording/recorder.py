@@ -11,7 +11,6 @@ observer running on the writer thread.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 import uuid
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tbdesktop.errors import TBError, ValidationError
+from tbdesktop.services.offloop import off_loop
 from tbdesktop.services.recording.capture import Capture
 from tbdesktop.services.recording.devices import CaptureFormat, InputStreamLike, capture_format, pick_device
 from tbdesktop.services.recording.events import (
@@ -329,8 +329,7 @@ class Recorder:
         self._change(RecorderState.SAVED)
         return info
 
-    async def save(self) -> SessionInfo:
-        return await asyncio.to_thread(self.save_sync)
+    save = off_loop(save_sync)
 
     def discard(self) -> None:
         """Stops if needed and deletes everything recorded (the caller has asked the user)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 import re
@@ -16,6 +15,7 @@ from typing import Any
 from tbdesktop.errors import NotFoundError, TBError, ValidationError
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.dto import JsonMixin, SessionInfo, UserInfo
+from tbdesktop.services.offloop import off_loop
 from tbdesktop.services.recording.devices import (
     AudioBackend,
     CaptureFormat,
@@ -92,8 +92,7 @@ class RecordingService:
             self.backend.rescan()
         return list_inputs(self.backend)
 
-    async def list_devices(self, *, rescan: bool = False) -> list[InputDevice]:
-        return await asyncio.to_thread(self.list_devices_sync, rescan=rescan)
+    list_devices = off_loop(list_devices_sync)
 
     def remembered_device_sync(self) -> str | None:
         with self.ctx.db.unit_of_work() as s:
@@ -262,8 +261,7 @@ class RecordingService:
                     journal_lock.release(remove=not stray.with_suffix(SUFFIX).exists())
         return found
 
-    async def find_interrupted(self) -> list[InterruptedRecording]:
-        return await asyncio.to_thread(self.find_interrupted_sync)
+    find_interrupted = off_loop(find_interrupted_sync)
 
     def _claim(self, journal_id: str) -> tuple[Path, JournalLock]:
         if not _JOURNAL_ID.match(journal_id or ""):
@@ -299,12 +297,7 @@ class RecordingService:
         self.audit_journal("recording.recover", journal_id)
         return info
 
-    async def recover(
-        self, journal_id: str, *, consent_method: str | None = None, client_name: str | None = None
-    ) -> SessionInfo:
-        return await asyncio.to_thread(
-            self.recover_sync, journal_id, consent_method=consent_method, client_name=client_name
-        )
+    recover = off_loop(recover_sync)
 
     def discard_sync(self, journal_id: str) -> None:
         """Deletes an interrupted recording for good (the caller has asked the user)."""
@@ -316,5 +309,4 @@ class RecordingService:
         self.audit_journal("recording.discard", journal_id)
         log.info("interrupted recording discarded", extra={"journal_id": journal_id})
 
-    async def discard(self, journal_id: str) -> None:
-        await asyncio.to_thread(self.discard_sync, journal_id)
+    discard = off_loop(discard_sync)

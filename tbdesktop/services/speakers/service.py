@@ -6,7 +6,6 @@ offered for regeneration."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from tbdesktop.errors import NotFoundError, ValidationError
 from tbdesktop.services.convert import mask_name
 from tbdesktop.services.dto import JsonMixin, SessionInfo
 from tbdesktop.services.ids import parse_session_id
+from tbdesktop.services.offloop import off_loop
 from tbdesktop.services.session_lifecycle import recording_elsewhere
 from tbdesktop.services.session_views import describe
 from tbdesktop.services.speakers.edits import line_words, next_label, split_parts, stored_word_index
@@ -146,8 +146,7 @@ class SpeakerEditing:
             )
             return describe(s, self.user, row)
 
-    async def set_speaker_role(self, session_id: uuid.UUID | str, speaker: str, role: str) -> SessionInfo:
-        return await asyncio.to_thread(self.set_speaker_role_sync, session_id, speaker, role)
+    set_speaker_role = off_loop(set_speaker_role_sync)
 
     # -- split a line -------------------------------------------------------------------------------------
 
@@ -217,19 +216,7 @@ class SpeakerEditing:
         log.info("line split", extra={"session_id": str(sid)})
         return change
 
-    async def split_line(
-        self,
-        session_id: uuid.UUID | str,
-        idx: int,
-        at_word: int,
-        speaker: str = NEW_SPEAKER,
-        *,
-        role: str | None = None,
-        name: str | None = None,
-    ) -> SpeakersChange:
-        return await asyncio.to_thread(
-            lambda: self.split_line_sync(session_id, idx, at_word, speaker, role=role, name=name)
-        )
+    split_line = off_loop(split_line_sync)
 
     # -- merge two speakers -------------------------------------------------------------------------------
 
@@ -262,8 +249,7 @@ class SpeakerEditing:
         log.info("speakers merged", extra={"session_id": str(sid), "lines": len(moved)})
         return change
 
-    async def merge_speakers(self, session_id: uuid.UUID | str, source: str, into: str) -> SpeakersChange:
-        return await asyncio.to_thread(self.merge_speakers_sync, session_id, source, into)
+    merge_speakers = off_loop(merge_speakers_sync)
 
     # -- add a speaker ------------------------------------------------------------------------------------
 
@@ -281,8 +267,7 @@ class SpeakerEditing:
             self._store_voices(row, voices)
             return self._change(s, row, "add", speaker=label, edited=False)
 
-    async def add_speaker(self, session_id: uuid.UUID | str, role: str, name: str | None = None) -> SpeakersChange:
-        return await asyncio.to_thread(self.add_speaker_sync, session_id, role, name)
+    add_speaker = off_loop(add_speaker_sync)
 
     # -- separate the voices again ------------------------------------------------------------------------
 
@@ -315,5 +300,4 @@ class SpeakerEditing:
         log.info("speaker separation queued", extra={"session_id": str(sid), "voices": voices})
         return change
 
-    async def rediarize(self, session_id: uuid.UUID | str, voices: int | None = None) -> SpeakersChange:
-        return await asyncio.to_thread(self.rediarize_sync, session_id, voices)
+    rediarize = off_loop(rediarize_sync)
