@@ -105,7 +105,7 @@ class NoteService:
         with self.ctx.db.unit_of_work() as s:
             repo = NoteRepository(s, self.user.id)
             note = repo.get(session_id, version)
-            info = self._info(s, repo, note)
+            info = self.note_info(s, repo, note)
             self._audit(s, "note.view", note.id)
             return info
 
@@ -123,7 +123,7 @@ class NoteService:
             if note is None:
                 return None
             self._audit(s, "note.view", note.id)
-            return self._info(s, repo, note)
+            return self.note_info(s, repo, note)
 
     def risk_flags_sync(self, session_id: uuid.UUID | str) -> list[RiskFlagInfo]:
         """The session's risk flags, each with where its line starts and whether it was reviewed on the latest
@@ -191,7 +191,7 @@ class NoteService:
             if set_section_text(note, key, text):
                 s.flush()
                 self._audit(s, "note.edit", note.id)
-            return self._info(s, repo, note)
+            return self.note_info(s, repo, note)
 
     update_section = off_loop(update_section_sync)
 
@@ -207,7 +207,7 @@ class NoteService:
             note.signed_by = self.user.id
             s.flush()
             self._audit(s, "note.sign", note.id)
-            return self._info(s, repo, note)
+            return self.note_info(s, repo, note)
 
     sign = off_loop(sign_sync)
 
@@ -226,7 +226,7 @@ class NoteService:
             s.add(NoteAddendum(note_id=note.id, author_id=self.user.id, text=text))
             s.flush()
             self._audit(s, "note.addendum", note.id)
-            return self._info(s, repo, note)
+            return self.note_info(s, repo, note)
 
     add_addendum = off_loop(add_addendum_sync)
 
@@ -259,7 +259,9 @@ class NoteService:
 
     # -- helpers ------------------------------------------------------------------------------------------
 
-    def _info(self, s: Any, repo: NoteRepository, note: Note) -> NoteInfo:
+    def note_info(self, s: Any, repo: NoteRepository, note: Note) -> NoteInfo:
+        """A note as the notes panel shows it, read inside the caller's unit of work: sections, addenda, author,
+        versions, removed-statement count, the hidden client name masked."""
         hidden = SessionRepository(s, self.user.id).hidden_client_name(note.session_id)
 
         def m(text: str) -> str:

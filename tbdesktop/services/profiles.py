@@ -35,6 +35,12 @@ def check_passcode(passcode: str) -> str:
     return passcode
 
 
+def practice_name_of(user: User | None) -> str:
+    """The practice (clinic) name a profile puts on exported notes; "" when none is set."""
+    settings: dict[str, Any] = (user.settings or {}) if user is not None else {}
+    return str(settings.get(PRACTICE_NAME_KEY) or "")
+
+
 class ProfileService:
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
@@ -118,7 +124,7 @@ class ProfileService:
     def practice_name_sync(self, user_id: uuid.UUID) -> str:
         """The practice (clinic) name the profile puts on exported notes; "" when none is set."""
         with self.ctx.db.unit_of_work() as s:
-            return str((UserRepository(s).get(user_id).settings or {}).get(PRACTICE_NAME_KEY) or "")
+            return practice_name_of(UserRepository(s).get(user_id))
 
     practice_name = off_loop(practice_name_sync)
 

@@ -394,7 +394,7 @@ class StatsService:
         account = sync.account(self.user.id)
         if account is None:
             return None
-        password = sync._password(self.user.id)  # held for this process, or in the profile's secret store
+        password = sync.held_password(self.user.id)
         if password is None:
             raise ClinicSignInError("Sign in to the clinic to see the practice's figures.")
         engine = clinic_engine(account.server, account.email, password, account.ca_file)

@@ -24,7 +24,7 @@ from tbdesktop.services.export.word import render_docx
 from tbdesktop.services.ids import parse_session_id
 from tbdesktop.services.notes import NoteService
 from tbdesktop.services.offloop import off_loop
-from tbdesktop.services.profiles import PRACTICE_NAME_KEY
+from tbdesktop.services.profiles import practice_name_of
 from tbdesktop.services.session_views import describe
 from tbdesktop.store.models import User
 from tbdesktop.store.note_repositories import NoteRepository
@@ -85,8 +85,7 @@ class ExportService:
         notes = NoteRepository(s, self.user.id)
         note = notes.get(session_id, version)
         hidden = sessions.hidden_client_name(session_id)
-        # The note as the notes panel shows it: sections, addenda, author, removed-statement count, masked.
-        info = NoteService(self.ctx, self.user)._info(s, notes, note)
+        info = NoteService(self.ctx, self.user).note_info(s, notes, note)
         signer = s.get(User, note.signed_by) if note.signed_by is not None else None
         segments = None
         if transcript:
@@ -96,8 +95,7 @@ class ExportService:
                     "export the note without it."
                 )
             segments = [masked_segment(segment_info(seg), hidden) for seg in sessions.segments(session_id)]
-        me = s.get(User, self.user.id)
-        practice = str(((me.settings or {}) if me is not None else {}).get(PRACTICE_NAME_KEY) or "")
+        practice = practice_name_of(s.get(User, self.user.id))
         return build_document(
             describe(s, self.user, row),
             info,

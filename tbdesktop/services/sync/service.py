@@ -343,7 +343,9 @@ class SyncService:
             _SESSION_PASSWORDS.pop(user_id, None)
         self.ctx.secrets.delete(PASSWORD_SECRET, user_id=user_id)
 
-    def _password(self, user_id: uuid.UUID) -> str | None:
+    def held_password(self, user_id: uuid.UUID) -> str | None:
+        """The clinic password held for this process, or else the one in the profile's secret store; None when
+        there is none or the store is locked."""
         with _PASSWORDS_LOCK:
             held = _SESSION_PASSWORDS.get(user_id)
         if held is not None:
@@ -435,7 +437,7 @@ class SyncService:
         import psycopg
 
         acct = self._account_row(user_id)
-        password = self._password(user_id)
+        password = self.held_password(user_id)
         if password is None:
             return None
         url = login_url(acct.server_url, acct.login, password, acct.ca_file)
@@ -494,7 +496,7 @@ class SyncService:
 
     def _sync_account(self, user_id: uuid.UUID, ws_id: uuid.UUID, ws_name: str, report: SyncReport) -> None:
         acct = self._account_row(user_id)
-        password = self._password(user_id)
+        password = self.held_password(user_id)
         now = utcnow()
         if password is None:
             self._record(user_id, attempt=now, error="Sign in to the clinic to sync.")
