@@ -257,8 +257,7 @@ class SessionService:
     def open_recording_sync(self, session_id: uuid.UUID | str) -> PlainCopy:
         return self._lifecycle.open_recording_sync(session_id)
 
-    async def open_recording(self, session_id: uuid.UUID | str) -> PlainCopy:
-        return await self._lifecycle.open_recording(session_id)
+    open_recording = off_loop(open_recording_sync)
 
     def seal_plain_recordings_sync(self) -> int:
         return self._lifecycle.seal_plain_recordings_sync()
@@ -282,24 +281,19 @@ class SessionService:
     def delete_session_sync(self, session_id: uuid.UUID | str) -> None:
         self._lifecycle.delete_session_sync(session_id)
 
-    async def delete_session(self, session_id: uuid.UUID | str) -> None:
-        await self._lifecycle.delete_session(session_id)
+    delete_session = off_loop(delete_session_sync)
 
     def set_anonymous_sync(self, session_id: uuid.UUID | str, anonymous: bool) -> SessionInfo:
         return self._lifecycle.set_anonymous_sync(session_id, anonymous)
 
-    async def set_anonymous(self, session_id: uuid.UUID | str, anonymous: bool) -> SessionInfo:
-        return await self._lifecycle.set_anonymous(session_id, anonymous)
+    set_anonymous = off_loop(set_anonymous_sync)
 
     def reassign_sync(
         self, session_id: uuid.UUID | str, *, client_id: uuid.UUID | None = None, client_name: str | None = None
     ) -> SessionInfo:
         return self._lifecycle.reassign_sync(session_id, client_id=client_id, client_name=client_name)
 
-    async def reassign(
-        self, session_id: uuid.UUID | str, *, client_id: uuid.UUID | None = None, client_name: str | None = None
-    ) -> SessionInfo:
-        return await self._lifecycle.reassign(session_id, client_id=client_id, client_name=client_name)
+    reassign = off_loop(reassign_sync)
 
     def update_sync(
         self,
@@ -321,22 +315,17 @@ class SessionService:
     ) -> SegmentInfo:
         return self._lifecycle.fix_segment_sync(session_id, idx, text=text, speaker=speaker)
 
-    async def fix_segment(
-        self, session_id: uuid.UUID | str, idx: int, *, text: str | None = None, speaker: str | None = None
-    ) -> SegmentInfo:
-        return await self._lifecycle.fix_segment(session_id, idx, text=text, speaker=speaker)
+    fix_segment = off_loop(fix_segment_sync)
 
     def cancel_sync(self, session_id: uuid.UUID | str) -> bool:
         return self._lifecycle.cancel_sync(session_id)
 
-    async def cancel(self, session_id: uuid.UUID | str) -> bool:
-        return await self._lifecycle.cancel(session_id)
+    cancel = off_loop(cancel_sync)
 
     def retry_sync(self, session_id: uuid.UUID | str) -> SessionInfo:
         return self._lifecycle.retry_sync(session_id)
 
-    async def retry(self, session_id: uuid.UUID | str) -> SessionInfo:
-        return await self._lifecycle.retry(session_id)
+    retry = off_loop(retry_sync)
 
     # -- speaker corrections (SpeakerEditing) ---------------------------------------------------------------
 
@@ -352,38 +341,24 @@ class SessionService:
     ) -> SpeakersChange:
         return self._speakers.split_line_sync(session_id, idx, at_word, speaker, role=role, name=name)
 
-    async def split_line(
-        self,
-        session_id: uuid.UUID | str,
-        idx: int,
-        at_word: int,
-        speaker: str = NEW_SPEAKER,
-        *,
-        role: str | None = None,
-        name: str | None = None,
-    ) -> SpeakersChange:
-        return await self._speakers.split_line(session_id, idx, at_word, speaker, role=role, name=name)
+    split_line = off_loop(split_line_sync)
 
     def merge_speakers_sync(self, session_id: uuid.UUID | str, source: str, into: str) -> SpeakersChange:
         return self._speakers.merge_speakers_sync(session_id, source, into)
 
-    async def merge_speakers(self, session_id: uuid.UUID | str, source: str, into: str) -> SpeakersChange:
-        return await self._speakers.merge_speakers(session_id, source, into)
+    merge_speakers = off_loop(merge_speakers_sync)
 
     def add_speaker_sync(self, session_id: uuid.UUID | str, role: str, name: str | None = None) -> SpeakersChange:
         return self._speakers.add_speaker_sync(session_id, role, name)
 
-    async def add_speaker(self, session_id: uuid.UUID | str, role: str, name: str | None = None) -> SpeakersChange:
-        return await self._speakers.add_speaker(session_id, role, name)
+    add_speaker = off_loop(add_speaker_sync)
 
     def rediarize_sync(self, session_id: uuid.UUID | str, voices: int | None = None) -> SpeakersChange:
         return self._speakers.rediarize_sync(session_id, voices)
 
-    async def rediarize(self, session_id: uuid.UUID | str, voices: int | None = None) -> SpeakersChange:
-        return await self._speakers.rediarize(session_id, voices)
+    rediarize = off_loop(rediarize_sync)
 
     def set_speaker_role_sync(self, session_id: uuid.UUID | str, speaker: str, role: str) -> SessionInfo:
         return self._speakers.set_speaker_role_sync(session_id, speaker, role)
 
-    async def set_speaker_role(self, session_id: uuid.UUID | str, speaker: str, role: str) -> SessionInfo:
-        return await self._speakers.set_speaker_role(session_id, speaker, role)
+    set_speaker_role = off_loop(set_speaker_role_sync)
