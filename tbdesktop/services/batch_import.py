@@ -5,7 +5,6 @@ imported (its date, whether it is in a session already or twice in the batch), t
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import re
 import uuid
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tbdesktop.errors import DuplicateRecordingError, TBError, ValidationError
+from tbdesktop.services.digest import FileDigest
 from tbdesktop.services.dto import SessionInfo
 from tbdesktop.services.offloop import off_loop
 from tbdesktop.services.sessions import AUDIO_EXTENSIONS, ImportRequest, SessionService
@@ -38,7 +38,6 @@ SKIPPED = "skipped"
 
 # 2026-12-01, 2026_12_01, 20261201, with or without a time after it (2026-12-01_14-30): the day is what counts.
 _NAME_DATE = re.compile(r"(?<!\d)((?:19|20)\d\d)([-_.]?)(\d\d)\2(\d\d)(?!\d)")
-_HASH_CHUNK = 1024 * 1024
 
 
 def date_in_name(name: str) -> date | None:
@@ -88,14 +87,6 @@ def media_files(folder: Path, *, recursive: bool = False) -> list[Path]:
 
 def _hidden(relative: Path) -> bool:
     return any(part.startswith(".") for part in relative.parts)
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(_HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -152,17 +143,23 @@ BatchStarted = Callable[[int], None]
 def inspect_file(path: Path) -> ImportCandidate:
     """A file's size, date and content hash, or the reason it cannot be imported (duplicates are checked by
     ``BatchImportService.inspect_sync``)."""
+    return _look_at(path)[0]
+
+
+def _look_at(path: Path) -> tuple[ImportCandidate, FileDigest | None]:
     today = date.today()
     try:
         if not path.is_file():
-            return ImportCandidate(path, 0, today, FROM_MODIFIED, problem="The file does not exist.")
-        size = path.stat().st_size
-        if size == 0:
-            return ImportCandidate(path, 0, today, FROM_MODIFIED, problem="The file is empty.")
+            return ImportCandidate(path, 0, today, FROM_MODIFIED, problem="The file does not exist."), None
+        st = path.stat()
+        if st.st_size == 0:
+            return ImportCandidate(path, 0, today, FROM_MODIFIED, problem="The file is empty."), None
         day, source = recording_date(path, today=today)
-        return ImportCandidate(path, size, day, source, sha256=sha256_of(path))
+        digest = FileDigest.of(path, st)
+        return ImportCandidate(path, st.st_size, day, source, sha256=digest.sha256), digest
     except OSError as exc:
-        return ImportCandidate(path, 0, today, FROM_MODIFIED, problem=f"The file cannot be read ({exc.strerror}).")
+        problem = f"The file cannot be read ({exc.strerror})."
+        return ImportCandidate(path, 0, today, FROM_MODIFIED, problem=problem), None
 
 
 class BatchImportService:
@@ -170,6 +167,8 @@ class BatchImportService:
 
     def __init__(self, sessions: SessionService) -> None:
         self.sessions = sessions
+        # The hashes the duplicate check took, handed to the import so that a file unchanged since is read once.
+        self._digests: dict[Path, FileDigest] = {}
 
     # -- before importing ------------------------------------------------------------------------------
 
@@ -180,7 +179,10 @@ class BatchImportService:
         found: list[ImportCandidate] = []
         first_with: dict[str, int] = {}
         for index, raw in enumerate(paths):
-            candidate = inspect_file(Path(raw).expanduser())
+            path = Path(raw).expanduser()
+            candidate, digest = _look_at(path)
+            if digest is not None:
+                self._digests[path.absolute()] = digest
             if candidate.sha256 is not None:
                 earlier = first_with.setdefault(candidate.sha256, index)
                 if earlier != index:
@@ -248,7 +250,11 @@ class BatchImportService:
                 on_copy(index, done, total)
 
         try:
-            info = self.sessions.import_recording_sync(request, copied)
+            digest = self._digests.get(source.expanduser().absolute())
+            if digest is None:
+                info = self.sessions.import_recording_sync(request, copied)
+            else:
+                info = self.sessions.import_inspected_sync(request, digest, copied)
         except DuplicateRecordingError as exc:
             existing = exc.existing_id if isinstance(exc.existing_id, uuid.UUID) else None
             return BatchResult(source, SKIPPED, error=exc.message, existing_id=existing)

@@ -60,29 +60,37 @@ def _nonce(prefix: bytes, index: int) -> bytes:
 
 
 def encrypt_stream(
-    src: BinaryIO, dst: BinaryIO, key: bytes, total: int = 0, on_progress: CopyProgress | None = None
+    src: BinaryIO,
+    dst: BinaryIO,
+    key: bytes,
+    total: int = 0,
+    on_progress: CopyProgress | None = None,
+    *,
+    known_sha256: str | None = None,
 ) -> str:
-    """Encrypt ``src`` into ``dst``; returns the sha256 of the plaintext."""
+    """Encrypt ``src`` into ``dst``; returns the sha256 of the plaintext (``known_sha256`` when the caller has
+    it already: the plaintext is not hashed again)."""
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     aead = AESGCM(key)
     header = _HEADER.pack(MAGIC, CHUNK, os.urandom(8))
     prefix = header[-8:]
     dst.write(header)
-    digest = hashlib.sha256()
+    digest = hashlib.sha256() if known_sha256 is None else None
     done = 0
     index = 0
     current = src.read(CHUNK)
     while True:
         following = src.read(CHUNK) if len(current) == CHUNK else b""
         last = not following
-        digest.update(current)
+        if digest is not None:
+            digest.update(current)
         dst.write(aead.encrypt(_nonce(prefix, index), current, _chunk_aad(header, index, last)))
         done += len(current)
         if on_progress is not None:
             on_progress(done, total)
         if last:
-            return digest.hexdigest()
+            return digest.hexdigest() if digest is not None else str(known_sha256)
         if index == 0xFFFFFFFF:
             raise RecordingCryptoError("The recording is too large to encrypt.")
         index += 1
@@ -289,8 +297,11 @@ class RecordingVault:
         owner_id: uuid.UUID,
         total: int = 0,
         on_progress: CopyProgress | None = None,
+        *,
+        known_sha256: str | None = None,
     ) -> tuple[str, str]:
-        """Encrypt ``source`` into the data folder as ``stored_name``; returns (plaintext sha256, wrapped key)."""
+        """Encrypt ``source`` into the data folder as ``stored_name``; returns (plaintext sha256, wrapped key).
+        ``known_sha256``: the source's hash taken already by the caller, returned instead of hashing it again."""
         master = self.master_key(owner_id, create=True)
         data_key = _random.token_bytes(32)
         dest = self.path(stored_name)
@@ -299,7 +310,7 @@ class RecordingVault:
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with source.open("rb") as src, os.fdopen(fd, "wb") as out:
-                digest = encrypt_stream(src, out, data_key, total, on_progress)
+                digest = encrypt_stream(src, out, data_key, total, on_progress, known_sha256=known_sha256)
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(tmp, dest)

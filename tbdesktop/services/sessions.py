@@ -18,6 +18,7 @@ from tbdesktop.engine.errors import AudioTooLongError, EngineError
 from tbdesktop.errors import DuplicateRecordingError, ValidationError
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.convert import client_info, masked_segment, segment_info, status_info
+from tbdesktop.services.digest import FileDigest
 from tbdesktop.services.dto import ClientInfo, SegmentInfo, SessionInfo, StatusInfo, UserInfo
 from tbdesktop.services.ids import parse_session_id
 from tbdesktop.services.offloop import off_loop
@@ -67,6 +68,18 @@ class SessionService:
     # -- import -------------------------------------------------------------------------------------------
 
     def import_recording_sync(self, req: ImportRequest, on_copy: CopyProgress | None = None) -> SessionInfo:
+        return self._import(req, on_copy, None)
+
+    import_recording = off_loop(import_recording_sync)
+
+    def import_inspected_sync(
+        self, req: ImportRequest, digest: FileDigest, on_copy: CopyProgress | None = None
+    ) -> SessionInfo:
+        """As ``import_recording_sync`` for a file hashed when it was looked at (a batch's duplicate check): that
+        hash is kept while the file is unchanged since, instead of hashing it again as it is copied."""
+        return self._import(req, on_copy, digest)
+
+    def _import(self, req: ImportRequest, on_copy: CopyProgress | None, digest: FileDigest | None) -> SessionInfo:
         from tbdesktop.engine.audio import probe
 
         source = Path(req.source).expanduser()
@@ -94,7 +107,10 @@ class SessionService:
         suffix = source.suffix.lower() if source.suffix.lower() in AUDIO_EXTENSIONS else ".audio"
         stored_name = f"{uuid.uuid4().hex}{suffix}"
         # Encrypted while it is copied: no plaintext byte of the recording is written into the data folder.
-        sha256, wrapped_key = self.ctx.recordings.store(source, stored_name, self.user.id, size, on_copy)
+        known = digest.sha256 if digest is not None and digest.matches(source.stat()) else None
+        sha256, wrapped_key = self.ctx.recordings.store(
+            source, stored_name, self.user.id, size, on_copy, known_sha256=known
+        )
         try:
             with self.ctx.db.unit_of_work() as s:
                 if not req.allow_duplicate:
@@ -133,8 +149,6 @@ class SessionService:
             raise
         log.info("session imported", extra={"session_id": str(result.id), "bytes": size})
         return result
-
-    import_recording = off_loop(import_recording_sync)
 
     def _refuse_duplicate(self, s: Session, sha256: str, file_name: str) -> None:
         """The same recording (same content) in one of my sessions already: say which, and import nothing."""

@@ -16,6 +16,7 @@ from import_audio import write_m4a, write_not_audio, write_tone
 from sqlalchemy import func, select
 
 from tbdesktop.errors import ValidationError
+from tbdesktop.services import recording_vault
 from tbdesktop.services.batch_import import (
     FAILED,
     FROM_METADATA,
@@ -30,6 +31,7 @@ from tbdesktop.services.batch_import import (
     recording_date,
 )
 from tbdesktop.services.context import AppContext
+from tbdesktop.services.digest import sha256_of
 from tbdesktop.services.sessions import ImportRequest, SessionService
 from tbdesktop.store.models import ProcessingJob, TherapySession
 
@@ -169,6 +171,47 @@ def test_batch_imports_every_file_whatever_happens_to_the_others(
     )
     assert forced[0].status == IMPORTED and forced[0].session is not None
     assert forced[0].session.id != results[1].session.id
+
+
+def test_an_inspected_file_is_read_for_its_hash_once(
+    ctx: AppContext, therapist: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = SessionService(ctx, therapist)
+    same = write_tone(tmp_path / "same.wav", 730)
+    changed = write_tone(tmp_path / "changed.wav", 740)
+    twin = tmp_path / "twin.wav"
+    shutil.copy(same, twin)
+    batch = BatchImportService(service)
+    found = batch.inspect_sync([same, changed, twin])
+    assert found[2].same_as == 0
+    before = changed.stat().st_mtime_ns
+    write_tone(changed, 750)  # edited after it was looked at
+    os.utime(changed, ns=(before + 2_000_000_000, before + 2_000_000_000))
+
+    known: list[str | None] = []
+    encrypt = recording_vault.encrypt_stream
+
+    def spy(*args: Any, known_sha256: str | None = None, **kwargs: Any) -> str:
+        known.append(known_sha256)
+        return encrypt(*args, known_sha256=known_sha256, **kwargs)
+
+    monkeypatch.setattr(recording_vault, "encrypt_stream", spy)
+    results = batch.import_all_sync(
+        [BatchItem(ImportRequest(source=p, consent_method="verbal")) for p in (same, changed, twin)]
+    )
+    assert [r.status for r in results] == [IMPORTED, IMPORTED, SKIPPED]
+    # The duplicate check's hash is the import's: the file is not hashed again as it is copied.
+    assert known[0] == found[0].sha256
+    assert known[1] is None  # changed since: hashed again while it is copied
+    # Duplicates are found as before: the twin is refused by the import's own check.
+    assert known[2] == found[2].sha256
+    first = results[0].session
+    assert first is not None and results[2].existing_id == first.id
+    with ctx.db.unit_of_work() as s:
+        stored = {row.id: row.recording_sha256 for row in s.scalars(select(TherapySession))}
+    assert stored[first.id] == sha256_of(same)
+    second = results[1].session
+    assert second is not None and stored[second.id] == sha256_of(changed) != found[1].sha256
 
 
 def test_a_stopped_batch_skips_the_files_not_started(ctx: AppContext, therapist: Any, tmp_path: Path) -> None:
