@@ -35,6 +35,23 @@ def check_passcode(passcode: str) -> str:
     return passcode
 
 
+def _profile_name(display_name: str) -> str:
+    name = (display_name or "").strip()
+    if not name:
+        raise ValidationError("Please enter your name.")
+    if len(name) > 200:
+        raise ValidationError("The name is too long (200 characters at most).")
+    return name
+
+
+def _profile_email(email: str | None, *, max_length: int | None = None) -> str | None:
+    """The address trimmed, None when blank; ``max_length`` is checked on changes (new profiles never had it)."""
+    mail = (email or "").strip() or None
+    if mail is not None and ((max_length is not None and len(mail) > max_length) or not _EMAIL.match(mail)):
+        raise ValidationError("That email address does not look right.")
+    return mail
+
+
 def practice_name_of(user: User | None) -> str:
     """The practice (clinic) name a profile puts on exported notes; "" when none is set."""
     settings: dict[str, Any] = (user.settings or {}) if user is not None else {}
@@ -64,14 +81,8 @@ class ProfileService:
         role: str = Role.THERAPIST.value,
         passcode: str | None = None,
     ) -> UserInfo:
-        name = (display_name or "").strip()
-        if not name:
-            raise ValidationError("Please enter your name.")
-        if len(name) > 200:
-            raise ValidationError("The name is too long (200 characters at most).")
-        mail = (email or "").strip() or None
-        if mail is not None and not _EMAIL.match(mail):
-            raise ValidationError("That email address does not look right.")
+        name = _profile_name(display_name)
+        mail = _profile_email(email)
         if role not in {r.value for r in Role}:
             raise ValidationError(f"Unknown role '{role}'.")
         keys = self.ctx.database_keys
@@ -140,14 +151,8 @@ class ProfileService:
         exported notes: only its owner may (audited as ``profile.update``, never with the values)."""
         if acting.id != user_id:
             raise PermissionDeniedError("You can change only your own profile.")
-        name = (display_name or "").strip()
-        if not name:
-            raise ValidationError("Please enter your name.")
-        if len(name) > 200:
-            raise ValidationError("The name is too long (200 characters at most).")
-        mail = (email or "").strip() or None
-        if mail is not None and (len(mail) > 320 or not _EMAIL.match(mail)):
-            raise ValidationError("That email address does not look right.")
+        name = _profile_name(display_name)
+        mail = _profile_email(email, max_length=320)
         practice_name = None if practice is None else " ".join(practice.split())
         if practice_name is not None and len(practice_name) > 200:
             raise ValidationError("The practice name is too long (200 characters at most).")
