@@ -6,6 +6,11 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.orm import Session
+
+from tbdesktop.store.models import JobStatus, TherapySession
+from tbdesktop.store.repositories import SystemJobRepository, SystemStateRepository
+
 MAX_ATTEMPTS = 2
 CRASH_MESSAGE = "The processing worker stopped unexpectedly; the recording could not be processed."
 
@@ -36,3 +41,11 @@ class ClaimedJob:
     def key(self) -> str:
         """The job's id as the worker protocol carries it."""
         return str(self.id)
+
+
+def live_session(s: Session, job: ClaimedJob) -> TherapySession | None:
+    """The job's session, or None when it was deleted meanwhile: the job then ends as cancelled."""
+    row = SystemStateRepository(s).get(job.session_id)
+    if row is None:
+        SystemJobRepository(s).finish(job.id, JobStatus.CANCELLED)
+    return row

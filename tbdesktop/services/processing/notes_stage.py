@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from tbdesktop.engine.worker_protocol import Error, Progress
 from tbdesktop.errors import TBError
 from tbdesktop.services.processing.handle import WorkerSlot
-from tbdesktop.services.processing.jobs import ClaimedJob
+from tbdesktop.services.processing.jobs import ClaimedJob, live_session
 from tbdesktop.services.processing.reporter import JobReporter
 from tbdesktop.store.models import JobStatus, NoteTemplate, ProcessingStatus
 from tbdesktop.store.note_repositories import SystemNoteWriter
@@ -103,10 +103,9 @@ class NotesStage:
         from tbdesktop.services.notes import stored_sections
 
         with self.ctx.db.unit_of_work() as s:
-            state = SystemStateRepository(s)
-            if state.get(job.session_id) is None:
-                SystemJobRepository(s).finish(job.id, JobStatus.CANCELLED)
+            if live_session(s, job) is None:
                 return
+            state = SystemStateRepository(s)
             writer = SystemNoteWriter(s)
             writer.add_version(
                 job.session_id,

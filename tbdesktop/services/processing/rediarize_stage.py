@@ -13,7 +13,7 @@ from tbdesktop.engine.types import DiarizationResult
 from tbdesktop.engine.worker_protocol import Error, Progress
 from tbdesktop.errors import TBError
 from tbdesktop.services.processing.handle import WorkerSlot
-from tbdesktop.services.processing.jobs import ClaimedJob
+from tbdesktop.services.processing.jobs import ClaimedJob, live_session
 from tbdesktop.services.processing.reporter import JobReporter
 from tbdesktop.services.speakers.edits import StoredLine, relabel
 from tbdesktop.store.models import JobStatus, ProcessingStatus, TranscriptSegment, utcnow
@@ -88,11 +88,10 @@ class RediarizeStage:
         session_id = job.session_id
         turns = DiarizationResult.from_dict(result).turns
         with self.ctx.db.unit_of_work() as s:
-            state = SystemStateRepository(s)
-            row = state.get(session_id)
+            row = live_session(s, job)
             if row is None:
-                SystemJobRepository(s).finish(job.id, JobStatus.CANCELLED)
                 return False
+            state = SystemStateRepository(s)
             segments = SystemSegmentWriter(s).in_order(session_id)
             stored = [
                 StoredLine(seg.idx, seg.start_s, seg.end_s, seg.speaker, seg.text, list(seg.words or []), seg.manual)

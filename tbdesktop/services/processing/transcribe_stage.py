@@ -12,11 +12,11 @@ from tbdesktop.engine.worker_protocol import Error, Progress
 from tbdesktop.errors import TBError
 from tbdesktop.services.processing.cancel import cancel_open_processing
 from tbdesktop.services.processing.handle import WorkerSlot
-from tbdesktop.services.processing.jobs import ClaimedJob
+from tbdesktop.services.processing.jobs import ClaimedJob, live_session
 from tbdesktop.services.processing.notes_stage import NotesStage
 from tbdesktop.services.processing.reporter import STAGES, JobReporter
-from tbdesktop.store.models import JobStatus, ProcessingStatus, TranscriptSegment
-from tbdesktop.store.repositories import SystemJobRepository, SystemSegmentWriter, SystemStateRepository
+from tbdesktop.store.models import ProcessingStatus, TranscriptSegment
+from tbdesktop.store.repositories import SystemSegmentWriter, SystemStateRepository
 
 if TYPE_CHECKING:
     from tbdesktop.services.context import AppContext
@@ -107,11 +107,10 @@ class TranscribeStage:
                 )
             )
         with self.ctx.db.unit_of_work() as s:
-            state = SystemStateRepository(s)
-            row = state.get(session_id)
+            row = live_session(s, job)
             if row is None:
-                SystemJobRepository(s).finish(job.id, JobStatus.CANCELLED)
                 return False
+            state = SystemStateRepository(s)
             # What the recording says about its capture ("_" keys) outlives a new transcript.
             speakers.update({k: v for k, v in (row.speakers or {}).items() if k.startswith("_")})
             SystemSegmentWriter(s).replace(session_id, segments)
