@@ -20,6 +20,7 @@ from tbdesktop.ui.export_pdf import print_document, render_pdf
 
 FILE_KINDS = {"pdf": ("PDF", "PDF document (*.pdf)"), "docx": ("DOCX", "Word document (*.docx)")}
 NO_NOTE = "This session has no note yet"
+TRANSCRIPT_TIP = "Append the transcript (speaker, time and words of each line)"
 
 
 class ExportActions(QObject):
@@ -38,7 +39,9 @@ class ExportActions(QObject):
         self.transcript_action = menu.addAction("Include &transcript")
         self.transcript_action.setObjectName("includeTranscriptAction")
         self.transcript_action.setCheckable(True)
-        self.transcript_action.setToolTip("Append the transcript (speaker, time and words of each line)")
+        self.transcript_action.setToolTip(TRANSCRIPT_TIP)
+        self._blocker: str | None = None
+        self._transcript_reason: str | None = None
 
     def _add(self, menu: QMenu, text: str, name: str, kind: str) -> QAction:
         action = menu.addAction(text)
@@ -51,18 +54,25 @@ class ExportActions(QObject):
         return [self.copy_action, self.pdf_action, self.docx_action, self.print_action]
 
     def set_blocker(self, reason: str | None) -> None:
-        """Enable the entries, or disable them with ``reason`` as their tooltip."""
+        """Enable the entries, or disable them with ``reason`` as their tooltip; with nothing to export the
+        transcript tick is off too, so the keyboard does not stop on it."""
+        self._blocker = reason
         for action in self.actions:
             action.setEnabled(reason is None)
             action.setToolTip(reason or "")
+        self._show_transcript_tick()
 
     def set_transcript_available(self, available: bool, reason: str = "") -> None:
-        self.transcript_action.setEnabled(available)
-        if not available:
+        """Whether the transcript can go along (a deleted one cannot), ``reason`` saying why not."""
+        self._transcript_reason = None if available else reason
+        self._show_transcript_tick()
+
+    def _show_transcript_tick(self) -> None:
+        reason = self._blocker if self._blocker is not None else self._transcript_reason
+        self.transcript_action.setEnabled(reason is None)
+        if reason is not None:
             self.transcript_action.setChecked(False)
-        self.transcript_action.setToolTip(
-            "Append the transcript (speaker, time and words of each line)" if available else reason
-        )
+        self.transcript_action.setToolTip(TRANSCRIPT_TIP if reason is None else reason)
 
 
 def toggled_in_place(menu: QMenu, event: QMouseEvent) -> bool:
@@ -81,9 +91,9 @@ class ExportMenu(QMenu):
 
 
 class ExportButton(QPushButton):
-    """"Export" with its menu, in the notes panel's header: ``noteRequested`` carries the note shown."""
+    """ "Export" with its menu, in the notes panel's header: ``noteRequested`` carries the note shown."""
 
-    noteRequested = Signal(object, str, bool)  # NoteInfo, kind, with the transcript
+    noteRequested = Signal(NoteInfo, str, bool)  # kind, with the transcript
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Export", parent)
@@ -102,6 +112,7 @@ class ExportButton(QPushButton):
     def set_note(self, note: NoteInfo | None) -> None:
         self.note = note
         self.setEnabled(note is not None)
+        self.export_actions.set_blocker(None if note is not None else NO_NOTE)
 
     def _requested(self, kind: str, transcript: bool) -> None:
         if self.note is not None:
@@ -128,17 +139,15 @@ class NoteExporter(QObject):
         self.busy = False
         self._folder: Path | None = None  # where the last file was saved
 
-    def export_note(self, note: object, kind: str, transcript: bool) -> asyncio.Task[None] | None:
+    def export_note(self, note: NoteInfo, kind: str, transcript: bool) -> asyncio.Task[None] | None:
         """The shown version of a note (the notes panel)."""
-        if not isinstance(note, NoteInfo):
-            return None
         return self.export_session(note.session_id, kind, transcript, note.version)
 
     def export_session(
-        self, session_id: object, kind: str, transcript: bool, version: int | None = None
+        self, session_id: uuid.UUID, kind: str, transcript: bool, version: int | None = None
     ) -> asyncio.Task[None] | None:
         """The latest note of a session (a session card's menu), or ``version``."""
-        if not isinstance(session_id, uuid.UUID) or self.busy:
+        if self.busy:
             return None
         self.busy = True
 

@@ -4,6 +4,7 @@ match with the match highlighted; opening one shows that line of the session."""
 from __future__ import annotations
 
 import html
+import uuid
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent, QMouseEvent
@@ -53,7 +54,7 @@ def hit_heading(hit: SearchHit) -> str:
 class SearchHitRow(QFrame):
     """One hit; a click (or Enter) opens it."""
 
-    opened = Signal(object, object)  # session id, segment idx (None: not a transcript line)
+    opened = Signal(uuid.UUID, int)  # session id, segment idx (-1: not a transcript line)
 
     def __init__(self, hit: SearchHit, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -81,7 +82,8 @@ class SearchHitRow(QFrame):
         )
 
     def open(self) -> None:
-        self.opened.emit(self.hit.session_id, self.hit.segment_idx)
+        segment = self.hit.segment_idx
+        self.opened.emit(self.hit.session_id, segment if segment is not None else -1)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if event.button() == Qt.MouseButton.LeftButton:
@@ -99,7 +101,7 @@ class SearchHitRow(QFrame):
 class SearchPanel(QFrame):
     """The cue that a search is applied ("Filtered by “…” — Clear") and its hits."""
 
-    hitOpened = Signal(object, object)  # session id, segment idx or None
+    hitOpened = Signal(uuid.UUID, int)  # session id, segment idx (-1: not a transcript line)
     clearRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:

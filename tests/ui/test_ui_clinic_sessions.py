@@ -33,7 +33,7 @@ from tbdesktop.store.models import (
 )
 from tbdesktop.store.note_repositories import SystemNoteWriter
 from tbdesktop.store.repositories import SystemSegmentWriter
-from tbdesktop.ui.session_menu import SessionContextMenu
+from tbdesktop.ui.sessions_page.menu import SessionContextMenu
 from tbdesktop.ui.templates_page import CLINIC_READ_ONLY, TemplatesPage
 
 pytestmark = [

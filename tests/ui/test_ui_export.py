@@ -18,6 +18,7 @@ from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 from ui_support import AsyncDriver
 
+from tbdesktop.services.bundle import AppServices
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.dto import UserInfo
 from tbdesktop.services.notes import NoteService
@@ -202,7 +203,7 @@ def test_card_menu_exports_the_latest_note_and_reports_refusals(
     info = session_with_note(ui_ctx, therapist, wav, anonymous=True)
     bare = service.import_recording_sync(ImportRequest(source=wav, consent_method="verbal", allow_duplicate=True))
     waiting = service.import_recording_sync(ImportRequest(source=wav, allow_duplicate=True))  # no consent yet
-    page = SessionsPage(service, ProgressBridge())
+    page = SessionsPage(AppServices.compose(ui_ctx, therapist), ProgressBridge())
     qtbot.addWidget(page)
     page.resize(1100, 760)
     page.show()
@@ -263,3 +264,22 @@ def test_card_menu_exports_the_latest_note_and_reports_refusals(
     aio.run(aio.until(lambda: messages and messages[-1][0] == "error", message="the refusal"))
     assert messages[-1] == ("error", "This session has no note yet.")
     assert _exports(ui_ctx) == before == ["note.export.copy+transcript", "note.export.docx+transcript"]
+
+
+def test_no_note_turns_the_transcript_tick_off_in_every_export_menu(qtbot: QtBot) -> None:
+    button = export_menu.ExportButton()
+    qtbot.addWidget(button)
+    actions = button.export_actions
+    box = actions.transcript_action
+    assert not box.isEnabled() and not box.isChecked() and box.toolTip() == export_menu.NO_NOTE
+    actions.set_blocker(None)
+    assert box.isEnabled() and all(a.isEnabled() for a in actions.actions)
+    box.setChecked(True)
+    actions.set_transcript_available(False, "The transcript was deleted on 3 Nov 2026")
+    assert not box.isEnabled() and not box.isChecked()
+    actions.set_blocker(export_menu.NO_NOTE)
+    assert box.toolTip() == export_menu.NO_NOTE and not any(a.isEnabled() for a in actions.actions)
+    actions.set_blocker(None)
+    assert not box.isEnabled() and box.toolTip() == "The transcript was deleted on 3 Nov 2026"
+    actions.set_transcript_available(True)
+    assert box.isEnabled() and box.toolTip() == export_menu.TRANSCRIPT_TIP

@@ -31,7 +31,7 @@ from tbdesktop.ui.formatting import eta_words
 from tbdesktop.ui.main_window import MainWindow
 from tbdesktop.ui.notes_panel import SIGN_QUESTION
 from tbdesktop.ui.processing_dialog import ProcessingDialog
-from tbdesktop.ui.session_card import SessionCard
+from tbdesktop.ui.sessions_page.card import SessionCard
 
 pytestmark = [
     pytest.mark.qt_log_level_fail("WARNING"),

@@ -24,15 +24,19 @@ from pytestqt.qtbot import QtBot
 from ui_support import AsyncDriver, services_support
 
 from tbdesktop.errors import NotFoundError, ValidationError
+from tbdesktop.services.bundle import AppServices
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.dto import ProgressEvent, SessionInfo, UserInfo
 from tbdesktop.services.session_lifecycle import AWAITING_CONSENT
 from tbdesktop.services.sessions import ImportRequest, SessionService
 from tbdesktop.store.models import JobStatus, ProcessingJob, ProcessingStatus, RiskFlag, TherapySession
 from tbdesktop.ui.bridge import ProgressBridge
-from tbdesktop.ui.session_card import SessionCard, elide_lines
-from tbdesktop.ui.session_menu import ConfirmDeleteDialog, ReassignDialog, SessionContextMenu
 from tbdesktop.ui.sessions_page import SessionsPage, day_title
+from tbdesktop.ui.sessions_page.card import SessionCard
+from tbdesktop.ui.sessions_page.confirm_delete import ConfirmDeleteDialog
+from tbdesktop.ui.sessions_page.elided_label import elide_lines
+from tbdesktop.ui.sessions_page.menu import SessionContextMenu
+from tbdesktop.ui.sessions_page.reassign_dialog import ReassignDialog
 
 # Qt must not warn while these screens run (the offscreen platform's notes about what it cannot do aside:
 # raising windows, grabbing the keyboard for a popup menu, size hints).
@@ -42,8 +46,6 @@ pytestmark = [
 ]
 
 SIZE = (1024, 700)
-
-
 
 
 session_with_transcript = services_support().session_with_transcript
@@ -168,7 +170,7 @@ class Gate:
 
 
 def make_page(qtbot: QtBot, aio: AsyncDriver, service: SessionService) -> SessionsPage:
-    page = SessionsPage(service, ProgressBridge())
+    page = SessionsPage(replace(AppServices.compose(service.ctx, service.user), sessions=service), ProgressBridge())
     qtbot.addWidget(page)
     page.resize(*SIZE)
     page.show()
@@ -366,9 +368,7 @@ def test_page_groups_by_day_newest_first(
     screenshot(page, "sessions-page")
 
 
-def test_empty_state_offers_record_and_import(
-    qtbot: QtBot, aio: AsyncDriver, service: SessionService
-) -> None:
+def test_empty_state_offers_record_and_import(qtbot: QtBot, aio: AsyncDriver, service: SessionService) -> None:
     page = make_page(qtbot, aio, service)
     assert page.stack.currentWidget() is page.empty_state and not page.toolbar.isVisible()
     asked: list[bool] = []
@@ -849,7 +849,7 @@ def test_progress_events_move_cards_and_refresh(
 ) -> None:
     info = add_session(service, wav, status=ProcessingStatus.TRANSCRIBING, progress=5, detail="Transcribing…")
     bridge = ProgressBridge()
-    page = SessionsPage(service, bridge)
+    page = SessionsPage(replace(AppServices.compose(service.ctx, service.user), sessions=service), bridge)
     qtbot.addWidget(page)
     page.resize(*SIZE)
     page.show()

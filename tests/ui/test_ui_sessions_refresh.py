@@ -13,6 +13,7 @@ from PySide6.QtCore import QEvent, QObject
 from pytestqt.qtbot import QtBot
 from ui_support import AsyncDriver
 
+from tbdesktop.services.bundle import AppServices
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.dto import UserInfo
 from tbdesktop.services.sessions import ImportRequest, SessionService
@@ -52,7 +53,7 @@ def test_refresh_touches_only_what_changed(
         service.import_recording_sync(
             ImportRequest(allow_duplicate=True, source=wav, client_name=name, consent_method="verbal")
         )
-    page = SessionsPage(service, ProgressBridge())
+    page = SessionsPage(AppServices.compose(ui_ctx, therapist), ProgressBridge())
     qtbot.addWidget(page)
     page.resize(900, 700)
     page.show()

@@ -30,8 +30,8 @@ from tbdesktop.ui.import_dialog import ImportDialog
 from tbdesktop.ui.main_window import MainWindow
 from tbdesktop.ui.processing_dialog import ProcessingDialog
 from tbdesktop.ui.resources import icon_path, resources_dir, style_sheet
-from tbdesktop.ui.session_card import SessionCard
 from tbdesktop.ui.session_view import SessionView
+from tbdesktop.ui.sessions_page.card import SessionCard
 
 NOW = datetime(2025, 5, 14, 9, 30, tzinfo=UTC)
 

@@ -4,11 +4,10 @@ processing progress, and its actions (Edit, Retry, Cancel, the ⋮ menu)."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
-from datetime import UTC, date, datetime
+from collections.abc import Callable
 
 from PySide6.QtCore import QPoint, QSize, Qt, Signal
-from PySide6.QtGui import QContextMenuEvent, QFont, QFontMetrics, QKeyEvent, QMouseEvent, QResizeEvent, QTextLayout
+from PySide6.QtGui import QContextMenuEvent, QKeyEvent, QMouseEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -23,15 +22,10 @@ from PySide6.QtWidgets import (
 
 from tbdesktop.services.dto import ProgressEvent, SessionInfo
 from tbdesktop.services.session_lifecycle import AWAITING_CONSENT
-from tbdesktop.ui.formatting import (
-    ACTIVE_STATUSES,
-    duration_badge,
-    eta_words,
-    long_date,
-    status_words,
-)
-from tbdesktop.ui.notes_panel import RISK_WORDS
+from tbdesktop.ui.formatting import ACTIVE_STATUSES, duration_badge, eta_words, long_date, status_words
 from tbdesktop.ui.resources import icon
+from tbdesktop.ui.sessions_page.elided_label import SUMMARY_LINES, ElidedLabel
+from tbdesktop.ui.sessions_page.session_state import day_month_year, local_time, risk_words, with_event
 
 RISK_LEVEL_WORDS = {"high": "High risk", "moderate": "Moderate risk", "low": "Low risk"}
 NOTE_STATE_WORDS = {"draft": "Draft", "signed": "Signed"}
@@ -43,123 +37,12 @@ NOTE_STATE_STYLES = {
     "draft": "color: #8a5a00; background: #fff4db; border-radius: 8px; padding: 1px 8px;",
     "signed": "color: #2f5d3a; background: #e5f2e8; border-radius: 8px; padding: 1px 8px;",
 }
-SUMMARY_LINES = 2
 
 
 def _repolish(widget: QWidget) -> None:
     style = widget.style()
     style.unpolish(widget)
     style.polish(widget)
-
-
-def local_time(moment: datetime) -> datetime:
-    """`moment` in this computer's time zone (stored times are UTC; a naive one is taken as UTC)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone()
-
-
-def day_month_year(moment: datetime | date) -> str:
-    """A date as tooltips and toasts say it, e.g. "3 Nov 2026"."""
-    if isinstance(moment, datetime):
-        moment = local_time(moment).date()
-    return f"{moment.day} {moment:%b %Y}"
-
-
-def needs_consent(info: SessionInfo) -> bool:
-    """Kept, not processed, until the client's consent is recorded in the session."""
-    return info.status == "queued" and info.stage_detail == AWAITING_CONSENT
-
-
-def is_processing(info: SessionInfo) -> bool:
-    """Queued or running in the processing queue (a session waiting for consent is not)."""
-    return info.status in ACTIVE_STATUSES and not needs_consent(info)
-
-
-def risk_words(kinds: tuple[str, ...]) -> str:
-    return ", ".join(RISK_WORDS.get(kind, kind.replace("_", " ").capitalize()) for kind in kinds)
-
-
-def with_event(info: SessionInfo, event: ProgressEvent) -> SessionInfo:
-    """`info` as the processing runner's event says it now stands."""
-    return replace(
-        info,
-        status=event.status,
-        progress=event.progress,
-        stage_detail=event.stage_detail,
-        eta_seconds=event.eta_seconds,
-        error=event.error,
-    )
-
-
-def _utf16_slice(text: str, start: int, length: int) -> str:
-    # QTextLayout counts UTF-16 code units; Python strings count code points.
-    units = text.encode("utf-16-le")
-    return units[start * 2 : (start + length) * 2].decode("utf-16-le", errors="ignore")
-
-
-def elide_lines(text: str, font: QFont, width: int, max_lines: int) -> list[str]:
-    """`text` wrapped at word boundaries to `width` pixels, at most `max_lines` lines, the last one elided."""
-    flat = " ".join(text.split())
-    if not flat or width <= 0:
-        return [flat] if flat else []
-    metrics = QFontMetrics(font)
-    layout = QTextLayout(flat, font)
-    lines: list[str] = []
-    layout.beginLayout()
-    try:
-        while len(lines) < max_lines:
-            line = layout.createLine()
-            if not line.isValid():
-                break
-            line.setLineWidth(width)
-            if len(lines) == max_lines - 1:
-                rest = _utf16_slice(flat, line.textStart(), len(flat.encode("utf-16-le")))
-                lines.append(metrics.elidedText(rest, Qt.TextElideMode.ElideRight, width))
-                break
-            lines.append(_utf16_slice(flat, line.textStart(), line.textLength()).rstrip())
-    finally:
-        layout.endLayout()
-    return lines
-
-
-class ElidedLabel(QLabel):
-    """Text wrapped to at most `max_lines` lines of the label's width, the last one elided with "…"; the full
-    text is kept (and shown as the tooltip)."""
-
-    def __init__(self, max_lines: int = SUMMARY_LINES, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._full = ""
-        self._max_lines = max_lines
-        self.setWordWrap(False)
-        self.setTextFormat(Qt.TextFormat.PlainText)
-        # The width follows the card; only the number of lines decides the height.
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-
-    def full_text(self) -> str:
-        return self._full
-
-    def is_elided(self) -> bool:
-        return " ".join(self.text().split()) != " ".join(self._full.split())
-
-    def set_full_text(self, text: str) -> None:
-        self._full = text
-        self.setToolTip(text)
-        self._relayout()
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        self._relayout()
-
-    def _relayout(self) -> None:
-        width = self.contentsRect().width()
-        if width < 40:  # not laid out yet: one line, elided to a typical card width
-            lines = elide_lines(self._full, self.font(), 640, 1)
-        else:
-            lines = elide_lines(self._full, self.font(), width, self._max_lines)
-        shown = "\n".join(lines)
-        if shown != self.text():
-            self.setText(shown)
 
 
 class SessionCard(QFrame):
@@ -169,11 +52,11 @@ class SessionCard(QFrame):
     the card (`openRequested`); ⋮, the context-menu key and a right-click ask for the session's menu
     (`menuRequested`, with where to show it)."""
 
-    openRequested = Signal(object)  # session id
-    editRequested = Signal(object)  # session id
-    cancelRequested = Signal(object)  # session id
-    retryRequested = Signal(object)  # session id
-    menuRequested = Signal(object, QPoint, bool)  # session id, global position, True: the menu's top-right corner
+    openRequested = Signal(uuid.UUID)
+    editRequested = Signal(uuid.UUID)
+    cancelRequested = Signal(uuid.UUID)
+    retryRequested = Signal(uuid.UUID)
+    menuRequested = Signal(uuid.UUID, QPoint, bool)  # session id, global position, True: the menu's top-right corner
 
     def __init__(
         self, info: SessionInfo, parent: QWidget | None = None, *, current_user_id: uuid.UUID | None = None
@@ -279,7 +162,7 @@ class SessionCard(QFrame):
 
         self.update_info(info)
 
-    def _button(self, text: str, name: str, slot: object, *, flat: bool = False) -> QPushButton:
+    def _button(self, text: str, name: str, slot: Callable[[], None], *, flat: bool = False) -> QPushButton:
         button = QPushButton(text)
         button.setObjectName(name)
         if flat:
