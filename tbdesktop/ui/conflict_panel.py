@@ -3,7 +3,6 @@ it or keep what is there), and edits made to a note that was signed elsewhere (a
 
 from __future__ import annotations
 
-import asyncio
 import html
 import uuid
 from collections.abc import Callable
@@ -13,8 +12,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLay
 
 from tbdesktop.services.convert import mask_name
 from tbdesktop.services.dto import NoteInfo, SegmentInfo, SessionInfo
-from tbdesktop.services.sync.service import ConflictInfo, SyncService
-from tbdesktop.ui.aio import spawn
+from tbdesktop.services.sync.service import ConflictInfo
 from tbdesktop.ui.formatting import timestamp
 
 EXCERPT = 400  # characters of each text shown; the whole text goes back on Restore
@@ -47,7 +45,7 @@ def conflict_title(c: ConflictInfo, note: NoteInfo | None, segments: list[Segmen
 
 
 class ConflictItem(QFrame):
-    actionRequested = Signal(object, str)  # conflict id, "restore" | "dismiss" | "addendum"
+    actionRequested = Signal(uuid.UUID, str)  # conflict id, "restore" | "dismiss" | "addendum"
 
     def __init__(self, conflict: ConflictInfo, title: str, can_restore: bool, mask: Callable[[str], str]) -> None:
         super().__init__()
@@ -117,18 +115,17 @@ def _html(text: str) -> str:
 
 
 class ConflictPanel(QFrame):
-    """Loads the open session's conflicts from the sync service (off the event loop) and resolves them."""
+    """The open session's conflicts; asks for them (``loadRequested``) and for their resolution (``resolveRequested``)
+    and renders what it is given back."""
 
-    resolved = Signal(object, str)  # session id, what was done (for a toast)
-    failed = Signal(str)
+    loadRequested = Signal(uuid.UUID)  # session id
+    resolveRequested = Signal(uuid.UUID, uuid.UUID, str)  # session id, conflict id, action
     loaded = Signal()
 
-    def __init__(self, service: SyncService | None, user_id: uuid.UUID | None, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("conflictPanel")
         self.setAccessibleName("Sync conflicts")
-        self._service = service
-        self._user_id = user_id
         self._info: SessionInfo | None = None
         self._note: NoteInfo | None = None
         self._segments: list[SegmentInfo] = []
@@ -160,16 +157,13 @@ class ConflictPanel(QFrame):
         self.reload()
 
     def reload(self) -> None:
-        if self._service is None or self._user_id is None or self._info is None:
-            return
-        spawn(self._load(self._info.id), on_error=self.failed.emit)
+        if self._info is not None:
+            self.loadRequested.emit(self._info.id)
 
-    async def _load(self, session_id: uuid.UUID) -> None:
-        assert self._service is not None
-        assert self._user_id is not None
-        found = await asyncio.to_thread(self._service.conflicts, self._user_id, session_id)
+    def show_conflicts(self, session_id: uuid.UUID, conflicts: list[ConflictInfo]) -> None:
+        """The conflicts read for ``session_id`` (dropped when another session is shown meanwhile)."""
         if self._info is not None and self._info.id == session_id:
-            self._render(found)
+            self._render(conflicts)
         self.loaded.emit()
 
     def _mask(self, text: str) -> str:
@@ -196,22 +190,16 @@ class ConflictPanel(QFrame):
     def item(self, conflict_id: uuid.UUID) -> ConflictItem | None:
         return next((i for i in self.items if i.conflict.id == conflict_id), None)
 
-    def resolve(self, conflict_id: object, action: str) -> None:
-        service, user_id, info = self._service, self._user_id, self._info
-        if service is None or user_id is None or info is None or not isinstance(conflict_id, uuid.UUID):
+    def resolve(self, conflict_id: uuid.UUID, action: str) -> None:
+        if self._info is None:
             return
         item = self.item(conflict_id)
         if item is not None:
             item.set_busy(True)
+        self.resolveRequested.emit(self._info.id, conflict_id, action)
 
-        def failed(message: str) -> None:
-            if item is not None and item in self.items:
-                item.set_busy(False)
-            self.failed.emit(message)
-
-        session_id = info.id
-        spawn(
-            asyncio.to_thread(service.resolve_conflict, user_id, conflict_id, action),
-            on_error=failed,
-            on_done=lambda _c: self.resolved.emit(session_id, DONE[action]),
-        )
+    def resolve_failed(self, conflict_id: uuid.UUID) -> None:
+        """The resolution was refused: its buttons work again."""
+        item = self.item(conflict_id)
+        if item is not None:
+            item.set_busy(False)

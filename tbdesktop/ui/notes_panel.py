@@ -92,13 +92,13 @@ class NoteEditDialog(QDialog):
 
 
 class NotesPanel(QFrame):
-    regenerateRequested = Signal(object)  # template id
+    regenerateRequested = Signal(uuid.UUID)  # template id
     versionRequested = Signal(int)
     signRequested = Signal()
     editRequested = Signal()
     addendumRequested = Signal()
     evidenceRequested = Signal(list)  # segment indexes
-    flagReviewRequested = Signal(str, object)  # flag kind, segment idx (None: the flag quotes no line)
+    flagReviewRequested = Signal(str, int)  # flag kind, segment idx (-1: the flag quotes no line)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)

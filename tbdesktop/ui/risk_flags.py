@@ -63,7 +63,7 @@ class _ElidedLine(QLabel):
 class FlagRow(QFrame):
     """One flag: a one-line summary that expands on click, and "Mark reviewed" (or who reviewed it)."""
 
-    reviewRequested = Signal(str, object)  # kind, segment idx (None: no line)
+    reviewRequested = Signal(str, int)  # kind, segment idx (-1: no line)
     evidenceRequested = Signal(list)  # segment indexes
 
     def __init__(self, flag: RiskFlagInfo, parent: QWidget | None = None) -> None:
@@ -157,7 +157,8 @@ class FlagRow(QFrame):
 
     def _review(self) -> None:
         self.review_button.setEnabled(False)  # back on when the panel is refreshed or the request fails
-        self.reviewRequested.emit(self.flag.kind, self.flag.segment_idx)
+        idx = self.flag.segment_idx
+        self.reviewRequested.emit(self.flag.kind, idx if idx is not None else -1)
 
     def _link(self, target: str) -> None:
         if target.startswith("ev:") and target[3:].isdigit():
@@ -167,7 +168,7 @@ class FlagRow(QFrame):
 class RiskFlagList(QWidget):
     """The session's flags, raised ones first, then denials."""
 
-    reviewRequested = Signal(str, object)
+    reviewRequested = Signal(str, int)  # kind, segment idx (-1: no line)
     evidenceRequested = Signal(list)
 
     def __init__(self, parent: QWidget | None = None) -> None:

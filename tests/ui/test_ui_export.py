@@ -21,9 +21,7 @@ from ui_support import AsyncDriver
 from tbdesktop.services.bundle import AppServices
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.dto import UserInfo
-from tbdesktop.services.notes import NoteService
 from tbdesktop.services.sessions import ImportRequest, SessionService
-from tbdesktop.services.templates import TemplateService
 from tbdesktop.store.models import AuditEvent
 from tbdesktop.ui import export_menu
 from tbdesktop.ui.bridge import ProgressBridge
@@ -51,14 +49,7 @@ def _exports(ctx: AppContext) -> list[str]:
 
 
 async def _open(view: SessionView, ctx: AppContext, user: UserInfo, session_id: uuid.UUID) -> None:
-    sessions = SessionService(ctx, user)
-    notes = NoteService(ctx, user)
-    info = await sessions.get(session_id)
-    segments = await sessions.transcript(session_id)
-    note = notes.latest_or_none_sync(session_id)
-    flags = await notes.risk_flags(session_id)
-    templates = await TemplateService(ctx, user).list_templates()
-    view.set_content(info, segments, note, flags, templates)
+    await view.open(session_id)
 
 
 def _listen(exporter: NoteExporter) -> tuple[Messages, list[str]]:
@@ -96,7 +87,7 @@ def test_notes_panel_copies_saves_and_prints_the_note(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     info = session_with_note(ui_ctx, therapist, wav)
-    view = SessionView(SessionService(ui_ctx, therapist))
+    view = SessionView(AppServices.compose(ui_ctx, therapist))
     qtbot.addWidget(view)
     view.resize(1280, 800)
     view.show()
@@ -112,8 +103,8 @@ def test_notes_panel_copies_saves_and_prints_the_note(
         "printNoteAction",
         "includeTranscriptAction",
     ]
-    assert view.exporter is not None
-    messages, done = _listen(view.exporter)
+    assert view.controller.exporter is not None
+    messages, done = _listen(view.controller.exporter)
     actions = button.export_actions
 
     # Copy: the note as plain text on the clipboard.
@@ -129,7 +120,7 @@ def test_notes_panel_copies_saves_and_prints_the_note(
     actions.pdf_action.trigger()
     pdf = tmp_path / "out" / "note.pdf"
     pdf.parent.mkdir()
-    offered = aio.run(_save_as(aio, view.exporter, pdf))
+    offered = aio.run(_save_as(aio, view.controller.exporter, pdf))
     assert offered == f"session-{SESSION_DATE.isoformat()}-{info.id.hex[:8]}.pdf"
     assert done[-1] == "pdf" and messages[-1] == ("success", "Note saved as note.pdf.")
     pages = pdf_pages(pdf)
@@ -141,7 +132,7 @@ def test_notes_panel_copies_saves_and_prints_the_note(
     actions.transcript_action.setChecked(False)
     actions.docx_action.trigger()
     docx = tmp_path / "out" / "note.docx"
-    aio.run(_save_as(aio, view.exporter, docx))
+    aio.run(_save_as(aio, view.controller.exporter, docx))
     body = docx_text(docx)["body"]
     assert "Progress note" in body and "Transcript" not in body
 
@@ -158,8 +149,8 @@ def test_notes_panel_copies_saves_and_prints_the_note(
     actions.print_action.trigger()
 
     async def accept_print() -> None:
-        await aio.until(lambda: isinstance(view.exporter.dialog, QPrintDialog), message="the print dialog")
-        dialog = view.exporter.dialog
+        await aio.until(lambda: isinstance(view.controller.exporter.dialog, QPrintDialog), message="the print dialog")
+        dialog = view.controller.exporter.dialog
         assert isinstance(dialog, QPrintDialog) and dialog.isVisible()
         screenshot(dialog, "export-print-dialog")
         dialog.accept()
@@ -176,9 +167,9 @@ def test_notes_panel_copies_saves_and_prints_the_note(
     actions.docx_action.trigger()
 
     async def cancel() -> None:
-        await aio.until(lambda: isinstance(view.exporter.dialog, QFileDialog), message="the save dialog")
-        view.exporter.dialog.reject()
-        await aio.until(lambda: not view.exporter.busy, message="the export to end")
+        await aio.until(lambda: isinstance(view.controller.exporter.dialog, QFileDialog), message="the save dialog")
+        view.controller.exporter.dialog.reject()
+        await aio.until(lambda: not view.controller.exporter.busy, message="the export to end")
 
     aio.run(cancel())
     assert len(_exports(ui_ctx)) == 4 and done[-1] == "print"

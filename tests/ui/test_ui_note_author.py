@@ -13,10 +13,10 @@ from pytestqt.qtbot import QtBot
 from ui_support import AsyncDriver, services_support
 
 from tbdesktop import cli
+from tbdesktop.services.bundle import AppServices
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.dto import UserInfo
-from tbdesktop.services.notes import NoteService, stored_sections
-from tbdesktop.services.sessions import SessionService
+from tbdesktop.services.notes import stored_sections
 from tbdesktop.services.templates import TemplateService
 from tbdesktop.store.note_repositories import SystemNoteWriter
 from tbdesktop.ui.session_view import SessionView
@@ -97,20 +97,13 @@ def model_note(ui_ctx: AppContext, therapist: UserInfo, speech_session: tuple[Pa
 
 
 async def _open(view: SessionView, ctx: AppContext, user: UserInfo, session_id: uuid.UUID) -> None:
-    sessions = SessionService(ctx, user)
-    notes = NoteService(ctx, user)
-    info = await sessions.get(session_id)
-    segments = await sessions.transcript(session_id)
-    note = notes.latest_or_none_sync(session_id)
-    flags = await notes.risk_flags(session_id)
-    templates = await TemplateService(ctx, user).list_templates()
-    view.set_content(info, segments, note, flags, templates)
+    await view.open(session_id)
 
 
 def test_panel_shows_the_author_the_removed_statements_and_the_flag_sources(
     qtbot: QtBot, aio: AsyncDriver, ui_ctx: AppContext, therapist: UserInfo, model_note: uuid.UUID, screenshot: Shot
 ) -> None:
-    view = SessionView(SessionService(ui_ctx, therapist))
+    view = SessionView(AppServices.compose(ui_ctx, therapist))
     qtbot.addWidget(view)
     view.resize(1280, 800)
     view.show()

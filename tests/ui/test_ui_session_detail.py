@@ -4,7 +4,6 @@ deleted states."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import tempfile
 import uuid
@@ -18,11 +17,11 @@ from plaintext_support import copies
 from PySide6.QtCore import QEvent, Qt, QUrl
 from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
 from pytestqt.qtbot import QtBot
-from ui_support import AsyncDriver, services_support
+from ui_support import AsyncDriver, services_support, view_services
 
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.dto import ANONYMOUS_CLIENT, UserInfo
-from tbdesktop.services.notes import NoteService, stored_sections
+from tbdesktop.services.notes import stored_sections
 from tbdesktop.services.recording_vault import MAGIC, scratch_root
 from tbdesktop.services.sessions import SessionService
 from tbdesktop.services.templates import TemplateService
@@ -77,7 +76,7 @@ def write_note(ctx: AppContext, user: UserInfo, session_id: uuid.UUID) -> None:
 
 @pytest.fixture
 def view(qtbot: QtBot, styled_app: Any, sessions: SessionService) -> SessionView:
-    widget = SessionView(sessions)
+    widget = SessionView(view_services(sessions))
     qtbot.addWidget(widget)
     widget.resize(1280, 800)
     widget.show()
@@ -90,14 +89,8 @@ def wav_ms(path: Path) -> int:
 
 
 async def show(view: SessionView, sessions: SessionService, session_id: uuid.UUID) -> None:
-    """What the main window does to open a session, then wait for the recording to be ready."""
-    notes = NoteService(sessions.ctx, sessions.user)
-    info = await sessions.get(session_id)
-    segments = await sessions.transcript(session_id)
-    note = await asyncio.to_thread(notes.latest_or_none_sync, session_id)
-    flags = await notes.risk_flags(session_id)
-    templates = await TemplateService(sessions.ctx, sessions.user).list_templates()
-    view.set_content(info, segments, note, flags, templates)
+    """Open a session in the view (as the main window does), then wait for the recording to be ready."""
+    info = await view.open(session_id)
     if info.recording_available:
         await AsyncDriver.until(lambda: view.player.loaded and view.player.duration_ms > 0, message="the recording")
 
@@ -266,7 +259,7 @@ def test_decrypted_copy_is_removed_when_the_view_moves_on(
 
     # Inside a window that is closed.
     window = QWidget()
-    inside = SessionView(sessions, window)
+    inside = SessionView(view_services(sessions), window)
     QVBoxLayout(window).addWidget(inside)
     window.show()
     aio.run(show(inside, sessions, recorded.id))
@@ -277,7 +270,7 @@ def test_decrypted_copy_is_removed_when_the_view_moves_on(
     window.deleteLater()
 
     # Destroyed while showing a recording.
-    gone = SessionView(sessions)
+    gone = SessionView(view_services(sessions))
     gone.show()
     aio.run(show(gone, sessions, recorded.id))
     fifth = gone.recording_path
@@ -376,8 +369,8 @@ def test_speaker_names_and_line_corrections_reach_the_database(
     menu = view.transcript.list.line_menu(1)
     next(a for a in menu.actions() if a.objectName() == "fixLine").trigger()
     menu.deleteLater()
-    aio.run(AsyncDriver.until(lambda: view.line_dialog is not None, message="the correction dialog"))
-    dialog = view.line_dialog
+    aio.run(AsyncDriver.until(lambda: view.controller.line_dialog is not None, message="the correction dialog"))
+    dialog = view.controller.line_dialog
     assert dialog is not None and dialog.text == LINES[1][1] and dialog.speaker == "SPEAKER_01"
     dialog.text_edit.setPlainText("Busy at work, but I have been sleeping better since the breathing exercises.")
     screenshot(dialog, "session-detail-line-dialog")
@@ -390,8 +383,8 @@ def test_speaker_names_and_line_corrections_reach_the_database(
     view.transcript.list.setFocus()
     view.transcript.list.setCurrentRow(2)
     qtbot.keyClick(view.transcript.list, Qt.Key.Key_F2)
-    aio.run(AsyncDriver.until(lambda: view.line_dialog is not None))
-    dialog = view.line_dialog
+    aio.run(AsyncDriver.until(lambda: view.controller.line_dialog is not None))
+    dialog = view.controller.line_dialog
     assert dialog is not None
     dialog.speaker_combo.setCurrentIndex(dialog.speaker_combo.findData("SPEAKER_01"))
     assert dialog.speaker_combo.currentText() == "Dana (Client)"
@@ -401,15 +394,15 @@ def test_speaker_names_and_line_corrections_reach_the_database(
     assert (line.speaker, line.role, line.text) == ("SPEAKER_01", "client", LINES[2][1])
 
     # Cancelling changes nothing; an emptied line is refused by the dialog itself.
-    view.correct_line(0)
-    aio.run(AsyncDriver.until(lambda: view.line_dialog is not None))
-    dialog = view.line_dialog
+    view.controller.correct_line(0)
+    aio.run(AsyncDriver.until(lambda: view.controller.line_dialog is not None))
+    dialog = view.controller.line_dialog
     assert dialog is not None
     dialog.text_edit.setPlainText("   ")
     qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
     assert dialog.isVisible() and dialog.error_label.text() == "A line cannot be empty."
     dialog.reject()
-    aio.run(AsyncDriver.until(lambda: view.line_dialog is None))
+    aio.run(AsyncDriver.until(lambda: view.controller.line_dialog is None))
     assert sessions.transcript_sync(recorded.id)[0].text == LINES[0][1]
 
     # Move a line back with the context menu's "Move to speaker".
@@ -443,7 +436,7 @@ def test_a_refused_correction_is_reported(
     edit.setText("x" * 100 + "y")  # longer than a name may be: the field stops at the limit
     assert len(edit.text()) == 100
     sessions.delete_transcript_sync(recorded.id)  # changed elsewhere, before the view knew
-    view.move_line(1, "SPEAKER_00")
+    view.controller.move_line(1, "SPEAKER_00")
     aio.run(AsyncDriver.until(lambda: bool(notices), message="the refusal"))
     assert notices == [("error", "The transcript of this session was deleted.")]
 

@@ -62,8 +62,8 @@ def view(qtbot: QtBot, styled_app: Any, sessions: SessionService) -> SessionView
 
 
 def open_dialog(aio: AsyncDriver, view: SessionView, kind: type) -> Any:
-    aio.run(AsyncDriver.until(lambda: isinstance(view.speaker_editor.dialog, kind), message=kind.__name__))
-    return view.speaker_editor.dialog
+    aio.run(AsyncDriver.until(lambda: isinstance(view.controller.speaker_editor.dialog, kind), message=kind.__name__))
+    return view.controller.speaker_editor.dialog
 
 
 def speakers_of(sessions: SessionService, session_id: uuid.UUID) -> dict[int, str]:

@@ -8,7 +8,7 @@ from typing import Any
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from tbdesktop.ui.transcript_view import LAYOUT_BATCH, Line, TranscriptView
+from tbdesktop.ui.transcript import LAYOUT_BATCH, Line, TranscriptView
 
 WORDS = "so how have you been feeling since we last talked about the situation at work and at home".split()
 ROWS = LAYOUT_BATCH * 12

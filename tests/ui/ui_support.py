@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
     from pytestqt.qtbot import QtBot
 
+    from tbdesktop.services.bundle import AppServices
     from tbdesktop.services.dto import ProgressEvent
     from tbdesktop.services.sessions import SessionService
     from tbdesktop.ui.session_view import SessionView
@@ -77,11 +78,20 @@ def services_support() -> Any:
     return sys.modules["tests_support"]
 
 
+def view_services(sessions: SessionService) -> AppServices:
+    """The services a session view gets, sharing ``sessions`` (so a test can patch it)."""
+    import dataclasses
+
+    from tbdesktop.services.bundle import AppServices
+
+    return dataclasses.replace(AppServices.compose(sessions.ctx, sessions.user), sessions=sessions)
+
+
 def open_session_view(qtbot: QtBot, sessions: SessionService) -> SessionView:
     """The session view, shown at a desktop size."""
     from tbdesktop.ui.session_view import SessionView
 
-    widget = SessionView(sessions)
+    widget = SessionView(view_services(sessions))
     qtbot.addWidget(widget)
     widget.resize(1280, 800)
     widget.show()
@@ -89,17 +99,8 @@ def open_session_view(qtbot: QtBot, sessions: SessionService) -> SessionView:
 
 
 async def show_session(view: SessionView, sessions: SessionService, session_id: uuid.UUID) -> None:
-    """What the main window does to open a session, then wait for the recording to be ready."""
-    from tbdesktop.services.notes import NoteService
-    from tbdesktop.services.templates import TemplateService
-
-    notes = NoteService(sessions.ctx, sessions.user)
-    info = await sessions.get(session_id)
-    segments = await sessions.transcript(session_id)
-    note = await asyncio.to_thread(notes.latest_or_none_sync, session_id)
-    flags = await notes.risk_flags(session_id)
-    templates = await TemplateService(sessions.ctx, sessions.user).list_templates()
-    view.set_content(info, segments, note, flags, templates)
+    """Open a session in the view (as the main window does), then wait for the recording to be ready."""
+    info = await view.open(session_id)
     if info.recording_available:
         await AsyncDriver.until(lambda: view.player.loaded and view.player.duration_ms > 0, message="the recording")
 

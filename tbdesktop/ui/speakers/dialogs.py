@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from tbdesktop.services.speakers.service import MAX_NAME, MAX_VOICES, NEW_SPEAKER
 from tbdesktop.ui.buttons import dialog_buttons, primary_button
-from tbdesktop.ui.transcript_view import ROLE_CHOICES, Line
+from tbdesktop.ui.transcript import ROLE_CHOICES, Line
 
 NEW_SPEAKER_TEXT = "New speaker"
 

@@ -17,15 +17,15 @@ from tbdesktop.services.sessions import SessionService
 from tbdesktop.services.speakers.service import NEW_SPEAKER
 from tbdesktop.ui.aio import run_dialog, spawn
 from tbdesktop.ui.speakers.dialogs import AddSpeakerDialog, MergeSpeakersDialog, RediarizeDialog, SplitLineDialog
-from tbdesktop.ui.transcript_view import Line, speaker_number
+from tbdesktop.ui.transcript import Line, speaker_number
 
 REGENERATE = " The note was written before this change: regenerate it to use it."
 
 
 class SpeakerEditor(QObject):
-    done = Signal(object, str)  # session id, message
+    done = Signal(uuid.UUID, str)  # session id, message
     failed = Signal(str)
-    queued = Signal(object)  # session id: a speaker separation waits for the runner
+    queued = Signal(uuid.UUID)  # session id: a speaker separation waits for the runner
 
     def __init__(self, sessions: SessionService | None, parent: QWidget) -> None:
         super().__init__(parent)
