@@ -67,9 +67,7 @@ class SyncController(QObject):
         elif accepted:
             self.notify("success", "Signed in to the clinic.")
 
-    def _sync_report(self, report: object) -> None:
-        if not isinstance(report, SyncReport):
-            return
+    def _sync_report(self, report: SyncReport) -> None:
         if self.session_view.session_id is not None:
             self.session_view.conflict_panel.reload()
         if report.pulled or report.deleted:
