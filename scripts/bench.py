@@ -196,11 +196,12 @@ def gui_stall(path: Path, cache: Path) -> dict[str, Any]:
 
     from tbdesktop.app import processing_for_window
     from tbdesktop.config import Settings
+    from tbdesktop.services.bundle import AppServices
     from tbdesktop.services.context import AppContext
     from tbdesktop.services.profiles import ProfileService
-    from tbdesktop.services.sessions import ImportRequest, SessionService
-    from tbdesktop.ui.main_window import MainWindow
+    from tbdesktop.services.sessions import ImportRequest
     from tbdesktop.ui.resources import style_sheet
+    from tbdesktop.ui.window.main_window import MainWindow
 
     keyring.set_keyring(MemoryKeyring.backend())
     app = QApplication.instance() or QApplication([])
@@ -212,7 +213,7 @@ def gui_stall(path: Path, cache: Path) -> dict[str, Any]:
         ctx = AppContext.open(Settings(data_dir=Path(tmp), cache_dir=cache, secret_store="keyring"))
         user = ProfileService(ctx).create_profile_sync("Bench")
         processing = processing_for_window(ctx, user)
-        window = MainWindow(user, SessionService(ctx, user), processing)
+        window = MainWindow(AppServices.compose(ctx, user), processing)
         window.resize(1040, 720)
         window.show()
         finished: list[str] = []
@@ -236,7 +237,7 @@ def gui_stall(path: Path, cache: Path) -> dict[str, Any]:
                     ticks.append((late, min(max(cpu, 0.0), max(late, 0.0))))
 
             sampler = asyncio.ensure_future(sample())
-            info = await window.run_import(ImportRequest(source=path, consent_method="verbal"))
+            info = await window.imports.run_import(ImportRequest(source=path, consent_method="verbal"))
             if info is None:
                 raise RuntimeError("the import failed")
             await window.open_session(info.id)  # on screen while it is processed: rebuilt when it ends

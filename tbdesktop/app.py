@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication, QDialog, QMessageBox, QWidget
 
 from tbdesktop.config import APP_NAME, Settings
 from tbdesktop.errors import TBError
+from tbdesktop.services.bundle import AppServices
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.database_keys import DatabaseKeys
 from tbdesktop.services.dto import UserInfo
@@ -23,14 +24,13 @@ from tbdesktop.services.retention import RetentionService
 from tbdesktop.services.secrets import SecretVault, WrongPasscodeError
 from tbdesktop.services.sessions import SessionService
 from tbdesktop.services.sync.loop import SyncLoop
-from tbdesktop.services.sync.service import SyncService
 from tbdesktop.ui.aio import run_dialog, set_unexpected_error_handler
 from tbdesktop.ui.clinic_link import ClinicLink
 from tbdesktop.ui.crash import ErrorReporter
 from tbdesktop.ui.first_run import FirstRunDialog
 from tbdesktop.ui.lock import UnlockDialog
-from tbdesktop.ui.main_window import MainWindow
 from tbdesktop.ui.resources import icon, style_sheet
+from tbdesktop.ui.window.main_window import MainWindow
 
 log = logging.getLogger(__name__)
 
@@ -77,10 +77,10 @@ async def sign_in(profiles: ProfileService, user: UserInfo) -> bool:
     preset = os.environ.get("TB_PASSCODE")  # an unattended start (as for the command line)
     if preset and await profiles.unlock_secrets(user.id, preset):
         return True
-    has_passcode = await asyncio.to_thread(profiles.has_passcode_sync, user.id)
+    has_passcode = await profiles.has_passcode(user.id)
 
     async def choose(passcode: str) -> None:
-        await asyncio.to_thread(profiles.set_passcode_sync, user.id, passcode)
+        await profiles.change_passcode(user.id, passcode, None)
 
     dialog = UnlockDialog(
         user.display_name, lambda passcode: profiles.unlock_secrets(user.id, passcode), has_passcode, choose
@@ -152,15 +152,15 @@ async def main_coroutine(settings: Settings) -> int:
         user = await ensure_profile(profiles)
         if user is None or not await sign_in(profiles, user):
             return 0
-        sessions = SessionService(ctx, user)
-        await prepare_recordings(sessions)
+        services = AppServices.compose(ctx, user)
+        await prepare_recordings(services.sessions)
         runner = processing_for_window(ctx, user)
         # Clinic sync on its own thread (idle while no profile here joined a clinic); its reports reach the
         # window as queued Qt signals through the link.
-        clinic = ClinicLink(SyncService(ctx), user)
+        clinic = ClinicLink(services.sync, user)
         sync_loop = SyncLoop(clinic.service, on_status=clinic.loop_status, on_report=clinic.loop_report)
         clinic.loop = sync_loop
-        window = MainWindow(user, sessions, runner, clinic=clinic)
+        window = MainWindow(services, runner, clinic=clinic)
         closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
         def on_closed() -> None:
@@ -169,6 +169,7 @@ async def main_coroutine(settings: Settings) -> int:
 
         window.closed.connect(on_closed)
         window.show()
+        await window.start()
         retention = asyncio.ensure_future(RetentionService(ctx).run_periodically())
         await runner.start()
         sync_loop.start()
@@ -176,7 +177,7 @@ async def main_coroutine(settings: Settings) -> int:
             window.show_error(ctx.database_notice)
         try:
             await window.refresh()
-            await window.offer_interrupted_recordings()
+            await window.recordings.offer_interrupted_recordings()
         except TBError as exc:
             window.show_error(exc.message)
         await closed

@@ -15,7 +15,7 @@ class ProgressBridge(QObject):
     """`progress` carries a ProgressEvent. The window's runner publishes on its own thread; Qt delivers the signal
     to the widgets on the GUI thread (a queued connection)."""
 
-    progress = Signal(object)
+    progress = Signal(ProgressEvent)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)

@@ -33,8 +33,8 @@ class ClinicLink(QObject):
     """``statusChanged`` carries the signed-in profile's SyncStatus; ``reportArrived`` a SyncReport after each
     completed sync. Both may be emitted from the sync thread."""
 
-    statusChanged = Signal(object)
-    reportArrived = Signal(object)
+    statusChanged = Signal(SyncStatus)
+    reportArrived = Signal(SyncReport)
 
     def __init__(
         self,
@@ -54,9 +54,8 @@ class ClinicLink(QObject):
     def user_id(self) -> uuid.UUID:
         return self.user.id
 
-    def _remember(self, status: object) -> None:
-        if isinstance(status, SyncStatus):
-            self.last_status = status
+    def _remember(self, status: SyncStatus) -> None:
+        self.last_status = status
 
     # -- called by the sync loop on its thread ---------------------------------------------------------------
 

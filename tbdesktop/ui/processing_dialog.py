@@ -29,9 +29,9 @@ def _mib(n: int) -> str:
 class ProcessingDialog(QDialog):
     """Non-modal: processing goes on whether or not the dialog is open."""
 
-    cancelRequested = Signal(object)  # session id
-    openRequested = Signal(object)  # session id
-    consentRecorded = Signal(object, str)  # session id, verbal | written | electronic
+    cancelRequested = Signal(uuid.UUID)
+    openRequested = Signal(uuid.UUID)
+    consentRecorded = Signal(uuid.UUID, str)  # verbal | written | electronic
 
     def __init__(self, title: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)

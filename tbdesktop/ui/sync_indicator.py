@@ -95,9 +95,7 @@ class SyncIndicator(QToolButton):
     def status(self) -> SyncStatus | None:
         return self._status
 
-    def set_status(self, status: object) -> None:
-        if not isinstance(status, SyncStatus):
-            return
+    def set_status(self, status: SyncStatus) -> None:
         self._status = status
         self.show_status()
 

@@ -14,7 +14,7 @@ import pytest
 from PySide6.QtWidgets import QApplication, QLineEdit, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 from sqlalchemy import select
-from ui_support import AsyncDriver
+from ui_support import AsyncDriver, make_window
 
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.dto import UserInfo
@@ -24,7 +24,6 @@ from tbdesktop.services.sync.service import PASSWORD_SECRET, SyncService, SyncSt
 from tbdesktop.store.models import Client, SyncAccount, SyncOutbox, SyncWorkstation
 from tbdesktop.ui.clinic_link import ClinicLink
 from tbdesktop.ui.clinic_signin import ClinicSignInDialog
-from tbdesktop.ui.main_window import MainWindow
 from tbdesktop.ui.settings_page import SettingsPage
 from tbdesktop.ui.settings_page.clinic import ClinicSection
 from tbdesktop.ui.sync_indicator import SyncIndicator
@@ -143,10 +142,7 @@ def test_window_header_shows_the_state_the_sync_loop_reports(
 ) -> None:
     loop = Loop()
     link = ClinicLink(SyncService(ui_ctx), therapist, loop)
-    window = MainWindow(therapist, SessionService(ui_ctx, therapist), Idle(), clinic=link)
-    qtbot.addWidget(window)
-    window.resize(1180, 640)
-    window.show()
+    window = make_window(qtbot, ui_ctx, therapist, Idle(), size=(1180, 640), clinic=link)
     aio.run(window.refresh())
     aio.run(aio.until(lambda: link.last_status is not None, message="the status"))
     assert link.last_status is not None and link.last_status.state == "off"
@@ -353,10 +349,7 @@ def test_join_through_the_dialog_and_the_header_says_synced(
     link.loop = loop
     reports: list[Any] = []
     link.reportArrived.connect(reports.append)
-    window = MainWindow(therapist, SessionService(ui_ctx, therapist), Idle(), clinic=link)
-    qtbot.addWidget(window)
-    window.resize(1180, 720)
-    window.show()
+    window = make_window(qtbot, ui_ctx, therapist, Idle(), size=(1180, 720), clinic=link)
     loop.start()
     try:
         aio.run(aio.until(lambda: link.last_status is not None, message="the first status"))

@@ -14,7 +14,7 @@ import pytest
 from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 from sqlalchemy import select
-from ui_support import AsyncDriver, open_session_view, show_session
+from ui_support import AsyncDriver, make_window, open_session_view, show_session
 
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.dto import UserInfo
@@ -293,7 +293,6 @@ def test_a_pulled_sync_refreshes_the_list_and_the_open_session(
 
     from tbdesktop.services.sync.service import SyncReport, SyncService
     from tbdesktop.ui.clinic_link import ClinicLink
-    from tbdesktop.ui.main_window import MainWindow
 
     class Idle:
         def add_listener(self, listener: Any) -> Any:
@@ -306,10 +305,7 @@ def test_a_pulled_sync_refreshes_the_list_and_the_open_session(
             return False
 
     link = ClinicLink(SyncService(ui_ctx), therapist)
-    window = MainWindow(therapist, sessions, Idle(), clinic=link)
-    qtbot.addWidget(window)
-    window.resize(1180, 720)
-    window.show()
+    window = make_window(qtbot, ui_ctx, therapist, Idle(), size=(1180, 720), sessions=sessions, clinic=link)
     aio.run(window.refresh())
 
     def report_from_the_sync_thread(**counts: int) -> None:

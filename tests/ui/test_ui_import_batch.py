@@ -16,12 +16,12 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
-from ui_support import AsyncDriver, QuietRunner
+from ui_support import AsyncDriver, QuietRunner, make_window
 
 from tbdesktop.services.batch_import import IMPORTED, SKIPPED, BatchResult
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.dto import ProgressEvent, UserInfo
-from tbdesktop.services.sessions import ImportRequest, SessionService
+from tbdesktop.services.sessions import ImportRequest
 from tbdesktop.ui.batch_import_progress import BatchProgressDialog
 from tbdesktop.ui.main_window import MainWindow
 
@@ -35,10 +35,7 @@ def _shot(widget: Any, name: str, screenshot: Any) -> None:
 
 
 def _window(qtbot: QtBot, ui_ctx: AppContext, therapist: UserInfo, runner: QuietRunner) -> MainWindow:
-    window = MainWindow(therapist, SessionService(ui_ctx, therapist), runner)
-    qtbot.addWidget(window)
-    window.resize(1040, 720)
-    window.show()
+    window = make_window(qtbot, ui_ctx, therapist, runner, size=(1040, 720))
     return window
 
 
@@ -47,7 +44,7 @@ def test_a_folder_is_reviewed_then_imported_file_by_file(
 ) -> None:
     runner = QuietRunner()
     window = _window(qtbot, ui_ctx, therapist, runner)
-    service = window.sessions
+    service = window.services.sessions
     old = write_tone(tmp_path / "earlier" / "old.wav", 300)
     first = service.import_recording_sync(ImportRequest(source=old, client_name="Noa Levi", consent_method="verbal"))
     folder = tmp_path / "week"
@@ -60,9 +57,9 @@ def test_a_folder_is_reviewed_then_imported_file_by_file(
     (folder / "notes.txt").write_text("not a recording")
 
     async def scenario() -> None:
-        task = aio.loop.create_task(window.import_recording([folder]))
-        await aio.until(lambda: window.import_dialog is not None and window.import_dialog.isVisible())
-        dialog = window.import_dialog
+        task = aio.loop.create_task(window.imports.import_recording([folder]))
+        await aio.until(lambda: window.imports.import_dialog is not None and window.imports.import_dialog.isVisible())
+        dialog = window.imports.import_dialog
         assert dialog is not None and dialog.is_batch
         table = dialog.table
         await aio.until(lambda: not table.checking, message="the files to be looked at")
@@ -108,8 +105,8 @@ def test_a_folder_is_reviewed_then_imported_file_by_file(
         _shot(dialog, "import-batch-review", screenshot)
 
         dialog.import_button.click()
-        await aio.until(lambda: window.import_flow.batch_dialog is not None, message="the progress view")
-        view = window.import_flow.batch_dialog
+        await aio.until(lambda: window.imports.batch.batch_dialog is not None, message="the progress view")
+        view = window.imports.batch.batch_dialog
         assert view is not None
         await aio.until(lambda: not view.importing, timeout=60, message="every file to be imported")
         assert await task is None
@@ -164,7 +161,7 @@ def test_a_folder_is_reviewed_then_imported_file_by_file(
         await aio.until(lambda: window.session_view.session_id == a_id, message="the session to open")
 
         view.show()
-        window.lock()  # nothing of the batch stays on screen behind the lock
+        window.lock_control.lock()  # nothing of the batch stays on screen behind the lock
         assert not view.isVisible()
 
     aio.run(scenario(), timeout=120)
@@ -211,8 +208,8 @@ def test_files_dropped_on_the_window_open_the_import_dialog(
     async def scenario() -> None:
         assert enter(_mime(a, b))
         drop(_mime(a, b))
-        await aio.until(lambda: window.import_dialog is not None and window.import_dialog.isVisible())
-        dialog = window.import_dialog
+        await aio.until(lambda: window.imports.import_dialog is not None and window.imports.import_dialog.isVisible())
+        dialog = window.imports.import_dialog
         assert dialog is not None and dialog.is_batch
         assert dialog.table.sources() == [a, b]
         assert not enter(_mime(text_file), dialog)
@@ -221,15 +218,15 @@ def test_files_dropped_on_the_window_open_the_import_dialog(
         assert dialog.table.sources() == [a, b, c]
         await aio.until(lambda: not dialog.table.checking)
         dialog.reject()
-        await aio.until(lambda: window.import_dialog is None)
+        await aio.until(lambda: window.imports.import_dialog is None)
 
         assert enter(_mime(a))
         drop(_mime(a))  # one file: the one-recording form, filled in
-        await aio.until(lambda: window.import_dialog is not None and window.import_dialog.isVisible())
-        single = window.import_dialog
+        await aio.until(lambda: window.imports.import_dialog is not None and window.imports.import_dialog.isVisible())
+        single = window.imports.import_dialog
         assert single is not None and not single.is_batch and single.path_edit.text() == str(a)
         single.reject()
-        await aio.until(lambda: window.import_dialog is None)
+        await aio.until(lambda: window.imports.import_dialog is None)
 
     aio.run(scenario())
 
@@ -261,9 +258,9 @@ def test_one_file_is_dated_from_its_metadata(
     tagged = write_m4a(tmp_path / "phone.m4a", 480, "2026-11-03T10:00:00Z")
 
     async def scenario() -> None:
-        task = aio.loop.create_task(window.import_recording([tagged]))
-        await aio.until(lambda: window.import_dialog is not None and window.import_dialog.isVisible())
-        dialog = window.import_dialog
+        task = aio.loop.create_task(window.imports.import_recording([tagged]))
+        await aio.until(lambda: window.imports.import_dialog is not None and window.imports.import_dialog.isVisible())
+        dialog = window.imports.import_dialog
         assert dialog is not None and not dialog.is_batch and dialog.path_edit.text() == str(tagged)
         await aio.until(lambda: dialog.date_edit.date().toPython() == date(2026, 11, 3), message="the date")
         assert dialog.date_hint.isVisible() and "metadata" in dialog.date_hint.text()
@@ -311,16 +308,16 @@ def test_a_flagged_duplicate_can_open_the_session_that_has_it(
 ) -> None:
     window = _window(qtbot, ui_ctx, therapist, QuietRunner())
     old = write_tone(tmp_path / "old.wav", 640)
-    first = window.sessions.import_recording_sync(ImportRequest(source=old, consent_method="verbal"))
+    first = window.services.sessions.import_recording_sync(ImportRequest(source=old, consent_method="verbal"))
     copy = tmp_path / "batch" / "again.wav"
     copy.parent.mkdir()
     shutil.copy(old, copy)
     other = write_tone(tmp_path / "batch" / "new.wav", 650)
 
     async def scenario() -> None:
-        task = aio.loop.create_task(window.import_recording([copy, other]))
-        await aio.until(lambda: window.import_dialog is not None and window.import_dialog.isVisible())
-        dialog = window.import_dialog
+        task = aio.loop.create_task(window.imports.import_recording([copy, other]))
+        await aio.until(lambda: window.imports.import_dialog is not None and window.imports.import_dialog.isVisible())
+        dialog = window.imports.import_dialog
         assert dialog is not None
         await aio.until(lambda: not dialog.table.checking)
         dialog.table.rows[0].details.click()
@@ -329,8 +326,8 @@ def test_a_flagged_duplicate_can_open_the_session_that_has_it(
         assert ask is not None
         ask.open_button.click()
         assert await task is None
-        assert window.import_dialog is None and window.import_flow.batch_dialog is None  # nothing imported
+        assert window.imports.import_dialog is None and window.imports.batch.batch_dialog is None  # nothing imported
         assert window.session_view.session_id == first.id
-        assert [s.id for s in window.sessions.list_sessions_sync()] == [first.id]
+        assert [s.id for s in window.services.sessions.list_sessions_sync()] == [first.id]
 
     aio.run(scenario())

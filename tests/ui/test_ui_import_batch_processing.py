@@ -10,13 +10,11 @@ from typing import Any
 import pytest
 from import_audio import write_not_audio
 from pytestqt.qtbot import QtBot
-from ui_support import AsyncDriver
+from ui_support import AsyncDriver, make_window
 
 from tbdesktop.app import processing_for_window
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.dto import UserInfo
-from tbdesktop.services.sessions import SessionService
-from tbdesktop.ui.main_window import MainWindow
 
 pytestmark = pytest.mark.slow
 
@@ -38,18 +36,15 @@ def test_a_batch_is_processed_file_by_file_with_real_workers(
     (folder / "1 session.wav").write_bytes(wav.read_bytes())
     write_not_audio(folder / "2 broken.wav")
     runner = processing_for_window(ui_ctx, therapist)  # as the app runs it: on its own thread
-    window = MainWindow(therapist, SessionService(ui_ctx, therapist), runner)
-    qtbot.addWidget(window)
-    window.resize(1040, 720)
-    window.show()
+    window = make_window(qtbot, ui_ctx, therapist, runner, size=(1040, 720))
     seen: list[str] = []
 
     async def scenario() -> None:
         await runner.start()
         await window.refresh()
-        task = aio.loop.create_task(window.import_recording([folder]))
-        await aio.until(lambda: window.import_dialog is not None and window.import_dialog.isVisible())
-        dialog = window.import_dialog
+        task = aio.loop.create_task(window.imports.import_recording([folder]))
+        await aio.until(lambda: window.imports.import_dialog is not None and window.imports.import_dialog.isVisible())
+        dialog = window.imports.import_dialog
         assert dialog is not None and dialog.is_batch
         await aio.until(lambda: not dialog.table.checking)
         dialog.set_client_text("Jordan Lee")
@@ -57,8 +52,8 @@ def test_a_batch_is_processed_file_by_file_with_real_workers(
         dialog.set_consent("verbal")
         dialog.apply_consent_button.click()
         dialog.import_button.click()
-        await aio.until(lambda: window.import_flow.batch_dialog is not None)
-        view = window.import_flow.batch_dialog
+        await aio.until(lambda: window.imports.batch.batch_dialog is not None)
+        view = window.imports.batch.batch_dialog
         assert view is not None
 
         def watch() -> bool:

@@ -8,13 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from pytestqt.qtbot import QtBot
-from ui_support import AsyncDriver
+from ui_support import AsyncDriver, make_window
 
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.dto import UserInfo
 from tbdesktop.services.processing import ProcessingRunner
 from tbdesktop.services.sessions import ImportRequest, SessionService
-from tbdesktop.ui.main_window import MainWindow
 
 
 def test_a_second_import_of_the_same_recording_asks_first(
@@ -26,17 +25,17 @@ def test_a_second_import_of_the_same_recording_asks_first(
     screenshot: Callable[..., Path],
 ) -> None:
     service = SessionService(ui_ctx, therapist)
-    window = MainWindow(therapist, service, ProcessingRunner(ui_ctx, owner_ids=[therapist.id]))
-    qtbot.addWidget(window)
-    window.show()
+    window = make_window(qtbot, ui_ctx, therapist, ProcessingRunner(ui_ctx, owner_ids=[therapist.id]), sessions=service)
     request = ImportRequest(source=speech_session[0], client_name="Noa Levi", consent_method="verbal")
-    first = aio.run(window.run_import(request))
+    first = aio.run(window.imports.run_import(request))
     assert first is not None
 
     async def second(choose: str) -> Any:
-        task = aio.loop.create_task(window.run_import(request))
-        await aio.until(lambda: window.duplicate_dialog is not None and window.duplicate_dialog.isVisible())
-        ask = window.duplicate_dialog
+        task = aio.loop.create_task(window.imports.run_import(request))
+        await aio.until(
+            lambda: window.imports.duplicate_dialog is not None and window.imports.duplicate_dialog.isVisible()
+        )
+        ask = window.imports.duplicate_dialog
         assert ask is not None and "imported before" in ask.text() and "Noa Levi" in ask.text()
         if choose == "open":
             screenshot(ask, "import-duplicate-asked")

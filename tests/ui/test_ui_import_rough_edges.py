@@ -13,14 +13,13 @@ from import_audio import write_tone
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 from sqlalchemy import select
-from ui_support import AsyncDriver, QuietRunner
+from ui_support import AsyncDriver, QuietRunner, make_window
 
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.dto import ClientInfo, UserInfo
 from tbdesktop.services.sessions import ImportRequest, SessionService
 from tbdesktop.store.models import ProcessingJob
 from tbdesktop.ui.import_dialog import ImportDialog
-from tbdesktop.ui.main_window import MainWindow
 
 NOW = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 
@@ -87,14 +86,12 @@ def test_a_returning_client_is_offered_their_last_consent(
     service.import_recording_sync(
         ImportRequest(source=write_tone(tmp_path / "a.wav", 440), client_name="Jordan Lee", consent_method="written")
     )
-    window = MainWindow(therapist, service, QuietRunner())
-    qtbot.addWidget(window)
-    window.show()
+    window = make_window(qtbot, ui_ctx, therapist, QuietRunner(), sessions=service)
 
     async def scenario() -> None:
-        task = aio.loop.create_task(window.import_recording())
-        await aio.until(lambda: window.import_dialog is not None and window.import_dialog.isVisible())
-        dialog = window.import_dialog
+        task = aio.loop.create_task(window.imports.import_recording())
+        await aio.until(lambda: window.imports.import_dialog is not None and window.imports.import_dialog.isVisible())
+        dialog = window.imports.import_dialog
         assert dialog is not None
         assert dialog.consent_combo.currentData() == ""  # nobody chosen yet: nothing to offer
         line = dialog.client_combo.lineEdit()
@@ -124,14 +121,13 @@ def test_waiting_for_consent_is_said_and_recorded_in_the_processing_dialog_and_h
 ) -> None:
     runner = QuietRunner()
     service = SessionService(ui_ctx, therapist)
-    window = MainWindow(therapist, service, runner)
-    qtbot.addWidget(window)
-    window.resize(1040, 720)
-    window.show()
+    window = make_window(qtbot, ui_ctx, therapist, runner, size=(1040, 720), sessions=service)
 
-    info = aio.run(window.run_import(ImportRequest(source=write_tone(tmp_path / "c.wav", 500), client_name="Casey")))
+    info = aio.run(
+        window.imports.run_import(ImportRequest(source=write_tone(tmp_path / "c.wav", 500), client_name="Casey"))
+    )
     assert info is not None
-    dialog = window.processing_dialog
+    dialog = window.imports.processing_dialog
     assert dialog is not None and dialog.session_id == info.id
     assert dialog.state == "consent"
     assert dialog.stage_label.text() == "Waiting for consent"

@@ -18,17 +18,15 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QLineEdit, QWidget
 from pytestqt.qtbot import QtBot
-from ui_support import REPO_ROOT, AsyncDriver
+from ui_support import REPO_ROOT, AsyncDriver, make_window
 
 from tbdesktop.config import Settings
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.profiles import ProfileService
-from tbdesktop.services.sessions import SessionService
 from tbdesktop.services.stats import StatsService
 from tbdesktop.services.stats_tables import figure_tables
 from tbdesktop.ui.insights import InsightsPage
 from tbdesktop.ui.insights.page import PRACTICE_SUBTITLE
-from tbdesktop.ui.main_window import MainWindow
 
 pytestmark = [
     pytest.mark.qt_log_level_fail("WARNING"),
@@ -102,10 +100,7 @@ def test_ctrl_3_opens_insights_with_charts_of_the_figures(
     qtbot: QtBot, aio: AsyncDriver, practice: Any, screenshot: Shot
 ) -> None:
     ctx, people = practice
-    window = MainWindow(people["dana"], SessionService(ctx, people["dana"]), Idle())
-    qtbot.addWidget(window)
-    window.resize(1280, 900)
-    window.show()
+    window = make_window(qtbot, ctx, people["dana"], Idle(), size=(1280, 900))
     aio.run(window.refresh())
     page = window.insights_page
     page.set_range(NOV_2, DEC_6)

@@ -13,13 +13,12 @@ import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QPushButton
 from pytestqt.qtbot import QtBot
-from ui_support import ARTIFACT_DIR, AsyncDriver
+from ui_support import ARTIFACT_DIR, AsyncDriver, make_window
 
 from tbdesktop.app import processing_for_window
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.dto import ProgressEvent, UserInfo
 from tbdesktop.services.sessions import ImportRequest, SessionService
-from tbdesktop.ui.main_window import MainWindow
 
 pytestmark = pytest.mark.slow
 
@@ -40,10 +39,7 @@ def test_import_progress_and_transcript_with_real_worker(
 ) -> None:
     wav, turns = speech_session
     runner = processing_for_window(ui_ctx, therapist)  # as the app runs it: on its own thread
-    window = MainWindow(therapist, SessionService(ui_ctx, therapist), runner)
-    qtbot.addWidget(window)
-    window.resize(1040, 720)
-    window.show()
+    window = make_window(qtbot, ui_ctx, therapist, runner, size=(1040, 720))
     page = window.sessions_page
     events: list[ProgressEvent] = []
     card_progress_seen: list[int] = []
@@ -64,8 +60,8 @@ def test_import_progress_and_transcript_with_real_worker(
 
         # Import through the dialog (path set programmatically instead of the native file picker).
         qtbot.mouseClick(window.import_button, Qt.MouseButton.LeftButton)
-        await aio.until(lambda: window.import_dialog is not None and window.import_dialog.isVisible())
-        dialog = window.import_dialog
+        await aio.until(lambda: window.imports.import_dialog is not None and window.imports.import_dialog.isVisible())
+        dialog = window.imports.import_dialog
         assert dialog is not None
         dialog.set_file_path(wav)
         dialog.set_client_text("Jordan Lee")
@@ -73,10 +69,12 @@ def test_import_progress_and_transcript_with_real_worker(
         qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
 
         await aio.until(
-            lambda: window.processing_dialog is not None and window.processing_dialog.session_id is not None,
+            lambda: (
+                window.imports.processing_dialog is not None and window.imports.processing_dialog.session_id is not None
+            ),
             message="the import to finish",
         )
-        progress_dialog = window.processing_dialog
+        progress_dialog = window.imports.processing_dialog
         assert progress_dialog is not None and progress_dialog.isVisible()
         session_id = progress_dialog.session_id
         assert session_id is not None
@@ -216,9 +214,7 @@ def test_event_loop_stays_responsive_while_processing(
     wav, _ = speech_session
     service = SessionService(ui_ctx, therapist)
     runner = processing_for_window(ui_ctx, therapist)  # as the app runs it: on its own thread
-    window = MainWindow(therapist, service, runner)
-    qtbot.addWidget(window)
-    window.show()
+    window = make_window(qtbot, ui_ctx, therapist, runner, sessions=service)
     interval_ms = 10
     gaps: list[float] = []
     last = [time.perf_counter()]
@@ -244,7 +240,9 @@ def test_event_loop_stays_responsive_while_processing(
         await window.refresh()
         last[0] = time.perf_counter()
         timer.start()
-        info = await window.run_import(ImportRequest(source=wav, client_name="Casey Brooks", consent_method="verbal"))
+        info = await window.imports.run_import(
+            ImportRequest(source=wav, client_name="Casey Brooks", consent_method="verbal")
+        )
         assert info is not None
         watched.append(info.id)
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
-from ui_support import AsyncDriver
+from ui_support import AsyncDriver, make_window
 
 from tbdesktop.ui.aio import set_unexpected_error_handler, spawn
 from tbdesktop.ui.crash import ErrorReporter, safe_traceback
@@ -75,12 +75,8 @@ def test_safe_traceback_names_the_place_not_the_message() -> None:
 @pytest.fixture
 def window(qtbot: Any, ui_ctx: Any, therapist: Any) -> Any:
     from tbdesktop.services.processing.runner import ProcessingRunner
-    from tbdesktop.services.sessions import SessionService
-    from tbdesktop.ui.main_window import MainWindow
 
-    win = MainWindow(therapist, SessionService(ui_ctx, therapist), ProcessingRunner(ui_ctx, owner_ids=[therapist.id]))
-    qtbot.addWidget(win)
-    win.show()
+    win = make_window(qtbot, ui_ctx, therapist, ProcessingRunner(ui_ctx, owner_ids=[therapist.id]))
     return win
 
 
@@ -100,7 +96,7 @@ def test_pages_by_button_and_by_keyboard(qtbot: Any, aio: AsyncDriver, window: A
         await aio.settled()  # the pages finish loading
 
     aio.run(scenario())
-    window.lock()
+    window.lock_control.lock()
     assert not any(b.isEnabled() for b in window.nav_buttons.values())
     qtbot.keyClick(window, "1", Qt.KeyboardModifier.ControlModifier)
     assert window.stack.currentWidget() is window.lock_screen  # nothing opens through the lock
@@ -123,7 +119,6 @@ def test_window_layout_from_small_to_large(
     qtbot: Any, aio: AsyncDriver, window: Any, screenshot: Any, size: tuple[int, int]
 ) -> None:
     from PySide6.QtWidgets import QFrame
-
 
     assert window.minimumSizeHint().width() <= 1024 and window.minimumSizeHint().height() <= 700
     window.resize(*size)
@@ -160,15 +155,15 @@ from tbdesktop.config import Settings
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.processing.runner import ProcessingRunner
 from tbdesktop.services.profiles import ProfileService
-from tbdesktop.services.sessions import SessionService
-from tbdesktop.ui.main_window import MainWindow
+from tbdesktop.services.bundle import AppServices
+from tbdesktop.ui.window.main_window import MainWindow
 from tbdesktop.app import create_application
 
 out, data = Path(sys.argv[1]), Path(sys.argv[2])
 app = create_application()
 ctx = AppContext.open(Settings(data_dir=data / "data", secrets_dir=data / "secrets", secret_store="file"))
 user = ProfileService(ctx).create_profile_sync("Dr. Sam Rivera", passcode="scaled-passcode")
-win = MainWindow(user, SessionService(ctx, user), ProcessingRunner(ctx, owner_ids=[user.id]))
+win = MainWindow(AppServices.compose(ctx, user), ProcessingRunner(ctx, owner_ids=[user.id]))
 win.resize(1024, 700)
 win.show()
 report = {"ratio": win.devicePixelRatioF(), "pages": {}}

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
-from ui_support import AsyncDriver
+from ui_support import AsyncDriver, make_window
 
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.dto import UserInfo
@@ -183,14 +183,11 @@ def test_interrupted_recordings_are_offered_at_start(
     from PySide6.QtWidgets import QApplication, QMessageBox
 
     from tbdesktop.services.processing.runner import ProcessingRunner
-    from tbdesktop.ui.main_window import MainWindow
 
     kept = _interrupted(ui_ctx, therapist, "Casey Brooks")
     dropped = _interrupted(ui_ctx, therapist, "Drew Lane")
     runner = ProcessingRunner(ui_ctx, owner_ids=[therapist.id])
-    window = MainWindow(therapist, SessionService(ui_ctx, therapist), runner)
-    qtbot.addWidget(window)
-    window.show()
+    window = make_window(qtbot, ui_ctx, therapist, runner)
     answers = {"Casey Brooks": "Recover as a session", "Drew Lane": "Discard"}
     asked: list[str] = []
 
@@ -208,7 +205,7 @@ def test_interrupted_recordings_are_offered_at_start(
     async def scenario() -> int:
         await window.refresh()
         helper = asyncio.ensure_future(answer())
-        recovered = await window.offer_interrupted_recordings()
+        recovered = await window.recordings.offer_interrupted_recordings()
         await helper
         return recovered
 

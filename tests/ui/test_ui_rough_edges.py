@@ -17,7 +17,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 from pytestqt.qtbot import QtBot
 from sqlalchemy import select
-from ui_support import AsyncDriver, services_support
+from ui_support import AsyncDriver, make_window, services_support
 
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.dto import ProgressEvent, SessionInfo, UserInfo
@@ -87,10 +87,7 @@ def _write_note(ctx: AppContext, user: UserInfo, session_id: uuid.UUID, text: st
 
 @pytest.fixture
 def window(qtbot: QtBot, ui_ctx: AppContext, therapist: UserInfo) -> MainWindow:
-    win = MainWindow(therapist, SessionService(ui_ctx, therapist), ProcessingRunner(ui_ctx, owner_ids=[therapist.id]))
-    qtbot.addWidget(win)
-    win.resize(1280, 860)
-    win.show()
+    win = make_window(qtbot, ui_ctx, therapist, ProcessingRunner(ui_ctx, owner_ids=[therapist.id]), size=(1280, 860))
     return win
 
 
@@ -374,8 +371,8 @@ def test_processing_dialog_title_names_no_file(
 ) -> None:
     source = tmp_path / "Jordan Lee intake 2026-11-03.wav"
     source.write_bytes(speech_session[0].read_bytes())
-    aio.run(window.run_import(ImportRequest(source=source, client_name="Jordan Lee", consent_method="verbal")))
-    dialog = window.processing_dialog
+    aio.run(window.imports.run_import(ImportRequest(source=source, client_name="Jordan Lee", consent_method="verbal")))
+    dialog = window.imports.processing_dialog
     assert dialog is not None
     assert dialog.windowTitle() == "Processing session"
     assert "intake" not in dialog.windowTitle() and "intake" not in dialog.title_label.text()

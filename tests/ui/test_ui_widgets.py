@@ -13,7 +13,7 @@ import pytest
 from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import QDialog, QMessageBox, QPushButton
 from pytestqt.qtbot import QtBot
-from ui_support import AsyncDriver
+from ui_support import AsyncDriver, make_window
 
 from tbdesktop.app import create_application, ensure_profile, main_coroutine
 from tbdesktop.config import Settings
@@ -254,7 +254,7 @@ def test_app_asks_for_the_passcode_where_there_is_no_os_keyring(
         qtbot.keyClick(screen.passcode_edit, Qt.Key.Key_Return)
         await aio.until(lambda: top("mainWindow") is not None, message="main window")
         window = top("mainWindow")
-        seen["needs_unlock"] = window.profiles.needs_unlock(window.user.id)
+        seen["needs_unlock"] = window.services.profiles.needs_unlock(window.user.id)
         window.close()
 
     async def scenario() -> int:
@@ -305,9 +305,7 @@ def test_app_start_up_failure_shows_message_and_exits_1(aio: AsyncDriver, tmp_pa
 @pytest.fixture
 def idle_window(qtbot: QtBot, ui_ctx: AppContext, therapist: UserInfo) -> tuple[MainWindow, IdleRunner]:
     runner = IdleRunner()
-    window = MainWindow(therapist, SessionService(ui_ctx, therapist), runner)
-    qtbot.addWidget(window)
-    window.show()
+    window = make_window(qtbot, ui_ctx, therapist, runner)
     return window, runner
 
 
@@ -329,11 +327,11 @@ def test_empty_state_shows_import_button(
 
     async def scenario() -> None:
         qtbot.mouseClick(empty_button, Qt.MouseButton.LeftButton)
-        await aio.until(lambda: window.import_dialog is not None and window.import_dialog.isVisible())
-        dialog = window.import_dialog
+        await aio.until(lambda: window.imports.import_dialog is not None and window.imports.import_dialog.isVisible())
+        dialog = window.imports.import_dialog
         assert dialog is not None
         dialog.reject()
-        await aio.until(lambda: window.import_dialog is None)
+        await aio.until(lambda: window.imports.import_dialog is None)
 
     aio.run(scenario())
     assert page.stack.currentWidget() is page.empty_state
@@ -557,9 +555,9 @@ def test_the_window_cancels_through_the_real_runner_and_hears_back_from_it(
         out.setframerate(16000)
         out.writeframes((np.sin(np.arange(16000 * 3) * 2 * np.pi * 440 / 16000) * 8000).astype("<i2").tobytes())
     sessions = SessionService(ui_ctx, therapist)
-    window = MainWindow(therapist, sessions, ProcessingRunner(ui_ctx, owner_ids=[therapist.id]))
-    qtbot.addWidget(window)
-    window.show()
+    window = make_window(
+        qtbot, ui_ctx, therapist, ProcessingRunner(ui_ctx, owner_ids=[therapist.id]), sessions=sessions
+    )
     info = sessions.import_recording_sync(ImportRequest(wav, client_name="Casey Brooks", consent_method="verbal"))
     assert info.status == "queued"
     aio.run(window.refresh())
@@ -598,7 +596,7 @@ def test_idle_lock_hides_sessions_until_the_passcode(
     window, _ = idle_window
     ProfileService(ui_ctx).set_passcode_sync(window.user.id, "correct horse")
     aio.run(window.refresh())
-    window.set_idle_lock_minutes(0.2 / 60)  # 200 ms
+    window.lock_control.set_idle_lock_minutes(0.2 / 60)  # 200 ms
 
     async def locks() -> None:
         await aio.until(lambda: window.locked, timeout=5, message="the idle lock")
@@ -629,8 +627,9 @@ def test_idle_lock_hides_sessions_until_the_passcode(
     assert "profile.unlock_failed" in actions and "profile.unlock" in actions
 
     # input keeps it unlocked: activity restarts the countdown
-    window.set_idle_lock_minutes(10 / 60)  # 10 s: Qt may move such a timer by 5 %, far less than the 2 s waited
-    countdown = window.idle_watcher.timer
+    # 10 s: Qt may move such a timer by 5 %, far less than the 2 s waited
+    window.lock_control.set_idle_lock_minutes(10 / 60)
+    countdown = window.lock_control.idle_watcher.timer
 
     async def busy() -> None:
         await aio.until(lambda: countdown.remainingTime() <= 8_000, message="2 s of the countdown")
@@ -638,19 +637,21 @@ def test_idle_lock_hides_sessions_until_the_passcode(
         qtbot.keyClick(window.sessions_page, Qt.Key.Key_Shift)
         assert countdown.remainingTime() > left, "a key press starts the countdown again"
         assert not window.locked
-        window.set_idle_lock_minutes(0.5 / 60)
+        window.lock_control.set_idle_lock_minutes(0.5 / 60)
         await aio.until(lambda: window.locked, timeout=5, message="lock after input stops")
 
     aio.run(busy())
-    window.set_idle_lock_minutes(0)
+    window.lock_control.set_idle_lock_minutes(0)
 
 
 def test_idle_lock_without_a_passcode_asks_for_one(
     qtbot: QtBot, aio: AsyncDriver, idle_window: tuple[MainWindow, IdleRunner], ui_ctx: AppContext
 ) -> None:
     window, _ = idle_window
-    window.lock()
+    window.lock_control.lock()
     screen = window.lock_screen
+    # the profile's passcode is read off the UI thread as the lock shows
+    aio.run(aio.until(lambda: not screen.confirm_edit.isHidden(), message="the lock screen asking for a passcode"))
     assert not screen.confirm_edit.isHidden() and "no passcode yet" in screen.hint.text()
     screen.passcode_edit.setText("abcdef1")
     screen.confirm_edit.setText("abcdef2")

@@ -14,9 +14,13 @@ if TYPE_CHECKING:
     from pytestqt.qtbot import QtBot
 
     from tbdesktop.services.bundle import AppServices
-    from tbdesktop.services.dto import ProgressEvent
+    from tbdesktop.services.context import AppContext
+    from tbdesktop.services.dto import ProgressEvent, UserInfo
     from tbdesktop.services.sessions import SessionService
+    from tbdesktop.ui.clinic_link import ClinicLink
     from tbdesktop.ui.session_view import SessionView
+    from tbdesktop.ui.window.main_window import MainWindow
+    from tbdesktop.ui.window.processing import Processing
 
 T = TypeVar("T")
 
@@ -126,3 +130,29 @@ class QuietRunner:
     def report(self, event: ProgressEvent) -> None:
         for listener in list(self.listeners):
             listener(event)
+
+
+def make_window(
+    qtbot: QtBot,
+    ctx: AppContext,
+    user: UserInfo,
+    processing: Processing,
+    *,
+    size: tuple[int, int] | None = None,
+    clinic: ClinicLink | None = None,
+    **parts: Any,
+) -> MainWindow:
+    """The main window as the app composes it (one bundle of services for ``user``), shown; ``parts`` replace
+    services of the bundle (``sessions=…``)."""
+    import dataclasses
+
+    from tbdesktop.services.bundle import AppServices
+    from tbdesktop.ui.window.main_window import MainWindow
+
+    services = dataclasses.replace(AppServices.compose(ctx, user), **parts)
+    window = MainWindow(services, processing, clinic=clinic)
+    qtbot.addWidget(window)
+    if size is not None:
+        window.resize(*size)
+    window.show()
+    return window
