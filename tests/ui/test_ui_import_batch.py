@@ -23,7 +23,7 @@ from tbdesktop.services.context import AppContext
 from tbdesktop.services.dto import ProgressEvent, UserInfo
 from tbdesktop.services.sessions import ImportRequest
 from tbdesktop.ui.batch_import_progress import BatchProgressDialog
-from tbdesktop.ui.main_window import MainWindow
+from tbdesktop.ui.window.main_window import MainWindow
 
 SHOTS = Path("/tmp/shots")
 

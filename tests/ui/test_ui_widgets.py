@@ -27,7 +27,7 @@ from tbdesktop.ui.aio import spawn
 from tbdesktop.ui.first_run import FirstRunDialog
 from tbdesktop.ui.formatting import duration_badge, eta_words, initials, timestamp
 from tbdesktop.ui.import_dialog import ImportDialog
-from tbdesktop.ui.main_window import MainWindow
+from tbdesktop.ui.window.main_window import MainWindow
 from tbdesktop.ui.processing_dialog import ProcessingDialog
 from tbdesktop.ui.resources import icon_path, resources_dir, style_sheet
 from tbdesktop.ui.session_view import SessionView
