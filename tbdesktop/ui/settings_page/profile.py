@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QFormLayout,
     QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
-    QVBoxLayout,
     QWidget,
 )
 
 from tbdesktop.services.dto import UserInfo
 from tbdesktop.services.profiles import ProfileService
 from tbdesktop.ui.aio import spawn
-from tbdesktop.ui.settings_page.fields import field_label, hint_label
+from tbdesktop.ui.forms import card_box, card_form, field_label, hint_label
 
 
 class ProfileSection(QFrame):
@@ -28,16 +26,9 @@ class ProfileSection(QFrame):
 
     def __init__(self, profiles: ProfileService, user: UserInfo, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setObjectName("settingsCard")
-        self.setAccessibleName("Profile")
         self._profiles = profiles
         self.user = user
-        box = QVBoxLayout(self)
-        box.setContentsMargins(20, 16, 20, 18)
-        box.setSpacing(4)
-        heading = QLabel("Profile")
-        heading.setObjectName("sectionTitle")
-        box.addWidget(heading)
+        box = card_box(self, "Profile")
         box.addWidget(
             hint_label(
                 "Your name as it appears on notes and addenda, your email address, and the practice named on the "
@@ -46,12 +37,7 @@ class ProfileSection(QFrame):
             )
         )
         box.addSpacing(8)
-        form = QFormLayout()
-        form.setObjectName("profileForm")
-        form.setHorizontalSpacing(16)
-        form.setVerticalSpacing(8)
-        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form = card_form("profileForm")
         box.addLayout(form)
 
         self.name_edit = QLineEdit(user.display_name)
