@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -29,7 +29,6 @@ from tbdesktop.services.recording import (
     DeviceProblem,
     InputDevice,
     LevelReading,
-    RecorderObserver,
     RecorderState,
     RecorderStatus,
     RecordingParams,
@@ -38,51 +37,17 @@ from tbdesktop.services.recording import (
 from tbdesktop.services.recording.recorder import Recorder
 from tbdesktop.services.sessions import SessionService
 from tbdesktop.ui.aio import run_dialog, spawn
+from tbdesktop.ui.recorder_relay import (
+    CONSENT_CHOICES,
+    SESSION_TYPES,
+    STATE_WORDS,
+    RecorderRelay,
+    clock,
+    meter_value,
+)
 from tbdesktop.ui.resources import icon
 
-METER_FLOOR_DBFS = -60.0
-CONSENT_CHOICES = (("verbal", "Verbal consent"), ("written", "Written consent"), ("electronic", "Electronic consent"))
-SESSION_TYPES = (("individual", "Individual"), ("couples", "Couples"), ("family", "Family"), ("group", "Group"))
-STATE_WORDS = {
-    RecorderState.IDLE: "Ready to record",
-    RecorderState.RECORDING: "Recording",
-    RecorderState.PAUSED: "Paused — nothing is kept until you resume",
-    RecorderState.DEVICE_LOST: "The microphone stopped — resume on it or another one, or stop",
-    RecorderState.STOPPED: "Stopped — save it as a session, or discard it",
-    RecorderState.SAVED: "Saved as a session",
-    RecorderState.DISCARDED: "Discarded",
-}
-
-
-def clock(seconds: float) -> str:
-    total = int(max(0.0, seconds))
-    return f"{total // 3600:d}:{total % 3600 // 60:02d}:{total % 60:02d}"
-
-
-def meter_value(dbfs: float) -> int:
-    """0–100 for the meter: -60 dBFS (and quieter) is empty, 0 dBFS full."""
-    return int(round(100.0 * (min(0.0, max(METER_FLOOR_DBFS, dbfs)) - METER_FLOOR_DBFS) / -METER_FLOOR_DBFS))
-
-
-class _Relay(QObject, RecorderObserver):
-    """The recorder calls observers on its own threads; these signals deliver on the GUI thread."""
-
-    levelRead = Signal(object)
-    elapsedChanged = Signal(float)
-    stateChanged = Signal(object)
-    problemRaised = Signal(object)
-
-    def level(self, reading: LevelReading) -> None:
-        self.levelRead.emit(reading)
-
-    def elapsed(self, seconds: float) -> None:
-        self.elapsedChanged.emit(seconds)
-
-    def state_changed(self, status: RecorderStatus) -> None:
-        self.stateChanged.emit(status)
-
-    def device_error(self, problem: DeviceProblem) -> None:
-        self.problemRaised.emit(problem)
+__all__ = ["RecorderDialog", "clock", "meter_value"]
 
 
 class RecorderDialog(QDialog):
@@ -107,7 +72,7 @@ class RecorderDialog(QDialog):
         self._consent_required = consent_required
         self.recorder: Recorder | None = None
         self._busy = False
-        self._relay = _Relay(self)
+        self._relay = RecorderRelay(self)
         self._relay.levelRead.connect(self._on_level)
         self._relay.elapsedChanged.connect(self._on_elapsed)
         self._relay.stateChanged.connect(self._on_state)
@@ -252,9 +217,7 @@ class RecorderDialog(QDialog):
         elif any(d.is_default for d in devices):
             self.device_combo.setCurrentIndex(next(i for i, d in enumerate(devices) if d.is_default))
         if not devices:
-            self._show_problem(
-                "No microphone was found. Plug one in and press Refresh, or import a recording instead."
-            )
+            self._show_problem("No microphone was found. Plug one in and press Refresh, or import a recording instead.")
         else:
             self._show_problem("")
         self._update_buttons()
@@ -262,9 +225,11 @@ class RecorderDialog(QDialog):
     def _params(self) -> RecordingParams:
         name = self.client_combo.currentText().strip()
         data = self.client_combo.currentData()
-        client_id = data if isinstance(data, uuid.UUID) and self.client_combo.itemText(
-            self.client_combo.currentIndex()
-        ) == name else None
+        client_id = (
+            data
+            if isinstance(data, uuid.UUID) and self.client_combo.itemText(self.client_combo.currentIndex()) == name
+            else None
+        )
         return RecordingParams(
             device=self.device_combo.currentData(),
             client_name=None if client_id is not None or not name else name,
@@ -396,27 +361,25 @@ class RecorderDialog(QDialog):
 
     # -- what the recorder says ---------------------------------------------------------------------------
 
-    def _on_level(self, reading: object) -> None:
-        if isinstance(reading, LevelReading):
-            self.meter.setValue(meter_value(reading.peak_dbfs))
-            if bool(self.meter.property("clipping")) != reading.clipping:
-                self.meter.setProperty("clipping", reading.clipping)
-                self.meter.style().unpolish(self.meter)
-                self.meter.style().polish(self.meter)
+    def _on_level(self, reading: LevelReading) -> None:
+        self.meter.setValue(meter_value(reading.peak_dbfs))
+        if bool(self.meter.property("clipping")) != reading.clipping:
+            self.meter.setProperty("clipping", reading.clipping)
+            self.meter.style().unpolish(self.meter)
+            self.meter.style().polish(self.meter)
 
     def _on_elapsed(self, seconds: float) -> None:
         self.elapsed_label.setText(clock(seconds))
 
-    def _on_state(self, status: object) -> None:
-        if isinstance(status, RecorderStatus):
-            self.state_label.setText(STATE_WORDS.get(status.state, status.state.value))
-            self.elapsed_label.setText(clock(status.elapsed_s))
-            if status.state is RecorderState.DEVICE_LOST:
-                self.load_devices(rescan=True)
+    def _on_state(self, status: RecorderStatus) -> None:
+        self.state_label.setText(STATE_WORDS.get(status.state, status.state.value))
+        self.elapsed_label.setText(clock(status.elapsed_s))
+        if status.state is RecorderState.DEVICE_LOST:
+            self.load_devices(rescan=True)
         self._update_buttons()
 
-    def _on_problem(self, problem: object) -> None:
-        if isinstance(problem, DeviceProblem) and problem.kind != "overflow":
+    def _on_problem(self, problem: DeviceProblem) -> None:
+        if problem.kind != "overflow":
             self._show_problem(problem.message)
         self._update_buttons()
 
