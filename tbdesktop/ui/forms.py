@@ -33,8 +33,8 @@ def hint_label(text: str = "", name: str = "settingsHint") -> QLabel:
     return label
 
 
-def choice_combo(name: str, choices: tuple[tuple[str, str], ...], accessible_name: str = "") -> QComboBox:
-    """A combo box of (value, text) choices; the value is each item's data."""
+def choice_combo(name: str, choices: tuple[tuple[str | None, str], ...], accessible_name: str = "") -> QComboBox:
+    """A combo box of (value, text) choices; the value is each item's data (None: nothing chosen yet)."""
     combo = QComboBox()
     combo.setObjectName(name)
     if accessible_name:

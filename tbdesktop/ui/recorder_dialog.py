@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -37,6 +37,7 @@ from tbdesktop.services.recording import (
 from tbdesktop.services.recording.recorder import Recorder
 from tbdesktop.services.sessions import SessionService
 from tbdesktop.ui.aio import run_dialog, spawn
+from tbdesktop.ui.forms import choice_combo
 from tbdesktop.ui.recorder_relay import (
     CONSENT_CHOICES,
     SESSION_TYPES,
@@ -116,18 +117,10 @@ class RecorderDialog(QDialog):
         if line is not None:
             line.setPlaceholderText("Choose a client or type a new name (optional)")
         form.addRow("C&lient", self.client_combo)
-        self.type_combo = QComboBox()
-        self.type_combo.setObjectName("typeCombo")
-        self.type_combo.setAccessibleName("Session type")
-        for key, text in SESSION_TYPES:
-            self.type_combo.addItem(text, key)
+        self.type_combo = choice_combo("typeCombo", SESSION_TYPES, "Session type")
         form.addRow("Session &type", self.type_combo)
-        self.consent_combo = QComboBox()
-        self.consent_combo.setObjectName("consentCombo")
-        self.consent_combo.setAccessibleName("Client consent")
-        self.consent_combo.addItem("Confirm the client's consent…" if consent_required else "Not recorded yet", None)
-        for key, text in CONSENT_CHOICES:
-            self.consent_combo.addItem(text, key)
+        unchosen = "Confirm the client's consent…" if consent_required else "Not recorded yet"
+        self.consent_combo = choice_combo("consentCombo", ((None, unchosen), *CONSENT_CHOICES), "Client consent")
         self.consent_combo.currentIndexChanged.connect(self._update_buttons)
         form.addRow("&Consent", self.consent_combo)
         layout.addLayout(form)
@@ -155,33 +148,28 @@ class RecorderDialog(QDialog):
         layout.addWidget(self.problem_label)
 
         buttons = QHBoxLayout()
-        self.discard_button = QPushButton("Discard")
-        self.discard_button.setObjectName("discardButton")
-        self.discard_button.clicked.connect(self.discard)
-        buttons.addWidget(self.discard_button)
+        self.discard_button = self._button(buttons, "Discard", "discardButton", self.discard)
         buttons.addStretch(1)
-        self.pause_button = QPushButton("Pause")
-        self.pause_button.setObjectName("pauseButton")
+        self.pause_button = self._button(buttons, "Pause", "pauseButton", self.toggle_pause)
         self.pause_button.setShortcut(QKeySequence("Ctrl+P"))
-        self.pause_button.clicked.connect(self.toggle_pause)
-        buttons.addWidget(self.pause_button)
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.setObjectName("stopButton")
-        self.stop_button.clicked.connect(self.stop)
-        buttons.addWidget(self.stop_button)
-        self.record_button = QPushButton("● Record")
-        self.record_button.setObjectName("recordButton")
-        self.record_button.setProperty("primary", True)
+        self.stop_button = self._button(buttons, "Stop", "stopButton", self.stop)
+        self.record_button = self._button(buttons, "● Record", "recordButton", self.start, primary=True)
         self.record_button.setDefault(True)
-        self.record_button.clicked.connect(self.start)
-        buttons.addWidget(self.record_button)
-        self.save_button = QPushButton("Save session")
-        self.save_button.setObjectName("saveRecordingButton")
-        self.save_button.setProperty("primary", True)
-        self.save_button.clicked.connect(self.save)
-        buttons.addWidget(self.save_button)
+        self.save_button = self._button(buttons, "Save session", "saveRecordingButton", self.save, primary=True)
         layout.addLayout(buttons)
         self._update_buttons()
+
+    @staticmethod
+    def _button(
+        row: QHBoxLayout, text: str, name: str, slot: Callable[[], None], *, primary: bool = False
+    ) -> QPushButton:
+        button = QPushButton(text)
+        button.setObjectName(name)
+        if primary:
+            button.setProperty("primary", True)
+        button.clicked.connect(slot)
+        row.addWidget(button)
+        return button
 
     # -- set-up -------------------------------------------------------------------------------------------
 
@@ -240,14 +228,17 @@ class RecorderDialog(QDialog):
 
     # -- actions ------------------------------------------------------------------------------------------
 
-    def _run(self, action: Callable[[], Any], after: Callable[[Any], None] | None = None) -> None:
+    def _run(
+        self, action: Callable[[], Any] | Coroutine[Any, Any, Any], after: Callable[[Any], None] | None = None
+    ) -> None:
         """A recorder call off the GUI thread (opening or closing a device can take a moment)."""
         self._busy = True
         self._update_buttons()
+        call = action if asyncio.iscoroutine(action) else asyncio.to_thread(action)
 
         async def go() -> Any:
             try:
-                return await asyncio.to_thread(action)
+                return await call
             finally:
                 self._busy = False
                 self._update_buttons()
@@ -296,14 +287,15 @@ class RecorderDialog(QDialog):
         details = self._params()
         consent = self.consent_combo.currentData()
 
-        def finish() -> SessionInfo:
-            recorder.set_details(
+        async def finish() -> SessionInfo:
+            await asyncio.to_thread(
+                recorder.set_details,
                 client_name=name if details.client_id is None else None,
                 client_id=details.client_id,
                 session_type=details.session_type,
                 consent_method=consent,
             )
-            return recorder.save_sync()
+            return await recorder.save()
 
         def saved(info: SessionInfo) -> None:
             self.saved.emit(info)
@@ -311,7 +303,7 @@ class RecorderDialog(QDialog):
             self.recorder = None
             self.accept()
 
-        self._run(finish, saved)
+        self._run(finish(), saved)
 
     def discard(self) -> None:
         recorder = self.recorder
