@@ -25,6 +25,7 @@ class SettingsController(QObject):
     def __init__(self, services: AppServices, page: SettingsPage) -> None:
         super().__init__(page)
         self._settings = services.settings
+        self._profiles = services.profiles
         self._models = services.notes_model
         self._page = page
         self.busy = False
@@ -58,7 +59,8 @@ class SettingsController(QObject):
         self.run(self.refresh())
 
     async def refresh(self) -> None:
-        await self._page.profile_section.refresh()
+        profile = self._page.profile_section
+        profile.show_practice(await self._profiles.practice_name(profile.user.id))
         self._page.set_view(await self._settings.view())
         self._page.about.set_info(await self._settings.about())
 
@@ -81,6 +83,25 @@ class SettingsController(QObject):
         else:
             self._page.show_form_error(user_message(exc))
             self._page.notify.emit("error", user_message(exc))
+
+    # -- the profile (owner-only, audited by the service) ---------------------------------------------
+
+    def save_profile(self, name: str, email: str, practice: str) -> None:
+        section = self._page.profile_section
+        user = section.user
+        spawn(
+            self._profiles.update_profile(user, user.id, name, email, practice),
+            on_error=section.profile_failed,
+            on_done=section.profile_saved,
+        )
+
+    def change_passcode(self, new: str, current: str) -> None:
+        section = self._page.profile_section
+        spawn(
+            self._profiles.change_passcode(section.user.id, new, current or None),
+            on_error=section.passcode_failed,
+            on_done=lambda _none: section.passcode_changed(),
+        )
 
     # -- API keys -------------------------------------------------------------------------------------
 

@@ -69,7 +69,7 @@ class SettingsPage(QWidget):
         layout.addLayout(titles)
 
         # Clinician's sections first; servers, models, API keys and storage under "Advanced (IT)", collapsed.
-        self.profile_section = ProfileSection(services.profiles, services.user)
+        self.profile_section = ProfileSection(services.user)
         self.profile_section.notify.connect(self.notify)
         layout.addWidget(self.profile_section)
         self.privacy_card = PrivacyCard(self._rows)
@@ -124,6 +124,8 @@ class SettingsPage(QWidget):
 
         self._controller = SettingsController(services, self)
         self.save_button.clicked.connect(self.save)
+        self.profile_section.saveRequested.connect(self._controller.save_profile)
+        self.profile_section.passcodeRequested.connect(self._controller.change_passcode)
         for key_field in (self.openai_key, self.notes_key):
             key_field.saveRequested.connect(self._controller.save_key)
             key_field.clearRequested.connect(self._controller.clear_key)
