@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication, QIntValidator
-from PySide6.QtWidgets import QCheckBox, QFrame, QHBoxLayout, QLineEdit, QPushButton, QWidget
+from PySide6.QtWidgets import QCheckBox, QFormLayout, QFrame, QHBoxLayout, QLineEdit, QPushButton, QWidget
 
 from tbdesktop.services.retention import MAX_DAYS
 from tbdesktop.services.settings import MAX_IDLE_LOCK_MINUTES, PrivacySettings, SettingsView
@@ -21,6 +21,18 @@ def _days_value(text: str) -> int | None:
     return int(text) if text.isdigit() else None
 
 
+def _number_row(
+    rows: FormRows, form: QFormLayout, names: tuple[str, str, str, str], high: int, beside: str
+) -> QLineEdit:
+    """A short whole-number field (0 to ``high``) with its unit beside it; ``names``: field, object, label,
+    placeholder."""
+    field, object_name, label, placeholder = names
+    edit = short_edit(object_name, placeholder)
+    edit.setValidator(QIntValidator(0, high, edit))
+    rows.add(form, field, label, edit, beside=beside)
+    return edit
+
+
 class PrivacyCard(QFrame):
     """Consent, retention and the idle lock: the clinician's own settings, kept with the profile."""
 
@@ -32,32 +44,26 @@ class PrivacyCard(QFrame):
         self.consent_check = QCheckBox("Require the client's recorded consent before a session is processed")
         self.consent_check.setObjectName("consentRequiredCheck")
         rows.add(form, "consent_required", "&Consent", self.consent_check)
-        self.recording_days_edit = short_edit("recordingRetentionEdit", "Keep")
-        self.recording_days_edit.setValidator(QIntValidator(0, MAX_DAYS, self.recording_days_edit))
-        rows.add(
+        self.recording_days_edit = _number_row(
+            rows,
             form,
-            "retention_recording_days",
-            "Delete &recordings",
-            self.recording_days_edit,
-            beside="days after processing (0 = right after processing; empty = keep them)",
+            ("retention_recording_days", "recordingRetentionEdit", "Delete &recordings", "Keep"),
+            MAX_DAYS,
+            "days after processing (0 = right after processing; empty = keep them)",
         )
-        self.transcript_days_edit = short_edit("transcriptRetentionEdit", "Keep")
-        self.transcript_days_edit.setValidator(QIntValidator(0, MAX_DAYS, self.transcript_days_edit))
-        rows.add(
+        self.transcript_days_edit = _number_row(
+            rows,
             form,
-            "retention_transcript_days",
-            "Delete t&ranscripts",
-            self.transcript_days_edit,
-            beside="days after the note is signed (empty = keep them)",
+            ("retention_transcript_days", "transcriptRetentionEdit", "Delete t&ranscripts", "Keep"),
+            MAX_DAYS,
+            "days after the note is signed (empty = keep them)",
         )
-        self.idle_edit = short_edit("idleLockEdit", "15")
-        self.idle_edit.setValidator(QIntValidator(0, MAX_IDLE_LOCK_MINUTES, self.idle_edit))
-        rows.add(
+        self.idle_edit = _number_row(
+            rows,
             form,
-            "idle_lock_minutes",
-            "&Lock after",
-            self.idle_edit,
-            beside=f"minutes without activity (0 = never; at most {MAX_IDLE_LOCK_MINUTES})",
+            ("idle_lock_minutes", "idleLockEdit", "&Lock after", "15"),
+            MAX_IDLE_LOCK_MINUTES,
+            f"minutes without activity (0 = never; at most {MAX_IDLE_LOCK_MINUTES})",
         )
 
     def set_privacy(self, privacy: PrivacySettings) -> None:
