@@ -20,14 +20,13 @@ from PySide6.QtWidgets import (
 )
 
 from tbdesktop.services.about import AboutInfo, LicenseText, ModelNotice
+from tbdesktop.ui.forms import card_box, hint_label
 
 LICENSES_BUTTON_TEXT = "Third-party licences…"
 
 
 def _label(text: str = "", name: str = "aboutText") -> QLabel:
-    label = QLabel(text)
-    label.setObjectName(name)
-    label.setWordWrap(True)
+    label = hint_label(text, name)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     return label
 
@@ -127,17 +126,10 @@ class AboutSection(QFrame):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setObjectName("aboutSection")
-        self.setAccessibleName("About")
         self._info: AboutInfo | None = None
         self._rows: list[ModelRow] = []
         self.dialog: LicensesDialog | None = None
-        box = QVBoxLayout(self)
-        box.setContentsMargins(20, 16, 20, 18)
-        box.setSpacing(4)
-        heading = QLabel("About")
-        heading.setObjectName("sectionTitle")
-        box.addWidget(heading)
+        box = card_box(self, "About", name="aboutSection")
         self.version_label = _label("Loading…", "aboutVersion")
         self.version_label.setAccessibleName("Version")
         box.addWidget(self.version_label)

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QLoggingCategory, Qt, QUrl, Signal
 from PySide6.QtGui import QMouseEvent
@@ -23,9 +21,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tbdesktop.services.recording_vault import PlainCopy
 from tbdesktop.ui.aio import spawn
 from tbdesktop.ui.formatting import timestamp
+from tbdesktop.ui.playback_copy import Opener, OpenRecording
 from tbdesktop.ui.resources import icon
 
 log = logging.getLogger(__name__)
@@ -41,36 +39,6 @@ CANNOT_PLAY = "This recording cannot be played on this computer."
 
 def speed_text(rate: float) -> str:
     return f"{rate:g}×"
-
-
-Opener = Callable[[], Coroutine[Any, Any, PlainCopy]]
-
-
-class OpenRecording:
-    """The decrypted copy the player reads. Whoever lets go of it closes it (which removes the file); opening is
-    counted by generation so a copy that arrives after the player moved on is closed at once."""
-
-    def __init__(self) -> None:
-        self.key: object | None = None
-        self.copy: PlainCopy | None = None
-        self.generation = 0
-        self.opening = False
-        self.dead = False
-
-    def close(self) -> None:
-        self.generation += 1
-        self.opening = False
-        self.key = None
-        copy, self.copy = self.copy, None
-        if copy is not None:
-            copy.close()
-
-    def destroyed(self) -> None:
-        self.dead = True
-        self.close()
-
-    def __del__(self) -> None:
-        self.close()
 
 
 class SeekSlider(QSlider):

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 from tbdesktop.services.dto import UserInfo
 from tbdesktop.ui.aio import spawn
 from tbdesktop.ui.buttons import dialog_buttons, primary_button
+from tbdesktop.ui.forms import field_label
 from tbdesktop.ui.resources import icon
 
 CreateProfile = Callable[[str, str | None, str], Coroutine[Any, Any, UserInfo]]
@@ -57,32 +58,26 @@ class FirstRunDialog(QDialog):
         layout.addWidget(hint)
         layout.addSpacing(8)
 
-        name_label = QLabel("Your name")
-        name_label.setObjectName("fieldLabel")
         self.name_edit = QLineEdit()
         self.name_edit.setObjectName("nameEdit")
         self.name_edit.setPlaceholderText("e.g. Dr. Alex Morgan")
         self.name_edit.setMaxLength(200)
-        name_label.setBuddy(self.name_edit)
+        name_label = field_label("Your name", self.name_edit)
         layout.addWidget(name_label)
         layout.addWidget(self.name_edit)
 
-        email_label = QLabel("Email (optional)")
-        email_label.setObjectName("fieldLabel")
         self.email_edit = QLineEdit()
         self.email_edit.setObjectName("emailEdit")
         self.email_edit.setPlaceholderText("name@clinic.org")
-        email_label.setBuddy(self.email_edit)
+        email_label = field_label("Email (optional)", self.email_edit)
         layout.addWidget(email_label)
         layout.addWidget(self.email_edit)
 
-        passcode_label = QLabel("Passcode (6 characters or more)")
-        passcode_label.setObjectName("fieldLabel")
         self.passcode_edit = QLineEdit()
         self.passcode_edit.setObjectName("passcodeEdit")
         self.passcode_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.passcode_edit.setPlaceholderText("Unlocks TherapyBridge when it locks itself")
-        passcode_label.setBuddy(self.passcode_edit)
+        passcode_label = field_label("Passcode (6 characters or more)", self.passcode_edit)
         self.confirm_edit = QLineEdit()
         self.confirm_edit.setObjectName("passcodeConfirmEdit")
         self.confirm_edit.setEchoMode(QLineEdit.EchoMode.Password)

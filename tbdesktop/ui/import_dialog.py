@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QDate
@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import isValid
 
-from tbdesktop.services.batch_import import MEDIA_EXTENSIONS, BatchItem, recording_date
+from tbdesktop.services.batch_import import BatchItem, recording_date
 from tbdesktop.services.dto import ClientInfo
 from tbdesktop.services.sessions import ImportRequest
 from tbdesktop.ui.aio import spawn
@@ -38,38 +38,17 @@ from tbdesktop.ui.batch_import_table import (
 )
 from tbdesktop.ui.buttons import dialog_buttons, primary_button
 from tbdesktop.ui.duplicate_dialog import DuplicateDialog
+from tbdesktop.ui.forms import choice_combo, field_label, mark_invalid
+from tbdesktop.ui.import_choices import (
+    FILE_FILTER,
+    NO_CLIENT,
+    SESSION_TYPE_CHOICES,
+    matching_client,
+    recording_problem,
+)
 from tbdesktop.ui.resources import icon
 
-IMPORT_EXTENSIONS = (".wav", ".mp3", ".m4a", ".ogg", ".webm", ".flac")
-FILE_FILTER = (
-    "Audio and video recordings ("
-    + " ".join(f"*{e}" for e in MEDIA_EXTENSIONS)
-    + ");;Audio recordings ("
-    + " ".join(f"*{e}" for e in IMPORT_EXTENSIONS)
-    + ");;All files (*)"
-)
-NO_CLIENT = "No client"
-
 __all__ = ["CONSENT_CHOICES", "ImportDialog", "Inspector"]
-
-SESSION_TYPE_CHOICES = (
-    ("individual", "Individual (therapist and client)"),
-    ("couples", "Couples (therapist and two clients)"),
-    ("family", "Family"),
-    ("group", "Group"),
-)
-
-
-def _field_label(text: str) -> QLabel:
-    label = QLabel(text)
-    label.setObjectName("fieldLabel")
-    return label
-
-
-def _mark_invalid(widget: QWidget, invalid: bool) -> None:
-    widget.setProperty("invalid", invalid)
-    widget.style().unpolish(widget)
-    widget.style().polish(widget)
 
 
 class ImportDialog(BatchMode, QDialog):
@@ -116,7 +95,7 @@ class ImportDialog(BatchMode, QDialog):
         layout.addWidget(hint)
         layout.addSpacing(10)
 
-        self.recording_label = _field_label("Recording")
+        self.recording_label = field_label("Recording")
         layout.addWidget(self.recording_label)
         file_row = QHBoxLayout()
         self.path_edit = QLineEdit()
@@ -153,7 +132,7 @@ class ImportDialog(BatchMode, QDialog):
         self.batch_summary.hide()
         layout.addWidget(self.batch_summary)
 
-        self.client_label = _field_label("Client")
+        self.client_label = field_label("Client")
         layout.addWidget(self.client_label)
         client_row = QHBoxLayout()
         self.client_combo = QComboBox()
@@ -172,11 +151,9 @@ class ImportDialog(BatchMode, QDialog):
         self.client_combo.currentIndexChanged.connect(self._no_client_chosen)
         self.client_combo.activated.connect(self._no_client_chosen)
         client_row.addWidget(self.client_combo, 1)
-        self.apply_client_button = QPushButton("Apply to all")
-        self.apply_client_button.setObjectName("applyClientButton")
-        self.apply_client_button.setToolTip("Give every row this client")
-        self.apply_client_button.clicked.connect(lambda: self.table.apply_client(self.client_combo.currentText()))
-        client_row.addWidget(self.apply_client_button)
+        self.apply_client_button = self._apply_button(
+            client_row, "applyClientButton", "client", lambda: self.table.apply_client(self.client_combo.currentText())
+        )
         layout.addLayout(client_row)
         self.client_hint = QLabel()
         self.client_hint.setObjectName("muted")
@@ -185,7 +162,7 @@ class ImportDialog(BatchMode, QDialog):
         layout.addWidget(self.client_error)
         self.client_combo.currentTextChanged.connect(self._update_client_hint)
 
-        layout.addWidget(_field_label("Session date"))
+        layout.addWidget(field_label("Session date"))
         self.date_edit = QDateEdit(QDate.currentDate())
         self.date_edit.setObjectName("sessionDateEdit")
         self.date_edit.setCalendarPopup(True)
@@ -194,11 +171,12 @@ class ImportDialog(BatchMode, QDialog):
         date_row = QHBoxLayout()
         date_row.setSpacing(12)
         date_row.addWidget(self.date_edit, 1)
-        self.apply_date_button = QPushButton("Apply to all")
-        self.apply_date_button.setObjectName("applyDateButton")
-        self.apply_date_button.setToolTip("Give every row this date")
-        self.apply_date_button.clicked.connect(lambda: self.table.apply_date(self.date_edit.date().toPython()))  # type: ignore[arg-type]
-        date_row.addWidget(self.apply_date_button)
+        self.apply_date_button = self._apply_button(
+            date_row,
+            "applyDateButton",
+            "date",
+            lambda: self.table.apply_date(self.date_edit.date().toPython()),  # type: ignore[arg-type]
+        )
         layout.addLayout(date_row)
         self.date_hint = QLabel()
         self.date_hint.setObjectName("dateHint")
@@ -208,32 +186,25 @@ class ImportDialog(BatchMode, QDialog):
         self._setting_date = False
         self.date_edit.dateChanged.connect(self._date_edited)
 
-        layout.addWidget(_field_label("Session type"))
-        self.type_combo = QComboBox()
-        self.type_combo.setObjectName("sessionTypeCombo")
-        for value, text in SESSION_TYPE_CHOICES:
-            self.type_combo.addItem(text, value)
+        layout.addWidget(field_label("Session type"))
+        self.type_combo = choice_combo("sessionTypeCombo", SESSION_TYPE_CHOICES)
         self.type_combo.setToolTip("How many voices to expect on the recording; speakers are still detected.")
         layout.addWidget(self.type_combo)
 
-        layout.addWidget(_field_label("Client's consent to record"))
+        layout.addWidget(field_label("Client's consent to record"))
         consent_row = QHBoxLayout()
-        self.consent_combo = QComboBox()
-        self.consent_combo.setObjectName("consentCombo")
-        for value, text in CONSENT_CHOICES:
-            self.consent_combo.addItem(text, value)
+        self.consent_combo = choice_combo("consentCombo", CONSENT_CHOICES)
         self.consent_combo.setToolTip(
             "How the client agreed to the recording. Without recorded consent the session is kept but not processed."
         )
         self.consent_combo.activated.connect(self._consent_chosen)
         consent_row.addWidget(self.consent_combo, 1)
-        self.apply_consent_button = QPushButton("Apply to all")
-        self.apply_consent_button.setObjectName("applyConsentButton")
-        self.apply_consent_button.setToolTip("Give every row this consent")
-        self.apply_consent_button.clicked.connect(
-            lambda: self.table.apply_consent(str(self.consent_combo.currentData() or ""))
+        self.apply_consent_button = self._apply_button(
+            consent_row,
+            "applyConsentButton",
+            "consent",
+            lambda: self.table.apply_consent(str(self.consent_combo.currentData() or "")),
         )
-        consent_row.addWidget(self.apply_consent_button)
         layout.addLayout(consent_row)
         self.consent_hint = QLabel()
         self.consent_hint.setObjectName("consentHint")
@@ -253,6 +224,16 @@ class ImportDialog(BatchMode, QDialog):
         if paths:
             self.add_paths(paths)
 
+    @staticmethod
+    def _apply_button(row: QHBoxLayout, name: str, what: str, apply: Callable[[], None]) -> QPushButton:
+        """ "Apply to all": gives every row of the batch what the field above holds."""
+        button = QPushButton("Apply to all")
+        button.setObjectName(name)
+        button.setToolTip(f"Give every row this {what}")
+        button.clicked.connect(apply)
+        row.addWidget(button)
+        return button
+
     def _error_label(self, name: str) -> QLabel:
         label = QLabel()
         label.setObjectName(name)
@@ -267,7 +248,7 @@ class ImportDialog(BatchMode, QDialog):
     def _set_error(label: QLabel, field: QWidget, message: str) -> None:
         label.setText(message)
         label.setVisible(bool(message))
-        _mark_invalid(field, bool(message))
+        mark_invalid(field, bool(message))
 
     # -- inputs ---------------------------------------------------------------------------------------
 
@@ -306,8 +287,7 @@ class ImportDialog(BatchMode, QDialog):
             self.add_paths([Path(p) for p in paths])
 
     def _matching_client(self, text: str) -> ClientInfo | None:
-        key = text.strip().casefold()
-        return next((c for c in self._clients if c.name.strip().casefold() == key), None)
+        return matching_client(self._clients, text)
 
     def _no_client_chosen(self, index: int) -> None:
         if index == 0 and self.client_combo.currentText() == NO_CLIENT:
@@ -343,21 +323,12 @@ class ImportDialog(BatchMode, QDialog):
     # -- result ---------------------------------------------------------------------------------------
 
     def validate(self) -> ImportRequest | None:
-        ok = True
         raw = self.path_edit.text().strip().strip('"')
         path = Path(raw).expanduser() if raw else None
-        if path is None:
-            self._set_error(self.path_error, self.path_edit, "Choose the recording to import.")
-            ok = False
-        elif not path.is_file():
-            self._set_error(self.path_error, self.path_edit, "That file does not exist.")
-            ok = False
-        elif path.suffix.lower() not in MEDIA_EXTENSIONS:
-            self._set_error(self.path_error, self.path_edit, "Choose a WAV, MP3, M4A, OGG, WebM or FLAC recording.")
-            ok = False
-        elif path.stat().st_size == 0:
-            self._set_error(self.path_error, self.path_edit, "That file is empty.")
-            ok = False
+        problem = recording_problem(path)
+        if problem is not None:
+            self._set_error(self.path_error, self.path_edit, problem)
+        ok = problem is None
 
         name = self.client_combo.currentText().strip()
         client_id: uuid.UUID | None = None

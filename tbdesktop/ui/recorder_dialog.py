@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -29,7 +29,6 @@ from tbdesktop.services.recording import (
     DeviceProblem,
     InputDevice,
     LevelReading,
-    RecorderObserver,
     RecorderState,
     RecorderStatus,
     RecordingParams,
@@ -38,51 +37,18 @@ from tbdesktop.services.recording import (
 from tbdesktop.services.recording.recorder import Recorder
 from tbdesktop.services.sessions import SessionService
 from tbdesktop.ui.aio import run_dialog, spawn
+from tbdesktop.ui.forms import choice_combo
+from tbdesktop.ui.recorder_relay import (
+    CONSENT_CHOICES,
+    SESSION_TYPES,
+    STATE_WORDS,
+    RecorderRelay,
+    clock,
+    meter_value,
+)
 from tbdesktop.ui.resources import icon
 
-METER_FLOOR_DBFS = -60.0
-CONSENT_CHOICES = (("verbal", "Verbal consent"), ("written", "Written consent"), ("electronic", "Electronic consent"))
-SESSION_TYPES = (("individual", "Individual"), ("couples", "Couples"), ("family", "Family"), ("group", "Group"))
-STATE_WORDS = {
-    RecorderState.IDLE: "Ready to record",
-    RecorderState.RECORDING: "Recording",
-    RecorderState.PAUSED: "Paused — nothing is kept until you resume",
-    RecorderState.DEVICE_LOST: "The microphone stopped — resume on it or another one, or stop",
-    RecorderState.STOPPED: "Stopped — save it as a session, or discard it",
-    RecorderState.SAVED: "Saved as a session",
-    RecorderState.DISCARDED: "Discarded",
-}
-
-
-def clock(seconds: float) -> str:
-    total = int(max(0.0, seconds))
-    return f"{total // 3600:d}:{total % 3600 // 60:02d}:{total % 60:02d}"
-
-
-def meter_value(dbfs: float) -> int:
-    """0–100 for the meter: -60 dBFS (and quieter) is empty, 0 dBFS full."""
-    return int(round(100.0 * (min(0.0, max(METER_FLOOR_DBFS, dbfs)) - METER_FLOOR_DBFS) / -METER_FLOOR_DBFS))
-
-
-class _Relay(QObject, RecorderObserver):
-    """The recorder calls observers on its own threads; these signals deliver on the GUI thread."""
-
-    levelRead = Signal(object)
-    elapsedChanged = Signal(float)
-    stateChanged = Signal(object)
-    problemRaised = Signal(object)
-
-    def level(self, reading: LevelReading) -> None:
-        self.levelRead.emit(reading)
-
-    def elapsed(self, seconds: float) -> None:
-        self.elapsedChanged.emit(seconds)
-
-    def state_changed(self, status: RecorderStatus) -> None:
-        self.stateChanged.emit(status)
-
-    def device_error(self, problem: DeviceProblem) -> None:
-        self.problemRaised.emit(problem)
+__all__ = ["RecorderDialog", "clock", "meter_value"]
 
 
 class RecorderDialog(QDialog):
@@ -107,7 +73,7 @@ class RecorderDialog(QDialog):
         self._consent_required = consent_required
         self.recorder: Recorder | None = None
         self._busy = False
-        self._relay = _Relay(self)
+        self._relay = RecorderRelay(self)
         self._relay.levelRead.connect(self._on_level)
         self._relay.elapsedChanged.connect(self._on_elapsed)
         self._relay.stateChanged.connect(self._on_state)
@@ -151,18 +117,10 @@ class RecorderDialog(QDialog):
         if line is not None:
             line.setPlaceholderText("Choose a client or type a new name (optional)")
         form.addRow("C&lient", self.client_combo)
-        self.type_combo = QComboBox()
-        self.type_combo.setObjectName("typeCombo")
-        self.type_combo.setAccessibleName("Session type")
-        for key, text in SESSION_TYPES:
-            self.type_combo.addItem(text, key)
+        self.type_combo = choice_combo("typeCombo", SESSION_TYPES, "Session type")
         form.addRow("Session &type", self.type_combo)
-        self.consent_combo = QComboBox()
-        self.consent_combo.setObjectName("consentCombo")
-        self.consent_combo.setAccessibleName("Client consent")
-        self.consent_combo.addItem("Confirm the client's consent…" if consent_required else "Not recorded yet", None)
-        for key, text in CONSENT_CHOICES:
-            self.consent_combo.addItem(text, key)
+        unchosen = "Confirm the client's consent…" if consent_required else "Not recorded yet"
+        self.consent_combo = choice_combo("consentCombo", ((None, unchosen), *CONSENT_CHOICES), "Client consent")
         self.consent_combo.currentIndexChanged.connect(self._update_buttons)
         form.addRow("&Consent", self.consent_combo)
         layout.addLayout(form)
@@ -190,33 +148,28 @@ class RecorderDialog(QDialog):
         layout.addWidget(self.problem_label)
 
         buttons = QHBoxLayout()
-        self.discard_button = QPushButton("Discard")
-        self.discard_button.setObjectName("discardButton")
-        self.discard_button.clicked.connect(self.discard)
-        buttons.addWidget(self.discard_button)
+        self.discard_button = self._button(buttons, "Discard", "discardButton", self.discard)
         buttons.addStretch(1)
-        self.pause_button = QPushButton("Pause")
-        self.pause_button.setObjectName("pauseButton")
+        self.pause_button = self._button(buttons, "Pause", "pauseButton", self.toggle_pause)
         self.pause_button.setShortcut(QKeySequence("Ctrl+P"))
-        self.pause_button.clicked.connect(self.toggle_pause)
-        buttons.addWidget(self.pause_button)
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.setObjectName("stopButton")
-        self.stop_button.clicked.connect(self.stop)
-        buttons.addWidget(self.stop_button)
-        self.record_button = QPushButton("● Record")
-        self.record_button.setObjectName("recordButton")
-        self.record_button.setProperty("primary", True)
+        self.stop_button = self._button(buttons, "Stop", "stopButton", self.stop)
+        self.record_button = self._button(buttons, "● Record", "recordButton", self.start, primary=True)
         self.record_button.setDefault(True)
-        self.record_button.clicked.connect(self.start)
-        buttons.addWidget(self.record_button)
-        self.save_button = QPushButton("Save session")
-        self.save_button.setObjectName("saveRecordingButton")
-        self.save_button.setProperty("primary", True)
-        self.save_button.clicked.connect(self.save)
-        buttons.addWidget(self.save_button)
+        self.save_button = self._button(buttons, "Save session", "saveRecordingButton", self.save, primary=True)
         layout.addLayout(buttons)
         self._update_buttons()
+
+    @staticmethod
+    def _button(
+        row: QHBoxLayout, text: str, name: str, slot: Callable[[], None], *, primary: bool = False
+    ) -> QPushButton:
+        button = QPushButton(text)
+        button.setObjectName(name)
+        if primary:
+            button.setProperty("primary", True)
+        button.clicked.connect(slot)
+        row.addWidget(button)
+        return button
 
     # -- set-up -------------------------------------------------------------------------------------------
 
@@ -252,9 +205,7 @@ class RecorderDialog(QDialog):
         elif any(d.is_default for d in devices):
             self.device_combo.setCurrentIndex(next(i for i, d in enumerate(devices) if d.is_default))
         if not devices:
-            self._show_problem(
-                "No microphone was found. Plug one in and press Refresh, or import a recording instead."
-            )
+            self._show_problem("No microphone was found. Plug one in and press Refresh, or import a recording instead.")
         else:
             self._show_problem("")
         self._update_buttons()
@@ -262,9 +213,11 @@ class RecorderDialog(QDialog):
     def _params(self) -> RecordingParams:
         name = self.client_combo.currentText().strip()
         data = self.client_combo.currentData()
-        client_id = data if isinstance(data, uuid.UUID) and self.client_combo.itemText(
-            self.client_combo.currentIndex()
-        ) == name else None
+        client_id = (
+            data
+            if isinstance(data, uuid.UUID) and self.client_combo.itemText(self.client_combo.currentIndex()) == name
+            else None
+        )
         return RecordingParams(
             device=self.device_combo.currentData(),
             client_name=None if client_id is not None or not name else name,
@@ -275,14 +228,17 @@ class RecorderDialog(QDialog):
 
     # -- actions ------------------------------------------------------------------------------------------
 
-    def _run(self, action: Callable[[], Any], after: Callable[[Any], None] | None = None) -> None:
+    def _run(
+        self, action: Callable[[], Any] | Coroutine[Any, Any, Any], after: Callable[[Any], None] | None = None
+    ) -> None:
         """A recorder call off the GUI thread (opening or closing a device can take a moment)."""
         self._busy = True
         self._update_buttons()
+        call = action if asyncio.iscoroutine(action) else asyncio.to_thread(action)
 
         async def go() -> Any:
             try:
-                return await asyncio.to_thread(action)
+                return await call
             finally:
                 self._busy = False
                 self._update_buttons()
@@ -331,14 +287,15 @@ class RecorderDialog(QDialog):
         details = self._params()
         consent = self.consent_combo.currentData()
 
-        def finish() -> SessionInfo:
-            recorder.set_details(
+        async def finish() -> SessionInfo:
+            await asyncio.to_thread(
+                recorder.set_details,
                 client_name=name if details.client_id is None else None,
                 client_id=details.client_id,
                 session_type=details.session_type,
                 consent_method=consent,
             )
-            return recorder.save_sync()
+            return await recorder.save()
 
         def saved(info: SessionInfo) -> None:
             self.saved.emit(info)
@@ -346,7 +303,7 @@ class RecorderDialog(QDialog):
             self.recorder = None
             self.accept()
 
-        self._run(finish, saved)
+        self._run(finish(), saved)
 
     def discard(self) -> None:
         recorder = self.recorder
@@ -396,27 +353,25 @@ class RecorderDialog(QDialog):
 
     # -- what the recorder says ---------------------------------------------------------------------------
 
-    def _on_level(self, reading: object) -> None:
-        if isinstance(reading, LevelReading):
-            self.meter.setValue(meter_value(reading.peak_dbfs))
-            if bool(self.meter.property("clipping")) != reading.clipping:
-                self.meter.setProperty("clipping", reading.clipping)
-                self.meter.style().unpolish(self.meter)
-                self.meter.style().polish(self.meter)
+    def _on_level(self, reading: LevelReading) -> None:
+        self.meter.setValue(meter_value(reading.peak_dbfs))
+        if bool(self.meter.property("clipping")) != reading.clipping:
+            self.meter.setProperty("clipping", reading.clipping)
+            self.meter.style().unpolish(self.meter)
+            self.meter.style().polish(self.meter)
 
     def _on_elapsed(self, seconds: float) -> None:
         self.elapsed_label.setText(clock(seconds))
 
-    def _on_state(self, status: object) -> None:
-        if isinstance(status, RecorderStatus):
-            self.state_label.setText(STATE_WORDS.get(status.state, status.state.value))
-            self.elapsed_label.setText(clock(status.elapsed_s))
-            if status.state is RecorderState.DEVICE_LOST:
-                self.load_devices(rescan=True)
+    def _on_state(self, status: RecorderStatus) -> None:
+        self.state_label.setText(STATE_WORDS.get(status.state, status.state.value))
+        self.elapsed_label.setText(clock(status.elapsed_s))
+        if status.state is RecorderState.DEVICE_LOST:
+            self.load_devices(rescan=True)
         self._update_buttons()
 
-    def _on_problem(self, problem: object) -> None:
-        if isinstance(problem, DeviceProblem) and problem.kind != "overflow":
+    def _on_problem(self, problem: DeviceProblem) -> None:
+        if problem.kind != "overflow":
             self._show_problem(problem.message)
         self._update_buttons()
 

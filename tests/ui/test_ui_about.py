@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from PySide6.QtWidgets import QDialog, QFrame, QLabel, QListWidget, QPlainTextEd
 from pytestqt.qtbot import QtBot
 from ui_support import REPO_ROOT, AsyncDriver
 
+from tbdesktop.services.bundle import AppServices
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.dto import UserInfo
 from tbdesktop.services.settings import SettingsService
@@ -35,7 +37,12 @@ def _child(root: QWidget, kind: type, name: str) -> QWidget:
 def test_about_section_and_licences_dialog(
     qtbot: QtBot, aio: AsyncDriver, ui_ctx: AppContext, therapist: UserInfo, tmp_path: Path, screenshot: Shot
 ) -> None:
-    page = SettingsPage(SettingsService(ui_ctx, therapist, config_dir=tmp_path / "config", env={}))
+    page = SettingsPage(
+        dataclasses.replace(
+            AppServices.compose(ui_ctx, therapist),
+            settings=SettingsService(ui_ctx, therapist, config_dir=tmp_path / "config", env={}),
+        )
+    )
     qtbot.addWidget(page)
     page.resize(1024, 760)
     page.show()

@@ -3,6 +3,7 @@ services and a real SQLite database (and, end to end, a private PostgreSQL clini
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import socket
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 from ui_support import AsyncDriver, make_window
 
+from tbdesktop.services.bundle import AppServices
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.dto import UserInfo
 from tbdesktop.services.sessions import SessionService
@@ -236,7 +238,12 @@ def test_sign_in_again_shows_the_known_server_and_email(
 def _settings(
     qtbot: QtBot, aio: AsyncDriver, ctx: AppContext, user: UserInfo, tmp_path: Path
 ) -> tuple[SettingsPage, ClinicSection]:
-    page = SettingsPage(SettingsService(ctx, user, config_dir=tmp_path / "config", env={}))
+    page = SettingsPage(
+        dataclasses.replace(
+            AppServices.compose(ctx, user),
+            settings=SettingsService(ctx, user, config_dir=tmp_path / "config", env={}),
+        )
+    )
     section = ClinicSection(ClinicLink(SyncService(ctx), user, Loop()))
     page.add_section(section)
     qtbot.addWidget(page)

@@ -16,6 +16,7 @@ from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 from ui_support import AsyncDriver, make_window, open_session_view, show_session
 
+from tbdesktop.services.bundle import AppServices
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.dto import UserInfo
 from tbdesktop.services.notes import NoteService, stored_sections
@@ -34,7 +35,7 @@ from tbdesktop.store.models import (
 from tbdesktop.store.note_repositories import SystemNoteWriter
 from tbdesktop.store.repositories import SystemSegmentWriter
 from tbdesktop.ui.sessions_page.menu import SessionContextMenu
-from tbdesktop.ui.templates_page import CLINIC_READ_ONLY, TemplatesPage
+from tbdesktop.ui.templates import CLINIC_READ_ONLY, TemplatesPage
 
 pytestmark = [
     pytest.mark.qt_log_level_fail("WARNING"),
@@ -259,7 +260,7 @@ def test_a_clinic_template_is_read_only_for_a_therapist_and_editable_for_a_manag
     TemplateService(ui_ctx, manager).create_sync("Clinic intake", content, clinic_wide=True)
 
     def page_for(user: UserInfo) -> TemplatesPage:
-        page = TemplatesPage(TemplateService(ui_ctx, user), user)
+        page = TemplatesPage(AppServices.compose(ui_ctx, user))
         qtbot.addWidget(page)
         page.resize(1024, 700)
         page.show()

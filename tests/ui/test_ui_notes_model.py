@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import multiprocessing
 import os
@@ -16,6 +17,7 @@ from PySide6.QtWidgets import QFileDialog, QWidget
 from pytestqt.qtbot import QtBot
 from ui_support import AsyncDriver
 
+from tbdesktop.services.bundle import AppServices
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.dto import UserInfo
 from tbdesktop.services.settings import SettingsService
@@ -40,7 +42,11 @@ def config_dir(tmp_path: Path) -> Path:
 
 
 def _page(qtbot: QtBot, aio: AsyncDriver, ctx: AppContext, user: UserInfo, config_dir: Path) -> SettingsPage:
-    page = SettingsPage(SettingsService(ctx, user, config_dir=config_dir, env={}))
+    page = SettingsPage(
+        dataclasses.replace(
+            AppServices.compose(ctx, user), settings=SettingsService(ctx, user, config_dir=config_dir, env={})
+        )
+    )
     qtbot.addWidget(page)
     page.resize(*SIZE)
     page.show()

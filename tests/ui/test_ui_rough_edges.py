@@ -383,7 +383,7 @@ def test_processing_dialog_title_names_no_file(
 def test_template_editor_hides_the_key_and_fits_its_labels(
     qtbot: QtBot, aio: AsyncDriver, ui_ctx: AppContext, therapist: UserInfo, screenshot: Shot
 ) -> None:
-    from tbdesktop.ui.template_editor import TemplateEditorDialog
+    from tbdesktop.ui.templates import TemplateEditorDialog
 
     templates = TemplateService(ui_ctx, therapist)
 

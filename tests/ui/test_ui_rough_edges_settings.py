@@ -13,10 +13,10 @@ from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 from ui_support import AsyncDriver
 
+from tbdesktop.services.bundle import AppServices
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.dto import UserInfo
 from tbdesktop.services.profiles import ProfileService
-from tbdesktop.services.settings import SettingsService
 from tbdesktop.store.models import AuditEvent
 from tbdesktop.ui.settings_page import SettingsPage
 
@@ -27,7 +27,7 @@ pytestmark = [
 
 
 def _page(qtbot: QtBot, aio: AsyncDriver, ctx: AppContext, user: UserInfo) -> SettingsPage:
-    page = SettingsPage(SettingsService(ctx, user))
+    page = SettingsPage(AppServices.compose(ctx, user))
     qtbot.addWidget(page)
     page.resize(1000, 1400)
     page.show()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
 from pytestqt.qtbot import QtBot
 from ui_support import AsyncDriver
 
+from tbdesktop.services.bundle import AppServices
 from tbdesktop.services.context import OPENAI_KEY_NAME, AppContext
 from tbdesktop.services.dto import TemplateInfo, UserInfo
 from tbdesktop.services.profiles import ProfileService
@@ -32,8 +34,7 @@ from tbdesktop.services.settings import SettingsService
 from tbdesktop.services.templates import TemplateService
 from tbdesktop.store.models import User
 from tbdesktop.ui.settings_page import KEY_STORED, NO_KEY, SettingsPage
-from tbdesktop.ui.template_editor import TemplateEditorDialog, section_key
-from tbdesktop.ui.templates_page import TemplatesPage
+from tbdesktop.ui.templates import TemplateEditorDialog, TemplatesPage, section_key
 
 # Qt must not warn while these screens run (the offscreen platform's note about size hints aside).
 pytestmark = [
@@ -67,7 +68,7 @@ def _show(qtbot: QtBot, widget: QWidget) -> None:
 
 
 def _templates_page(qtbot: QtBot, aio: AsyncDriver, ctx: AppContext, user: UserInfo) -> TemplatesPage:
-    page = TemplatesPage(TemplateService(ctx, user), user)
+    page = TemplatesPage(AppServices.compose(ctx, user))
     _show(qtbot, page)
     aio.run(aio.until(lambda: bool(page.templates()), message="the templates to load"))
     return page
@@ -337,7 +338,11 @@ def config_dir(tmp_path: Path) -> Path:
 
 
 def _settings_page(qtbot: QtBot, aio: AsyncDriver, ctx: AppContext, user: UserInfo, config_dir: Path) -> SettingsPage:
-    page = SettingsPage(SettingsService(ctx, user, config_dir=config_dir, env={}))
+    page = SettingsPage(
+        dataclasses.replace(
+            AppServices.compose(ctx, user), settings=SettingsService(ctx, user, config_dir=config_dir, env={})
+        )
+    )
     _show(qtbot, page)
     # loaded, About included: until then the page runs its load and a click on Save would be dropped
     aio.run(aio.until(lambda: page.view() is not None and not page._busy, message="the settings to load"))

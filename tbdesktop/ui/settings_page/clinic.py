@@ -11,7 +11,6 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
-    QFormLayout,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -26,7 +25,7 @@ from tbdesktop.ui.aio import run_dialog, spawn, spawn_one_at_a_time
 from tbdesktop.ui.buttons import action_button
 from tbdesktop.ui.clinic_link import ClinicLink
 from tbdesktop.ui.clinic_signin import CaFileField, sign_in_to_clinic
-from tbdesktop.ui.settings_page.fields import field_label, hint_label
+from tbdesktop.ui.forms import card_box, card_form, field_label, hint_label
 from tbdesktop.ui.sync_indicator import synced_words
 
 NOT_JOINED = (
@@ -48,8 +47,6 @@ class ClinicSection(QFrame):
 
     def __init__(self, link: ClinicLink, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setObjectName("clinicSettings")
-        self.setAccessibleName("Clinic")
         self._link = link
         self._status: SyncStatus | None = None
         self._account: SyncAccountInfo | None = None
@@ -57,12 +54,7 @@ class ClinicSection(QFrame):
         self._refreshing = False
         self.leave_box: QMessageBox | None = None
 
-        box = QVBoxLayout(self)
-        box.setContentsMargins(20, 16, 20, 18)
-        box.setSpacing(6)
-        heading = QLabel("Clinic")
-        heading.setObjectName("sectionTitle")
-        box.addWidget(heading)
+        box = card_box(self, "Clinic", name="clinicSettings", spacing=6)
 
         self.not_joined = QWidget()
         self.not_joined.setObjectName("clinicNotJoined")
@@ -82,11 +74,7 @@ class ClinicSection(QFrame):
         joined = QVBoxLayout(self.joined)
         joined.setContentsMargins(0, 4, 0, 0)
         joined.setSpacing(8)
-        form = QFormLayout()
-        form.setHorizontalSpacing(16)
-        form.setVerticalSpacing(8)
-        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form = card_form()
         self.values: dict[str, QLabel] = {}
         for key, label in (
             ("server", "Server"),

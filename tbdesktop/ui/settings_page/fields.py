@@ -1,33 +1,14 @@
-"""The Settings page's building blocks: labelled hints, the invalid mark, and the API key field."""
+"""The Settings page's API key field."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QPushButton, QVBoxLayout, QWidget
+
+from tbdesktop.ui.forms import hint_label, mark_invalid, repolish
 
 KEY_STORED = "A key is stored"
 NO_KEY = "No key stored"
-
-
-def mark_invalid(widget: QWidget, invalid: bool) -> None:
-    widget.setProperty("invalid", invalid)
-    widget.style().unpolish(widget)
-    widget.style().polish(widget)
-
-
-def field_label(text: str, buddy: QWidget | None = None) -> QLabel:
-    label = QLabel(text)
-    label.setObjectName("fieldLabel")
-    if buddy is not None:
-        label.setBuddy(buddy)
-    return label
-
-
-def hint_label(text: str = "", name: str = "settingsHint") -> QLabel:
-    label = QLabel(text)
-    label.setObjectName(name)
-    label.setWordWrap(True)
-    return label
 
 
 class KeyField(QWidget):
@@ -100,8 +81,7 @@ class KeyField(QWidget):
     def _set_status(self, text: str, state: str) -> None:
         self.status.setText(text)
         self.status.setProperty("state", state)
-        self.status.style().unpolish(self.status)
-        self.status.style().polish(self.status)
+        repolish(self.status)
 
     def show_error(self, message: str) -> None:
         self._set_status(message, "error")

@@ -3,17 +3,16 @@ test run (in a separate process) with its result."""
 
 from __future__ import annotations
 
-import asyncio
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import dataclass
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -24,18 +23,23 @@ from tbdesktop.services.notes_model import (
     MAX_THREADS,
     MIN_CONTEXT,
     ModelTestResult,
-    NotesModelService,
 )
-from tbdesktop.ui.aio import spawn
 from tbdesktop.ui.file_field import FileField
+from tbdesktop.ui.forms import repolish
+from tbdesktop.ui.settings_page.rows import FormRows, spin_box
 
 GGUF_FILTER = "GGUF models (*.gguf)"
 GPU_CHECKING = "Checking whether this runtime can use a GPU…"
 
 
-def _repolish(widget: QWidget) -> None:
-    widget.style().unpolish(widget)
-    widget.style().polish(widget)
+@dataclass(frozen=True)
+class ModelTestInput:
+    """The model file and settings a test runs with (saved or not)."""
+
+    path: str
+    threads: int
+    gpu_layers: int
+    context: int
 
 
 class ModelFileField(FileField):
@@ -125,37 +129,17 @@ class ModelTestBox(QWidget):
     def _show(self, text: str, state: str) -> None:
         self.result_label.setText(text)
         self.result_label.setProperty("state", state)
-        _repolish(self.result_label)
+        repolish(self.result_label)
         self.result_label.show()
 
 
 class NotesModelRows:
-    """Mixed into SettingsPage, which provides the form rows (``_field``) and the state named below."""
+    """The rows of a note model on this workstation, added to ``form``; shown for the "Language model on this
+    workstation" backend. What they do (the test run, the GPU question) is the page controller's."""
 
-    if TYPE_CHECKING:
-        _models: NotesModelService
-        _model_test: asyncio.Task[None] | None
-        _gpu: list[str] | None
-        _fields: dict[str, QWidget]
-        gpu_label: QLabel | None
-
-        def _field(
-            self, form: QFormLayout, name: str, label: str, widget: QWidget, hint: str = "", *, beside: str = ""
-        ) -> QLabel | None: ...
-
-    def _spin(self, name: str, low: int, high: int, step: int = 1) -> QSpinBox:
-        spin = QSpinBox()
-        spin.setObjectName(name)
-        spin.setRange(low, high)
-        spin.setSingleStep(step)
-        spin.setFixedWidth(150)
-        spin.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # a wheel scrolling the page leaves the value alone
-        return spin
-
-    def _build_notes_model(self, form: QFormLayout) -> None:
-        """The GGUF model's rows, shown for the "Language model on this workstation" backend."""
+    def __init__(self, rows: FormRows, form: QFormLayout) -> None:
         self.notes_file = ModelFileField()
-        self._field(
+        rows.add(
             form,
             "notes_model_file",
             "Model &file",
@@ -163,15 +147,15 @@ class NotesModelRows:
             "A GGUF chat model installed by IT. It runs in the notes worker; nothing leaves this computer.",
         )
         self.notes_file.setAccessibleName("Note model file")
-        self._fields["notes_model_file"] = self.notes_file.edit  # marked and focused when its error shows
-        self.notes_threads_spin = self._spin("notesThreadsSpin", 0, MAX_THREADS)
+        rows.fields["notes_model_file"] = self.notes_file.edit  # marked and focused when its error shows
+        self.notes_threads_spin = spin_box("notesThreadsSpin", 0, MAX_THREADS)
         self.notes_threads_spin.setSpecialValueText("Every core")
-        self._field(form, "notes_threads", "CPU t&hreads", self.notes_threads_spin, beside="0 = every core")
-        self.notes_gpu_spin = self._spin("notesGpuLayersSpin", 0, MAX_GPU_LAYERS)
-        self.gpu_label = self._field(form, "notes_gpu_layers", "&GPU layers", self.notes_gpu_spin, beside=GPU_CHECKING)
-        self.notes_context_spin = self._spin("notesContextSpin", MIN_CONTEXT, MAX_CONTEXT, 1024)
+        rows.add(form, "notes_threads", "CPU t&hreads", self.notes_threads_spin, beside="0 = every core")
+        self.notes_gpu_spin = spin_box("notesGpuLayersSpin", 0, MAX_GPU_LAYERS)
+        self.gpu_label = rows.add(form, "notes_gpu_layers", "&GPU layers", self.notes_gpu_spin, beside=GPU_CHECKING)
+        self.notes_context_spin = spin_box("notesContextSpin", MIN_CONTEXT, MAX_CONTEXT, 1024)
         self.notes_context_spin.setSuffix(" tokens")
-        self._field(
+        rows.add(
             form,
             "notes_context",
             "Conte&xt",
@@ -179,59 +163,27 @@ class NotesModelRows:
             beside="how much of a session the model reads at once; more needs more memory",
         )
         self.model_test = ModelTestBox()
-        self._field(form, "notes_model_test", "", self.model_test)
+        rows.add(form, "notes_model_test", "", self.model_test)
         self.model_test.setAccessibleName("Test this model")
-        self.model_test.testRequested.connect(self.test_model)
-        # A result describes the file and settings it ran with: a change makes it old news.
-        self.notes_file.edit.textChanged.connect(self._model_changed)
+
+    def on_change(self, slot: Callable[[], None]) -> None:
+        """``slot`` runs when the file or a setting changes (a test result describes the ones it ran with)."""
+        self.notes_file.edit.textChanged.connect(slot)
         for spin in (self.notes_threads_spin, self.notes_gpu_spin, self.notes_context_spin):
-            spin.valueChanged.connect(self._model_changed)
-        self.model_test.cancelRequested.connect(self.cancel_model_test)
+            spin.valueChanged.connect(slot)
 
-    async def _ask_gpu(self) -> None:
-        """Whether the notes runtime has a GPU: asked in a child process, as loading the runtime here would cost
-        the window seconds (and GPU memory)."""
-        self._gpu = await self._models.gpu_devices()
-        if self.gpu_label is None:
-            return
-        if self._gpu:
-            self.gpu_label.setText(f"GPU: {', '.join(self._gpu)}. {MAX_GPU_LAYERS} = every layer; 0 = CPU only.")
-        else:
-            self.gpu_label.setText("This runtime has no GPU: the model runs on the CPU, so GPU layers are not used.")
-
-    @property
-    def model_test_running(self) -> bool:
-        return self._model_test is not None and not self._model_test.done()
-
-    def test_model(self) -> None:
-        """Test the model in the fields (saved or not) in a separate process; the window stays usable."""
-        if self.model_test_running:
-            return
-        self.model_test.set_busy(True)
-        self._model_test = spawn(
-            self._test_model(
-                self.notes_file.text(),
-                self.notes_threads_spin.value(),
-                self.notes_gpu_spin.value(),
-                self.notes_context_spin.value(),
-            ),
-            on_error=lambda message: self.model_test.show_message(message, "error"),
+    def test_input(self) -> ModelTestInput:
+        return ModelTestInput(
+            self.notes_file.text(),
+            self.notes_threads_spin.value(),
+            self.notes_gpu_spin.value(),
+            self.notes_context_spin.value(),
         )
 
-    async def _test_model(self, path: str, threads: int, gpu_layers: int, context: int) -> None:
-        try:
-            result = await self._models.test_model(path, threads, gpu_layers, context)
-        finally:
-            self.model_test.set_busy(False)
-        self.model_test.show_result(result)
-
-    def _model_changed(self) -> None:
-        if not self.model_test_running:
-            self.model_test.clear()
-
-    def cancel_model_test(self) -> None:
-        """Stop the test: its process is ended (the service's clean-up) and the page is ready for another."""
-        if self._model_test is not None and not self._model_test.done():
-            self._model_test.cancel()
-            self.model_test.set_busy(False)
-            self.model_test.show_message("The test was cancelled.", "none")
+    def show_gpu(self, devices: list[str]) -> None:
+        if self.gpu_label is None:
+            return
+        if devices:
+            self.gpu_label.setText(f"GPU: {', '.join(devices)}. {MAX_GPU_LAYERS} = every layer; 0 = CPU only.")
+        else:
+            self.gpu_label.setText("This runtime has no GPU: the model runs on the CPU, so GPU layers are not used.")

@@ -2,42 +2,32 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QFormLayout,
     QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
-    QVBoxLayout,
     QWidget,
 )
 
 from tbdesktop.services.dto import UserInfo
-from tbdesktop.services.profiles import ProfileService
-from tbdesktop.ui.aio import spawn
-from tbdesktop.ui.settings_page.fields import field_label, hint_label
+from tbdesktop.ui.forms import card_box, card_form, field_label, hint_label
 
 
 class ProfileSection(QFrame):
-    """Shows and changes the signed-in clinician's profile through ProfileService (owner-only, audited)."""
+    """Shows the signed-in clinician's profile and asks for changes; the page's controller makes them."""
 
     notify = Signal(str, str)  # ("success" | "error", message)
-    profileChanged = Signal(object)  # UserInfo
+    profileChanged = Signal(UserInfo)
+    saveRequested = Signal(str, str, str)  # name, email, practice
+    passcodeRequested = Signal(str, str)  # new passcode, current passcode ("" when there is none)
 
-    def __init__(self, profiles: ProfileService, user: UserInfo, parent: QWidget | None = None) -> None:
+    def __init__(self, user: UserInfo, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setObjectName("settingsCard")
-        self.setAccessibleName("Profile")
-        self._profiles = profiles
         self.user = user
-        box = QVBoxLayout(self)
-        box.setContentsMargins(20, 16, 20, 18)
-        box.setSpacing(4)
-        heading = QLabel("Profile")
-        heading.setObjectName("sectionTitle")
-        box.addWidget(heading)
+        box = card_box(self, "Profile")
         box.addWidget(
             hint_label(
                 "Your name as it appears on notes and addenda, your email address, and the practice named on the "
@@ -46,12 +36,7 @@ class ProfileSection(QFrame):
             )
         )
         box.addSpacing(8)
-        form = QFormLayout()
-        form.setObjectName("profileForm")
-        form.setHorizontalSpacing(16)
-        form.setVerticalSpacing(8)
-        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form = card_form("profileForm")
         box.addLayout(form)
 
         self.name_edit = QLineEdit(user.display_name)
@@ -118,24 +103,21 @@ class ProfileSection(QFrame):
 
     def save_profile(self) -> None:
         self._show(self.profile_error, "")
+        self.save_profile_button.setEnabled(False)
+        self.saveRequested.emit(self.name_edit.text(), self.email_edit.text(), self.practice_edit.text())
 
-        async def run() -> None:
-            self.save_profile_button.setEnabled(False)
-            try:
-                info = await self._profiles.update_profile(
-                    self.user, self.user.id, self.name_edit.text(), self.email_edit.text(), self.practice_edit.text()
-                )
-            finally:
-                self.save_profile_button.setEnabled(True)
-            self.user = info
-            self.profileChanged.emit(info)
-            self.notify.emit("success", "Profile saved.")
+    def profile_saved(self, info: UserInfo) -> None:
+        self.save_profile_button.setEnabled(True)
+        self.user = info
+        self.profileChanged.emit(info)
+        self.notify.emit("success", "Profile saved.")
 
-        spawn(run(), on_error=lambda message: self._show(self.profile_error, message))
+    def profile_failed(self, message: str) -> None:
+        self.save_profile_button.setEnabled(True)
+        self._show(self.profile_error, message)
 
-    async def refresh(self) -> None:
-        """Show the stored practice name (read off the UI thread)."""
-        self.practice_edit.setText(await self._profiles.practice_name(self.user.id))
+    def show_practice(self, name: str) -> None:
+        self.practice_edit.setText(name)
 
     def change_passcode(self) -> None:
         self._show(self.passcode_error, "")
@@ -143,16 +125,15 @@ class ProfileSection(QFrame):
         if new != self.confirm_edit.text():
             self._show(self.passcode_error, "The new passcode and its repeat differ.")
             return
-        current = self.current_edit.text() or None
+        self.passcode_button.setEnabled(False)
+        self.passcodeRequested.emit(new, self.current_edit.text())
 
-        async def run() -> None:
-            self.passcode_button.setEnabled(False)
-            try:
-                await self._profiles.change_passcode(self.user.id, new, current)
-            finally:
-                self.passcode_button.setEnabled(True)
-            for edit in (self.current_edit, self.new_edit, self.confirm_edit):
-                edit.clear()
-            self.notify.emit("success", "Passcode changed.")
+    def passcode_changed(self) -> None:
+        self.passcode_button.setEnabled(True)
+        for edit in (self.current_edit, self.new_edit, self.confirm_edit):
+            edit.clear()
+        self.notify.emit("success", "Passcode changed.")
 
-        spawn(run(), on_error=lambda message: self._show(self.passcode_error, message))
+    def passcode_failed(self, message: str) -> None:
+        self.passcode_button.setEnabled(True)
+        self._show(self.passcode_error, message)

@@ -22,7 +22,7 @@ from tbdesktop.ui.session_view import SessionView
 from tbdesktop.ui.sessions_page import SessionsPage
 from tbdesktop.ui.settings_page import SettingsPage
 from tbdesktop.ui.settings_page.clinic import ClinicSection
-from tbdesktop.ui.templates_page import TemplatesPage
+from tbdesktop.ui.templates import TemplatesPage
 from tbdesktop.ui.toasts import ToastOverlay
 from tbdesktop.ui.window.header import WindowHeader
 from tbdesktop.ui.window.import_controller import ImportController

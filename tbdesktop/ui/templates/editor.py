@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import re
-import unicodedata
-from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
-from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QIntValidator
@@ -29,67 +25,26 @@ from PySide6.QtWidgets import (
 from tbdesktop.services.dto import TemplateInfo
 from tbdesktop.ui.aio import spawn
 from tbdesktop.ui.buttons import dialog_buttons, primary_button
+from tbdesktop.ui.forms import field_label
+from tbdesktop.ui.templates.drafts import (
+    MAX_KEY_LEN,
+    MAX_SECTION_WORDS,
+    Saver,
+    SectionDraft,
+    TemplateDraft,
+    section_key,
+    unique_key,
+)
 
-MAX_SECTION_WORDS = 2000
-MAX_KEY_LEN = 40
+__all__ = ["Saver", "TemplateDraft", "TemplateEditorDialog", "section_key"]
+
 _SECTION_REF = re.compile(r"^Section (\d+)")
-
-
-def section_key(title: str) -> str:
-    """A key from a title: "Risk & safety" → "risk_safety", "Évaluation" → "evaluation"."""
-    plain = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode("ascii")
-    return re.sub(r"[^a-z0-9]+", "_", plain.lower()).strip("_")[:MAX_KEY_LEN]
-
-
-def unique_key(key: str, taken: set[str]) -> str:
-    """``key``, or ``key_2``, ``key_3`` … when another section of the template has it."""
-    if not key or key not in taken:
-        return key
-    n = 2
-    while f"{key}_{n}"[:MAX_KEY_LEN] in taken:
-        n += 1
-    return f"{key[: MAX_KEY_LEN - len(str(n)) - 1]}_{n}"
-
-
-@dataclass
-class SectionDraft:
-    key: str = ""
-    title: str = ""
-    instructions: str = ""
-    max_words: int | None = None
-    key_follows_title: bool = True  # a new section's key is made from its title until the key is typed
-
-    def to_content(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"key": self.key, "title": self.title, "instructions": self.instructions}
-        if self.max_words is not None:
-            out["max_words"] = self.max_words
-        return out
-
-
-@dataclass(frozen=True)
-class TemplateDraft:
-    name: str
-    sections: list[dict[str, Any]] = field(default_factory=list)
-    clinic_wide: bool = False
-
-    def content(self) -> dict[str, Any]:
-        return {"sections": self.sections}
-
-
-Saver = Callable[[TemplateDraft], Coroutine[Any, Any, TemplateInfo]]
-
-
-def _field_label(text: str, buddy: QWidget) -> QLabel:
-    label = QLabel(text)
-    label.setObjectName("fieldLabel")
-    label.setBuddy(buddy)
-    return label
 
 
 class TemplateEditorDialog(QDialog):
     """Edits a draft and hands it to ``saver`` (a service call); the service's validation errors show inline."""
 
-    saved = Signal(object)  # TemplateInfo
+    saved = Signal(TemplateInfo)
 
     def __init__(
         self,
@@ -131,7 +86,7 @@ class TemplateEditorDialog(QDialog):
         self.name_edit.setAccessibleName("Template name")
         self.name_edit.setPlaceholderText("e.g. CBT progress note")
         self.name_edit.setMaxLength(200)
-        layout.addWidget(_field_label("&Name", self.name_edit))
+        layout.addWidget(field_label("&Name", self.name_edit))
         layout.addWidget(self.name_edit)
 
         self.clinic_check = QCheckBox("Clinic-wide: every therapist in the clinic can use it")
@@ -217,8 +172,8 @@ class TemplateEditorDialog(QDialog):
         self.max_words_edit.setValidator(QIntValidator(0, MAX_SECTION_WORDS, self.max_words_edit))
         self.max_words_edit.setFixedWidth(96)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        form.addRow(_field_label("&Title", self.title_edit), self.title_edit)
-        form.addRow(_field_label("&Instructions", self.instructions_edit), self.instructions_edit)
+        form.addRow(field_label("&Title", self.title_edit), self.title_edit)
+        form.addRow(field_label("&Instructions", self.instructions_edit), self.instructions_edit)
         words_row = QHBoxLayout()
         words_row.setSpacing(10)
         words_row.addWidget(self.max_words_edit)
@@ -226,7 +181,7 @@ class TemplateEditorDialog(QDialog):
         words_hint.setObjectName("muted")
         words_hint.setWordWrap(True)
         words_row.addWidget(words_hint, 1)
-        self.max_words_label = _field_label("&Word limit", self.max_words_edit)
+        self.max_words_label = field_label("&Word limit", self.max_words_edit)
         form.addRow(self.max_words_label, words_row)
         body.addWidget(self.section_form, 3)
         layout.addLayout(body, 1)
