@@ -28,10 +28,10 @@ from tbdesktop.services.templates import TemplateService
 from tbdesktop.store.models import AuditEvent, RiskFlagReview
 from tbdesktop.store.note_repositories import SystemNoteWriter
 from tbdesktop.ui.formatting import eta_words
-from tbdesktop.ui.window.main_window import MainWindow
 from tbdesktop.ui.notes_panel import SIGN_QUESTION
 from tbdesktop.ui.processing_dialog import ProcessingDialog
 from tbdesktop.ui.sessions_page.card import SessionCard
+from tbdesktop.ui.window.main_window import MainWindow
 
 pytestmark = [
     pytest.mark.qt_log_level_fail("WARNING"),

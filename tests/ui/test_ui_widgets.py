@@ -27,11 +27,11 @@ from tbdesktop.ui.aio import spawn
 from tbdesktop.ui.first_run import FirstRunDialog
 from tbdesktop.ui.formatting import duration_badge, eta_words, initials, timestamp
 from tbdesktop.ui.import_dialog import ImportDialog
-from tbdesktop.ui.window.main_window import MainWindow
 from tbdesktop.ui.processing_dialog import ProcessingDialog
 from tbdesktop.ui.resources import icon_path, resources_dir, style_sheet
 from tbdesktop.ui.session_view import SessionView
 from tbdesktop.ui.sessions_page.card import SessionCard
+from tbdesktop.ui.window.main_window import MainWindow
 
 NOW = datetime(2025, 5, 14, 9, 30, tzinfo=UTC)
 
