@@ -9,12 +9,12 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from polling import poll
 from sqlalchemy import text
 
 from tbdesktop.services.sync.connect import clinic_engine
@@ -267,9 +267,10 @@ def test_a_sync_killed_mid_push_loses_and_doubles_nothing(
         )
         admin = clinic_engine(server["admin"])
         try:
-            deadline = time.monotonic() + 120
-            killed = False
-            while time.monotonic() < deadline and proc.poll() is None:
+
+            def between_batches_or_ended() -> bool:
+                if proc.poll() is not None:
+                    return True
                 with admin.connect() as conn:
                     mark = conn.execute(text("SELECT COALESCE(MAX(last_seq), 0) FROM sync_push_marks")).scalar_one()
                     in_tx = conn.execute(
@@ -279,11 +280,11 @@ def test_a_sync_killed_mid_push_loses_and_doubles_nothing(
                         ),
                         {"u": T1},
                     ).scalar_one()
-                if mark > baseline and in_tx:  # a batch has landed and the next one is open
-                    proc.send_signal(signal.SIGKILL)
-                    killed = True
-                    break
-                time.sleep(0.02)
+                return bool(mark > baseline and in_tx)  # a batch has landed and the next one is open
+
+            killed = poll(between_batches_or_ended, 120) and proc.poll() is None
+            if killed:
+                proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=30)
             assert killed, "the sync finished before it could be interrupted"
             with ctx.db.engine.connect() as conn:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from polling import poll
 
 from tbdesktop.config import Settings
 from tbdesktop.engine.scratch import SHM
@@ -186,12 +187,13 @@ def test_killed_at_each_stage_then_started_again(cli: Cli, two_speaker: Any, tmp
     big = _repeat(two_speaker[0], tmp_path / "long.wav", 150, rate=48_000, channels=2)  # 250 MB to copy
     proc = cli.start("session", "import", str(big), "--consent", "verbal", "--wait")
     recordings = cli.data_dir / "recordings"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:
-        if recordings.is_dir() and any(recordings.glob("*.part")):
-            proc.send_signal(signal.SIGKILL)
-            break
-        time.sleep(0.005)
+
+    def copying_or_ended() -> bool:
+        return proc.poll() is not None or (recordings.is_dir() and any(recordings.glob("*.part")))
+
+    assert poll(copying_or_ended, 120), "no partial copy appeared"
+    if proc.poll() is None:  # still running: its partial copy is there
+        proc.send_signal(signal.SIGKILL)
     proc.wait(30)
     assert proc.returncode == -signal.SIGKILL, "the copy ended before it could be interrupted"
     assert any(recordings.glob("*.part")), "the interrupted copy is there until the next start"

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from polling import poll
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PASSCODE = "cli-passcode-1"
@@ -68,10 +69,7 @@ def _journals(data_dir: Path) -> list[Path]:
 
 
 def _wait(check: Callable[[], bool], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
+    assert poll(check, timeout), "timed out"
 
 
 def _journal_audio_s(path: Path) -> float:

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Integer, String, Uuid, column, delete, insert, select, table, update
 
-from tbdesktop import cli_search
+from tbdesktop.cli import common as cli_common
+from tbdesktop.cli import search as cli_search
 from tbdesktop.errors import ValidationError
 from tbdesktop.services.audit import AuditService
 from tbdesktop.services.context import AppContext
@@ -427,10 +428,8 @@ def _parser() -> argparse.ArgumentParser:
 def run_cli(
     world: World, make_settings: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> Any:
-    from tbdesktop import cli
-
     url = world.ctx.db.url
-    monkeypatch.setattr(cli, "_open", lambda args: AppContext.open(make_settings(url)))
+    monkeypatch.setattr(cli_common, "open_context", lambda args: AppContext.open(make_settings(url)))
 
     def run(*argv: str) -> str:
         args = _parser().parse_args(list(argv))

@@ -3,20 +3,31 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
+from tbdesktop.cli.common import (
+    EXIT_ERROR,
+    EXIT_OK,
+    context_and_user,
+    echo,
+    echo_err,
+    emit,
+    session_service,
+    wait_for_session,
+)
 from tbdesktop.errors import TBError
+
+if TYPE_CHECKING:
+    from tbdesktop.cli.common import SubParsers
+    from tbdesktop.services.sessions import SessionService
+    from tbdesktop.services.speakers.service import SpeakersChange
 
 ROLE_NAMES = ["therapist", "client", "partner", "participant", "other"]
 
 
-def _cli() -> Any:
-    from tbdesktop import cli
-
-    return cli
-
-
-def _regenerate_hint(needed: bool, session_id: Any) -> str:
+def _regenerate_hint(needed: bool, session_id: uuid.UUID) -> str:
     if not needed:
         return ""
     return (
@@ -25,16 +36,14 @@ def _regenerate_hint(needed: bool, session_id: Any) -> str:
     )
 
 
-def _show(args: argparse.Namespace, change: Any, message: str) -> int:
-    cli = _cli()
+def _show(args: argparse.Namespace, change: SpeakersChange, message: str) -> int:
     hint = _regenerate_hint(change.needs_regeneration, change.session.id)
-    cli._emit(args, change.to_json(), lambda: cli._print(message + hint))
-    return 0
+    emit(args, change.to_json(), lambda: echo(message + hint))
+    return EXIT_OK
 
 
-def _run(args: argparse.Namespace, action: Any) -> Any:
-    cli = _cli()
-    with cli._session_service(args) as service:
+def _run(args: argparse.Namespace, action: Callable[[SessionService], SpeakersChange]) -> SpeakersChange:
+    with session_service(args) as service:
         return action(service)
 
 
@@ -70,30 +79,30 @@ def _voices(value: str) -> int | None:
 
 
 def cmd_rediarize(args: argparse.Namespace) -> int:
-    cli = _cli()
     voices = _voices(args.voices)
-    ctx, user = cli.context_and_user(args)
+    ctx, user = context_and_user(args)
     try:
+        # services pull in SQLAlchemy: loaded when a command opens the database, not at start-up
         from tbdesktop.services.sessions import SessionService
 
         service = SessionService(ctx, user)
         change = service.rediarize_sync(args.id, voices)
         if not args.wait:
             return _show(args, change, "Speaker separation queued; it runs when the app (or --wait) processes it.")
-        cli.wait_for_session(ctx, user, change.session.id, quiet=args.json)
+        wait_for_session(ctx, user, change.session.id, quiet=args.json)
         info = service.get_sync(change.session.id)
         data = {**change.to_json(), "session": info.to_json(), "needs_regeneration": info.needs_regeneration}
         if info.error:
-            cli._emit(args, data, lambda: cli._err(info.error or ""))
-            return 1
+            emit(args, data, lambda: echo_err(info.error or ""))
+            return EXIT_ERROR
         hint = _regenerate_hint(info.needs_regeneration, info.id)
-        cli._emit(args, data, lambda: cli._print(f"{info.stage_detail or 'Done'}.{hint}"))
-        return 0
+        emit(args, data, lambda: echo(f"{info.stage_detail or 'Done'}.{hint}"))
+        return EXIT_OK
     finally:
         ctx.close()
 
 
-def add_speaker_commands(ssub: Any, common: argparse.ArgumentParser) -> None:
+def add_speaker_commands(ssub: SubParsers, common: argparse.ArgumentParser) -> None:
     speakers = ssub.add_parser("speakers", help="correct who said what: split, merge, add, separate again")
     sp = speakers.add_subparsers(dest="speakers_command", metavar="ACTION", required=True)
     p = sp.add_parser("split", parents=[common], help="give the end of a line, from a word on, to another speaker")

@@ -10,19 +10,30 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from types import FrameType
+from typing import TYPE_CHECKING
 
+from tbdesktop.cli.common import (
+    EXIT_ERROR,
+    EXIT_OK,
+    context_and_user,
+    echo,
+    echo_err,
+    emit,
+    fmt_ts,
+    session_line,
+    wait_for_session,
+)
 from tbdesktop.errors import TBError
 
-EXIT_OK = 0
-EXIT_ERROR = 1
-
-
-def _cli() -> Any:
-    from tbdesktop import cli
-
-    return cli
+if TYPE_CHECKING:
+    from tbdesktop.cli.common import SubParsers
+    from tbdesktop.services.context import AppContext
+    from tbdesktop.services.dto import SessionInfo, UserInfo
+    from tbdesktop.services.recording import DeviceProblem, LevelReading, Recorder, RecorderObserver
+    from tbdesktop.services.recording.events import RecorderStatus
 
 
 @contextmanager
@@ -31,10 +42,10 @@ def _terminate_as_interrupt() -> Iterator[None]:
     where the process was started with it ignored (a background job of a shell, a service manager): a recording
     is always stoppable by its signal, never left running."""
 
-    def handler(signum: int, frame: Any) -> None:
+    def handler(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
-    previous: dict[signal.Signals, Any] = {}
+    previous: dict[signal.Signals, signal._HANDLER] = {}
     try:
         for signum in (signal.SIGTERM, signal.SIGINT):
             previous[signum] = signal.signal(signum, handler)
@@ -50,21 +61,26 @@ def _terminate_as_interrupt() -> Iterator[None]:
             signal.signal(signum, old)
 
 
-def _progress_observer() -> Any:
-    from tbdesktop.services.recording import DeviceProblem, LevelReading, RecorderObserver
+@dataclass
+class LevelProgress:
+    """The latest reading and the device problems so far, for the progress line (printed by the main thread)."""
+
+    reading: LevelReading | None = None
+    problems: list[DeviceProblem] = field(default_factory=list)
+
+
+def _progress_observer(progress: LevelProgress) -> RecorderObserver:
+    # the recording service loads the audio library and SQLAlchemy: imported when a recording starts
+    from tbdesktop.services.recording import RecorderObserver
 
     class Progress(RecorderObserver):
-        """Keeps the latest reading for the progress line (printed by the main thread)."""
-
-        def __init__(self) -> None:
-            self.reading: LevelReading | None = None
-            self.problems: list[DeviceProblem] = []
+        """Keeps what the recorder reports in ``progress``."""
 
         def level(self, reading: LevelReading) -> None:
-            self.reading = reading
+            progress.reading = reading
 
         def device_error(self, problem: DeviceProblem) -> None:
-            self.problems.append(problem)
+            progress.problems.append(problem)
 
     return Progress()
 
@@ -91,10 +107,10 @@ def cmd_record(args: argparse.Namespace) -> int:
         channels=args.channels,
         stop_after_s=args.seconds,
     )
-    ctx, user = _cli().context_and_user(args)
+    ctx, user = context_and_user(args)
     try:
-        progress = _progress_observer()
-        recorder = RecordingService(ctx, user).recorder(params, progress)
+        progress = LevelProgress()
+        recorder = RecordingService(ctx, user).recorder(params, _progress_observer(progress))
         status, interrupted = _capture(args, recorder, progress)
         problem = status.problem if status.problem is not None and status.problem.kind != "overflow" else None
         try:
@@ -110,11 +126,10 @@ def cmd_record(args: argparse.Namespace) -> int:
         ctx.close()
 
 
-def _capture(args: argparse.Namespace, recorder: Any, progress: Any) -> tuple[Any, bool]:
+def _capture(args: argparse.Namespace, recorder: Recorder, progress: LevelProgress) -> tuple[RecorderStatus, bool]:
     """Records until the time is up, the device is lost, or Ctrl+C (or SIGTERM); then stops."""
     from tbdesktop.services.recording import RecorderState
 
-    cli = _cli()
     quiet = bool(getattr(args, "json", False))
     tty = sys.stderr.isatty()
     interrupted = False
@@ -125,7 +140,7 @@ def _capture(args: argparse.Namespace, recorder: Any, progress: Any) -> tuple[An
             status = recorder.start()
             if not quiet:
                 until = f"for {args.seconds:g} s" if args.seconds else "until Ctrl+C"
-                cli._err(
+                echo_err(
                     f"Recording from '{status.device}' ({status.sample_rate} Hz, {status.channels} channel(s)) "
                     f"{until}; Ctrl+C stops and keeps the audio."
                 )
@@ -134,13 +149,13 @@ def _capture(args: argparse.Namespace, recorder: Any, progress: Any) -> tuple[An
                 problems = list(progress.problems)
                 for problem in problems[shown:]:
                     if not quiet and problem.kind == "overflow":
-                        cli._err(f"warning: {problem.message}")
+                        echo_err(f"warning: {problem.message}")
                 shown = len(problems)
                 reading = progress.reading
                 if quiet or reading is None:
                     continue
                 line = (
-                    f"{cli._fmt_ts(reading.elapsed_s)}  level {reading.rms_dbfs:6.1f} dBFS  "
+                    f"{fmt_ts(reading.elapsed_s)}  level {reading.rms_dbfs:6.1f} dBFS  "
                     f"peak {reading.peak_dbfs:6.1f} dBFS"
                 )
                 if tty:
@@ -148,7 +163,7 @@ def _capture(args: argparse.Namespace, recorder: Any, progress: Any) -> tuple[An
                     sys.stderr.flush()
                 elif int(reading.elapsed_s) != last_second:
                     last_second = int(reading.elapsed_s)
-                    cli._err(line)
+                    echo_err(line)
         except KeyboardInterrupt:
             if recorder.state is RecorderState.IDLE:
                 raise TBError("Interrupted before the recording started; nothing was recorded.") from None
@@ -159,10 +174,17 @@ def _capture(args: argparse.Namespace, recorder: Any, progress: Any) -> tuple[An
     return status, interrupted
 
 
-def _finish(args: argparse.Namespace, ctx: Any, user: Any, info: Any, status: Any, interrupted: bool, lost: Any) -> int:
+def _finish(
+    args: argparse.Namespace,
+    ctx: AppContext,
+    user: UserInfo,
+    info: SessionInfo,
+    status: RecorderStatus,
+    interrupted: bool,
+    lost: DeviceProblem | None,
+) -> int:
     from tbdesktop.services.session_lifecycle import AWAITING_CONSENT
 
-    cli = _cli()
     quiet = bool(getattr(args, "json", False))
     recording = {
         "duration_s": round(status.elapsed_s, 3),
@@ -175,14 +197,14 @@ def _finish(args: argparse.Namespace, ctx: Any, user: Any, info: Any, status: An
         "problem": lost.kind if lost is not None else None,
     }
     if not quiet:
-        cli._print(f"Recorded {cli._fmt_ts(status.elapsed_s)} ({status.elapsed_s:.1f} s); saved as session {info.id}")
-        cli._print(cli._session_line(info))
+        echo(f"Recorded {fmt_ts(status.elapsed_s)} ({status.elapsed_s:.1f} s); saved as session {info.id}")
+        echo(session_line(info))
     if lost is not None:
-        cli._err(f"error: {lost.message}")
+        echo_err(f"error: {lost.message}")
     code = EXIT_ERROR if lost is not None and lost.kind != "limit" else EXIT_OK
     if args.wait:
         if info.stage_detail == AWAITING_CONSENT:
-            cli._err(
+            echo_err(
                 "error: the session waits for the client's consent; record it with "
                 f"`tbdesktop session update {info.id} --consent METHOD`, or record with --consent."
             )
@@ -190,16 +212,16 @@ def _finish(args: argparse.Namespace, ctx: Any, user: Any, info: Any, status: An
         else:
             from tbdesktop.services.sessions import SessionService
 
-            final = cli.wait_for_session(ctx, user, info.id, quiet=quiet)
+            final = wait_for_session(ctx, user, info.id, quiet=quiet)
             info = SessionService(ctx, user).get_sync(info.id)
             if not quiet:
-                cli._print(cli._session_line(info))
+                echo(session_line(info))
             if final.status != "completed":
                 code = EXIT_ERROR
     if quiet:
         data = info.to_json()
         data["recording"] = recording
-        cli._print(json.dumps(data, indent=2, ensure_ascii=False))
+        echo(json.dumps(data, indent=2, ensure_ascii=False))
     return code
 
 
@@ -207,46 +229,42 @@ def cmd_record_devices(args: argparse.Namespace) -> int:
     from tbdesktop.services.recording import SoundDeviceBackend
     from tbdesktop.services.recording.devices import list_inputs
 
-    cli = _cli()
     devices = list_inputs(SoundDeviceBackend())
 
     def human() -> None:
         if not devices:
-            cli._print("No input device found.")
+            echo("No input device found.")
         for d in devices:
             mark = "*" if d.is_default else " "
-            cli._print(f"{mark} {d.index:>3}  {d.name}  ({d.channels} in, {d.default_samplerate} Hz, {d.hostapi})")
+            echo(f"{mark} {d.index:>3}  {d.name}  ({d.channels} in, {d.default_samplerate} Hz, {d.hostapi})")
 
-    cli._emit(args, [d.to_json() for d in devices], human)
+    emit(args, [d.to_json() for d in devices], human)
     return EXIT_OK
 
 
 def cmd_record_recover(args: argparse.Namespace) -> int:
     from tbdesktop.services.recording import RecordingService
 
-    cli = _cli()
-    ctx, user = cli.context_and_user(args)
+    ctx, user = context_and_user(args)
     try:
         service = RecordingService(ctx, user)
         if args.discard:
             if not args.yes:
                 raise TBError("Discarding deletes the interrupted recording for good; add --yes to confirm.")
             service.discard_sync(args.discard)
-            cli._emit(args, {"discarded": args.discard}, lambda: cli._print("Interrupted recording discarded."))
+            emit(args, {"discarded": args.discard}, lambda: echo("Interrupted recording discarded."))
             return EXIT_OK
         found = service.find_interrupted_sync()
         if args.list:
 
             def listing() -> None:
                 if not found:
-                    cli._print("No interrupted recording.")
+                    echo("No interrupted recording.")
                 for r in found:
                     client = r.client_name or "no client"
-                    cli._print(
-                        f"{r.id}  started {r.started_at:%Y-%m-%d %H:%M} UTC  {cli._fmt_ts(r.duration_s)}  {client}"
-                    )
+                    echo(f"{r.id}  started {r.started_at:%Y-%m-%d %H:%M} UTC  {fmt_ts(r.duration_s)}  {client}")
 
-            cli._emit(args, [r.to_json() for r in found], listing)
+            emit(args, [r.to_json() for r in found], listing)
             return EXIT_OK
         wanted = [r for r in found if args.id in (None, r.id)]
         if args.id and not wanted:
@@ -256,18 +274,18 @@ def cmd_record_recover(args: argparse.Namespace) -> int:
             info = service.recover_sync(r.id, consent_method=args.consent)
             results.append({"recording": r.to_json(), "session": info.to_json()})
             if not getattr(args, "json", False):
-                cli._print(f"Recovered {cli._fmt_ts(r.duration_s)} as session {info.id}")
-                cli._print(cli._session_line(info))
+                echo(f"Recovered {fmt_ts(r.duration_s)} as session {info.id}")
+                echo(session_line(info))
         if getattr(args, "json", False):
-            cli._print(json.dumps(results, indent=2, ensure_ascii=False))
+            echo(json.dumps(results, indent=2, ensure_ascii=False))
         elif not results:
-            cli._print("No interrupted recording.")
+            echo("No interrupted recording.")
         return EXIT_OK
     finally:
         ctx.close()
 
 
-def add_record_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+def add_record_commands(sub: SubParsers, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "record",
         parents=[common],

@@ -1,31 +1,33 @@
-"""CLI commands that change or delete what a session keeps (the same service methods the GUI uses)."""
+"""Commands that change, export or delete what a session keeps (the same service methods the GUI uses)."""
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, TypeVar
 
+from tbdesktop.cli.common import EXIT_ERROR, EXIT_OK, context_and_user, echo, emit, session_service
 from tbdesktop.errors import TBError
 
+if TYPE_CHECKING:
+    from tbdesktop.cli.common import SubParsers
+    from tbdesktop.services.dto import SessionInfo
+    from tbdesktop.services.export.service import Renderer
+    from tbdesktop.services.sessions import SessionService
 
-def _cli() -> Any:
-    from tbdesktop import cli
-
-    return cli
+T = TypeVar("T")
 
 
-def _run(args: argparse.Namespace, action: Any) -> Any:
-    cli = _cli()
-    with cli._session_service(args) as service:
+def _run(args: argparse.Namespace, action: Callable[[SessionService], T]) -> T:
+    with session_service(args) as service:
         return action(service)
 
 
-def _show(args: argparse.Namespace, info: Any, message: str) -> int:
-    cli = _cli()
-    cli._emit(args, info.to_json(), lambda: cli._print(message))
-    return 0
+def _show(args: argparse.Namespace, info: SessionInfo, message: str) -> int:
+    emit(args, info.to_json(), lambda: echo(message))
+    return EXIT_OK
 
 
 def cmd_delete_recording(args: argparse.Namespace) -> int:
@@ -42,9 +44,8 @@ def cmd_delete_session(args: argparse.Namespace) -> int:
     if not args.yes:
         raise TBError("Deleting a session removes its recording, transcript and notes for good; add --yes to confirm.")
     _run(args, lambda s: s.delete_session_sync(args.id))
-    cli = _cli()
-    cli._emit(args, {"deleted": args.id}, lambda: cli._print("Session deleted."))
-    return 0
+    emit(args, {"deleted": args.id}, lambda: echo("Session deleted."))
+    return EXIT_OK
 
 
 def cmd_anonymous(args: argparse.Namespace) -> int:
@@ -84,22 +85,21 @@ def cmd_update(args: argparse.Namespace) -> int:
 
 def cmd_fix_segment(args: argparse.Namespace) -> int:
     segment = _run(args, lambda s: s.fix_segment_sync(args.id, args.index, text=args.text, speaker=args.speaker))
-    cli = _cli()
-    cli._emit(args, segment.to_json(), lambda: cli._print(f"Line {segment.idx} corrected."))
-    return 0
+    emit(args, segment.to_json(), lambda: echo(f"Line {segment.idx} corrected."))
+    return EXIT_OK
 
 
 def cmd_cancel(args: argparse.Namespace) -> int:
     cancelled = _run(args, lambda s: s.cancel_sync(args.id))
-    cli = _cli()
     message = "Processing cancelled." if cancelled else "Nothing was waiting to be processed for this session."
-    cli._emit(args, {"cancelled": cancelled}, lambda: cli._print(message))
-    return 0 if cancelled else 1
+    emit(args, {"cancelled": cancelled}, lambda: echo(message))
+    return EXIT_OK if cancelled else EXIT_ERROR
 
 
-def _pdf_renderer() -> Any:
+def _pdf_renderer() -> Renderer:
     """Qt's PDF writer, with the (offscreen, where there is no display) application its fonts need."""
     try:
+        # Qt is loaded only for a PDF: the other commands never import it
         from tbdesktop.ui.export_pdf import ensure_gui, render_pdf
 
         ensure_gui()
@@ -109,11 +109,11 @@ def _pdf_renderer() -> Any:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    # services pull in SQLAlchemy: loaded when a command opens the database, not at start-up
     from tbdesktop.services.export import ExportService
 
     renderer = _pdf_renderer() if args.format == "pdf" else None
-    cli = _cli()
-    ctx, user = cli.context_and_user(args)
+    ctx, user = context_and_user(args)
     try:
         service = ExportService(ctx, user)
         out = Path(args.out).expanduser() if args.out else Path.cwd()
@@ -125,63 +125,18 @@ def cmd_export(args: argparse.Namespace) -> int:
     finally:
         ctx.close()
     state = "signed" if result.signed else "draft"
-    cli._emit(
+    emit(
         args,
         result.to_json(),
-        lambda: cli._print(
+        lambda: echo(
             f"Wrote {result.path} ({result.format.upper()}, {result.bytes} bytes; note version {result.version}, "
             f"{state}{', with the transcript' if result.transcript else ''})"
         ),
     )
-    return 0
+    return EXIT_OK
 
 
-def cmd_retention_apply(args: argparse.Namespace) -> int:
-    from tbdesktop.services.retention import RetentionService
-
-    cli = _cli()
-    ctx = cli._open(args)
-    try:
-        report = RetentionService(ctx).apply_sync()
-    finally:
-        ctx.close()
-    data = {"recordings_deleted": report.recordings_deleted, "transcripts_deleted": report.transcripts_deleted}
-    cli._emit(
-        args,
-        data,
-        lambda: cli._print(
-            f"Deleted {report.recordings_deleted} recording(s) and {report.transcripts_deleted} transcript(s)."
-        ),
-    )
-    return 0
-
-
-def cmd_retention_set(args: argparse.Namespace) -> int:
-    from tbdesktop.services.retention import RetentionService
-
-    def days(value: str) -> int | None:
-        if value in ("", "keep"):
-            return None
-        try:
-            return int(value)
-        except ValueError as exc:
-            raise TBError(f"'{value}' is not a number of days (or 'keep').") from exc
-
-    cli = _cli()
-    ctx = cli._open(args)
-    try:
-        user = cli._acting_user(ctx, args)
-        settings = RetentionService(ctx).set_retention_sync(
-            user.id, recording_days=days(args.recordings), transcript_days=days(args.transcripts)
-        )
-    finally:
-        ctx.close()
-    keys = ("retention_recording_days", "retention_transcript_days")
-    cli._emit(args, {k: settings.get(k) for k in keys}, lambda: cli._print("Retention settings saved."))
-    return 0
-
-
-def add_session_commands(ssub: Any, common: argparse.ArgumentParser) -> None:
+def add_session_change_commands(ssub: SubParsers, common: argparse.ArgumentParser) -> None:
     for name, func, text in (
         ("delete-recording", cmd_delete_recording, "delete the audio file (transcript and notes stay)"),
         ("delete-transcript", cmd_delete_transcript, "delete the transcript (notes stay)"),
@@ -218,19 +173,6 @@ def add_session_commands(ssub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("id")
     p.add_argument("--format", required=True, choices=["pdf", "docx", "txt"])
     p.add_argument("--transcript", action="store_true", help="append the transcript (speaker, time, words)")
-    p.add_argument(
-        "--out", default=None, help="file or folder (default: session-DATE-ID.FORMAT in the current folder)"
-    )
+    p.add_argument("--out", default=None, help="file or folder (default: session-DATE-ID.FORMAT in the current folder)")
     p.add_argument("--note-version", type=int, default=None, help="a note version (default: the latest)")
     p.set_defaults(func=cmd_export)
-
-
-def add_retention_commands(sub: Any, common: argparse.ArgumentParser) -> None:
-    retention = sub.add_parser("retention", help="how long recordings and transcripts are kept")
-    rsub = retention.add_subparsers(dest="retention_command", metavar="ACTION", required=True)
-    p = rsub.add_parser("apply", parents=[common], help="delete what is past its retention now")
-    p.set_defaults(func=cmd_retention_apply)
-    p = rsub.add_parser("set", parents=[common], help="my retention settings")
-    p.add_argument("--recordings", required=True, help="days after processing (0 = at once), or 'keep'")
-    p.add_argument("--transcripts", required=True, help="days after the note is signed, or 'keep'")
-    p.set_defaults(func=cmd_retention_set)

@@ -12,24 +12,16 @@ import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING
 
+from tbdesktop.cli.common import EXIT_ERROR, EXIT_OK, context_and_user, echo, echo_err, emit, open_context
+from tbdesktop.cli.passcodes import ask, current_passcode
 from tbdesktop.errors import TBError
 
-EXIT_OK = 0
-EXIT_ERROR = 1
-
-
-def _cli() -> Any:
-    from tbdesktop import cli
-
-    return cli
-
-
-def _ask(prompt: str) -> str:
-    import getpass
-
-    return getpass.getpass(prompt)
+if TYPE_CHECKING:
+    from tbdesktop.cli.common import SubParsers
+    from tbdesktop.services.context import AppContext
+    from tbdesktop.services.sync.service import SyncService
 
 
 def clinic_password(*, confirm: bool) -> str:
@@ -38,19 +30,19 @@ def clinic_password(*, confirm: bool) -> str:
         return value
     if not sys.stdin.isatty():
         raise TBError("Set TB_CLINIC_PASSWORD or run this in a terminal to type the clinic password.")
-    first = _ask("Clinic password: ")
-    if confirm and _ask("Clinic password again: ") != first:
+    first = ask("Clinic password: ")
+    if confirm and ask("Clinic password again: ") != first:
         raise TBError("The two passwords differ.")
     return first
 
 
 def cmd_clinic_init(args: argparse.Namespace) -> int:
+    # the clinic server code brings SQLAlchemy and the PostgreSQL driver: loaded when a command runs
     from tbdesktop.services.sync.server import init_clinic
 
     result = init_clinic(args.url, ca_file=args.ca_file)
     data = result.to_json() if hasattr(result, "to_json") else {"ok": True}
-    cli = _cli()
-    cli._emit(args, data, lambda: cli._print("The clinic database is ready (roles, row-level security, sync)."))
+    emit(args, data, lambda: echo("The clinic database is ready (roles, row-level security, sync)."))
     return EXIT_OK
 
 
@@ -59,11 +51,10 @@ def cmd_clinic_add_user(args: argparse.Namespace) -> int:
 
     password = clinic_password(confirm=True)
     user_id = add_user(args.url, args.email, args.name, args.role, password)
-    cli = _cli()
-    cli._emit(
+    emit(
         args,
         {"id": str(user_id), "email": args.email.lower(), "role": args.role},
-        lambda: cli._print(f"Added {args.email.lower()} ({args.role}). They join with `tbdesktop clinic join`."),
+        lambda: echo(f"Added {args.email.lower()} ({args.role}). They join with `tbdesktop clinic join`."),
     )
     return EXIT_OK
 
@@ -72,8 +63,7 @@ def cmd_clinic_set_password(args: argparse.Namespace) -> int:
     from tbdesktop.services.sync.server import set_password
 
     set_password(args.url, args.email, clinic_password(confirm=True), ca_file=args.ca_file)
-    cli = _cli()
-    cli._emit(args, {"email": args.email.lower(), "password_set": True}, lambda: cli._print("Password changed."))
+    emit(args, {"email": args.email.lower(), "password_set": True}, lambda: echo("Password changed."))
     return EXIT_OK
 
 
@@ -82,32 +72,28 @@ def cmd_clinic_disable_user(args: argparse.Namespace) -> int:
 
     (enable_user if args.enable else disable_user)(args.url, args.email, ca_file=args.ca_file)
     state = "enabled" if args.enable else "disabled (their rows are kept)"
-    cli = _cli()
-    cli._emit(args, {"email": args.email.lower(), "login": bool(args.enable)}, lambda: cli._print(f"Login {state}."))
+    emit(args, {"email": args.email.lower(), "login": bool(args.enable)}, lambda: echo(f"Login {state}."))
     return EXIT_OK
 
 
-def _sync_service(ctx: Any) -> Any:
+def _sync_service(ctx: AppContext) -> SyncService:
     from tbdesktop.services.sync.service import SyncService
 
     return SyncService(ctx)
 
 
-def _any_profile_passcode(ctx: Any) -> None:
+def _any_profile_passcode(ctx: AppContext) -> None:
     """Without an OS keyring the clinic password is kept in the profile's passcode-encrypted store."""
-    from tbdesktop.cli_secrets import current_passcode
 
-    def provide(_user_id: Any) -> str | None:
+    def provide(_user_id: uuid.UUID) -> str | None:
         return current_passcode("this profile")
 
     ctx.secrets.passcode_provider = provide
 
 
 def cmd_clinic_join(args: argparse.Namespace) -> int:
-    from tbdesktop.cli_secrets import current_passcode
     from tbdesktop.services.profiles import ProfileService
 
-    cli = _cli()
     password = clinic_password(confirm=False)
     with _clinic_context(args, unlock=True) as (ctx, svc):
         if ctx.secrets.mode == "file" and not current_passcode("this profile"):
@@ -126,16 +112,16 @@ def cmd_clinic_join(args: argparse.Namespace) -> int:
             report = svc.sync_now(info.user_id)
         except TBError as exc:
             why = exc.message
-            cli._emit(
+            emit(
                 args,
                 {"joined": info.to_json(), "synced": False, "error": why},
-                lambda: cli._print(f"Joined the clinic as {info.email}; the first sync did not run: {why}"),
+                lambda: echo(f"Joined the clinic as {info.email}; the first sync did not run: {why}"),
             )
             return EXIT_ERROR
-        cli._emit(
+        emit(
             args,
             {"joined": info.to_json(), "synced": True, "report": report.to_json()},
-            lambda: cli._print(
+            lambda: echo(
                 f"Joined the clinic as {info.email} ({info.role}). Pushed {report.pushed}, pulled {report.pulled}."
             ),
         )
@@ -143,10 +129,10 @@ def cmd_clinic_join(args: argparse.Namespace) -> int:
 
 
 @contextmanager
-def _clinic_context(args: argparse.Namespace, *, unlock: bool = False) -> Iterator[tuple[Any, Any]]:
+def _clinic_context(args: argparse.Namespace, *, unlock: bool = False) -> Iterator[tuple[AppContext, SyncService]]:
     """An opened context and its SyncService, closed afterwards; ``unlock`` lets the secret store ask for the
     profile's passcode (TB_PASSCODE or a prompt) where there is no OS keyring."""
-    ctx = _cli()._open(args)
+    ctx = open_context(args)
     try:
         if unlock:
             _any_profile_passcode(ctx)
@@ -155,18 +141,17 @@ def _clinic_context(args: argparse.Namespace, *, unlock: bool = False) -> Iterat
         ctx.close()
 
 
-def _account_user(ctx: Any, args: argparse.Namespace, svc: Any) -> uuid.UUID | None:
+def _account_user(ctx: AppContext, args: argparse.Namespace, svc: SyncService) -> uuid.UUID | None:
     wanted = getattr(args, "user", None) or os.environ.get("TB_USER")
     if not wanted:
         return None
     for a in svc.accounts():
         if wanted in {str(a.user_id), a.email, a.display_name}:
-            return a.user_id  # type: ignore[no-any-return]
+            return a.user_id
     raise TBError(f"No profile joined to a clinic matches '{wanted}'.")
 
 
 def cmd_clinic_leave(args: argparse.Namespace) -> int:
-    cli = _cli()
     with _clinic_context(args, unlock=True) as (ctx, svc):
         user_id = _account_user(ctx, args, svc)
         if user_id is None:
@@ -184,10 +169,10 @@ def cmd_clinic_leave(args: argparse.Namespace) -> int:
             dropped = svc.leave(user_id, wipe=args.wipe, force=args.force)
         except ChangesWaitingError as exc:
             raise TBError(f"{exc.message} Run `tbdesktop sync` first, or leave with --force to drop them.") from exc
-        cli._emit(
+        emit(
             args,
             {"left": str(user_id), "wiped": bool(args.wipe), "dropped_changes": dropped},
-            lambda: cli._print(
+            lambda: echo(
                 "Left the clinic" + (" and removed this profile's data from this workstation." if args.wipe else ".")
             ),
         )
@@ -197,7 +182,6 @@ def cmd_clinic_leave(args: argparse.Namespace) -> int:
 def cmd_sync(args: argparse.Namespace) -> int:
     from tbdesktop.services.sync.service import ClinicUnreachableError
 
-    cli = _cli()
     with _clinic_context(args, unlock=True) as (ctx, svc):
         user_id = _account_user(ctx, args, svc)
         try:
@@ -205,16 +189,16 @@ def cmd_sync(args: argparse.Namespace) -> int:
         except ClinicUnreachableError as exc:
             pending = svc.pending(user_id, audit=False)
             why = exc.message
-            cli._emit(
+            emit(
                 args,
                 {"ok": False, "error": why, "pending": pending},
-                lambda: cli._err(f"error: {why} {pending} change(s) kept here; they sync when it is back."),
+                lambda: echo_err(f"error: {why} {pending} change(s) kept here; they sync when it is back."),
             )
             return EXIT_ERROR
-        cli._emit(
+        emit(
             args,
             report.to_json(),
-            lambda: cli._print(
+            lambda: echo(
                 f"Pushed {report.pushed}, pulled {report.pulled}, deleted {report.deleted}, "
                 f"conflicts {report.conflicts}, pending {report.pending}"
                 + (f", refused {report.rejected}" if report.rejected else "")
@@ -225,26 +209,24 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def cmd_sync_status(args: argparse.Namespace) -> int:
-    cli = _cli()
     with _clinic_context(args) as (ctx, svc):
         status = svc.status(_account_user(ctx, args, svc))
 
         def human() -> None:
-            cli._print(status.text)
+            echo(status.text)
             if status.server:
-                cli._print(f"  server: {status.server} as {status.login}")
+                echo(f"  server: {status.server} as {status.login}")
                 last = status.last_sync_at.isoformat(timespec="seconds") if status.last_sync_at else "never"
-                cli._print(f"  last sync: {last}; waiting: {status.pending}; conflicts: {status.conflicts}")
+                echo(f"  last sync: {last}; waiting: {status.pending}; conflicts: {status.conflicts}")
                 if status.last_error:
-                    cli._print(f"  last error: {status.last_error}")
+                    echo(f"  last error: {status.last_error}")
 
-        cli._emit(args, status.to_json(), human)
+        emit(args, status.to_json(), human)
         return EXIT_OK
 
 
 def cmd_sync_conflicts(args: argparse.Namespace) -> int:
-    cli = _cli()
-    ctx, user = cli.context_and_user(args)
+    ctx, user = context_and_user(args)
     try:
         svc = _sync_service(ctx)
         session = uuid.UUID(args.session) if args.session else None
@@ -252,29 +234,28 @@ def cmd_sync_conflicts(args: argparse.Namespace) -> int:
 
         def human() -> None:
             if not items:
-                cli._print("No conflicts.")
+                echo("No conflicts.")
             for c in items:
                 what = "edit of a note signed elsewhere" if c.kind == "signed_elsewhere" else "overwritten text"
-                cli._print(f"{c.id}  {c.table_name} {c.field}: {what} ({c.created_at:%Y-%m-%d %H:%M})")
+                echo(f"{c.id}  {c.table_name} {c.field}: {what} ({c.created_at:%Y-%m-%d %H:%M})")
 
-        cli._emit(args, [c.to_json() for c in items], human)
+        emit(args, [c.to_json() for c in items], human)
         return EXIT_OK
     finally:
         ctx.close()
 
 
 def cmd_sync_resolve(args: argparse.Namespace) -> int:
-    cli = _cli()
-    ctx, user = cli.context_and_user(args)
+    ctx, user = context_and_user(args)
     try:
         info = _sync_service(ctx).resolve_conflict(user.id, uuid.UUID(args.id), args.action)
-        cli._emit(args, info.to_json(), lambda: cli._print(f"Conflict {args.action}: done."))
+        emit(args, info.to_json(), lambda: echo(f"Conflict {args.action}: done."))
         return EXIT_OK
     finally:
         ctx.close()
 
 
-def add_clinic_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+def add_clinic_commands(sub: SubParsers, common: argparse.ArgumentParser) -> None:
     clinic = sub.add_parser("clinic", help="clinic mode: the shared PostgreSQL server (IT) and joining it")
     csub = clinic.add_subparsers(dest="clinic_command", metavar="ACTION", required=True)
     p = csub.add_parser("init", parents=[common], help="set up or upgrade the clinic database (administrator URL)")

@@ -5,9 +5,14 @@ from __future__ import annotations
 import argparse
 import re
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING
 
+from tbdesktop.cli.common import EXIT_OK, context_and_user, echo, emit
 from tbdesktop.errors import ValidationError
+
+if TYPE_CHECKING:
+    from tbdesktop.cli.common import SubParsers
+    from tbdesktop.services.stats import PracticeStats
 
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -36,7 +41,7 @@ def text_table(headers: list[str], rows: list[list[str]]) -> list[str]:
     return [line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)]
 
 
-def describe(stats: Any) -> str:
+def describe(stats: PracticeStats) -> str:
     """What the figures cover, in one line (a client's name only for the therapist's own filter)."""
     who = "Practice figures (counts only)" if stats.scope == "practice" else "Your figures"
     start = stats.start.isoformat() if stats.start else "the first session"
@@ -49,7 +54,7 @@ def describe(stats: Any) -> str:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    from tbdesktop import cli
+    # services pull in SQLAlchemy: loaded when a command opens the database, not at start-up
     from tbdesktop.services.stats import StatsQuery, StatsService
     from tbdesktop.services.stats_tables import figure_tables, total_lines
 
@@ -58,32 +63,32 @@ def cmd_stats(args: argparse.Namespace) -> int:
     if start is not None and end is not None and start > end:
         raise ValidationError("--from is after --to.")
     query = StatsQuery(start=start, end=end, client_name=args.client)
-    ctx, user = cli.context_and_user(args)
+    ctx, user = context_and_user(args)
     try:
         stats = StatsService(ctx, user).figures_sync(query)
     finally:
         ctx.close()
 
     def human() -> None:
-        cli._print(describe(stats))
-        cli._print()
+        echo(describe(stats))
+        echo()
         width = max(len(label) for label, _ in total_lines(stats.totals))
         for label, value in total_lines(stats.totals):
-            cli._print(f"  {label.ljust(width)}  {value}")
+            echo(f"  {label.ljust(width)}  {value}")
         for table in figure_tables(stats):
-            cli._print()
-            cli._print(table.title)
+            echo()
+            echo(table.title)
             if not table.rows:
-                cli._print("  (nothing in this range)")
+                echo("  (nothing in this range)")
                 continue
             for row in text_table(table.headers, table.rows):
-                cli._print(f"  {row}")
+                echo(f"  {row}")
 
-    cli._emit(args, stats.to_json(), human)
-    return 0
+    emit(args, stats.to_json(), human)
+    return EXIT_OK
 
 
-def add_stats_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+def add_stats_commands(sub: SubParsers, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "stats",
         parents=[common],
