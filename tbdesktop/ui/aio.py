@@ -100,6 +100,17 @@ async def run_dialog(dialog: QDialog) -> int:
         dialog.finished.disconnect(done)
 
 
+async def accepted(dialog: QDialog, hold: Callable[[QDialog | None], None]) -> bool:
+    """Run ``dialog`` to its end: True when accepted. ``hold`` hears the open dialog (so a room can say which one
+    is showing), then None; the dialog is freed after."""
+    hold(dialog)
+    try:
+        return await run_dialog(dialog) == QDialog.DialogCode.Accepted
+    finally:
+        hold(None)
+        dialog.deleteLater()
+
+
 def spawn_one_at_a_time(
     coro: Coroutine[Any, Any, Any], *, busy: bool, set_busy: Callable[[bool], None], on_error: ErrorSink | None
 ) -> None:

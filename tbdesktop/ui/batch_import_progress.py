@@ -56,8 +56,8 @@ class ProgressRow:
 
 
 class BatchProgressDialog(QDialog):
-    openRequested = Signal(object)  # session id
-    consentRecorded = Signal(object, str)  # session id, verbal | written | electronic
+    openRequested = Signal(uuid.UUID)
+    consentRecorded = Signal(uuid.UUID, str)  # verbal | written | electronic
     stopRequested = Signal()
 
     def __init__(self, names: Sequence[str], parent: QWidget | None = None) -> None:

@@ -52,7 +52,7 @@ __all__ = ["RecorderDialog", "clock", "meter_value"]
 
 
 class RecorderDialog(QDialog):
-    saved = Signal(object)  # SessionInfo
+    saved = Signal(SessionInfo)
     notify = Signal(str, str)  # ("success" | "error", message)
 
     def __init__(

@@ -19,7 +19,7 @@ from tbdesktop.services.bundle import AppServices
 from tbdesktop.services.dto import SessionInfo
 from tbdesktop.services.search import MAX_LIMIT, SearchService
 from tbdesktop.services.session_lifecycle import AWAITING_CONSENT
-from tbdesktop.ui.aio import run_dialog, spawn, user_message
+from tbdesktop.ui.aio import accepted, spawn, user_message
 from tbdesktop.ui.export_menu import NoteExporter
 from tbdesktop.ui.sessions_page.confirm_delete import (
     confirm_delete_recording,
@@ -102,12 +102,10 @@ class SessionsController(QObject):
         return spawn(flow(info), on_error=self._error)
 
     async def _confirm(self, dialog: QDialog) -> bool:
+        return await accepted(dialog, self._hold)
+
+    def _hold(self, dialog: QDialog | None) -> None:
         self.dialog = dialog
-        try:
-            return await run_dialog(dialog) == QDialog.DialogCode.Accepted
-        finally:
-            self.dialog = None
-            dialog.deleteLater()
 
     async def _change(
         self,

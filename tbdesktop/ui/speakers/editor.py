@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QDialog, QWidget
 from tbdesktop.services.dto import SegmentInfo, SessionInfo
 from tbdesktop.services.sessions import SessionService
 from tbdesktop.services.speakers.service import NEW_SPEAKER
-from tbdesktop.ui.aio import run_dialog, spawn
+from tbdesktop.ui.aio import accepted, spawn
 from tbdesktop.ui.speakers.dialogs import AddSpeakerDialog, MergeSpeakersDialog, RediarizeDialog, SplitLineDialog
 from tbdesktop.ui.transcript import Line, speaker_number
 
@@ -49,12 +49,10 @@ class SpeakerEditor(QObject):
         spawn(work(sessions, info.id), on_error=self.failed.emit)
 
     async def _ask(self, dialog: QDialog) -> bool:
+        return await accepted(dialog, self._hold)
+
+    def _hold(self, dialog: QDialog | None) -> None:
         self.dialog = dialog
-        try:
-            return await run_dialog(dialog) == QDialog.DialogCode.Accepted
-        finally:
-            self.dialog = None
-            dialog.deleteLater()
 
     def _report(self, session_id: uuid.UUID, message: str, needs_regeneration: bool) -> None:
         self.done.emit(session_id, message + (REGENERATE if needs_regeneration else ""))
