@@ -272,8 +272,9 @@ def test_chunks_go_out_in_parallel_and_come_back_in_order(
     service: tuple[FakeService, str], caplog: pytest.LogCaptureFixture
 ) -> None:
     state, url = service
-    # The first chunk is answered only after the second, so answers arrive out of order (and two were out at once).
-    state.hold = lambda freq: freq != 200 or 400 in state.answered
+    # Nothing is answered before two requests are out at once, and the first chunk only after the second, so
+    # answers arrive out of order.
+    state.hold = lambda freq: state.max_active >= 2 and (freq != 200 or 400 in state.answered)
     audio, freqs = tones(STARTS, 1.0, 12.5)
     caplog.set_level(logging.DEBUG)
     result = client(url, max_chunk_s=1.5).transcribe(audio, regions=REGIONS)
