@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from memory_keyring import MemoryKeyring
 from pg_cluster import clinic_cluster  # noqa: F401  (a private PostgreSQL cluster)
+from polling import until
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CACHE_ROOT = REPO_ROOT / ".cache"
@@ -207,12 +208,14 @@ def pulse_null_sink(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[s
     """A PulseAudio server with a null sink "virt" (no sound card needed): what ``paplay --device=virt`` plays
     is recorded from its monitor through the ALSA ``pulse`` device. Yields the client environment to set."""
     import shutil
-    import time
 
     if shutil.which("pulseaudio") is None or shutil.which("paplay") is None:
         subprocess.run(["bash", str(REPO_ROOT / "scripts" / "system-deps.sh"), "test"], check=False)
     if shutil.which("pulseaudio") is None or shutil.which("paplay") is None:
-        pytest.skip("PulseAudio is not installed and could not be (scripts/system-deps.sh test)")
+        pytest.fail(
+            "PulseAudio (pulseaudio, paplay) is not installed and could not be: run `make test-deps` "
+            "(scripts/system-deps.sh test installs the pulseaudio and pulseaudio-utils packages)."
+        )
     home = tmp_path_factory.mktemp("pulse")
     runtime = home / "run"
     runtime.mkdir(mode=0o700)
@@ -231,10 +234,12 @@ def pulse_null_sink(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[s
     assert started.returncode == 0, started.stderr
     client = {"PULSE_SERVER": f"unix:{socket}", "PULSE_SOURCE": "virt.monitor", "PULSE_SINK": "virt"}
     client_env = dict(os.environ, **client)
-    deadline = time.monotonic() + 20
-    while subprocess.run(["pactl", "info"], env=client_env, capture_output=True).returncode != 0:
-        assert time.monotonic() < deadline, "PulseAudio did not start"
-        time.sleep(0.2)
+    until(
+        lambda: subprocess.run(["pactl", "info"], env=client_env, capture_output=True).returncode == 0,
+        20,
+        "PulseAudio to start",
+        interval=0.2,
+    )
     try:
         yield client
     finally:

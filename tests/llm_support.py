@@ -8,13 +8,14 @@ import queue
 import subprocess
 import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from polling import until
 
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 API_KEY = "sk-local-notes-test-key"
@@ -36,11 +37,7 @@ def note_model_file() -> Path:
 
 def wait_until(predicate: Callable[[], bool], timeout_s: float, what: str, interval_s: float = 0.05) -> None:
     """Poll ``predicate`` until it holds; fail naming ``what`` once ``timeout_s`` has passed."""
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s:g} s waiting for {what}")
-        time.sleep(interval_s)
+    until(predicate, timeout_s, what, interval_s)
 
 
 @dataclass

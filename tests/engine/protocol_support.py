@@ -34,12 +34,12 @@ class ToyHandler:
         if task == "until_cancelled":
             report("waiting", 0.0, None)
             while not cancelled():
-                time.sleep(0.01)
+                time.sleep(0.01)  # the scenario: work that only a cancel ends
             from tbdesktop.engine.errors import Cancelled
 
             raise Cancelled()
         if task == "sleep":
-            time.sleep(float(args["seconds"]))
+            time.sleep(float(args["seconds"]))  # the scenario: a request slower than its timeout
             return "slept"
         if task == "engine_error":
             raise AudioDecodeError("This file is not audio the app can read.")

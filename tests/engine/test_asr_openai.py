@@ -11,7 +11,6 @@ import json
 import logging
 import socket
 import threading
-import time
 import wave
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -59,7 +58,6 @@ class FakeService:
 
     mode: str = "verbose"  # verbose | nested | no_words | text_only | plain_text
     language: str = "english"
-    delay: Callable[[int], float] = lambda freq: 0.0
     gate: threading.Event | None = None  # when given, every request waits for it before answering
     hold: Callable[[int], bool] | None = None  # when given, a tone is answered once hold(tone) holds (or after 10 s)
     script: deque[tuple[int, dict[str, str]]] = field(default_factory=deque)  # canned replies, first come
@@ -92,7 +90,6 @@ class FakeService:
             if self.hold is not None:
                 hold, tone = self.hold, runs[0][2] if runs else 0
                 poll(lambda: hold(tone), 10.0)  # past the deadline it answers anyway: the test's assertions fail
-            time.sleep(self.delay(runs[0][2] if runs else 0))
             with self.lock:
                 self.answered.append(runs[0][2] if runs else 0)
             if self.mode == "plain_text":
@@ -275,8 +272,9 @@ def test_chunks_go_out_in_parallel_and_come_back_in_order(
     service: tuple[FakeService, str], caplog: pytest.LogCaptureFixture
 ) -> None:
     state, url = service
-    # The first chunk is answered only after the second, so answers arrive out of order (and two were out at once).
-    state.hold = lambda freq: freq != 200 or 400 in state.answered
+    # Nothing is answered before two requests are out at once, and the first chunk only after the second, so
+    # answers arrive out of order.
+    state.hold = lambda freq: state.max_active >= 2 and (freq != 200 or 400 in state.answered)
     audio, freqs = tones(STARTS, 1.0, 12.5)
     caplog.set_level(logging.DEBUG)
     result = client(url, max_chunk_s=1.5).transcribe(audio, regions=REGIONS)
@@ -453,7 +451,7 @@ def test_an_unreachable_service_is_named() -> None:
 
 def test_a_slow_service_times_out(service: tuple[FakeService, str]) -> None:
     state, url = service
-    state.delay = lambda freq: 1.0
+    state.gate = threading.Event()  # not opened until the test ends: the service answers after any timeout
     audio, _ = tones(STARTS[:1], 1.0, 2.0)
     with pytest.raises(RemoteServiceError, match=r"did not answer within 0.2 s"):
         client(url, timeout_s=0.2, max_retries=0).transcribe(audio, regions=REGIONS[:1])

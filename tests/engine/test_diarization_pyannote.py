@@ -9,10 +9,11 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 import wave
 from collections.abc import Callable
 from pathlib import Path
-from types import SimpleNamespace
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -153,23 +154,26 @@ def test_turns_are_cut_to_the_speech_regions() -> None:
 
 
 class _FakePipeline:
-    """Calls the hook like pyannote's SpeakerDiarization does, one batch per ``delay`` seconds; with ``pace``,
-    batch ``n`` ends once ``pace(n)`` returns instead."""
+    """Calls the hook like pyannote's SpeakerDiarization does; with ``pace``, batch ``n`` ends once ``pace(n)``
+    returns."""
 
     def __init__(
         self,
         batches: int = 4,
-        delay: float = 0.0,
         error: Exception | None = None,
         pace: Callable[[int], object] | None = None,
     ) -> None:
         self.batches = batches
-        self.delay = delay
         self.error = error
         self.pace = pace
         self.completed = 0
         self.calls: list[dict[str, Any]] = []
         self.finished = threading.Event()
+        self.devices: list[Any] = []
+
+    def to(self, device: Any) -> _FakePipeline:
+        self.devices.append(device)
+        return self
 
     def __call__(self, file: dict[str, Any], hook: Callable[..., None], **kwargs: Any) -> Any:
         self.calls.append({"file": file, **kwargs})
@@ -182,8 +186,6 @@ class _FakePipeline:
             for batch in range(self.batches):
                 if self.pace is not None:
                     self.pace(batch)
-                else:
-                    time.sleep(self.delay)
                 self.completed = batch + 1
                 hook("embeddings", None, file=file, total=self.batches, completed=batch + 1)
             hook("discrete_diarization", "artifact", file=file)
@@ -197,25 +199,38 @@ class _FakePipeline:
         return SimpleNamespace(exclusive_speaker_diarization=annotation, speaker_diarization=None)
 
 
-class _FakeTensor:
-    def __init__(self, array: npt.NDArray[np.float32]) -> None:
-        self.shape = (1, array.shape[0])
-        self.array = array
+def _pyannote_audio() -> ModuleType:
+    """pyannote.audio, which `make test-deps` installs: without it the backend would go untested."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torchcodec's decoder is never used: audio is handed over in memory
+            return importlib.import_module("pyannote.audio")
+    except ImportError as exc:
+        pytest.fail(
+            f"pyannote.audio cannot be imported ({exc}): run `make test-deps` "
+            "(scripts/pyannote-test-env.sh installs it next to the CPU build of torch)."
+        )
 
 
-def _diarizer(pipeline: _FakePipeline) -> pb.PyannoteDiarizer:
-    diarizer = object.__new__(pb.PyannoteDiarizer)
-    diarizer._pipeline = pipeline
-    diarizer._torch = SimpleNamespace(from_numpy=lambda a: SimpleNamespace(unsqueeze=lambda dim: _FakeTensor(a)))
-    diarizer._run_lock = threading.Lock()
-    diarizer._stops = {}
-    diarizer.device = "cpu"
-    return diarizer
+@pytest.fixture
+def stand_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[_FakePipeline], pb.PyannoteDiarizer]:
+    """Diarizers built by the real constructor from a model directory, pyannote's loader handing over the
+    stand-in pipeline instead of reading checkpoints."""
+    pipeline_cls = _pyannote_audio().Pipeline
+    (tmp_path / "config.yaml").write_text("pipeline:\n  name: tests.StandInPipeline\n", encoding="utf-8")
+
+    def build(pipeline: _FakePipeline) -> pb.PyannoteDiarizer:
+        monkeypatch.setattr(pipeline_cls, "from_pretrained", staticmethod(lambda config: pipeline))
+        diarizer = pb.PyannoteDiarizer(tmp_path, device="cpu")
+        assert [str(d) for d in pipeline.devices] == ["cpu"]
+        return diarizer
+
+    return build
 
 
-def test_speaker_counts_reach_the_pipeline() -> None:
+def test_speaker_counts_reach_the_pipeline(stand_in: Callable[[_FakePipeline], pb.PyannoteDiarizer]) -> None:
     pipeline = _FakePipeline()
-    diarizer = _diarizer(pipeline)
+    diarizer = stand_in(pipeline)
     audio = np.zeros(16000 * 4, dtype=np.float32)
     diarizer.diarize(audio, num_speakers=3, min_speakers=2, max_speakers=5)
     diarizer.diarize(audio, min_speakers=2, max_speakers=4, speakers_hint=3)
@@ -227,19 +242,19 @@ def test_speaker_counts_reach_the_pipeline() -> None:
     ]
     file = pipeline.calls[0]["file"]
     assert file["sample_rate"] == 16000
-    assert file["waveform"].shape == (1, 16000 * 4)
+    assert tuple(file["waveform"].shape) == (1, 16000 * 4)
 
 
-def test_result_from_the_pipeline_is_normalised() -> None:
-    result = _diarizer(_FakePipeline()).diarize(np.zeros(16000 * 4, dtype=np.float32))
+def test_result_from_the_pipeline_is_normalised(stand_in: Callable[[_FakePipeline], pb.PyannoteDiarizer]) -> None:
+    result = stand_in(_FakePipeline()).diarize(np.zeros(16000 * 4, dtype=np.float32))
     assert [(t.start, t.end, t.speaker) for t in result.turns] == [(0.2, 2.0, "SPEAKER_00"), (2.0, 4.0, "SPEAKER_01")]
     assert result.speakers == ("SPEAKER_00", "SPEAKER_01")
 
 
-def test_no_speech_skips_the_pipeline() -> None:
+def test_no_speech_skips_the_pipeline(stand_in: Callable[[_FakePipeline], pb.PyannoteDiarizer]) -> None:
     pipeline = _FakePipeline()
     events: list[tuple[str, float, float | None]] = []
-    diarizer = _diarizer(pipeline)
+    diarizer = stand_in(pipeline)
     assert diarizer.diarize(np.zeros(16000, dtype=np.float32), regions=[]) == DiarizationResult((), ())
     assert diarizer.diarize(np.zeros(0, dtype=np.float32), on_progress=lambda *e: events.append(e)) == (
         DiarizationResult((), ())
@@ -248,13 +263,15 @@ def test_no_speech_skips_the_pipeline() -> None:
     assert events[-1] == ("diarizing", 1.0, 0.0)
 
 
-def test_heartbeat_reports_while_the_pipeline_works(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_heartbeat_reports_while_the_pipeline_works(
+    monkeypatch: pytest.MonkeyPatch, stand_in: Callable[[_FakePipeline], pb.PyannoteDiarizer]
+) -> None:
     monkeypatch.setattr(pb, "HEARTBEAT_S", 0.05)
     monkeypatch.setattr(pb, "POLL_S", 0.01)
     events: list[tuple[str, float, float | None]] = []
     # Batch n ends once the caller has heard 2 (n + 1) heartbeats (or after 10 s: then the count below fails).
     pipeline = _FakePipeline(batches=3, pace=lambda n: poll(lambda: heartbeats(events) >= 2 * (n + 1), 10.0))
-    _diarizer(pipeline).diarize(np.zeros(16000 * 4, dtype=np.float32), on_progress=lambda *e: events.append(e))
+    stand_in(pipeline).diarize(np.zeros(16000 * 4, dtype=np.float32), on_progress=lambda *e: events.append(e))
     assert {stage for stage, _, _ in events} == {"diarizing"}
     fractions = [f for _, f, _ in events]
     assert fractions == sorted(fractions)
@@ -266,22 +283,33 @@ def test_heartbeat_reports_while_the_pipeline_works(monkeypatch: pytest.MonkeyPa
     assert all(e is not None and e >= 0 for _, f, e in events if f >= 0.1)
 
 
-def test_cancel_returns_before_the_pipeline_finishes() -> None:
-    pipeline = _FakePipeline(batches=20, delay=0.2)
-    with pytest.raises(Cancelled):  # cancelled once the pipeline is at work: a batch is done
-        _diarizer(pipeline).diarize(
-            np.zeros(16000 * 4, dtype=np.float32), should_cancel=lambda: pipeline.completed >= 1
-        )
+def test_cancel_returns_before_the_pipeline_finishes(
+    stand_in: Callable[[_FakePipeline], pb.PyannoteDiarizer],
+) -> None:
+    asked = threading.Event()
+
+    def should_cancel() -> bool:  # cancelled once the pipeline is at work: a batch is done
+        if pipeline.completed >= 1:
+            asked.set()
+        return asked.is_set()
+
+    # Batches after the first end only once the cancel has been seen (or after 10 s: then the counts below fail).
+    pipeline = _FakePipeline(batches=20, pace=lambda n: n == 0 or asked.wait(10))
+    diarizer = stand_in(pipeline)
+    with pytest.raises(Cancelled):
+        diarizer.diarize(np.zeros(16000 * 4, dtype=np.float32), should_cancel=should_cancel)
     assert pipeline.finished.is_set()  # the helper stopped at its next hook call, long before batch 20
     assert pipeline.completed < pipeline.batches
     assert len(pipeline.calls) == 1
     assert not _helper_threads()
 
 
-def test_pipeline_errors_reach_the_caller_as_model_errors() -> None:
+def test_pipeline_errors_reach_the_caller_as_model_errors(
+    stand_in: Callable[[_FakePipeline], pb.PyannoteDiarizer],
+) -> None:
     pipeline = _FakePipeline(error=RuntimeError("CUDA out of memory"))
     with pytest.raises(ModelError, match="failed while diarizing.*RuntimeError: CUDA out of memory") as info:
-        _diarizer(pipeline).diarize(np.zeros(16000, dtype=np.float32))
+        stand_in(pipeline).diarize(np.zeros(16000, dtype=np.float32))
     assert isinstance(info.value.__cause__, RuntimeError)
 
 
@@ -299,7 +327,7 @@ def test_importing_the_backend_stays_light() -> None:
 
 @pytest.fixture(scope="module")
 def pyannote_model_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    pytest.importorskip("pyannote.audio")
+    _pyannote_audio()
     spec = importlib.util.spec_from_file_location(
         "tb_make_pyannote", REPO_ROOT / "scripts" / "make_pyannote_model_dir.py"
     )

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -44,24 +45,32 @@ class _SlowModel:
         return generate(), info
 
 
-def _transcriber(model: _SlowModel) -> local.LocalTranscriber:
-    transcriber = object.__new__(local.LocalTranscriber)
-    transcriber._batched = model
-    transcriber.batch_size = 8
-    transcriber.beam_size = 2
-    transcriber.retry_beam_size = 0
-    transcriber.retry_batch_size = 1
-    transcriber.parallel = 1
-    transcriber.device = "cpu"
-    return transcriber
+@pytest.fixture
+def stand_in(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[[Any], local.LocalTranscriber]:
+    """Transcribers built by the real constructor on the CPU, faster-whisper handing over the stand-in model
+    as its batched pipeline instead of loading one."""
+    import faster_whisper
+
+    whisper = SimpleNamespace(hf_tokenizer=SimpleNamespace(decode=lambda ids: ""), model=SimpleNamespace())
+    monkeypatch.setattr(faster_whisper, "WhisperModel", lambda path, **kwargs: whisper)
+
+    def build(batched: Any) -> local.LocalTranscriber:
+        monkeypatch.setattr(faster_whisper, "BatchedInferencePipeline", lambda model: batched)
+        transcriber = local.LocalTranscriber(tmp_path, device="cpu", batch_size=8, beam_size=2, parallel=1)
+        assert (transcriber.beam_size, transcriber.retry_beam_size, transcriber.batch_size) == (2, 0, 8)
+        return transcriber
+
+    return build
 
 
-def test_heartbeat_reports_while_the_model_works(monkeypatch: Any) -> None:
+def test_heartbeat_reports_while_the_model_works(
+    monkeypatch: Any, stand_in: Callable[[Any], local.LocalTranscriber]
+) -> None:
     monkeypatch.setattr(local, "HEARTBEAT_S", 0.05)
     events: list[tuple[str, float, float | None]] = []
     # Segment i comes once the caller has heard 2 (i + 1) heartbeats (or after 10 s: then the count below fails).
     model = _SlowModel(segments=3, pace=lambda i: poll(lambda: heartbeats(events) >= 2 * (i + 1), 10.0))
-    result = _transcriber(model).transcribe(
+    result = stand_in(model).transcribe(
         np.zeros(16000 * 8, dtype=np.float32),
         regions=[(0.0, 8.0)],
         language="en",
@@ -78,12 +87,12 @@ def test_heartbeat_reports_while_the_model_works(monkeypatch: Any) -> None:
     assert all(e is not None and e >= 0 for e in etas)
 
 
-def test_cancel_returns_before_the_model_finishes() -> None:
+def test_cancel_returns_before_the_model_finishes(stand_in: Callable[[Any], local.LocalTranscriber]) -> None:
     release = threading.Event()
     # The first segment comes at once; each later one only once the test releases the stand-in.
     model = _SlowModel(segments=20, pace=lambda i: i == 0 or release.wait(30))
     with pytest.raises(Cancelled):
-        _transcriber(model).transcribe(
+        stand_in(model).transcribe(
             np.zeros(16000 * 40, dtype=np.float32),
             regions=[(0.0, 30.0)],
             language="en",
@@ -95,19 +104,12 @@ def test_cancel_returns_before_the_model_finishes() -> None:
     assert model.produced <= 2  # no more than the segment under way when the cancel was seen
 
 
-def test_model_errors_reach_the_caller() -> None:
+def test_model_errors_reach_the_caller(stand_in: Callable[[Any], local.LocalTranscriber]) -> None:
     class Broken:
         def transcribe(self, audio: Any, **kwargs: Any) -> Any:
             raise RuntimeError("device lost")
 
-    transcriber = object.__new__(local.LocalTranscriber)
-    transcriber._batched = Broken()
-    transcriber.batch_size = 8
-    transcriber.beam_size = 2
-    transcriber.retry_beam_size = 0
-    transcriber.retry_batch_size = 1
-    transcriber.parallel = 1
-    transcriber.device = "cpu"
+    transcriber = stand_in(Broken())
     with pytest.raises(ModelError, match="failed while transcribing") as info:
         transcriber.transcribe(np.zeros(16000, dtype=np.float32), regions=[(0.0, 1.0)], language="en")
     assert isinstance(info.value.__cause__, RuntimeError)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from polling import until
 
 from tbdesktop.engine import audio
 from tbdesktop.engine.asr.local import LocalTranscriber
@@ -156,9 +157,7 @@ def test_cancel_kills_the_workers_and_leaves_nothing(pipeline: Any, speech_fixtu
         pipeline.run(
             speech_fixtures["session"], on_progress=lambda s, f, e: seen.append((s, f)), should_cancel=should_cancel
         )
-    deadline = time.monotonic() + 5
-    while any(_pid_alive(p) for p in pids) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    until(lambda: not any(_pid_alive(p) for p in pids), 5, "both worker processes to exit")
     assert not any(_pid_alive(p) for p in pids), "cancel stops both worker processes"
     assert not list(pipeline.scratch_dir().glob(f"{SCRATCH_PREFIX}{os.getpid()}-*")), "no scratch audio left"
     # the next recording starts fresh workers and succeeds
@@ -240,7 +239,8 @@ def test_module_run_enforces_max_duration(model_cache_dir: Path, speech_fixtures
 
 
 def test_unknown_model_is_refused(model_cache_dir: Path) -> None:
-    with Pipeline(PipelineOptions(cache_dir=model_cache_dir, model="large-v3")) as p, pytest.raises(
-        ModelError, match="not installed"
+    with (
+        Pipeline(PipelineOptions(cache_dir=model_cache_dir, model="large-v3")) as p,
+        pytest.raises(ModelError, match="not installed"),
     ):
         p.warm_up()

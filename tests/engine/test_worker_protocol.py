@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from polling import until
 from protocol_support import toy_main
 
 from tbdesktop.engine.errors import Cancelled, EngineError, ModelError, WorkerCrashedError
@@ -98,6 +98,8 @@ def test_a_dying_process_raises_worker_failed(toy: tuple[ProcessHandle, Path]) -
     handle, _ = toy
     with pytest.raises(WorkerFailed):
         asyncio.run(handle.request(Run("j6", "die", {})))
+    # its pipe closes a moment before the process has exited
+    until(lambda: not handle.alive, 10, "the dead worker process to be gone")
     assert not handle.alive
 
 
@@ -123,7 +125,5 @@ def test_warm_up_failure_is_a_message(tmp_path: Path) -> None:
 def test_shutdown_ends_the_loop_and_closes_the_handler(toy: tuple[ProcessHandle, Path]) -> None:
     handle, marker = toy
     handle.shutdown()
-    deadline = time.monotonic() + 30
-    while not marker.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    until(marker.exists, 30, "the worker to close its handler")
     assert marker.read_text() == "closed" and not handle.alive

@@ -21,6 +21,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from polling import poll
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FALLBACK_TEXT = "Good morning. Did the breathing exercise help you sleep this week?"
@@ -295,15 +296,15 @@ def test_frozen_gui_runs_headless(
             start_new_session=True,
         )
     gui_process.append(proc)
-    deadline = time.monotonic() + 300
     status: dict[str, Any] = {}
-    while time.monotonic() < deadline:
+
+    def ended() -> bool:
         exited = proc.poll()
         assert exited is None, f"the app exited ({exited}):\n{log_path.read_text(encoding='utf-8')[-3000:]}"
-        status = frozen.run_json("session", "status", queued["id"], "--data-dir", data_dir)
-        if status["status"] in {"completed", "failed", "cancelled"}:
-            break
-        time.sleep(1.0)
+        status.update(frozen.run_json("session", "status", queued["id"], "--data-dir", data_dir))
+        return status["status"] in {"completed", "failed", "cancelled"}
+
+    poll(ended, 300, interval=1.0)  # a look every second: each one runs the packaged CLI
     assert status.get("status") == "completed", f"{status}\n{log_path.read_text(encoding='utf-8')[-3000:]}"
     assert proc.poll() is None, "the app should still be running"
     assert "Traceback" not in log_path.read_text(encoding="utf-8")

@@ -3,12 +3,12 @@ pushing workstation announces it, the other pulls at once), and an unreachable s
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from clinic_support import Clinic, add_session, shared_session
+from polling import until
 from sqlalchemy import select
 
 from tbdesktop.services.notes import NoteService
@@ -22,12 +22,7 @@ T1 = "t1@clinic.example"
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 60.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+    until(predicate, timeout, what, interval=0.05)
 
 
 def _plan(ws: Any, session_id: Any) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from llm_support import note_model_file
+from polling import until_async
 from tests_support import run_queue_once, session_with_transcript
 
 from tbdesktop.services.context import AppContext
@@ -110,10 +111,12 @@ def test_a_worker_killed_while_the_model_writes_is_retried_and_the_note_written_
 
         async def go() -> int:
             task = asyncio.ensure_future(runner.run_until_idle())
-            for _ in range(2400):  # until the model is writing (an ETA comes from its measured tokens/s)
-                if any(e.status == "generating_notes" and e.eta_seconds is not None for e in seen):
-                    break
-                await asyncio.sleep(0.05)
+            # until the model is writing (an ETA comes from its measured tokens/s)
+            await until_async(
+                lambda: any(e.status == "generating_notes" and e.eta_seconds is not None for e in seen),
+                120,
+                "the note model to write",
+            )
             pid = runner.worker_pid
             assert pid is not None, "the note never started"
             os.killpg(pid, signal.SIGKILL)

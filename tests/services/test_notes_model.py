@@ -7,12 +7,12 @@ import asyncio
 import json
 import multiprocessing
 import os
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from llm_support import note_model_file
+from polling import until_async
 
 from tbdesktop import cli
 from tbdesktop.services.notes_model import ModelTestResult, NotesModelService
@@ -67,10 +67,14 @@ def test_a_test_past_its_timeout_or_cancelled_ends_its_process() -> None:
 
     async def cancel() -> None:
         task = asyncio.create_task(service.test_model(str(note_model_file()), 1, 0, 2048))
-        deadline = time.monotonic() + 60
-        while not _children() - before:  # cancelled once its process runs
-            assert not task.done() and time.monotonic() < deadline, "the model test's process never started"
-            await asyncio.sleep(0.01)
+
+        def started() -> bool:  # cancelled once its process runs
+            if _children() - before:
+                return True
+            assert not task.done(), "the model test's process never started"
+            return False
+
+        await until_async(started, 60, "the model test's process to start", interval=0.01)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task

@@ -7,13 +7,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import wave
 from pathlib import Path
 from typing import Any
 
 import pytest
 from plaintext_support import file_copies, memory_copies
+from polling import until, until_async
 from sqlalchemy import select
 from tests_support import run_queue_once
 
@@ -187,10 +187,7 @@ def test_cancel_running_job(
 
     async def go() -> None:
         task = asyncio.ensure_future(runner.run_next())
-        for _ in range(600):
-            if any(e.status == "transcribing" for e in seen):
-                break
-            await asyncio.sleep(0.1)
+        await until_async(lambda: any(e.status == "transcribing" for e in seen), 60, "transcription to start")
         # the worker reads a short-lived decrypted copy held in this process's memory, named on no disk
         assert len(memory_copies(os.getpid())) == 1 and file_copies(os.getpid()) == []
         worker_pid = runner.worker_pid
@@ -200,7 +197,7 @@ def test_cancel_running_job(
         assert await runner.cancel(info.id)
         await task
         assert worker_pid is not None
-        await asyncio.sleep(0.2)
+        await until_async(lambda: _exited(worker_pid), 30, "the cancelled worker to exit")
         with pytest.raises(ProcessLookupError):
             os.kill(worker_pid, 0)
         await runner.stop()
@@ -249,12 +246,14 @@ def test_job_left_transcribing_completes_after_restart(
     )
     proc = subprocess.Popen([sys.executable, "-c", script], env=env, start_new_session=True)
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
+
+        def transcribing() -> bool:
             if service.status_sync(info.id).status == "transcribing":
-                break
+                return True
             assert proc.poll() is None, "the processing app exited early"
-            time.sleep(0.2)
+            return False
+
+        until(transcribing, 120, "the other process to start transcribing", interval=0.2)
         assert service.status_sync(info.id).status == "transcribing"
         os.killpg(proc.pid, signal.SIGKILL)  # the app and its worker die without cleaning up
         proc.wait(10)
@@ -363,10 +362,7 @@ def test_started_runner_warms_worker_and_picks_up_new_jobs(
         assert warm_pid is not None
         info = await service.import_recording(ImportRequest(source=two_speaker[0], consent_method="verbal"))
         runner.wake()
-        for _ in range(1200):
-            if finished:
-                break
-            await asyncio.sleep(0.1)
+        await until_async(lambda: bool(finished), 120, "the job to finish")
         assert runner.worker_pid == warm_pid  # the same warm process ran the job
         await runner.stop()
         return info
@@ -374,6 +370,14 @@ def test_started_runner_warms_worker_and_picks_up_new_jobs(
     info = asyncio.run(go())
     assert [e.status for e in finished] == ["completed"]
     assert service.get_sync(info.id).status == "completed"
+
+
+def _exited(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
 
 
 def _children(pid: int) -> list[tuple[int, str]]:
@@ -408,12 +412,12 @@ def test_killed_engine_worker_is_retried_and_the_job_completes_once(
 
     async def go() -> None:
         task = asyncio.ensure_future(runner.run_until_idle())
-        for _ in range(1200):
-            if any(e.status == "transcribing" for e in seen) and runner.worker_pid:
-                engine = _children(runner.worker_pid)
-                if len(engine) >= 2:
-                    break
-            await asyncio.sleep(0.1)
+
+        def both_workers_run() -> bool:
+            pid = runner.worker_pid
+            return any(e.status == "transcribing" for e in seen) and bool(pid) and len(_children(pid or -1)) >= 2
+
+        await until_async(both_workers_run, 120, "the transcription and diarization workers", interval=0.1)
         engine = _children(runner.worker_pid or -1)
         assert len(engine) >= 2, "the coordinator runs a transcription and a diarization worker"
         pid = min(p for p, _ in engine)  # the transcription worker starts first

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from polling import until
 
 from tbdesktop.errors import TBError
 from tbdesktop.services.context import AppContext
@@ -114,10 +115,7 @@ class FakeDevice:
             self.budget = 0
 
     def wait_fed(self, frames: int, timeout: float = 20.0) -> None:
-        deadline = time.monotonic() + timeout
-        while self.fed < frames:
-            assert time.monotonic() < deadline, f"fed {self.fed} of {frames} frames"
-            time.sleep(0.005)
+        until(lambda: self.fed >= frames, timeout, f"{frames} frames fed (fed {self.fed})")
 
     def block(self, start: int, n: int) -> np.ndarray[Any, Any]:
         if isinstance(self.audio, np.ndarray):
@@ -183,7 +181,7 @@ class FakeStream:
             if d.throttle is not None:
                 d.throttle()
             if d.realtime:
-                time.sleep(n / d.rate / d.realtime)
+                time.sleep(n / d.rate / d.realtime)  # the scenario: a device delivers audio as time passes
         self.active = False
         self.finished()
 
@@ -281,10 +279,7 @@ def source(two_speaker: Any) -> np.ndarray[Any, Any]:
 
 
 def wait_until(check: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.005)
+    until(check, timeout, "the recorder")
 
 
 def sealed_audio_bytes(journal: Path) -> int:
@@ -575,7 +570,7 @@ def test_three_hours_within_bounded_memory(ctx: AppContext, therapist: Any, arti
 
     def throttle() -> None:  # PortAudio would not outrun the writer: give it back-pressure instead of losses
         while recorder.backlog > 8:
-            time.sleep(0.001)
+            time.sleep(0.001)  # a blocked device thread, as PortAudio's would be; nothing is asserted on it
 
     device.throttle = throttle
     rss: list[int] = []
@@ -584,7 +579,7 @@ def test_three_hours_within_bounded_memory(ctx: AppContext, therapist: Any, arti
     def sample_rss() -> None:
         while not done.is_set():
             rss.append(_rss_bytes())
-            time.sleep(0.05)
+            time.sleep(0.05)  # the sampling interval of the memory curve, not a wait
 
     sampler = threading.Thread(target=sample_rss, daemon=True)
     baseline = _rss_bytes()
@@ -645,8 +640,8 @@ PASSCODE = "recorder-passcode-1"
 
 RECORD_IN_CHILD = """
 import sys, time
-sys.path.insert(0, {tests!r})
 from pathlib import Path
+sys.path[:0] = [{tests!r}, str(Path({tests!r}).parent)]  # test_recording and the helpers it imports
 from test_recording import FakeBackend, FakeDevice, load_wav
 from tbdesktop.config import Settings
 from tbdesktop.services.context import AppContext
@@ -665,7 +660,7 @@ service = RecordingService(ctx, user, FakeBackend([device]))
 recorder = service.recorder(RecordingParams(client_name="Jordan Example", consent_method="verbal"))
 recorder.start()
 print("recording", flush=True)
-time.sleep(120)
+time.sleep(120)  # recording until the test kills this process
 """
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
+from polling import until_async
 from sqlalchemy import select
 from tests_support import run_queue_once, segment_rows, timed_words
 
@@ -78,10 +78,14 @@ def test_rediarize_job_separates_two_voices_and_keeps_corrections(
             # Again, and cancelled while the voices are being separated: nothing changes.
             service.rediarize_sync(info.id, 3)
             task = asyncio.ensure_future(runner.run_until_idle())
-            deadline = time.monotonic() + 120
-            while not any(e.status == "diarizing" for e in events[len(first) :]):
-                assert not task.done() and time.monotonic() < deadline, "the second separation never started"
-                await asyncio.sleep(0.05)
+
+            def diarizing() -> bool:
+                if any(e.status == "diarizing" for e in events[len(first) :]):
+                    return True
+                assert not task.done(), "the second separation never started"
+                return False
+
+            await until_async(diarizing, 120, "the second separation to start")
             assert await runner.cancel(info.id)
             await task
         finally:

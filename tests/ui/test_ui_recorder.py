@@ -159,7 +159,7 @@ class PausedBlocks(RecorderObserver):
 
 def _interrupted(ui_ctx: AppContext, therapist: UserInfo, client: str) -> str:
     """A recording left unsaved (as a crash or a closed app leaves it): its journal stays on disk."""
-    import time
+    from polling import until
 
     from tbdesktop.services.recording import RecordingParams
 
@@ -167,10 +167,7 @@ def _interrupted(ui_ctx: AppContext, therapist: UserInfo, client: str) -> str:
         RecordingParams(device="pulse", client_name=client, consent_method="verbal")
     )
     recorder.start()
-    deadline = time.monotonic() + 20
-    while recorder.elapsed_s < 1.5:
-        assert time.monotonic() < deadline, "nothing recorded"
-        time.sleep(0.05)
+    until(lambda: recorder.elapsed_s >= 1.5, 20, "a second and a half recorded (nothing recorded)")
     journal = recorder.journal_id
     recorder.close()
     assert journal is not None
