@@ -14,14 +14,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from tbdesktop.cli.common import EXIT_ERROR, EXIT_OK, context_and_user, echo, echo_err, emit, open_context
+from tbdesktop.cli.common import EXIT_ERROR, EXIT_OK, echo, echo_err, emit, emit_list, opened_context, signed_in
 from tbdesktop.cli.passcodes import ask, current_passcode
 from tbdesktop.errors import TBError
 
 if TYPE_CHECKING:
     from tbdesktop.cli.common import SubParsers
     from tbdesktop.services.context import AppContext
-    from tbdesktop.services.sync.service import SyncService
+    from tbdesktop.services.sync.service import ConflictInfo, SyncService
 
 
 def clinic_password(*, confirm: bool) -> str:
@@ -132,13 +132,10 @@ def cmd_clinic_join(args: argparse.Namespace) -> int:
 def _clinic_context(args: argparse.Namespace, *, unlock: bool = False) -> Iterator[tuple[AppContext, SyncService]]:
     """An opened context and its SyncService, closed afterwards; ``unlock`` lets the secret store ask for the
     profile's passcode (TB_PASSCODE or a prompt) where there is no OS keyring."""
-    ctx = open_context(args)
-    try:
+    with opened_context(args) as ctx:
         if unlock:
             _any_profile_passcode(ctx)
         yield ctx, _sync_service(ctx)
-    finally:
-        ctx.close()
 
 
 def _account_user(ctx: AppContext, args: argparse.Namespace, svc: SyncService) -> uuid.UUID | None:
@@ -225,34 +222,25 @@ def cmd_sync_status(args: argparse.Namespace) -> int:
         return EXIT_OK
 
 
+def _conflict_line(c: ConflictInfo) -> str:
+    what = "edit of a note signed elsewhere" if c.kind == "signed_elsewhere" else "overwritten text"
+    return f"{c.id}  {c.table_name} {c.field}: {what} ({c.created_at:%Y-%m-%d %H:%M})"
+
+
 def cmd_sync_conflicts(args: argparse.Namespace) -> int:
-    ctx, user = context_and_user(args)
-    try:
+    with signed_in(args) as (ctx, user):
         svc = _sync_service(ctx)
         session = uuid.UUID(args.session) if args.session else None
         items = svc.conflicts(user.id, session, open_only=not args.all)
-
-        def human() -> None:
-            if not items:
-                echo("No conflicts.")
-            for c in items:
-                what = "edit of a note signed elsewhere" if c.kind == "signed_elsewhere" else "overwritten text"
-                echo(f"{c.id}  {c.table_name} {c.field}: {what} ({c.created_at:%Y-%m-%d %H:%M})")
-
-        emit(args, [c.to_json() for c in items], human)
+        emit_list(args, items, _conflict_line, empty="No conflicts.")
         return EXIT_OK
-    finally:
-        ctx.close()
 
 
 def cmd_sync_resolve(args: argparse.Namespace) -> int:
-    ctx, user = context_and_user(args)
-    try:
+    with signed_in(args) as (ctx, user):
         info = _sync_service(ctx).resolve_conflict(user.id, uuid.UUID(args.id), args.action)
         emit(args, info.to_json(), lambda: echo(f"Conflict {args.action}: done."))
         return EXIT_OK
-    finally:
-        ctx.close()
 
 
 def add_clinic_commands(sub: SubParsers, common: argparse.ArgumentParser) -> None:

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from tbdesktop.cli.passcodes import check_given_passcode, choose_profile, database_credentials, install_unlock
 from tbdesktop.config import Settings, load_settings
@@ -55,6 +55,27 @@ def emit(args: argparse.Namespace, data: object, human: Callable[[], None]) -> N
         echo(json.dumps(data, indent=2, ensure_ascii=False))
     else:
         human()
+
+
+class _Jsonable(Protocol):
+    def to_json(self) -> object: ...
+
+
+_J = TypeVar("_J", bound=_Jsonable)
+
+
+def emit_list(
+    args: argparse.Namespace, items: Sequence[_J], line: Callable[[_J], str], empty: str | None = None
+) -> None:
+    """The items' JSON with --json, else a line for each (``empty`` when there are none)."""
+
+    def human() -> None:
+        if not items and empty is not None:
+            echo(empty)
+        for item in items:
+            echo(line(item))
+
+    emit(args, [item.to_json() for item in items], human)
 
 
 def fmt_ts(seconds: float) -> str:
@@ -106,14 +127,21 @@ def acting_user(ctx: AppContext, args: argparse.Namespace) -> UserInfo:
     return chosen
 
 
-def context_and_user(args: argparse.Namespace) -> tuple[AppContext, UserInfo]:
-    """An opened context and the acting profile; the caller closes the context."""
+@contextmanager
+def opened_context(args: argparse.Namespace) -> Iterator[AppContext]:
+    """The opened context, closed afterwards."""
     ctx = open_context(args)
     try:
-        return ctx, acting_user(ctx, args)
-    except BaseException:
+        yield ctx
+    finally:
         ctx.close()
-        raise
+
+
+@contextmanager
+def signed_in(args: argparse.Namespace) -> Iterator[tuple[AppContext, UserInfo]]:
+    """An opened context and the acting profile; the context is closed afterwards, also when the profile fails."""
+    with opened_context(args) as ctx:
+        yield ctx, acting_user(ctx, args)
 
 
 @contextmanager
@@ -121,11 +149,8 @@ def session_service(args: argparse.Namespace) -> Iterator[SessionService]:
     """The signed-in user's SessionService over an opened context, closed afterwards."""
     from tbdesktop.services.sessions import SessionService
 
-    ctx = open_context(args)
-    try:
-        yield SessionService(ctx, acting_user(ctx, args))
-    finally:
-        ctx.close()
+    with signed_in(args) as (ctx, user):
+        yield SessionService(ctx, user)
 
 
 # -- processing here ----------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from tbdesktop.cli.common import EXIT_OK, context_and_user, echo, emit, wait_for_session
+from tbdesktop.cli.common import EXIT_OK, echo, emit, signed_in, wait_for_session
 from tbdesktop.errors import TBError
 
 if TYPE_CHECKING:
@@ -39,8 +39,7 @@ def _note_command(args: argparse.Namespace, action: str) -> int:
     # services pull in SQLAlchemy: loaded when a command opens the database, not at start-up
     from tbdesktop.services.notes import NoteService
 
-    ctx, user = context_and_user(args)
-    try:
+    with signed_in(args) as (ctx, user):
         service = NoteService(ctx, user)
         if action == "show":
             note = service.get_sync(args.id, args.version)
@@ -50,8 +49,6 @@ def _note_command(args: argparse.Namespace, action: str) -> int:
             note = service.update_section_sync(args.id, args.section, args.text)
         else:
             note = service.add_addendum_sync(args.id, args.text)
-    finally:
-        ctx.close()
     emit(args, note.to_json(), lambda: print_note(note))
     return EXIT_OK
 
@@ -75,8 +72,7 @@ def cmd_session_addendum(args: argparse.Namespace) -> int:
 def cmd_session_regenerate(args: argparse.Namespace) -> int:
     from tbdesktop.services.notes import NoteService
 
-    ctx, user = context_and_user(args)
-    try:
+    with signed_in(args) as (ctx, user):
         service = NoteService(ctx, user)
         job_id = service.regenerate_sync(args.id, args.template)
         session_id = service.session_id(args.id)
@@ -87,8 +83,6 @@ def cmd_session_regenerate(args: argparse.Namespace) -> int:
         if final.error:
             raise TBError(final.error)
         note = service.get_sync(session_id)
-    finally:
-        ctx.close()
     emit(args, note.to_json(), lambda: print_note(note))
     return EXIT_OK
 

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tbdesktop.cli.common import EXIT_OK, context_and_user, echo, echo_err, emit, fmt_ts, settings_for
+from tbdesktop.cli.common import EXIT_OK, echo, echo_err, emit, fmt_ts, settings_for, signed_in
 from tbdesktop.errors import TBError
 
 if TYPE_CHECKING:
@@ -22,9 +22,8 @@ def cmd_process(args: argparse.Namespace) -> int:
     settings = settings_for(args)
     secrets = None
     if settings.asr_backend == "openai":  # the API key is in the acting profile's secrets
-        ctx, user = context_and_user(args)
-        ctx.close()
-        secrets = ctx.secrets
+        with signed_in(args) as (ctx, _user):
+            secrets = ctx.secrets
     values = engine_options(
         settings,
         secrets,

@@ -18,12 +18,13 @@ from typing import TYPE_CHECKING
 from tbdesktop.cli.common import (
     EXIT_ERROR,
     EXIT_OK,
-    context_and_user,
     echo,
     echo_err,
     emit,
+    emit_list,
     fmt_ts,
     session_line,
+    signed_in,
     wait_for_session,
 )
 from tbdesktop.errors import TBError
@@ -32,7 +33,14 @@ if TYPE_CHECKING:
     from tbdesktop.cli.common import SubParsers
     from tbdesktop.services.context import AppContext
     from tbdesktop.services.dto import SessionInfo, UserInfo
-    from tbdesktop.services.recording import DeviceProblem, LevelReading, Recorder, RecorderObserver
+    from tbdesktop.services.recording import (
+        DeviceProblem,
+        InterruptedRecording,
+        LevelReading,
+        Recorder,
+        RecorderObserver,
+    )
+    from tbdesktop.services.recording.devices import InputDevice
     from tbdesktop.services.recording.events import RecorderStatus
 
 
@@ -107,8 +115,7 @@ def cmd_record(args: argparse.Namespace) -> int:
         channels=args.channels,
         stop_after_s=args.seconds,
     )
-    ctx, user = context_and_user(args)
-    try:
+    with signed_in(args) as (ctx, user):
         progress = LevelProgress()
         recorder = RecordingService(ctx, user).recorder(params, _progress_observer(progress))
         status, interrupted = _capture(args, recorder, progress)
@@ -122,8 +129,6 @@ def cmd_record(args: argparse.Namespace) -> int:
                 f"{exc.message} The audio is kept: `tbdesktop record recover` saves it once this is solved."
             ) from exc
         return _finish(args, ctx, user, info, status, interrupted, problem)
-    finally:
-        ctx.close()
 
 
 def _capture(args: argparse.Namespace, recorder: Recorder, progress: LevelProgress) -> tuple[RecorderStatus, bool]:
@@ -225,28 +230,29 @@ def _finish(
     return code
 
 
+def _device_line(d: InputDevice) -> str:
+    mark = "*" if d.is_default else " "
+    return f"{mark} {d.index:>3}  {d.name}  ({d.channels} in, {d.default_samplerate} Hz, {d.hostapi})"
+
+
 def cmd_record_devices(args: argparse.Namespace) -> int:
     from tbdesktop.services.recording import SoundDeviceBackend
     from tbdesktop.services.recording.devices import list_inputs
 
     devices = list_inputs(SoundDeviceBackend())
-
-    def human() -> None:
-        if not devices:
-            echo("No input device found.")
-        for d in devices:
-            mark = "*" if d.is_default else " "
-            echo(f"{mark} {d.index:>3}  {d.name}  ({d.channels} in, {d.default_samplerate} Hz, {d.hostapi})")
-
-    emit(args, [d.to_json() for d in devices], human)
+    emit_list(args, devices, _device_line, empty="No input device found.")
     return EXIT_OK
+
+
+def _interrupted_line(r: InterruptedRecording) -> str:
+    client = r.client_name or "no client"
+    return f"{r.id}  started {r.started_at:%Y-%m-%d %H:%M} UTC  {fmt_ts(r.duration_s)}  {client}"
 
 
 def cmd_record_recover(args: argparse.Namespace) -> int:
     from tbdesktop.services.recording import RecordingService
 
-    ctx, user = context_and_user(args)
-    try:
+    with signed_in(args) as (ctx, user):
         service = RecordingService(ctx, user)
         if args.discard:
             if not args.yes:
@@ -256,15 +262,7 @@ def cmd_record_recover(args: argparse.Namespace) -> int:
             return EXIT_OK
         found = service.find_interrupted_sync()
         if args.list:
-
-            def listing() -> None:
-                if not found:
-                    echo("No interrupted recording.")
-                for r in found:
-                    client = r.client_name or "no client"
-                    echo(f"{r.id}  started {r.started_at:%Y-%m-%d %H:%M} UTC  {fmt_ts(r.duration_s)}  {client}")
-
-            emit(args, [r.to_json() for r in found], listing)
+            emit_list(args, found, _interrupted_line, empty="No interrupted recording.")
             return EXIT_OK
         wanted = [r for r in found if args.id in (None, r.id)]
         if args.id and not wanted:
@@ -281,8 +279,6 @@ def cmd_record_recover(args: argparse.Namespace) -> int:
         elif not results:
             echo("No interrupted recording.")
         return EXIT_OK
-    finally:
-        ctx.close()
 
 
 def add_record_commands(sub: SubParsers, common: argparse.ArgumentParser) -> None:

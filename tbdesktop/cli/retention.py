@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from tbdesktop.cli.common import EXIT_OK, acting_user, echo, emit, open_context
+from tbdesktop.cli.common import EXIT_OK, echo, emit, opened_context, signed_in
 from tbdesktop.errors import TBError
 
 if TYPE_CHECKING:
@@ -16,11 +16,8 @@ def cmd_retention_apply(args: argparse.Namespace) -> int:
     # services pull in SQLAlchemy: loaded when a command opens the database, not at start-up
     from tbdesktop.services.retention import RetentionService
 
-    ctx = open_context(args)
-    try:
+    with opened_context(args) as ctx:
         report = RetentionService(ctx).apply_sync()
-    finally:
-        ctx.close()
     data = {"recordings_deleted": report.recordings_deleted, "transcripts_deleted": report.transcripts_deleted}
     emit(
         args,
@@ -43,14 +40,10 @@ def cmd_retention_set(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise TBError(f"'{value}' is not a number of days (or 'keep').") from exc
 
-    ctx = open_context(args)
-    try:
-        user = acting_user(ctx, args)
+    with signed_in(args) as (ctx, user):
         settings = RetentionService(ctx).set_retention_sync(
             user.id, recording_days=days(args.recordings), transcript_days=days(args.transcripts)
         )
-    finally:
-        ctx.close()
     keys = ("retention_recording_days", "retention_transcript_days")
     emit(args, {k: settings.get(k) for k in keys}, lambda: echo("Retention settings saved."))
     return EXIT_OK

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from tbdesktop.cli.common import EXIT_OK, context_and_user, echo, emit, fmt_ts
+from tbdesktop.cli.common import EXIT_OK, emit_list, fmt_ts, signed_in
 
 if TYPE_CHECKING:
     from tbdesktop.cli.common import SubParsers
@@ -36,38 +36,18 @@ def cmd_search(args: argparse.Namespace) -> int:
     # services pull in SQLAlchemy: loaded when a command opens the database, not at start-up
     from tbdesktop.services.search import SearchService
 
-    ctx, user = context_and_user(args)
-    try:
+    with signed_in(args) as (ctx, user):
         hits = SearchService(ctx, user).search_sync(args.query, args.limit)
-    finally:
-        ctx.close()
-
-    def human() -> None:
-        if not hits:
-            echo("No matches.")
-        for hit in hits:
-            echo(search_line(hit))
-
-    emit(args, [h.to_json() for h in hits], human)
+    emit_list(args, hits, search_line, empty="No matches.")
     return EXIT_OK
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
     from tbdesktop.services.audit import AuditService
 
-    ctx, user = context_and_user(args)
-    try:
+    with signed_in(args) as (ctx, user):
         events = AuditService(ctx, user).trail_sync(args.limit)
-    finally:
-        ctx.close()
-
-    def human() -> None:
-        if not events:
-            echo("No events yet.")
-        for event in events:
-            echo(audit_line(event))
-
-    emit(args, [e.to_json() for e in events], human)
+    emit_list(args, events, audit_line, empty="No events yet.")
     return EXIT_OK
 
 

@@ -7,7 +7,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from tbdesktop.cli.common import EXIT_OK, context_and_user, echo, emit
+from tbdesktop.cli.common import EXIT_OK, echo, emit, signed_in
 from tbdesktop.cli.passcodes import ask
 from tbdesktop.errors import TBError
 
@@ -32,34 +32,25 @@ def _secret_value() -> str:
 
 
 def cmd_secret_set(args: argparse.Namespace) -> int:
-    ctx, user = context_and_user(args)
-    try:
+    with signed_in(args) as (ctx, _user):
         ctx.secrets.set(args.name, _secret_value())
         where = "the OS keyring" if ctx.secrets.uses_os_keyring else "your encrypted secret store"
-    finally:
-        ctx.close()
     emit(args, {"name": args.name, "stored": True}, lambda: echo(f"Saved {args.name} in {where}."))
     return EXIT_OK
 
 
 def cmd_secret_delete(args: argparse.Namespace) -> int:
-    ctx, user = context_and_user(args)
-    try:
+    with signed_in(args) as (ctx, _user):
         ctx.secrets.delete(args.name)
-    finally:
-        ctx.close()
     emit(args, {"name": args.name, "deleted": True}, lambda: echo(f"Removed {args.name}."))
     return EXIT_OK
 
 
 def cmd_secret_list(args: argparse.Namespace) -> int:
     """Which keys are set (never their values) and where secrets are kept."""
-    ctx, user = context_and_user(args)
-    try:
+    with signed_in(args) as (ctx, _user):
         present = [name for name in SECRET_NAMES if ctx.secrets.get(name) is not None]
         store = ctx.secrets.mode
-    finally:
-        ctx.close()
 
     def human() -> None:
         echo("Secrets are kept in " + ("the OS keyring." if store == "keyring" else "your encrypted store."))

@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from tbdesktop.cli.common import EXIT_ERROR, EXIT_OK, echo, emit, open_context, settings_for
+from tbdesktop.cli.common import EXIT_ERROR, EXIT_OK, echo, emit, opened_context, settings_for
 from tbdesktop.errors import TBError
 
 if TYPE_CHECKING:
@@ -41,14 +41,11 @@ def cmd_selftest(args: argparse.Namespace) -> int:
     def database() -> str:
         from tbdesktop.store import migrate
 
-        ctx = open_context(args)
-        try:
+        with opened_context(args) as ctx:
             rev = migrate.current_revision(ctx.db.engine)
             if not migrate.is_up_to_date(ctx.db.engine):
                 raise TBError(f"database at {rev}, expected {migrate.head_revision(ctx.db.engine)}")
             return f"{ctx.db.dialect} at revision {rev}"
-        finally:
-            ctx.close()
 
     def model() -> str:
         from tbdesktop.engine.models import resolve_model
@@ -90,11 +87,8 @@ def cmd_selftest(args: argparse.Namespace) -> int:
     def clinic() -> str:
         from tbdesktop.services.sync.service import SyncService
 
-        ctx = open_context(args)
-        try:
+        with opened_context(args) as ctx:
             status = SyncService(ctx).status()
-        finally:
-            ctx.close()
         if status.state == "off":
             return "not connected (this workstation works on its own)"
         last = status.last_sync_at.isoformat(timespec="seconds") if status.last_sync_at else "never"

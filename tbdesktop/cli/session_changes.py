@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from tbdesktop.cli.common import EXIT_ERROR, EXIT_OK, context_and_user, echo, emit, session_service
+from tbdesktop.cli.common import EXIT_ERROR, EXIT_OK, echo, emit, session_service, signed_in
 from tbdesktop.errors import TBError
 
 if TYPE_CHECKING:
@@ -113,8 +113,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from tbdesktop.services.export import ExportService
 
     renderer = _pdf_renderer() if args.format == "pdf" else None
-    ctx, user = context_and_user(args)
-    try:
+    with signed_in(args) as (ctx, user):
         service = ExportService(ctx, user)
         out = Path(args.out).expanduser() if args.out else Path.cwd()
         if out.is_dir():  # a folder: the file takes the name with no PHI in it
@@ -122,8 +121,6 @@ def cmd_export(args: argparse.Namespace) -> int:
         result = service.write_sync(
             args.id, args.format, out, transcript=args.transcript, version=args.note_version, renderer=renderer
         )
-    finally:
-        ctx.close()
     state = "signed" if result.signed else "draft"
     emit(
         args,

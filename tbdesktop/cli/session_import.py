@@ -14,11 +14,10 @@ from typing import TYPE_CHECKING
 from tbdesktop.cli.common import (
     EXIT_ERROR,
     EXIT_OK,
-    acting_user,
     echo,
     echo_err,
-    open_context,
     session_line,
+    signed_in,
     wait_for_session,
     wait_for_sessions,
 )
@@ -42,9 +41,7 @@ def cmd_session_import(args: argparse.Namespace) -> int:
         raise TBError("--recursive goes with --folder DIR.")
     if args.folder or len(args.audio) > 1:
         return _import_batch(args, session_date)
-    ctx = open_context(args)
-    try:
-        user = acting_user(ctx, args)
+    with signed_in(args) as (ctx, user):
         service = SessionService(ctx, user)
         info = service.import_recording_sync(
             ImportRequest(
@@ -71,8 +68,6 @@ def cmd_session_import(args: argparse.Namespace) -> int:
         else:
             echo(session_line(info))
         return EXIT_OK if final.status == "completed" else EXIT_ERROR
-    finally:
-        ctx.close()
 
 
 def _import_batch(args: argparse.Namespace, session_date: date | None) -> int:
@@ -120,9 +115,7 @@ def _import_batch(args: argparse.Namespace, session_date: date | None) -> int:
             echo(f"{result.status}  {result.source.name}: {result.error}")
         sys.stdout.flush()
 
-    ctx = open_context(args)
-    try:
-        user = acting_user(ctx, args)
+    with signed_in(args) as (ctx, user):
         service = SessionService(ctx, user)
         results = BatchImportService(service).import_all_sync(items, on_result=line)
         waiting = [r.session.id for r in results if r.session is not None and r.session.stage_detail == AWAITING]
@@ -143,8 +136,6 @@ def _import_batch(args: argparse.Namespace, session_date: date | None) -> int:
                 for r in results:
                     if r.session is not None:
                         echo(f"{r.session.id}  {r.source.name}  {r.session.status}")
-    finally:
-        ctx.close()
     if args.json:
         echo(json.dumps([r.to_json() for r in results], indent=2, ensure_ascii=False))
     counts = {s: sum(r.status == s for r in results) for s in (IMPORTED, FAILED, "skipped")}

@@ -8,31 +8,25 @@ from typing import TYPE_CHECKING
 
 from tbdesktop.cli.common import (
     EXIT_OK,
-    acting_user,
     echo,
     emit,
+    emit_list,
     fmt_ts,
-    open_context,
     session_line,
     session_service,
+    signed_in,
     wait_for_session,
 )
 
 if TYPE_CHECKING:
     from tbdesktop.cli.common import SubParsers
+    from tbdesktop.services.dto import SegmentInfo
 
 
 def cmd_session_list(args: argparse.Namespace) -> int:
     with session_service(args) as service:
         sessions = service.list_sessions_sync()
-
-    def human() -> None:
-        if not sessions:
-            echo("No sessions yet. Import one with `tbdesktop session import AUDIO`.")
-        for info in sessions:
-            echo(session_line(info))
-
-    emit(args, [s.to_json() for s in sessions], human)
+    emit_list(args, sessions, session_line, empty="No sessions yet. Import one with `tbdesktop session import AUDIO`.")
     return EXIT_OK
 
 
@@ -89,14 +83,10 @@ def cmd_session_status(args: argparse.Namespace) -> int:
     if getattr(args, "wait", False):
         from tbdesktop.services.sessions import SessionService
 
-        ctx = open_context(args)
-        try:
-            user = acting_user(ctx, args)
+        with signed_in(args) as (ctx, user):
             service = SessionService(ctx, user)
             session_id = service.status_sync(args.id).session_id  # refused here when it is not mine
             wait_for_session(ctx, user, session_id, quiet=args.json)
-        finally:
-            ctx.close()
     with session_service(args) as service:
         st = service.status_sync(args.id)
 
@@ -110,18 +100,15 @@ def cmd_session_status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _segment_line(seg: SegmentInfo) -> str:
+    who = f"{seg.role.title()} ({seg.speaker})" if seg.role else seg.speaker
+    return f"{seg.idx:>4}  [{fmt_ts(seg.start_s)}] {who}: {seg.text}"  # the line number commands take
+
+
 def cmd_session_transcript(args: argparse.Namespace) -> int:
     with session_service(args) as service:
         segments = service.transcript_sync(args.id)
-
-    def human() -> None:
-        if not segments:
-            echo("No transcript (yet).")
-        for seg in segments:
-            who = f"{seg.role.title()} ({seg.speaker})" if seg.role else seg.speaker
-            echo(f"{seg.idx:>4}  [{fmt_ts(seg.start_s)}] {who}: {seg.text}")  # the line number commands take
-
-    emit(args, [s.to_json() for s in segments], human)
+    emit_list(args, segments, _segment_line, empty="No transcript (yet).")
     return EXIT_OK
 
 

@@ -7,16 +7,7 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from tbdesktop.cli.common import (
-    EXIT_ERROR,
-    EXIT_OK,
-    context_and_user,
-    echo,
-    echo_err,
-    emit,
-    session_service,
-    wait_for_session,
-)
+from tbdesktop.cli.common import EXIT_ERROR, EXIT_OK, echo, echo_err, emit, session_service, signed_in, wait_for_session
 from tbdesktop.errors import TBError
 
 if TYPE_CHECKING:
@@ -80,8 +71,7 @@ def _voices(value: str) -> int | None:
 
 def cmd_rediarize(args: argparse.Namespace) -> int:
     voices = _voices(args.voices)
-    ctx, user = context_and_user(args)
-    try:
+    with signed_in(args) as (ctx, user):
         # services pull in SQLAlchemy: loaded when a command opens the database, not at start-up
         from tbdesktop.services.sessions import SessionService
 
@@ -98,8 +88,6 @@ def cmd_rediarize(args: argparse.Namespace) -> int:
         hint = _regenerate_hint(info.needs_regeneration, info.id)
         emit(args, data, lambda: echo(f"{info.stage_detail or 'Done'}.{hint}"))
         return EXIT_OK
-    finally:
-        ctx.close()
 
 
 def add_speaker_commands(ssub: SubParsers, common: argparse.ArgumentParser) -> None:

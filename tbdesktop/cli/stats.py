@@ -7,7 +7,7 @@ import re
 from datetime import date
 from typing import TYPE_CHECKING
 
-from tbdesktop.cli.common import EXIT_OK, context_and_user, echo, emit
+from tbdesktop.cli.common import EXIT_OK, echo, emit, signed_in
 from tbdesktop.errors import ValidationError
 
 if TYPE_CHECKING:
@@ -63,11 +63,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
     if start is not None and end is not None and start > end:
         raise ValidationError("--from is after --to.")
     query = StatsQuery(start=start, end=end, client_name=args.client)
-    ctx, user = context_and_user(args)
-    try:
+    with signed_in(args) as (ctx, user):
         stats = StatsService(ctx, user).figures_sync(query)
-    finally:
-        ctx.close()
 
     def human() -> None:
         echo(describe(stats))

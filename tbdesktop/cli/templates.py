@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tbdesktop.cli.common import EXIT_OK, context_and_user, echo, emit
+from tbdesktop.cli.common import EXIT_OK, echo, emit, emit_list, signed_in
 from tbdesktop.errors import TBError
 
 if TYPE_CHECKING:
@@ -36,17 +36,9 @@ def _template_line(t: TemplateInfo) -> str:
 def cmd_template_list(args: argparse.Namespace) -> int:
     from tbdesktop.services.templates import TemplateService  # SQLAlchemy: loaded when the command runs
 
-    ctx, user = context_and_user(args)
-    try:
+    with signed_in(args) as (ctx, user):
         templates = TemplateService(ctx, user).list_sync()
-    finally:
-        ctx.close()
-
-    def human() -> None:
-        for t in templates:
-            echo(_template_line(t))
-
-    emit(args, [t.to_json() for t in templates], human)
+    emit_list(args, templates, _template_line)
     return EXIT_OK
 
 
@@ -54,11 +46,8 @@ def cmd_template_add(args: argparse.Namespace) -> int:
     from tbdesktop.services.templates import TemplateService
 
     name, content = _read_template_file(args.file)
-    ctx, user = context_and_user(args)
-    try:
+    with signed_in(args) as (ctx, user):
         info = TemplateService(ctx, user).create_sync(args.name or name or "", content, clinic_wide=args.clinic)
-    finally:
-        ctx.close()
     emit(args, info.to_json(), lambda: echo(f"Added template {info.id} ({info.name})"))
     return EXIT_OK
 
@@ -67,11 +56,8 @@ def cmd_template_update(args: argparse.Namespace) -> int:
     from tbdesktop.services.templates import TemplateService
 
     name, content = _read_template_file(args.file)
-    ctx, user = context_and_user(args)
-    try:
+    with signed_in(args) as (ctx, user):
         info = TemplateService(ctx, user).update_sync(args.id, name=args.name or name, content=content)
-    finally:
-        ctx.close()
     emit(args, info.to_json(), lambda: echo(f"Updated template {info.id} ({info.name})"))
     return EXIT_OK
 
@@ -79,11 +65,8 @@ def cmd_template_update(args: argparse.Namespace) -> int:
 def cmd_template_delete(args: argparse.Namespace) -> int:
     from tbdesktop.services.templates import TemplateService
 
-    ctx, user = context_and_user(args)
-    try:
+    with signed_in(args) as (ctx, user):
         TemplateService(ctx, user).delete_sync(args.id)
-    finally:
-        ctx.close()
     emit(args, {"deleted": args.id}, lambda: echo(f"Deleted template {args.id}"))
     return EXIT_OK
 
@@ -91,11 +74,8 @@ def cmd_template_delete(args: argparse.Namespace) -> int:
 def cmd_template_duplicate(args: argparse.Namespace) -> int:
     from tbdesktop.services.templates import TemplateService
 
-    ctx, user = context_and_user(args)
-    try:
+    with signed_in(args) as (ctx, user):
         info = TemplateService(ctx, user).duplicate_sync(args.id, args.name, clinic_wide=args.clinic)
-    finally:
-        ctx.close()
     emit(args, info.to_json(), lambda: echo(f"Created template {info.id} ({info.name})"))
     return EXIT_OK
 
@@ -103,11 +83,8 @@ def cmd_template_duplicate(args: argparse.Namespace) -> int:
 def cmd_template_default(args: argparse.Namespace) -> int:
     from tbdesktop.services.templates import TemplateService
 
-    ctx, user = context_and_user(args)
-    try:
+    with signed_in(args) as (ctx, user):
         info = TemplateService(ctx, user).set_default_sync(args.id)
-    finally:
-        ctx.close()
     emit(args, info.to_json(), lambda: echo(f"{info.name} is now your default template."))
     return EXIT_OK
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from tbdesktop.cli.common import EXIT_OK, context_and_user, echo, emit, open_context
+from tbdesktop.cli.common import EXIT_OK, echo, emit, emit_list, opened_context, signed_in
 from tbdesktop.cli.passcodes import current_passcode, new_passcode
 from tbdesktop.errors import TBError
 
@@ -17,8 +17,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     # services pull in SQLAlchemy: loaded when a command opens the database, not at start-up
     from tbdesktop.services.profiles import ProfileService
 
-    ctx = open_context(args)
-    try:
+    with opened_context(args) as ctx:
         # Without an OS keyring the profile's keys open with its passcode, so it needs one from the start. Where
         # TB_PASSCODE opened the encrypted database (an existing profile's), the new one is TB_NEW_PASSCODE.
         keys = ctx.database_keys
@@ -27,8 +26,6 @@ def cmd_user_add(args: argparse.Namespace) -> int:
             "TB_NEW_PASSCODE" if opened_with_passcode else "TB_PASSCODE", required=not ctx.secrets.uses_os_keyring
         )
         user = ProfileService(ctx).create_profile_sync(args.name, args.email, args.role, passcode)
-    finally:
-        ctx.close()
     emit(args, user.to_json(), lambda: echo(f"Created profile {user.display_name} ({user.role}) {user.id}"))
     return EXIT_OK
 
@@ -36,25 +33,16 @@ def cmd_user_add(args: argparse.Namespace) -> int:
 def cmd_user_list(args: argparse.Namespace) -> int:
     from tbdesktop.services.profiles import ProfileService
 
-    ctx = open_context(args)
-    try:
+    with opened_context(args) as ctx:
         users = ProfileService(ctx).list_profiles_sync()
-    finally:
-        ctx.close()
-
-    def human() -> None:
-        for u in users:
-            echo(f"{u.id}  {u.display_name}  {u.email or ''}  {u.role}")
-
-    emit(args, [u.to_json() for u in users], human)
+    emit_list(args, users, lambda u: f"{u.id}  {u.display_name}  {u.email or ''}  {u.role}")
     return EXIT_OK
 
 
 def cmd_user_passcode(args: argparse.Namespace) -> int:
     from tbdesktop.services.profiles import ProfileService
 
-    ctx, user = context_and_user(args)
-    try:
+    with signed_in(args) as (ctx, user):
         profiles = ProfileService(ctx)
         if profiles.has_passcode_sync(user.id):
             current = current_passcode(user.display_name)
@@ -63,8 +51,6 @@ def cmd_user_passcode(args: argparse.Namespace) -> int:
             profiles.set_passcode_sync(user.id, new_passcode("TB_NEW_PASSCODE", required=True) or "", current)
         else:
             profiles.set_passcode_sync(user.id, new_passcode("TB_PASSCODE", required=True) or "")
-    finally:
-        ctx.close()
     emit(args, {"passcode_set": True}, lambda: echo("Passcode saved."))
     return EXIT_OK
 
