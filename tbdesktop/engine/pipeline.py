@@ -16,19 +16,16 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
-
-import numpy as np
-import numpy.typing as npt
 
 from tbdesktop.engine import audio as audio_mod
 from tbdesktop.engine import channels, merge, roles, vad
 from tbdesktop.engine.errors import AudioDecodeError, Cancelled, EngineError, ModelError, WorkerCrashedError
 from tbdesktop.engine.progress import MeasuredEta
-from tbdesktop.engine.scratch import SCRATCH_PREFIX, MemoryFile, memory_backed_dir, remove_stale_scratch
+from tbdesktop.engine.rediarize import rediarize_async
+from tbdesktop.engine.scratch import memory_backed_dir, remove_stale_scratch, scratch_audio
 from tbdesktop.engine.types import (
     CancelCheck,
     DiarizationResult,
@@ -218,8 +215,6 @@ class Pipeline:
     ) -> DiarizationResult:
         """Speaker separation alone (no transcription), with ``num_speakers`` voices or automatic: the speaker
         turns to lay over words transcribed earlier (engine/rediarize.py)."""
-        from tbdesktop.engine.rediarize import rediarize_async
-
         return asyncio.run(
             rediarize_async(
                 self,
@@ -366,7 +361,7 @@ class Pipeline:
             else None
         )
         try:
-            with _scratch_audio(self.scratch_dir(samples.nbytes), samples) as scratch:
+            with scratch_audio(self.scratch_dir(samples.nbytes), samples) as scratch:
                 del samples  # the workers read the scratch copy; this process keeps none
                 result = await self._parallel(
                     scratch, n_samples, asr_regions, diar_regions, hint, report, should_cancel, timings
@@ -536,33 +531,6 @@ def _speaker_infos(
         )
         for speaker in order
     ]
-
-
-@contextlib.contextmanager
-def _scratch_audio(directory: Path, samples: npt.NDArray[np.float32]) -> Iterator[Path]:
-    """The decoded audio where the workers memory-map it: anonymous memory (engine/scratch.MemoryFile) where the
-    platform has it, else a private file (0600) in ``directory``; freed afterwards, always."""
-    memory = MemoryFile.create("tbdesktop-scratch")
-    if memory is not None:
-        try:
-            with memory.writer() as fh:
-                np.ascontiguousarray(samples, dtype=np.float32).tofile(fh)
-            del samples  # this generator's frame lives as long as the job: it must not keep the audio alive
-            yield memory.path
-        finally:
-            memory.close()
-        return
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path = directory / f"{SCRATCH_PREFIX}{os.getpid()}-{uuid.uuid4().hex}.f32"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.ascontiguousarray(samples, dtype=np.float32).tofile(fh)  # no copy for the usual float32 array
-        del samples
-        yield path
-    finally:
-        with contextlib.suppress(OSError):
-            path.unlink()
 
 
 def run(

@@ -14,17 +14,15 @@ import os
 import time
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from tbdesktop.engine import audio as audio_mod
 from tbdesktop.engine import vad
 from tbdesktop.engine.errors import AudioDecodeError, Cancelled, EngineError, ModelError, WorkerCrashedError
+from tbdesktop.engine.scratch import scratch_audio
 from tbdesktop.engine.types import CancelCheck, DiarizationResult, ProgressCallback
 from tbdesktop.engine.worker_protocol import Error, Run
-from tbdesktop.engine.workers import DIARIZATION, WorkerFailed
-
-if TYPE_CHECKING:
-    from tbdesktop.engine.pipeline import Pipeline
+from tbdesktop.engine.workers import DIARIZATION, EngineWorker, WorkerFailed
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +30,32 @@ STAGE_PREPROCESSING = "preprocessing"
 STAGE_DIARIZING = "diarizing"
 
 
+class DiarizationOptions(Protocol):
+    """The settings speaker separation reads (engine/pipeline.PipelineOptions has them)."""
+
+    @property
+    def max_duration_s(self) -> float | None: ...
+    @property
+    def decode_timeout_s(self) -> float: ...
+    @property
+    def min_speakers(self) -> int: ...
+    @property
+    def max_speakers(self) -> int: ...
+
+
+class DiarizingPipeline(Protocol):
+    """What speaker separation needs from the running pipeline (engine/pipeline.Pipeline is one)."""
+
+    @property
+    def options(self) -> DiarizationOptions: ...
+    @property
+    def diar_worker(self) -> EngineWorker | None: ...
+    def speech_detector(self) -> vad.SileroVad: ...
+    def scratch_dir(self, needed_bytes: int = 0) -> Path: ...
+
+
 async def rediarize_async(
-    pipeline: Pipeline,
+    pipeline: DiarizingPipeline,
     audio_path: Path,
     *,
     num_speakers: int | None = None,
@@ -41,8 +63,6 @@ async def rediarize_async(
     on_progress: ProgressCallback | None = None,
     should_cancel: CancelCheck | None = None,
 ) -> DiarizationResult:
-    from tbdesktop.engine.pipeline import _scratch_audio
-
     worker = pipeline.diar_worker
     if worker is None:
         raise EngineError("Speaker separation is turned off in the settings (diarization backend 'none').")
@@ -90,7 +110,7 @@ async def rediarize_async(
             raise ModelError(str(error))
         check()
         n_samples = int(samples.shape[0])
-        with _scratch_audio(pipeline.scratch_dir(samples.nbytes), samples) as scratch:
+        with scratch_audio(pipeline.scratch_dir(samples.nbytes), samples) as scratch:
             del samples
             result = await _diarize(pipeline, scratch, n_samples, regions, num_speakers, speakers_hint, report, check)
     except BaseException:
@@ -107,7 +127,7 @@ async def rediarize_async(
 
 
 async def _diarize(
-    pipeline: Pipeline,
+    pipeline: DiarizingPipeline,
     scratch: Path,
     n_samples: int,
     regions: list[tuple[float, float]],

@@ -6,8 +6,13 @@ import contextlib
 import os
 import re
 import shutil
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
+
+import numpy as np
+import numpy.typing as npt
 
 SHM = Path("/dev/shm")
 HEADROOM_BYTES = 64 << 20
@@ -83,3 +88,30 @@ def pid_alive(pid: int) -> bool:
     except OSError:
         return True
     return True
+
+
+@contextlib.contextmanager
+def scratch_audio(directory: Path, samples: npt.NDArray[np.float32]) -> Iterator[Path]:
+    """The decoded audio where the workers memory-map it: anonymous memory (MemoryFile) where the
+    platform has it, else a private file (0600) in ``directory``; freed afterwards, always."""
+    memory = MemoryFile.create("tbdesktop-scratch")
+    if memory is not None:
+        try:
+            with memory.writer() as fh:
+                np.ascontiguousarray(samples, dtype=np.float32).tofile(fh)
+            del samples  # this generator's frame lives as long as the job: it must not keep the audio alive
+            yield memory.path
+        finally:
+            memory.close()
+        return
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = directory / f"{SCRATCH_PREFIX}{os.getpid()}-{uuid.uuid4().hex}.f32"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.ascontiguousarray(samples, dtype=np.float32).tofile(fh)  # no copy for the usual float32 array
+        del samples
+        yield path
+    finally:
+        with contextlib.suppress(OSError):
+            path.unlink()

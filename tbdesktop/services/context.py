@@ -15,8 +15,7 @@ from tbdesktop.services import leftovers
 from tbdesktop.services.database_keys import Credentials, DatabaseKeys
 from tbdesktop.services.recording_vault import RecordingVault
 from tbdesktop.services.secrets import SecretVault
-from tbdesktop.services.sync import capture
-from tbdesktop.store import builtin_templates, migrate
+from tbdesktop.store import builtin_templates, migrate, sync_capture
 from tbdesktop.store.db import Database, sqlite_file
 
 log = logging.getLogger(__name__)
@@ -135,7 +134,7 @@ class AppContext:
                 migrate.upgrade(db.engine)
                 with db.unit_of_work() as s:
                     builtin_templates.sync(s)  # a new release may reword a built-in template
-                capture.install(db.engine)  # clinic sync: outbox triggers for this release's tables
+                sync_capture.install(db.engine)  # clinic sync: outbox triggers for this release's tables
                 if keys is not None:
                     keys.refresh(_profile_rows(db))
             except TBError:

@@ -81,6 +81,20 @@ def file_size_text(size: int) -> str:
     return f"{size / 1024**2:.0f} MB"
 
 
+def model_file_problem(path: str) -> str | None:
+    """Why a GGUF model file cannot be used (missing, unreadable, not GGUF), or None."""
+    from tbdesktop.engine.notes.llm.runtime import check_model_file
+    from tbdesktop.engine.notes.types import NotesError
+
+    if not path:
+        return "Choose the note model file (.gguf)."
+    try:
+        check_model_file(Path(path).expanduser())
+    except NotesError as exc:
+        return exc.message
+    return None
+
+
 def options_problem(threads: int, gpu_layers: int, context: int) -> str | None:
     if not 0 <= threads <= MAX_THREADS:
         return f"CPU threads take 0 (every core) to {MAX_THREADS}."
@@ -106,8 +120,6 @@ class NotesModelService:
         timeout: float = TEST_TIMEOUT_S,
     ) -> ModelTestResult:
         """Load the model at ``path`` in a new process and time a short answer; problems come back in the result."""
-        from tbdesktop.services.settings import model_file_problem
-
         file = Path(path.strip()).expanduser() if path.strip() else Path()
         name = file.name or "the model"
         problem = model_file_problem(path.strip()) or options_problem(threads, gpu_layers, context)

@@ -27,6 +27,7 @@ from tbdesktop.store.models import (
     TranscriptSegment,
     utcnow,
 )
+from tbdesktop.store.processing_cancel import cancel_open_processing
 from tbdesktop.store.processing_state import queue
 from tbdesktop.store.repositories import AuditRepository, ClientRepository, SessionRepository, SystemJobRepository
 from tbdesktop.store.search_repository import drop_deleted_from_index
@@ -320,8 +321,6 @@ class SessionLifecycle:
     def cancel_sync(self, session_id: uuid.UUID | str) -> bool:
         """Cancel queued processing of my session (a running job is stopped by the app's runner)."""
         session_id = parse_session_id(session_id)
-        from tbdesktop.services.processing.cancel import cancel_open_processing
-
         with self.ctx.db.unit_of_work() as s:
             row = SessionRepository(s, self.user.id).get(session_id, for_update=True)
             count, separation = cancel_open_processing(s, row.id)

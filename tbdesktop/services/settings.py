@@ -20,7 +20,7 @@ from tbdesktop.errors import TBError, ValidationError
 from tbdesktop.services.about import AboutInfo, load_about
 from tbdesktop.services.context import NOTES_KEY_NAME, OPENAI_KEY_NAME, AppContext
 from tbdesktop.services.dto import UserInfo
-from tbdesktop.services.notes_model import MAX_GPU_LAYERS, options_problem
+from tbdesktop.services.notes_model import MAX_GPU_LAYERS, model_file_problem, options_problem
 from tbdesktop.services.offloop import off_loop
 from tbdesktop.services.profiles import DEFAULT_IDLE_LOCK_MINUTES, ProfileService
 from tbdesktop.services.retention import MAX_DAYS, RetentionService
@@ -158,20 +158,6 @@ def validate_processing(p: ProcessingSettings) -> dict[str, str]:
         if problem:
             errors[name] = problem
     return errors
-
-
-def model_file_problem(path: str) -> str | None:
-    """Why a GGUF model file cannot be used (missing, unreadable, not GGUF), or None."""
-    from tbdesktop.engine.notes.llm.runtime import check_model_file
-    from tbdesktop.engine.notes.types import NotesError
-
-    if not path:
-        return "Choose the note model file (.gguf)."
-    try:
-        check_model_file(Path(path).expanduser())
-    except NotesError as exc:
-        return exc.message
-    return None
 
 
 def validate_privacy(p: PrivacySettings) -> dict[str, str]:

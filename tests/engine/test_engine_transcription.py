@@ -15,7 +15,8 @@ from tbdesktop.engine import audio
 from tbdesktop.engine.asr.local import LocalTranscriber
 from tbdesktop.engine.errors import AudioDecodeError, AudioTooLongError, Cancelled, ModelError
 from tbdesktop.engine.models import resolve_model
-from tbdesktop.engine.pipeline import SCRATCH_PREFIX, Pipeline, PipelineOptions, run
+from tbdesktop.engine.pipeline import Pipeline, PipelineOptions, run
+from tbdesktop.engine.scratch import SCRATCH_PREFIX
 from tbdesktop.engine.types import PipelineResult
 
 pytestmark = pytest.mark.slow

@@ -21,7 +21,6 @@ from sqlalchemy.exc import DBAPIError
 from tbdesktop.errors import PermissionDeniedError, TBError, ValidationError
 from tbdesktop.services.sync import server
 from tbdesktop.services.sync.connect import clinic_engine
-from tbdesktop.services.sync.tables import CLINICAL
 from tbdesktop.store.db import normalise_url
 from tbdesktop.store.models import (
     AuditEvent,
@@ -34,6 +33,7 @@ from tbdesktop.store.models import (
     TherapySession,
     TranscriptSegment,
 )
+from tbdesktop.store.sync_tables import CLINICAL
 
 pytestmark = pytest.mark.postgres
 

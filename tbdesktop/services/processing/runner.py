@@ -19,7 +19,6 @@ from tbdesktop.services import leftovers
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.dto import ProgressEvent
 from tbdesktop.services.processing import capacity
-from tbdesktop.services.processing.cancel import cancel_open_processing
 from tbdesktop.services.processing.handle import WorkerCrashed, WorkerSlot
 from tbdesktop.services.processing.jobs import CRASH_MESSAGE, MAX_ATTEMPTS, ClaimedJob, StoredRecording
 from tbdesktop.services.processing.notes_stage import NotesStage
@@ -34,6 +33,7 @@ from tbdesktop.store.models import (
     JobStatus,
     ProcessingStatus,
 )
+from tbdesktop.store.processing_cancel import cancel_open_processing
 from tbdesktop.store.processing_state import InvalidTransitionError
 from tbdesktop.store.repositories import SystemJobRepository, SystemStateRepository
 

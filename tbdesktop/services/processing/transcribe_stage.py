@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 from tbdesktop.engine.worker_protocol import Error, Progress
 from tbdesktop.errors import TBError
-from tbdesktop.services.processing.cancel import cancel_open_processing
 from tbdesktop.services.processing.handle import WorkerSlot
 from tbdesktop.services.processing.jobs import ClaimedJob, live_session
 from tbdesktop.services.processing.notes_stage import NotesStage
 from tbdesktop.services.processing.reporter import STAGES, JobReporter
 from tbdesktop.store.models import ProcessingStatus, TranscriptSegment
+from tbdesktop.store.processing_cancel import cancel_open_processing
 from tbdesktop.store.repositories import SystemSegmentWriter, SystemStateRepository
 
 if TYPE_CHECKING:

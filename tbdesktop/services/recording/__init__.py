@@ -16,12 +16,9 @@ from tbdesktop.services.recording.events import (
     RecorderStatus,
     RecordingParams,
 )
+from tbdesktop.services.recording.finalize import NothingRecordedError
 from tbdesktop.services.recording.recorder import Recorder
-from tbdesktop.services.recording.service import (
-    InterruptedRecording,
-    NothingRecordedError,
-    RecordingService,
-)
+from tbdesktop.services.recording.service import InterruptedRecording, RecordingService
 from tbdesktop.store.models import CAPTURE_KEY
 
 __all__ = [

@@ -14,12 +14,17 @@ from typing import Any
 
 import numpy as np
 
+from tbdesktop.errors import ValidationError
 from tbdesktop.services.recording.journal import JournalHeader, Kind
 from tbdesktop.services.recording.reader import ReadStats, read_records
 
 log = logging.getLogger(__name__)
 
 FLAC_RATIO = 0.75  # room to ask of the scratch storage, as a share of the PCM size
+
+
+class NothingRecordedError(ValidationError):
+    """A journal with no audio in it: no session is made from it."""
 
 
 @dataclass

@@ -17,12 +17,18 @@ import uuid
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tbdesktop.errors import TBError, ValidationError
 from tbdesktop.services.offloop import off_loop
 from tbdesktop.services.recording.capture import Capture
-from tbdesktop.services.recording.devices import CaptureFormat, InputStreamLike, capture_format, pick_device
+from tbdesktop.services.recording.devices import (
+    AudioBackend,
+    CaptureFormat,
+    InputStreamLike,
+    capture_format,
+    pick_device,
+)
 from tbdesktop.services.recording.events import (
     DeviceProblem,
     RecorderObserver,
@@ -31,12 +37,13 @@ from tbdesktop.services.recording.events import (
     RecordingParams,
 )
 from tbdesktop.services.recording.feed import StreamFeed, close_stream
+from tbdesktop.services.recording.finalize import NothingRecordedError
 from tbdesktop.services.recording.journal import JournalLock, JournalWriter, lock_path
 from tbdesktop.services.recording.writer import JournalThread
 
 if TYPE_CHECKING:
-    from tbdesktop.services.dto import SessionInfo
-    from tbdesktop.services.recording.service import RecordingService
+    from tbdesktop.services.context import AppContext
+    from tbdesktop.services.dto import SessionInfo, UserInfo
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +51,32 @@ log = logging.getLogger(__name__)
 CAPTURING = (RecorderState.RECORDING, RecorderState.PAUSED)
 
 
+class RecordingHost(Protocol):
+    """What a recorder needs from the service that made it (``RecordingService`` is the one)."""
+
+    @property
+    def ctx(self) -> AppContext: ...
+    @property
+    def user(self) -> UserInfo: ...
+    @property
+    def backend(self) -> AudioBackend: ...
+    @property
+    def in_progress_dir(self) -> Path: ...
+    def remembered_device_sync(self) -> str | None: ...
+    def remember_device_sync(self, name: str) -> None: ...
+    def check_free_space(self, fmt: CaptureFormat) -> None: ...
+    def master_key(self) -> bytes: ...
+    def audit_journal(self, action: str, journal_id: str | None) -> None: ...
+    def finalize_journal(
+        self, path: Path, journal_lock: JournalLock, details: dict[str, Any] | None = None
+    ) -> SessionInfo: ...
+
+
 class Recorder:
     """Made by ``RecordingService.recorder(params)``: start, pause, resume, stop, then save (or discard)."""
 
     def __init__(
-        self, service: RecordingService, params: RecordingParams, observers: tuple[RecorderObserver, ...] = ()
+        self, service: RecordingHost, params: RecordingParams, observers: tuple[RecorderObserver, ...] = ()
     ) -> None:
         self._service = service
         self._backend = service.backend
@@ -310,8 +338,6 @@ class Recorder:
     def save_sync(self) -> SessionInfo:
         """Stops if needed, then the journal becomes an encrypted recording and a queued session (the import
         path, consent gate included); the journal is removed once the session exists, and kept if it fails."""
-        from tbdesktop.services.recording.service import NothingRecordedError
-
         self.stop()
         with self._lock:
             if self._state is not RecorderState.STOPPED or self._journal is None:

@@ -24,7 +24,7 @@ from tbdesktop.services.recording.devices import (
     list_inputs,
 )
 from tbdesktop.services.recording.events import RecorderObserver, RecordingParams
-from tbdesktop.services.recording.finalize import encode_flac, pcm_bytes, scratch_file
+from tbdesktop.services.recording.finalize import NothingRecordedError, encode_flac, pcm_bytes, scratch_file
 from tbdesktop.services.recording.journal import (
     SUFFIX,
     JournalError,
@@ -45,10 +45,6 @@ DEVICE_SETTING = "recording_device"
 # one microphone per person, so the pipeline reads who spoke from the louder channel (engine/channels.py).
 MIN_FREE_S = 600.0
 _JOURNAL_ID = re.compile(r"^[0-9a-f]{32}$")
-
-
-class NothingRecordedError(ValidationError):
-    pass
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,9 @@ from sqlalchemy import Connection, Engine, delete, select, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from tbdesktop.services.sync.schema_check import check_revisions
-from tbdesktop.services.sync.tables import BY_NAME, PULLED, SyncedTable, present
 from tbdesktop.store.db import Database
 from tbdesktop.store.models import DEFAULT_USER_SETTINGS
+from tbdesktop.store.sync_tables import BY_NAME, PULLED, SyncedTable, present
 
 log = logging.getLogger(__name__)
 

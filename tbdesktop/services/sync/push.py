@@ -18,8 +18,8 @@ from sqlalchemy import Connection, Engine, and_, delete, insert, select, text, t
 from sqlalchemy.exc import DBAPIError
 
 from tbdesktop.services.sync.schema_check import check_revisions
-from tbdesktop.services.sync.tables import BY_NAME, PUSHED, SyncedTable, present
 from tbdesktop.store.db import Database
+from tbdesktop.store.sync_tables import BY_NAME, PUSHED, SyncedTable, present
 
 log = logging.getLogger(__name__)
 

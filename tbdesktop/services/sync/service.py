@@ -23,12 +23,11 @@ from tbdesktop.services.context import AppContext
 from tbdesktop.services.dto import JsonMixin
 from tbdesktop.services.notes import MAX_ADDENDUM_TEXT, set_section_text
 from tbdesktop.services.secrets import file_lock
-from tbdesktop.services.sync import capture
 from tbdesktop.services.sync.connect import clinic_engine, login_role, login_url, public_url
 from tbdesktop.services.sync.pull import pull, take_server_version
 from tbdesktop.services.sync.push import push_all
 from tbdesktop.services.sync.schema_check import SchemaMismatchError
-from tbdesktop.services.sync.tables import PUSHED
+from tbdesktop.store import sync_capture
 from tbdesktop.store.models import (
     AuditEvent,
     Client,
@@ -42,6 +41,7 @@ from tbdesktop.store.models import (
     utcnow,
 )
 from tbdesktop.store.repositories import AuditRepository
+from tbdesktop.store.sync_tables import PUSHED
 
 log = logging.getLogger(__name__)
 
@@ -167,8 +167,8 @@ def _directory_user(me: dict[str, Any], user_id: uuid.UUID, **local: Any) -> Use
 def _snapshot_sql(t: Any) -> str:
     """Queues every existing row of a clinician (the profile's data from before joining) as an upsert."""
     r = "r"
-    key = capture._key_json(t, r)
-    owner = capture._owner(t, r)
+    key = sync_capture.key_json(t, r)
+    owner = sync_capture.owner_sql(t, r)
     distinct = "DISTINCT " if t.name == "risk_flags" else ""
     where = f"{owner} = :owner"
     skip = t.extra.get("skip_when")

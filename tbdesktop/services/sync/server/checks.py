@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Engine, text
 
 from tbdesktop.services.sync.server.schema import CLINICIAN_ROLE, OWNER_ROLE, POLICIES, SECURED
-from tbdesktop.services.sync.tables import SYNCED
+from tbdesktop.store.sync_tables import SYNCED
 
 _GUARDS = ("tb_user_id", "session_user")
 

@@ -9,7 +9,7 @@ from typing import Any, NamedTuple
 import psycopg
 from psycopg import sql
 
-from tbdesktop.services.sync.tables import CLINICAL, SYNCED, SyncedTable
+from tbdesktop.store.sync_tables import CLINICAL, SYNCED, SyncedTable
 
 CLINIC_SCHEMA_VERSION = 1
 OWNER_ROLE = "tb_owner"

@@ -1,4 +1,4 @@
-"""The one cancel of a session's processing, for the runner and the services."""
+"""The one cancel of a session's processing, for the runner and the session services."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Local change capture: SQLite triggers that write an outbox row in the same transaction as every insert, update
 or delete of a synced row whose owner joined a clinic on this workstation.
 
-Derived from ``tables.SYNCED`` and the models, and reinstalled at every start-up: a batch migration that rebuilds a
+Derived from ``sync_tables.SYNCED`` and the models, and reinstalled at every start-up: a batch migration that rebuilds a
 table drops its triggers, and a new column must be captured as soon as the models know it.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from tbdesktop.services.sync.tables import PUSHED, SyncedTable
+from tbdesktop.store.sync_tables import PUSHED, SyncedTable
 
 PREFIX = "sync_capture_"
 # pulled rows are applied with applying = 1; before any clinician joined, the row does not exist (NULL: no capture)
@@ -18,19 +18,19 @@ _NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
 _REV = "(SELECT version_num FROM alembic_version LIMIT 1)"
 
 
-def _key_json(t: SyncedTable, r: str) -> str:
+def key_json(t: SyncedTable, r: str) -> str:
     if t.name == "risk_flags":
         # risk flags sync as one set per session
         return f"json_object('session_id', {r}.session_id)"
     return "json_object(" + ", ".join(f"'{c}', {r}.{c}" for c in t.key) + ")"
 
 
-def _owner(t: SyncedTable, r: str) -> str:
+def owner_sql(t: SyncedTable, r: str) -> str:
     return t.owner_sql.format(r=r)
 
 
 def _when(t: SyncedTable, r: str) -> str:
-    parts = [_ACTIVE, f"EXISTS (SELECT 1 FROM sync_accounts WHERE user_id = {_owner(t, r)})"]
+    parts = [_ACTIVE, f"EXISTS (SELECT 1 FROM sync_accounts WHERE user_id = {owner_sql(t, r)})"]
     skip = t.extra.get("skip_when")
     if skip:
         parts.append(f"NOT ({skip.format(r=r)})")
@@ -40,7 +40,7 @@ def _when(t: SyncedTable, r: str) -> str:
 def _insert(t: SyncedTable, r: str, op: str, fields: str = "NULL", old: str = "NULL") -> str:
     return (
         "INSERT INTO sync_outbox (owner_id, table_name, row_key, op, fields, old, schema_rev, created_at) "
-        f"VALUES ({_owner(t, r)}, '{t.name}', {_key_json(t, r)}, '{op}', {fields}, {old}, {_REV}, {_NOW});"
+        f"VALUES ({owner_sql(t, r)}, '{t.name}', {key_json(t, r)}, '{op}', {fields}, {old}, {_REV}, {_NOW});"
     )
 
 
