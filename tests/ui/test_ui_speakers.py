@@ -25,7 +25,7 @@ from tbdesktop.store.models import ProcessingJob
 from tbdesktop.store.note_repositories import SystemNoteWriter
 from tbdesktop.ui.session_view import SessionView
 from tbdesktop.ui.speakers.dialogs import AddSpeakerDialog, MergeSpeakersDialog, RediarizeDialog, SplitLineDialog
-from tbdesktop.ui.speakers.widgets import word_at
+from tbdesktop.ui.transcript.word_hit import word_at
 
 LINES = [
     ("therapist", "Good morning, how has your week been?"),

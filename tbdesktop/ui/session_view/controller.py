@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QDialog
+from PySide6.QtWidgets import QDialog, QWidget
 
 from tbdesktop.errors import TBError
 from tbdesktop.services.bundle import AppServices
@@ -19,29 +18,29 @@ from tbdesktop.ui.aio import run_dialog, spawn
 from tbdesktop.ui.conflict_panel import DONE
 from tbdesktop.ui.export_menu import NoteExporter
 from tbdesktop.ui.notes_panel import NoteEditDialog
+from tbdesktop.ui.session_view.screen import SessionScreen
 from tbdesktop.ui.speakers.editor import SpeakerEditor
 from tbdesktop.ui.transcript import Line, LineFixDialog, speaker_number
-
-if TYPE_CHECKING:
-    from tbdesktop.ui.session_view.view import SessionView
 
 # Statuses in which the note is being (or waits to be) written.
 WRITING = ("generating_notes", "queued")
 
 
 class SessionController(QObject):
-    """One per session view; every service call the view needs goes through here, off the UI thread."""
+    """One per session view; every service call the view needs goes through here, off the UI thread. ``parent``
+    (the view's widget) owns the controller and its dialogs."""
 
-    def __init__(self, services: AppServices, view: SessionView) -> None:
-        super().__init__(view)
+    def __init__(self, services: AppServices, view: SessionScreen, parent: QWidget) -> None:
+        super().__init__(parent)
         self._services = services
         self._view = view
+        self._parent = parent
         self.line_dialog: LineFixDialog | None = None
-        self.speaker_editor = SpeakerEditor(services.sessions, view)
+        self.speaker_editor = SpeakerEditor(services.sessions, parent)
         self.speaker_editor.done.connect(self._done)
         self.speaker_editor.failed.connect(self._error)
         self.speaker_editor.queued.connect(view.processingQueued)
-        self.exporter = NoteExporter(services.export, view)  # copy, export and print the note shown (audited)
+        self.exporter = NoteExporter(services.export, parent)  # copy, export and print the note shown (audited)
         self.exporter.notify.connect(view.notify)
 
         view.speakerRoleChanged.connect(self.change_speaker_role)
@@ -183,7 +182,7 @@ class SessionController(QObject):
 
     async def _edit_note(self, note: NoteInfo, addendum: bool) -> None:
         notes, session_id = self._services.notes, note.session_id
-        dialog = NoteEditDialog(note, addendum=addendum, parent=self._view.window())
+        dialog = NoteEditDialog(note, addendum=addendum, parent=self._parent.window())
         try:
             if await run_dialog(dialog) != QDialog.DialogCode.Accepted:
                 return
@@ -305,7 +304,7 @@ class SessionController(QObject):
 
     async def _correct(self, line: Line) -> None:
         view = self._view
-        dialog = LineFixDialog(line, view.speaker_choices(), parent=view)
+        dialog = LineFixDialog(line, view.speaker_choices(), parent=self._parent)
         if MASK in line.text and view.info is not None and view.info.is_anonymous:
             dialog.warn(f"The client's name shows as {MASK} while the session is anonymous; saving keeps {MASK}.")
         self.line_dialog = dialog

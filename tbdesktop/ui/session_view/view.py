@@ -118,7 +118,7 @@ class SessionView(QWidget):
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
         layout.addWidget(self.splitter, 1)
-        self.controller = SessionController(services, self) if services is not None else None
+        self.controller = SessionController(services, self, parent=self) if services is not None else None
 
     def _build_transcript_card(self) -> QFrame:
         card = QFrame()

@@ -9,15 +9,15 @@ import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
-from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import QDialog
+from PySide6.QtCore import QObject, Signal, SignalInstance
+from PySide6.QtWidgets import QDialog, QWidget
 
 from tbdesktop.errors import TBError
 from tbdesktop.services.bundle import AppServices
 from tbdesktop.services.dto import SessionInfo
-from tbdesktop.services.search import MAX_LIMIT, SearchService
+from tbdesktop.services.search import MAX_LIMIT, SearchHit, SearchService
 from tbdesktop.services.session_lifecycle import AWAITING_CONSENT
 from tbdesktop.ui.aio import accepted, spawn, user_message
 from tbdesktop.ui.export_menu import NoteExporter
@@ -28,29 +28,71 @@ from tbdesktop.ui.sessions_page.confirm_delete import (
 )
 from tbdesktop.ui.sessions_page.reassign_dialog import ReassignDialog
 
-if TYPE_CHECKING:
-    from tbdesktop.ui.sessions_page.page import SessionsPage
-
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 
+class SessionsView(Protocol):
+    """What the controller needs from the Sessions page: the requests it answers and how it shows the outcome."""
+
+    @property
+    def searchRequested(self) -> SignalInstance: ...
+
+    @property
+    def deleteRecordingRequested(self) -> SignalInstance: ...
+
+    @property
+    def deleteTranscriptRequested(self) -> SignalInstance: ...
+
+    @property
+    def deleteSessionRequested(self) -> SignalInstance: ...
+
+    @property
+    def reassignRequested(self) -> SignalInstance: ...
+
+    @property
+    def retryRequested(self) -> SignalInstance: ...
+
+    @property
+    def exportRequested(self) -> SignalInstance: ...
+
+    def set_sessions(self, sessions: list[SessionInfo]) -> None: ...
+
+    def searching(self) -> bool: ...
+
+    def run_search(self) -> None: ...
+
+    def show_search(self, hits: list[SearchHit] | None) -> None: ...
+
+    def shown_info(self, session_id: uuid.UUID) -> SessionInfo | None: ...
+
+    def close_menu(self) -> None: ...
+
+    def hold(self, session_id: uuid.UUID, shown: SessionInfo | None) -> None: ...
+
+    def release(self, session_id: uuid.UUID) -> None: ...
+
+    def settle(self, session_id: uuid.UUID, result: SessionInfo | None, *, deleted: bool) -> None: ...
+
+
 class SessionsController(QObject):
     """Connected to the page's requests; tells the page what to show. ``notify`` (kind "success" | "error",
-    message) is the one way out for outcomes and errors; ``processingQueued`` says a retry queued a session."""
+    message) is the one way out for outcomes and errors; ``processingQueued`` says a retry queued a session.
+    ``parent`` (the page's widget) owns the controller and its dialogs."""
 
     notify = Signal(str, str)
     processingQueued = Signal(uuid.UUID)
 
-    def __init__(self, services: AppServices, page: SessionsPage) -> None:
-        super().__init__(page)
+    def __init__(self, services: AppServices, page: SessionsView, parent: QWidget) -> None:
+        super().__init__(parent)
         self.services = services
         self.page = page
+        self._parent = parent
         self.dialog: QDialog | None = None  # the confirmation or client picker on screen
         self._search_generation = 0
         # Copy, export and print a session's latest note from its card's menu.
-        self.exporter = NoteExporter(services.export, page)
+        self.exporter = NoteExporter(services.export, parent)
         self.exporter.notify.connect(self.notify)
         page.searchRequested.connect(self.search)
         page.deleteRecordingRequested.connect(lambda sid: self._start(sid, self._delete_recording))
@@ -132,14 +174,14 @@ class SessionsController(QObject):
         return result
 
     async def _delete_recording(self, info: SessionInfo) -> None:
-        if not await self._confirm(confirm_delete_recording(info, self.page)):
+        if not await self._confirm(confirm_delete_recording(info, self._parent)):
             return
         shown = replace(info, recording_available=False, recording_deleted_at=datetime.now(UTC))
         call = self.services.sessions.delete_recording(info.id)
         await self._change(info, shown, call, "Recording deleted. The transcript and notes stay.")
 
     async def _delete_transcript(self, info: SessionInfo) -> None:
-        if not await self._confirm(confirm_delete_transcript(info, self.page)):
+        if not await self._confirm(confirm_delete_transcript(info, self._parent)):
             return
         shown = replace(info, transcript_deleted_at=datetime.now(UTC))
         stays = "The recording and notes stay." if info.recording_available else "The notes stay."
@@ -147,13 +189,13 @@ class SessionsController(QObject):
         await self._change(info, shown, call, f"Transcript deleted. {stays}")
 
     async def _delete_session(self, info: SessionInfo) -> None:
-        if not await self._confirm(confirm_delete_session(info, self.page)):
+        if not await self._confirm(confirm_delete_session(info, self._parent)):
             return
         await self._change(info, None, self.services.sessions.delete_session(info.id), "Session deleted.")
 
     async def _reassign(self, info: SessionInfo) -> None:
         clients = await self.services.sessions.list_clients()
-        dialog = ReassignDialog(info, clients, self.page)
+        dialog = ReassignDialog(info, clients, self._parent)
         if not await self._confirm(dialog):
             return
         client, new_name = dialog.choice()

@@ -123,7 +123,7 @@ class SessionsPage(QWidget):
         self.stack.setCurrentWidget(self.loading)
         self.toolbar.hide()
 
-        self.controller = SessionsController(services, self)
+        self.controller = SessionsController(services, self, parent=self)
         self.controller.notify.connect(self.notify)
         self.controller.processingQueued.connect(self.processingQueued)
         self._refresh_timer = QTimer(self)

@@ -5,25 +5,65 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, SignalInstance
 
 from tbdesktop.errors import TBError
 from tbdesktop.services.bundle import AppServices
-from tbdesktop.services.settings import SettingsValidationError, SettingsView
+from tbdesktop.services.settings import PrivacySettings, ProcessingSettings, SettingsValidationError, SettingsView
+from tbdesktop.ui.about_section import AboutSection
 from tbdesktop.ui.aio import spawn, user_message
-from tbdesktop.ui.settings_page.notes_model import ModelTestInput
+from tbdesktop.ui.settings_page.fields import KeyField
+from tbdesktop.ui.settings_page.notes_model import ModelTestBox, ModelTestInput, NotesModelRows
+from tbdesktop.ui.settings_page.profile import ProfileSection
 
-if TYPE_CHECKING:
-    from tbdesktop.ui.settings_page.page import SettingsPage
+
+class SettingsForm(Protocol):
+    """What the controller needs from the Settings page: its toast signal, its sections, the form's values and
+    where to show what came back."""
+
+    @property
+    def notify(self) -> SignalInstance: ...
+
+    @property
+    def profile_section(self) -> ProfileSection: ...
+
+    @property
+    def about(self) -> AboutSection: ...
+
+    @property
+    def model_rows(self) -> NotesModelRows: ...
+
+    @property
+    def model_test(self) -> ModelTestBox: ...
+
+    def set_busy(self, busy: bool) -> None: ...
+
+    def view(self) -> SettingsView | None: ...
+
+    def set_view(self, view: SettingsView) -> None: ...
+
+    def update_keys(self, view: SettingsView) -> None: ...
+
+    def key_field(self, name: str) -> KeyField: ...
+
+    def processing(self) -> ProcessingSettings: ...
+
+    def privacy(self) -> PrivacySettings: ...
+
+    def show_errors(self, errors: dict[str, str]) -> None: ...
+
+    def show_form_error(self, message: str) -> None: ...
+
+    def show_saved(self, message: str) -> None: ...
 
 
 class SettingsController(QObject):
     """One call at a time to the settings service; the note model's test runs beside them."""
 
-    def __init__(self, services: AppServices, page: SettingsPage) -> None:
-        super().__init__(page)
+    def __init__(self, services: AppServices, page: SettingsForm, parent: QObject) -> None:
+        super().__init__(parent)
         self._settings = services.settings
         self._profiles = services.profiles
         self._models = services.notes_model

@@ -122,7 +122,7 @@ class SettingsPage(QWidget):
         outer.addWidget(bar)
         self._expose_fields()
 
-        self._controller = SettingsController(services, self)
+        self._controller = SettingsController(services, self, parent=self)
         self.save_button.clicked.connect(self.save)
         self.profile_section.saveRequested.connect(self._controller.save_profile)
         self.profile_section.passcodeRequested.connect(self._controller.change_passcode)

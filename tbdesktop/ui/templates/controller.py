@@ -3,19 +3,36 @@ service; one change at a time, every error to the page's one ``notify`` path."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, SignalInstance
 
 from tbdesktop.services.bundle import AppServices
 from tbdesktop.services.dto import TemplateInfo
 from tbdesktop.services.templates import MANAGERS
 from tbdesktop.ui.aio import spawn, spawn_one_at_a_time
-from tbdesktop.ui.templates.drafts import TemplateDraft
+from tbdesktop.ui.templates.drafts import Saver, TemplateDraft
 
-if TYPE_CHECKING:
-    from tbdesktop.ui.templates.page import TemplatesPage
+
+class TemplatesView(Protocol):
+    """What the controller needs from the Templates page: its toast signal, what it shows, and its dialogs."""
+
+    @property
+    def notify(self) -> SignalInstance: ...
+
+    def set_busy(self, busy: bool) -> None: ...
+
+    def templates(self) -> list[TemplateInfo]: ...
+
+    def set_templates(self, templates: list[TemplateInfo], select: uuid.UUID | None = None) -> None: ...
+
+    def forget_selection(self) -> None: ...
+
+    async def run_editor(self, saver: Saver, info: TemplateInfo | None, *, can_share: bool) -> TemplateInfo | None: ...
+
+    async def confirm_delete(self, info: TemplateInfo) -> bool: ...
 
 
 def copy_name(info: TemplateInfo, templates: list[TemplateInfo]) -> str:
@@ -28,8 +45,8 @@ def copy_name(info: TemplateInfo, templates: list[TemplateInfo]) -> str:
 
 
 class TemplatesController(QObject):
-    def __init__(self, services: AppServices, page: TemplatesPage) -> None:
-        super().__init__(page)
+    def __init__(self, services: AppServices, page: TemplatesView, parent: QObject) -> None:
+        super().__init__(parent)
         self._service = services.templates
         self.is_manager = services.user.role in MANAGERS
         self._page = page

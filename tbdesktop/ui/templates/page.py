@@ -73,7 +73,7 @@ class TemplatesPage(QWidget):
         self.status_label.setObjectName("muted")
         layout.addWidget(self.status_label)
 
-        self._controller = TemplatesController(services, self)
+        self._controller = TemplatesController(services, self, parent=self)
         self.new_button.clicked.connect(self.new_template)
         self.tree.chosen.connect(self._chosen)
         self.tree.openRequested.connect(self.edit_selected)

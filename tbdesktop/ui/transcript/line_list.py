@@ -14,9 +14,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tbdesktop.ui.speakers.widgets import word_at
 from tbdesktop.ui.transcript.delegate import LAYOUT_BATCH, LINE_ROLE, LineDelegate
 from tbdesktop.ui.transcript.lines import Line
+from tbdesktop.ui.transcript.word_hit import word_at
 
 
 class LineList(QListWidget):

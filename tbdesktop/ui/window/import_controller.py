@@ -21,12 +21,12 @@ from tbdesktop.services.dto import SessionInfo
 from tbdesktop.services.sessions import ImportRequest, SessionService
 from tbdesktop.ui.aio import run_dialog, spawn
 from tbdesktop.ui.batch_import_dialog import droppable, dropped_paths
-from tbdesktop.ui.batch_import_flow import BatchImportFlow
 from tbdesktop.ui.bridge import ProgressBridge
 from tbdesktop.ui.duplicate_dialog import AGAIN, OPEN, DuplicateDialog
 from tbdesktop.ui.formatting import long_date
 from tbdesktop.ui.import_dialog import ImportDialog
 from tbdesktop.ui.processing_dialog import ProcessingDialog
+from tbdesktop.ui.window.batch_import_flow import BatchImportFlow
 from tbdesktop.ui.window.processing import Processing
 from tbdesktop.ui.window.sessions_list import SessionsList
 
