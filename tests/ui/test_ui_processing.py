@@ -251,6 +251,8 @@ def test_event_loop_stays_responsive_while_processing(
             return card is not None and card.status in {"completed", "failed", "cancelled"}
 
         await aio.until(finished, timeout=JOB_TIMEOUT_S, message="processing to finish")
+        # the loop keeps turning after the job ends: a tick sees the finished card before the timer stops
+        await aio.until(lambda: bool(statuses_at_ticks & {"completed", "failed", "cancelled"}), timeout=10)
         timer.stop()
         card = window.sessions_page.card(info.id)
         assert card is not None
