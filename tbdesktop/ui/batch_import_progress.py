@@ -178,9 +178,7 @@ class BatchProgressDialog(QDialog):
         if index is not None:
             self._follow(index, info.status, info.progress, info.stage_detail, info.eta_seconds, info.error)
 
-    def apply_event(self, event: object) -> None:
-        if not isinstance(event, ProgressEvent):
-            return
+    def apply_event(self, event: ProgressEvent) -> None:
         index = self.row_of(event.session_id)
         if index is not None:
             self._follow(index, event.status, event.progress, event.stage_detail, event.eta_seconds, event.error)

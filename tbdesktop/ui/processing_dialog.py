@@ -161,8 +161,8 @@ class ProcessingDialog(QDialog):
         self.subtitle_label.setText(f"{info.display_client} · {info.session_date:%d %b %Y}")
         self._show(info.status, info.progress, info.stage_detail, info.eta_seconds, info.error)
 
-    def apply_event(self, event: object) -> None:
-        if not isinstance(event, ProgressEvent) or event.session_id != self._session_id:
+    def apply_event(self, event: ProgressEvent) -> None:
+        if event.session_id != self._session_id:
             return
         self._show(event.status, event.progress, event.stage_detail, event.eta_seconds, event.error)
 

@@ -106,7 +106,7 @@ class SessionsToolbar(QWidget):
     def set_status(self, key: str) -> None:
         self.status_filter.setCurrentIndex(max(0, self.status_filter.findData(key)))
 
-    def _client_index(self, client_id: object) -> int:
+    def _client_index(self, client_id: uuid.UUID | None) -> int:
         # findData cannot compare Python objects such as UUIDs, so the items are looked through.
         found = (i for i in range(self.client_filter.count()) if self.client_filter.itemData(i) == client_id)
         return next(found, 0)

@@ -161,9 +161,7 @@ class ClinicSection(QFrame):
     def is_joined(self) -> bool:
         return self._status is not None and self._status.state != "off"
 
-    def set_status(self, status: object) -> None:
-        if not isinstance(status, SyncStatus):
-            return
+    def set_status(self, status: SyncStatus) -> None:
         was_joined = self.is_joined
         self._status = status
         self.loading = False
