@@ -225,8 +225,7 @@ class ProfileService:
         with self.ctx.db.unit_of_work() as s:
             return bool(UserRepository(s).get(user_id).password_hash)
 
-    async def has_passcode(self, user_id: uuid.UUID) -> bool:
-        return await asyncio.to_thread(self.has_passcode_sync, user_id)
+    has_passcode = off_loop(has_passcode_sync)
 
     def verify_passcode_sync(self, user_id: uuid.UUID, passcode: str) -> bool:
         from argon2.exceptions import VerificationError
@@ -253,8 +252,7 @@ class ProfileService:
             value = (UserRepository(s).get(user_id).settings or {}).get("idle_lock_minutes")
         return DEFAULT_IDLE_LOCK_MINUTES if value is None else max(0, int(value))
 
-    async def idle_lock_minutes(self, user_id: uuid.UUID) -> int:
-        return await asyncio.to_thread(self.idle_lock_minutes_sync, user_id)
+    idle_lock_minutes = off_loop(idle_lock_minutes_sync)
 
     def set_idle_lock_minutes_sync(self, user_id: uuid.UUID, minutes: int) -> None:
         if not 0 <= int(minutes) <= 24 * 60:
