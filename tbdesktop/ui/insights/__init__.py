@@ -1,4 +1,5 @@
-"""The Insights page: practice figures as charts and tables (``page``), drawn by ``charts``, listed by ``table``."""
+"""The Insights page: practice figures as charts and tables (``page``), drawn by ``charts``, listed by ``table``;
+``controller`` loads them and exports CSV through the stats service."""
 
 from tbdesktop.ui.insights.page import InsightsPage
 

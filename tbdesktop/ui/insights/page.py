@@ -3,8 +3,6 @@ client), each chart exportable as CSV. A practice manager sees the whole practic
 
 from __future__ import annotations
 
-import asyncio
-import csv
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -27,10 +25,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tbdesktop.services.stats import PracticeStats, StatsQuery, StatsService, StatsTotals
+from tbdesktop.services.stats import ClientChoice, PracticeStats, StatsQuery, StatsService, StatsTotals
 from tbdesktop.services.stats_tables import FigureTable, figure_tables, kind_label, total_lines
-from tbdesktop.ui.aio import run_dialog, spawn
+from tbdesktop.ui.aio import run_dialog
 from tbdesktop.ui.insights.charts import PALETTE, ChartSpec, ChartView, Series
+from tbdesktop.ui.insights.controller import InsightsController
 from tbdesktop.ui.insights.table import FigureTableView
 
 DEFAULT_WEEKS = 12
@@ -108,13 +107,6 @@ def chart_specs(stats: PracticeStats) -> dict[str, ChartSpec]:
     }
 
 
-def write_csv(path: Path, table: FigureTable) -> None:
-    with path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(table.headers)
-        writer.writerows(table.rows)
-
-
 class InsightCard(QFrame):
     """One chart, the same figures as a table, and its CSV export button."""
 
@@ -152,21 +144,23 @@ class InsightCard(QFrame):
 class InsightsPage(QWidget):
     notify = Signal(str, str)  # ("success" | "error", message) for toasts
     loaded = Signal()  # new figures are on screen
+    refreshRequested = Signal()  # the filters settled (or the page was shown): load the figures
+    exportRequested = Signal(str)  # the key of the table to save as CSV
 
     def __init__(self, stats: StatsService, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("insightsPage")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-        self.service = stats
         self.stats: PracticeStats | None = None
         self.save_dialog: QFileDialog | None = None
-        self._generation = 0
-        self._clients_loaded = False
         self.export_folder: Path | None = None  # where the save dialog opens (the last export's folder)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(150)  # a date typed digit by digit loads once
-        self._timer.timeout.connect(self._load)
+        self._timer.timeout.connect(self.refreshRequested)
+        self._controller = InsightsController(stats, self, parent=self)
+        self.refreshRequested.connect(self._controller.load)
+        self.exportRequested.connect(self._controller.export_csv)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(32, 24, 32, 24)
@@ -199,7 +193,7 @@ class InsightsPage(QWidget):
         titles = [(t.key, t.title) for t in figure_tables(_BLANK)]
         for i, (key, title) in enumerate(titles):
             card = InsightCard(key, title)
-            card.export_button.clicked.connect(lambda _checked=False, k=key: self.export_csv(k))
+            card.export_button.clicked.connect(lambda _checked=False, k=key: self.exportRequested.emit(k))
             cards.addWidget(card, i // 2, i % 2)
             self.cards[key] = card
         scroll = QScrollArea()
@@ -215,7 +209,7 @@ class InsightsPage(QWidget):
         titles.setSpacing(2)
         title = QLabel("Insights")
         title.setObjectName("pageTitle")
-        practice = self.service.practice_view
+        practice = self._controller.practice_view
         self.subtitle = QLabel(PRACTICE_SUBTITLE if practice else OWN_SUBTITLE)
         self.subtitle.setObjectName("pageSubtitle")
         self.subtitle.setWordWrap(True)
@@ -257,7 +251,7 @@ class InsightsPage(QWidget):
         self.client_box.currentIndexChanged.connect(lambda _i: self.schedule_refresh())
         row.addSpacing(8)
         row.addWidget(self.client_box)
-        self.client_box.setVisible(not self.service.practice_view)
+        self.client_box.setVisible(not self._controller.practice_view)
         row.addStretch(1)
         self.status = QLabel("")
         self.status.setObjectName("insightsStatus")
@@ -292,27 +286,10 @@ class InsightsPage(QWidget):
     def schedule_refresh(self) -> None:
         self._timer.start()
 
-    def _load(self) -> None:
-        spawn(self.refresh(), on_error=self._failed)
-
     async def refresh(self) -> None:
-        self._generation += 1
-        generation = self._generation
-        if not self._clients_loaded and not self.service.practice_view:
-            self._clients_loaded = True  # once, even when filters change while the list loads
-            try:
-                await self._load_clients()
-            except BaseException:
-                self._clients_loaded = False
-                raise
-        self.status.setProperty("error", False)
-        self.status.setText("Loading…")
-        stats = await self.service.figures(self.query())
-        if generation == self._generation:  # a later filter change wins
-            self.show_stats(stats)
+        await self._controller.refresh()
 
-    async def _load_clients(self) -> None:
-        clients = await self.service.clients()
+    def add_clients(self, clients: list[ClientChoice]) -> None:
         blocked = self.client_box.blockSignals(True)
         try:
             for c in clients:
@@ -320,7 +297,11 @@ class InsightsPage(QWidget):
         finally:
             self.client_box.blockSignals(blocked)
 
-    def _failed(self, message: str) -> None:
+    def show_loading(self) -> None:
+        self.status.setProperty("error", False)
+        self.status.setText("Loading…")
+
+    def show_error(self, message: str) -> None:
         self.status.setProperty("error", True)
         self.status.setText(message)
         self.status.style().polish(self.status)
@@ -348,29 +329,13 @@ class InsightsPage(QWidget):
     # -- export -------------------------------------------------------------------------------------------
 
     def export_csv(self, key: str) -> None:
-        spawn(self._export(key), on_error=lambda message: self.notify.emit("error", message))
+        self.exportRequested.emit(key)
 
-    async def _export(self, key: str) -> Path | None:
-        table = self.cards[key].table.figure_table
-        if table is None or self.stats is None:
-            self.notify.emit("error", "The figures are still loading.")
-            return None
-        start = self.stats.start.isoformat() if self.stats.start else "start"
-        end = self.stats.end.isoformat() if self.stats.end else "today"
-        path = await self._ask_path(table.title, f"{key.replace('_', '-')}-{start}-to-{end}.csv")
-        if path is None:
-            return None
-        if path.suffix.lower() != ".csv":
-            path = path.with_name(path.name + ".csv")
-        try:
-            await asyncio.to_thread(write_csv, path, table)
-        except OSError as exc:
-            self.notify.emit("error", f"Could not save {path.name}: {exc.strerror or 'the file could not be written'}.")
-            return None
-        self.notify.emit("success", f"Saved {path.name}.")
-        return path
+    def figure_table(self, key: str) -> FigureTable | None:
+        return self.cards[key].table.figure_table
 
-    async def _ask_path(self, title: str, name: str) -> Path | None:
+    async def ask_save_path(self, title: str, name: str) -> Path | None:
+        """The save dialog, opened where the last export went; the chosen path, or None when cancelled."""
         folder = self.export_folder or Path(
             QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation) or Path.home()
         )
