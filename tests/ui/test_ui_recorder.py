@@ -19,7 +19,7 @@ from tbdesktop.services.context import AppContext
 from tbdesktop.services.dto import UserInfo
 from tbdesktop.services.recording import LevelReading, RecorderObserver, RecorderState, RecordingService
 from tbdesktop.services.sessions import SessionService
-from tbdesktop.ui.recorder_dialog import RecorderDialog, clock, meter_value
+from tbdesktop.ui.recording.dialog import RecorderDialog, clock, meter_value
 
 
 def test_meter_and_clock() -> None:

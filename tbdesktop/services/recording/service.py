@@ -95,6 +95,8 @@ class RecordingService:
             value = (UserRepository(s).get(self.user.id).settings or {}).get(DEVICE_SETTING)
         return str(value) if value else None
 
+    remembered_device = off_loop(remembered_device_sync)
+
     def remember_device_sync(self, name: str) -> None:
         """The device this profile used last, offered first next time."""
         try:
@@ -111,6 +113,8 @@ class RecordingService:
         """Whether the panel should confirm the client's consent before recording starts."""
         with self.ctx.db.unit_of_work() as s:
             return bool((UserRepository(s).get(self.user.id).settings or {}).get("consent_required", True))
+
+    consent_required = off_loop(consent_required_sync)
 
     # -- recording --------------------------------------------------------------------------------------------
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject
@@ -12,7 +11,7 @@ from tbdesktop.services.dto import SessionInfo
 from tbdesktop.services.recording.service import RecordingService
 from tbdesktop.services.sessions import SessionService
 from tbdesktop.ui.aio import run_dialog, spawn
-from tbdesktop.ui.recorder_dialog import RecorderDialog
+from tbdesktop.ui.recording.dialog import RecorderDialog
 from tbdesktop.ui.window.processing import Processing
 from tbdesktop.ui.window.sessions_list import SessionsList
 
@@ -54,7 +53,7 @@ class RecordingController(QObject):
 
     async def open_recorder(self) -> RecorderDialog:
         """The recorder, non-modal: the rest of the window stays usable while a session is recorded."""
-        consent = await asyncio.to_thread(self.recording.consent_required_sync)
+        consent = await self.recording.consent_required()
         clients = await self.sessions.list_clients()
         dialog = RecorderDialog(self.recording, self.sessions, self.window, consent_required=consent)
         dialog.notify.connect(self.notify)

@@ -3,10 +3,8 @@ then save as a session (queued for processing) or discard. Audio is on disk, enc
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Callable, Coroutine
-from typing import Any
+from collections.abc import Callable
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence
@@ -23,10 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tbdesktop.errors import TBError
 from tbdesktop.services.dto import ClientInfo, SessionInfo
 from tbdesktop.services.recording import (
-    DeviceProblem,
     InputDevice,
     LevelReading,
     RecorderState,
@@ -36,16 +32,10 @@ from tbdesktop.services.recording import (
 )
 from tbdesktop.services.recording.recorder import Recorder
 from tbdesktop.services.sessions import SessionService
-from tbdesktop.ui.aio import run_dialog, spawn
+from tbdesktop.ui.aio import run_dialog
 from tbdesktop.ui.forms import choice_combo
-from tbdesktop.ui.recorder_relay import (
-    CONSENT_CHOICES,
-    SESSION_TYPES,
-    STATE_WORDS,
-    RecorderRelay,
-    clock,
-    meter_value,
-)
+from tbdesktop.ui.recording.controller import RecorderController
+from tbdesktop.ui.recording.relay import CONSENT_CHOICES, SESSION_TYPES, STATE_WORDS, clock, meter_value
 from tbdesktop.ui.resources import icon
 
 __all__ = ["RecorderDialog", "clock", "meter_value"]
@@ -68,17 +58,8 @@ class RecorderDialog(QDialog):
         self.setWindowTitle("Record session")
         self.setWindowIcon(icon("app"))
         self.setMinimumWidth(520)
-        self._recording = recording
-        self._sessions = sessions
         self._consent_required = consent_required
-        self.recorder: Recorder | None = None
-        self._busy = False
-        self._relay = RecorderRelay(self)
-        self._relay.levelRead.connect(self._on_level)
-        self._relay.elapsedChanged.connect(self._on_elapsed)
-        self._relay.stateChanged.connect(self._on_state)
-        self._relay.problemRaised.connect(self._on_problem)
-        self._devices: list[InputDevice] = []
+        self._controller = RecorderController(recording, sessions, self, parent=self)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 20, 24, 18)
@@ -121,7 +102,7 @@ class RecorderDialog(QDialog):
         form.addRow("Session &type", self.type_combo)
         unchosen = "Confirm the client's consent…" if consent_required else "Not recorded yet"
         self.consent_combo = choice_combo("consentCombo", ((None, unchosen), *CONSENT_CHOICES), "Client consent")
-        self.consent_combo.currentIndexChanged.connect(self._update_buttons)
+        self.consent_combo.currentIndexChanged.connect(self.update_buttons)
         form.addRow("&Consent", self.consent_combo)
         layout.addLayout(form)
 
@@ -157,7 +138,7 @@ class RecorderDialog(QDialog):
         self.record_button.setDefault(True)
         self.save_button = self._button(buttons, "Save session", "saveRecordingButton", self.save, primary=True)
         layout.addLayout(buttons)
-        self._update_buttons()
+        self.update_buttons()
 
     @staticmethod
     def _button(
@@ -175,7 +156,17 @@ class RecorderDialog(QDialog):
 
     @property
     def state(self) -> RecorderState:
-        return self.recorder.state if self.recorder is not None else RecorderState.IDLE
+        return self._controller.state
+
+    @property
+    def recorder(self) -> Recorder | None:
+        """The recorder once recording has started; None before and once saved or discarded."""
+        return self._controller.recorder
+
+    @property
+    def _recording(self) -> RecordingService:
+        # The one service the dialog was built on (the window checks it is the bundle's).
+        return self._controller.recording
 
     def load(self, clients: list[ClientInfo]) -> None:
         """Fill the client picker, then look for microphones (off the GUI thread)."""
@@ -186,12 +177,10 @@ class RecorderDialog(QDialog):
         self.load_devices()
 
     def load_devices(self, *, rescan: bool = False) -> None:
-        spawn(self._load_devices(rescan), on_error=self._show_problem)
+        self._controller.load_devices(rescan=rescan)
 
-    async def _load_devices(self, rescan: bool) -> None:
-        devices = await self._recording.list_devices(rescan=rescan)
-        remembered = await asyncio.to_thread(self._recording.remembered_device_sync)
-        self._devices = devices
+    def set_devices(self, devices: list[InputDevice], remembered: str | None) -> None:
+        """The microphones found: the one chosen stays chosen, else the one used last, else the default."""
         current_name = self.device_combo.currentData()
         self.device_combo.clear()
         for device in devices:
@@ -205,10 +194,10 @@ class RecorderDialog(QDialog):
         elif any(d.is_default for d in devices):
             self.device_combo.setCurrentIndex(next(i for i, d in enumerate(devices) if d.is_default))
         if not devices:
-            self._show_problem("No microphone was found. Plug one in and press Refresh, or import a recording instead.")
+            self.show_problem("No microphone was found. Plug one in and press Refresh, or import a recording instead.")
         else:
-            self._show_problem("")
-        self._update_buttons()
+            self.show_problem("")
+        self.update_buttons()
 
     def _params(self) -> RecordingParams:
         name = self.client_combo.currentText().strip()
@@ -228,91 +217,28 @@ class RecorderDialog(QDialog):
 
     # -- actions ------------------------------------------------------------------------------------------
 
-    def _run(
-        self, action: Callable[[], Any] | Coroutine[Any, Any, Any], after: Callable[[Any], None] | None = None
-    ) -> None:
-        """A recorder call off the GUI thread (opening or closing a device can take a moment)."""
-        self._busy = True
-        self._update_buttons()
-        call = action if asyncio.iscoroutine(action) else asyncio.to_thread(action)
-
-        async def go() -> Any:
-            try:
-                return await call
-            finally:
-                self._busy = False
-                self._update_buttons()
-
-        spawn(go(), on_error=self._show_problem, on_done=after)
-
     def start(self) -> None:
-        if self.recorder is not None or self._busy:
+        if self._controller.recorder is not None or self._controller.busy:
             return
         if self._consent_required and self.consent_combo.currentData() is None:
-            self._show_problem("Confirm how the client consented to being recorded before you start.")
+            self.show_problem("Confirm how the client consented to being recorded before you start.")
             self.consent_combo.setFocus()
             return
-        try:
-            recorder = self._recording.recorder(self._params(), self._relay)
-        except TBError as exc:
-            self._show_problem(exc.message)
-            return
-        self._show_problem("")
-
-        def started(_status: Any) -> None:
-            self.recorder = recorder
-            self._update_buttons()
-
-        self._run(recorder.start, started)
+        self._controller.start(self._params())
 
     def toggle_pause(self) -> None:
-        recorder = self.recorder
-        if recorder is None:
-            return
-        if recorder.state is RecorderState.RECORDING:
-            self._run(recorder.pause)
-        elif recorder.state in (RecorderState.PAUSED, RecorderState.DEVICE_LOST):
-            device = self.device_combo.currentData()
-            self._run(lambda: recorder.resume(device))
+        self._controller.toggle_pause(self.device_combo.currentData())
 
     def stop(self) -> None:
-        if self.recorder is not None and self.recorder.state not in (RecorderState.STOPPED, RecorderState.SAVED):
-            self._run(self.recorder.stop)
+        self._controller.stop()
 
     def save(self) -> None:
-        recorder = self.recorder
-        if recorder is None:
-            return
-        name = self.client_combo.currentText().strip()
-        details = self._params()
-        consent = self.consent_combo.currentData()
-
-        async def finish() -> SessionInfo:
-            await asyncio.to_thread(
-                recorder.set_details,
-                client_name=name if details.client_id is None else None,
-                client_id=details.client_id,
-                session_type=details.session_type,
-                consent_method=consent,
-            )
-            return await recorder.save()
-
-        def saved(info: SessionInfo) -> None:
-            self.saved.emit(info)
-            self.notify.emit("success", "Recording saved; the session is being processed.")
-            self.recorder = None
-            self.accept()
-
-        self._run(finish(), saved)
+        self._controller.save(self._params(), self.client_combo.currentText().strip())
 
     def discard(self) -> None:
-        recorder = self.recorder
-        if recorder is None:
-            self.reject()
-            return
-        spawn(self._confirm_discard(recorder), on_error=self._show_problem)
+        self._controller.discard()
 
-    async def _confirm_discard(self, recorder: Recorder) -> None:
+    async def confirm_discard(self) -> bool:
         box = QMessageBox(
             QMessageBox.Icon.Warning,
             "Discard recording",
@@ -325,75 +251,60 @@ class RecorderDialog(QDialog):
         await run_dialog(box)
         confirmed = box.clickedButton() is box.button(QMessageBox.StandardButton.Discard)
         box.deleteLater()
-        if not confirmed:
-            return
-
-        def gone(_result: Any) -> None:
-            self.recorder = None
-            self.notify.emit("success", "The recording was discarded.")
-            self.reject()
-
-        self._run(recorder.discard, gone)
+        return confirmed
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Closing never loses audio: an unsaved recording is stopped and saved as a session."""
-        if self.recorder is not None and self.recorder.state not in (RecorderState.SAVED, RecorderState.DISCARDED):
+        if self._controller.unsaved:
             event.ignore()
-            if not self._busy:
+            if not self._controller.busy:
                 self.save()
             return
         super().closeEvent(event)
 
     def reject(self) -> None:  # Esc: the same as closing
-        if self.recorder is not None and self.recorder.state not in (RecorderState.SAVED, RecorderState.DISCARDED):
-            if not self._busy:
+        if self._controller.unsaved:
+            if not self._controller.busy:
                 self.save()
             return
         super().reject()
 
     # -- what the recorder says ---------------------------------------------------------------------------
 
-    def _on_level(self, reading: LevelReading) -> None:
+    def show_level(self, reading: LevelReading) -> None:
         self.meter.setValue(meter_value(reading.peak_dbfs))
         if bool(self.meter.property("clipping")) != reading.clipping:
             self.meter.setProperty("clipping", reading.clipping)
             self.meter.style().unpolish(self.meter)
             self.meter.style().polish(self.meter)
 
-    def _on_elapsed(self, seconds: float) -> None:
+    def show_elapsed(self, seconds: float) -> None:
         self.elapsed_label.setText(clock(seconds))
 
-    def _on_state(self, status: RecorderStatus) -> None:
+    def show_state(self, status: RecorderStatus) -> None:
         self.state_label.setText(STATE_WORDS.get(status.state, status.state.value))
         self.elapsed_label.setText(clock(status.elapsed_s))
-        if status.state is RecorderState.DEVICE_LOST:
-            self.load_devices(rescan=True)
-        self._update_buttons()
 
-    def _on_problem(self, problem: DeviceProblem) -> None:
-        if problem.kind != "overflow":
-            self._show_problem(problem.message)
-        self._update_buttons()
-
-    def _show_problem(self, message: str) -> None:
+    def show_problem(self, message: str) -> None:
         self.problem_label.setText(message)
         self.problem_label.setVisible(bool(message))
 
-    def _update_buttons(self) -> None:
+    def update_buttons(self) -> None:
         state = self.state
         idle = self.recorder is None
-        live = state in (RecorderState.RECORDING, RecorderState.PAUSED, RecorderState.DEVICE_LOST)
+        live = self._controller.live
+        busy = self._controller.busy
         self.record_button.setVisible(idle)
-        self.record_button.setEnabled(idle and not self._busy and self.device_combo.count() > 0)
+        self.record_button.setEnabled(idle and not busy and self.device_combo.count() > 0)
         self.pause_button.setVisible(not idle)
-        self.pause_button.setEnabled(live and not self._busy)
+        self.pause_button.setEnabled(live and not busy)
         self.pause_button.setText("Pause" if state is RecorderState.RECORDING else "Resume")
         self.stop_button.setVisible(not idle)
-        self.stop_button.setEnabled(live and not self._busy)
+        self.stop_button.setEnabled(live and not busy)
         self.save_button.setVisible(not idle)
-        self.save_button.setEnabled(not idle and not self._busy)
+        self.save_button.setEnabled(not idle and not busy)
         self.discard_button.setText("Cancel" if idle else "Discard")
-        self.discard_button.setEnabled(not self._busy)
+        self.discard_button.setEnabled(not busy)
         # The set-up is fixed once recording starts, except the microphone when it has to change.
         self.device_combo.setEnabled(idle or state is RecorderState.DEVICE_LOST)
         self.rescan_button.setEnabled(idle or state is RecorderState.DEVICE_LOST)
