@@ -4,7 +4,6 @@ dialog prints to a PDF file, each export is audited, and a refusal reaches the u
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -48,10 +47,6 @@ def _exports(ctx: AppContext) -> list[str]:
         return list(s.scalars(select(AuditEvent.action).where(AuditEvent.action.like("note.export.%"))))
 
 
-async def _open(view: SessionView, ctx: AppContext, user: UserInfo, session_id: uuid.UUID) -> None:
-    await view.open(session_id)
-
-
 def _listen(exporter: NoteExporter) -> tuple[Messages, list[str]]:
     messages: Messages = []
     done: list[str] = []
@@ -91,7 +86,7 @@ def test_notes_panel_copies_saves_and_prints_the_note(
     qtbot.addWidget(view)
     view.resize(1280, 800)
     view.show()
-    aio.run(_open(view, ui_ctx, therapist, info.id))
+    aio.run(view.open(info.id))
     button = view.notes_panel.export_button
     assert button.isVisible() and button.isEnabled() and button.text() == "Export"
     menu = button.menu()

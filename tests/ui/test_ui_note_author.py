@@ -96,10 +96,6 @@ def model_note(ui_ctx: AppContext, therapist: UserInfo, speech_session: tuple[Pa
     return info.id  # type: ignore[no-any-return]
 
 
-async def _open(view: SessionView, ctx: AppContext, user: UserInfo, session_id: uuid.UUID) -> None:
-    await view.open(session_id)
-
-
 def test_panel_shows_the_author_the_removed_statements_and_the_flag_sources(
     qtbot: QtBot, aio: AsyncDriver, ui_ctx: AppContext, therapist: UserInfo, model_note: uuid.UUID, screenshot: Shot
 ) -> None:
@@ -107,7 +103,7 @@ def test_panel_shows_the_author_the_removed_statements_and_the_flag_sources(
     qtbot.addWidget(view)
     view.resize(1280, 800)
     view.show()
-    aio.run(_open(view, ui_ctx, therapist, model_note))
+    aio.run(view.open(model_note))
     panel = view.notes_panel
     assert panel.written_by.isVisible() and panel.written_by.text() == f"Written by {MODEL}"
     assert panel.written_by.property("kind") == "model" and "language model" in panel.written_by.toolTip()
@@ -121,7 +117,7 @@ def test_panel_shows_the_author_the_removed_statements_and_the_flag_sources(
 
     # A later version drafted from transcript quotes says so, and has nothing removed to report.
     _write(ui_ctx, therapist, model_note, "local", 0, [])
-    aio.run(_open(view, ui_ctx, therapist, model_note))
+    aio.run(view.open(model_note))
     assert panel.written_by.text() == "Draft from transcript quotes" and panel.written_by.property("kind") == "draft"
     assert "quotes what was said" in panel.written_by.toolTip()
     assert not panel.notices_label.isVisible()

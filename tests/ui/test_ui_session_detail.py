@@ -17,7 +17,7 @@ from plaintext_support import copies
 from PySide6.QtCore import QEvent, Qt, QUrl
 from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
 from pytestqt.qtbot import QtBot
-from ui_support import AsyncDriver, services_support, view_services
+from ui_support import AsyncDriver, open_session_view, services_support, show_session, view_services
 
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.dto import ANONYMOUS_CLIENT, UserInfo
@@ -76,23 +76,12 @@ def write_note(ctx: AppContext, user: UserInfo, session_id: uuid.UUID) -> None:
 
 @pytest.fixture
 def view(qtbot: QtBot, styled_app: Any, sessions: SessionService) -> SessionView:
-    widget = SessionView(view_services(sessions))
-    qtbot.addWidget(widget)
-    widget.resize(1280, 800)
-    widget.show()
-    return widget
+    return open_session_view(qtbot, sessions)
 
 
 def wav_ms(path: Path) -> int:
     with wave.open(str(path), "rb") as w:
         return int(w.getnframes() * 1000 / w.getframerate())
-
-
-async def show(view: SessionView, sessions: SessionService, session_id: uuid.UUID) -> None:
-    """Open a session in the view (as the main window does), then wait for the recording to be ready."""
-    info = await view.open(session_id)
-    if info.recording_available:
-        await AsyncDriver.until(lambda: view.player.loaded and view.player.duration_ms > 0, message="the recording")
 
 
 def decrypted_copies() -> list[Path]:
@@ -128,7 +117,7 @@ def test_player_plays_the_decrypted_copy_in_step_with_the_transcript(
     speech_session: tuple[Path, list[dict[str, Any]]],
     screenshot: Callable[..., Path],
 ) -> None:
-    aio.run(show(view, sessions, recorded.id))
+    aio.run(show_session(view, sessions, recorded.id))
     player = view.player
 
     # The player reads a decrypted copy outside the data folder; the stored file stays encrypted.
@@ -205,7 +194,7 @@ def test_player_plays_the_decrypted_copy_in_step_with_the_transcript(
 def test_evidence_click_highlights_and_seeks(
     aio: AsyncDriver, view: SessionView, sessions: SessionService, recorded: Any
 ) -> None:
-    aio.run(show(view, sessions, recorded.id))
+    aio.run(show_session(view, sessions, recorded.id))
     panel = view.notes_panel
     assert panel.note is not None
     cited = [i for s in panel.note.sections for x in s.sentences for i in x.evidence]
@@ -231,11 +220,11 @@ def test_decrypted_copy_is_removed_when_the_view_moves_on(
     speech_session: tuple[Path, list[dict[str, Any]]],
 ) -> None:
     other = session_with_transcript(ui_ctx, therapist, speech_session[0], LINES[:2])
-    aio.run(show(view, sessions, recorded.id))
+    aio.run(show_session(view, sessions, recorded.id))
     first = view.recording_path
     assert isinstance(first, Path) and first.is_file() and len(copies(os.getpid())) == 1
 
-    aio.run(show(view, sessions, other.id))  # another session
+    aio.run(show_session(view, sessions, other.id))  # another session
     second = view.recording_path
     assert isinstance(second, Path) and second.is_file()
     assert len(copies(os.getpid())) == 1  # the first copy was freed when the view moved on
@@ -262,7 +251,7 @@ def test_decrypted_copy_is_removed_when_the_view_moves_on(
     inside = SessionView(view_services(sessions), window)
     QVBoxLayout(window).addWidget(inside)
     window.show()
-    aio.run(show(inside, sessions, recorded.id))
+    aio.run(show_session(inside, sessions, recorded.id))
     sixth = inside.recording_path
     assert isinstance(sixth, Path) and sixth.is_file()
     window.close()
@@ -272,7 +261,7 @@ def test_decrypted_copy_is_removed_when_the_view_moves_on(
     # Destroyed while showing a recording.
     gone = SessionView(view_services(sessions))
     gone.show()
-    aio.run(show(gone, sessions, recorded.id))
+    aio.run(show_session(gone, sessions, recorded.id))
     fifth = gone.recording_path
     assert isinstance(fifth, Path) and fifth.is_file()
     gone.deleteLater()
@@ -321,7 +310,7 @@ def test_deleted_recording_and_transcript_are_shown_as_such(
 ) -> None:
     deleted = sessions.delete_recording_sync(recorded.id)
     assert deleted.recording_deleted_at is not None
-    aio.run(show(view, sessions, recorded.id))
+    aio.run(show_session(view, sessions, recorded.id))
     assert view.player.message == f"Recording deleted on {day_month_year(deleted.recording_deleted_at)}"
     assert view.player.controls.isHidden() and view.recording_path is None
     assert view.rows() and "Good morning" in view.transcript.toPlainText()
@@ -347,7 +336,7 @@ def test_speaker_names_and_line_corrections_reach_the_database(
     recorded: Any,
     screenshot: Callable[..., Path],
 ) -> None:
-    aio.run(show(view, sessions, recorded.id))
+    aio.run(show_session(view, sessions, recorded.id))
     notices: list[tuple[str, str]] = []
     changed: list[object] = []
     view.notify.connect(lambda kind, text: notices.append((kind, text)))
@@ -429,7 +418,7 @@ def test_speaker_names_and_line_corrections_reach_the_database(
 def test_a_refused_correction_is_reported(
     aio: AsyncDriver, view: SessionView, sessions: SessionService, recorded: Any
 ) -> None:
-    aio.run(show(view, sessions, recorded.id))
+    aio.run(show_session(view, sessions, recorded.id))
     notices: list[tuple[str, str]] = []
     view.notify.connect(lambda kind, text: notices.append((kind, text)))
     edit = view.speakers_bar.name_edits["SPEAKER_00"]
@@ -453,7 +442,7 @@ def test_anonymous_toggle_hides_the_name_everywhere_in_the_view(
     screenshot: Callable[..., Path],
 ) -> None:
     sessions.update_sync(recorded.id, speaker_names={"SPEAKER_01": "Jordan"})
-    aio.run(show(view, sessions, recorded.id))
+    aio.run(show_session(view, sessions, recorded.id))
     toggle = view.anonymous_toggle
     assert toggle.text() == "Mark as anonymous (hide client name)" and not toggle.isChecked()
     assert view.title_label.text() == "Jordan" and "Jordan" in view.rows()[0]
@@ -481,7 +470,7 @@ def test_anonymous_toggle_hides_the_name_everywhere_in_the_view(
 def test_a_failing_anonymous_change_rolls_back(
     qtbot: QtBot, aio: AsyncDriver, view: SessionView, sessions: SessionService, recorded: Any
 ) -> None:
-    aio.run(show(view, sessions, recorded.id))
+    aio.run(show_session(view, sessions, recorded.id))
     notices: list[tuple[str, str]] = []
     view.notify.connect(lambda kind, text: notices.append((kind, text)))
     sessions.delete_session_sync(recorded.id)  # gone elsewhere: the service refuses
@@ -545,7 +534,7 @@ def test_the_speakers_keep_their_room_in_a_narrow_window(
 ) -> None:
     from PySide6.QtWidgets import QBoxLayout, QLabel
 
-    aio.run(show(view, sessions, recorded.id))
+    aio.run(show_session(view, sessions, recorded.id))
     bar = view.speakers_bar
 
     def squeezed() -> list[str]:
