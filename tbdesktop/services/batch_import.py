@@ -250,7 +250,7 @@ class BatchImportService:
                 on_copy(index, done, total)
 
         try:
-            digest = self._digests.get(source.expanduser().absolute())
+            digest = self._digests.pop(source.expanduser().absolute(), None)  # used once: the window keeps one service
             if digest is None:
                 info = self.sessions.import_recording_sync(request, copied)
             else:
