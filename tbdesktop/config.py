@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 import platformdirs
+
+from tbdesktop.policy import NO_POLICY, Policy
 
 APP_NAME = "TherapyBridge"
 APP_AUTHOR = "TherapyBridge"
@@ -29,6 +31,17 @@ def default_cache_dir() -> Path:
 def default_secrets_dir() -> Path:
     """The profiles' encrypted secret stores (machines without an OS keyring): beside the settings, not the data."""
     return default_config_dir() / "secrets"
+
+
+def default_model_dir() -> Path:
+    """Machine-wide model packs (``tbdesktop model add``): shared by every account, written by IT."""
+    import sys
+
+    if sys.platform == "win32":
+        return Path(os.environ.get("ProgramData") or r"C:\ProgramData") / "TherapyBridge" / "models"
+    if sys.platform == "darwin":
+        return Path("/Library/Application Support/TherapyBridge/models")
+    return Path("/var/lib/TherapyBridge/models")
 
 
 @dataclass(frozen=True)
@@ -57,6 +70,9 @@ class Settings:
     openai_model: str = ""
     max_duration_min: float = 240.0
     workers: int = 0  # jobs processed at once; 0: as many as this workstation runs well (processing/capacity.py)
+    model_dir: Path = field(default_factory=default_model_dir)  # machine-wide model packs
+    # The clinic's managed settings in force (tbdesktop.policy); never written to a settings file.
+    policy: Policy = field(default=NO_POLICY, compare=False, repr=False)
 
     @property
     def recordings_dir(self) -> Path:
@@ -73,7 +89,8 @@ class Settings:
         return float(self.max_duration_min) * 60.0
 
     def to_json(self) -> dict[str, Any]:
-        out = asdict(self)
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "policy"}
+        out["model_dir"] = str(self.model_dir)
         out["data_dir"] = str(self.data_dir)
         out["cache_dir"] = str(self.cache_dir)
         out["secrets_dir"] = str(self.secrets_dir)
@@ -81,6 +98,11 @@ class Settings:
 
 
 _ENV_PREFIX = "TB_"
+
+
+def setting_fields() -> tuple[str, ...]:
+    """The names a settings file, a TB_* variable or a policy's "settings" may set."""
+    return tuple(f.name for f in fields(Settings) if f.name != "policy")
 
 
 def _coerce(name: str, raw: Any, template: Settings) -> Any:
@@ -117,13 +139,13 @@ def load_settings(
         except (OSError, ValueError):
             stored = {}
         if isinstance(stored, dict):
-            for f in fields(Settings):
-                if f.name in stored and stored[f.name] not in (None, ""):
-                    values[f.name] = _coerce(f.name, stored[f.name], base)
-    for f in fields(Settings):
-        key = _ENV_PREFIX + f.name.upper()
+            for name in setting_fields():
+                if name in stored and stored[name] not in (None, ""):
+                    values[name] = _coerce(name, stored[name], base)
+    for name in setting_fields():
+        key = _ENV_PREFIX + name.upper()
         if env.get(key):
-            values[f.name] = _coerce(f.name, env[key], base)
+            values[name] = _coerce(name, env[key], base)
     if data_dir is not None:
         values["data_dir"] = Path(data_dir).expanduser()
     return replace(base, **values)

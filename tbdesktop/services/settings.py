@@ -10,13 +10,14 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar
 
 from tbdesktop.config import Settings, default_config_dir, load_settings, save_settings, settings_file
 from tbdesktop.engine.remote import http_base
 from tbdesktop.errors import TBError, ValidationError
+from tbdesktop.policy import NO_POLICY, Policy
 from tbdesktop.services.about import AboutInfo, load_about
 from tbdesktop.services.context import NOTES_KEY_NAME, OPENAI_KEY_NAME, AppContext
 from tbdesktop.services.dto import UserInfo
@@ -109,6 +110,12 @@ class SettingsView:
     secrets_dir: Path
     data_dir: Path
     settings_path: Path
+    # The clinic's managed settings (tbdesktop.policy). Keys are ProcessingSettings / PrivacySettings field names,
+    # or "clinic_server". locked: the field cannot be changed here (the text to show, "Set by your clinic's IT");
+    # limits: the field can be changed within a bound IT set (the text says the bound).
+    policy: Policy = NO_POLICY
+    locked: Mapping[str, str] = field(default_factory=dict)
+    limits: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def restart_pending(self) -> bool:
