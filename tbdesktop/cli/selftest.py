@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tbdesktop.cli.common import EXIT_ERROR, EXIT_OK, echo, emit, opened_context, settings_for
@@ -49,9 +50,12 @@ def cmd_selftest(args: argparse.Namespace) -> int:
 
     def model() -> str:
         from tbdesktop.engine.models import resolve_model
+        from tbdesktop.services.model_packs import resolve_model_setting
 
         os.environ["HF_HUB_OFFLINE"] = "1"
-        return str(resolve_model(settings.asr_model, settings.cache_dir))
+        return str(
+            resolve_model(resolve_model_setting(settings.model_dir, settings.asr_model, "speech"), settings.cache_dir)
+        )
 
     def speaker_model() -> str:
         import numpy as np
@@ -110,6 +114,7 @@ def cmd_selftest(args: argparse.Namespace) -> int:
     check("secret store", secret_store)
     check("model", model)
     check("speaker model", speaker_model)
+    _check_packs(check, settings.model_dir, full=bool(getattr(args, "verify_packs", False)))
     check("audio devices", devices, required=False)
     check("audio playback", playback, required=False)
     ok = all(c["ok"] for c in checks if c["required"])
@@ -124,6 +129,32 @@ def cmd_selftest(args: argparse.Namespace) -> int:
     return EXIT_OK if ok else EXIT_ERROR
 
 
+def _check_packs(check: Callable[..., None], model_dir: Path, *, full: bool) -> None:
+    """One check for the model pack list, then one per registered pack (re-hashed only when ``full``)."""
+    from tbdesktop.services.model_packs import PackManifest, list_packs, verify_pack
+
+    packs: tuple[PackManifest, ...] = ()
+
+    def registry() -> str:
+        nonlocal packs
+        packs = list_packs(model_dir)
+        return f"{len(packs)} registered in {model_dir}" if packs else f"none registered in {model_dir}"
+
+    check("model packs", registry)
+    for pack in packs:
+
+        def one(pack: PackManifest = pack) -> str:
+            result = verify_pack(model_dir, pack, full=full)
+            if not result.ok:
+                raise TBError(result.summary())
+            return result.summary()
+
+        check(f"model pack {pack.name}", one)
+
+
 def add_selftest_command(sub: SubParsers, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("selftest", parents=[common], help="check engine, database, model and audio devices")
+    p.add_argument(
+        "--verify-packs", action="store_true", help="re-hash every file of the model packs (slow for large models)"
+    )
     p.set_defaults(func=cmd_selftest)

@@ -1,8 +1,9 @@
-"""What Settings → About shows: the version, the models that ship with their origin and licence, the licence texts.
+"""What Settings → About shows: the version, the models that ship with their origin and licence, the model packs IT
+added (``tbdesktop model add``) with theirs, the licence texts.
 
 Nothing here installs, hashes or loads a model: the model entries come from the status functions, which only look
-at files and markers, and the licence texts are the small files of ``resources/licenses`` (in a checkout or under
-a PyInstaller bundle's ``_MEIPASS``).
+at files and markers (a pack: its files' sizes and its format), and the licence texts are the small files of
+``resources/licenses`` (in a checkout or under a PyInstaller bundle's ``_MEIPASS``) and each pack's licence file.
 """
 
 from __future__ import annotations
@@ -17,6 +18,15 @@ from tbdesktop.config import Settings
 from tbdesktop.engine.diarization.speaker_model import speaker_model_status
 from tbdesktop.engine.models import BASE_MODEL_NAME, ModelStatus, model_status
 from tbdesktop.paths import resources_dir
+from tbdesktop.services.model_packs import (
+    PackError,
+    PackManifest,
+    find_pack,
+    license_text,
+    list_packs,
+    size_text,
+    verify_pack,
+)
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +40,7 @@ MAX_LICENSE_BYTES = 1 << 20  # a licence text is a few KiB; anything bigger is n
 class ModelNotice:
     """One model: what it does, where it comes from, its licence, and whether this computer has it."""
 
-    key: str  # "speech", "speaker" or "custom-speech"
+    key: str  # "speech", "speaker", "custom-speech", "pack-<name>" (a model pack) or "packs" (an unreadable list)
     name: str
     role: str
     origin: str
@@ -130,7 +140,7 @@ def model_notices(settings: Settings) -> tuple[ModelNotice, ...]:
             in_use=settings.diarization_backend == "local",
         ),
     ]
-    if settings.asr_model != BASE_MODEL_NAME:
+    if settings.asr_model != BASE_MODEL_NAME and find_pack(settings.model_dir, settings.asr_model, "speech") is None:
         custom = model_status(settings.asr_model, settings.cache_dir)
         notices.append(
             ModelNotice(
@@ -148,13 +158,73 @@ def model_notices(settings: Settings) -> tuple[ModelNotice, ...]:
     return tuple(notices)
 
 
+PACK_LICENSE_PREFIX = "pack:"  # a pack's licence among the texts: "pack:<name>"
+
+
+def pack_in_use(settings: Settings, pack: PackManifest) -> bool:
+    """Whether the running settings choose this pack (by its name, or by its path)."""
+    path = str(pack.model_path(settings.model_dir))
+    if pack.kind == "speech":
+        return settings.asr_backend == "local" and settings.asr_model in (pack.name, path)
+    if pack.kind == "notes":
+        return settings.notes_backend == "llm" and settings.notes_model in (pack.name, path)
+    return settings.diarization_backend == "pyannote" and settings.pyannote_model_dir in (pack.name, path)
+
+
+def pack_notices(settings: Settings) -> tuple[tuple[ModelNotice, ...], tuple[LicenseText, ...]]:
+    """The machine's model packs (a quick look: files present, sizes and format; no hashing) and their licences."""
+    try:
+        packs = list_packs(settings.model_dir)
+    except PackError as exc:
+        broken = ModelNotice(
+            key="packs",
+            name="Model packs",
+            role="Models added by your clinic's IT",
+            origin=f"The model folder {settings.model_dir}",
+            license="Unknown",
+            license_file=None,
+            installed=False,
+            status=exc.message,
+            in_use=False,
+        )
+        return (broken,), ()
+    notices: list[ModelNotice] = []
+    texts: list[LicenseText] = []
+    for pack in packs:
+        check = verify_pack(settings.model_dir, pack, full=False)
+        text = license_text(settings.model_dir, pack)
+        file_name = PACK_LICENSE_PREFIX + pack.name
+        if text is not None:
+            texts.append(LicenseText(file_name=file_name, title=f"{pack.name}: {pack.license_title}", text=text))
+        status = (
+            "Installed and checked (files and sizes match)."
+            if check.ok
+            else "Damaged: " + "; ".join(check.problems) + "."
+        )
+        notices.append(
+            ModelNotice(
+                key=f"pack-{pack.name}",
+                name=pack.name,
+                role=f"{pack.role} (model pack)",
+                origin=f"Added by your clinic's IT on {pack.added_at[:10]}: {pack.format}, {size_text(pack.size)}",
+                license=pack.license_title,
+                license_file=file_name if text is not None else None,
+                installed=check.ok,
+                status=status,
+                in_use=pack_in_use(settings, pack),
+            )
+        )
+    return tuple(notices), tuple(texts)
+
+
 def about_info(settings: Settings, *, licenses_folder: Path | None = None) -> AboutInfo:
     folder = licenses_dir() if licenses_folder is None else licenses_folder
+    packs, pack_licenses = pack_notices(settings)
     return AboutInfo(
         app_name=APP_NAME,
         version=app_version(),
-        models=model_notices(settings),
-        licenses=license_texts(folder),
+        models=model_notices(settings) + packs,
+        licenses=license_texts(folder) + pack_licenses,
         licenses_dir=folder,
     )
 

@@ -26,6 +26,8 @@ def engine_options(settings: Settings, secrets: SecretVault | None = None, **ove
 
     The API key of a remote transcription service comes from the secret store, never from a settings file.
     """
+    from tbdesktop.services.model_packs import resolve_model_setting
+
     s = settings
     options: dict[str, Any] = {
         "cache_dir": str(s.cache_dir),
@@ -45,6 +47,11 @@ def engine_options(settings: Settings, secrets: SecretVault | None = None, **ove
         options["openai_model"] = s.openai_model
         options["openai_api_key"] = secrets.optional(OPENAI_KEY_NAME) if secrets is not None else None
     options.update({k: v for k, v in overrides.items() if v is not None})
+    # a model pack's name (tbdesktop model add) stands for its folder in the machine-wide model folder
+    if options["asr_backend"] == "local" and isinstance(options.get("model"), str):
+        options["model"] = resolve_model_setting(s.model_dir, options["model"], "speech")
+    if options["diarization_backend"] == "pyannote" and isinstance(options.get("pyannote_model_dir"), str):
+        options["pyannote_model_dir"] = resolve_model_setting(s.model_dir, options["pyannote_model_dir"], "diarization")
     return options
 
 
@@ -59,9 +66,12 @@ def notes_options(settings: Settings, secrets: SecretVault) -> dict[str, Any]:
     The key is read from the secret store (``notes_api_key``, else ``openai_api_key``) and only sent to the
     worker."""
     if settings.notes_backend == "llm":
+        from tbdesktop.services.model_packs import resolve_model_setting
+
+        model = resolve_model_setting(settings.model_dir, settings.notes_model, "notes")  # a pack's name, or a path
         return {
             "backend": "llm",
-            "model_path": str(Path(settings.notes_model).expanduser()) if settings.notes_model else "",
+            "model_path": str(Path(model).expanduser()) if model else "",
             "threads": settings.notes_threads,
             "gpu_layers": settings.notes_gpu_layers,
             "context_tokens": settings.notes_context,

@@ -81,15 +81,37 @@ def file_size_text(size: int) -> str:
     return f"{size / 1024**2:.0f} MB"
 
 
-def model_file_problem(path: str) -> str | None:
-    """Why a GGUF model file cannot be used (missing, unreadable, not GGUF), or None."""
+def notes_model_path(value: str, model_dir: Path | None = None) -> str:
+    """The GGUF file a notes-model setting names: a notes pack's file for a pack's name, else ``value`` itself.
+
+    ``model_dir`` is the machine-wide model folder (default: the one the settings in force name)."""
+    from tbdesktop.services.model_packs import NAME_RE, resolve_model_setting
+
+    value = value.strip()
+    if not NAME_RE.match(value) or value.lower().endswith(".gguf") or Path(value).expanduser().is_file():
+        return value  # a file's path, never a pack's name: no settings read for it
+    if model_dir is None:
+        from tbdesktop.config import load_settings
+
+        model_dir = load_settings().model_dir
+    return resolve_model_setting(model_dir, value, "notes")
+
+
+def model_file_problem(path: str, model_dir: Path | None = None) -> str | None:
+    """Why a GGUF model file (or the notes pack of that name) cannot be used (missing, unreadable, not GGUF),
+    or None."""
     from tbdesktop.engine.notes.llm.runtime import check_model_file
     from tbdesktop.engine.notes.types import NotesError
+    from tbdesktop.services.model_packs import NAME_RE
 
     if not path:
         return "Choose the note model file (.gguf)."
+    resolved = notes_model_path(path, model_dir)
+    if resolved == path.strip() and NAME_RE.match(resolved) and not Path(resolved).suffix:
+        if not Path(resolved).expanduser().exists():
+            return f"No note model file or notes model pack is named '{resolved}' (see `tbdesktop model list`)."
     try:
-        check_model_file(Path(path).expanduser())
+        check_model_file(Path(resolved).expanduser())
     except NotesError as exc:
         return exc.message
     return None
@@ -120,9 +142,10 @@ class NotesModelService:
         timeout: float = TEST_TIMEOUT_S,
     ) -> ModelTestResult:
         """Load the model at ``path`` in a new process and time a short answer; problems come back in the result."""
-        file = Path(path.strip()).expanduser() if path.strip() else Path()
+        path = notes_model_path(path) if path.strip() else ""  # a notes pack's name stands for its file
+        file = Path(path).expanduser() if path else Path()
         name = file.name or "the model"
-        problem = model_file_problem(path.strip()) or options_problem(threads, gpu_layers, context)
+        problem = model_file_problem(path) or options_problem(threads, gpu_layers, context)
         if problem:
             return ModelTestResult(ok=False, model_name=name, error=problem)
         request = {

@@ -1,4 +1,5 @@
-"""Settings → About: the version, the models with their origin and licence, and the third-party licence texts."""
+"""Settings → About: the version, the models (built in, and the packs IT added) with their origin and licence, and the
+licence texts."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from tbdesktop.services.about import AboutInfo, LicenseText, ModelNotice
 from tbdesktop.ui.forms import card_box, hint_label
 
 LICENSES_BUTTON_TEXT = "Third-party licences…"
+LICENSE_BUTTON_TEXT = "Licence…"
 
 
 def _label(text: str = "", name: str = "aboutText") -> QLabel:
@@ -43,7 +45,10 @@ class LicensesDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(20, 18, 20, 16)
         layout.setSpacing(10)
-        hint = QLabel("Models and components that ship with TherapyBridge Desktop, with their attribution and licence.")
+        hint = QLabel(
+            "Models and components that ship with TherapyBridge Desktop, and the model packs your clinic's IT "
+            "added, with their attribution and licence."
+        )
         hint.setObjectName("dialogHint")
         hint.setWordWrap(True)
         layout.addWidget(hint)
@@ -118,6 +123,16 @@ class ModelRow(QWidget):
         self.status.setProperty("installed", notice.installed)
         for label in (self.title, self.origin, self.status):
             layout.addWidget(label)
+        self.license_button: QPushButton | None = None
+        if notice.license_file:
+            self.license_button = QPushButton(LICENSE_BUTTON_TEXT)
+            self.license_button.setObjectName(f"aboutModelLicense-{notice.key}")
+            self.license_button.setAccessibleName(f"Show the licence of {notice.name}")
+            self.license_button.setAutoDefault(False)
+            row = QHBoxLayout()
+            row.addWidget(self.license_button)
+            row.addStretch(1)
+            layout.addLayout(row)
         self.setAccessibleName(f"{notice.role}: {notice.name}, {notice.license}")
 
 
@@ -161,6 +176,9 @@ class AboutSection(QFrame):
         self._rows = [ModelRow(notice) for notice in info.models]
         for row in self._rows:
             self.models_box.addWidget(row)
+            if row.license_button is not None and row.notice.license_file:
+                file_name = row.notice.license_file
+                row.license_button.clicked.connect(lambda _=False, f=file_name: self.show_license(f))
         if self.dialog is not None:  # built again from the new texts when next opened
             self.dialog.deleteLater()
             self.dialog = None
@@ -170,9 +188,16 @@ class AboutSection(QFrame):
     def model_rows(self) -> list[ModelRow]:
         return list(self._rows)
 
-    def open_licenses(self) -> None:
+    def open_licenses(self) -> LicensesDialog | None:
         if self._info is None:
-            return
+            return None
         if self.dialog is None:
             self.dialog = LicensesDialog(self._info.licenses, self.window())
         self.dialog.open()
+        return self.dialog
+
+    def show_license(self, file_name: str) -> None:
+        """The licences dialog, opened at one model's licence."""
+        dialog = self.open_licenses()
+        if dialog is not None:
+            dialog.select(file_name)
