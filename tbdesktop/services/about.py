@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import importlib.metadata
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tbdesktop.config import Settings
@@ -140,7 +140,7 @@ def model_notices(settings: Settings) -> tuple[ModelNotice, ...]:
             in_use=settings.diarization_backend == "local",
         ),
     ]
-    if settings.asr_model != BASE_MODEL_NAME and find_pack(settings.model_dir, settings.asr_model, "speech") is None:
+    if settings.asr_model != BASE_MODEL_NAME and not _speech_pack_chosen(settings):
         custom = model_status(settings.asr_model, settings.cache_dir)
         notices.append(
             ModelNotice(
@@ -156,6 +156,17 @@ def model_notices(settings: Settings) -> tuple[ModelNotice, ...]:
             )
         )
     return tuple(notices)
+
+
+def _speech_pack_chosen(settings: Settings) -> bool:
+    """Whether the speech model setting names a model pack (listed with the packs, not as a folder of its own)."""
+    if find_pack(settings.model_dir, settings.asr_model, "speech") is not None:
+        return True
+    try:
+        packs = list_packs(settings.model_dir)
+    except PackError:
+        return False
+    return any(pack_in_use(replace(settings, asr_backend="local"), p) for p in packs if p.kind == "speech")
 
 
 PACK_LICENSE_PREFIX = "pack:"  # a pack's licence among the texts: "pack:<name>"

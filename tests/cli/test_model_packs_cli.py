@@ -102,6 +102,11 @@ def test_a_speech_pack_is_added_and_used_by_a_real_transcription(
     unknown = tb("process", str(short_wav), "--diarization", "none", env={"TB_ASR_MODEL": "never-added"})
     assert unknown.returncode == 1 and "'never-added' is not installed" in unknown.stderr
 
+    removed = tb("model", "remove", "clinic-whisper")
+    assert removed.returncode == 0 and "Model pack 'clinic-whisper' removed." in removed.stdout
+    assert not (model_dir / "clinic-whisper").exists() and (source / "model.bin").is_file()
+    assert json.loads(tb("model", "list", "--json").stdout)["packs"] == []
+
 
 def test_a_notes_pack_is_verified_and_selftest_reports_it(tb: Any, model_dir: Path, tmp_path: Path) -> None:
     licence = tmp_path / "SmolLM2-LICENSE.txt"

@@ -4,6 +4,7 @@ GGUF once."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import stat
@@ -295,6 +296,11 @@ def test_pack_names_resolve_where_models_are_chosen(tmp_path: Path, model_dir: P
     (model_dir / "notes-small" / "tiny.gguf").unlink()
     assert model_file_problem("notes-small", model_dir) == "The note model file tiny.gguf was not found."
     assert speech.kind == "speech" and notes.kind == "notes"
+
+    # About shows a chosen pack as in use, chosen by its name or by its path, and not as a folder of its own
+    for chosen in ("large", str(model_dir / "large")):
+        about = {m.key: m for m in about_info(dataclasses.replace(settings, asr_model=chosen)).models}
+        assert about["pack-large"].in_use and not about["speech"].in_use and "custom-speech" not in about
 
 
 def test_the_real_test_gguf_registers_as_a_notes_pack(tmp_path: Path, model_dir: Path) -> None:
