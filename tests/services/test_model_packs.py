@@ -5,6 +5,7 @@ GGUF once."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import shutil
 import stat
@@ -86,7 +87,7 @@ def test_a_speech_folder_is_checked_copied_hashed_and_registered(tmp_path: Path,
     for entry in pack.files:
         copy = folder / entry.path
         assert copy.read_bytes() == (source / entry.path).read_bytes()
-        assert entry.size == copy.stat().st_size and entry.sha256 == mp._sha256(copy)
+        assert entry.size == copy.stat().st_size and entry.sha256 == hashlib.sha256(copy.read_bytes()).hexdigest()
         assert stat.S_IMODE(copy.stat().st_mode) == 0o644  # every account reads it
     assert stat.S_IMODE(folder.stat().st_mode) == 0o755
     # the registry and the pack's own manifest say the same; no staging folder is left behind
