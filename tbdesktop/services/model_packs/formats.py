@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import importlib
 import json
-import logging
 import re
 import struct
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from tbdesktop.errors import TBError
-
-log = logging.getLogger(__name__)
 
 KINDS = ("speech", "notes", "diarization")
 KIND_ROLES = {
