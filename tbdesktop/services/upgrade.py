@@ -295,7 +295,7 @@ def _put_back(backup: Backup) -> None:
 def recover_interrupted(database: Path, backups: Path) -> bool:
     """A migration cut short (a crash, a power cut) left its copy: it is put back before anything opens the
     database. True when one was."""
-    if not backups.is_dir():
+    if not backups.is_dir() or not database.parent.is_dir():
         return False
     with _locked(database):
         found = False
@@ -369,11 +369,19 @@ def migrate_database(
             if then is not None:
                 then()
         except Exception as exc:
+            reached: str | None = None
+            with contextlib.suppress(Exception):
+                reached = migrate.current_revision(db.engine)  # the last revision that was applied
+            db.dispose()
             log.warning(
                 "database migration failed",
-                extra={"from_revision": current, "to_revision": wanted, "error_type": type(exc).__name__},
+                extra={
+                    "from_revision": current,
+                    "to_revision": wanted,
+                    "reached_revision": reached,
+                    "error_type": type(exc).__name__,
+                },
             )
-            db.dispose()
             _put_back(backup)
             raise DatabaseUpgradeError(FAILED) from exc
         log.info("database migrated", extra={"from_revision": current, "to_revision": wanted})

@@ -16,6 +16,7 @@ import wave
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -500,5 +501,37 @@ def test_a_failed_migration_on_postgresql_is_rolled_back_as_a_whole(
         assert ("risk_flag_reviews" in names) == (start == "head")
         assert "later_field" not in {c["name"] for c in inspect(db.engine).get_columns("therapy_sessions")}
         assert not (tmp_path / "backups").exists(), "a server database is never copied to a file"
+    finally:
+        db.dispose()
+
+
+# -- no copy where none is needed, none where it cannot be made ---------------------------------------------------
+
+
+def test_a_new_database_and_one_at_head_need_no_copy(make_settings: Any, caplog: pytest.LogCaptureFixture) -> None:
+    settings = make_settings()
+    with caplog.at_level(logging.INFO, logger="tbdesktop.services.upgrade"):
+        AppContext.open(settings).close()  # brand new: no revision yet
+        ctx = AppContext.open(settings)  # this release's head already
+    try:
+        assert migrate.current_revision(ctx.db.engine) == migrate.head_revision()
+    finally:
+        ctx.close()
+    assert not (settings.data_dir / "backups").exists()
+    assert "database backup taken" not in [r.getMessage() for r in caplog.records]
+
+
+def test_without_room_for_the_copy_nothing_is_migrated(previous: Previous, monkeypatch: pytest.MonkeyPatch) -> None:
+    before = {previous.database: sha256(previous.database), previous.keyfile: sha256(previous.keyfile)}
+    monkeypatch.setattr(upgrade.shutil, "disk_usage", lambda _path: SimpleNamespace(total=1 << 40, free=1024))
+    with pytest.raises(upgrade.DatabaseUpgradeError) as refused:
+        previous.open()
+    assert "MB free" in refused.value.message and "Nothing was changed" in refused.value.message
+    assert {p: sha256(p) for p in before} == before
+    assert backup_folders(previous) == []
+    monkeypatch.undo()
+    db = previous.raw()
+    try:
+        assert migrate.current_revision(db.engine) == FIRST
     finally:
         db.dispose()
