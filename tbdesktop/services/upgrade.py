@@ -301,7 +301,7 @@ def recover_interrupted(database: Path, backups: Path) -> bool:
         found = False
         for folder in sorted(backups.iterdir(), reverse=True):
             read = _read_manifest(folder) if folder.is_dir() else None
-            if read is None or read[1] != MIGRATING or read[0].database != database:
+            if read is None or read[1] != MIGRATING or read[0].database.resolve() != database.resolve():
                 continue
             log.warning("database migration was interrupted; restoring its backup", extra={"backup": folder.name})
             _put_back(read[0])
