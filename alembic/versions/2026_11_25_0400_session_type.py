@@ -24,5 +24,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("therapy_sessions") as batch:
-        batch.drop_column("session_type")
+    # A plain DROP COLUMN (SQLite 3.35+), not a batch rebuild: rebuilding the table would delete and re-add every
+    # session, and the deletes would cascade to their transcripts, notes and jobs.
+    op.drop_column("therapy_sessions", "session_type")

@@ -82,5 +82,6 @@ def downgrade() -> None:
         batch.drop_constraint(op.f("fk_notes_signed_by_users"), type_="foreignkey")
         batch.drop_column("signed_by")
         batch.drop_column("updated_at")
-    with op.batch_alter_table("note_templates") as batch:
-        batch.drop_column("builtin")
+    # A plain DROP COLUMN (SQLite 3.35+), not a batch rebuild: rebuilding the table would clear the template of
+    # every note (ON DELETE SET NULL).
+    op.drop_column("note_templates", "builtin")

@@ -29,9 +29,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("risk_flags") as batch:
-        batch.drop_column("detail")
-        batch.drop_column("source")
-    with op.batch_alter_table("notes") as batch:
-        batch.drop_column("warnings")
-        batch.drop_column("removed_statements")
+    # Plain DROP COLUMN (SQLite 3.35+), as the upgrade added them: rebuilding ``notes`` would delete and re-add every
+    # note, and the deletes would cascade to its addenda and drop the search triggers.
+    op.drop_column("risk_flags", "detail")
+    op.drop_column("risk_flags", "source")
+    op.drop_column("notes", "warnings")
+    op.drop_column("notes", "removed_statements")

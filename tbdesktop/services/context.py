@@ -11,11 +11,11 @@ from typing import Any
 
 from tbdesktop.config import Settings
 from tbdesktop.errors import TBError
-from tbdesktop.services import leftovers
+from tbdesktop.services import leftovers, upgrade
 from tbdesktop.services.database_keys import Credentials, DatabaseKeys
 from tbdesktop.services.recording_vault import RecordingVault
 from tbdesktop.services.secrets import SecretVault
-from tbdesktop.store import builtin_templates, migrate, sync_capture
+from tbdesktop.store import builtin_templates, sync_capture
 from tbdesktop.store.db import Database, sqlite_file
 
 log = logging.getLogger(__name__)
@@ -135,16 +135,26 @@ class AppContext:
         vault = secrets
         if keys is None:
             keys = cls.database_keys_for(settings, vault)
+        backups = upgrade.backups_dir(settings.data_dir)
+        if keys is not None:
+            # a migration cut short by a crash or a power cut: its copy goes back before anything opens the file
+            upgrade.recover_interrupted(keys.database, backups)
         key = keys.resolve(credentials) if keys is not None else None
         if keys is not None and keys.notice:
             log.warning("database not encrypted yet")
         db = Database(settings.effective_database_url, key)
         if run_migrations:
-            try:
-                migrate.upgrade(db.engine)
+
+            def for_this_release() -> None:
                 with db.unit_of_work() as s:
                     builtin_templates.sync(s)  # a new release may reword a built-in template
                 sync_capture.install(db.engine)  # clinic sync: outbox triggers for this release's tables
+
+            try:
+                # an older database is copied first, migrated, and put back as it was if anything fails
+                upgrade.migrate_database(
+                    db, backups, companions=[keys.path] if keys is not None else [], then=for_this_release
+                )
                 if keys is not None:
                     keys.refresh(_profile_rows(db))
             except TBError:
