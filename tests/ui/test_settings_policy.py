@@ -116,7 +116,14 @@ def test_locked_settings_are_read_only_with_the_clinics_note_and_saving_keeps_th
     service.policy = Policy(source=tmp_path / "policy.json", consent_required=True)
     service.locked = {
         name: LOCKED_TEXT
-        for name in ("asr_backend", "notes_backend", "notes_threads", "consent_required", "retention_transcript_days")
+        for name in (
+            "asr_backend",
+            "notes_backend",
+            "notes_threads",
+            "notes_base_url",
+            "consent_required",
+            "retention_transcript_days",
+        )
     }
     service.next_start = {"notes_backend": "llm", "notes_threads": 4}  # in force, as the policy set them
     page = _page(qtbot, aio, ui_ctx, therapist, service)
@@ -139,6 +146,9 @@ def test_locked_settings_are_read_only_with_the_clinics_note_and_saving_keeps_th
     # the values in force are shown: the policy's notes backend and threads, not the file's
     assert page.notes_combo.currentData() == "llm" and page.notes_threads_spin.value() == 4
     assert page.notes_file.isVisibleTo(page)  # the llm rows, as the locked backend uses them
+    # a locked row the chosen backend does not use stays hidden, its note with it
+    assert not page.notes_url_edit.isVisibleTo(page) and not rows.locked_notes["notes_base_url"].isVisibleTo(page)
+    assert not page.notes_url_edit.isEnabled()
     for name, control in {
         "retention_recording_days": page.recording_days_edit,
         "idle_lock_minutes": page.idle_edit,
