@@ -14,6 +14,7 @@ from typing import Any, Protocol, TypeVar
 
 from PySide6.QtCore import QObject, Signal
 
+from tbdesktop.policy import Policy
 from tbdesktop.services.dto import UserInfo
 from tbdesktop.services.sync.service import SyncAccountInfo, SyncReport, SyncService, SyncStatus
 from tbdesktop.ui.aio import spawn
@@ -53,6 +54,11 @@ class ClinicLink(QObject):
     @property
     def user_id(self) -> uuid.UUID:
         return self.user.id
+
+    @property
+    def policy(self) -> Policy:
+        """The clinic's managed settings on this computer (its ``clinic_server`` is the one server to join)."""
+        return self.service.ctx.settings.policy
 
     def _remember(self, status: SyncStatus) -> None:
         self.last_status = status

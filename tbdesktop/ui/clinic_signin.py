@@ -15,15 +15,27 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from tbdesktop.errors import TBError
+from tbdesktop.policy import LOCKED_TEXT
+from tbdesktop.services.sync.connect import public_url
 from tbdesktop.services.sync.service import SyncAccountInfo
 from tbdesktop.ui.aio import run_dialog, spawn
 from tbdesktop.ui.buttons import dialog_buttons, primary_button
 from tbdesktop.ui.clinic_link import ClinicLink
 from tbdesktop.ui.file_field import FileField
+from tbdesktop.ui.forms import LockedNote, lock_tooltip
 from tbdesktop.ui.resources import icon
 
 SERVER_PLACEHOLDER = "postgresql://host:5432/clinic"
 CA_FILTER = "Certificates (*.crt *.pem *.cer);;All files (*)"
+
+
+def shown_server(url: str) -> str:
+    """The server address without a user name or password (as the sync service stores and shows it)."""
+    try:
+        return public_url(url)
+    except TBError:
+        return url
 
 
 class CaFileField(FileField):
@@ -42,7 +54,8 @@ class CaFileField(FileField):
 
 class ClinicSignInDialog(QDialog):
     """With ``account`` None the profile joins the clinic; with it, the clinician gives the password again (the
-    server and email are shown, not edited)."""
+    server and email are shown, not edited). When the clinic's IT set the server (policy ``clinic_server``), its
+    address and CA file are filled in and read-only."""
 
     def __init__(self, link: ClinicLink, account: SyncAccountInfo | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -54,6 +67,9 @@ class ClinicSignInDialog(QDialog):
         self.joined: SyncAccountInfo | None = None
         self._busy = False
         rejoin = account is not None
+        managed = None if rejoin else link.policy.clinic_server
+        self.managed_server = managed.url if managed is not None else None
+        self.managed_ca = managed.ca_file if managed is not None else None
         self.setWindowTitle("Sign in to the clinic" if rejoin else "Join a clinic")
 
         layout = QVBoxLayout(self)
@@ -66,7 +82,12 @@ class ClinicSignInDialog(QDialog):
             "Give your clinic password again to go on syncing. Your work on this computer is kept meanwhile."
             if rejoin
             else "Your sessions stay on this computer and are also kept on the clinic's server, so you can work on "
-            "any workstation of the clinic. IT gives you the server address."
+            "any workstation of the clinic. "
+            + (
+                "Your clinic's IT has set the server for this computer."
+                if managed
+                else "IT gives you the server address."
+            )
         )
         hint.setObjectName("dialogHint")
         hint.setWordWrap(True)
@@ -93,7 +114,20 @@ class ClinicSignInDialog(QDialog):
         self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.password_edit.setMaxLength(1000)
         self.ca_field = CaFileField("clinicCaFile")
-        form.addRow(self._label("&Server", self.server_edit), self.server_edit)
+        self.server_note = LockedNote()
+        self.server_note.setObjectName("clinicServerLocked")
+        self.ca_note = LockedNote()
+        self.ca_note.setObjectName("clinicCaLocked")
+        if self.managed_server is not None:
+            self.server_edit.setText(shown_server(self.managed_server))
+            self._lock(self.server_edit, self.server_note)
+        if self.managed_ca is not None:
+            self.ca_field.setText(self.managed_ca)
+            self.ca_field.setReadOnly(True)
+            self.ca_field.edit.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+            self.ca_field.setToolTip(lock_tooltip(LOCKED_TEXT))
+            self.ca_note.show()
+        form.addRow(self._label("&Server", self.server_edit), self._with_note(self.server_edit, self.server_note))
         form.addRow(self._label("&Email", self.email_edit), self.email_edit)
         form.addRow(self._label("&Password", self.password_edit), self.password_edit)
         if rejoin:
@@ -101,7 +135,7 @@ class ClinicSignInDialog(QDialog):
                 edit.setReadOnly(True)
                 edit.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         else:
-            form.addRow(self._label("&CA file", self.ca_field.edit), self.ca_field)
+            form.addRow(self._label("&CA file", self.ca_field.edit), self._with_note(self.ca_field, self.ca_note))
         self.ca_field.setVisible(not rejoin)
         layout.addLayout(form)
         self.remember_check = QCheckBox("Remember on this workstation")
@@ -130,6 +164,24 @@ class ClinicSignInDialog(QDialog):
         )
         layout.addWidget(buttons)
         (self.password_edit if rejoin or self.server_edit.text() else self.server_edit).setFocus()
+
+    @staticmethod
+    def _lock(edit: QLineEdit, note: LockedNote) -> None:
+        edit.setReadOnly(True)
+        edit.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        edit.setToolTip(lock_tooltip(LOCKED_TEXT))
+        note.show()
+
+    @staticmethod
+    def _with_note(field: QWidget, note: LockedNote) -> QWidget:
+        """The field with the "Set by your clinic's IT" note under it (shown only where IT set the value)."""
+        box = QWidget()
+        column = QVBoxLayout(box)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(3)
+        column.addWidget(field)
+        column.addWidget(note)
+        return box
 
     @staticmethod
     def _label(text: str, buddy: QWidget) -> QLabel:
@@ -174,11 +226,11 @@ class ClinicSignInDialog(QDialog):
         if self.account is None:
             self.joined = await link.call(
                 service.join,
-                self.server_edit.text().strip(),
+                self.managed_server or self.server_edit.text().strip(),
                 self.email_edit.text().strip(),
                 password,
                 remember=remember,
-                ca_file=self.ca_field.text() or None,
+                ca_file=self.managed_ca or self.ca_field.text() or None,
             )
         else:
             await link.call(service.sign_in, self.account.user_id, password, remember=remember)
@@ -200,9 +252,9 @@ class ClinicSignInDialog(QDialog):
         # Read-only rather than disabled: disabling the focused field would move focus (and Enter) elsewhere.
         self.password_edit.setReadOnly(busy)
         if self.account is None:
-            for edit in (self.server_edit, self.email_edit):
-                edit.setReadOnly(busy)
-            self.ca_field.setReadOnly(busy)
+            self.server_edit.setReadOnly(busy or self.managed_server is not None)
+            self.email_edit.setReadOnly(busy)
+            self.ca_field.setReadOnly(busy or self.managed_ca is not None)
         self.remember_check.setEnabled(not busy)
         self.submit_button.setEnabled(not busy)
 

@@ -4,7 +4,14 @@ titled card with its form that the Settings sections share."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QFormLayout, QFrame, QLabel, QVBoxLayout, QWidget
+from PySide6.QtGui import QStandardItemModel
+from PySide6.QtWidgets import QComboBox, QFormLayout, QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from tbdesktop.policy import LOCKED_TEXT
+from tbdesktop.ui.resources import icon
+
+NOT_ALLOWED = "not allowed by your clinic's IT"
+_BASE_TEXT = Qt.ItemDataRole.UserRole + 1  # a combo item's own text, before a "not allowed" mark
 
 
 def repolish(widget: QWidget) -> None:
@@ -78,3 +85,60 @@ def settings_card(name: str, title: str, hint: str, card: QFrame | None = None) 
     form = card_form(name)
     box.addLayout(form)
     return card, form
+
+
+class LockedNote(QWidget):
+    """A small lock and "Set by your clinic's IT" under a field the clinic's policy fixes; hidden until shown."""
+
+    def __init__(self, text: str = LOCKED_TEXT, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("lockedNote")
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(5)
+        self.row = row
+        self.glyph = QLabel()
+        self.glyph.setObjectName("lockedGlyph")
+        self.glyph.setPixmap(icon("lock").pixmap(13, 13))
+        self.glyph.setAccessibleName("Locked")
+        self.label = QLabel(text)
+        self.label.setObjectName("lockedText")
+        self.label.setWordWrap(True)
+        row.addWidget(self.glyph, 0, Qt.AlignmentFlag.AlignVCenter)
+        row.addWidget(self.label, 1)
+        self.setAccessibleName(text)
+        self.hide()
+
+    def text(self) -> str:
+        return self.label.text()
+
+    def set_text(self, text: str) -> None:
+        self.label.setText(text)
+        self.setAccessibleName(text)
+
+
+def lock_tooltip(text: str) -> str:
+    return f"{text}: this setting is managed for every account on this computer and cannot be changed here."
+
+
+def restrict_choices(combo: QComboBox, allowed: tuple[str, ...] | None) -> None:
+    """Choices the clinic's policy forbids stay listed but cannot be picked (``allowed`` None: every choice)."""
+    model = combo.model()
+    if not isinstance(model, QStandardItemModel):
+        return
+    for row in range(model.rowCount()):
+        item = model.item(row)
+        base = item.data(_BASE_TEXT)
+        if base is None:
+            base = item.text()
+            item.setData(base, _BASE_TEXT)
+        value = item.data(Qt.ItemDataRole.UserRole)
+        ok = allowed is None or value in allowed
+        item.setEnabled(ok)
+        item.setText(str(base) if ok else f"{base} ({NOT_ALLOWED})")
+        item.setToolTip("" if ok else "Your clinic's IT does not allow this choice on this computer.")
+
+
+def choice_allowed(combo: QComboBox, index: int) -> bool:
+    model = combo.model()
+    return not isinstance(model, QStandardItemModel) or model.item(index).isEnabled()

@@ -20,18 +20,27 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from tbdesktop.policy import LOCKED_TEXT
 from tbdesktop.services.sync.service import ChangesWaitingError, SyncAccountInfo, SyncStatus
 from tbdesktop.ui.aio import run_dialog, spawn, spawn_one_at_a_time
 from tbdesktop.ui.buttons import action_button
 from tbdesktop.ui.clinic_link import ClinicLink
-from tbdesktop.ui.clinic_signin import CaFileField, sign_in_to_clinic
-from tbdesktop.ui.forms import card_box, card_form, field_label, hint_label
+from tbdesktop.ui.clinic_signin import CaFileField, shown_server, sign_in_to_clinic
+from tbdesktop.ui.forms import LockedNote, card_box, card_form, field_label, hint_label, lock_tooltip
 from tbdesktop.ui.sync_indicator import synced_words
 
 NOT_JOINED = (
     "This workstation keeps your sessions on this computer only. When your clinic runs a TherapyBridge server, "
     "join it to keep your sessions on the clinic's server too and work on any of the clinic's workstations."
 )
+
+
+def managed_words(server: str) -> str:
+    """What the Clinic section says when the clinic's IT set the server every profile here joins."""
+    return (
+        f"Your clinic's IT has set the clinic server for this computer ({shown_server(server)}): join it with your "
+        "clinic email and password."
+    )
 
 
 def _when(moment: datetime | None) -> str:
@@ -62,7 +71,18 @@ class ClinicSection(QFrame):
         row.setContentsMargins(0, 0, 0, 0)
         row.setSpacing(16)
         self.explain_label = hint_label(NOT_JOINED, "settingsHint")
-        row.addWidget(self.explain_label, 1)
+        explain = QVBoxLayout()
+        explain.setSpacing(6)
+        explain.addWidget(self.explain_label)
+        managed = link.policy.clinic_server
+        self.managed_label = hint_label(managed_words(managed.url) if managed else "", "clinicManagedServer")
+        self.managed_label.setVisible(managed is not None)
+        self.managed_note = LockedNote()
+        self.managed_note.setObjectName("clinicServerLocked")
+        self.managed_note.setVisible(managed is not None)
+        explain.addWidget(self.managed_label)
+        explain.addWidget(self.managed_note)
+        row.addLayout(explain, 1)
         self.join_button = action_button("Join a clinic…", "joinClinicButton")
         self.join_button.setAccessibleName("Join a clinic")
         self.join_button.clicked.connect(self.sign_in)
@@ -103,7 +123,19 @@ class ClinicSection(QFrame):
         self.save_ca_button.clicked.connect(self.save_ca_file)
         ca_row.addWidget(self.ca_field, 1)
         ca_row.addWidget(self.save_ca_button)
-        form.addRow(field_label("CA file", self.ca_field.edit), ca_row)
+        ca_column = QVBoxLayout()
+        ca_column.setSpacing(3)
+        ca_column.addLayout(ca_row)
+        self.ca_note = LockedNote()
+        self.ca_note.setObjectName("clinicCaLocked")
+        ca_column.addWidget(self.ca_note)
+        self.ca_locked = managed is not None and managed.ca_file is not None
+        if self.ca_locked:  # IT's CA file: shown, not changed here
+            self.ca_field.setReadOnly(True)
+            self.ca_field.setToolTip(lock_tooltip(LOCKED_TEXT))
+            self.save_ca_button.hide()
+            self.ca_note.show()
+        form.addRow(field_label("CA file", self.ca_field.edit), ca_column)
         joined.addLayout(form)
         buttons = QHBoxLayout()
         buttons.setSpacing(8)

@@ -52,6 +52,8 @@ class SettingsForm(Protocol):
 
     def privacy(self) -> PrivacySettings: ...
 
+    def problems(self) -> dict[str, str]: ...
+
     def show_errors(self, errors: dict[str, str]) -> None: ...
 
     def show_form_error(self, message: str) -> None: ...
@@ -105,6 +107,10 @@ class SettingsController(QObject):
         self._page.about.set_info(await self._settings.about())
 
     def save(self) -> None:
+        problems = self._page.problems()
+        if problems:  # outside what the clinic's IT allows: said in place, nothing sent
+            self._page.show_errors(problems)
+            return
         self.run(self._save(), on_error=self._save_failed)
 
     async def _save(self) -> None:

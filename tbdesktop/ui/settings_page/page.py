@@ -11,7 +11,7 @@ from tbdesktop.services.bundle import AppServices
 from tbdesktop.services.settings import PrivacySettings, ProcessingSettings, SettingsView
 from tbdesktop.ui.about_section import AboutSection
 from tbdesktop.ui.buttons import action_button
-from tbdesktop.ui.forms import hint_label
+from tbdesktop.ui.forms import LockedNote, hint_label
 from tbdesktop.ui.settings_page.controller import SettingsController
 from tbdesktop.ui.settings_page.fields import KeyField
 from tbdesktop.ui.settings_page.privacy import PrivacyCard, StorageCard
@@ -25,7 +25,9 @@ from tbdesktop.ui.settings_page.processing import (
 from tbdesktop.ui.settings_page.profile import ProfileSection
 from tbdesktop.ui.settings_page.rows import FormRows
 
-__all__ = ["ASR_CHOICES", "NOTES_CHOICES", "SettingsPage"]
+__all__ = ["ASR_CHOICES", "MANAGED_BANNER", "NOTES_CHOICES", "SettingsPage"]
+
+MANAGED_BANNER = "Some settings are managed by your clinic's IT."
 
 
 class SettingsPage(QWidget):
@@ -67,6 +69,16 @@ class SettingsPage(QWidget):
         titles.addWidget(title)
         titles.addWidget(subtitle)
         layout.addLayout(titles)
+        # Shown while a clinic policy is in force; the settings it fixes say so where they are.
+        self.policy_banner = LockedNote(MANAGED_BANNER)
+        self.policy_banner.setObjectName("policyBanner")
+        self.policy_banner.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.policy_banner.row.setContentsMargins(12, 8, 12, 8)
+        self.policy_banner.setToolTip(
+            "Your clinic's IT manages some settings for every account on this computer; "
+            'those show "Set by your clinic\'s IT" or the limit IT set.'
+        )
+        layout.addWidget(self.policy_banner)
 
         # Clinician's sections first; servers, models, API keys and storage under "Advanced (IT)", collapsed.
         self.profile_section = ProfileSection(services.user)
@@ -203,8 +215,10 @@ class SettingsPage(QWidget):
     def set_view(self, view: SettingsView) -> None:
         """Show the stored settings (discarding unsaved edits)."""
         self._view = view
+        self.policy_banner.setVisible(view.policy.active or bool(view.locked) or bool(view.limits))
+        self._rows.apply_policy(view.locked, view.limits)
         self.processing_card.set_view(view)
-        self.privacy_card.set_privacy(view.privacy)
+        self.privacy_card.set_view(view)
         self.storage_card.set_view(view)
         self._clear_errors()
         self.processing_card.backend_changed()
@@ -227,6 +241,13 @@ class SettingsPage(QWidget):
 
     def privacy(self) -> PrivacySettings:
         return self.privacy_card.privacy()
+
+    def problems(self) -> dict[str, str]:
+        """What the clinic's policy refuses in the form now, by field name; empty before the settings load."""
+        if self._view is None:
+            return {}
+        policy = self._view.policy
+        return {**self.processing_card.problems(policy), **self.privacy_card.problems(policy)}
 
     def errors(self) -> dict[str, str]:
         """The inline errors shown now, by field name."""

@@ -3,12 +3,16 @@ keys; and the Notes card, where the clinician chooses who writes the draft note.
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QFrame, QWidget
 
+from tbdesktop.policy import Policy
 from tbdesktop.services.context import NOTES_KEY_NAME, OPENAI_KEY_NAME
 from tbdesktop.services.settings import ProcessingSettings, SettingsView
-from tbdesktop.ui.forms import choice_combo, hint_label, repolish, settings_card
+from tbdesktop.ui.forms import choice_allowed, choice_combo, hint_label, repolish, restrict_choices, settings_card
 from tbdesktop.ui.settings_page.fields import KeyField
 from tbdesktop.ui.settings_page.notes_model import NotesModelRows
 from tbdesktop.ui.settings_page.rows import FormRows, line_edit
@@ -21,6 +25,17 @@ NOTES_CHOICES = (
 )
 LLM_FIELDS = ("notes_model_file", "notes_threads", "notes_gpu_layers", "notes_context", "notes_model_test")
 SERVER_NOTE_FIELDS = ("notes_base_url", "notes_model", NOTES_KEY_NAME)
+PROCESSING_FIELDS = tuple(f.name for f in dataclasses.fields(ProcessingSettings))
+
+
+def shown_processing(view: SettingsView) -> ProcessingSettings:
+    """The saved settings, except where the clinic's IT fixed a value: that one as it is in force."""
+    return dataclasses.replace(view.processing, **locked_processing(view))
+
+
+def locked_processing(view: SettingsView) -> dict[str, Any]:
+    """The values the clinic's IT fixed, as they are in force (the next start's), by field name."""
+    return {name: getattr(view.next_start, name) for name in PROCESSING_FIELDS if name in view.locked}
 
 
 def notes_backend_combo() -> QComboBox:
@@ -83,12 +98,17 @@ class ProcessingCard(QFrame):
         form.addRow("", self.restart_label)
         self.asr_combo.currentIndexChanged.connect(self.backend_changed)
         self.notes_combo.currentIndexChanged.connect(self.backend_changed)
+        self._locked: dict[str, Any] = {}
 
     def key_field(self, name: str) -> KeyField:
         return self.openai_key if name == OPENAI_KEY_NAME else self.notes_key
 
     def set_view(self, view: SettingsView) -> None:
-        p = view.processing
+        """Shows the view's settings; call ``FormRows.apply_policy`` first (it locks the rows IT fixed)."""
+        restrict_choices(self.asr_combo, view.policy.allowed_transcription)
+        restrict_choices(self.notes_combo, view.policy.allowed_notes)
+        self._locked = locked_processing(view)
+        p = shown_processing(view)
         self.asr_combo.setCurrentIndex(max(self.asr_combo.findData(p.asr_backend), 0))
         self.asr_url_edit.setText(p.openai_base_url)
         self.asr_model_edit.setText(p.openai_model)
@@ -122,10 +142,10 @@ class ProcessingCard(QFrame):
         asr_server = self.asr_combo.currentData() == "openai"
         notes_server = self.notes_combo.currentData() == "openai"
         # The notes server may share the transcription server's address; keys can be stored at any time.
-        self.asr_url_edit.setEnabled(asr_server or notes_server)
-        self.asr_model_edit.setEnabled(asr_server)
-        self.notes_url_edit.setEnabled(notes_server)
-        self.notes_model_edit.setEnabled(notes_server)
+        self._rows.enable("openai_base_url", asr_server or notes_server)
+        self._rows.enable("openai_model", asr_server)
+        self._rows.enable("notes_base_url", notes_server)
+        self._rows.enable("notes_model", notes_server)
         notes_llm = self.notes_combo.currentData() == "llm"
         for name in LLM_FIELDS:
             self._form.setRowVisible(self._rows.rows[name], notes_llm)
@@ -136,9 +156,10 @@ class ProcessingCard(QFrame):
             self.llmShown.emit()
 
     def processing(self) -> ProcessingSettings:
-        notes_backend = str(self.notes_combo.currentData() or "local")
+        """The form's settings; a value the clinic's IT fixed is sent as it is in force, whatever the field holds."""
+        notes_backend = str(self._locked.get("notes_backend", self.notes_combo.currentData() or "local"))
         model = self.model
-        return ProcessingSettings(
+        typed = ProcessingSettings(
             asr_backend=str(self.asr_combo.currentData() or "local"),
             openai_base_url=self.asr_url_edit.text().strip(),
             openai_model=self.asr_model_edit.text().strip(),
@@ -149,6 +170,26 @@ class ProcessingCard(QFrame):
             notes_gpu_layers=model.notes_gpu_spin.value(),
             notes_context=model.notes_context_spin.value(),
         )
+        return dataclasses.replace(typed, **self._locked)
+
+    def problems(self, policy: Policy) -> dict[str, str]:
+        """What the clinic's policy refuses in the form, by field name (checked again when saved)."""
+        problems: dict[str, str] = {}
+        for name, combo, what in (
+            ("asr_backend", self.asr_combo, "transcription"),
+            ("notes_backend", self.notes_combo, "notes"),
+        ):
+            if name not in self._locked and not choice_allowed(combo, combo.currentIndex()):
+                problems[name] = f"Your clinic's IT does not allow this {what} choice on this computer."
+        p = self.processing()
+        asr_server, notes_server = p.asr_backend == "openai", p.notes_backend == "openai"
+        for name, url, used in (
+            ("openai_base_url", p.openai_base_url, asr_server or (notes_server and not p.notes_base_url)),
+            ("notes_base_url", p.notes_base_url, notes_server),
+        ):
+            if name not in self._locked and used and url and not policy.allows_server(url):
+                problems[name] = "Your clinic's IT does not allow this server; ask IT which servers may be used."
+        return problems
 
     def set_keys_enabled(self, enabled: bool) -> None:
         for key_field in (self.openai_key, self.notes_key):
