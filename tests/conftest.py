@@ -27,7 +27,17 @@ PG_ADMIN_URL = os.environ.get("TB_TEST_PG_URL", "postgresql+psycopg://postgres@1
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TB_CACHE_DIR"] = str(MODEL_CACHE)
-for _key in ("TB_DATA_DIR", "TB_DATABASE_URL", "TB_USER", "TB_PASSCODE", "TB_NEW_PASSCODE", "TB_SECRET_STORE"):
+# Machine-wide model packs: none, unless a test registers some in its own folder.
+os.environ["TB_MODEL_DIR"] = str(CACHE_ROOT / "no-model-packs")
+for _key in (
+    "TB_DATA_DIR",
+    "TB_DATABASE_URL",
+    "TB_USER",
+    "TB_PASSCODE",
+    "TB_NEW_PASSCODE",
+    "TB_SECRET_STORE",
+    "TB_POLICY_FILE",
+):
     os.environ.pop(_key, None)
 
 
@@ -175,6 +185,7 @@ def make_settings(tmp_path: Path) -> Any:
         return Settings(
             data_dir=overrides.pop("data_dir", tmp_path / "data"),
             secrets_dir=overrides.pop("secrets_dir", tmp_path / "secrets"),
+            model_dir=overrides.pop("model_dir", tmp_path / "model-packs"),
             cache_dir=MODEL_CACHE,
             database_url=database_url,
             **overrides,

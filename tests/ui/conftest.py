@@ -79,7 +79,11 @@ def speech_session(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list
 @pytest.fixture
 def ui_settings(tmp_path: Path, base_model_cache: Path) -> Settings:
     return Settings(
-        data_dir=tmp_path / "data", secrets_dir=tmp_path / "secrets", cache_dir=base_model_cache, asr_device="cpu"
+        data_dir=tmp_path / "data",
+        secrets_dir=tmp_path / "secrets",
+        cache_dir=base_model_cache,
+        model_dir=tmp_path / "model-packs",
+        asr_device="cpu",
     )
 
 
