@@ -27,8 +27,25 @@ PG_ADMIN_URL = os.environ.get("TB_TEST_PG_URL", "postgresql+psycopg://postgres@1
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TB_CACHE_DIR"] = str(MODEL_CACHE)
-for _key in ("TB_DATA_DIR", "TB_DATABASE_URL", "TB_USER", "TB_PASSCODE", "TB_NEW_PASSCODE", "TB_SECRET_STORE"):
+for _key in (
+    "TB_DATA_DIR",
+    "TB_DATABASE_URL",
+    "TB_USER",
+    "TB_PASSCODE",
+    "TB_NEW_PASSCODE",
+    "TB_SECRET_STORE",
+    "TB_POLICY_FILE",
+):
     os.environ.pop(_key, None)
+
+
+@pytest.fixture(autouse=True)
+def no_machine_policy(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The machine-wide policy file is looked for in a test folder (absent unless a test writes it), never in the
+    real /etc/TherapyBridge."""
+    path = tmp_path_factory.getbasetemp() / "machine" / "TherapyBridge" / "policy.json"
+    monkeypatch.setattr("tbdesktop.policy.machine_policy_file", lambda: path)
+    return path
 
 
 @pytest.fixture(autouse=True)
