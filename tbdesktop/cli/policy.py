@@ -7,10 +7,11 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tbdesktop import policy as managed
 from tbdesktop.cli.common import EXIT_ERROR, EXIT_OK, echo, emit
 from tbdesktop.config import check_policy_settings, mask_url, settings_provenance
 from tbdesktop.errors import TBError
-from tbdesktop.policy import POLICY_ENV, Policy, load_policy, machine_policy_file, policy_file
+from tbdesktop.policy import POLICY_ENV, Policy, load_policy
 
 if TYPE_CHECKING:
     from tbdesktop.cli.common import SubParsers
@@ -63,8 +64,8 @@ def cmd_policy_show(args: argparse.Namespace) -> int:
     data_dir = getattr(args, "data_dir", None)
     settings, sources = settings_provenance(data_dir=Path(data_dir) if data_dir else None)
     policy = settings.policy
-    machine = machine_policy_file()
-    in_force = policy_file()
+    machine = managed.machine_policy_file()
+    in_force = managed.policy_file()
     data = {
         "policy_file": str(policy.source) if policy.source else None,
         "machine_policy_file": str(machine),
