@@ -312,7 +312,11 @@ class SettingsService:
         env = self.env
         saved = self._saved()
         upcoming = load_settings(config_dir=self.config_dir, env=env, policy=self.policy)
-        overrides = tuple(f.name for f in fields(ProcessingSettings) if env.get(ENV_PREFIX + f.name.upper()))
+        overrides = tuple(
+            f.name
+            for f in fields(ProcessingSettings)
+            if env.get(ENV_PREFIX + f.name.upper()) and f.name not in self.policy.settings  # a lock wins
+        )
         stored: dict[str, bool | None] = {}
         problem: str | None = None
         for name in API_KEY_NAMES:

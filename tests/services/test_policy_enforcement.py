@@ -91,6 +91,10 @@ def test_the_page_learns_what_it_locks_and_bounds(managed: AppContext, dana: Use
         "retention_recording_days": "At least 30 days (set by your clinic's IT)",
         "retention_transcript_days": "At least 90 days (set by your clinic's IT)",
     }
+    env = {"TB_NOTES_CONTEXT": "2048", "TB_NOTES_THREADS": "2"}
+    overridden = SettingsService(managed, dana, config_dir=tmp_path / "config", env=env).view_sync()
+    assert overridden.env_overrides == ("notes_threads",)  # the locked field keeps the policy's value
+    assert overridden.next_start.notes_context == 4096 and overridden.next_start.notes_threads == 2
     assert policy_marks(NO_POLICY) == ({}, {})
     assert policy_marks(Policy(source=Path("/p"), allowed_servers=()))[1]["openai_base_url"] == (
         "No server is allowed by your clinic's IT"
@@ -230,6 +234,8 @@ def test_joining_another_server_is_refused_before_connecting(managed: AppContext
             "this workstation joins that server only."
         )
     assert service.accounts() == []
+    with pytest.raises(ValidationError, match="joins that server only"):
+        service.update_connection(dana.id, server_url="postgresql://elsewhere.example:5432/tb")
 
 
 def test_the_policys_server_and_ca_file_are_used() -> None:

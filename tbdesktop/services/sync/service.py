@@ -409,12 +409,13 @@ class SyncService:
     def update_connection(
         self, user_id: uuid.UUID, *, server_url: str | None = None, ca_file: str | None = None
     ) -> None:
+        if server_url:
+            clinic_target(self.ctx.settings.policy, server_url, None)
         with self.ctx.db.unit_of_work() as s:
             acct = s.get(SyncAccount, user_id)
             if acct is None:
                 raise NotFoundError("This profile has not joined a clinic on this workstation.")
             if server_url:
-                clinic_target(self.ctx.settings.policy, server_url, None)
                 acct.server_url = public_url(server_url)
             if ca_file is not None:
                 if ca_file and not os.path.isfile(ca_file):
