@@ -177,17 +177,34 @@ def _same(value: Any, other: Any) -> bool:
     return str(value).strip() == str(other).strip()
 
 
-def _policy_processing_errors(
+def locked_processing(policy: Policy) -> dict[str, Any]:
+    """Processing fields the policy locks → the value it gives them (its "settings", or the one backend it
+    allows)."""
+    locks: dict[str, Any] = {n: v for n, v in policy.settings.items() if n in ProcessingSettings.__dataclass_fields__}
+    for name, allowed in (("asr_backend", policy.allowed_transcription), ("notes_backend", policy.allowed_notes)):
+        if allowed is not None and len(allowed) == 1:
+            locks.setdefault(name, allowed[0])
+    return locks
+
+
+def _apply_policy(
     p: ProcessingSettings, policy: Policy, saved: ProcessingSettings | None
-) -> dict[str, str]:
+) -> tuple[ProcessingSettings, dict[str, str]]:
+    """The settings as they will apply (each locked field at the policy's value) and what the policy refuses. A
+    locked field may come back as shown, at the policy's value or the saved one; another value is refused."""
     errors: dict[str, str] = {}
-    for name, value in policy.settings.items():
-        if name not in ProcessingSettings.__dataclass_fields__:
-            continue
+    values: dict[str, Any] = {}
+    kinds = {"asr_backend": "transcription", "notes_backend": "notes"}
+    for name, value in locked_processing(policy).items():
         mine = getattr(p, name)
-        if not (_same(mine, value) or (saved is not None and _same(mine, getattr(saved, name)))):
+        if _same(mine, value) or (saved is not None and _same(mine, getattr(saved, name))):
+            values[name] = value
+        elif name in kinds:
+            errors[name] = f"Your clinic's IT allows {kinds[name]} with {policy.backends_text(kinds[name])} only."
+        else:
             errors[name] = f"Your clinic's IT sets this to {value}."
-    for name, kind in (("asr_backend", "transcription"), ("notes_backend", "notes")):
+    p = dataclasses.replace(p, **values)
+    for name, kind in kinds.items():
         backend = getattr(p, name)
         if name not in errors and not policy.allows_backend(kind, backend):
             errors[name] = f"Your clinic's IT allows {kind} with {policy.backends_text(kind)} only."
@@ -197,7 +214,7 @@ def _policy_processing_errors(
     notes_server = p.notes_base_url or p.openai_base_url
     if p.notes_backend == "openai" and notes_server and not policy.allows_server(notes_server):
         errors.setdefault("notes_base_url" if p.notes_base_url else "openai_base_url", servers)
-    return errors
+    return p, errors
 
 
 # -- validation (pure) ------------------------------------------------------------------------------------
@@ -210,8 +227,9 @@ def validate_processing(
     or server is refused, and so is a field it locks unless it keeps the policy's value or the one ``saved``."""
     p = p.normalised()
     errors: dict[str, str] = {}
-    if policy.active:
-        errors.update(_policy_processing_errors(p, policy, saved))
+    if policy.active:  # the rest is checked as it will apply
+        p, refused = _apply_policy(p, policy, saved)
+        errors.update(refused)
     if p.asr_backend not in BACKENDS:
         errors["asr_backend"] = f"Unknown transcription backend '{p.asr_backend}' (local or openai)."
     if p.notes_backend not in NOTES_BACKENDS:
@@ -312,10 +330,11 @@ class SettingsService:
         env = self.env
         saved = self._saved()
         upcoming = load_settings(config_dir=self.config_dir, env=env, policy=self.policy)
+        locks = locked_processing(self.policy)
         overrides = tuple(
             f.name
             for f in fields(ProcessingSettings)
-            if env.get(ENV_PREFIX + f.name.upper()) and f.name not in self.policy.settings  # a lock wins
+            if env.get(ENV_PREFIX + f.name.upper()) and f.name not in locks  # a lock wins
         )
         stored: dict[str, bool | None] = {}
         problem: str | None = None
@@ -407,11 +426,7 @@ class SettingsService:
         # The file's own values, not the running ones: TB_* overrides, start-up arguments and the clinic policy's
         # values stay out of it (a field the policy locks keeps what the file had).
         saved = self._saved()
-        kept = {
-            name: getattr(saved, name)
-            for name in self.policy.settings
-            if name in ProcessingSettings.__dataclass_fields__
-        }
+        kept = {name: getattr(saved, name) for name in locked_processing(self.policy)}
         processing = dataclasses.replace(processing, **kept)
         if ProcessingSettings.of(saved) == processing:
             return

@@ -3,6 +3,7 @@ retention, the idle lock, and the clinic server a workstation joins."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from datetime import timedelta
@@ -163,6 +164,24 @@ def test_policy_values_never_reach_the_settings_file(managed: AppContext, dana: 
         assert "policy" not in stored and stored["model_dir"] == str(
             load_settings(config_dir=config, env={}, policy=NO_POLICY).model_dir
         )
+
+
+def test_a_setting_saved_before_the_policy_does_not_block_saving(
+    managed: AppContext, dana: UserInfo, tmp_path: Path
+) -> None:
+    config = tmp_path / "config"
+    before = ProcessingSettings(asr_backend="openai", openai_base_url="https://asr.example.com")
+    save_settings(
+        dataclasses.replace(load_settings(config_dir=config, env={}, policy=NO_POLICY), **before.__dict__), config
+    )
+    service = SettingsService(managed, dana, config_dir=config, env={})
+    view = service.view_sync()
+    assert view.processing.asr_backend == "openai" and view.next_start.asr_backend == "local"
+    # the form comes back as shown, with a change the policy allows: saved, the locked field left as it was
+    service.save_processing_sync(dataclasses.replace(view.processing, notes_threads=2))
+    stored = json.loads((config / "settings.json").read_text())
+    assert (stored["asr_backend"], stored["notes_threads"]) == ("openai", 2)
+    assert load_settings(config_dir=config, env={}, policy=POLICY).asr_backend == "local"
 
 
 # -- consent, retention, idle lock --------------------------------------------------------------------------
