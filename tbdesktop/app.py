@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import sys
+from collections.abc import Callable
 
 import qasync
 from PySide6.QtCore import Qt
@@ -195,6 +196,18 @@ async def main_coroutine(settings: Settings) -> int:
         await asyncio.to_thread(ctx.close)
 
 
+async def start_app(settings: Settings | Callable[[], Settings]) -> int:
+    """Read the settings (when given how to), then run the app. Settings that cannot be read — a clinic policy
+    file that is not valid — stop it here with their message in the error dialog: it never starts without them."""
+    if callable(settings):
+        try:
+            settings = await asyncio.to_thread(settings)
+        except TBError as exc:
+            await show_fatal(exc.message)
+            return 1
+    return await main_coroutine(settings)
+
+
 def install_error_reporter(loop: asyncio.AbstractEventLoop) -> ErrorReporter:
     """Unexpected errors (in slots, threads and tasks) are logged without PHI and shown in a dialog."""
 
@@ -208,15 +221,16 @@ def install_error_reporter(loop: asyncio.AbstractEventLoop) -> ErrorReporter:
     return reporter
 
 
-def run_gui(settings: Settings) -> int:
-    """Run the desktop app until its window closes; the exit code for the process."""
+def run_gui(settings: Settings | Callable[[], Settings]) -> int:
+    """Run the desktop app until its window closes; the exit code for the process. ``settings`` may be how to read
+    them, so that a problem reading them is shown in the app's error dialog."""
     app = create_application()
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     reporter = install_error_reporter(loop)
     try:
         with loop:
-            return int(loop.run_until_complete(main_coroutine(settings)))
+            return int(loop.run_until_complete(start_app(settings)))
     finally:
         reporter.uninstall()
         set_unexpected_error_handler(None)

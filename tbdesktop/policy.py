@@ -79,6 +79,37 @@ class Policy:
         origin = server_origin(url)
         return origin is not None and origin in self.allowed_servers
 
+    # -- what applies: a user's own value, never looser than the policy ------------------------------------
+
+    def requires_consent(self, user_setting: bool) -> bool:
+        """Whether a session needs recorded consent before it is processed: the policy's or the user's setting."""
+        return bool(self.consent_required) or bool(user_setting)
+
+    def idle_lock_minutes(self, user_setting: int) -> int:
+        """The idle lock in force: 0 (never) or a longer time than the maximum become the maximum."""
+        limit = self.idle_lock_max_minutes
+        if limit is None:
+            return user_setting
+        return limit if user_setting <= 0 else min(user_setting, limit)
+
+    def retention_days(self, kind: str, user_setting: int | None) -> int | None:
+        """``kind`` is "recordings" or "transcripts"; a user's value below the minimum is raised to it (None, keep
+        them, stays None: keeping longer is never looser)."""
+        minimum = self.min_recording_days if kind == "recordings" else self.min_transcript_days
+        if user_setting is None or minimum is None:
+            return user_setting
+        return max(user_setting, minimum)
+
+    def backends_text(self, kind: str) -> str:
+        """What IT allows for ``kind``, in words: "local" or "local or openai"."""
+        allowed = self.allowed_transcription if kind == "transcription" else self.allowed_notes
+        return " or ".join(allowed) if allowed else "any"
+
+    def servers_text(self) -> str:
+        if self.allowed_servers is None:
+            return "any"
+        return ", ".join(self.allowed_servers) if self.allowed_servers else "none"
+
     def to_json(self) -> dict[str, Any]:
         return {
             "source": str(self.source) if self.source else None,
@@ -184,7 +215,7 @@ def parse_policy(data: Any, source: Path) -> Policy:
     unknown = sorted(set(data) - set(_KEYS))
     if unknown:
         raise _Invalid(f"unknown setting {', '.join(repr(k) for k in unknown)} (known: {', '.join(_KEYS)}).")
-    return Policy(
+    policy = Policy(
         source=source,
         clinic_server=_clinic_server(data.get("clinic_server")),
         model_dir=_model_dir(data.get("model_dir")),
@@ -199,6 +230,11 @@ def parse_policy(data: Any, source: Path) -> Policy:
         consent_required=_consent(data.get("consent_required")),
         settings=MappingProxyType(_settings(data.get("settings"))),
     )
+    if policy.allowed_servers == ():
+        for kind, allowed in (("transcription", policy.allowed_transcription), ("notes", policy.allowed_notes)):
+            if allowed == ("openai",):
+                raise _Invalid(f'"allowed_backends.{kind}" allows openai only, and "allowed_servers" allows no server.')
+    return policy
 
 
 def _clinic_server(value: Any) -> ClinicServer | None:

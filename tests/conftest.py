@@ -41,6 +41,24 @@ for _key in (
     os.environ.pop(_key, None)
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The app's own processes started by tests read the machine's policy file: on a machine that has one, the
+    tests would check that clinic's settings instead of their own."""
+    from tbdesktop.policy import machine_policy_file
+
+    if machine_policy_file().exists():
+        pytest.exit(f"{machine_policy_file()} exists: run the tests on a machine without a clinic policy.", 1)
+
+
+@pytest.fixture(autouse=True)
+def no_machine_policy(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The machine-wide policy file is looked for in a test folder (absent unless a test writes it), never in the
+    real /etc/TherapyBridge."""
+    path = tmp_path_factory.getbasetemp() / "machine" / "TherapyBridge" / "policy.json"
+    monkeypatch.setattr("tbdesktop.policy.machine_policy_file", lambda: path)
+    return path
+
+
 @pytest.fixture(autouse=True)
 def memory_keyring() -> Iterator[Any]:
     """A fresh in-memory keyring for every test (secrets never leak from one test to the next)."""

@@ -268,9 +268,14 @@ def add_clinic_commands(sub: SubParsers, common: argparse.ArgumentParser) -> Non
     p.add_argument("--ca-file", default=None)
     p.set_defaults(func=cmd_clinic_disable_user)
     p = csub.add_parser("join", parents=[common], help="sign in to the clinic from this workstation and sync")
-    p.add_argument("url", help="postgresql://host:5432/clinic?sslmode=verify-full")
+    p.add_argument(
+        "url",
+        nargs="?",
+        default=None,
+        help="postgresql://host:5432/clinic?sslmode=verify-full (optional where the clinic policy names the server)",
+    )
     p.add_argument("--email", required=True)
-    p.add_argument("--ca-file", default=None, help="the clinic's CA certificate")
+    p.add_argument("--ca-file", default=None, help="the clinic's CA certificate (default: the clinic policy's)")
     p.add_argument("--no-remember", action="store_true", help="do not keep the password on this workstation")
     p.set_defaults(func=cmd_clinic_join)
     p = csub.add_parser("leave", parents=[common], help="stop syncing this profile on this workstation")

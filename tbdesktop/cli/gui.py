@@ -9,6 +9,7 @@ from tbdesktop.cli.common import settings_for
 
 if TYPE_CHECKING:
     from tbdesktop.cli.common import SubParsers
+    from tbdesktop.config import Settings
 
 
 def cmd_gui(args: argparse.Namespace) -> int:
@@ -16,9 +17,13 @@ def cmd_gui(args: argparse.Namespace) -> int:
     from tbdesktop.app import run_gui
     from tbdesktop.logs import add_log_file
 
-    settings = settings_for(args)
-    add_log_file(settings.data_dir / "logs")
-    return run_gui(settings)
+    def load() -> Settings:
+        # read by the app, so that a broken clinic policy file is shown in its error dialog
+        settings = settings_for(args)
+        add_log_file(settings.data_dir / "logs")
+        return settings
+
+    return run_gui(load)
 
 
 def add_gui_command(sub: SubParsers, common: argparse.ArgumentParser) -> None:

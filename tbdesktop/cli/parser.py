@@ -13,6 +13,7 @@ from tbdesktop.cli import (
     gui,
     models,
     notes,
+    policy,
     process,
     record,
     retention,
@@ -71,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     record.add_record_commands(sub, common)
     clinic.add_clinic_commands(sub, common)
     stats.add_stats_commands(sub, common)
+    policy.add_policy_commands(sub, common)
     return parser
 
 

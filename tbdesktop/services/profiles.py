@@ -247,16 +247,21 @@ class ProfileService:
     verify_passcode = off_loop(verify_passcode_sync)
 
     def idle_lock_minutes_sync(self, user_id: uuid.UUID) -> int:
-        """Minutes of inactivity before the window locks (0 = never)."""
+        """Minutes of inactivity before the window locks (0 = never); under the clinic policy's maximum, never
+        off and never longer."""
         with self.ctx.db.unit_of_work() as s:
             value = (UserRepository(s).get(user_id).settings or {}).get("idle_lock_minutes")
-        return DEFAULT_IDLE_LOCK_MINUTES if value is None else max(0, int(value))
+        mine = DEFAULT_IDLE_LOCK_MINUTES if value is None else max(0, int(value))
+        return self.ctx.settings.policy.idle_lock_minutes(mine)
 
     idle_lock_minutes = off_loop(idle_lock_minutes_sync)
 
     def set_idle_lock_minutes_sync(self, user_id: uuid.UUID, minutes: int) -> None:
         if not 0 <= int(minutes) <= 24 * 60:
             raise ValidationError("The idle lock takes 0 (never) to 1440 minutes.")
+        limit = self.ctx.settings.policy.idle_lock_max_minutes
+        if limit is not None and not 0 < int(minutes) <= limit:
+            raise ValidationError(f"Your clinic's IT requires the idle lock, after at most {limit} minutes.")
         with self.ctx.db.unit_of_work() as s:
             user = UserRepository(s).get(user_id)
             user.settings = {**(user.settings or {}), "idle_lock_minutes": int(minutes)}

@@ -4,6 +4,8 @@
   processing; empty = kept).
 - ``retention_transcript_days``: a transcript is deleted N days after the session's note was signed (empty = kept).
 
+The clinic policy's minimum (``min_retention_days``) applies over each setting: a shorter one is raised to it.
+
 Applied at start-up and periodically by the app (and by ``tbdesktop retention apply``), with audit events.
 """
 
@@ -54,9 +56,13 @@ class RetentionService:
     def set_retention_sync(
         self, user_id: uuid.UUID, *, recording_days: int | None, transcript_days: int | None
     ) -> dict[str, Any]:
+        policy = self.ctx.settings.policy
         for label, value in (("recordings", recording_days), ("transcripts", transcript_days)):
             if value is not None and not 0 <= int(value) <= MAX_DAYS:
                 raise ValidationError(f"Keep {label} between 0 and {MAX_DAYS} days, or leave it empty to keep them.")
+            minimum = policy.retention_days(label, 0)
+            if value is not None and minimum and int(value) < minimum:
+                raise ValidationError(f"Your clinic's IT requires keeping {label} at least {minimum} days.")
         with self.ctx.db.unit_of_work() as s:
             user = UserRepository(s).get(user_id)
             user.settings = {
@@ -70,14 +76,16 @@ class RetentionService:
     # -- applying -----------------------------------------------------------------------------------------
 
     def due_sync(self, now: datetime | None = None) -> list[tuple[User, uuid.UUID, str]]:
-        """(owner, session id, "recording" | "transcript") for everything past its retention."""
+        """(owner, session id, "recording" | "transcript") for everything past its retention (each user's setting,
+        no shorter than the clinic policy's minimum)."""
         now = now or self.clock()
+        policy = self.ctx.settings.policy
         due: list[tuple[User, uuid.UUID, str]] = []
         with self.ctx.db.unit_of_work() as s:
             for user in UserRepository(s).all():
                 settings = user.settings or {}
-                recording_days = _days(settings.get("retention_recording_days"))
-                transcript_days = _days(settings.get("retention_transcript_days"))
+                recording_days = policy.retention_days("recordings", _days(settings.get("retention_recording_days")))
+                transcript_days = policy.retention_days("transcripts", _days(settings.get("retention_transcript_days")))
                 sessions = SessionRepository(s, user.id)
                 # Each clock starts when the session's processing completed / its note was signed.
                 if recording_days is not None:

@@ -344,7 +344,7 @@ class SessionLifecycle:
                 raise ValidationError(elsewhere)
             if row.recording_deleted_at is not None or not row.recording_path:
                 raise ValidationError("The recording was deleted, so this session cannot be processed again.")
-            if row.consent_method is None and consent_required(s, self.user.id):
+            if row.consent_method is None and consent_required(s, self.user.id, self.ctx.settings.policy):
                 queue(row, AWAITING_CONSENT)
             else:
                 queue(row, "Waiting to start")

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from tbdesktop.policy import Policy
 from tbdesktop.services.convert import session_info
 from tbdesktop.services.dto import SessionInfo, UserInfo
 from tbdesktop.store.models import TherapySession
@@ -64,7 +65,8 @@ def describe_all(s: Session, user: UserInfo, rows: Sequence[TherapySession]) -> 
     ]
 
 
-def consent_required(s: Session, user_id: uuid.UUID) -> bool:
-    """The user's setting: whether a session needs recorded consent before it is processed (on by default)."""
+def consent_required(s: Session, user_id: uuid.UUID, policy: Policy) -> bool:
+    """Whether a session needs recorded consent before it is processed: the clinic policy (``ctx.settings.policy``)
+    or the user's own setting (on by default)."""
     user = UserRepository(s).get(user_id)
-    return bool((user.settings or {}).get("consent_required", True))
+    return policy.requires_consent(bool((user.settings or {}).get("consent_required", True)))

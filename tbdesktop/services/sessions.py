@@ -135,7 +135,7 @@ class SessionService:
                         speakers={},
                     )
                 )
-                if req.consent_method is None and consent_required(s, self.user.id):
+                if req.consent_method is None and consent_required(s, self.user.id, self.ctx.settings.policy):
                     # Kept, not processed, until the client's consent is recorded (``update(consent_method=…)``).
                     row.processing_stage_detail = AWAITING_CONSENT
                 else:
@@ -190,7 +190,10 @@ class SessionService:
     last_consent_methods = off_loop(last_consent_methods_sync)
 
     def set_consent_required_sync(self, required: bool) -> None:
-        """My setting: whether a session needs recorded consent before it is processed (on by default)."""
+        """My setting: whether a session needs recorded consent before it is processed (on by default); it cannot
+        be turned off where the clinic policy requires consent."""
+        if not required and self.ctx.settings.policy.consent_required:
+            raise ValidationError("Your clinic's IT requires recorded consent before a session is processed.")
         with self.ctx.db.unit_of_work() as s:
             user = UserRepository(s).get(self.user.id)
             user.settings = {**(user.settings or {}), "consent_required": bool(required)}

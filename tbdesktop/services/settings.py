@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 from tbdesktop.config import Settings, default_config_dir, load_settings, save_settings, settings_file
 from tbdesktop.engine.remote import http_base
 from tbdesktop.errors import TBError, ValidationError
-from tbdesktop.policy import NO_POLICY, Policy
+from tbdesktop.policy import LOCKED_TEXT, NO_POLICY, Policy
 from tbdesktop.services.about import AboutInfo, load_about
 from tbdesktop.services.context import NOTES_KEY_NAME, OPENAI_KEY_NAME, AppContext
 from tbdesktop.services.dto import UserInfo
@@ -126,13 +126,110 @@ class SettingsView:
         return self.openai_key_stored if name == OPENAI_KEY_NAME else self.notes_key_stored
 
 
+# -- the clinic's policy ------------------------------------------------------------------------------------
+
+BY_IT = "set by your clinic's IT"
+
+
+def policy_marks(policy: Policy) -> tuple[dict[str, str], dict[str, str]]:
+    """(locked, limits) for the Settings page: field name (or "clinic_server") → the text to show."""
+    locked: dict[str, str] = {}
+    limits: dict[str, str] = {}
+    if not policy.active:
+        return locked, limits
+    processing = {f.name for f in fields(ProcessingSettings)}
+    for name in policy.settings:
+        if name in processing:
+            locked[name] = LOCKED_TEXT
+    for name, kind in (("asr_backend", "transcription"), ("notes_backend", "notes")):
+        allowed = policy.allowed_transcription if kind == "transcription" else policy.allowed_notes
+        if allowed is None or name in locked:
+            continue
+        if len(allowed) == 1:
+            locked[name] = LOCKED_TEXT
+        else:
+            limits[name] = f"Allowed by your clinic's IT: {', '.join(allowed)}"
+    if policy.allowed_servers is not None:
+        text = (
+            f"Allowed by your clinic's IT: {', '.join(policy.allowed_servers)}"
+            if policy.allowed_servers
+            else "No server is allowed by your clinic's IT"
+        )
+        for name in ("openai_base_url", "notes_base_url"):
+            if name not in locked:
+                limits[name] = text
+    if policy.consent_required:
+        locked["consent_required"] = LOCKED_TEXT
+    if policy.idle_lock_max_minutes is not None:
+        limits["idle_lock_minutes"] = f"At most {policy.idle_lock_max_minutes} minutes ({BY_IT})"
+    for name, days in (
+        ("retention_recording_days", policy.min_recording_days),
+        ("retention_transcript_days", policy.min_transcript_days),
+    ):
+        if days is not None:
+            limits[name] = f"At least {days} days ({BY_IT})"
+    if policy.clinic_server is not None:
+        locked["clinic_server"] = LOCKED_TEXT
+    return locked, limits
+
+
+def _same(value: Any, other: Any) -> bool:
+    return str(value).strip() == str(other).strip()
+
+
+def locked_processing(policy: Policy) -> dict[str, Any]:
+    """Processing fields the policy locks → the value it gives them (its "settings", or the one backend it
+    allows)."""
+    locks: dict[str, Any] = {n: v for n, v in policy.settings.items() if n in ProcessingSettings.__dataclass_fields__}
+    for name, allowed in (("asr_backend", policy.allowed_transcription), ("notes_backend", policy.allowed_notes)):
+        if allowed is not None and len(allowed) == 1:
+            locks.setdefault(name, allowed[0])
+    return locks
+
+
+def _apply_policy(
+    p: ProcessingSettings, policy: Policy, saved: ProcessingSettings | None
+) -> tuple[ProcessingSettings, dict[str, str]]:
+    """The settings as they will apply (each locked field at the policy's value) and what the policy refuses. A
+    locked field may come back as shown, at the policy's value or the saved one; another value is refused."""
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    kinds = {"asr_backend": "transcription", "notes_backend": "notes"}
+    for name, value in locked_processing(policy).items():
+        mine = getattr(p, name)
+        if _same(mine, value) or (saved is not None and _same(mine, getattr(saved, name))):
+            values[name] = value
+        elif name in kinds:
+            errors[name] = f"Your clinic's IT allows {kinds[name]} with {policy.backends_text(kinds[name])} only."
+        else:
+            errors[name] = f"Your clinic's IT sets this to {value}."
+    p = dataclasses.replace(p, **values)
+    for name, kind in kinds.items():
+        backend = getattr(p, name)
+        if name not in errors and not policy.allows_backend(kind, backend):
+            errors[name] = f"Your clinic's IT allows {kind} with {policy.backends_text(kind)} only."
+    servers = f"Your clinic's IT allows these servers only: {policy.servers_text()}."
+    if p.asr_backend == "openai" and p.openai_base_url and not policy.allows_server(p.openai_base_url):
+        errors.setdefault("openai_base_url", servers)
+    notes_server = p.notes_base_url or p.openai_base_url
+    if p.notes_backend == "openai" and notes_server and not policy.allows_server(notes_server):
+        errors.setdefault("notes_base_url" if p.notes_base_url else "openai_base_url", servers)
+    return p, errors
+
+
 # -- validation (pure) ------------------------------------------------------------------------------------
 
 
-def validate_processing(p: ProcessingSettings) -> dict[str, str]:
-    """Field name → what to fix; empty when the settings can be saved."""
+def validate_processing(
+    p: ProcessingSettings, policy: Policy = NO_POLICY, saved: ProcessingSettings | None = None
+) -> dict[str, str]:
+    """Field name → what to fix; empty when the settings can be saved. Under a clinic policy a forbidden backend
+    or server is refused, and so is a field it locks unless it keeps the policy's value or the one ``saved``."""
     p = p.normalised()
     errors: dict[str, str] = {}
+    if policy.active:  # the rest is checked as it will apply
+        p, refused = _apply_policy(p, policy, saved)
+        errors.update(refused)
     if p.asr_backend not in BACKENDS:
         errors["asr_backend"] = f"Unknown transcription backend '{p.asr_backend}' (local or openai)."
     if p.notes_backend not in NOTES_BACKENDS:
@@ -163,12 +260,25 @@ def validate_processing(p: ProcessingSettings) -> dict[str, str]:
     ):
         problem = options_problem(threads, layers, context)
         if problem:
-            errors[name] = problem
+            errors.setdefault(name, problem)
     return errors
 
 
-def validate_privacy(p: PrivacySettings) -> dict[str, str]:
+def validate_privacy(p: PrivacySettings, policy: Policy = NO_POLICY) -> dict[str, str]:
+    """Field name → what to fix; a value looser than the clinic policy is refused."""
     errors: dict[str, str] = {}
+    if policy.consent_required and not p.consent_required:
+        errors["consent_required"] = "Your clinic's IT requires recorded consent before a session is processed."
+    limit = policy.idle_lock_max_minutes
+    if limit is not None and not 0 < p.idle_lock_minutes <= limit:
+        errors["idle_lock_minutes"] = f"Your clinic's IT requires the idle lock, after at most {limit} minutes."
+    for name, what, minimum in (
+        ("retention_recording_days", "recordings", policy.min_recording_days),
+        ("retention_transcript_days", "transcripts", policy.min_transcript_days),
+    ):
+        value = getattr(p, name)
+        if minimum is not None and value is not None and value < minimum:
+            errors[name] = f"Your clinic's IT requires keeping {what} at least {minimum} days."
     for name, what in (("retention_recording_days", "recordings"), ("retention_transcript_days", "transcripts")):
         value = getattr(p, name)
         if value is not None and not 0 <= value <= MAX_DAYS:
@@ -207,11 +317,25 @@ class SettingsService:
         """The version, the models this workstation runs with their licences, and the bundled licence texts."""
         return await load_about(self.ctx.settings)
 
+    @property
+    def policy(self) -> Policy:
+        """The clinic policy in force (read when TherapyBridge started)."""
+        return self.ctx.settings.policy
+
+    def _saved(self) -> Settings:
+        """The settings file's own values: no TB_* variable, no policy value."""
+        return load_settings(config_dir=self.config_dir, env={}, policy=NO_POLICY)
+
     def view_sync(self) -> SettingsView:
         env = self.env
-        saved = load_settings(config_dir=self.config_dir, env={})
-        upcoming = load_settings(config_dir=self.config_dir, env=env)
-        overrides = tuple(f.name for f in fields(ProcessingSettings) if env.get(ENV_PREFIX + f.name.upper()))
+        saved = self._saved()
+        upcoming = load_settings(config_dir=self.config_dir, env=env, policy=self.policy)
+        locks = locked_processing(self.policy)
+        overrides = tuple(
+            f.name
+            for f in fields(ProcessingSettings)
+            if env.get(ENV_PREFIX + f.name.upper()) and f.name not in locks  # a lock wins
+        )
         stored: dict[str, bool | None] = {}
         problem: str | None = None
         for name in API_KEY_NAMES:
@@ -220,6 +344,7 @@ class SettingsService:
             except SecretStoreError as exc:
                 stored[name] = None
                 problem = exc.message
+        locked, limits = policy_marks(self.policy)
         return SettingsView(
             processing=ProcessingSettings.of(saved),
             running=ProcessingSettings.of(self.ctx.settings),
@@ -233,26 +358,43 @@ class SettingsService:
             secrets_dir=self.ctx.secrets.directory,
             data_dir=self.ctx.settings.data_dir,
             settings_path=settings_file(self.config_dir),
+            policy=self.policy,
+            locked=locked,
+            limits=limits,
         )
 
     view = off_loop(view_sync)
 
     def privacy_sync(self) -> PrivacySettings:
+        """What applies: my profile's values, made no looser than the clinic policy."""
         with self.ctx.db.unit_of_work() as s:
             stored = dict(UserRepository(s).get(self.user.id).settings or {})
         idle = stored.get("idle_lock_minutes")
+        policy = self.policy
         return PrivacySettings(
-            consent_required=bool(stored.get("consent_required", True)),
-            retention_recording_days=_days(stored.get("retention_recording_days")),
-            retention_transcript_days=_days(stored.get("retention_transcript_days")),
-            idle_lock_minutes=DEFAULT_IDLE_LOCK_MINUTES if idle is None else max(0, int(idle)),
+            consent_required=policy.requires_consent(bool(stored.get("consent_required", True))),
+            retention_recording_days=policy.retention_days("recordings", _days(stored.get("retention_recording_days"))),
+            retention_transcript_days=policy.retention_days(
+                "transcripts", _days(stored.get("retention_transcript_days"))
+            ),
+            idle_lock_minutes=policy.idle_lock_minutes(
+                DEFAULT_IDLE_LOCK_MINUTES if idle is None else max(0, int(idle))
+            ),
         )
+
+    def _errors(self, processing: ProcessingSettings | None, privacy: PrivacySettings | None) -> dict[str, str]:
+        errors: dict[str, str] = {}
+        if processing is not None:
+            errors.update(validate_processing(processing, self.policy, ProcessingSettings.of(self._saved())))
+        if privacy is not None:
+            errors.update(validate_privacy(privacy, self.policy))
+        return errors
 
     # -- saving -------------------------------------------------------------------------------------------
 
     def save_sync(self, processing: ProcessingSettings, privacy: PrivacySettings) -> SettingsView:
         """Both parts, validated together first so that a mistake in one writes neither."""
-        errors = {**validate_processing(processing), **validate_privacy(privacy)}
+        errors = self._errors(processing, privacy)
         if errors:
             raise SettingsValidationError(errors)
         self._write_processing(processing.normalised())
@@ -263,7 +405,7 @@ class SettingsService:
 
     def save_processing_sync(self, processing: ProcessingSettings) -> SettingsView:
         """This workstation's backends, written to the settings file; they apply when TherapyBridge next starts."""
-        errors = validate_processing(processing)
+        errors = self._errors(processing, None)
         if errors:
             raise SettingsValidationError(errors)
         self._write_processing(processing.normalised())
@@ -272,7 +414,7 @@ class SettingsService:
     save_processing = off_loop(save_processing_sync)
 
     def save_privacy_sync(self, privacy: PrivacySettings) -> SettingsView:
-        errors = validate_privacy(privacy)
+        errors = self._errors(None, privacy)
         if errors:
             raise SettingsValidationError(errors)
         self._write_privacy(privacy)
@@ -281,8 +423,11 @@ class SettingsService:
     save_privacy = off_loop(save_privacy_sync)
 
     def _write_processing(self, processing: ProcessingSettings) -> None:
-        # The file's own values, not the running ones: TB_* overrides and start-up arguments stay out of it.
-        saved = load_settings(config_dir=self.config_dir, env={})
+        # The file's own values, not the running ones: TB_* overrides, start-up arguments and the clinic policy's
+        # values stay out of it (a field the policy locks keeps what the file had).
+        saved = self._saved()
+        kept = {name: getattr(saved, name) for name in locked_processing(self.policy)}
+        processing = dataclasses.replace(processing, **kept)
         if ProcessingSettings.of(saved) == processing:
             return
         try:

@@ -110,9 +110,11 @@ class RecordingService:
             log.warning("recording device not remembered", extra={"error_type": type(exc).__name__})
 
     def consent_required_sync(self) -> bool:
-        """Whether the panel should confirm the client's consent before recording starts."""
+        """Whether the panel should confirm the client's consent before recording starts (the clinic policy or my
+        setting)."""
         with self.ctx.db.unit_of_work() as s:
-            return bool((UserRepository(s).get(self.user.id).settings or {}).get("consent_required", True))
+            mine = bool((UserRepository(s).get(self.user.id).settings or {}).get("consent_required", True))
+        return self.ctx.settings.policy.requires_consent(mine)
 
     consent_required = off_loop(consent_required_sync)
 

@@ -19,11 +19,12 @@ from sqlalchemy import Connection, delete, func, select, text, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from tbdesktop.errors import NotFoundError, PermissionDeniedError, TBError, ValidationError
+from tbdesktop.policy import Policy
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.dto import JsonMixin
 from tbdesktop.services.notes import MAX_ADDENDUM_TEXT, set_section_text
 from tbdesktop.services.secrets import file_lock
-from tbdesktop.services.sync.connect import clinic_engine, login_role, login_url, public_url
+from tbdesktop.services.sync.connect import clinic_engine, login_role, login_url, parse_server_url, public_url
 from tbdesktop.services.sync.pull import pull, take_server_version
 from tbdesktop.services.sync.push import push_all
 from tbdesktop.services.sync.schema_check import SchemaMismatchError
@@ -46,6 +47,34 @@ from tbdesktop.store.sync_tables import PUSHED
 log = logging.getLogger(__name__)
 
 PASSWORD_SECRET = "clinic_password"
+DEFAULT_PG_PORT = 5432
+
+
+def same_server(url: str, other: str) -> bool:
+    """Whether two clinic server addresses name the same database: host, port and database name."""
+    a, b = parse_server_url(url), parse_server_url(other)
+    return (str(a.host).lower(), a.port or DEFAULT_PG_PORT, a.database) == (
+        str(b.host).lower(),
+        b.port or DEFAULT_PG_PORT,
+        b.database,
+    )
+
+
+def clinic_target(policy: Policy, url: str | None, ca_file: str | None) -> tuple[str, str | None]:
+    """The server to join and its CA file: under a clinic policy that names the server, that one only (its CA
+    file when none is given); checked before anything connects."""
+    server = policy.clinic_server
+    given = (url or "").strip()
+    if server is None:
+        if not given:
+            raise ValidationError("Enter the clinic server address (postgresql://host:5432/database).")
+        return given, ca_file
+    if given and not same_server(given, server.url):
+        raise ValidationError(
+            f"Your clinic's IT set the clinic server to {public_url(server.url)}: this workstation joins that "
+            "server only."
+        )
+    return given or server.url, ca_file or server.ca_file
 
 
 class ClinicUnreachableError(TBError):
@@ -219,7 +248,7 @@ class SyncService:
 
     def join(
         self,
-        url: str,
+        url: str | None,
         email: str,
         password: str,
         *,
@@ -227,7 +256,9 @@ class SyncService:
         ca_file: str | None = None,
     ) -> SyncAccountInfo:
         """Signs in to the clinic, links (or creates) the local profile with that email and queues what that
-        profile already had here to be pushed. The caller then runs ``sync_now``."""
+        profile already had here to be pushed. The caller then runs ``sync_now``. Under a clinic policy that names
+        the server, ``url`` may be None (that server) and another server is refused."""
+        url, ca_file = clinic_target(self.ctx.settings.policy, url, ca_file)
         login = login_role(email)
         if not password:
             raise ValidationError("Please enter the clinic password.")
@@ -378,6 +409,8 @@ class SyncService:
     def update_connection(
         self, user_id: uuid.UUID, *, server_url: str | None = None, ca_file: str | None = None
     ) -> None:
+        if server_url:
+            clinic_target(self.ctx.settings.policy, server_url, None)
         with self.ctx.db.unit_of_work() as s:
             acct = s.get(SyncAccount, user_id)
             if acct is None:
