@@ -33,6 +33,8 @@ CONSOLE_EXE = BUNDLE_DIR / f"tbdesktop{EXE_SUFFIX}"
 GUI_EXE = BUNDLE_DIR / f"TherapyBridge{EXE_SUFFIX}"
 # What a build depends on; a change in any of these makes the bundle stale.
 SOURCES = ("tbdesktop", "alembic", "resources", "packaging", "main.py", "pyproject.toml")
+# Under packaging/ but not in the bundle: the IT guide and the Debian packaging (the .deb is made again each time).
+NOT_IN_BUNDLE = ("packaging/INSTALL.md", "packaging/deb.py", "packaging/debian")
 _SKIP_DIRS = {"__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
 
 
@@ -63,7 +65,9 @@ def _files(paths: Iterable[Path]) -> Iterable[Path]:
 
 
 def newest_source_mtime(root: Path = ROOT) -> float:
-    return max((p.stat().st_mtime for p in _files(root / s for s in SOURCES)), default=0.0)
+    skip = [root / s for s in NOT_IN_BUNDLE]
+    files = (p for p in _files(root / s for s in SOURCES) if not any(p == s or p.is_relative_to(s) for s in skip))
+    return max((p.stat().st_mtime for p in files), default=0.0)
 
 
 def is_fresh(root: Path = ROOT) -> bool:

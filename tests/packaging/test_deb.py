@@ -19,6 +19,7 @@ import stat
 import struct
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,6 +65,11 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="De
 @pytest.fixture(scope="module")
 def deb_module() -> ModuleType:
     return _load("tb_packaging_deb", DEB_SCRIPT)
+
+
+@pytest.fixture(scope="module")
+def build_module() -> ModuleType:
+    return _load("tb_packaging_build", REPO_ROOT / "packaging" / "build.py")
 
 
 def _require(*tools: str) -> None:
@@ -344,10 +350,9 @@ class Debs:
 
 
 @pytest.fixture(scope="module")
-def debs(deb_module: ModuleType, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Debs]:
+def debs(deb_module: ModuleType, build_module: ModuleType, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Debs]:
     """The bundle (rebuilt only when stale, held against concurrent rebuilds), packaged once as V1."""
     _require("dpkg", "dpkg-deb", "dpkg-query")
-    build_module = _load("tb_packaging_build", REPO_ROOT / "packaging" / "build.py")
     try:
         result, lease = build_module.build_and_lease(quiet=True)
     except build_module.BuildError as exc:
@@ -519,3 +524,26 @@ def test_install_upgrade_remove_purge(debs: Debs, tmp_path_factory: pytest.TempP
     assert pack.read_bytes() == b"weights", "purge keeps model packs"
     assert "model packs kept in /var/lib/TherapyBridge/models" in purged.stdout + purged.stderr
     assert (_tree_digest(home), _tree_digest(etc)) == kept, "user data and the policy file are untouched"
+
+
+def test_guide_and_deb_packaging_do_not_make_the_bundle_stale(build_module: ModuleType, tmp_path: Path) -> None:
+    """Editing the IT guide or the Debian packaging re-makes only the .deb, never the ~1 GiB bundle."""
+    now = time.time()
+    for rel in ("tbdesktop/cli.py", "alembic/env.py", "resources/style.qss", "packaging/tbdesktop.spec", "main.py"):
+        _touch(tmp_path / rel, now - 100)
+    _touch(tmp_path / "pyproject.toml", now - 100)
+    suffix = build_module.EXE_SUFFIX
+    for exe in ("tbdesktop", "TherapyBridge"):
+        _touch(tmp_path / "dist" / "TherapyBridge" / f"{exe}{suffix}", now - 50)
+    assert build_module.is_fresh(tmp_path)
+    for rel in ("packaging/INSTALL.md", "packaging/deb.py", "packaging/debian/postinst"):
+        _touch(tmp_path / rel, now)
+        assert build_module.is_fresh(tmp_path), f"{rel} is not in the bundle"
+    _touch(tmp_path / "packaging" / "hooks" / "hook-new.py", now)
+    assert not build_module.is_fresh(tmp_path), "a PyInstaller hook is part of the build"
+
+
+def _touch(path: Path, mtime: float) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("x", encoding="utf-8")
+    os.utime(path, (mtime, mtime))
