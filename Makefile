@@ -65,7 +65,7 @@ $(EVAL_DEPS): $(STAMP)
 	touch $@
 
 package: install
-	$(BIN)/python packaging/build.py
+	$(BIN)/python packaging/build.py $(ARGS)
 
 clean:
 	rm -rf build dist .cache test-artifacts

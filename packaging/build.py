@@ -1,14 +1,17 @@
-"""Build the one-folder bundle dist/TherapyBridge/ from packaging/tbdesktop.spec.
+"""Build the one-folder bundle dist/TherapyBridge/ from packaging/tbdesktop.spec, then (on Debian and Ubuntu) the
+Debian package dist/therapybridge_<version>_<arch>.deb from it (packaging/deb.py).
 
-Usage: python packaging/build.py [--force]
+Usage: python packaging/build.py [--force] [--no-deb] [--version V]
 
-A fresh build (the console executable newer than every source file) is reused unless --force is given.
-Exit status 0 on success; non-zero when PyInstaller fails or the bundle is incomplete.
+A fresh build (the console executable newer than every source file) is reused unless --force is given; the .deb
+is always made again from the bundle. On Windows and macOS only the bundle is built. Exit status 0 on success;
+non-zero when PyInstaller fails, the bundle is incomplete or the package cannot be made.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import subprocess
 import sys
@@ -17,6 +20,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import IO
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,6 +33,8 @@ CONSOLE_EXE = BUNDLE_DIR / f"tbdesktop{EXE_SUFFIX}"
 GUI_EXE = BUNDLE_DIR / f"TherapyBridge{EXE_SUFFIX}"
 # What a build depends on; a change in any of these makes the bundle stale.
 SOURCES = ("tbdesktop", "alembic", "resources", "packaging", "main.py", "pyproject.toml")
+# Under packaging/ but not in the bundle: the IT guide and the Debian packaging (the .deb is made again each time).
+NOT_IN_BUNDLE = ("packaging/INSTALL.md", "packaging/deb.py", "packaging/debian")
 _SKIP_DIRS = {"__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
 
 
@@ -59,7 +65,9 @@ def _files(paths: Iterable[Path]) -> Iterable[Path]:
 
 
 def newest_source_mtime(root: Path = ROOT) -> float:
-    return max((p.stat().st_mtime for p in _files(root / s for s in SOURCES)), default=0.0)
+    skip = [root / s for s in NOT_IN_BUNDLE]
+    files = (p for p in _files(root / s for s in SOURCES) if not any(p == s or p.is_relative_to(s) for s in skip))
+    return max((p.stat().st_mtime for p in files), default=0.0)
 
 
 def is_fresh(root: Path = ROOT) -> bool:
@@ -173,21 +181,55 @@ def _mib(n: int) -> str:
     return f"{n / (1 << 20):.0f} MiB"
 
 
+def _deb_module() -> ModuleType:
+    """packaging/deb.py, loaded by path: packaging/ is a folder of scripts, not a Python package."""
+    name = "tb_packaging_deb"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parent / "deb.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses resolve their module by name
+    spec.loader.exec_module(module)
+    return module
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Build the TherapyBridge one-folder bundle in dist/TherapyBridge/.")
+    parser = argparse.ArgumentParser(
+        description="Build the TherapyBridge one-folder bundle in dist/TherapyBridge/ and, on Debian and Ubuntu, "
+        "the Debian package dist/therapybridge_<version>_<arch>.deb."
+    )
     parser.add_argument("--force", action="store_true", help="rebuild even when the bundle is fresh")
+    parser.add_argument("--no-deb", action="store_true", help="build the bundle only")
+    parser.add_argument("--version", help="Debian package version (default: the project's, from pyproject.toml)")
     args = parser.parse_args(argv)
     try:
-        result = build(force=args.force)
+        result, lease = build_and_lease(force=args.force)
     except BuildError as exc:
         print(f"build failed: {exc}", file=sys.stderr)
         return 1
-    if result.reused:
-        print(f"Bundle is up to date: {result.bundle_dir} ({_mib(result.size_bytes)}); use --force to rebuild.")
-    else:
-        print(f"Built {result.bundle_dir} in {result.seconds:.0f} s ({_mib(result.size_bytes)}).")
-    print(f"  console: {result.console_exe}")
-    print(f"  app:     {result.gui_exe}")
+    with lease:  # no concurrent build replaces the bundle while it is packaged
+        if result.reused:
+            print(f"Bundle is up to date: {result.bundle_dir} ({_mib(result.size_bytes)}); use --force to rebuild.")
+        else:
+            print(f"Built {result.bundle_dir} in {result.seconds:.0f} s ({_mib(result.size_bytes)}).")
+        print(f"  console: {result.console_exe}")
+        print(f"  app:     {result.gui_exe}")
+        if args.no_deb:
+            return 0
+        if not sys.platform.startswith("linux"):
+            print("No Debian package on this system: install the one-folder bundle (packaging/INSTALL.md).")
+            return 0
+        deb = _deb_module()
+        try:
+            package = deb.build_deb(result.bundle_dir, DIST_DIR, version=args.version)
+        except deb.DebError as exc:
+            print(
+                f"packaging failed: {exc}\n(python packaging/build.py --no-deb builds the bundle only)", file=sys.stderr
+            )
+            return 1
+        print(deb.describe(package))
     return 0
 
 

@@ -6,7 +6,7 @@ run_pkgs=(libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus
   libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libxcb-render-util0 libxcb-image0
   libportaudio2 libpulse0)
 test_pkgs=("${run_pkgs[@]}" espeak-ng sox xvfb pulseaudio pulseaudio-utils libasound2-plugins binutils
-  postgresql poppler-utils)
+  postgresql poppler-utils desktop-file-utils)
 case "$group" in
   run) pkgs=("${run_pkgs[@]}") ;;
   test) pkgs=("${test_pkgs[@]}") ;;
