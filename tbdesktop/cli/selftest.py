@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tbdesktop import policy as managed
 from tbdesktop.cli.common import EXIT_ERROR, EXIT_OK, echo, emit, opened_context, settings_for
 from tbdesktop.errors import TBError
 
@@ -107,6 +108,11 @@ def cmd_selftest(args: argparse.Namespace) -> int:
         plan = capacity.for_settings(settings)
         return f"{plan.jobs} recording(s) at once ({plan.reason})"
 
+    def policy() -> str:
+        # A broken policy file stopped every command before this point (settings_for): here it is valid.
+        return policy_summary(settings.policy)
+
+    check("clinic policy", policy)
     check("engine", engine)
     check("processing", processing)
     check("database", database)
@@ -127,6 +133,28 @@ def cmd_selftest(args: argparse.Namespace) -> int:
 
     emit(args, {"ok": ok, "checks": checks}, human)
     return EXIT_OK if ok else EXIT_ERROR
+
+
+def policy_summary(policy: managed.Policy) -> str:
+    """One line on what the clinic's policy file manages on this machine."""
+    if not policy.active:
+        return f"none (IT would put it at {managed.machine_policy_file()})"
+    parts = [f"{len(policy.settings)} setting(s) locked"] if policy.settings else []
+    if policy.clinic_server is not None:
+        parts.append("clinic server set")
+    if policy.allowed_transcription is not None or policy.allowed_notes is not None:
+        parts.append("backends limited")
+    if policy.allowed_servers is not None:
+        parts.append(f"{len(policy.allowed_servers)} server(s) allowed")
+    if policy.min_recording_days is not None or policy.min_transcript_days is not None:
+        parts.append("minimum retention")
+    if policy.idle_lock_max_minutes is not None:
+        parts.append(f"idle lock at most {policy.idle_lock_max_minutes} min")
+    if policy.consent_required:
+        parts.append("consent required")
+    if policy.model_dir is not None:
+        parts.append("model folder set")
+    return f"{policy.source}: " + (", ".join(parts) if parts else "sets nothing")
 
 
 def _check_packs(check: Callable[..., None], model_dir: Path, *, full: bool) -> None:

@@ -203,3 +203,25 @@ def test_policy_show_in_a_process_of_its_own(tmp_path: Path) -> None:
         check=False,
     )
     assert bad.returncode == 1 and "it must be a JSON object" in bad.stderr
+
+
+def test_selftest_says_which_policy_is_in_force(
+    machine: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TB_SECRET_STORE", "file")
+    monkeypatch.setenv("TB_SECRETS_DIR", str(tmp_path / "secrets"))
+    code, out, _ = run(capsys, "selftest", "--json", "--data-dir", str(tmp_path / "data"))
+    checks = {c["check"]: c for c in json.loads(out)["checks"]}
+    assert checks["clinic policy"]["ok"] and checks["clinic policy"]["detail"] == f"none (IT would put it at {machine})"
+
+    write(machine, dict(POLICY, settings={"asr_device": "cpu"}, model_dir=str(tmp_path / "packs")))
+    code, out, _ = run(capsys, "selftest", "--json", "--data-dir", str(tmp_path / "data"))
+    checks = {c["check"]: c for c in json.loads(out)["checks"]}
+    detail = checks["clinic policy"]["detail"]
+    assert detail.startswith(f"{machine}: 1 setting(s) locked, clinic server set, backends limited"), detail
+    assert "idle lock at most 15 min" in detail and "consent required" in detail
+    assert checks["model packs"]["detail"] == f"none registered in {tmp_path / 'packs'}"
+
+    write(machine, "{not json")
+    code, _, err = run(capsys, "selftest", "--data-dir", str(tmp_path / "data"))
+    assert code != 0 and "is not valid JSON" in err
