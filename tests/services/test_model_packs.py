@@ -7,9 +7,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import shutil
 import stat
 import struct
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,6 +27,7 @@ from tbdesktop.services.model_packs import PackError, add_pack, list_packs, remo
 from tbdesktop.services.notes_model import model_file_problem
 from tbdesktop.services.secrets import SecretVault
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
 MIT = "MIT License\n\nCopyright (c) 2022 OpenAI\n\nPermission is hereby granted, free of charge...\n"
 
 
@@ -93,7 +97,7 @@ def test_a_speech_folder_is_checked_copied_hashed_and_registered(tmp_path: Path,
     # the registry and the pack's own manifest say the same; no staging folder is left behind
     assert list_packs(model_dir) == (pack,)
     assert json.loads((folder / mp.MANIFEST_NAME).read_text("utf-8")) == pack.to_json()
-    assert sorted(p.name for p in model_dir.iterdir()) == ["packs.json", "whisper-small-ct2"]
+    assert sorted(p.name for p in model_dir.iterdir()) == [".packs.lock", "packs.json", "whisper-small-ct2"]
     assert source.exists()  # the original is never touched
 
 
@@ -179,7 +183,7 @@ def test_names_duplicates_and_replace(tmp_path: Path, model_dir: Path) -> None:
     assert second.name == first.name and {f.path: f.size for f in second.files}["model.bin"] == len(b"new weights")
     assert (model_dir / first.name / "model.bin").read_bytes() == b"new weights"
     assert list_packs(model_dir) == (second,)
-    assert sorted(p.name for p in model_dir.iterdir()) == ["faster-whisper-large", "packs.json"]
+    assert sorted(p.name for p in model_dir.iterdir()) == [".packs.lock", "faster-whisper-large", "packs.json"]
 
 
 def test_a_model_dir_that_cannot_be_used_is_explained(tmp_path: Path) -> None:
@@ -326,3 +330,24 @@ def test_the_real_test_gguf_registers_as_a_notes_pack(tmp_path: Path, model_dir:
     assert {m.key: m for m in in_use.models}["pack-smollm2"].in_use
     text = in_use.license("pack:smollm2")
     assert text is not None and text.text.startswith("Apache License\nVersion 2.0")
+
+
+def test_packs_added_at_the_same_time_are_all_registered(tmp_path: Path, model_dir: Path) -> None:
+    """Four real processes add a pack each at once: the registry lock keeps every entry."""
+    sources = [_speech_folder(tmp_path / "src", f"whisper-{i}") for i in range(4)]
+    env = {**os.environ, "TB_MODEL_DIR": str(model_dir)}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(REPO_ROOT / "main.py"), "model", "add", str(src)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for src in sources
+    ]
+    for proc in procs:
+        _out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    assert sorted(p.name for p in list_packs(model_dir)) == [f"whisper-{i}" for i in range(4)]
+    assert all(verify_pack(model_dir, p).ok for p in list_packs(model_dir))

@@ -9,6 +9,8 @@ import re
 import shutil
 import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,6 +39,7 @@ from tbdesktop.services.model_packs.registry import (
 )
 
 log = logging.getLogger(__name__)
+LOCK_NAME = ".packs.lock"
 
 
 @dataclass
@@ -99,6 +102,20 @@ def add_pack(
 
     model_dir = Path(model_dir)
     _prepare_model_dir(model_dir)
+    with registry_lock(model_dir):
+        return _add_locked(source, model_dir, name, kind, fmt, licence_source, title, replace)
+
+
+def _add_locked(
+    source: Path,
+    model_dir: Path,
+    name: str,
+    kind: str,
+    fmt: str,
+    licence_source: Path,
+    title: str,
+    replace: bool,
+) -> PackManifest:
     existing = {p.name: p for p in list_packs(model_dir)}
     target = model_dir / name
     if (name in existing or target.exists()) and not replace:
@@ -160,6 +177,14 @@ def add_pack(
 def remove_pack(model_dir: Path, name: str) -> PackManifest:
     """Unregister a pack and delete its copy (the original it was added from is never touched)."""
     model_dir = Path(model_dir)
+    try:
+        with registry_lock(model_dir):
+            return _remove_locked(model_dir, name)
+    except PermissionError as exc:
+        raise PackError(f"Cannot change the model folder {model_dir}: {ADMIN_HINT}.") from exc
+
+
+def _remove_locked(model_dir: Path, name: str) -> PackManifest:
     packs = {p.name: p for p in list_packs(model_dir)}
     pack = packs.pop(name, None)
     if pack is None:
@@ -175,6 +200,19 @@ def remove_pack(model_dir: Path, name: str) -> PackManifest:
         raise PackError(f"Cannot change the model folder {model_dir}: {ADMIN_HINT}.") from exc
     log.info("model pack removed", extra={"pack": name})
     return pack
+
+
+@contextmanager
+def registry_lock(model_dir: Path) -> Iterator[None]:
+    """One change to the model folder at a time: two `model add` run at once must not lose a registry entry."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: IT adds packs one at a time from one elevated prompt
+        yield
+        return
+    with open(model_dir / LOCK_NAME, "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
 
 
 def _prepare_model_dir(model_dir: Path) -> None:
