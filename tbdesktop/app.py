@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import qasync
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QDialog, QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QDialog, QMessageBox, QProgressDialog, QWidget
 
 from tbdesktop.config import APP_NAME, Settings
 from tbdesktop.errors import TBError
@@ -34,6 +34,12 @@ from tbdesktop.ui.resources import icon, style_sheet
 from tbdesktop.ui.window.main_window import MainWindow
 
 log = logging.getLogger(__name__)
+# Shown when opening the database takes a while: after an update it is migrated, with a copy kept until it is done.
+PREPARING_TEXT = (
+    "Preparing your data…\n\nAfter an update this can take a moment. TherapyBridge keeps a copy of your database "
+    "until the update is finished; please do not turn off the computer."
+)
+NOTICE_AFTER_S = 0.8
 
 
 def create_application() -> QApplication:
@@ -42,6 +48,7 @@ def create_application() -> QApplication:
     app.setApplicationName(APP_NAME)
     app.setApplicationDisplayName(APP_NAME)
     app.setOrganizationName(APP_NAME)
+    app.setDesktopFileName("therapybridge")  # the menu entry the package installs (its icon, on Wayland too)
     app.setWindowIcon(icon("app"))
     app.setStyleSheet(style_sheet())
     # The main coroutine decides when to quit, after the runner and database are shut down.
@@ -54,6 +61,31 @@ async def show_fatal(message: str) -> None:
     box.setObjectName("fatalErrorDialog")
     box.setWindowModality(Qt.WindowModality.ApplicationModal)
     await run_dialog(box)
+
+
+def preparing_notice() -> QProgressDialog:
+    notice = QProgressDialog(PREPARING_TEXT, "", 0, 0)
+    notice.setObjectName("preparingDataNotice")
+    notice.setWindowTitle(APP_NAME)
+    notice.setCancelButton(None)  # nothing to cancel: stopping half-way would only mean restoring the copy
+    notice.setMinimumDuration(0)
+    notice.setMinimumWidth(420)
+    return notice
+
+
+async def open_with_notice(open_: Callable[[], AppContext], after_s: float = NOTICE_AFTER_S) -> AppContext:
+    """Opens the database on a thread (migrating it after an update); a notice says so if it takes a while."""
+    task = asyncio.ensure_future(asyncio.to_thread(open_))
+    done, _ = await asyncio.wait({task}, timeout=after_s)
+    if done:
+        return task.result()
+    notice = preparing_notice()
+    notice.show()
+    try:
+        return await task
+    finally:
+        notice.close()
+        notice.deleteLater()
 
 
 async def ensure_profile(profiles: ProfileService) -> UserInfo | None:
@@ -141,7 +173,7 @@ async def main_coroutine(settings: Settings) -> int:
         if keys is not None and await asyncio.to_thread(keys.needs_passcode):
             if not await unlock_database(keys):
                 return 0
-        ctx = await asyncio.to_thread(lambda: AppContext.open(settings, secrets=vault, keys=keys))
+        ctx = await open_with_notice(lambda: AppContext.open(settings, secrets=vault, keys=keys))
     except TBError as exc:
         await show_fatal(exc.message)
         return 1
