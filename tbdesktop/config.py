@@ -319,6 +319,13 @@ def _apply_policy(
     if policy.model_dir is not None:
         override("model_dir", policy.model_dir, "the clinic policy sets the model folder")
     current = replace(base, **values)
+    clinic = policy.clinic_server
+    if clinic is not None and current.database_url and not clinic.names(current.database_url):
+        raise PolicyError(
+            f"The clinic policy {policy.source} sets the clinic server to {mask_url(clinic.url)}, and this "
+            f"workstation's database setting ({sources.get('database_url', 'default')}) names another server: "
+            "remove that setting (profiles join the clinic's server from Settings → Clinic), or ask IT."
+        )
     for name, kind in (("asr_backend", "transcription"), ("notes_backend", "notes")):
         backend = getattr(current, name)
         server = (

@@ -46,6 +46,22 @@ class ClinicServer:
     url: str
     ca_file: str | None = None
 
+    def names(self, url: str) -> bool:
+        """Whether ``url`` (a postgresql:// address) is this server's database: same host, port and name."""
+        return database_identity(url) == database_identity(self.url)
+
+
+def database_identity(url: str) -> tuple[str, int, str] | None:
+    """(host, port, database) of a postgresql:// address; None when it is not one."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port or 5432
+    except ValueError:
+        return None
+    if not parts.scheme.startswith("postgres") or not parts.hostname:
+        return None
+    return parts.hostname.lower(), port, parts.path.lstrip("/")
+
 
 @dataclass(frozen=True)
 class Policy:

@@ -70,7 +70,7 @@ def test_show_names_every_source_and_the_constraints(
     write(tmp_path / "config" / "TherapyBridge" / "settings.json", {"asr_device": "cpu"})
     monkeypatch.setenv("TB_ASR_BACKEND", "openai")
     monkeypatch.setenv("TB_ASR_MODEL", "tiny")
-    monkeypatch.setenv("TB_DATABASE_URL", "postgresql://tb:s3cret@db.local/tb")
+    monkeypatch.setenv("TB_DATABASE_URL", "postgresql://tb:s3cret@db.clinic.lan:5432/tb")
     code, out, _ = run(capsys, "policy", "show", "--data-dir", str(tmp_path / "data"))
     assert code == 0
     assert out.startswith(f"Clinic policy: {machine}\n")
@@ -87,7 +87,7 @@ def test_show_names_every_source_and_the_constraints(
         "      note: TB_ASR_BACKEND=openai ignored: the clinic policy allows local only",
         "      note: TB_ASR_MODEL=tiny ignored: the clinic policy sets it",
         f"  asr_device = cpu    [settings file {tmp_path / 'config' / 'TherapyBridge' / 'settings.json'}]",
-        "  database_url = postgresql://tb:***@db.local/tb    [environment TB_DATABASE_URL]",
+        "  database_url = postgresql://tb:***@db.clinic.lan:5432/tb    [environment TB_DATABASE_URL]",
         f"  model_dir = /srv/tb-models    [clinic policy {machine}]",
     ):
         assert line in out.splitlines(), line
@@ -103,7 +103,7 @@ def test_show_names_every_source_and_the_constraints(
         "source": f"clinic policy {machine}",
         "notes": ["TB_ASR_MODEL=tiny ignored: the clinic policy sets it"],
     }
-    assert settings["database_url"]["value"] == "postgresql://tb:***@db.local/tb"
+    assert settings["database_url"]["value"] == "postgresql://tb:***@db.clinic.lan:5432/tb"
     assert "s3cret" not in out and "hunter2" not in out
 
 

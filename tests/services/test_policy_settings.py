@@ -228,3 +228,15 @@ def test_the_policy_model(policy_path: Path) -> None:
     assert p.retention_days("recordings", 0) == 30 and p.retention_days("recordings", None) is None
     assert p.retention_days("transcripts", 365) == 365 and p.requires_consent(False)
     assert not NO_POLICY.requires_consent(False) and NO_POLICY.idle_lock_minutes(0) == 0
+
+
+def test_a_database_on_another_server_than_the_clinics_is_refused(tmp_path: Path, config_dir: Path) -> None:
+    machine = write(tmp_path / "machine.json", {"clinic_server": "postgresql://db.clinic.lan/tb"})
+    env = {"TB_DATABASE_URL": "postgresql+psycopg://tb:s3cret@db.elsewhere.example/tb"}
+    with pytest.raises(PolicyError, match="environment TB_DATABASE_URL\\) names another server") as caught:
+        load_settings(config_dir=config_dir, env=env, machine_file=machine)
+    assert "s3cret" not in caught.value.message
+    # the clinic's own server (another spelling of it) is fine, and so is the local database
+    same = {"TB_DATABASE_URL": "postgresql+psycopg://tb@DB.clinic.lan:5432/tb"}
+    assert load_settings(config_dir=config_dir, env=same, machine_file=machine).database_url.endswith("5432/tb")
+    assert load_settings(config_dir=config_dir, env={}, machine_file=machine).database_url == ""

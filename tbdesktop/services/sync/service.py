@@ -471,7 +471,7 @@ class SyncService:
 
         acct = self._account_row(user_id)
         password = self.held_password(user_id)
-        if password is None:
+        if password is None or self._server_problem(acct.server_url) is not None:
             return None
         url = login_url(acct.server_url, acct.login, password, acct.ca_file)
         from psycopg.conninfo import make_conninfo
@@ -527,10 +527,24 @@ class SyncService:
                 raise errors[0]
         return report
 
+    def _server_problem(self, server_url: str) -> str | None:
+        """Why a profile joined to ``server_url`` may not sync under the clinic's policy (None: it may)."""
+        server = self.ctx.settings.policy.clinic_server
+        if server is None or same_server(server_url, server.url):
+            return None
+        return (
+            f"Your clinic's IT set the clinic server to {public_url(server.url)}, but this profile is joined to "
+            f"{public_url(server_url)}: nothing is sent to it. Leave the clinic in Settings → Clinic and join again."
+        )
+
     def _sync_account(self, user_id: uuid.UUID, ws_id: uuid.UUID, ws_name: str, report: SyncReport) -> None:
         acct = self._account_row(user_id)
         password = self.held_password(user_id)
         now = utcnow()
+        problem = self._server_problem(acct.server_url)
+        if problem is not None:
+            self._record(user_id, attempt=now, error=problem, paused=problem)
+            raise TBError(problem)
         if password is None:
             self._record(user_id, attempt=now, error="Sign in to the clinic to sync.")
             raise ClinicSignInError("Sign in to the clinic to sync (the password is not kept on this workstation).")
