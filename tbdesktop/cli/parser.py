@@ -4,6 +4,7 @@ exit code. With no command, the window opens."""
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import sys
 from collections.abc import Sequence
 
@@ -32,6 +33,14 @@ from tbdesktop.cli.common import run_command
 from tbdesktop.logs import configure
 
 
+def _version() -> str:
+    """The installed release (the bundle carries the package's metadata)."""
+    try:
+        return importlib.metadata.version("tbdesktop")
+    except importlib.metadata.PackageNotFoundError:
+        return "(version unknown)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--data-dir", default=argparse.SUPPRESS, help="data folder (overrides TB_DATA_DIR)")
@@ -47,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", action="store_true", default=False, help="print data as JSON")
     parser.add_argument("--user", default=None, help="act as this profile (id, email or name)")
     parser.add_argument("-v", "--verbose", action="store_true", default=False, help="log progress details")
+    parser.add_argument("--version", action="version", version=f"TherapyBridge Desktop {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     # the order here is the order of `tbdesktop --help` and of each group's actions

@@ -366,3 +366,9 @@ def test_a_second_profile_opens_the_encrypted_database_with_its_own_passcode(cli
     assert "Sam Okafor" in cli("user", "list", env=as_sam).stdout
     wrong = cli("session", "list", check=False, env={"TB_USER": "Sam Okafor", "TB_PASSCODE": "dana-passcode"})
     assert wrong.returncode == 1 and "not right" in wrong.stderr
+
+
+def test_version_names_the_installed_release(cli: Any) -> None:
+    import importlib.metadata
+
+    assert cli("--version").stdout.strip() == f"TherapyBridge Desktop {importlib.metadata.version('tbdesktop')}"

@@ -449,6 +449,9 @@ def test_unpacked_package_runs(
     for name in ("engine", "database", "model", "speaker model", "secret store"):
         assert checks[name]["ok"], f"selftest check {name} failed: {checks[name]['detail']}"
     assert data["ok"] is True
+    # the installed release says which it is (what IT checks before and after an upgrade)
+    version = frozen.run("--version")
+    assert version.returncode == 0 and version.stdout.strip() == f"TherapyBridge Desktop {debs.deb.project_version()}"
 
     # /usr/bin/tbdesktop is a link to the installed console executable: the bootloader must find _internal/.
     link = os.readlink(root / "usr" / "bin" / "tbdesktop")
