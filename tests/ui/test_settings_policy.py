@@ -33,7 +33,6 @@ pytestmark = [
     pytest.mark.qt_log_ignore("This plugin does not support"),
 ]
 
-SHOTS = Path("/tmp/shots-ui")
 IDLE_LIMIT = "At most 30 minutes (set by your clinic's IT)"
 RECORDINGS_LIMIT = "At least 30 days (set by your clinic's IT)"
 ASR_LIMIT = "On this computer only (set by your clinic's IT)"
@@ -41,11 +40,12 @@ SERVERS_LIMIT = "Only https://ai.clinic.example (set by your clinic's IT)"
 
 
 class ManagedSettings(SettingsService):
-    """The real settings service, with the policy part of its view given by the test (``dataclasses.replace``)."""
+    """The real settings service, with the policy part of its view given by the test (``dataclasses.replace``); the
+    service's own checks follow the policy in force (none here: tests/ui/test_settings_policy_e2e.py has both)."""
 
     def __init__(self, ctx: AppContext, user: UserInfo, config_dir: Path) -> None:
         super().__init__(ctx, user, config_dir=config_dir, env={})
-        self.policy: Policy = NO_POLICY
+        self.given_policy: Policy = NO_POLICY
         self.locked: Mapping[str, str] = {}
         self.limits: Mapping[str, str] = {}
         self.next_start: dict[str, Any] = {}  # what the view says is in force, where it differs from the file
@@ -56,7 +56,7 @@ class ManagedSettings(SettingsService):
         return dataclasses.replace(
             view,
             next_start=dataclasses.replace(view.next_start, **self.next_start),
-            policy=self.policy,
+            policy=self.given_policy,
             locked=dict(self.locked),
             limits=dict(self.limits),
         )
@@ -79,7 +79,7 @@ def _page(qtbot: QtBot, aio: AsyncDriver, ctx: AppContext, user: UserInfo, servi
 def shot(page: Any, name: str, *, whole: bool = False) -> None:
     """Saves the page as painted (``whole``: the whole scrolling content, not just what is in view)."""
     QApplication.sendPostedEvents()  # pending layout requests: the page as it is painted, not half laid out
-    for folder in (SHOTS, SCREENSHOT_DIR):
+    for folder in (SCREENSHOT_DIR,):
         folder.mkdir(parents=True, exist_ok=True)
         widget = page._scroll.widget() if whole else page
         assert widget.grab().save(str(folder / f"{name}.png"))
@@ -113,7 +113,7 @@ def test_locked_settings_are_read_only_with_the_clinics_note_and_saving_keeps_th
 ) -> None:
     service = ManagedSettings(ui_ctx, therapist, tmp_path / "config")
     service.save_privacy_sync(PrivacySettings(consent_required=True, idle_lock_minutes=15))
-    service.policy = Policy(source=tmp_path / "policy.json", consent_required=True)
+    service.given_policy = Policy(source=tmp_path / "policy.json", consent_required=True)
     service.locked = {
         name: LOCKED_TEXT
         for name in (
@@ -189,7 +189,7 @@ def test_bounded_settings_keep_to_the_clinics_limits_and_say_them(
 ) -> None:
     service = ManagedSettings(ui_ctx, therapist, tmp_path / "config")
     service.save_privacy_sync(PrivacySettings(consent_required=True, idle_lock_minutes=15))
-    service.policy = Policy(
+    service.given_policy = Policy(
         source=tmp_path / "policy.json",
         allowed_transcription=("local",),
         allowed_notes=("local", "openai"),
@@ -251,7 +251,7 @@ def test_bounded_settings_keep_to_the_clinics_limits_and_say_them(
     assert load_settings(config_dir=tmp_path / "config", env={}).notes_base_url == "https://ai.clinic.example/v1"
 
     # Without a policy everything is back as it was.
-    service.policy, service.limits = NO_POLICY, {}
+    service.given_policy, service.limits = NO_POLICY, {}
     aio.run(page.refresh())
     assert not page.policy_banner.isVisibleTo(page)
     assert all(enabled for enabled, _text in _items(page.asr_combo).values())

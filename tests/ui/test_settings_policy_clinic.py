@@ -27,12 +27,11 @@ pytestmark = [
 ]
 
 
-SHOTS = Path("/tmp/shots-ui")
 
 
 def shot(widget: QWidget, name: str) -> None:
     QApplication.sendPostedEvents()  # pending layout requests: the page as it is painted, not half laid out
-    for folder in (SHOTS, SCREENSHOT_DIR):
+    for folder in (SCREENSHOT_DIR,):
         folder.mkdir(parents=True, exist_ok=True)
         assert widget.grab().save(str(folder / f"{name}.png"))
 
