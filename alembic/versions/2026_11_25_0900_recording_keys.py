@@ -22,4 +22,16 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # The keys are the only way to open encrypted recordings, and the release before this one cannot read an
+    # encrypted recording at all: going back past here with any would lose them. Refused; nothing is changed.
+    sealed = op.get_bind().execute(sa.text("SELECT count(*) FROM therapy_sessions WHERE recording_key IS NOT NULL"))
+    count = int(sealed.scalar() or 0)
+    if count:
+        from tbdesktop.errors import ValidationError
+
+        raise ValidationError(
+            f"Going back before revision {revision} would make {count} encrypted recording(s) unreadable: releases "
+            "before it cannot open encrypted recordings. To go back that far, restore the copy of the data folder "
+            "taken before the upgrade instead."
+        )
     op.drop_column("therapy_sessions", "recording_key")  # SQLite 3.35+ drops a column in place

@@ -58,6 +58,7 @@ ROLLED_BACK = (
     "database is as it was and nothing was lost. Ask your IT support for help; until then, the previous version of "
     "TherapyBridge keeps working with it (the log file has the details)."
 )
+UNCHANGED = "The database was left exactly as it was, so nothing was lost."
 NEWER = (
     "This data was last used by a newer version of TherapyBridge (database revision {revision}), which this "
     "version cannot open. Nothing was changed: install that newer version again to open it."
@@ -350,6 +351,8 @@ def migrate_database(
                     "database migration failed and was rolled back",
                     extra={"from_revision": current, "to_revision": wanted, "error_type": type(exc).__name__},
                 )
+                if isinstance(exc, TBError):
+                    raise DatabaseUpgradeError(f"{exc.message} {UNCHANGED}") from exc
                 raise DatabaseUpgradeError(ROLLED_BACK) from exc
             log.info("database migrated", extra={"from_revision": current, "to_revision": wanted})
         if then is not None:
@@ -383,6 +386,8 @@ def migrate_database(
                 },
             )
             _put_back(backup)
+            if isinstance(exc, TBError):  # a migration that refused, saying why
+                raise DatabaseUpgradeError(f"{exc.message} {UNCHANGED}") from exc
             raise DatabaseUpgradeError(FAILED) from exc
         log.info("database migrated", extra={"from_revision": current, "to_revision": wanted})
         if keep_backup:

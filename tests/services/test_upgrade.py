@@ -38,6 +38,7 @@ from tbdesktop.store import migrate
 from tbdesktop.store.db import Database
 from tbdesktop.store.models import Client, Note, ProcessingJob, TherapySession, TranscriptSegment
 from tbdesktop.store.repositories import SystemJobRepository
+from tests_support import run_queue_once
 
 PASSCODE = "upgrade-passcode-3"
 FIRST = "0001_initial"
@@ -148,9 +149,29 @@ def table_counts(db: Database, tables: set[str] | None = None) -> dict[str, int]
         return {t: int(conn.exec_driver_sql(f'SELECT count(*) FROM "{t}"').scalar() or 0) for t in sorted(names)}
 
 
-def make_previous(make_settings: Any, tmp_path: Path, revision: str = FIRST) -> Previous:
+RECORDING_KEYS = "0005_recording_keys"  # recordings are encrypted at rest from this revision on
+
+
+def as_unencrypted_recording(ctx: AppContext, user_id: uuid.UUID, session_id: uuid.UUID) -> None:
+    """A recording as releases before encryption at rest kept it: a plain file and no key on its row."""
+    with ctx.db.unit_of_work() as s:
+        row = s.get(TherapySession, session_id)
+        assert row is not None and row.recording_path and row.recording_key
+        name, key = row.recording_path, row.recording_key
+    plain_name = f"{uuid.uuid4().hex}{Path(name).suffix}"
+    with ctx.recordings.plaintext(name, key, user_id) as plain:
+        shutil.copyfile(plain, ctx.recordings.path(plain_name))
+    with ctx.db.unit_of_work() as s:
+        row = s.get(TherapySession, session_id)
+        assert row is not None
+        row.recording_path, row.recording_key = plain_name, None
+    ctx.recordings.destroy(name)
+
+
+def make_previous(make_settings: Any, tmp_path: Path, revision: str = FIRST, speech: Path | None = None) -> Previous:
     """The app's own data at this release's head — a processed session, a queued import, an interrupted
-    recording — then the schema taken back to ``revision`` (the previous release's)."""
+    recording — then the schema taken back to ``revision`` (the previous release's; before encryption at rest,
+    the queued recording as those releases kept it)."""
     settings = make_settings(secret_store="file")
     ctx = AppContext.open(settings)
     try:
@@ -175,7 +196,7 @@ def make_previous(make_settings: Any, tmp_path: Path, revision: str = FIRST) -> 
                     )
                 )  # fmt: skip
             s.add(Note(session_id=processed, version=1, status="draft", sections=NOTE, created_at=datetime.now(UTC)))
-        wav = write_wav(tmp_path / "imported.wav", tone(2.0))
+        wav = speech or write_wav(tmp_path / "imported.wav", tone(2.0))
         info = SessionService(ctx, user).import_recording_sync(
             ImportRequest(source=wav, client_name="Jordan Example", consent_method="verbal")
         )
@@ -190,6 +211,8 @@ def make_previous(make_settings: Any, tmp_path: Path, revision: str = FIRST) -> 
         recorder.close()  # as if the window had been closed mid-recording: the journal stays, unclaimed
         assert len(service.find_interrupted_sync()) == 1
 
+        if migrate.is_below(revision, RECORDING_KEYS):
+            as_unencrypted_recording(ctx, user.id, info.id)
         migrate.downgrade(ctx.db.engine, revision)
         assert migrate.current_revision(ctx.db.engine) == revision
         counts = table_counts(ctx.db)
@@ -199,8 +222,8 @@ def make_previous(make_settings: Any, tmp_path: Path, revision: str = FIRST) -> 
 
 
 @pytest.fixture
-def previous(make_settings: Any, tmp_path: Path) -> Previous:
-    return make_previous(make_settings, tmp_path)
+def previous(make_settings: Any, tmp_path: Path, two_speaker: Any) -> Previous:
+    return make_previous(make_settings, tmp_path, speech=two_speaker[0])
 
 
 def backup_folders(prev: Previous) -> list[Path]:
@@ -299,21 +322,53 @@ def test_an_interrupted_recording_survives_the_upgrade(previous: Previous) -> No
         ctx.close()
 
 
-def test_a_queued_job_survives_the_upgrade_and_is_picked_up(previous: Previous) -> None:
+def test_a_queued_job_survives_the_upgrade_and_is_processed(previous: Previous) -> None:
+    """The previous release's queued import: still queued after the upgrade, processed by the real queue and
+    worker, then its unencrypted recording sealed as the window does at every start."""
     ctx = previous.open()
     try:
         with ctx.db.unit_of_work() as s:
             row = s.get(TherapySession, previous.queued)
-            assert row is not None and row.processing_status.value == "queued"
-            queue = SystemJobRepository(s)
-            job = queue.next_queued([previous.user_id])
+            assert row is not None and row.processing_status.value == "queued" and row.recording_key is None
+            job = SystemJobRepository(s).next_queued([previous.user_id])
             assert job is not None and job.id == previous.job and job.kind == "process"
-            assert queue.claim(job.id, "upgrade-test", 60.0)
+        user = ProfileService(ctx).get_sync(str(previous.user_id))
+        run_queue_once(ctx, user)
         with ctx.db.unit_of_work() as s:
-            claimed = s.get(ProcessingJob, previous.job)
-            assert claimed is not None and claimed.status == "running" and claimed.attempts == 1
+            done = s.get(ProcessingJob, previous.job)
+            row = s.get(TherapySession, previous.queued)
+            assert done is not None and done.status == "completed", (done.status if done else None, done and done.error)
+            assert row is not None and row.processing_status.value == "completed"
+            lines = s.scalar(select(func.count()).where(TranscriptSegment.session_id == previous.queued))
+            assert lines and lines > 0
+        # processed, its recording is encrypted as the window does at every start
+        assert SessionService(ctx, user).seal_plain_recordings_sync() == 1
+        with ctx.db.unit_of_work() as s:
+            row = s.get(TherapySession, previous.queued)
+            assert row is not None and row.recording_key
     finally:
         ctx.close()
+
+
+def test_going_back_before_encrypted_recordings_is_refused_and_changes_nothing(
+    make_settings: Any, tmp_path: Path
+) -> None:
+    """A rollback past encryption at rest would make recordings unreadable: refused, the database as it was."""
+    prev = make_previous(make_settings, tmp_path, migrate.head_revision() or "")
+    before = (sha256(prev.database), sha256(prev.keyfile))
+    db = prev.raw()
+    try:
+        with pytest.raises(upgrade.DatabaseUpgradeError, match=r"1 encrypted recording\(s\) unreadable") as refused:
+            upgrade.migrate_database(db, prev.backups, companions=[prev.keyfile], target=FIRST, keep_backup=True)
+        assert "nothing was lost" in refused.value.message
+    finally:
+        db.dispose()
+    assert (sha256(prev.database), sha256(prev.keyfile)) == before
+    db = prev.raw()
+    try:
+        assert migrate.current_revision(db.engine) == migrate.head_revision()
+    finally:
+        db.dispose()
 
 
 # -- a migration that fails ---------------------------------------------------------------------------------------

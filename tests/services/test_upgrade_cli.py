@@ -27,6 +27,9 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
+ROLLBACK = "0005_recording_keys"  # the oldest revision with encrypted recordings
+
+
 def run_cli(
     prev: Previous, tmp_path: Path, *args: str, alembic: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
@@ -57,10 +60,11 @@ def test_migrate_rolls_back_with_a_kept_copy_and_upgrades_through_the_same_path(
     prev = make_previous(make_settings, tmp_path, head or "")
     before = {prev.database.name: sha256(prev.database), prev.keyfile.name: sha256(prev.keyfile)}
 
-    down = run_cli(prev, tmp_path, "--to", FIRST, "--json")
+    # back to the oldest revision that keeps encrypted recordings readable (further back is refused)
+    down = run_cli(prev, tmp_path, "--to", ROLLBACK, "--json")
     assert down.returncode == 0, down.stderr
     result = json.loads(down.stdout)
-    assert (result["revision"], result["from_revision"]) == (FIRST, head)
+    assert (result["revision"], result["from_revision"]) == (ROLLBACK, head)
     kept = Path(result["backup"])
     assert backup_folders(prev) == [kept] and kept.name.startswith(f"tbdesktop-{head}-")
     assert {p.name: sha256(p) for p in kept.iterdir() if p.name != upgrade.MANIFEST} == before
@@ -68,7 +72,7 @@ def test_migrate_rolls_back_with_a_kept_copy_and_upgrades_through_the_same_path(
 
     up = run_cli(prev, tmp_path)
     assert up.returncode == 0, up.stderr
-    assert up.stdout.strip() == f"Database at revision {head} (was {FIRST})"
+    assert up.stdout.strip() == f"Database at revision {head} (was {ROLLBACK})"
     assert backup_folders(prev) == [kept], "the copy of a successful upgrade is removed; the roll-back's stays"
     db = prev.raw()
     try:
@@ -80,6 +84,10 @@ def test_migrate_rolls_back_with_a_kept_copy_and_upgrades_through_the_same_path(
 
     again = run_cli(prev, tmp_path, "--json")
     assert json.loads(again.stdout) == {"revision": head, "from_revision": head, "backup": None}
+
+    refused = run_cli(prev, tmp_path, "--to", FIRST)
+    assert refused.returncode == 1 and "would make 1 encrypted recording(s) unreadable" in refused.stderr
+    assert backup_folders(prev) == [kept], "a refused roll-back keeps no copy of its own"
 
     unknown = run_cli(prev, tmp_path, "--to", "0999_nonsense")
     assert unknown.returncode == 1 and "no database revision '0999_nonsense'" in unknown.stderr
