@@ -24,6 +24,7 @@ import pytest
 from polling import until
 from sqlalchemy import func, insert, inspect, select
 from test_recording import FakeBackend, FakeDevice, recorded_audio
+from tests_support import run_queue_once
 
 from tbdesktop.config import Settings
 from tbdesktop.services import upgrade
@@ -38,7 +39,6 @@ from tbdesktop.store import migrate
 from tbdesktop.store.db import Database
 from tbdesktop.store.models import Client, Note, ProcessingJob, TherapySession, TranscriptSegment
 from tbdesktop.store.repositories import SystemJobRepository
-from tests_support import run_queue_once
 
 PASSCODE = "upgrade-passcode-3"
 FIRST = "0001_initial"
