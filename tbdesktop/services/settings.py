@@ -129,6 +129,16 @@ class SettingsView:
 # -- the clinic's policy ------------------------------------------------------------------------------------
 
 BY_IT = "set by your clinic's IT"
+# How the Settings page names each backend where it says what IT allows.
+BACKEND_WORDS = {
+    "transcription": {"local": "on this computer", "openai": "a transcription server"},
+    "notes": {"local": "the offline draft", "llm": "a language model on this computer", "openai": "a notes server"},
+}
+
+
+def backends_in_words(kind: str, allowed: tuple[str, ...]) -> str:
+    words = [BACKEND_WORDS[kind].get(name, name) for name in allowed]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
 
 
 def policy_marks(policy: Policy) -> tuple[dict[str, str], dict[str, str]]:
@@ -148,7 +158,7 @@ def policy_marks(policy: Policy) -> tuple[dict[str, str], dict[str, str]]:
         if len(allowed) == 1:
             locked[name] = LOCKED_TEXT
         else:
-            limits[name] = f"Allowed by your clinic's IT: {', '.join(allowed)}"
+            limits[name] = f"Allowed by your clinic's IT: {backends_in_words(kind, allowed)}"
     if policy.allowed_servers is not None:
         text = (
             f"Allowed by your clinic's IT: {', '.join(policy.allowed_servers)}"

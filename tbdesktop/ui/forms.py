@@ -3,9 +3,20 @@ titled card with its form that the Settings sections share."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QStandardItemModel
-from PySide6.QtWidgets import QComboBox, QFormLayout, QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QAbstractScrollArea,
+    QAbstractSpinBox,
+    QApplication,
+    QComboBox,
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QVBoxLayout,
+    QWidget,
+)
 
 from tbdesktop.policy import LOCKED_TEXT
 from tbdesktop.ui.resources import icon
@@ -23,6 +34,27 @@ def repolish(widget: QWidget) -> None:
 def mark_invalid(widget: QWidget, invalid: bool) -> None:
     widget.setProperty("invalid", invalid)
     repolish(widget)
+
+
+class WheelScrollsPage(QObject):
+    """A wheel turned over a choice list or number field that is not being edited scrolls the page instead of
+    changing the value: scrolling through a form must never change a setting."""
+
+    def __init__(self, area: QAbstractScrollArea) -> None:
+        super().__init__(area)
+        self._area = area
+
+    def guard(self, root: QWidget) -> None:
+        fields: list[QWidget] = [*root.findChildren(QComboBox), *root.findChildren(QAbstractSpinBox)]
+        for widget in fields:
+            widget.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # no focus from the wheel either
+            widget.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Wheel and isinstance(watched, QWidget) and not watched.hasFocus():
+            QApplication.sendEvent(self._area.verticalScrollBar(), event)
+            return True
+        return super().eventFilter(watched, event)
 
 
 def field_label(text: str, buddy: QWidget | None = None) -> QLabel:

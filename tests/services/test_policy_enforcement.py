@@ -85,7 +85,7 @@ def test_the_page_learns_what_it_locks_and_bounds(managed: AppContext, dana: Use
         "clinic_server": LOCKED_TEXT,
     }
     assert view.limits == {
-        "notes_backend": "Allowed by your clinic's IT: local, openai",
+        "notes_backend": "Allowed by your clinic's IT: the offline draft or a notes server",
         "openai_base_url": "Allowed by your clinic's IT: https://llm.clinic.lan",
         "notes_base_url": "Allowed by your clinic's IT: https://llm.clinic.lan",
         "idle_lock_minutes": "At most 15 minutes (set by your clinic's IT)",

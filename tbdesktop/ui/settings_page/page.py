@@ -11,7 +11,7 @@ from tbdesktop.services.bundle import AppServices
 from tbdesktop.services.settings import PrivacySettings, ProcessingSettings, SettingsView
 from tbdesktop.ui.about_section import AboutSection
 from tbdesktop.ui.buttons import action_button
-from tbdesktop.ui.forms import LockedNote, hint_label
+from tbdesktop.ui.forms import LockedNote, WheelScrollsPage, hint_label
 from tbdesktop.ui.settings_page.controller import SettingsController
 from tbdesktop.ui.settings_page.fields import KeyField
 from tbdesktop.ui.settings_page.privacy import PrivacyCard, StorageCard
@@ -133,6 +133,8 @@ class SettingsPage(QWidget):
         bar_row.addWidget(self.save_button)
         outer.addWidget(bar)
         self._expose_fields()
+        self._wheel = WheelScrollsPage(scroll)
+        self._wheel.guard(content)
 
         self._controller = SettingsController(services, self, parent=self)
         self.save_button.clicked.connect(self.save)
