@@ -49,7 +49,7 @@ class ModelFileField(FileField):
         super().__init__(
             ("notesModelFileField", "notesModelFileEdit", "notesModelBrowseButton", "notesModelFileDialog"),
             what="Note model file",
-            placeholder="The .gguf file IT installed, e.g. C:\\Models\\notes.gguf",
+            placeholder="A notes model pack's name (tbdesktop model list), or the .gguf file IT installed",
             dialog_title="Choose the note model file",
             file_filter=f"{GGUF_FILTER};;All files (*)",
             max_length=2000,
