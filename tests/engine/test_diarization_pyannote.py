@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -448,3 +449,34 @@ def _overlap(start: float, end: float, result: DiarizationResult) -> float:
 
 def _helper_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name == THREAD_NAME and t.is_alive()]
+
+
+@pytest.mark.slow
+def test_a_pyannote_folder_added_as_a_model_pack_is_loaded_by_its_name(
+    pyannote_model_dir: tuple[Path, str], session_audio: npt.NDArray[np.float32], tmp_path: Path
+) -> None:
+    """IT adds the pipeline folder once for the machine; the worker's options name the pack, and the real pipeline
+    loads from the registered copy."""
+    from tbdesktop.config import Settings
+    from tbdesktop.services.context import engine_options
+    from tbdesktop.services.model_packs import add_pack, verify_pack
+
+    source = tmp_path / "pyannote-clinic"
+    shutil.copytree(pyannote_model_dir[0], source)
+    (source / "LICENSE").write_text("MIT License\n\nThe segmentation model's licence.\n", encoding="utf-8")
+    models = tmp_path / "machine-models"
+    pack = add_pack(source, models)
+    assert (pack.kind, pack.name) == ("diarization", "pyannote-clinic")
+    assert verify_pack(models, pack).ok
+
+    settings = Settings(
+        cache_dir=tmp_path / "cache",
+        model_dir=models,
+        diarization_backend="pyannote",
+        pyannote_model_dir="pyannote-clinic",
+    )
+    options = engine_options(settings)
+    assert options["pyannote_model_dir"] == str(models / "pyannote-clinic")
+    diarizer = pb.PyannoteDiarizer(Path(options["pyannote_model_dir"]), device="cpu")
+    result = diarizer.diarize(session_audio[: 16000 * 10], min_speakers=1, max_speakers=2)
+    _assert_well_formed(result, 10.0)
