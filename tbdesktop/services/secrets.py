@@ -123,15 +123,18 @@ def unlock_fd(fd: int) -> None:
 
 
 @contextmanager
-def file_lock(path: Path, timeout_s: float = 30.0) -> Iterator[None]:
-    """An exclusive lock between processes (the GUI and a CLI command may run at once)."""
+def file_lock(
+    path: Path, timeout_s: float = 30.0, busy: Callable[[], Exception] | None = None, mode: int = 0o600
+) -> Iterator[None]:
+    """An exclusive lock between processes (the GUI and a CLI command may run at once); ``busy`` is the error
+    raised when it is still held after ``timeout_s``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, mode)
     try:
         deadline = time.monotonic() + timeout_s
         while not try_lock(fd):
             if time.monotonic() > deadline:
-                raise SecretStoreError("The secret store is busy; try again.")
+                raise busy() if busy is not None else SecretStoreError("The secret store is busy; try again.")
             time.sleep(0.05)
         try:
             yield

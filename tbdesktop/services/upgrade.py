@@ -20,8 +20,7 @@ import logging
 import os
 import secrets as _random
 import shutil
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,7 +28,8 @@ from typing import Any
 
 from tbdesktop.errors import TBError
 from tbdesktop.paths import sync_folder
-from tbdesktop.services.secrets import try_lock, unlock_fd
+from tbdesktop.services.digest import sha256_of
+from tbdesktop.services.secrets import file_lock
 from tbdesktop.store import cipher, migrate
 from tbdesktop.store.db import Database, sqlite_file
 
@@ -95,22 +95,12 @@ def backups_dir(data_dir: Path) -> Path:
 # -- the lock between processes (the window and a command starting at once) ----------------------------------
 
 
-@contextlib.contextmanager
-def _locked(database: Path) -> Iterator[None]:
-    path = database.with_name(f".{database.name}.upgradelock")
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        deadline = time.monotonic() + LOCK_TIMEOUT_S
-        while not try_lock(fd):
-            if time.monotonic() > deadline:
-                raise TBError("Another TherapyBridge window is updating the database. Try again when it is done.")
-            time.sleep(0.1)
-        try:
-            yield
-        finally:
-            unlock_fd(fd)
-    finally:
-        os.close(fd)
+def _locked(database: Path) -> contextlib.AbstractContextManager[None]:
+    return file_lock(
+        database.with_name(f".{database.name}.upgradelock"),
+        LOCK_TIMEOUT_S,
+        busy=lambda: TBError("Another TherapyBridge window is updating the database. Try again when it is done."),
+    )
 
 
 # -- the copy -------------------------------------------------------------------------------------------------
@@ -126,14 +116,6 @@ class Backup:
     @property
     def manifest(self) -> Path:
         return self.folder / MANIFEST
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _copy_private(source: Path, dest: Path) -> str:
@@ -224,7 +206,7 @@ def _take_backup(db: Database, database: Path, companions: Sequence[Path], backu
         files: dict[str, str] = {}
         for source in sources:
             files[source.name] = _copy_private(source, folder / source.name)
-            if _sha256(source) != files[source.name]:
+            if sha256_of(source) != files[source.name]:
                 raise OSError("the file changed while it was copied")
         backup = Backup(folder, database, files, revision)
         _write_manifest(backup, MIGRATING)  # the copy counts from here on
@@ -276,7 +258,7 @@ def _restore(backup: Backup) -> bool:
             finally:
                 tmp.unlink(missing_ok=True)
         sync_folder(database.parent)
-        return all(_sha256(database.with_name(name)) == sha for name, sha in backup.files.items())
+        return all(sha256_of(database.with_name(name)) == sha for name, sha in backup.files.items())
     except OSError as exc:
         log.warning("database restore failed", extra={"error_type": type(exc).__name__})
         return False

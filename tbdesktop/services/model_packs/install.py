@@ -9,12 +9,12 @@ import re
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from tbdesktop.services.digest import sha256_of
 from tbdesktop.services.model_packs.formats import (
     ADMIN_HINT,
     CHUNK,
@@ -33,13 +33,14 @@ from tbdesktop.services.model_packs.registry import (
     PackManifest,
     list_packs,
     pack_files,
-    sha256_file,
     write_json_atomic,
     write_registry,
 )
+from tbdesktop.services.secrets import file_lock
 
 log = logging.getLogger(__name__)
 LOCK_NAME = ".packs.lock"
+LOCK_TIMEOUT_S = 2 * 3600.0  # the other command may be copying a model of many GB
 
 
 @dataclass
@@ -137,7 +138,7 @@ def _add_locked(
             copy.files.append(_copy_file(licence_source, staging / licence_rel, licence_rel))
         # what was written is what was read: every copy hashed again before the pack goes live
         for entry in copy.files:
-            if sha256_file(staging / entry.path) != entry.sha256:
+            if sha256_of(staging / entry.path) != entry.sha256:
                 raise PackError(f"The copy of {entry.path} does not match the original; check the disk and try again.")
         check_format(kind, staging if model_rel == "." else staging / model_rel)
         manifest = PackManifest(
@@ -202,17 +203,14 @@ def _remove_locked(model_dir: Path, name: str) -> PackManifest:
     return pack
 
 
-@contextmanager
-def registry_lock(model_dir: Path) -> Iterator[None]:
+def registry_lock(model_dir: Path) -> AbstractContextManager[None]:
     """One change to the model folder at a time: two `model add` run at once must not lose a registry entry."""
-    try:
-        import fcntl
-    except ImportError:  # Windows: IT adds packs one at a time from one elevated prompt
-        yield
-        return
-    with open(model_dir / LOCK_NAME, "a+b") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
+    return file_lock(
+        model_dir / LOCK_NAME,
+        LOCK_TIMEOUT_S,
+        busy=lambda: PackError(f"Another command is changing the model folder {model_dir}; try again when it is done."),
+        mode=0o644,
+    )
 
 
 def _prepare_model_dir(model_dir: Path) -> None:

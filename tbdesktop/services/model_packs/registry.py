@@ -3,7 +3,6 @@ turned into its path, and checking a pack's files again."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -13,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tbdesktop.services.digest import sha256_of
 from tbdesktop.services.model_packs.formats import (
-    CHUNK,
     KIND_ROLES,
     KINDS,
     MANIFEST_NAME,
@@ -239,14 +238,6 @@ def pack_files(folder: Path) -> Iterator[Path]:
                 yield path
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 # -- checking -----------------------------------------------------------------------------------------------
 
 
@@ -273,7 +264,7 @@ def verify_pack(model_dir: Path, pack: PackManifest, *, full: bool = True) -> Pa
             changed.append(entry.path)
         elif full:
             try:
-                if sha256_file(path) != entry.sha256:
+                if sha256_of(path) != entry.sha256:
                     changed.append(entry.path)
             except OSError:
                 missing.append(entry.path)
