@@ -20,6 +20,7 @@ from tbdesktop.policy import (
     Policy,
     PolicyError,
     load_effective_policy,
+    program_data,
 )
 
 APP_NAME = "TherapyBridge"
@@ -48,7 +49,7 @@ def default_model_dir() -> Path:
     import sys
 
     if sys.platform == "win32":
-        return Path(os.environ.get("ProgramData") or r"C:\ProgramData") / "TherapyBridge" / "models"
+        return program_data() / "TherapyBridge" / "models"
     if sys.platform == "darwin":
         return Path("/Library/Application Support/TherapyBridge/models")
     return Path("/var/lib/TherapyBridge/models")

@@ -148,10 +148,22 @@ class Policy:
 NO_POLICY = Policy()
 
 
+def program_data() -> Path:
+    """Windows' machine-wide application data folder (``%ProgramData%``), asked of the system rather than read
+    from the environment, which every user can change."""
+    if sys.platform == "win32":
+        import ctypes
+
+        buffer = ctypes.create_unicode_buffer(1024)
+        if ctypes.windll.shell32.SHGetFolderPathW(None, 0x23, None, 0, buffer) == 0 and buffer.value:  # COMMON_APPDATA
+            return Path(buffer.value)
+    return Path(r"C:\ProgramData")
+
+
 def machine_policy_file() -> Path:
     """Where IT puts the policy on this platform."""
     if sys.platform == "win32":
-        return Path(os.environ.get("ProgramData") or r"C:\ProgramData") / "TherapyBridge" / POLICY_FILENAME
+        return program_data() / "TherapyBridge" / POLICY_FILENAME
     if sys.platform == "darwin":
         return Path("/Library/Application Support/TherapyBridge") / POLICY_FILENAME
     return Path("/etc/TherapyBridge") / POLICY_FILENAME
