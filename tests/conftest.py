@@ -54,7 +54,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 def no_machine_policy(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The machine-wide policy file is looked for in a test folder (absent unless a test writes it), never in the
     real /etc/TherapyBridge."""
-    path = tmp_path_factory.getbasetemp() / "machine" / "TherapyBridge" / "policy.json"
+    # a folder of this test's own, made only if the test writes a policy: one test's policy never reaches another
+    path = tmp_path_factory.getbasetemp() / "machine" / uuid.uuid4().hex / "TherapyBridge" / "policy.json"
     monkeypatch.setattr("tbdesktop.policy.machine_policy_file", lambda: path)
     return path
 
