@@ -180,8 +180,17 @@ def test_an_unwritable_model_folder_asks_for_an_administrator(tb: Any, shared_tm
         path.chmod(0o755 if path.is_dir() else 0o644)
     machine = shared_tmp / "models"
     machine.mkdir(mode=0o755)
-    if os.geteuid() == 0:  # root writes anywhere: the command runs as an ordinary account, as a user would
-        prefix: tuple[str, ...] = ("setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups")
+    if os.geteuid() == 0:
+        # Root writes anywhere: the command runs as an ordinary account, as a user would. It may read every file
+        # (the checkout may sit in a folder private to root) but writes only where that account may.
+        prefix: tuple[str, ...] = (
+            "setpriv",
+            f"--reuid={NOBODY}",
+            f"--regid={NOBODY}",
+            "--clear-groups",
+            "--inh-caps=+dac_read_search",
+            "--ambient-caps=+dac_read_search",
+        )
     else:
         machine.chmod(0o555)
         prefix = ()
