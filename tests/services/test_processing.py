@@ -463,3 +463,53 @@ def test_two_channel_recording_is_diarized_by_its_channels(
     first = "SPEAKER_00" if turns[0]["speaker"] == "THERAPIST" else "SPEAKER_01"
     lines = service.transcript_sync(info.id)
     assert lines[0].speaker == first
+
+
+def _run_queue(ctx: AppContext, user: Any) -> int:
+    runner = ProcessingRunner(ctx, owner_ids=[user.id])
+
+    async def go() -> int:
+        try:
+            return await runner.run_until_idle()
+        finally:
+            await runner.stop()
+
+    return asyncio.run(go())
+
+
+@pytest.mark.parametrize("failures", [1, 99])
+def test_an_unexpected_error_never_leaves_a_job_running(
+    ctx: AppContext, therapist: Any, two_speaker: Any, model_cache: Path, monkeypatch: pytest.MonkeyPatch, failures: int
+) -> None:
+    """A stage error nobody planned for (here the database too busy to take the transcript) is tried once more,
+    as a crash is, and then fails the session with a message: the session never stays "in progress" for ever."""
+    from sqlalchemy.exc import OperationalError
+
+    from tbdesktop.services.processing.jobs import UNEXPECTED_MESSAGE
+    from tbdesktop.services.processing.transcribe_stage import TranscribeStage
+
+    real = TranscribeStage._store_result_sync
+    calls: list[int] = []
+
+    def busy_then_real(self: TranscribeStage, job: Any, result: dict[str, Any]) -> bool:
+        calls.append(job.attempts)
+        if len(calls) <= failures:
+            raise OperationalError("INSERT INTO transcript_segments", {}, Exception("database is locked"))
+        return real(self, job, result)
+
+    monkeypatch.setattr(TranscribeStage, "_store_result_sync", busy_then_real)
+    service = SessionService(ctx, therapist)
+    info = service.import_recording_sync(
+        ImportRequest(source=two_speaker[0], client_name="Alex", consent_method="verbal")
+    )
+    _run_queue(ctx, therapist)
+
+    done = service.get_sync(info.id)
+    with ctx.db.unit_of_work() as s:
+        job = s.scalars(select(ProcessingJob).where(ProcessingJob.session_id == info.id)).one()
+        assert job.lease_owner is None and job.status in {"completed", "failed"}
+    assert calls == [1, 2]
+    if failures == 1:
+        assert done.status == "completed" and service.transcript_sync(info.id)
+    else:
+        assert done.status == "failed" and done.error == UNEXPECTED_MESSAGE

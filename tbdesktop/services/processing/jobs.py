@@ -13,6 +13,7 @@ from tbdesktop.store.repositories import SystemJobRepository, SystemStateReposit
 
 MAX_ATTEMPTS = 2
 CRASH_MESSAGE = "The processing worker stopped unexpectedly; the recording could not be processed."
+UNEXPECTED_MESSAGE = "Processing stopped because of an unexpected error; the recording is kept. Try again (Retry)."
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,13 @@ from tbdesktop.services.context import AppContext
 from tbdesktop.services.dto import ProgressEvent
 from tbdesktop.services.processing import capacity
 from tbdesktop.services.processing.handle import WorkerCrashed, WorkerSlot
-from tbdesktop.services.processing.jobs import CRASH_MESSAGE, MAX_ATTEMPTS, ClaimedJob, StoredRecording
+from tbdesktop.services.processing.jobs import (
+    CRASH_MESSAGE,
+    MAX_ATTEMPTS,
+    UNEXPECTED_MESSAGE,
+    ClaimedJob,
+    StoredRecording,
+)
 from tbdesktop.services.processing.notes_stage import NotesStage
 from tbdesktop.services.processing.rediarize_stage import RediarizeStage
 from tbdesktop.services.processing.reporter import STAGES, JobReporter, Listener
@@ -182,6 +188,8 @@ class ProcessingRunner:
 
     def _job_done(self, task: asyncio.Task[None]) -> None:
         self._jobs.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.error("processing job task failed", extra={"error_type": type(exc).__name__})
         self.wake()  # a slot is free: the next queued job may start
 
     async def resume_abandoned(self) -> int:
@@ -286,6 +294,22 @@ class ProcessingRunner:
             # The app is closing: the job stays claimed by a dead process and is resumed at next start.
             await asyncio.shield(asyncio.to_thread(slot.kill))
             raise
+        except Exception as exc:
+            # Anything a stage did not expect (the database busy for too long, a full disk): never a job left
+            # running for ever. The worker may still be at it, so it goes; the job is tried once more, as after a
+            # crash, then fails with a message the user can act on.
+            log.warning(
+                "job stopped by an unexpected error",
+                extra={"job_id": job.key, "attempt": job.attempts, "error_type": type(exc).__name__},
+            )
+            await asyncio.to_thread(slot.kill)
+            try:
+                if job.attempts < MAX_ATTEMPTS:
+                    await self.reporter.requeue(job)
+                else:
+                    await stage.crashed(job, UNEXPECTED_MESSAGE)
+            except Exception as again:
+                log.error("job could not be ended", extra={"job_id": job.key, "error_type": type(again).__name__})
         finally:
             slot.release()
 
