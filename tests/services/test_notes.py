@@ -3,12 +3,11 @@ versioned, editable while draft, signed, with addenda and risk flags — from th
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
 import pytest
-from tests_support import session_with_transcript
+from tests_support import run_until_idle, session_with_transcript
 
 from tbdesktop.errors import NotFoundError, ValidationError
 from tbdesktop.services.context import AppContext
@@ -38,16 +37,6 @@ DENIAL = [
 ]
 
 
-def _run(runner: ProcessingRunner) -> int:
-    async def go() -> int:
-        try:
-            return await runner.run_until_idle()
-        finally:
-            await runner.stop()
-
-    return asyncio.run(go())
-
-
 @pytest.mark.slow
 def test_notes_are_written_with_processing_and_regenerated(
     ctx: AppContext, therapist: Any, two_speaker: Any, model_cache: Any
@@ -60,7 +49,7 @@ def test_notes_are_written_with_processing_and_regenerated(
     runner = ProcessingRunner(ctx, owner_ids=[therapist.id])
     events: list[ProgressEvent] = []
     runner.add_listener(events.append)
-    assert _run(runner) == 1
+    assert run_until_idle(runner) == 1
 
     done = service.get_sync(info.id)
     assert done.status == "completed", done.error
@@ -81,7 +70,7 @@ def test_notes_are_written_with_processing_and_regenerated(
     events.clear()
     runner = ProcessingRunner(ctx, owner_ids=[therapist.id])
     runner.add_listener(events.append)
-    assert _run(runner) == 1
+    assert run_until_idle(runner) == 1
     second = notes.get_sync(info.id)
     assert (second.version, second.template_name, second.versions) == (2, "DAP", [1, 2])
     assert [s.key for s in second.sections] == ["data", "assessment", "plan"]
@@ -98,7 +87,7 @@ def test_risk_flags_and_summary_from_the_transcript(ctx: AppContext, therapist: 
     notes = NoteService(ctx, therapist)
     notes.regenerate_sync(crisis.id, "Progress note")
     notes.regenerate_sync(calm.id)
-    assert _run(ProcessingRunner(ctx, owner_ids=[therapist.id])) == 2
+    assert run_until_idle(ProcessingRunner(ctx, owner_ids=[therapist.id])) == 2
 
     flags = notes.risk_flags_sync(crisis.id)
     suicidal = [f for f in flags if f.kind == "suicidal_ideation"]
@@ -184,7 +173,7 @@ def test_notes_server_failure_keeps_the_transcript(make_settings: Any, two_speak
         user = ProfileService(ctx).create_profile_sync("Dana Reyes")
         info = session_with_transcript(ctx, user, two_speaker[0], DENIAL)
         NoteService(ctx, user).regenerate_sync(info.id)
-        _run(ProcessingRunner(ctx, owner_ids=[user.id]))
+        run_until_idle(ProcessingRunner(ctx, owner_ids=[user.id]))
         after = SessionService(ctx, user).get_sync(info.id)
         assert after.status == "completed"
         assert after.error and "Traceback" not in after.error
@@ -282,7 +271,7 @@ def test_openai_notes_through_the_worker(make_settings: Any, two_speaker: Any) -
         user = ProfileService(ctx).create_profile_sync("Dana Reyes")
         info = session_with_transcript(ctx, user, two_speaker[0], DENIAL)
         NoteService(ctx, user).regenerate_sync(info.id, "SOAP")
-        assert _run(ProcessingRunner(ctx, owner_ids=[user.id])) == 1
+        assert run_until_idle(ProcessingRunner(ctx, owner_ids=[user.id])) == 1
         note = NoteService(ctx, user).get_sync(info.id)
         flags = NoteService(ctx, user).risk_flags_sync(info.id)
         summary = SessionService(ctx, user).get_sync(info.id).ai_summary

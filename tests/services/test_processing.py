@@ -15,7 +15,7 @@ import pytest
 from plaintext_support import file_copies, memory_copies
 from polling import until, until_async
 from sqlalchemy import select
-from tests_support import run_queue_once
+from tests_support import run_queue_once, run_until_idle
 
 from tbdesktop.services.context import AppContext
 from tbdesktop.services.dto import ProgressEvent
@@ -465,18 +465,6 @@ def test_two_channel_recording_is_diarized_by_its_channels(
     assert lines[0].speaker == first
 
 
-def _run_queue(ctx: AppContext, user: Any) -> int:
-    runner = ProcessingRunner(ctx, owner_ids=[user.id])
-
-    async def go() -> int:
-        try:
-            return await runner.run_until_idle()
-        finally:
-            await runner.stop()
-
-    return asyncio.run(go())
-
-
 @pytest.mark.parametrize("failures", [1, 99])
 def test_an_unexpected_error_never_leaves_a_job_running(
     ctx: AppContext, therapist: Any, two_speaker: Any, model_cache: Path, monkeypatch: pytest.MonkeyPatch, failures: int
@@ -502,7 +490,7 @@ def test_an_unexpected_error_never_leaves_a_job_running(
     info = service.import_recording_sync(
         ImportRequest(source=two_speaker[0], client_name="Alex", consent_method="verbal")
     )
-    _run_queue(ctx, therapist)
+    run_until_idle(ProcessingRunner(ctx, owner_ids=[therapist.id]))
 
     done = service.get_sync(info.id)
     with ctx.db.unit_of_work() as s:

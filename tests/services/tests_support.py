@@ -62,17 +62,22 @@ def segment_rows(ctx: AppContext, session_id: Any) -> dict[int, TranscriptSegmen
         return {r.idx: r for r in rows}
 
 
+def run_until_idle(runner: ProcessingRunner) -> int:
+    """Run the real processing queue until nothing is left, then stop its workers; returns how many jobs ran."""
+
+    async def go() -> int:
+        try:
+            return await runner.run_until_idle()
+        finally:
+            await runner.stop()
+
+    return asyncio.run(go())
+
+
 def run_queue_once(ctx: AppContext, user: Any) -> list[ProgressEvent]:
     """Run the real processing queue until it is idle after exactly one job; returns the progress it reported."""
     runner = ProcessingRunner(ctx, owner_ids=[user.id])
     events: list[ProgressEvent] = []
     runner.add_listener(events.append)
-
-    async def go() -> None:
-        try:
-            assert await runner.run_until_idle() == 1
-        finally:
-            await runner.stop()
-
-    asyncio.run(go())
+    assert run_until_idle(runner) == 1
     return events
